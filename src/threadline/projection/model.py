@@ -1,0 +1,149 @@
+"""Merge rules of the projected tables: what makes the fold independent of event order.
+
+Every projected row is merged column by column with a rule that is commutative, associative and
+idempotent (a join in a semilattice):
+
+* ``mins`` / ``maxs``: the smallest or largest value seen (``None`` is "not seen");
+* ``ors``: true once any event says so;
+* ``lww``: groups of columns that move together, taken from the row with the greatest *stamp*.
+  A stamp orders ``(rank, event time, event id)``; the rank lets a terminal run state beat any later
+  START, and a run's own events beat what another run's parent facet says about it.
+
+Key columns and the rest never differ between two rows with the same key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from threadline.store import schema
+
+_TIME_OFFSET = 1 << 62  # keeps pre-1970 times positive so fixed-width text sorts like numbers
+
+Row = dict[str, Any]
+
+
+def stamp(rank: int, event_time: int, event_id: str) -> str:
+    """A last-writer-wins stamp; comparing two stamps as text compares ``(rank, time, event id)``."""
+    return f"{rank}:{event_time + _TIME_OFFSET:020d}:{event_id}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How rows of one projection table are keyed and merged."""
+
+    table: Table
+    key: tuple[str, ...]
+    mins: tuple[str, ...] = ()
+    maxs: tuple[str, ...] = ()
+    ors: tuple[str, ...] = ()
+    lww: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The table's name."""
+        return self.table.name
+
+    def key_of(self, row: Row) -> tuple[Any, ...]:
+        """The row's primary key."""
+        return tuple(row[column] for column in self.key)
+
+    def merge(self, old: Row, new: Row) -> Row:
+        """Join two rows with the same key; the result does not depend on which is ``old``."""
+        merged = dict(old)
+        for column in self.mins:
+            a, b = old.get(column), new.get(column)
+            merged[column] = b if a is None else a if b is None else min(a, b)
+        for column in self.maxs:
+            a, b = old.get(column), new.get(column)
+            merged[column] = b if a is None else a if b is None else max(a, b)
+        for column in self.ors:
+            merged[column] = bool(old.get(column)) or bool(new.get(column))
+        for stamp_column, columns in self.lww.items():
+            a, b = old.get(stamp_column), new.get(stamp_column)
+            if b is not None and (a is None or b > a):
+                merged[stamp_column] = b
+                for column in columns:
+                    merged[column] = new.get(column)
+        return merged
+
+
+SPECS: tuple[TableSpec, ...] = (
+    TableSpec(schema.namespaces, ("name",), mins=("created_at",), maxs=("updated_at",)),
+    TableSpec(
+        schema.jobs,
+        ("id",),
+        mins=("created_at",),
+        maxs=("updated_at",),
+        lww={"parent_stamp": ("parent_job_id",)},
+    ),
+    TableSpec(
+        schema.runs,
+        ("id",),
+        mins=("created_at", "started_at"),
+        maxs=("updated_at", "ended_at"),
+        ors=("has_events",),
+        lww={
+            "job_stamp": ("job_id",),
+            "parent_stamp": ("parent_run_id",),
+            "state_stamp": ("state",),
+        },
+    ),
+    TableSpec(schema.run_states, ("run_id", "event_id")),
+    TableSpec(
+        schema.datasets,
+        ("id",),
+        mins=("created_at",),
+        maxs=("updated_at",),
+        lww={"schema_stamp": ("schema_hash",), "version_stamp": ("current_version",)},
+    ),
+    TableSpec(schema.dataset_symlinks, ("dataset_id", "namespace", "name"), mins=("first_seen",)),
+    TableSpec(
+        schema.dataset_versions,
+        ("dataset_id", "version"),
+        mins=("created_at",),
+        lww={"run_stamp": ("run_id",), "schema_stamp": ("schema_hash",)},
+    ),
+    TableSpec(schema.schema_fields, ("schema_hash", "path")),
+    TableSpec(
+        schema.run_io,
+        ("run_id", "dataset_id", "direction"),
+        mins=("first_seen",),
+        lww={"version_stamp": ("version",)},
+    ),
+    TableSpec(
+        schema.job_io, ("job_id", "dataset_id", "direction"), mins=("first_seen",), maxs=("last_seen",)
+    ),
+    TableSpec(
+        schema.column_lineage,
+        ("id",),
+        mins=("first_seen",),
+        maxs=("last_seen",),
+        lww={"detail_stamp": ("description", "masking")},
+    ),
+    TableSpec(schema.facets, ("entity_type", "entity_key", "name"), lww={"stamp": ("value",)}),
+)
+
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+class Delta:
+    """Rows folded from a batch of events, already merged per key, ready to merge into the store."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[tuple[Any, ...], Row]] = {spec.name: {} for spec in SPECS}
+
+    def add(self, table: str, row: Row) -> None:
+        """Fold one row into the delta."""
+        spec = SPEC_BY_NAME[table]
+        key = spec.key_of(row)
+        bucket = self.rows[table]
+        existing = bucket.get(key)
+        bucket[key] = row if existing is None else spec.merge(existing, row)
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self.rows.values())

@@ -1,0 +1,134 @@
+"""The settings table: one place that the CLI, the server and the docs read.
+
+A setting's value comes from, in order: an explicit argument (a CLI option), the project's config file
+(``.threadline/config.toml``), the ``THREADLINE_<NAME>`` environment variable, then its default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from threadline.errors import ConfigError
+
+PROJECT_DIR_NAME = ".threadline"
+CONFIG_FILE_NAME = "config.toml"
+DATABASE_FILE_NAME = "threadline.db"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, type, default and help text."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets this setting."""
+        return f"THREADLINE_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "store",
+        str,
+        None,
+        "Store URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB. "
+        "Default: .threadline/threadline.db in the nearest project folder.",
+    ),
+    Setting("host", str, "127.0.0.1", "Address `threadline serve` binds to."),
+    Setting(
+        "port", int, 5000, "Port `threadline serve` listens on (Marquez's default, so its clients work)."
+    ),
+    Setting(
+        "auth",
+        str,
+        "auto",
+        "`token`, `none` or `auto`: token as soon as any API key exists, else none on loopback.",
+    ),
+    Setting("max_body_bytes", int, 16 * 1024 * 1024, "Largest accepted request body (after gzip), bytes."),
+    Setting("max_batch_events", int, 10_000, "Most events accepted in one batch request."),
+    Setting(
+        "sqlite_synchronous",
+        str,
+        "NORMAL",
+        "SQLite `synchronous` pragma. NORMAL (WAL) survives a killed process; FULL also a power cut.",
+    ),
+    Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """Return the nearest ``.threadline`` folder at or above ``start`` (like git finds ``.git``)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def project_dir(start: Path | None = None) -> Path:
+    """The project folder to use: the nearest existing one, else ``./.threadline`` (not created here)."""
+    return find_project_dir(start) or (start or Path.cwd()).resolve() / PROJECT_DIR_NAME
+
+
+def _read_config_file(folder: Path | None) -> dict[str, Any]:
+    if folder is None:
+        return {}
+    path = folder / CONFIG_FILE_NAME
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path} is not valid TOML ({exc}); fix or delete it"
+        raise ConfigError(msg) from exc
+    unknown = sorted(set(data) - set(_BY_NAME) - {"remotes", "tracking"})
+    if unknown:
+        msg = f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_BY_NAME)}"
+        raise ConfigError(msg)
+    return data
+
+
+def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    if value is None or isinstance(value, setting.type):
+        return value
+    try:
+        return setting.type(value)
+    except (TypeError, ValueError) as exc:
+        msg = f"setting {setting.name} from {source} must be {setting.type.__name__}, got {value!r}"
+        raise ConfigError(msg) from exc
+
+
+def resolve(name: str, explicit: Any = None, *, start: Path | None = None) -> Any:
+    """Return the value of setting ``name``: explicit argument, config file, environment, default."""
+    setting = _BY_NAME[name]
+    if explicit is not None:
+        return _coerce(setting, explicit, "the command line")
+    config = _read_config_file(find_project_dir(start))
+    if name in config:
+        return _coerce(setting, config[name], CONFIG_FILE_NAME)
+    env = os.environ.get(setting.env_var)
+    if env not in (None, ""):
+        return _coerce(setting, env, setting.env_var)
+    return setting.default
+
+
+def default_store_url(start: Path | None = None) -> str:
+    """The embedded store of the current project: ``sqlite:///<project>/.threadline/threadline.db``."""
+    return f"sqlite:///{project_dir(start) / DATABASE_FILE_NAME}"
+
+
+def store_url(explicit: str | None = None, *, start: Path | None = None) -> str:
+    """The store URL from argument, config file or ``THREADLINE_STORE``, else the project's embedded one."""
+    return resolve("store", explicit, start=start) or default_store_url(start)

@@ -1,0 +1,94 @@
+"""Schema versions: create a new database at head, refuse an old one until it is upgraded.
+
+Migrations live in ``threadline/store/migrations`` (Alembic). A new, empty database is created from
+:mod:`threadline.store.schema` and stamped at the newest revision; a database at an older revision
+is refused with the command that upgrades it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect
+
+from threadline.errors import MigrationRequired, StoreError
+from threadline.store.schema import metadata
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration pointing at threadline's migrations (and a live connection)."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of threadline knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is stamped with, or ``None`` for a database never set up."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def ensure_schema(engine: Engine, url: str) -> None:
+    """Create a new database at head, accept one at head, and refuse anything else with advice."""
+    head = head_revision()
+    with engine.connect() as connection:
+        connection.info["write"] = True
+        with connection.begin():
+            current = current_revision(connection)
+            if current == head:
+                return
+            if current is None:
+                existing = set(inspect(connection).get_table_names())
+                ours = {table.name for table in metadata.sorted_tables}
+                if existing & ours:
+                    msg = (
+                        f"{url} has threadline tables but no schema version; it was not created by "
+                        "threadline or was damaged. Point --store at another database."
+                    )
+                    raise StoreError(msg)
+                metadata.create_all(connection)
+                command.stamp(alembic_config(connection), "head")
+                return
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        msg = (
+            f"{url} is at schema revision {current}, newer than this threadline (head {head}); "
+            "upgrade threadline to use it"
+        )
+        raise MigrationRequired(msg)
+    msg = (
+        f"{url} is at schema revision {current} and this threadline needs {head}: "
+        f"run `threadline db upgrade --store {url}` (back the database up first)"
+    )
+    raise MigrationRequired(msg)
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Upgrade the database to head; return the revisions before and after."""
+    with engine.connect() as connection:
+        connection.info["write"] = True
+        with connection.begin():
+            before = current_revision(connection)
+            if before is None and not inspect(connection).get_table_names():
+                metadata.create_all(connection)
+                command.stamp(alembic_config(connection), "head")
+            else:
+                command.upgrade(alembic_config(connection), "head")
+            after = current_revision(connection)
+    assert after is not None
+    return before, after

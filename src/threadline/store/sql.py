@@ -1,0 +1,354 @@
+"""The SQL implementation of :class:`~threadline.store.base.Store` on SQLAlchemy Core.
+
+Every query lives here; :mod:`threadline.store.backends` supplies engines and the few dialect
+differences. Writes go through :meth:`SqlStore.write`, which opens ``BEGIN IMMEDIATE`` on SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from threadline.errors import BadRequest, NotFound, StoreError
+from threadline.openlineage.events import ParsedEvent
+from threadline.openlineage.timestamps import now_micros
+from threadline.store import schema
+from threadline.store.backends import backend_of, make_engine, normalise_url
+from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
+from threadline.store.migrate import ensure_schema
+
+_EVENT_COLUMNS = (
+    schema.events.c.seq,
+    schema.events.c.id,
+    schema.events.c.event_time,
+    schema.events.c.received_at,
+    schema.events.c.kind,
+    schema.events.c.event_type,
+    schema.events.c.run_id,
+    schema.events.c.job_namespace,
+    schema.events.c.job_name,
+    schema.events.c.producer,
+    schema.events.c.schema_url,
+    schema.events.c.raw,
+    schema.events.c.problems,
+)
+_KEY_PREFIX = "tl_"
+_IN_CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+
+
+def _stored(row: Any) -> StoredEvent:
+    return StoredEvent(
+        seq=row.seq,
+        id=row.id,
+        event_time=row.event_time,
+        received_at=row.received_at,
+        kind=row.kind,
+        event_type=row.event_type,
+        run_id=row.run_id,
+        job_namespace=row.job_namespace,
+        job_name=row.job_name,
+        producer=row.producer,
+        schema_url=row.schema_url,
+        raw=bytes(row.raw),
+        problems=json.loads(row.problems) if row.problems else [],
+    )
+
+
+def _hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(row.id, row.name, row.scope, row.created_at, row.revoked_at)
+
+
+class SqlStore(Store):
+    """A store in a SQLite file or a PostgreSQL database."""
+
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> None:
+        self.url = url
+        self.backend = backend_of(url)
+        self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        try:
+            if create:
+                ensure_schema(self.engine, url)
+        except OperationalError as exc:
+            self.engine.dispose()
+            msg = f"cannot open store {url}: {exc.orig}"
+            raise StoreError(msg) from exc
+        except Exception:
+            self.engine.dispose()
+            raise
+
+    # ---- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends."""
+        with self.engine.connect() as connection:
+            connection.info["write"] = True
+            with connection.begin():
+                yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction with a consistent snapshot."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    def insert_ignore(self, table: Table) -> Any:
+        """``INSERT … ON CONFLICT DO NOTHING`` for this backend."""
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    # ---- the log --------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[ParsedEvent]) -> AppendResult:
+        """Durably add events to the log; events already stored (same id) are reported as duplicates."""
+        if not events:
+            return AppendResult()
+        received = now_micros()
+        rows: dict[str, dict[str, Any]] = {}
+        for parsed in events:
+            if parsed.id in rows:
+                continue
+            rows[parsed.id] = {
+                "id": parsed.id,
+                "event_time": parsed.event_time,
+                "received_at": received,
+                "kind": parsed.kind,
+                "event_type": parsed.event_type,
+                "run_id": parsed.run_id,
+                "job_namespace": parsed.job_namespace,
+                "job_name": parsed.job_name,
+                "producer": parsed.producer,
+                "schema_url": parsed.schema_url,
+                "raw": parsed.raw,
+                "problems": json.dumps([p.to_dict() for p in parsed.problems]) if parsed.problems else None,
+            }
+        try:
+            with self.write() as connection:
+                existing = self._existing_ids(connection, list(rows))
+                fresh = [row for event_id, row in rows.items() if event_id not in existing]
+                if fresh:
+                    statement = self.insert_ignore(schema.events).returning(
+                        schema.events.c.seq, schema.events.c.id
+                    )
+                    inserted = connection.execute(statement, fresh).all()
+                    connection.execute(insert(schema.projection_queue), [{"seq": r.seq} for r in inserted])
+                    inserted_ids = {r.id for r in inserted}
+                else:
+                    inserted_ids = set()
+        except SQLAlchemyError as exc:
+            msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
+            raise StoreError(msg) from exc
+        ids = [parsed.id for parsed in events]
+        return AppendResult(
+            inserted=[i for i in dict.fromkeys(ids) if i in inserted_ids],
+            duplicates=[i for i in ids if i not in inserted_ids],
+        )
+
+    def _existing_ids(self, connection: Connection, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            found.update(
+                connection.scalars(select(schema.events.c.id).where(schema.events.c.id.in_(chunk))).all()
+            )
+        return found
+
+    def get_event(self, event_id: str) -> StoredEvent | None:
+        """One event by id, or ``None``."""
+        with self.read() as connection:
+            row = connection.execute(select(*_EVENT_COLUMNS).where(schema.events.c.id == event_id)).first()
+        return _stored(row) if row else None
+
+    def list_events(
+        self,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        before: int | None = None,
+        after: int | None = None,
+        with_problems: bool = False,
+    ) -> EventPage:
+        """Events newest first by event time (then arrival), optionally within ``(after, before]``."""
+        conditions = []
+        if before is not None:
+            conditions.append(schema.events.c.event_time <= before)
+        if after is not None:
+            conditions.append(schema.events.c.event_time > after)
+        if with_problems:
+            conditions.append(schema.events.c.problems.is_not(None))
+        query = (
+            select(*_EVENT_COLUMNS)
+            .where(*conditions)
+            .order_by(schema.events.c.event_time.desc(), schema.events.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        count = select(func.count()).select_from(schema.events).where(*conditions)
+        with self.read() as connection:
+            rows = connection.execute(query).all()
+            total = connection.scalar(count) or 0
+        return EventPage([_stored(row) for row in rows], total)
+
+    def count_events(self) -> int:
+        """How many events the log holds."""
+        with self.read() as connection:
+            return connection.scalar(select(func.count()).select_from(schema.events)) or 0
+
+    def iter_events(self, *, after_seq: int = 0, batch_size: int = 1000) -> Iterator[list[StoredEvent]]:
+        """All events after ``after_seq`` in arrival order, ``batch_size`` at a time."""
+        cursor = after_seq
+        while True:
+            with self.read() as connection:
+                rows = connection.execute(
+                    select(*_EVENT_COLUMNS)
+                    .where(schema.events.c.seq > cursor)
+                    .order_by(schema.events.c.seq)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                return
+            batch = [_stored(row) for row in rows]
+            cursor = batch[-1].seq
+            yield batch
+
+    def pending_events(self, connection: Connection, limit: int) -> list[StoredEvent]:
+        """The oldest ``limit`` events not yet projected, read inside the caller's transaction."""
+        query = (
+            select(*_EVENT_COLUMNS)
+            .join(schema.projection_queue, schema.projection_queue.c.seq == schema.events.c.seq)
+            .order_by(schema.events.c.seq)
+            .limit(limit)
+        )
+        return [_stored(row) for row in connection.execute(query).all()]
+
+    def mark_projected(self, connection: Connection, seqs: Sequence[int]) -> None:
+        """Remove folded events from the projection queue."""
+        for start in range(0, len(seqs), _IN_CHUNK):
+            chunk = list(seqs[start : start + _IN_CHUNK])
+            connection.execute(
+                delete(schema.projection_queue).where(schema.projection_queue.c.seq.in_(chunk))
+            )
+
+    def requeue_all(self, connection: Connection) -> None:
+        """Clear every projection and queue every logged event to be folded again."""
+        for table in reversed(schema.PROJECTION_TABLES):
+            connection.execute(delete(table))
+        connection.execute(delete(schema.projection_queue))
+        connection.execute(insert(schema.projection_queue).from_select(["seq"], select(schema.events.c.seq)))
+
+    def projection_lag(self) -> int:
+        """How many logged events are not yet folded into the projections."""
+        with self.read() as connection:
+            return connection.scalar(select(func.count()).select_from(schema.projection_queue)) or 0
+
+    def try_projection_lock(self, connection: Connection) -> bool:
+        """Take the projector's lock for this transaction (PostgreSQL: an advisory lock)."""
+        if self.backend != "postgresql":
+            return True  # BEGIN IMMEDIATE already serialises writers
+        return bool(connection.scalar(text("SELECT pg_try_advisory_xact_lock(7715339)")))
+
+    # ---- API keys -------------------------------------------------------------------------------
+
+    def create_api_key(self, name: str, scope: str) -> tuple[str, ApiKey]:
+        """Create a key; the secret is returned once and stored only as a SHA-256 hash."""
+        if scope not in SCOPES:
+            msg = f"scope must be one of {', '.join(SCOPES)}, got {scope!r}"
+            raise BadRequest(msg)
+        name = name.strip()
+        if not name:
+            msg = "an API key needs a non-empty --name"
+            raise BadRequest(msg)
+        key_id = secrets.token_hex(6)
+        secret = f"{_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+        row = {
+            "id": key_id,
+            "name": name,
+            "scope": scope,
+            "key_hash": _hash_key(secret),
+            "created_at": now_micros(),
+            "revoked_at": None,
+        }
+        with self.write() as connection:
+            taken = connection.scalar(select(schema.api_keys.c.id).where(schema.api_keys.c.name == name))
+            if taken is not None:
+                msg = f"an API key named {name!r} exists; revoke it or pick another name"
+                raise BadRequest(msg)
+            connection.execute(insert(schema.api_keys), [row])
+        return secret, ApiKey(key_id, name, scope, row["created_at"], None)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        """Every key, oldest first."""
+        with self.read() as connection:
+            rows = connection.execute(select(schema.api_keys).order_by(schema.api_keys.c.created_at)).all()
+        return [_api_key(row) for row in rows]
+
+    def revoke_api_key(self, name_or_id: str) -> ApiKey:
+        """Revoke a key by name or id."""
+        table = schema.api_keys
+        with self.write() as connection:
+            row = connection.execute(
+                select(table).where((table.c.name == name_or_id) | (table.c.id == name_or_id))
+            ).first()
+            if row is None:
+                msg = f"no API key named {name_or_id!r}; `threadline token list` shows them"
+                raise NotFound(msg)
+            revoked = row.revoked_at or now_micros()
+            connection.execute(update(table).where(table.c.id == row.id).values(revoked_at=revoked))
+        return ApiKey(row.id, row.name, row.scope, row.created_at, revoked)
+
+    def verify_api_key(self, secret: str) -> ApiKey | None:
+        """The active key with this secret, or ``None``."""
+        if not secret.startswith(_KEY_PREFIX):
+            return None
+        key_id = secret[len(_KEY_PREFIX) :].split("_", 1)[0]
+        with self.read() as connection:
+            row = connection.execute(select(schema.api_keys).where(schema.api_keys.c.id == key_id)).first()
+        if row is None or row.revoked_at is not None:
+            return None
+        if not secrets.compare_digest(row.key_hash, _hash_key(secret)):
+            return None
+        return _api_key(row)
+
+    def has_api_keys(self) -> bool:
+        """Whether any active key exists."""
+        with self.read() as connection:
+            found = connection.scalar(
+                select(schema.api_keys.c.id).where(schema.api_keys.c.revoked_at.is_(None)).limit(1)
+            )
+        return found is not None
+
+    # ---- projections ----------------------------------------------------------------------------
+
+    def table_rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of a projection table, sorted by all its columns."""
+        tables = {t.name: t for t in schema.PROJECTION_TABLES}
+        if table not in tables:
+            msg = f"unknown projection table {table!r}; known: {', '.join(tables)}"
+            raise NotFound(msg)
+        target = tables[table]
+        with self.read() as connection:
+            rows = connection.execute(select(target).order_by(*target.c)).mappings().all()
+        return [dict(row) for row in rows]
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "NORMAL") -> SqlStore:
+    """Open (and on first use create) the store at ``url``."""
+    return SqlStore(
+        normalise_url(url) if url.startswith("postgres") else url, sqlite_synchronous=sqlite_synchronous
+    )
