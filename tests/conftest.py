@@ -1,0 +1,94 @@
+"""Shared fixtures: stores on every backend, the conformance corpus, the example events.
+
+PostgreSQL tests use the server named by ``THREADLINE_TEST_PG_URL`` (default: the local one on
+127.0.0.1:5432, database ``test``). Each test gets a schema of its own. Without a reachable server
+the PostgreSQL tests are skipped, except under ``CI=true`` where they must run and so fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+EXAMPLE_EVENTS = ROOT / "examples" / "ml_pipeline" / "events.jsonl"
+PG_URL = os.environ.get("THREADLINE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip()
+    return None
+
+
+_PG_PROBLEM = _pg_available()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The PostgreSQL server URL; skips (fails in CI) when it cannot be reached."""
+    if _PG_PROBLEM is not None:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is unreachable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {_PG_PROBLEM}")
+    return PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A store URL on PostgreSQL whose tables live in a fresh schema, dropped after the test."""
+    name = f"tl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{name}"')
+    separator = "&" if "?" in pg_server else "?"
+    yield f"{pg_server}{separator}options=-csearch_path%3D{name}"
+    with psycopg.connect(pg_server, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A store URL on a fresh SQLite file."""
+    return f"sqlite:///{tmp_path / 'threadline.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A fresh store URL on each backend in turn."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[object]:
+    """An open store on each backend in turn."""
+    from threadline.store import open_store
+
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="session")
+def conformance() -> Path:
+    """The OpenLineage conformance corpus (read-only, beside the project)."""
+    if not CONFORMANCE.is_dir():
+        pytest.fail(f"the conformance corpus is missing at {CONFORMANCE}")
+    return CONFORMANCE
+
+
+@pytest.fixture(scope="session")
+def example_events() -> list[bytes]:
+    """The example ML pipeline's events, one JSON document each."""
+    return [line for line in EXAMPLE_EVENTS.read_bytes().splitlines() if line.strip()]
