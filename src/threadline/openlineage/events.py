@@ -7,6 +7,7 @@ match its schema is reported in ``ParsedEvent.problems`` and the event is kept w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ from threadline.openlineage.versions import (
 #: Namespace of the UUIDs derived for runs whose producer sent a runId that is not a UUID.
 RUN_ID_NAMESPACE = UUID("5d1f0c4e-8f7a-4b7e-9a53-2f3c1e0b9a11")
 _decoder = msgspec.json.Decoder()
+# A JSON escape for U+0000 not preceded by an escaped backslash: PostgreSQL text cannot hold it.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _batch_decoder = msgspec.json.Decoder(list[msgspec.Raw])
 
 
@@ -189,16 +192,26 @@ def parse_event(raw: bytes) -> ParsedEvent:
     """Decode and validate one event from its JSON bytes."""
     try:
         doc = _decoder.decode(raw)
+        event = parse_document(doc, raw)
     except msgspec.DecodeError as exc:
         msg = f"the body is not valid JSON: {exc}"
         raise InvalidEvent(msg, "$") from exc
-    return parse_document(doc, raw)
+    except RecursionError:
+        msg = "the JSON is nested too deeply to be an OpenLineage event"
+        raise InvalidEvent(msg, "$") from None
+    if _NUL_ESCAPE.search(raw):
+        msg = "the event contains a NUL character (\\u0000), which no store can hold as text; remove it"
+        raise InvalidEvent(msg, "$")
+    return event
 
 
 def split_batch(body: bytes) -> list[bytes]:
     """Split a JSON array of events into the exact bytes of each element."""
     try:
         elements = _batch_decoder.decode(body)
+    except RecursionError:
+        msg = "the JSON is nested too deeply to be a batch of OpenLineage events"
+        raise BadRequest(msg) from None
     except msgspec.ValidationError as exc:
         msg = "a batch must be a JSON array of events"
         raise BadRequest(msg) from exc

@@ -464,7 +464,10 @@ class FacetProblem:
 
 def _describe(exc: msgspec.ValidationError, path: str) -> str:
     # msgspec says "... - at `$.run.runId`"; point at the facet's place in the event instead.
+    # At the facet's top level msgspec names no place at all, so add it.
     text = str(exc)
+    if "`$" not in text:
+        return f"{text} - at `{path}`"
     return text.replace("`$", f"`{path}")
 
 

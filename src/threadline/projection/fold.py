@@ -39,6 +39,16 @@ class Folder:
 
     def __init__(self) -> None:
         self.delta = Delta()
+        self._schemas: dict[bytes, str] = {}  # schema facet JSON -> hash, folded once per batch
+        self._touched: set[tuple[str, object, int]] = set()  # (kind, key, time) already folded
+
+    def _first_touch(self, kind: str, key: object, time: int) -> bool:
+        """Whether an entity is seen at this time for the first time in this batch."""
+        marker = (kind, key, time)
+        if marker in self._touched:
+            return False
+        self._touched.add(marker)
+        return True
 
     # ---- entry point ----------------------------------------------------------------------------
 
@@ -63,10 +73,14 @@ class Folder:
     # ---- entities -------------------------------------------------------------------------------
 
     def _namespace(self, name: str, time: int) -> None:
+        if not self._first_touch("namespace", name, time):
+            return
         self.delta.add("namespaces", {"name": name, "created_at": time, "updated_at": time})
 
     def _job(self, namespace: str, name: str, time: int) -> int:
         jid = job_id(namespace, name)
+        if not self._first_touch("job", jid, time):
+            return jid
         self._namespace(namespace, time)
         self.delta.add(
             "jobs",
@@ -144,6 +158,8 @@ class Folder:
 
     def _dataset_row(self, namespace: str, name: str, time: int) -> int:
         did = dataset_id(namespace, name)
+        if not self._first_touch("dataset", did, time):
+            return did
         self._namespace(namespace, time)
         self.delta.add(
             "datasets",
@@ -259,12 +275,19 @@ class Folder:
             )
 
     def _schema(self, value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return None
+        seen_key = canonical_json(value.get("fields"))
+        known = self._schemas.get(seen_key)
+        if known is not None:
+            return known
         facet = decode_facet(value, SchemaDatasetFacet)
         if facet is None or facet.fields is None:
             return None
         fields = facet.fields
         schema_hash = blake3.blake3(canonical_json(msgspec.to_builtins(fields))).hexdigest()
         self._schema_fields(schema_hash, fields, parent=None, depth=0, counter=[0])
+        self._schemas[seen_key] = schema_hash
         return schema_hash
 
     def _schema_fields(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -48,9 +49,14 @@ class TableSpec:
         """The table's name."""
         return self.table.name
 
+    def __post_init__(self) -> None:
+        getter = itemgetter(*self.key)
+        single = len(self.key) == 1
+        object.__setattr__(self, "_key_getter", (lambda row: (getter(row),)) if single else getter)
+
     def key_of(self, row: Row) -> tuple[Any, ...]:
         """The row's primary key."""
-        return tuple(row[column] for column in self.key)
+        return self._key_getter(row)  # type: ignore[attr-defined]
 
     def merge(self, old: Row, new: Row) -> Row:
         """Join two rows with the same key; the result does not depend on which is ``old``."""
@@ -143,7 +149,10 @@ class Delta:
         key = spec.key_of(row)
         bucket = self.rows[table]
         existing = bucket.get(key)
-        bucket[key] = row if existing is None else spec.merge(existing, row)
+        if existing is None:
+            bucket[key] = row
+        elif existing != row:
+            bucket[key] = spec.merge(existing, row)
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self.rows.values())

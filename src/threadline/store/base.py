@@ -94,8 +94,10 @@ class Store(ABC):
         before: int | None = None,
         after: int | None = None,
         with_problems: bool = False,
+        ascending: bool = False,
     ) -> EventPage:
-        """Events newest first by event time, optionally within ``(after, before]`` (microseconds)."""
+        """Events newest first by event time (oldest first if ``ascending``), optionally within
+        ``(after, before]`` (microseconds)."""
 
     @abstractmethod
     def count_events(self) -> int:

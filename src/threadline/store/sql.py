@@ -150,11 +150,17 @@ class SqlStore(Store):
         except SQLAlchemyError as exc:
             msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
             raise StoreError(msg) from exc
-        ids = [parsed.id for parsed in events]
-        return AppendResult(
-            inserted=[i for i in dict.fromkeys(ids) if i in inserted_ids],
-            duplicates=[i for i in ids if i not in inserted_ids],
-        )
+        # The first copy of an id that this call stored is "inserted"; every other copy (already in
+        # the log, or repeated within this call) is a duplicate, so the two lists add up to the input.
+        inserted_list: list[str] = []
+        duplicates: list[str] = []
+        for parsed in events:
+            if parsed.id in inserted_ids:
+                inserted_ids.discard(parsed.id)
+                inserted_list.append(parsed.id)
+            else:
+                duplicates.append(parsed.id)
+        return AppendResult(inserted=inserted_list, duplicates=duplicates)
 
     def _existing_ids(self, connection: Connection, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -179,8 +185,12 @@ class SqlStore(Store):
         before: int | None = None,
         after: int | None = None,
         with_problems: bool = False,
+        ascending: bool = False,
     ) -> EventPage:
-        """Events newest first by event time (then arrival), optionally within ``(after, before]``."""
+        """Events newest first by event time (then arrival), optionally within ``(after, before]``.
+
+        ``ascending`` turns the order round: oldest first.
+        """
         conditions = []
         if before is not None:
             conditions.append(schema.events.c.event_time <= before)
@@ -191,7 +201,13 @@ class SqlStore(Store):
         query = (
             select(*_EVENT_COLUMNS)
             .where(*conditions)
-            .order_by(schema.events.c.event_time.desc(), schema.events.c.seq.desc())
+            .order_by(
+                *(
+                    (schema.events.c.event_time, schema.events.c.seq)
+                    if ascending
+                    else (schema.events.c.event_time.desc(), schema.events.c.seq.desc())
+                )
+            )
             .limit(limit)
             .offset(offset)
         )
@@ -257,7 +273,11 @@ class SqlStore(Store):
         """Take the projector's lock for this transaction (PostgreSQL: an advisory lock)."""
         if self.backend != "postgresql":
             return True  # BEGIN IMMEDIATE already serialises writers
-        return bool(connection.scalar(text("SELECT pg_try_advisory_xact_lock(7715339)")))
+        # Advisory locks are database-wide: key the lock by schema too, so that stores living in
+        # different schemas of one database do not skip each other's projection.
+        return bool(
+            connection.scalar(text("SELECT pg_try_advisory_xact_lock(7715339, hashtext(current_schema()))"))
+        )
 
     # ---- API keys -------------------------------------------------------------------------------
 

@@ -1,0 +1,78 @@
+"""``threadline serve``: run the HTTP API (OpenLineage ingestion and the read API)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from threadline import settings
+from threadline.cli.common import StoreOption, expected_errors, fail, resolve_store_url
+
+AUTH_MODES = ("auto", "token", "none")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def _setting(name: str, explicit: object, choices: tuple[str, ...] | None = None) -> object:
+    """A setting's value from the option, config file, environment or default, checked."""
+    value = settings.resolve(name, explicit)
+    if choices is not None and str(value).lower() not in {c.lower() for c in choices}:
+        setting = next(s for s in settings.SETTINGS if s.name == name)
+        fail(f"{name} must be one of {', '.join(choices)}, got {value!r} (check {setting.env_var})")
+    return value
+
+
+def _help(name: str) -> str:
+    setting = next(s for s in settings.SETTINGS if s.name == name)
+    return f"{setting.help} (env {setting.env_var}, default {setting.default})"
+
+
+def serve(
+    store: StoreOption = None,
+    host: Annotated[str | None, typer.Option(help=_help("host"), show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help=_help("port"), show_default=False, min=0, max=65535)
+    ] = None,
+    auth: Annotated[
+        Literal["auto", "token", "none"] | None,
+        typer.Option(help=_help("auth"), case_sensitive=False, show_default=False),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None, typer.Option(help=_help("max_body_bytes"), show_default=False, min=1)
+    ] = None,
+    max_batch_events: Annotated[
+        int | None, typer.Option(help=_help("max_batch_events"), show_default=False, min=1)
+    ] = None,
+    sqlite_synchronous: Annotated[
+        Literal["OFF", "NORMAL", "FULL", "EXTRA"] | None,
+        typer.Option(help=_help("sqlite_synchronous"), case_sensitive=False, show_default=False),
+    ] = None,
+    log_level: Annotated[
+        Literal["debug", "info", "warning", "error"] | None,
+        typer.Option(help=_help("log_level"), case_sensitive=False, show_default=False),
+    ] = None,
+) -> None:
+    """Serve the HTTP API: POST /api/v1/lineage and /api/v1/lineage/batch, GET /api/v1/events/…
+
+    With --auth auto (the default) API keys are required as soon as one exists in the store;
+    with none, a non-loopback --host is refused unless --auth none is given explicitly.
+    """
+    with expected_errors():
+        url = resolve_store_url(store)
+        options = {
+            "host": _setting("host", host),
+            "port": _setting("port", port),
+            "auth": _setting("auth", auth, AUTH_MODES),
+            "max_body_bytes": _setting("max_body_bytes", max_body_bytes),
+            "max_batch_events": _setting("max_batch_events", max_batch_events),
+            "log_level": str(_setting("log_level", log_level, LOG_LEVELS)).lower(),
+            "sqlite_synchronous": str(
+                _setting("sqlite_synchronous", sqlite_synchronous, SYNCHRONOUS)
+            ).upper(),
+        }
+        try:
+            from threadline.server import run_server
+        except ImportError as exc:
+            fail(f"the HTTP server is not available in this installation ({exc})")
+        run_server(url, **options)  # type: ignore[arg-type]

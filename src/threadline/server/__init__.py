@@ -1,0 +1,8 @@
+"""The HTTP server: OpenLineage ingest and the read API (FastAPI on uvicorn)."""
+
+from __future__ import annotations
+
+from threadline.server.app import create_app
+from threadline.server.runner import run_server
+
+__all__ = ["create_app", "run_server"]

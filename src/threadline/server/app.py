@@ -1,0 +1,102 @@
+"""The ASGI application: routes, the writer's lifetime, and turning errors into JSON answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline import __version__
+from threadline.errors import ConfigError, InvalidEvent, ThreadlineError
+from threadline.projection import project_pending
+from threadline.server import events, ingest, status
+from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
+from threadline.server.state import ServerState, json_response
+from threadline.server.writer import Writer
+from threadline.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+PROJECTION_BATCH = 500
+
+
+async def _threadline_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ThreadlineError)
+    content: dict[str, str] = {"error": exc.message}
+    if isinstance(exc, InvalidEvent):
+        content["field"] = exc.field
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if exc.status >= 500:
+        log.warning("%s: %s", type(exc).__name__, exc.message)
+    return json_response(content, status=exc.status, headers=headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return json_response({"error": str(exc.detail)}, status=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()))
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return json_response({"error": "; ".join(parts) or "invalid request"}, status=400)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "internal server error; the server log has the details"}, status=500)
+
+
+def create_app(
+    store: SqlStore,
+    *,
+    auth_mode: AuthMode | str,
+    max_body_bytes: int,
+    max_batch_events: int,
+    auth_cache_seconds: float = CACHE_SECONDS,
+) -> FastAPI:
+    """Build the server for ``store``; ``auth_mode`` is ``token`` or ``none`` (see ``resolve_auth_mode``)."""
+    if auth_mode not in ("token", "none"):
+        msg = f"auth_mode must be token or none (resolve auto with resolve_auth_mode), got {auth_mode!r}"
+        raise ConfigError(msg)
+    writer = Writer(store, idle_work=lambda: project_pending(store, batch_size=PROJECTION_BATCH))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        try:
+            yield
+        finally:
+            writer.stop()
+
+    app = FastAPI(
+        title="threadline",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.threadline = ServerState(
+        store=store,
+        writer=writer,
+        auth=Authenticator(store, auth_mode, auth_cache_seconds),  # type: ignore[arg-type]
+        max_body_bytes=max_body_bytes,
+        max_batch_events=max_batch_events,
+    )
+    app.add_exception_handler(ThreadlineError, _threadline_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    for module in (ingest, events, status):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,156 @@
+"""The single writer thread: every append goes through it, grouped into one transaction.
+
+Requests put their parsed events on a queue and wait on an asyncio future. The thread takes *all*
+waiting submissions at once and appends them in one transaction (group commit), so a burst of small
+requests costs one commit instead of one each. A future is resolved only after the commit returned,
+so an acknowledged event is durable. When no submission waits, the thread runs ``idle_work`` (the
+projector) in small steps: appends always come first, projections catch up when the server is idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from threadline.errors import StoreError
+from threadline.openlineage.events import ParsedEvent
+from threadline.store.base import AppendResult
+from threadline.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+#: Seconds between idle-work attempts when nothing happens (catches up after a failed projection and
+#: with events that another server appended to a shared PostgreSQL store).
+IDLE_RETRY_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Submission:
+    events: list[ParsedEvent]
+    future: asyncio.Future[AppendResult]
+    loop: asyncio.AbstractEventLoop
+
+
+def _resolve(future: asyncio.Future[AppendResult], result: AppendResult | BaseException) -> None:
+    if future.done():  # the waiter went away (client disconnected); the events are stored anyway
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+def split_result(submissions: list[list[ParsedEvent]], inserted: set[str]) -> list[AppendResult]:
+    """Share one group's inserted ids out: an id counts as inserted for the first submission carrying it."""
+    claimed: set[str] = set()
+    results = []
+    for events in submissions:
+        mine: list[str] = []
+        duplicates: list[str] = []
+        for event in events:
+            if event.id in inserted and event.id not in claimed:
+                claimed.add(event.id)
+                mine.append(event.id)
+            else:
+                duplicates.append(event.id)
+        results.append(AppendResult(inserted=mine, duplicates=duplicates))
+    return results
+
+
+class Writer:
+    """One thread that owns every write to the store (appends, then projection when idle)."""
+
+    def __init__(self, store: SqlStore, idle_work: Callable[[], int] | None = None) -> None:
+        self.store = store
+        self.idle_work = idle_work
+        self._pending: list[_Submission] = []
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="threadline-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Write everything already submitted, then stop the thread."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    async def submit(self, events: list[ParsedEvent]) -> AppendResult:
+        """Append ``events``; return once they are committed (what was new, what was a duplicate)."""
+        if not events:
+            return AppendResult()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[AppendResult] = loop.create_future()
+        with self._condition:
+            if self._stopping or self._thread is None:
+                msg = "the server is shutting down and accepts no more events; retry shortly"
+                raise StoreError(msg)
+            self._pending.append(_Submission(events, future, loop))
+            self._condition.notify()
+        return await future
+
+    # ---- the thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        idle_due = self.idle_work is not None  # catch up with whatever an earlier run left queued
+        while True:
+            with self._condition:
+                if not self._pending and not self._stopping and not idle_due:
+                    woke = self._condition.wait(IDLE_RETRY_SECONDS)
+                    idle_due = not woke and self.idle_work is not None
+                group, self._pending = self._pending, []
+                stopping = self._stopping
+            if group:
+                self._write(group)
+                idle_due = self.idle_work is not None
+                continue
+            if stopping:
+                return
+            if idle_due:
+                idle_due = self._idle_step()
+
+    def _idle_step(self) -> bool:
+        """Run one step of idle work; return whether another step is worth running now."""
+        assert self.idle_work is not None
+        try:
+            return self.idle_work() > 0
+        except Exception:
+            log.exception("projection failed; it is retried after the next append")
+            return False
+
+    def _write(self, group: list[_Submission]) -> None:
+        try:
+            results: list[AppendResult | BaseException] = list(self._append(group))
+        except Exception as exc:
+            # One submission may be what the database refuses: retry each alone so the others
+            # still get in and only the culprit sees the error.
+            results = [exc] if len(group) == 1 else [self._append_alone(s) for s in group]
+        for submission, result in zip(group, results, strict=True):
+            # RuntimeError: that event loop is closed, so nobody waits any more.
+            with contextlib.suppress(RuntimeError):
+                submission.loop.call_soon_threadsafe(_resolve, submission.future, result)
+
+    def _append(self, group: list[_Submission]) -> list[AppendResult]:
+        events = [event for submission in group for event in submission.events]
+        result = self.store.append(events)
+        return split_result([submission.events for submission in group], set(result.inserted))
+
+    def _append_alone(self, submission: _Submission) -> AppendResult | BaseException:
+        try:
+            return self._append([submission])[0]
+        except Exception as exc:
+            return exc

@@ -1,0 +1,154 @@
+"""Canonical JSON and event ids; splitting documents and batches into events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from threadline.errors import BadRequest
+from threadline.openlineage.canonical import canonical_json, event_id
+from threadline.openlineage.events import parse_event, split_batch, split_document
+
+EVENT = {
+    "eventType": "COMPLETE",
+    "eventTime": "2024-05-01T12:00:00Z",
+    "run": {"runId": "3f5e83fa-3480-44ff-99c5-ff943904e5e8", "facets": {}},
+    "job": {"namespace": "ns", "name": "jöb ✓"},
+    "inputs": [{"namespace": "db", "name": "a"}, {"namespace": "db", "name": "b"}],
+    "outputs": [],
+    "producer": "https://example.com/producer",
+    "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+}
+
+
+def _reversed_keys(value):
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed_keys(item) for item in value]
+    return value
+
+
+def test_canonical_json_sorts_keys_and_drops_whitespace() -> None:
+    assert canonical_json({"b": 1, "a": {"d": [1, 2], "c": "x"}}) == b'{"a":{"c":"x","d":[1,2]},"b":1}'
+    assert canonical_json({"k": "é✓"}) == '{"k":"é✓"}'.encode()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        json.dumps(EVENT).encode(),
+        json.dumps(EVENT, indent=4).encode(),
+        json.dumps(EVENT, separators=(",", ":")).encode(),
+        json.dumps(EVENT, ensure_ascii=False).encode(),
+        json.dumps(_reversed_keys(EVENT)).encode(),
+        json.dumps(_reversed_keys(EVENT), indent="\t").encode() + b"\r\n",
+    ],
+    ids=["plain", "indented", "compact", "unicode", "reversed-keys", "tabs-crlf"],
+)
+def test_key_order_and_whitespace_do_not_change_the_id(raw: bytes) -> None:
+    reference = parse_event(json.dumps(EVENT).encode())
+    parsed = parse_event(raw)
+    assert parsed.id == reference.id
+    assert parsed.raw == raw
+
+
+def _changed(path, value):
+    doc = json.loads(json.dumps(EVENT))
+    container = doc
+    for step in path[:-1]:
+        container = container[step]
+    container[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("eventType",), "START"),
+        (("eventTime",), "2024-05-01T12:00:00.001Z"),
+        (("job", "name"), "jöb ✗"),
+        (("run", "facets"), {"x": {"_producer": "p", "_schemaURL": "s"}}),
+        (("inputs", 1, "name"), "c"),
+        (("inputs",), [{"namespace": "db", "name": "b"}, {"namespace": "db", "name": "a"}]),
+        (("outputs",), None),
+        (("producer",), "https://example.com/producer/"),
+    ],
+    ids=str,
+)
+def test_any_value_change_changes_the_id(path, value) -> None:
+    reference = parse_event(json.dumps(EVENT).encode())
+    assert parse_event(json.dumps(_changed(path, value)).encode()).id != reference.id
+
+
+def test_the_id_is_the_hash_of_the_canonical_form() -> None:
+    parsed = parse_event(json.dumps(EVENT, indent=2).encode())
+    assert parsed.id == event_id(canonical_json(EVENT))
+    assert len(parsed.id) == 64
+    assert all(c in "0123456789abcdef" for c in parsed.id)
+
+
+def test_number_spelling_is_canonical_for_integers() -> None:
+    a = parse_event(json.dumps({**EVENT, "x": 1}).encode())
+    b = parse_event(json.dumps({**EVENT, "x": 2}).encode())
+    assert a.id != b.id
+
+
+# ---- split_document / split_batch --------------------------------------------------------------------
+
+
+def _events(n: int) -> list[dict]:
+    return [_changed(("job", "name"), f"job-{i}") for i in range(n)]
+
+
+def test_split_document_single_object() -> None:
+    body = json.dumps(EVENT, indent=2).encode()
+    parts = list(split_document(b"\n  " + body + b"\n\n"))
+    assert parts == [body]
+
+
+def test_split_document_array() -> None:
+    events = _events(3)
+    body = b"[\n" + b",\n".join(json.dumps(e, indent=1).encode() for e in events) + b"\n]\n"
+    parts = list(split_document(body))
+    assert [json.loads(p) for p in parts] == events
+    assert parts[1] == json.dumps(events[1], indent=1).encode()
+
+
+def test_split_document_json_lines() -> None:
+    events = _events(4)
+    lines = [json.dumps(e).encode() for e in events]
+    body = lines[0] + b"\n" + lines[1] + b"\r\n\n" + lines[2] + b"\n   \n" + lines[3]
+    parts = list(split_document(body))
+    assert parts == lines
+
+
+def test_split_document_empty() -> None:
+    assert list(split_document(b"")) == []
+    assert list(split_document(b"  \n\n")) == []
+    assert list(split_document(b"[]")) == []
+
+
+def test_split_batch_keeps_the_exact_bytes_of_each_element() -> None:
+    elements = [
+        b'{ "b" : 1,\n  "a" : "\\u00e9" }',
+        '{"x":"é✓",   "y":[1, 2 ,3]}'.encode(),
+        b"{}",
+        b'{"nested": {"deep": [ {"k": null} ]}}',
+    ]
+    body = b"[ " + b" ,\n\t".join(elements) + b"\n]"
+    assert split_batch(body) == elements
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1}', b"[1, 2", b"not json", b'"text"'])
+def test_split_batch_refuses_what_is_not_an_array(body: bytes) -> None:
+    with pytest.raises(BadRequest):
+        split_batch(body)
+
+
+def test_split_batch_elements_parse_to_their_own_ids() -> None:
+    events = _events(3)
+    body = json.dumps(events, indent=3).encode()
+    parts = split_batch(body)
+    assert [parse_event(p).id for p in parts] == [parse_event(json.dumps(e).encode()).id for e in events]

@@ -1,0 +1,159 @@
+"""Fixtures that run the real server in a subprocess, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+SMALL_BODY_LIMIT = 256 * 1024
+SMALL_BATCH_LIMIT = 100
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ServerProcess:
+    """A threadline server running in a child process."""
+
+    store_url: str
+    port: int
+    log_path: Path
+    options: dict[str, object] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        """Start the process and wait until ``/api/v1/health`` answers."""
+        arguments = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "log_level": "warning",
+            "max_body_bytes": SMALL_BODY_LIMIT,
+            "max_batch_events": SMALL_BATCH_LIMIT,
+            **self.options,
+        }
+        call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
+        code = f"from threadline.server import run_server; run_server({self.store_url!r}, {call})"
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"the server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail(f"the server did not answer within {STARTUP_SECONDS}s:\n{self.log()}")
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the server: no shutdown code runs."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        """Stop the server gracefully (SIGINT, as Ctrl+C would), killing it if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        """An HTTP client for this server, optionally sending a bearer token."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+ServerFactory = Callable[..., ServerProcess]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start servers on demand (``start_server(store_url, **run_server_options)``); stopped after the test."""
+    started: list[ServerProcess] = []
+
+    def start(store_url: str, **options: object) -> ServerProcess:
+        server = ServerProcess(store_url, free_port(), tmp_path / f"server-{len(started)}.log", options)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def _pg_schema_url(pg_server: str) -> tuple[str, str]:
+    name = f"tl_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{name}"')
+    separator = "&" if "?" in pg_server else "?"
+    return name, f"{pg_server}{separator}options=-csearch_path%3D{name}"
+
+
+def _drop_pg_schema(pg_server: str, name: str) -> None:
+    with psycopg.connect(pg_server, autocommit=True) as connection:
+        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store URL on each backend, shared by every test of the session (isolate data by content)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('shared') / 'threadline.db'}"
+        return
+    pg_server = request.getfixturevalue("pg_server")
+    name, url = _pg_schema_url(pg_server)
+    yield url
+    _drop_pg_schema(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def open_server(shared_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server without authentication and with small limits, per backend, for the whole session."""
+    log_path = tmp_path_factory.mktemp("open-server") / "server.log"
+    server = ServerProcess(shared_store_url, free_port(), log_path, {"auth": "none"}).start()
+    yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+def client(open_server: ServerProcess) -> Iterator[httpx.Client]:
+    """An HTTP client for the open server."""
+    with open_server.client() as http:
+        yield http

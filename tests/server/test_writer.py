@@ -1,0 +1,147 @@
+"""The writer thread in-process: group commit, per-submission results, errors, idle projection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.helpers import make_event
+from threadline.errors import StoreError
+from threadline.openlineage.events import ParsedEvent, parse_event
+from threadline.server.writer import Writer, split_result
+from threadline.store import AppendResult, SqlStore, open_store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    """A fresh SQLite store."""
+    opened = open_store(f"sqlite:///{tmp_path / 'threadline.db'}")
+    yield opened
+    opened.close()
+
+
+def _events(n: int, job: str = "w") -> list[ParsedEvent]:
+    return [parse_event(make_event(job=f"{job}-{i}")) for i in range(n)]
+
+
+def test_split_result_gives_each_id_to_its_first_submission() -> None:
+    a, b, c = _events(3)
+    results = split_result([[a, b], [b, c], [a]], {a.id, b.id})
+    assert results == [
+        AppendResult(inserted=[a.id, b.id], duplicates=[]),
+        AppendResult(inserted=[], duplicates=[b.id, c.id]),
+        AppendResult(inserted=[], duplicates=[a.id]),
+    ]
+
+
+def test_concurrent_submissions_are_grouped_and_split(store: SqlStore) -> None:
+    calls: list[int] = []
+    append = store.append
+
+    def counting_append(events):  # type: ignore[no-untyped-def]
+        calls.append(len(events))
+        time.sleep(0.05)  # a slow commit lets the next submissions pile up
+        return append(events)
+
+    store.append = counting_append  # type: ignore[method-assign]
+    writer = Writer(store)
+    writer.start()
+    shared = _events(1, "shared")[0]
+
+    async def main() -> list[AppendResult]:
+        submissions = [[*_events(2, f"s{i}"), shared] for i in range(20)]
+        return await asyncio.gather(*(writer.submit(events) for events in submissions))
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        writer.stop()
+    assert len(calls) < 20  # group commit: fewer transactions than submissions
+    assert sum(calls) == 60
+    assert sum(len(r.inserted) for r in results) == 41  # 40 own events + the shared one once
+    assert sum(shared.id in r.inserted for r in results) == 1
+    assert sum(shared.id in r.duplicates for r in results) == 19
+    assert store.count_events() == 41
+
+
+def test_a_failing_submission_does_not_sink_the_others(store: SqlStore) -> None:
+    poison = _events(1, "poison")[0]
+    append = store.append
+    gate = threading.Event()
+
+    def picky_append(events):  # type: ignore[no-untyped-def]
+        gate.wait(5)
+        if any(event.id == poison.id for event in events):
+            msg = "the database refused the events"
+            raise StoreError(msg)
+        return append(events)
+
+    store.append = picky_append  # type: ignore[method-assign]
+    writer = Writer(store)
+    writer.start()
+
+    async def main() -> list[object]:
+        tasks = [asyncio.ensure_future(writer.submit(_events(1, f"ok{i}"))) for i in range(3)]
+        tasks.insert(1, asyncio.ensure_future(writer.submit([poison])))
+        await asyncio.sleep(0.1)
+        gate.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        results = asyncio.run(main())
+    finally:
+        writer.stop()
+    assert isinstance(results[1], StoreError)
+    assert all(isinstance(r, AppendResult) and len(r.inserted) == 1 for i, r in enumerate(results) if i != 1)
+    assert store.count_events() == 3
+
+
+def test_projection_runs_when_idle_and_survives_failures(store: SqlStore) -> None:
+    from threadline.projection import project_pending
+
+    failures = [RuntimeError("projection bug")]
+    calls = []
+
+    def idle_work() -> int:
+        calls.append(1)
+        if failures:
+            raise failures.pop()
+        return project_pending(store, batch_size=10)
+
+    writer = Writer(store, idle_work)
+    writer.start()
+
+    async def main() -> None:
+        await writer.submit(_events(25))
+        await writer.submit(_events(5, "more"))
+
+    try:
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while store.projection_lag() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        writer.stop()
+    assert store.projection_lag() == 0
+    assert store.count_events() == 30
+
+
+def test_stop_drains_and_then_refuses(store: SqlStore) -> None:
+    writer = Writer(store)
+    writer.start()
+
+    async def main() -> None:
+        task = asyncio.ensure_future(writer.submit(_events(3)))
+        await asyncio.sleep(0)
+        await asyncio.to_thread(writer.stop)
+        assert len((await task).inserted) == 3
+        with pytest.raises(StoreError, match="shutting down"):
+            await writer.submit(_events(1, "late"))
+
+    asyncio.run(main())
+    assert store.count_events() == 3

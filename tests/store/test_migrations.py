@@ -1,0 +1,145 @@
+"""Schema versions: new databases at head, migrations equal to the schema, old or foreign ones refused."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from threadline.errors import ConfigError, MigrationRequired, StoreError
+from threadline.store import migrate, open_store
+from threadline.store.backends import make_engine
+from threadline.store.schema import metadata
+
+
+def test_a_new_database_is_created_and_stamped_at_head(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as connection:
+            assert migrate.current_revision(connection) == migrate.head_revision()
+            tables = set(inspect(connection).get_table_names())
+        assert {table.name for table in metadata.sorted_tables} <= tables
+        assert "alembic_version" in tables
+    finally:
+        store.close()
+    # Opening it again finds it at head and changes nothing.
+    again = open_store(store_url)
+    again.close()
+
+
+def test_migrations_from_an_empty_database_give_the_schema_of_the_metadata(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            connection.info["write"] = True
+            with connection.begin():
+                command.upgrade(migrate.alembic_config(connection), "head")
+            with connection.begin():
+                assert migrate.current_revision(connection) == migrate.head_revision()
+                diff = compare_metadata(MigrationContext.configure(connection), metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+    # A store opens on the migrated database as on one it created itself.
+    store = open_store(store_url)
+    store.close()
+
+
+def test_create_all_and_migrations_agree_on_the_tables(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as connection, connection.begin():
+            assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+    finally:
+        store.close()
+
+
+def test_upgrade_on_an_empty_database_reaches_head(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        before, after = migrate.upgrade(engine)
+        assert before is None
+        assert after == migrate.head_revision()
+        # Upgrading a database at head is a no-op.
+        assert migrate.upgrade(engine) == (after, after)
+    finally:
+        engine.dispose()
+    open_store(store_url).close()
+
+
+def _stamp(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_an_unknown_revision_is_refused(store_url: str) -> None:
+    open_store(store_url).close()
+    _stamp(store_url, "9999_from_the_future")
+    with pytest.raises(MigrationRequired) as info:
+        open_store(store_url)
+    assert "9999_from_the_future" in info.value.message
+    assert "newer" in info.value.message
+
+
+def test_a_database_at_an_older_revision_names_the_upgrade_command(store_url: str, monkeypatch) -> None:
+    """Simulate a release that added a revision after the one the database is at."""
+    open_store(store_url).close()
+    old_head = migrate.head_revision()
+    monkeypatch.setattr(migrate, "head_revision", lambda: "0002_next")
+    with pytest.raises(MigrationRequired) as info:
+        open_store(store_url)
+    assert "threadline db upgrade" in info.value.message
+    assert old_head in info.value.message
+    assert "0002_next" in info.value.message
+
+
+def test_a_database_with_foreign_tables_and_no_version_is_refused(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE events (x INTEGER)"))
+    finally:
+        engine.dispose()
+    with pytest.raises(StoreError) as info:
+        open_store(store_url)
+    assert "no schema version" in info.value.message
+
+
+def test_unrelated_tables_do_not_stop_a_new_store(store_url: str) -> None:
+    engine = make_engine(store_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE someone_elses (x INTEGER)"))
+    finally:
+        engine.dispose()
+    store = open_store(store_url)
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("mysql://user@localhost/db", "sqlite:///"),
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("not a url", "sqlite:///"),
+        ("", "sqlite:///"),
+    ],
+)
+def test_a_bad_url_is_a_config_error_with_advice(url: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        open_store(url)
+    assert words in info.value.message
+
+
+def test_an_unreachable_postgresql_is_a_store_error() -> None:
+    with pytest.raises(StoreError) as info:
+        open_store("postgresql://nobody@127.0.0.1:1/test?connect_timeout=3")
+    assert "127.0.0.1:1" in info.value.message or "port 1" in info.value.message
+    assert "Traceback" not in info.value.message
