@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, update
 
 from threadline.projection.fold import Folder
 from threadline.projection.model import SPECS, Delta, Row, TableSpec
@@ -33,17 +33,16 @@ def fold_events(events: list[StoredEvent]) -> Delta:
 
 
 def _load(connection: Connection, spec: TableSpec, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Row]:
+    """The stored rows with exactly these keys (a row-value ``IN`` for composite keys)."""
     table = spec.table
-    first = table.c[spec.key[0]]
-    wanted = set(keys)
-    leading = sorted({key[0] for key in keys}, key=repr)
+    single = len(spec.key) == 1
+    columns = table.c[spec.key[0]] if single else tuple_(*(table.c[name] for name in spec.key))
     found: dict[tuple[Any, ...], Row] = {}
-    for start in range(0, len(leading), _IN_CHUNK):
-        chunk = leading[start : start + _IN_CHUNK]
-        for row in connection.execute(select(table).where(first.in_(chunk))).mappings():
-            key = tuple(row[column] for column in spec.key)
-            if key in wanted:
-                found[key] = dict(row)
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = keys[start : start + _IN_CHUNK]
+        wanted = [key[0] for key in chunk] if single else chunk
+        for row in connection.execute(select(table).where(columns.in_(wanted))).mappings():
+            found[spec.key_of(row)] = dict(row)
     return found
 
 

@@ -3,8 +3,10 @@
 Requests put their parsed events on a queue and wait on an asyncio future. The thread takes *all*
 waiting submissions at once and appends them in one transaction (group commit), so a burst of small
 requests costs one commit instead of one each. A future is resolved only after the commit returned,
-so an acknowledged event is durable. When no submission waits, the thread runs ``idle_work`` (the
-projector) in small steps: appends always come first, projections catch up when the server is idle.
+so an acknowledged event is durable. When no submission has arrived for ``QUIET_SECONDS``, the
+thread runs ``idle_work`` (the projector) in steps: appends come first and projections catch up in
+large, cheap batches when ingest pauses; under sustained load a step still runs every
+``MAX_PROJECTION_DELAY`` seconds so that reads never fall far behind.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +29,10 @@ log = logging.getLogger(__name__)
 #: Seconds between idle-work attempts when nothing happens (catches up after a failed projection and
 #: with events that another server appended to a shared PostgreSQL store).
 IDLE_RETRY_SECONDS = 1.0
+#: How long ingest must pause before the projector runs (so it folds big batches, not one event).
+QUIET_SECONDS = 0.05
+#: The longest the projector waits under sustained ingest.
+MAX_PROJECTION_DELAY = 5.0
 
 
 @dataclass(slots=True)
@@ -107,21 +114,32 @@ class Writer:
 
     def _run(self) -> None:
         idle_due = self.idle_work is not None  # catch up with whatever an earlier run left queued
+        last_projection = time.monotonic()
+        quiet_until = 0.0
         while True:
             with self._condition:
-                if not self._pending and not self._stopping and not idle_due:
-                    woke = self._condition.wait(IDLE_RETRY_SECONDS)
-                    idle_due = not woke and self.idle_work is not None
+                if not self._pending and not self._stopping:
+                    if not idle_due:
+                        woke = self._condition.wait(IDLE_RETRY_SECONDS)
+                        idle_due = not woke and self.idle_work is not None
+                    elif (delay := quiet_until - time.monotonic()) > 0:
+                        self._condition.wait(delay)  # give the next request a chance to come first
                 group, self._pending = self._pending, []
                 stopping = self._stopping
-            if group:
+            now = time.monotonic()
+            overdue = idle_due and now - last_projection >= MAX_PROJECTION_DELAY
+            if group and not overdue:
                 self._write(group)
                 idle_due = self.idle_work is not None
+                quiet_until = time.monotonic() + QUIET_SECONDS
                 continue
-            if stopping:
+            if group:
+                self._write(group)
+            if stopping and not group:
                 return
-            if idle_due:
+            if idle_due and (overdue or now >= quiet_until):
                 idle_due = self._idle_step()
+                last_projection = time.monotonic()
 
     def _idle_step(self) -> bool:
         """Run one step of idle work; return whether another step is worth running now."""

@@ -136,17 +136,14 @@ class SqlStore(Store):
             }
         try:
             with self.write() as connection:
-                existing = self._existing_ids(connection, list(rows))
-                fresh = [row for event_id, row in rows.items() if event_id not in existing]
-                if fresh:
-                    statement = self.insert_ignore(schema.events).returning(
-                        schema.events.c.seq, schema.events.c.id
-                    )
-                    inserted = connection.execute(statement, fresh).all()
+                # ON CONFLICT DO NOTHING ... RETURNING names exactly the rows that were new.
+                statement = self.insert_ignore(schema.events).returning(
+                    schema.events.c.seq, schema.events.c.id
+                )
+                inserted = connection.execute(statement, list(rows.values())).all()
+                if inserted:
                     connection.execute(insert(schema.projection_queue), [{"seq": r.seq} for r in inserted])
-                    inserted_ids = {r.id for r in inserted}
-                else:
-                    inserted_ids = set()
+                inserted_ids = {r.id for r in inserted}
         except SQLAlchemyError as exc:
             msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
             raise StoreError(msg) from exc
@@ -161,15 +158,6 @@ class SqlStore(Store):
             else:
                 duplicates.append(parsed.id)
         return AppendResult(inserted=inserted_list, duplicates=duplicates)
-
-    def _existing_ids(self, connection: Connection, ids: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = ids[start : start + _IN_CHUNK]
-            found.update(
-                connection.scalars(select(schema.events.c.id).where(schema.events.c.id.in_(chunk))).all()
-            )
-        return found
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """One event by id, or ``None``."""
