@@ -60,6 +60,12 @@ SETTINGS: tuple[Setting, ...] = (
         "NORMAL",
         "SQLite `synchronous` pragma. NORMAL (WAL) survives a killed process; FULL also a power cut.",
     ),
+    Setting(
+        "parse_workers",
+        int,
+        1,
+        "Worker processes that parse large batches beside the server's own (0: parse in-process only).",
+    ),
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
 )
 

@@ -102,6 +102,22 @@ def test_batch_with_invalid_events_is_a_partial_success(client: httpx.Client) ->
         assert got.content == elements[index]
 
 
+def test_a_large_batch_parsed_on_two_cores_keeps_order_and_bytes(client: httpx.Client) -> None:
+    # 80 events: at least PARALLEL_MIN, so half is parsed by the worker process and half in the server.
+    elements = [make_event(job=f"parallel-{i}") for i in range(80)]
+    elements[5] = b'{"eventTime": "yesterday", "producer": "p", "run": {}, "job": {}}'
+    elements[70] = b'"not an event"'
+    body = b"[" + b",".join(elements) + b"]"
+    answer = client.post("/api/v1/lineage/batch", content=body, headers=JSON).json()
+    assert answer["summary"]["successful"] == 78
+    assert [item["index"] for item in answer["failed_events"]] == [5, 70]
+    assert answer["failed_events"][0]["field"] == "eventTime"
+    stored = answer["events"]
+    assert [item["index"] for item in stored] == [i for i in range(80) if i not in (5, 70)]
+    for item in (stored[0], stored[40], stored[-1]):
+        assert client.get(f"/api/v1/events/{item['id']}/raw").content == elements[item["index"]]
+
+
 def test_batch_all_valid_is_a_success(client: httpx.Client) -> None:
     body = b"[" + b",".join(make_event(job=f"ok-{i}") for i in range(3)) + b"]"
     answer = client.post("/api/v1/lineage/batch", content=body, headers=JSON).json()

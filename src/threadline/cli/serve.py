@@ -48,6 +48,9 @@ def serve(
         Literal["OFF", "NORMAL", "FULL", "EXTRA"] | None,
         typer.Option(help=_help("sqlite_synchronous"), case_sensitive=False, show_default=False),
     ] = None,
+    parse_workers: Annotated[
+        int | None, typer.Option(help=_help("parse_workers"), show_default=False, min=0, max=64)
+    ] = None,
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"] | None,
         typer.Option(help=_help("log_level"), case_sensitive=False, show_default=False),
@@ -66,6 +69,7 @@ def serve(
             "auth": _setting("auth", auth, AUTH_MODES),
             "max_body_bytes": _setting("max_body_bytes", max_body_bytes),
             "max_batch_events": _setting("max_batch_events", max_batch_events),
+            "parse_workers": _setting("parse_workers", parse_workers),
             "log_level": str(_setting("log_level", log_level, LOG_LEVELS)).lower(),
             "sqlite_synchronous": str(
                 _setting("sqlite_synchronous", sqlite_synchronous, SYNCHRONOUS)

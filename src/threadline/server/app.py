@@ -17,6 +17,7 @@ from threadline.errors import ConfigError, InvalidEvent, ThreadlineError
 from threadline.projection import project_pending
 from threadline.server import events, ingest, status
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
+from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
@@ -63,19 +64,23 @@ def create_app(
     max_body_bytes: int,
     max_batch_events: int,
     auth_cache_seconds: float = CACHE_SECONDS,
+    parse_workers: int = 0,
 ) -> FastAPI:
     """Build the server for ``store``; ``auth_mode`` is ``token`` or ``none`` (see ``resolve_auth_mode``)."""
     if auth_mode not in ("token", "none"):
         msg = f"auth_mode must be token or none (resolve auto with resolve_auth_mode), got {auth_mode!r}"
         raise ConfigError(msg)
     writer = Writer(store, idle_work=lambda: project_pending(store, batch_size=PROJECTION_BATCH))
+    parser = BatchParser(parse_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         writer.start()
+        parser.start()
         try:
             yield
         finally:
+            parser.stop()
             writer.stop()
 
     app = FastAPI(
@@ -90,6 +95,7 @@ def create_app(
         store=store,
         writer=writer,
         auth=Authenticator(store, auth_mode, auth_cache_seconds),  # type: ignore[arg-type]
+        parser=parser,
         max_body_bytes=max_body_bytes,
         max_batch_events=max_batch_events,
     )

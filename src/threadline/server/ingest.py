@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.errors import InvalidEvent, PayloadTooLarge
+from threadline.errors import PayloadTooLarge
 from threadline.openlineage.events import ParsedEvent, parse_event, split_batch
 from threadline.server.bodies import read_body
 from threadline.server.state import json_response, state_of
@@ -70,13 +70,12 @@ async def post_lineage_batch(request: Request) -> Response:
     accepted: list[ParsedEvent] = []
     indexes: list[int] = []
     failed: list[dict[str, Any]] = []
-    for index, element in enumerate(elements):
-        try:
-            event = parse_event(element)
-        except InvalidEvent as exc:
-            failed.append({"index": index, "reason": exc.message, "field": exc.field, "retriable": False})
+    for index, parsed in enumerate(await state.parser.parse(elements)):
+        if isinstance(parsed, tuple):
+            reason, field = parsed
+            failed.append({"index": index, "reason": reason, "field": field, "retriable": False})
             continue
-        accepted.append(event)
+        accepted.append(parsed)
         indexes.append(index)
     result = await state.writer.submit(accepted)
     stored = [

@@ -38,6 +38,7 @@ def run_server(
     max_batch_events: int,
     log_level: str = "info",
     sqlite_synchronous: str = "NORMAL",
+    parse_workers: int = 1,
     access_log: bool = False,
 ) -> None:
     """Serve the OpenLineage API for the store at ``store_url`` until interrupted.
@@ -49,7 +50,11 @@ def run_server(
     try:
         mode = resolve_auth_mode(store, host, auth)
         app = create_app(
-            store, auth_mode=mode, max_body_bytes=max_body_bytes, max_batch_events=max_batch_events
+            store,
+            auth_mode=mode,
+            max_body_bytes=max_body_bytes,
+            max_batch_events=max_batch_events,
+            parse_workers=parse_workers,
         )
         shown_host = f"[{host}]" if ":" in host else host
         print(

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.server.auth import Authenticator
+from threadline.server.parsing import BatchParser
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
 
@@ -22,6 +23,7 @@ class ServerState:
     store: SqlStore
     writer: Writer
     auth: Authenticator
+    parser: BatchParser
     max_body_bytes: int
     max_batch_events: int
 
