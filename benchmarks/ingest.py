@@ -9,7 +9,7 @@ For each backend (SQLite, PostgreSQL) this script
 2. starts the real server (``threadline.server.run_server``) in a subprocess on a fresh store (a temp
    SQLite file, or a fresh PostgreSQL schema), auth none, on a free loopback port;
 3. posts single events (``POST /api/v1/lineage``) from 8 concurrent keep-alive connections;
-4. posts batches of 100 events (``POST /api/v1/lineage/batch``) from 3 concurrent connections;
+4. posts batches of 100 events (``POST /api/v1/lineage/batch``) from 8 concurrent connections;
 5. after each phase, waits until the projection has caught up (``projectionLag == 0`` in
    ``GET /api/v1/health``) and reports the projection rate;
 6. checks that the server stores exactly as many events as were acknowledged (nothing lost).
@@ -61,7 +61,7 @@ TARGET_RATIO = 0.25
 RAW_ROWS_PER_TX = 100
 BATCH_SIZE = 100
 SINGLE_CLIENTS = 8
-BATCH_CLIENTS = 3
+BATCH_CLIENTS = 8
 
 
 # ---- raw insert baseline ---------------------------------------------------------------------------
@@ -185,12 +185,12 @@ class Server:
             # Diagnostic only: the same app and uvicorn settings with the writer's idle work (the
             # projector) switched off, to measure the ingest path alone.
             code = (
-                "import uvicorn; from threadline.server.app import create_app; "
+                "import uvicorn; from threadline.server.app import asgi_app, create_app; "
                 "from threadline.store.sql import open_store; "
                 f"app = create_app(open_store({self.store_url!r}), auth_mode='none', "
                 "max_body_bytes=64 * 1024 * 1024, max_batch_events=10_000); "
                 "app.state.threadline.writer.idle_work = None; "
-                f"uvicorn.run(app, host='127.0.0.1', port={self.port}, log_level='warning', "
+                f"uvicorn.run(asgi_app(app), host='127.0.0.1', port={self.port}, log_level='warning', "
                 "access_log=False, loop='uvloop', http='httptools', server_header=False)"
             )
         command = [sys.executable, "-c", code]
@@ -319,6 +319,7 @@ def run_backend(
     catch_up_seconds: float,
     profile: bool = False,
     projection: bool = True,
+    batch_clients: int = BATCH_CLIENTS,
 ) -> dict[str, Any]:
     """All measurements for one backend."""
     print(f"\n== {backend}: generating {single_events:,} + {batch_events:,} events", flush=True)
@@ -357,16 +358,24 @@ def run_backend(
             )
             print(f"   single: {single_result['events_per_second']:,.0f} events/s", flush=True)
             single_projection = server.wait_projected(catch_up_seconds if projection else 0)
-            print(f"   batch POSTs ({BATCH_SIZE} events) x{BATCH_CLIENTS}", flush=True)
+            print(f"   batch POSTs ({BATCH_SIZE} events) x{batch_clients}", flush=True)
+            writer_before = server.health().get("writer", {})
             batch_result = load(
                 server,
                 "/api/v1/lineage/batch",
                 batch_file,
                 per_request=BATCH_SIZE,
-                concurrency=BATCH_CLIENTS,
+                concurrency=batch_clients,
                 max_seconds=max_seconds,
             )
             print(f"   batch: {batch_result['events_per_second']:,.0f} events/s", flush=True)
+            writer_after = server.health().get("writer", {})
+            batch_result["writer"] = {
+                key: round(writer_after[key] - writer_before.get(key, 0), 3)
+                for key in writer_after
+                if key != "largestGroup"
+            }
+            batch_result["writer"]["largestGroup"] = writer_after.get("largestGroup")
             batch_projection = server.wait_projected(catch_up_seconds if projection else 0)
             health = server.health()
             listed = server.total_count()
@@ -394,7 +403,7 @@ def run_backend(
         },
         "batch": {
             **batch_result,
-            "clients": BATCH_CLIENTS,
+            "clients": batch_clients,
             "events_per_request": BATCH_SIZE,
             "ratio_to_raw": batch_result["events_per_second"] / raw_rate,
         },
@@ -439,7 +448,7 @@ def print_report(results: list[dict[str, Any]]) -> None:
             f"{'' if s['ratio_to_raw'] >= TARGET_RATIO else ' (ratio < 0.25)'}"
         )
         print(
-            f"{'batch POST (100/request), 3 clients':<44}"
+            f"{'batch POST (100/request), ' + str(b['clients']) + ' clients':<44}"
             f"{b['events_per_second']:>12,.0f}{b['ratio_to_raw']:>8.2f}"
             f"{'>= 20,000':>14}  {_mark(b['events_per_second'] >= TARGET_BATCH)}"
             f"{'' if b['ratio_to_raw'] >= TARGET_RATIO else ' (ratio < 0.25)'}"
@@ -460,6 +469,14 @@ def print_report(results: list[dict[str, Any]]) -> None:
             f"single {s['client_cpu_seconds']:.1f} s / {s['seconds']:.1f} s, "
             f"batch {b['client_cpu_seconds']:.1f} s / {b['seconds']:.1f} s"
         )
+        if b.get("writer"):
+            w = b["writer"]
+            print(
+                f"  writer during batch: {w['appends']:,} appends of {w['appendedEvents']:,} events in "
+                f"{w['appendSeconds']:.1f} s (largest group {w['largestGroup']}), "
+                f"{w['projectionSteps']} projection steps of {w['projectedEvents']:,} events in "
+                f"{w['projectionSeconds']:.1f} s"
+            )
         for phase, p in r["projection"].items():
             rate = p["events_per_second"]
             state = "caught up" if p["caught_up"] else f"NOT caught up (lag {p['lag_left']:,} left)"
@@ -501,6 +518,12 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnostic: serve the same app with the projector switched off (ingest path alone)",
     )
     parser.add_argument(
+        "--batch-clients",
+        type=int,
+        default=BATCH_CLIENTS,
+        help=f"concurrent connections of the batch phase (default {BATCH_CLIENTS})",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="run the server under py-spy (benchmarks/out/profile-*.txt)"
     )
     args = parser.parse_args(argv)
@@ -516,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             catch_up_seconds=args.catch_up_seconds,
             profile=args.profile,
             projection=not args.no_projection,
+            batch_clients=args.batch_clients,
         )
         suffix = "-no-projection" if args.no_projection else ""
         (OUT / f"ingest-{backend}{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")

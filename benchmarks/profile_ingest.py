@@ -124,7 +124,7 @@ def stage_http(backend: str, events: list[bytes], profile: bool) -> None:
     """The ASGI app in-process (httpx ASGITransport): POST single events and batches."""
     import httpx
 
-    from threadline.server.app import create_app
+    from threadline.server.app import asgi_app, create_app
 
     n = len(events)
     half = n // 2
@@ -138,7 +138,7 @@ def stage_http(backend: str, events: list[bytes], profile: bool) -> None:
         headers = {"content-type": "application/json"}
 
         async def drive(path: str, bodies: list[bytes], clients: int) -> None:
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=asgi_app(app))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 queue = list(reversed(bodies))
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+
+from threadline.store import SqlStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFORMANCE = ROOT.parent / "shared" / "conformance"
@@ -73,8 +75,6 @@ def store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def store(store_url: str) -> Iterator[object]:
     """An open store on each backend in turn."""
-    from threadline.store import open_store
-
     opened = open_store(store_url)
     yield opened
     opened.close()
@@ -92,3 +92,43 @@ def conformance() -> Path:
 def example_events() -> list[bytes]:
     """The example ML pipeline's events, one JSON document each."""
     return [line for line in EXAMPLE_EVENTS.read_bytes().splitlines() if line.strip()]
+
+
+class StoreFactory:
+    """Opens fresh stores on one backend and cleans them all up."""
+
+    def __init__(self, backend: str, directory: Path) -> None:
+        self.backend = backend
+        self.directory = directory
+        self.stores: list[SqlStore] = []
+        self.schemas: list[str] = []
+
+    def __call__(self) -> SqlStore:
+        name = f"tl_{uuid.uuid4().hex[:12]}"
+        if self.backend == "sqlite":
+            url = f"sqlite:///{self.directory / (name + '.db')}"
+        else:
+            with psycopg.connect(PG_URL, autocommit=True) as connection:
+                connection.execute(f'CREATE SCHEMA "{name}"')
+            self.schemas.append(name)
+            separator = "&" if "?" in PG_URL else "?"
+            url = f"{PG_URL}{separator}options=-csearch_path%3D{name}"
+        store = open_store(url)
+        self.stores.append(store)
+        return store
+
+    def close(self) -> None:
+        for store in self.stores:
+            store.close()
+        if self.schemas:
+            with psycopg.connect(PG_URL, autocommit=True) as connection:
+                for name in self.schemas:
+                    connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@pytest.fixture
+def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]]:
+    """Call it for another fresh store on the same backend as ``store_url``."""
+    factory = StoreFactory("sqlite" if store_url.startswith("sqlite") else "postgresql", tmp_path)
+    yield factory
+    factory.close()

@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
-from threadline.errors import ThreadlineError
-
 __version__ = "0.1.0"
 
-__all__ = ["ThreadlineError", "__version__"]
+from threadline.errors import ThreadlineError, TrackingError
+from threadline.tracking import (
+    Run,
+    configure,
+    current_run,
+    flush,
+    input,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    output,
+    run,
+    step,
+    tag,
+)
+
+__all__ = [
+    "Run",
+    "ThreadlineError",
+    "TrackingError",
+    "__version__",
+    "configure",
+    "current_run",
+    "flush",
+    "input",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "output",
+    "run",
+    "step",
+    "tag",
+]

@@ -76,3 +76,70 @@ class ConfigError(ThreadlineError):
     """A setting or command-line option is invalid."""
 
     status = 400
+
+
+class ArtifactError(ThreadlineError):
+    """The artifact store cannot do what was asked (a bad path, id, manifest or target)."""
+
+    status = 400
+
+
+class InvalidObjectId(ArtifactError):
+    """A string is not an object id of the form ``blake3:<64 hex>`` (``.dir`` for a directory)."""
+
+
+class ObjectNotFound(ArtifactError, NotFound):
+    """An object is not in the object store (HTTP 404)."""
+
+    status = 404
+
+    def __init__(self, message: str, object_id: str = "") -> None:
+        super().__init__(message)
+        self.object_id = object_id
+
+
+class CorruptObject(ArtifactError):
+    """An object's bytes no longer hash to its id; ``object_id`` and ``path`` say which and where."""
+
+    status = 500
+
+    def __init__(self, object_id: str, path: str, actual: str | None = None, hint: str = "") -> None:
+        message = f"object {object_id} at {path} is corrupt"
+        if actual is not None:
+            message += f" (its bytes hash to {actual})"
+        message += f"; {hint or 'remove it with `threadline artifacts check --remove` and pull it again'}"
+        super().__init__(message)
+        self.object_id = object_id
+        self.path = path
+        self.actual = actual
+
+
+class TargetExists(ArtifactError):
+    """A checkout target already exists and ``force`` was not given (HTTP 409)."""
+
+    status = 409
+
+
+class RemoteError(ArtifactError):
+    """A remote cannot be opened or used: unknown protocol, missing driver, unreachable (HTTP 502)."""
+
+    status = 502
+
+
+class TrackingError(ThreadlineError):
+    """Run tracking was used wrongly: an input that does not exist or cannot be read, a bad argument."""
+
+    status = 400
+
+
+class RunNotReproducible(ThreadlineError):
+    """A run's inputs cannot be snapshotted or restored: changed since the run, or not stored anywhere."""
+
+    status = 409
+
+
+class SyncError(ThreadlineError):
+    """A push or pull cannot go on: the remote is unknown, unreachable, refuses the key, is not a
+    threadline server, or speaks another version of the sync protocol (HTTP 502 when it reaches HTTP)."""
+
+    status = 502

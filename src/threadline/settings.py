@@ -63,10 +63,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "parse_workers",
         int,
-        1,
-        "Worker processes that parse large batches beside the server's own (0: parse in-process only).",
+        2,
+        "Worker processes that parse (and compress) large batches beside the server's own process "
+        "(0: parse in-process only).",
     ),
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
+    Setting(
+        "objects",
+        str,
+        None,
+        "Folder of the server's object store, for `threadline push --artifacts`. "
+        "Default: `objects` beside a SQLite store; none for PostgreSQL.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -138,3 +146,34 @@ def default_store_url(start: Path | None = None) -> str:
 def store_url(explicit: str | None = None, *, start: Path | None = None) -> str:
     """The store URL from argument, config file or ``THREADLINE_STORE``, else the project's embedded one."""
     return resolve("store", explicit, start=start) or default_store_url(start)
+
+
+def remotes(start: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The artifact remotes of the project's config file: ``[remotes.NAME]`` tables, each with a ``url``.
+
+    Other keys of a table are passed to the remote's fsspec filesystem (e.g. ``endpoint_url``).
+    """
+    folder = find_project_dir(start)
+    tables = _read_config_file(folder).get("remotes", {})
+    where = folder / CONFIG_FILE_NAME if folder else CONFIG_FILE_NAME
+    if not isinstance(tables, dict):
+        msg = f"{where}: `remotes` must be a table of [remotes.NAME] tables"
+        raise ConfigError(msg)
+    found: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict) or not isinstance(table.get("url"), str) or not table["url"]:
+            msg = f'{where}: [remotes.{name}] needs a url, e.g. url = "s3://bucket/threadline"'
+            raise ConfigError(msg)
+        found[name] = dict(table)
+    return found
+
+
+def config_table(name: str, start: Path | None = None) -> dict[str, Any]:
+    """One table of the project's config file (``[tracking]``, ``[remotes]``), or ``{}`` without one."""
+    folder = find_project_dir(start)
+    table = _read_config_file(folder).get(name, {})
+    if not isinstance(table, dict):
+        where = folder / CONFIG_FILE_NAME if folder else CONFIG_FILE_NAME
+        msg = f"{where}: `{name}` must be a table ([{name}])"
+        raise ConfigError(msg)
+    return table

@@ -37,7 +37,7 @@ def test_defaults_come_from_the_settings_table(run: Run, sqlite_url: str, fake_s
         "auth": "auto",
         "max_body_bytes": 16 * 1024 * 1024,
         "max_batch_events": 10_000,
-        "parse_workers": 1,
+        "parse_workers": 2,
         "log_level": "info",
         "sqlite_synchronous": "NORMAL",
     }

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.projection.conftest import StoreFactory
+from tests.conftest import StoreFactory
 from tests.projection.helpers import state
 from threadline.openlineage.events import parse_event
 from threadline.projection import project_all, reindex

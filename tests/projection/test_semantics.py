@@ -89,7 +89,7 @@ def test_other_may_come_first(store) -> None:
 def test_a_run_event_without_event_type(store) -> None:
     feed(store, [run_event(None, 5)])
     assert run_row(store, 1)["state"] is None
-    assert store.table_rows("run_states") == []
+    assert [row["state"] for row in store.table_rows("run_states")] == [None]
 
 
 # ---- inputs and outputs -----------------------------------------------------------------------------
@@ -496,3 +496,46 @@ def test_namespaces_span_first_and_last_event(store) -> None:
     feed(store, [run_event("COMPLETE", 30), run_event("START", 10)])
     ns = {r["name"]: r for r in store.table_rows("namespaces")}["ns"]
     assert (ns["created_at"], ns["updated_at"]) == (micros(10), micros(30))
+
+
+# ---- identity ---------------------------------------------------------------------------------------
+
+
+def test_spellings_of_one_namespace_are_one_dataset_shown_as_first_sent(store, new_store) -> None:
+    first = run_event(
+        "COMPLETE", 10, 1, outputs=[ds("public.orders", namespace="Postgres://DB.example.com/")]
+    )
+    later = run_event(
+        "COMPLETE", 20, 2, inputs=[ds("public.orders", namespace="postgres://db.example.com:5432")]
+    )
+    for target, order in ((store, [later, first]), (new_store(), [first, later])):
+        feed(target, order)
+        rows = [r for r in target.table_rows("datasets") if r["name"] == "public.orders"]
+        assert len(rows) == 1
+        assert rows[0]["namespace"] == "postgres://db.example.com:5432"
+        assert rows[0]["display_namespace"] == "Postgres://DB.example.com/"
+        assert rows[0]["id"] == dataset_id("postgres://db.example.com", "public.orders")
+        namespaces = {r["name"]: r["display_name"] for r in target.table_rows("namespaces")}
+        assert namespaces["postgres://db.example.com:5432"] == "Postgres://DB.example.com/"
+    assert state(store) == state(target)
+
+
+def test_the_current_run_of_a_job_is_its_latest_completed_run(store, new_store) -> None:
+    events = [
+        run_event("START", 10, 1, inputs=[ds("a")]),
+        run_event("COMPLETE", 20, 1, outputs=[ds("x")]),
+        run_event("START", 30, 2, inputs=[ds("b")]),  # still running: run 1 stays current
+        run_event("FAIL", 40, 3, inputs=[ds("c")]),  # a failure does not replace it either
+    ]
+    feed(store, events)
+    assert job_row(store, "job")["current_run_id"] == run_id(1)
+    feed(store, [run_event("COMPLETE", 50, 2, outputs=[ds("y")])])
+    assert job_row(store, "job")["current_run_id"] == run_id(2)
+    other = new_store()
+    feed(other, list(reversed([*events, run_event("COMPLETE", 50, 2, outputs=[ds("y")])])))
+    assert state(other) == state(store)
+
+
+def test_before_any_completion_the_latest_run_is_current(store) -> None:
+    feed(store, [run_event("START", 10, 1), run_event("START", 20, 2), run_event("FAIL", 15, 3)])
+    assert job_row(store, "job")["current_run_id"] == run_id(2)

@@ -142,7 +142,8 @@ def test_bad_query_parameters_are_400(client: httpx.Client, params: dict[str, st
 def test_unknown_things_are_json_404_and_405(client: httpx.Client) -> None:
     assert "no event" in _error(client.get("/api/v1/events/" + "0" * 64), 404)
     _error(client.get("/api/v1/nothing-here"), 404)
-    _error(client.get("/api/v1/lineage"), 405)
+    _error(client.delete("/api/v1/lineage"), 405)
+    _error(client.put("/api/v1/lineage/batch", content=b"[]"), 405)
 
 
 def test_deeply_nested_json_is_not_a_server_error(client: httpx.Client) -> None:

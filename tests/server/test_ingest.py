@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -103,7 +106,7 @@ def test_batch_with_invalid_events_is_a_partial_success(client: httpx.Client) ->
 
 
 def test_a_large_batch_parsed_on_two_cores_keeps_order_and_bytes(client: httpx.Client) -> None:
-    # 80 events: at least PARALLEL_MIN, so half is parsed by the worker process and half in the server.
+    # 80 events: at least PARALLEL_MIN, so the worker processes parse them.
     elements = [make_event(job=f"parallel-{i}") for i in range(80)]
     elements[5] = b'{"eventTime": "yesterday", "producer": "p", "run": {}, "job": {}}'
     elements[70] = b'"not an event"'
@@ -204,3 +207,54 @@ def test_health_reports_the_store(client: httpx.Client, open_server) -> None:
     assert health["events"] >= 0
     assert health["projectionLag"] >= 0
     assert "version" in health
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _batch(prefix: str, count: int) -> bytes:
+    return b"[" + b",".join(make_event(job=f"{prefix}-{i}") for i in range(count)) + b"]"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_dead_parse_worker_is_replaced_and_no_request_fails(start_server, sqlite_url: str) -> None:
+    server = start_server(sqlite_url, auth="none", parse_workers=2)
+    assert server.proc is not None
+    workers = _children(server.proc.pid)
+    assert len(workers) == 2
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)
+    with server.client() as client:
+        for round_number in range(3):
+            answer = client.post(
+                "/api/v1/lineage/batch", content=_batch(f"dead-{round_number}", 80), headers=JSON
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["summary"]["successful"] == 80
+    replaced = _children(server.proc.pid)
+    assert len(replaced) == 2
+    assert not set(replaced) & set(workers)
+    assert "Traceback" not in server.log()
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_parse_workers_end_with_a_killed_server(start_server, sqlite_url: str) -> None:
+    server = start_server(sqlite_url, auth="none", parse_workers=2)
+    assert server.proc is not None
+    workers = _children(server.proc.pid)
+    assert workers
+    server.kill()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in _state(w)]
+    assert alive == []
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

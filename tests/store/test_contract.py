@@ -312,7 +312,7 @@ def test_table_rows_are_sorted(store) -> None:
 
 @pytest.mark.postgres
 def test_the_projection_lock_is_per_store_on_postgresql(pg_url: str, tmp_path) -> None:
-    from tests.projection.conftest import StoreFactory
+    from tests.conftest import StoreFactory
     from threadline.projection import project_pending
     from threadline.store import open_store
 

@@ -143,3 +143,61 @@ def test_an_unreachable_postgresql_is_a_store_error() -> None:
         open_store("postgresql://nobody@127.0.0.1:1/test?connect_timeout=3")
     assert "127.0.0.1:1" in info.value.message or "port 1" in info.value.message
     assert "Traceback" not in info.value.message
+
+
+def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections(
+    store_url: str, new_store, example_events: list[bytes]
+) -> None:
+    from tests.projection.helpers import state
+    from threadline.openlineage.events import parse_event
+    from threadline.projection import project_all
+
+    events = [parse_event(raw) for raw in example_events]
+    reference = new_store()
+    reference.append(events)
+    project_all(reference)
+    expected = state(reference)
+
+    # A store as revision 0001 left it: plain event bytes, every event queued for projection.
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            connection.info["write"] = True
+            with connection.begin():
+                command.upgrade(migrate.alembic_config(connection), "0001")
+                for seq, event in enumerate(events, start=1):
+                    connection.execute(
+                        text(
+                            "INSERT INTO events (seq, id, event_time, received_at, kind, event_type, "
+                            "run_id, job_namespace, job_name, producer, schema_url, raw) VALUES (:seq, :id, "
+                            ":time, 0, :kind, :type, :run, :ns, :job, :producer, :url, :raw)"
+                        ),
+                        {
+                            "seq": seq,
+                            "id": event.id,
+                            "time": event.event_time,
+                            "kind": event.kind,
+                            "type": event.event_type,
+                            "run": event.run_id,
+                            "ns": event.job_namespace,
+                            "job": event.job_name,
+                            "producer": event.producer,
+                            "url": event.schema_url,
+                            "raw": event.raw,
+                        },
+                    )
+                    connection.execute(text("INSERT INTO projection_queue (seq) VALUES (:seq)"), {"seq": seq})
+        with pytest.raises(MigrationRequired):
+            open_store(store_url)
+        assert migrate.upgrade(engine) == ("0001", migrate.head_revision())
+    finally:
+        engine.dispose()
+    upgraded = open_store(store_url)
+    try:
+        assert upgraded.projection_lag() == len(events)
+        project_all(upgraded)
+        assert state(upgraded) == expected
+        stored = upgraded.list_events(limit=1000, ascending=True).events
+        assert [e.raw for e in stored] == [e.raw for e in events]
+    finally:
+        upgraded.close()

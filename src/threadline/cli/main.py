@@ -10,12 +10,18 @@ import typer
 from rich.markup import escape
 
 from threadline import __version__
-from threadline.cli import db, tokens
+from threadline.cli import artifacts, db, journal, tokens
+from threadline.cli.catalog import datasets, jobs, show
 from threadline.cli.common import err
 from threadline.cli.events import events
 from threadline.cli.ingest import ingest
+from threadline.cli.init import init
+from threadline.cli.lineage import impact_command, lineage
 from threadline.cli.reindex import reindex
+from threadline.cli.runs import diff, runs
 from threadline.cli.serve import serve
+from threadline.cli.snapshots import restore, snapshot
+from threadline.cli.sync import pull, push, remote_app, status
 
 #: Set to 1 to see the traceback of an unexpected error (a bug) instead of one line.
 TRACEBACK_ENV = "THREADLINE_TRACEBACK"
@@ -32,8 +38,24 @@ app.command()(serve)
 app.command()(ingest)
 app.command()(reindex)
 app.command()(events)
+app.command()(init)
+app.command()(runs)
+app.command()(diff)
+app.command()(snapshot)
+app.command()(restore)
+app.command()(datasets)
+app.command()(jobs)
+app.command()(show)
+app.command()(lineage)
+app.command("impact")(impact_command)
+app.command()(push)
+app.command()(pull)
+app.command()(status)
 app.add_typer(db.app, name="db")
 app.add_typer(tokens.app, name="token")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(remote_app, name="remote")
+app.add_typer(journal.app, name="journal")
 
 
 def _version(value: bool) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Annotated, Literal
 
 import typer
 
 from threadline import settings
 from threadline.cli.common import StoreOption, expected_errors, fail, resolve_store_url
+from threadline.sync import remotes
+from threadline.sync.filters import PullFilter
 
 AUTH_MODES = ("auto", "token", "none")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -26,6 +29,17 @@ def _setting(name: str, explicit: object, choices: tuple[str, ...] | None = None
 def _help(name: str) -> str:
     setting = next(s for s in settings.SETTINGS if s.name == name)
     return f"{setting.help} (env {setting.env_var}, default {setting.default})"
+
+
+def _query(text: str | None) -> dict[str, str]:
+    if not text:
+        return {}
+    pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+    known = {"pipeline", "namespace", "node", "direction", "depth", "since"}
+    unknown = sorted({key for key, _ in pairs} - known)
+    if unknown or not pairs:
+        fail(f"--pull-filter takes {', '.join(sorted(known))} as key=value&…, got {text!r}")
+    return dict(pairs)
 
 
 def serve(
@@ -55,6 +69,28 @@ def serve(
         Literal["debug", "info", "warning", "error"] | None,
         typer.Option(help=_help("log_level"), case_sensitive=False, show_default=False),
     ] = None,
+    objects: Annotated[
+        str | None, typer.Option(metavar="DIR", help=_help("objects"), show_default=False)
+    ] = None,
+    pull_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pull-from",
+            metavar="REMOTE",
+            help="Pull from this threadline server (a remote's name or URL) on a schedule; repeatable.",
+        ),
+    ] = None,
+    pull_every: Annotated[
+        float, typer.Option(metavar="SECONDS", min=1.0, help="How often to pull from --pull-from servers.")
+    ] = 60.0,
+    pull_filter: Annotated[
+        str | None,
+        typer.Option(
+            metavar="QUERY",
+            help="Pull only part of each --pull-from server, as pull's options in query form: "
+            "pipeline=P, namespace=N, node=NODE&direction=upstream&depth=3, since=TIME.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API: POST /api/v1/lineage and /api/v1/lineage/batch, GET /api/v1/events/…
 
@@ -74,6 +110,10 @@ def serve(
             "sqlite_synchronous": str(
                 _setting("sqlite_synchronous", sqlite_synchronous, SYNCHRONOUS)
             ).upper(),
+            "objects_dir": _setting("objects", objects),
+            "pull_from": [remotes.server_remote(name) for name in pull_from or []],
+            "pull_every": pull_every,
+            "pull_filter": PullFilter.from_params(_query(pull_filter)),
         }
         try:
             from threadline.server import run_server

@@ -7,7 +7,9 @@ idempotent (a join in a semilattice):
 * ``ors``: true once any event says so;
 * ``lww``: groups of columns that move together, taken from the row with the greatest *stamp*.
   A stamp orders ``(rank, event time, event id)``; the rank lets a terminal run state beat any later
-  START, and a run's own events beat what another run's parent facet says about it.
+  START, and a run's own events beat what another run's parent facet says about it;
+* ``fww``: the same, from the row with the smallest stamp (what was seen first, such as the spelling
+  of a name shown for display).
 
 Key columns and the rest never differ between two rows with the same key.
 """
@@ -29,8 +31,12 @@ Row = dict[str, Any]
 
 
 def stamp(rank: int, event_time: int, event_id: str) -> str:
-    """A last-writer-wins stamp; comparing two stamps as text compares ``(rank, time, event id)``."""
-    return f"{rank}:{event_time + _TIME_OFFSET:020d}:{event_id}"
+    """A last-writer-wins stamp; comparing two stamps as text compares ``(rank, time, event id)``.
+
+    Fixed-width hex keeps it short (33 characters) and sortable as text. The event id breaks ties
+    between events of the same rank and time; its first 64 bits are plenty for that.
+    """
+    return f"{rank}{event_time + _TIME_OFFSET:016x}{event_id[:16]}"
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class TableSpec:
     maxs: tuple[str, ...] = ()
     ors: tuple[str, ...] = ()
     lww: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    fww: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -53,39 +60,87 @@ class TableSpec:
         getter = itemgetter(*self.key)
         single = len(self.key) == 1
         object.__setattr__(self, "_key_getter", (lambda row: (getter(row),)) if single else getter)
+        object.__setattr__(self, "_plain", self.plain)
 
     def key_of(self, row: Row) -> tuple[Any, ...]:
         """The row's primary key."""
         return self._key_getter(row)  # type: ignore[attr-defined]
 
-    def merge(self, old: Row, new: Row) -> Row:
-        """Join two rows with the same key; the result does not depend on which is ``old``."""
-        merged = dict(old)
+    @property
+    def plain(self) -> tuple[str, ...]:
+        """Columns that no rule merges: the key and values that never differ for one key."""
+        merged = {*self.mins, *self.maxs, *self.ors, *self.lww, *self.fww}
+        for groups in (self.lww, self.fww):
+            merged.update(column for columns in groups.values() for column in columns)
+        return tuple(column.name for column in self.table.c if column.name not in merged)
+
+    def merge_into(self, old: Row, new: Row) -> None:
+        """Join ``new`` into ``old`` in place (the result does not depend on which came first).
+
+        A row may be partial (a later fact about an entity carries only the columns it knows); a plain
+        column that ``old`` lacks is taken from ``new``.
+        """
         for column in self.mins:
-            a, b = old.get(column), new.get(column)
-            merged[column] = b if a is None else a if b is None else min(a, b)
+            value = new.get(column)
+            if value is not None:
+                current = old.get(column)
+                if current is None or value < current:
+                    old[column] = value
         for column in self.maxs:
-            a, b = old.get(column), new.get(column)
-            merged[column] = b if a is None else a if b is None else max(a, b)
+            value = new.get(column)
+            if value is not None:
+                current = old.get(column)
+                if current is None or value > current:
+                    old[column] = value
         for column in self.ors:
-            merged[column] = bool(old.get(column)) or bool(new.get(column))
+            if new.get(column):
+                old[column] = True
+            elif column not in old:
+                old[column] = False
         for stamp_column, columns in self.lww.items():
-            a, b = old.get(stamp_column), new.get(stamp_column)
-            if b is not None and (a is None or b > a):
-                merged[stamp_column] = b
-                for column in columns:
-                    merged[column] = new.get(column)
+            value = new.get(stamp_column)
+            if value is not None:
+                current = old.get(stamp_column)
+                if current is None or value > current:
+                    old[stamp_column] = value
+                    for column in columns:
+                        old[column] = new.get(column)
+        for stamp_column, columns in self.fww.items():
+            value = new.get(stamp_column)
+            if value is not None:
+                current = old.get(stamp_column)
+                if current is None or value < current:
+                    old[stamp_column] = value
+                    for column in columns:
+                        old[column] = new.get(column)
+        for column in self._plain:  # type: ignore[attr-defined]
+            if column not in old and column in new:
+                old[column] = new[column]
+
+    def merge(self, old: Row, new: Row) -> Row:
+        """Join two rows with the same key into a new row; neither argument changes."""
+        merged = dict(old)
+        self.merge_into(merged, new)
         return merged
 
 
 SPECS: tuple[TableSpec, ...] = (
-    TableSpec(schema.namespaces, ("name",), mins=("created_at",), maxs=("updated_at",)),
+    TableSpec(schema.event_ids, ("id",)),
+    TableSpec(schema.entity_events, ("entity_id", "event_time", "event_id")),
+    TableSpec(
+        schema.namespaces,
+        ("name",),
+        mins=("created_at",),
+        maxs=("updated_at",),
+        fww={"display_stamp": ("display_name",)},
+    ),
     TableSpec(
         schema.jobs,
         ("id",),
         mins=("created_at",),
         maxs=("updated_at",),
-        lww={"parent_stamp": ("parent_job_id",)},
+        lww={"parent_stamp": ("parent_job_id",), "current_run_stamp": ("current_run_id",)},
+        fww={"display_stamp": ("display_namespace",)},
     ),
     TableSpec(
         schema.runs,
@@ -106,6 +161,7 @@ SPECS: tuple[TableSpec, ...] = (
         mins=("created_at",),
         maxs=("updated_at",),
         lww={"schema_stamp": ("schema_hash",), "version_stamp": ("current_version",)},
+        fww={"display_stamp": ("display_namespace",)},
     ),
     TableSpec(schema.dataset_symlinks, ("dataset_id", "namespace", "name"), mins=("first_seen",)),
     TableSpec(
@@ -138,7 +194,11 @@ SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
 
 class Delta:
-    """Rows folded from a batch of events, already merged per key, ready to merge into the store."""
+    """Rows folded from a batch of events, already merged per key, ready to merge into the store.
+
+    The delta owns its rows and merges into them in place: a row handed to :meth:`add` must not be
+    used by the caller afterwards.
+    """
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple[Any, ...], Row]] = {spec.name: {} for spec in SPECS}
@@ -151,8 +211,8 @@ class Delta:
         existing = bucket.get(key)
         if existing is None:
             bucket[key] = row
-        elif existing != row:
-            bucket[key] = spec.merge(existing, row)
+        else:
+            spec.merge_into(existing, row)
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self.rows.values())

@@ -1,27 +1,28 @@
 """Applying folded rows to the store, the projection loop, and reindexing.
 
-The projector takes events from the projection queue in batches, folds each batch into a delta, reads
-the rows the delta touches, merges them with the rules of :mod:`threadline.projection.model`, and
-writes back only what changed, all in one transaction that also removes the batch from the queue.
+The projector takes the events past its log mark in batches, folds each batch into a delta (rows
+already merged per key), and upserts the delta: the database joins each row with the stored one by the
+rules of :mod:`threadline.projection.model` (see :mod:`threadline.projection.upserts`). The upserts and
+the new mark are one transaction.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection
 
 from threadline.projection.fold import Folder
-from threadline.projection.model import SPECS, Delta, Row, TableSpec
+from threadline.projection.model import SPECS, Delta
+from threadline.projection.upserts import columns_of, conflict_clause
 from threadline.store.base import StoredEvent
+from threadline.store.bulk import insert_rows
 from threadline.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500
-_IN_CHUNK = 500
 
 
 def fold_events(events: list[StoredEvent]) -> Delta:
@@ -29,63 +30,20 @@ def fold_events(events: list[StoredEvent]) -> Delta:
     folder = Folder()
     for event in events:
         folder.fold(event)
-    return folder.delta
-
-
-def _load(connection: Connection, spec: TableSpec, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], Row]:
-    """The stored rows with exactly these keys (a row-value ``IN`` for composite keys)."""
-    table = spec.table
-    single = len(spec.key) == 1
-    columns = table.c[spec.key[0]] if single else tuple_(*(table.c[name] for name in spec.key))
-    found: dict[tuple[Any, ...], Row] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = keys[start : start + _IN_CHUNK]
-        wanted = [key[0] for key in chunk] if single else chunk
-        for row in connection.execute(select(table).where(columns.in_(wanted))).mappings():
-            found[spec.key_of(row)] = dict(row)
-    return found
-
-
-def _write(connection: Connection, spec: TableSpec, fresh: list[Row], changed: list[Row]) -> None:
-    table = spec.table
-    columns = [column.name for column in table.c]
-    if fresh:
-        connection.execute(insert(table), [{c: row.get(c) for c in columns} for row in fresh])
-    if changed:
-        values = [c for c in columns if c not in spec.key]
-        statement = (
-            update(table)
-            .where(and_(*(table.c[k] == bindparam(f"key_{k}") for k in spec.key)))
-            .values({c: bindparam(f"new_{c}") for c in values})
-        )
-        params = [
-            {**{f"key_{k}": row[k] for k in spec.key}, **{f"new_{c}": row.get(c) for c in values}}
-            for row in changed
-        ]
-        connection.execute(statement, params)
+    return folder.finish()
 
 
 def apply_delta(connection: Connection, delta: Delta) -> int:
-    """Merge a delta into the projection tables; return how many rows were written."""
+    """Merge a delta into the projection tables with upserts; return the rows sent."""
     written = 0
     for spec in SPECS:
         rows = delta.rows[spec.name]
         if not rows:
             continue
-        existing = _load(connection, spec, list(rows))
-        fresh: list[Row] = []
-        changed: list[Row] = []
-        for key in sorted(rows, key=repr):  # a fixed order keeps concurrent writers deadlock-free
-            row = rows[key]
-            old = existing.get(key)
-            if old is None:
-                fresh.append(row)
-                continue
-            merged = spec.merge(old, row)
-            if merged != old:
-                changed.append(merged)
-        _write(connection, spec, fresh, changed)
-        written += len(fresh) + len(changed)
+        columns = columns_of(spec.name)
+        values = [tuple(map(row.get, columns)) for row in rows.values()]
+        insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
+        written += len(rows)
     return written
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,16 +12,23 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from threadline import __version__
-from threadline.errors import ConfigError, InvalidEvent, ThreadlineError
+from threadline.artifacts.objects import ObjectDB
+from threadline.errors import ConfigError, ThreadlineError
+from threadline.graph.index import LineageIndex
 from threadline.projection import project_pending
-from threadline.server import events, ingest, status
+from threadline.server import events, ingest, lineage, objects, status, sync, web
+from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
+from threadline.server.federation import Federation
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
+from threadline.sync.filters import PullFilter
+from threadline.sync.remotes import ServerRemote
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +37,7 @@ PROJECTION_BATCH = 500
 
 async def _threadline_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
-    content: dict[str, str] = {"error": exc.message}
-    if isinstance(exc, InvalidEvent):
-        content["field"] = exc.field
+    content = ingest.error_content(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if exc.status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc.message)
@@ -65,21 +71,36 @@ def create_app(
     max_batch_events: int,
     auth_cache_seconds: float = CACHE_SECONDS,
     parse_workers: int = 0,
+    objects_dir: str | os.PathLike[str] | None = None,
+    pull_from: list[ServerRemote] | None = None,
+    pull_every: float = 60.0,
+    pull_filter: PullFilter | None = None,
 ) -> FastAPI:
-    """Build the server for ``store``; ``auth_mode`` is ``token`` or ``none`` (see ``resolve_auth_mode``)."""
+    """Build the server for ``store``; ``auth_mode`` is ``token`` or ``none`` (see ``resolve_auth_mode``).
+
+    ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
+    ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``).
+    """
     if auth_mode not in ("token", "none"):
         msg = f"auth_mode must be token or none (resolve auto with resolve_auth_mode), got {auth_mode!r}"
         raise ConfigError(msg)
     writer = Writer(store, idle_work=lambda: project_pending(store, batch_size=PROJECTION_BATCH))
     parser = BatchParser(parse_workers)
 
+    lineage_index = LineageIndex(store)
+    federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         writer.start()
-        parser.start()
+        await parser.start()
+        lineage_index.start()
+        federation.start()
         try:
             yield
         finally:
+            federation.stop()
+            lineage_index.stop()
             parser.stop()
             writer.stop()
 
@@ -98,11 +119,23 @@ def create_app(
         parser=parser,
         max_body_bytes=max_body_bytes,
         max_batch_events=max_batch_events,
+        lineage_index=lineage_index,
+        objects=ObjectDB(objects_dir) if objects_dir is not None else None,
+        federation=federation,
     )
     app.add_exception_handler(ThreadlineError, _threadline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (ingest, events, status):
+    api = (ingest, events, status, lineage, sync, objects)
+    marquez = (namespaces, sources, datasets, runs, jobs, tags, search)
+    for module in (*api, *marquez):
+        app.include_router(module.router)
+    for module in (insights, web):  # the web UI's API, then its pages (web last: it answers every other GET)
         app.include_router(module.router)
     return app
+
+
+def asgi_app(app: FastAPI) -> ASGIApp:
+    """The application to serve: ``app`` behind the ingest fast path (see ``server.ingest``)."""
+    return ingest.IngestFastPath(app, app.state.threadline)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from collections.abc import Mapping
 from typing import Literal
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 
 from threadline.errors import ConfigError, Forbidden, Unauthorized
 from threadline.store.base import ApiKey, Store
@@ -68,11 +68,12 @@ class Authenticator:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[ApiKey, float]] = {}
 
-    async def require(self, request: Request, scope: str) -> ApiKey | None:
-        """The request's key if it has ``scope``; raise 401 (no or bad key) or 403 (scope too low)."""
+    async def require(self, headers: Mapping[str, str], scope: str) -> ApiKey | None:
+        """The key a request's ``headers`` carry if it has ``scope``; raise 401 (no or bad key) or
+        403 (scope too low)."""
         if self.mode == "none":
             return None
-        header = request.headers.get("authorization")
+        header = headers.get("authorization")
         if not header:
             msg = "this server needs an API key: send Authorization: Bearer <key>"
             raise Unauthorized(msg)

@@ -1,19 +1,20 @@
-"""Reading request bodies safely: a size limit, gzip with a limit after decompression, JSON only."""
+"""Reading request bodies safely: a size limit, gzip or zstd with a limit after decompression, JSON only."""
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterator, Mapping
 
-from starlette.requests import Request
+import zstandard
 
 from threadline.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
-def check_content_type(request: Request) -> None:
+def check_content_type(headers: Mapping[str, str]) -> None:
     """Accept ``application/json``, ``application/*+json`` or no content type; refuse the rest (415)."""
-    content_type = request.headers.get("content-type")
+    content_type = headers.get("content-type")
     if content_type is None:
         return
     media = content_type.split(";", 1)[0].strip().lower()
@@ -29,13 +30,15 @@ def _too_large(limit: int, what: str = "the request body") -> PayloadTooLarge:
     )
 
 
-def _encoding(request: Request) -> str | None:
-    encoding = request.headers.get("content-encoding", "").strip().lower()
+def _encoding(headers: Mapping[str, str]) -> str | None:
+    encoding = headers.get("content-encoding", "").strip().lower()
     if encoding in ("", "identity"):
         return None
     if encoding in ("gzip", "x-gzip"):
         return "gzip"
-    msg = f"Content-Encoding {encoding!r} is not supported; send the body plain or with gzip"
+    if encoding == "zstd":
+        return "zstd"
+    msg = f"Content-Encoding {encoding!r} is not supported; send the body plain, with gzip or with zstd"
     raise UnsupportedMediaType(msg)
 
 
@@ -59,11 +62,27 @@ def gunzip(data: bytes, limit: int) -> bytes:
             return bytes(out)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body as JSON bytes: content type checked, size limited, gzip undone."""
-    check_content_type(request)
-    encoding = _encoding(request)
-    declared = request.headers.get("content-length")
+def unzstd(data: bytes, limit: int) -> bytes:
+    """Decompress zstd ``data`` (one or more frames), refusing more than ``limit`` bytes of output."""
+    reader = zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True)
+    out = bytearray()
+    try:
+        while chunk := reader.read(min(1 << 20, limit + 1 - len(out))):
+            out += chunk
+            if len(out) > limit:
+                raise _too_large(limit, "the decompressed request body")
+    except zstandard.ZstdError as exc:
+        msg = f"body is not valid zstd (Content-Encoding: zstd was sent): {exc}"
+        raise BadRequest(msg) from exc
+    return bytes(out)
+
+
+async def read_body(headers: Mapping[str, str], stream: AsyncIterator[bytes], limit: int) -> bytes:
+    """A request body (its ``headers``, and its ``stream`` of chunks as they arrive) as JSON bytes:
+    content type checked, size limited, gzip undone."""
+    check_content_type(headers)
+    encoding = _encoding(headers)
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             length = int(declared)
@@ -74,7 +93,7 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
             raise _too_large(limit)
@@ -82,6 +101,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     if encoding == "gzip":
         body = gunzip(body, limit)
+    elif encoding == "zstd":
+        body = unzstd(body, limit)
     if not body.strip():
         msg = "the request body is empty; send an OpenLineage event as JSON"
         raise BadRequest(msg)

@@ -80,7 +80,7 @@ def _summary(event: StoredEvent) -> dict[str, object]:
 async def list_lineage_events(request: Request) -> Response:
     """Events as received, newest first (``sortDirection=asc`` for oldest first), with ``totalCount``."""
     state = state_of(request)
-    await state.auth.require(request, "read")
+    await state.auth.require(request.headers, "read")
     params = _page_params(request)
     ascending = _ascending(request)
     page = await run_in_threadpool(lambda: state.store.list_events(**params, ascending=ascending))
@@ -92,7 +92,7 @@ async def list_lineage_events(request: Request) -> Response:
 async def list_problem_events(request: Request) -> Response:
     """Events that were kept although some facet failed validation, with what is wrong."""
     state = state_of(request)
-    await state.auth.require(request, "read")
+    await state.auth.require(request.headers, "read")
     params = _page_params(request)
     page = await run_in_threadpool(lambda: state.store.list_events(**params, with_problems=True))
     return json_response({"events": [_summary(event) for event in page.events], "totalCount": page.total})
@@ -100,7 +100,7 @@ async def list_problem_events(request: Request) -> Response:
 
 async def _get(request: Request, event_id: str) -> StoredEvent:
     state = state_of(request)
-    await state.auth.require(request, "read")
+    await state.auth.require(request.headers, "read")
     event = await run_in_threadpool(state.store.get_event, event_id)
     if event is None:
         msg = f"no event with id {event_id!r}"

@@ -1,22 +1,43 @@
-"""Parsing request bodies on both cores: a large batch is split between the event loop and a worker.
+"""Parsing request bodies off the event loop: large batches go to worker processes.
 
-Decoding and validating an event is pure Python and holds the GIL, so one process parses on one core
-however many threads it has. For a batch of at least ``PARALLEL_MIN`` events, half of it is sent to a
-worker process while the event loop parses the other half. The worker returns events without their
-decoded document (nothing downstream needs it: projections decode the stored bytes).
+Decoding and validating an event is pure Python and holds the GIL, so a process parses on one core
+however many threads it has. A batch of at least ``PARALLEL_MIN`` events is parsed by worker processes
+(split between them), which leaves the server's own process to HTTP and to the writer thread.
+
+Each worker is a plain Python process running :func:`serve`, joined to the server by a socket pair. The
+event loop writes a batch to an idle worker and awaits the answer on the same socket, so no thread of
+the server's process is involved (an executor's helper threads would compete with the event loop and the
+writer for the GIL). A worker answers with only what the log needs (id, kind, time, … and the compressed
+bytes to store), not the bytes received: the server still holds those and pairs them with the answers by
+position. A worker that dies is replaced, and its batch is parsed in the event loop instead, so a
+request never fails for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import contextlib
+import gc
+import logging
+import os
+import pickle
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
 
 from threadline.errors import InvalidEvent
 from threadline.openlineage.events import ParsedEvent, parse_event
+from threadline.store import codec
 
-#: Below this many events the hand-off to the worker costs more than it saves.
-PARALLEL_MIN = 64
+log = logging.getLogger(__name__)
+
+#: Below this many events the hand-off to a worker costs more than it saves.
+PARALLEL_MIN = 32
+_HEADER = struct.Struct("!Q")
 
 #: One parsed element: the event, or the (message, field) of why it was rejected.
 Parsed = ParsedEvent | tuple[str, str]
@@ -27,39 +48,209 @@ def parse_many(elements: list[bytes]) -> list[Parsed]:
     results: list[Parsed] = []
     for element in elements:
         try:
-            event = parse_event(element)
+            results.append(parse_event(element))
         except InvalidEvent as exc:
             results.append((exc.message, exc.field))
-            continue
-        event.doc = {}  # not needed after parsing; keeps the worker's answer small
-        results.append(event)
     return results
 
 
+def _parse_in_worker(elements: list[bytes]) -> list[tuple[Any, ...]]:
+    """:func:`parse_many` in a worker, with each event's bytes prepared for the log (compressed).
+
+    Each event comes back as a tuple of its fields and its stored form, without the bytes received
+    (the server has those already).
+    """
+    answers: list[tuple[Any, ...]] = []
+    for parsed in parse_many(elements):
+        if isinstance(parsed, tuple):
+            answers.append(parsed)
+            continue
+        event_codec, payload = codec.encode(parsed.raw)
+        answers.append(
+            (
+                parsed.id,
+                parsed.kind,
+                parsed.event_time,
+                parsed.producer,
+                parsed.event_type,
+                parsed.run_id,
+                parsed.job_namespace,
+                parsed.job_name,
+                parsed.schema_url,
+                parsed.problems,
+                payload,
+                event_codec,
+            )
+        )
+    return answers
+
+
+def _from_worker(answer: tuple[Any, ...], raw: bytes) -> Parsed:
+    if len(answer) == 2:
+        return answer  # (message, field)
+    event_id, kind, event_time, producer, event_type, run_id, namespace, name, schema_url = answer[:9]
+    return ParsedEvent(
+        id=event_id,
+        raw=raw,
+        kind=kind,
+        event_time=event_time,
+        producer=producer,
+        event_type=event_type,
+        run_id=run_id,
+        job_namespace=namespace,
+        job_name=name,
+        schema_url=schema_url,
+        problems=answer[9],
+        payload=answer[10],
+        codec=answer[11],
+    )
+
+
+def tune_gc() -> None:
+    """Collect garbage less often: parsing makes many short-lived containers, and the default
+    thresholds run a collection every few events. Objects alive now are frozen out of every scan."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+# ---- the worker side -------------------------------------------------------------------------------
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = sock.recv(size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the server that started it is gone (even if it was killed with SIGKILL)."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def serve(fd: int, parent: int) -> None:
+    """A worker's life: read a batch from the socket ``fd``, answer it, until the server hangs up."""
+    tune_gc()
+    threading.Thread(target=_exit_with_parent, args=(parent,), name="watch-parent", daemon=True).start()
+    sock = socket.socket(fileno=fd)
+    while True:
+        header = _read_exactly(sock, _HEADER.size)
+        if header is None:
+            return
+        body = _read_exactly(sock, _HEADER.unpack(header)[0])
+        if body is None:
+            return
+        answer = pickle.dumps(_parse_in_worker(pickle.loads(body)), protocol=pickle.HIGHEST_PROTOCOL)
+        sock.sendall(_HEADER.pack(len(answer)) + answer)
+
+
+# ---- the server side -------------------------------------------------------------------------------
+
+
+class _Worker:
+    """One worker process and the server's end of its socket."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        start = f"from threadline.server.parsing import serve; serve({theirs.fileno()}, {os.getpid()})"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", start],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.sock = ours
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=self.sock)
+
+    async def ask(self, elements: list[bytes]) -> list[tuple[Any, ...]]:
+        assert self.reader is not None
+        assert self.writer is not None
+        body = pickle.dumps(elements, protocol=pickle.HIGHEST_PROTOCOL)
+        self.writer.write(_HEADER.pack(len(body)) + body)
+        await self.writer.drain()
+        (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
+        return pickle.loads(await self.reader.readexactly(size))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
+        with contextlib.suppress(OSError):
+            self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
+
+
 class BatchParser:
-    """Parses batches, using one worker process beside the event loop when the machine has cores."""
+    """Parses batches: small ones in the event loop, large ones in worker processes."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: list[_Worker] = []
 
-    def start(self) -> None:
-        """Start the worker processes (a fresh interpreter each: the server already runs threads)."""
-        if self.workers > 0 and self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+    async def start(self) -> None:
+        """Start the worker processes."""
+        if self.workers <= 0 or self._idle is not None:
+            return
+        self._idle = asyncio.Queue()
+        for _ in range(self.workers):
+            await self._add_worker()
+
+    async def _add_worker(self) -> None:
+        assert self._idle is not None
+        worker = _Worker()
+        await worker.connect()
+        self._all.append(worker)
+        self._idle.put_nowait(worker)
 
     def stop(self) -> None:
         """Stop the worker processes."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for worker in self._all:
+            worker.close()
+        self._all.clear()
+        self._idle = None
 
     async def parse(self, elements: list[bytes]) -> list[Parsed]:
-        """Parse a batch; large ones are split between a worker and the event loop."""
-        if self._pool is None or len(elements) < PARALLEL_MIN:
+        """Parse a batch, in order; large ones are split between the workers."""
+        if self._idle is None or len(elements) < PARALLEL_MIN:
             return parse_many(elements)
-        half = len(elements) // 2
-        remote = asyncio.get_running_loop().run_in_executor(self._pool, parse_many, elements[:half])
-        local = parse_many(elements[half:])
-        return [*(await remote), *local]
+        size = max(PARALLEL_MIN, -(-len(elements) // self.workers))
+        chunks = [elements[start : start + size] for start in range(0, len(elements), size)]
+        answers = await asyncio.gather(*(self._parse_chunk(chunk) for chunk in chunks))
+        return [parsed for chunk_answers in answers for parsed in chunk_answers]
+
+    async def _parse_chunk(self, chunk: list[bytes]) -> list[Parsed]:
+        assert self._idle is not None
+        idle = self._idle
+        worker = await idle.get()
+        try:
+            answers = await worker.ask(chunk)
+        except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
+            log.warning("a parse worker failed (%s); starting another, parsing this batch here", exc)
+            worker.close()
+            self._all.remove(worker)
+            if self._idle is idle:
+                await self._add_worker()
+            return parse_many(chunk)
+        except BaseException:
+            # Cancelled mid-answer (the client went away): the socket may hold half an answer.
+            worker.close()
+            self._all.remove(worker)
+            if self._idle is idle:
+                await self._add_worker()
+            raise
+        idle.put_nowait(worker)
+        return [_from_worker(answer, raw) for answer, raw in zip(answers, chunk, strict=True)]

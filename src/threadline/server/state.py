@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from threadline.artifacts.objects import ObjectDB
+from threadline.graph.index import LineageIndex
 from threadline.server.auth import Authenticator
 from threadline.server.parsing import BatchParser
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from threadline.server.federation import Federation
 
 _encoder = msgspec.json.Encoder()
 
@@ -26,6 +32,12 @@ class ServerState:
     parser: BatchParser
     max_body_bytes: int
     max_batch_events: int
+    #: The current lineage graph in memory, loaded on first use and kept current from the log.
+    lineage_index: LineageIndex
+    #: The object store sites push artifacts to (None: this server keeps none).
+    objects: ObjectDB | None = None
+    #: The servers this one pulls from on a schedule (``serve --pull-from``).
+    federation: Federation | None = None
 
 
 def state_of(request: Request) -> ServerState:
@@ -33,7 +45,12 @@ def state_of(request: Request) -> ServerState:
     return request.app.state.threadline
 
 
+def encode_json(content: object) -> bytes:
+    """JSON bytes of ``content`` (``msgspec.Raw`` values are embedded byte for byte)."""
+    return _encoder.encode(content)
+
+
 def json_response(content: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response encoded by msgspec (``msgspec.Raw`` values are embedded byte for byte)."""
-    body = _encoder.encode(content)
+    body = encode_json(content)
     return Response(body, status_code=status, media_type="application/json", headers=headers)

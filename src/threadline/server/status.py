@@ -15,8 +15,10 @@ router = APIRouter()
 
 @router.get("/api/v1/health")
 async def health(request: Request) -> Response:
-    """``ok``, the version, the store backend, how many events are logged and how many await projection."""
-    store = state_of(request).store
+    """``ok``, the version, the store backend, how many events are logged and await projection, and
+    what the writer thread has done since the server started."""
+    state = state_of(request)
+    store = state.store
 
     def numbers() -> tuple[int, int]:
         return store.count_events(), store.projection_lag()
@@ -28,5 +30,9 @@ async def health(request: Request) -> Response:
         "store": store.backend,
         "events": events,
         "projectionLag": lag,
+        "writer": state.writer.stats.to_dict(),
+        "objects": str(state.objects.root) if state.objects is not None else None,
     }
+    if state.federation is not None and state.federation.remotes:
+        content["federation"] = state.federation.to_dict()
     return json_response(content)

@@ -6,7 +6,9 @@ requests costs one commit instead of one each. A future is resolved only after t
 so an acknowledged event is durable. When no submission has arrived for ``QUIET_SECONDS``, the
 thread runs ``idle_work`` (the projector) in steps: appends come first and projections catch up in
 large, cheap batches when ingest pauses; under sustained load a step still runs every
-``MAX_PROJECTION_DELAY`` seconds so that reads never fall far behind.
+``MAX_PROJECTION_DELAY`` seconds so that reads never fall far behind. A request can announce its
+submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
+batch is still being parsed" is then not taken for quiet (a push streams batches that way).
 """
 
 from __future__ import annotations
@@ -68,13 +70,41 @@ def split_result(submissions: list[list[ParsedEvent]], inserted: set[str]) -> li
     return results
 
 
+@dataclass(slots=True)
+class WriterStats:
+    """What the writer thread has done since the server started (``GET /api/v1/health``)."""
+
+    appends: int = 0
+    appended_events: int = 0
+    append_seconds: float = 0.0
+    largest_group: int = 0
+    projection_steps: int = 0
+    projected_events: int = 0
+    projection_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        """The numbers as JSON-ready data."""
+        return {
+            "appends": self.appends,
+            "appendedEvents": self.appended_events,
+            "appendSeconds": round(self.append_seconds, 3),
+            "largestGroup": self.largest_group,
+            "projectionSteps": self.projection_steps,
+            "projectedEvents": self.projected_events,
+            "projectionSeconds": round(self.projection_seconds, 3),
+        }
+
+
 class Writer:
     """One thread that owns every write to the store (appends, then projection when idle)."""
 
     def __init__(self, store: SqlStore, idle_work: Callable[[], int] | None = None) -> None:
         self.store = store
         self.idle_work = idle_work
+        self.stats = WriterStats()
         self._pending: list[_Submission] = []
+        #: Submissions announced by :meth:`expect` and not yet made (or withdrawn).
+        self._expected = 0
         self._condition = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -96,13 +126,31 @@ class Writer:
             self._thread.join(timeout)
             self._thread = None
 
-    async def submit(self, events: list[ParsedEvent]) -> AppendResult:
-        """Append ``events``; return once they are committed (what was new, what was a duplicate)."""
+    def expect(self) -> None:
+        """Announce a submission that is on its way (a request whose body is being read and parsed):
+        idle work waits for it (up to ``MAX_PROJECTION_DELAY`` since the last step) instead of filling
+        the pause. Follow with ``submit(..., expected=True)`` or, if the request fails, :meth:`unexpect`."""
+        with self._condition:
+            self._expected += 1
+
+    def unexpect(self) -> None:
+        """Withdraw an announcement of :meth:`expect` (the request ended without submitting)."""
+        with self._condition:
+            self._expected = max(0, self._expected - 1)
+            self._condition.notify()
+
+    async def submit(self, events: list[ParsedEvent], *, expected: bool = False) -> AppendResult:
+        """Append ``events``; return once they are committed (what was new, what was a duplicate).
+        ``expected``: this is the submission announced by :meth:`expect`."""
         if not events:
+            if expected:
+                self.unexpect()
             return AppendResult()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[AppendResult] = loop.create_future()
         with self._condition:
+            if expected:
+                self._expected = max(0, self._expected - 1)
             if self._stopping or self._thread is None:
                 msg = "the server is shutting down and accepts no more events; retry shortly"
                 raise StoreError(msg)
@@ -124,8 +172,14 @@ class Writer:
                         idle_due = not woke and self.idle_work is not None
                     elif (delay := quiet_until - time.monotonic()) > 0:
                         self._condition.wait(delay)  # give the next request a chance to come first
+                    elif self._expected:
+                        # An announced submission is being parsed: wait for it, until projection is due.
+                        delay = last_projection + MAX_PROJECTION_DELAY - time.monotonic()
+                        if delay > 0:
+                            self._condition.wait(delay)
                 group, self._pending = self._pending, []
                 stopping = self._stopping
+                expected = self._expected
             now = time.monotonic()
             overdue = idle_due and now - last_projection >= MAX_PROJECTION_DELAY
             if group and not overdue:
@@ -137,18 +191,24 @@ class Writer:
                 self._write(group)
             if stopping and not group:
                 return
-            if idle_due and (overdue or now >= quiet_until):
+            if idle_due and (overdue or (now >= quiet_until and not expected)):
                 idle_due = self._idle_step()
                 last_projection = time.monotonic()
 
     def _idle_step(self) -> bool:
         """Run one step of idle work; return whether another step is worth running now."""
         assert self.idle_work is not None
+        started = time.perf_counter()
         try:
-            return self.idle_work() > 0
+            done = self.idle_work()
         except Exception:
             log.exception("projection failed; it is retried after the next append")
             return False
+        finally:
+            self.stats.projection_seconds += time.perf_counter() - started
+        self.stats.projection_steps += 1
+        self.stats.projected_events += done
+        return done > 0
 
     def _write(self, group: list[_Submission]) -> None:
         try:
@@ -164,7 +224,13 @@ class Writer:
 
     def _append(self, group: list[_Submission]) -> list[AppendResult]:
         events = [event for submission in group for event in submission.events]
+        started = time.perf_counter()
         result = self.store.append(events)
+        stats = self.stats
+        stats.append_seconds += time.perf_counter() - started
+        stats.appends += 1
+        stats.appended_events += len(events)
+        stats.largest_group = max(stats.largest_group, len(events))
         return split_result([submission.events for submission in group], set(result.inserted))
 
     def _append_alone(self, submission: _Submission) -> AppendResult | BaseException:

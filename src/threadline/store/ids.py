@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import blake3
+
+from threadline.openlineage.naming import normalize_namespace
 
 _SEP = "\x1f"
 
@@ -17,11 +21,13 @@ def node_id(kind: str, *parts: str) -> int:
     return value or 1
 
 
+@lru_cache(maxsize=1 << 16)
 def job_id(namespace: str, name: str) -> int:
-    """The id of job ``namespace``/``name``."""
-    return node_id("job", namespace, name)
+    """The id of job ``namespace``/``name`` (any spelling of the namespace, see ``naming``)."""
+    return node_id("job", normalize_namespace(namespace), name)
 
 
+@lru_cache(maxsize=1 << 16)
 def dataset_id(namespace: str, name: str) -> int:
-    """The id of dataset ``namespace``/``name``."""
-    return node_id("dataset", namespace, name)
+    """The id of dataset ``namespace``/``name`` (any spelling of the namespace, see ``naming``)."""
+    return node_id("dataset", normalize_namespace(namespace), name)

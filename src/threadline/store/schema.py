@@ -35,7 +35,7 @@ events = Table(
     "events",
     metadata,
     Column("seq", _SEQ, primary_key=True, autoincrement=True),
-    Column("id", _ID, nullable=False, unique=True),
+    Column("id", _ID, nullable=False),
     Column("event_time", _TIME, nullable=False),
     Column("received_at", _TIME, nullable=False),
     Column("kind", String(16), nullable=False),
@@ -47,12 +47,45 @@ events = Table(
     Column("schema_url", Text),
     Column("raw", LargeBinary, nullable=False),
     Column("problems", Text),
+    # How ``raw`` holds the bytes received (threadline.store.codec): 0 as received, 1 zstd.
+    Column("codec", SmallInteger, nullable=False, server_default="0"),
+    # The site the event came from by sync (its store's site id); none for events ingested here.
+    Column("origin", String(64)),
 )
-Index("ix_events_event_time", events.c.event_time)
-Index("ix_events_run_id", events.c.run_id)
+# An event's time is part of its content, so (event_time, id) is unique exactly when id is. Keyed by
+# time first, the index grows at its end as events arrive, instead of at a random place per event as an
+# index of hashes does: appends stay cheap however large the log grows. It also serves time ranges.
+Index("ux_events_time_id", events.c.event_time, events.c.id, unique=True)
 
-#: Sequence numbers of logged events not yet folded into the projections.
-projection_queue = Table("projection_queue", metadata, Column("seq", BigInteger, primary_key=True))
+#: How far each consumer of the log has read it: the projector folds the events with ``seq`` above its
+#: mark. Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so
+#: sequence numbers become visible in order and a mark never skips an event.
+log_marks = Table(
+    "log_marks",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+#: Facts about the store itself, such as its site id (threadline.store.sql.SqlStore.site_id).
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+#: How far this store has pushed its log to, or pulled from, each remote store (by the remote's site
+#: id); ``scope`` tells pulls with different filters apart ("" for everything).
+sync_marks = Table(
+    "sync_marks",
+    metadata,
+    Column("remote", String(64), primary_key=True),
+    Column("direction", String(8), primary_key=True),
+    Column("scope", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", _TIME, nullable=False),
+)
 
 api_keys = Table(
     "api_keys",
@@ -70,12 +103,16 @@ api_keys = Table(
 # or last-writer-wins by a `*_stamp` that orders (rank, event time, event id). That is what makes the
 # fold independent of arrival order.
 
+# Namespaces are keyed by their canonical form (threadline.openlineage.naming); ``display_*`` keeps the
+# spelling seen first, for display.
 namespaces = Table(
     "namespaces",
     metadata,
     Column("name", Text, primary_key=True),
     Column("created_at", _TIME, nullable=False),
     Column("updated_at", _TIME, nullable=False),
+    Column("display_name", Text),
+    Column("display_stamp", Text),
 )
 
 jobs = Table(
@@ -88,9 +125,16 @@ jobs = Table(
     Column("updated_at", _TIME, nullable=False),
     Column("parent_job_id", _NODE),
     Column("parent_stamp", Text),
+    Column("display_namespace", Text),
+    Column("display_stamp", Text),
+    # The run whose inputs and outputs are the job's current ones (its latest completed run, else its
+    # latest run): what the lineage graph shows, like a job version in Marquez.
+    Column("current_run_id", String(36)),
+    Column("current_run_stamp", Text),
 )
 Index("ux_jobs_name", jobs.c.namespace, jobs.c.name, unique=True)
 Index("ix_jobs_parent", jobs.c.parent_job_id)
+Index("ix_jobs_current_run", jobs.c.current_run_id)
 
 runs = Table(
     "runs",
@@ -111,12 +155,13 @@ runs = Table(
 Index("ix_runs_job", runs.c.job_id, runs.c.created_at)
 Index("ix_runs_parent", runs.c.parent_run_id)
 
+#: Every event of every run: its type (``state``; none when the producer sent no eventType) and time.
 run_states = Table(
     "run_states",
     metadata,
     Column("run_id", String(36), primary_key=True),
     Column("event_id", _ID, primary_key=True),
-    Column("state", String(16), nullable=False),
+    Column("state", String(16)),
     Column("event_time", _TIME, nullable=False),
 )
 
@@ -132,6 +177,8 @@ datasets = Table(
     Column("schema_stamp", Text),
     Column("current_version", Text),
     Column("version_stamp", Text),
+    Column("display_namespace", Text),
+    Column("display_stamp", Text),
 )
 Index("ux_datasets_name", datasets.c.namespace, datasets.c.name, unique=True)
 
@@ -158,6 +205,7 @@ dataset_versions = Table(
     Column("schema_stamp", Text),
 )
 Index("ix_dataset_versions_run", dataset_versions.c.run_id)
+Index("ix_dataset_versions_created", dataset_versions.c.dataset_id, dataset_versions.c.created_at)
 
 #: Schemas are content-addressed: a schema seen in a thousand runs is stored once.
 schema_fields = Table(
@@ -216,6 +264,27 @@ column_lineage = Table(
 Index("ix_column_lineage_out", column_lineage.c.output_dataset_id, column_lineage.c.output_field)
 Index("ix_column_lineage_in", column_lineage.c.input_dataset_id, column_lineage.c.input_field)
 
+#: The time of each event by id, for finding an event by its id alone (the log's own index needs the
+#: time too). Filled by the projector, off the append path; the projector's unread tail is searched
+#: directly.
+event_ids = Table(
+    "event_ids",
+    metadata,
+    Column("id", _ID, primary_key=True),
+    Column("event_time", _TIME, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+#: Every event of each job (run events and job events) and of each dataset (dataset events): which
+#: events a filtered pull sends for a part of the graph.
+entity_events = Table(
+    "entity_events",
+    metadata,
+    Column("entity_id", _NODE, primary_key=True, autoincrement=False),
+    Column("event_time", _TIME, primary_key=True, autoincrement=False),
+    Column("event_id", _ID, primary_key=True),
+)
+
 #: The latest value of each facet of each entity (job, run, dataset, dataset version, run input/output).
 facets = Table(
     "facets",
@@ -229,6 +298,8 @@ facets = Table(
 
 #: Projection tables in the order they are cleared and rebuilt by a reindex.
 PROJECTION_TABLES = (
+    event_ids,
+    entity_events,
     namespaces,
     jobs,
     runs,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from threadline.errors import BadRequest, NotFound, StoreError
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
-from threadline.store import schema
+from threadline.store import bulk, codec, schema
 from threadline.store.backends import backend_of, make_engine, normalise_url
 from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
 from threadline.store.migrate import ensure_schema
@@ -39,9 +39,60 @@ _EVENT_COLUMNS = (
     schema.events.c.schema_url,
     schema.events.c.raw,
     schema.events.c.problems,
+    schema.events.c.codec,
+)
+# The columns an append fills, in the order of the rows it builds.
+_APPENDED_COLUMNS = (
+    "id",
+    "event_time",
+    "received_at",
+    "kind",
+    "event_type",
+    "run_id",
+    "job_namespace",
+    "job_name",
+    "producer",
+    "schema_url",
+    "raw",
+    "codec",
+    "problems",
+    "origin",
 )
 _KEY_PREFIX = "tl_"
+#: The log mark of the projector.
+PROJECTION_MARK = "projection"
+# Appends take this transaction-level lock on PostgreSQL (keyed by schema, so that stores in different
+# schemas of one database do not wait for each other): one append at a time keeps sequence numbers
+# visible in order, which is what lets the projector keep a mark instead of a queue.
+_PG_LOG_LOCK = "SELECT pg_advisory_xact_lock(7715340, hashtext(current_schema()))"
 _IN_CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+
+
+def _log_row(event: ParsedEvent, received: int) -> tuple[Any, ...]:
+    """The values of an event's row in the log, in the order of ``_APPENDED_COLUMNS``."""
+    return (
+        event.id,
+        event.event_time,
+        received,
+        event.kind,
+        event.event_type,
+        event.run_id,
+        event.job_namespace,
+        event.job_name,
+        event.producer,
+        event.schema_url,
+        *_payload(event),
+        json.dumps([p.to_dict() for p in event.problems]) if event.problems else None,
+        event.origin,
+    )
+
+
+def _payload(event: ParsedEvent) -> tuple[bytes, int]:
+    """The ``raw`` and ``codec`` columns of an event."""
+    if event.payload is not None:
+        return event.payload, event.codec
+    event_codec, payload = codec.encode(event.raw)
+    return payload, event_codec
 
 
 def _stored(row: Any) -> StoredEvent:
@@ -57,7 +108,7 @@ def _stored(row: Any) -> StoredEvent:
         job_name=row.job_name,
         producer=row.producer,
         schema_url=row.schema_url,
-        raw=bytes(row.raw),
+        raw=codec.decode(row.codec, bytes(row.raw)),
         problems=json.loads(row.problems) if row.problems else [],
     )
 
@@ -76,6 +127,8 @@ class SqlStore(Store):
     def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> None:
         self.url = url
         self.backend = backend_of(url)
+        #: The DBAPI parameter marker of this backend, for the few statements written as SQL text.
+        self.placeholder = "%s" if self.backend == "postgresql" else "?"
         self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         try:
             if create:
@@ -100,69 +153,112 @@ class SqlStore(Store):
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction with a consistent snapshot."""
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
-
-    def insert_ignore(self, table: Table) -> Any:
-        """``INSERT … ON CONFLICT DO NOTHING`` for this backend."""
-        dialect = postgresql if self.backend == "postgresql" else sqlite
-        return dialect.insert(table).on_conflict_do_nothing()
+        """A read-only transaction with a consistent snapshot (``REPEATABLE READ`` on PostgreSQL, whose
+        default would let each statement see a newer state than the one before)."""
+        with self.engine.connect() as opened:
+            connection = (
+                opened.execution_options(isolation_level="REPEATABLE READ")
+                if self.backend == "postgresql"
+                else opened
+            )
+            with connection.begin():
+                yield connection
 
     # ---- the log --------------------------------------------------------------------------------
 
     def append(self, events: Sequence[ParsedEvent]) -> AppendResult:
-        """Durably add events to the log; events already stored (same id) are reported as duplicates."""
+        """Durably add events to the log; events already stored (same id) are reported as duplicates.
+
+        Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so
+        sequence numbers become visible in order. On SQLite the events already stored are looked up
+        first and the rest inserted; on PostgreSQL one statement inserts the batch and returns what
+        was new (a round trip saved).
+        """
         if not events:
             return AppendResult()
         received = now_micros()
-        rows: dict[str, dict[str, Any]] = {}
+        unique: dict[str, ParsedEvent] = {}
         for parsed in events:
-            if parsed.id in rows:
-                continue
-            rows[parsed.id] = {
-                "id": parsed.id,
-                "event_time": parsed.event_time,
-                "received_at": received,
-                "kind": parsed.kind,
-                "event_type": parsed.event_type,
-                "run_id": parsed.run_id,
-                "job_namespace": parsed.job_namespace,
-                "job_name": parsed.job_name,
-                "producer": parsed.producer,
-                "schema_url": parsed.schema_url,
-                "raw": parsed.raw,
-                "problems": json.dumps([p.to_dict() for p in parsed.problems]) if parsed.problems else None,
-            }
+            unique.setdefault(parsed.id, parsed)
         try:
             with self.write() as connection:
-                # ON CONFLICT DO NOTHING ... RETURNING names exactly the rows that were new.
-                statement = self.insert_ignore(schema.events).returning(
-                    schema.events.c.seq, schema.events.c.id
-                )
-                inserted = connection.execute(statement, list(rows.values())).all()
-                if inserted:
-                    connection.execute(insert(schema.projection_queue), [{"seq": r.seq} for r in inserted])
-                inserted_ids = {r.id for r in inserted}
+                self._lock_log(connection)
+                if self.backend == "postgresql":
+                    # Appends are serialised, so the conflict clause only meets events already stored.
+                    rows = [_log_row(parsed, received) for parsed in unique.values()]
+                    conflict = " ON CONFLICT (event_time, id) DO NOTHING RETURNING id"
+                    fresh = {
+                        row[0]
+                        for row in bulk.insert_rows(
+                            connection, schema.events, _APPENDED_COLUMNS, rows, conflict
+                        )
+                    }
+                else:
+                    stored = self._stored_ids(connection, list(unique.values()))
+                    rows = [
+                        _log_row(parsed, received)
+                        for event_id, parsed in unique.items()
+                        if event_id not in stored
+                    ]
+                    bulk.insert_rows(connection, schema.events, _APPENDED_COLUMNS, rows)
+                    fresh = {row[0] for row in rows}
         except SQLAlchemyError as exc:
             msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
             raise StoreError(msg) from exc
         # The first copy of an id that this call stored is "inserted"; every other copy (already in
         # the log, or repeated within this call) is a duplicate, so the two lists add up to the input.
-        inserted_list: list[str] = []
+        inserted: list[str] = []
         duplicates: list[str] = []
         for parsed in events:
-            if parsed.id in inserted_ids:
-                inserted_ids.discard(parsed.id)
-                inserted_list.append(parsed.id)
+            if parsed.id in fresh:
+                fresh.discard(parsed.id)
+                inserted.append(parsed.id)
             else:
                 duplicates.append(parsed.id)
-        return AppendResult(inserted=inserted_list, duplicates=duplicates)
+        return AppendResult(inserted=inserted, duplicates=duplicates)
+
+    def _lock_log(self, connection: Connection) -> None:
+        """Serialise appends for the rest of this transaction (SQLite's ``BEGIN IMMEDIATE`` already does)."""
+        if self.backend == "postgresql":
+            connection.exec_driver_sql(_PG_LOG_LOCK)
+
+    def _stored_ids(self, connection: Connection, events: list[ParsedEvent]) -> set[str]:
+        """Which of ``events`` the log already holds (looked up by the log's key, time then id)."""
+        found: set[str] = set()
+        chunk_size = _IN_CHUNK // 2
+        for start in range(0, len(events), chunk_size):
+            chunk = events[start : start + chunk_size]
+            wanted = {(event.event_time, event.id) for event in chunk}
+            times = sorted({event.event_time for event in chunk})
+            ids = [event.id for event in chunk]
+            sql = (
+                f"SELECT event_time, id FROM events WHERE event_time IN ({self._marks(len(times))}) "
+                f"AND id IN ({self._marks(len(ids))})"
+            )
+            result = connection.exec_driver_sql(sql, (*times, *ids))
+            found.update(event_id for event_time, event_id in result if (event_time, event_id) in wanted)
+        return found
+
+    def _marks(self, count: int) -> str:
+        return ", ".join([self.placeholder] * count)
 
     def get_event(self, event_id: str) -> StoredEvent | None:
-        """One event by id, or ``None``."""
+        """One event by id, or ``None``.
+
+        The log's index is by time then id: the time comes from the ``event_ids`` projection, and the
+        events the projector has not read yet (its tail, usually a handful) are searched directly.
+        """
+        events = schema.events
         with self.read() as connection:
-            row = connection.execute(select(*_EVENT_COLUMNS).where(schema.events.c.id == event_id)).first()
+            mark = self.log_mark(connection)  # first: whatever is past it is not in event_ids yet
+            event_time = connection.scalar(
+                select(schema.event_ids.c.event_time).where(schema.event_ids.c.id == event_id)
+            )
+            if event_time is not None:
+                where = (events.c.event_time == event_time, events.c.id == event_id)
+            else:
+                where = (events.c.seq > mark, events.c.id == event_id)
+            row = connection.execute(select(*_EVENT_COLUMNS).where(*where)).first()
         return _stored(row) if row else None
 
     def list_events(
@@ -227,35 +323,55 @@ class SqlStore(Store):
             cursor = batch[-1].seq
             yield batch
 
+    def log_mark(self, connection: Connection, name: str = PROJECTION_MARK) -> int:
+        """The sequence number up to which the consumer ``name`` has read the log (0: nothing yet)."""
+        value = connection.scalar(select(schema.log_marks.c.seq).where(schema.log_marks.c.name == name))
+        return int(value or 0)
+
+    def set_log_mark(self, connection: Connection, seq: int, name: str = PROJECTION_MARK) -> None:
+        """Record that the consumer ``name`` has read the log up to ``seq``."""
+        statement = self.upsert(schema.log_marks, ["name"]).values(name=name, seq=seq)
+        connection.execute(statement)
+
+    def insert_ignore(self, table: Table) -> Any:
+        """``INSERT … ON CONFLICT DO NOTHING`` for this backend."""
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    def upsert(self, table: Table, keys: list[str]) -> Any:
+        """``INSERT … ON CONFLICT (keys) DO UPDATE`` setting every other column, for this backend."""
+        dialect = postgresql if self.backend == "postgresql" else sqlite
+        statement = dialect.insert(table)
+        others = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
+        return statement.on_conflict_do_update(index_elements=keys, set_=others)
+
     def pending_events(self, connection: Connection, limit: int) -> list[StoredEvent]:
-        """The oldest ``limit`` events not yet projected, read inside the caller's transaction."""
+        """The oldest ``limit`` events past the projector's mark, read inside the caller's transaction."""
+        mark = self.log_mark(connection)
         query = (
             select(*_EVENT_COLUMNS)
-            .join(schema.projection_queue, schema.projection_queue.c.seq == schema.events.c.seq)
+            .where(schema.events.c.seq > mark)
             .order_by(schema.events.c.seq)
             .limit(limit)
         )
         return [_stored(row) for row in connection.execute(query).all()]
 
     def mark_projected(self, connection: Connection, seqs: Sequence[int]) -> None:
-        """Remove folded events from the projection queue."""
-        for start in range(0, len(seqs), _IN_CHUNK):
-            chunk = list(seqs[start : start + _IN_CHUNK])
-            connection.execute(
-                delete(schema.projection_queue).where(schema.projection_queue.c.seq.in_(chunk))
-            )
+        """Move the projector's mark past the folded events (they are the oldest pending ones)."""
+        if seqs:
+            self.set_log_mark(connection, max(seqs))
 
     def requeue_all(self, connection: Connection) -> None:
-        """Clear every projection and queue every logged event to be folded again."""
+        """Clear every projection and move the projector's mark back to the start of the log."""
         for table in reversed(schema.PROJECTION_TABLES):
             connection.execute(delete(table))
-        connection.execute(delete(schema.projection_queue))
-        connection.execute(insert(schema.projection_queue).from_select(["seq"], select(schema.events.c.seq)))
+        self.set_log_mark(connection, 0)
 
     def projection_lag(self) -> int:
         """How many logged events are not yet folded into the projections."""
         with self.read() as connection:
-            return connection.scalar(select(func.count()).select_from(schema.projection_queue)) or 0
+            mark = self.log_mark(connection)
+            return connection.scalar(select(func.count()).where(schema.events.c.seq > mark)) or 0
 
     def try_projection_lock(self, connection: Connection) -> bool:
         """Take the projector's lock for this transaction (PostgreSQL: an advisory lock)."""

@@ -1,0 +1,388 @@
+"""Tracking overhead: threadline's SDK against MLflow (local SQLite store) and CMF, same workload.
+
+Two measurements, each tool in a process of its own (MLflow and CMF in their own virtual environments,
+since CMF needs Python < 3.12 and both pull in many packages):
+
+1. **Runs**: ``--runs`` times (default 500), one run with 10 parameters, 5 metrics, 2 small input files
+   (read, 1 KiB each) and 1 small output file (written by the run, 1 KiB). Reported: the time per run
+   on the user's thread, and for threadline also the time per run until every event is stored and
+   folded into the projections (the final ``flush`` included). MLflow and CMF are synchronous: their
+   time on the user's thread is their whole time.
+   - threadline: ``with threadline.run(...)``, ``log_param`` x10, ``log_metric`` x5, ``input`` x2,
+     ``output`` x1, embedded transport (the project's SQLite store), in a fresh project;
+   - MLflow: ``mlflow.start_run``, ``log_params`` (one batch), ``log_metrics`` (one batch),
+     ``log_input`` x2 (``MetaDataset`` of the file), ``log_artifact`` of the output, SQLite tracking
+     store and a local artifact folder, the kindest batching MLflow offers;
+   - CMF (cmflib): ``create_context``, ``create_execution`` with the parameters, ``log_dataset`` x2
+     (input), ``log_metric`` x5 then ``commit_metrics``, ``log_dataset`` (output), in a git + DVC
+     repository as ``cmf init local`` makes it. CMF runs ``dvc add`` and ``git commit`` for every
+     artifact, so it runs ``--cmf-runs`` times (default 10), not 500.
+2. **Metric calls**: one metric logged ``--metric-calls`` times (default 100,000) in a loop, in
+   microseconds per call on the user's thread, and the time until the series is stored. MLflow's
+   ``log_metric`` is a database transaction per call, so it is timed on ``--mlflow-metric-calls``
+   (default 2,000), synchronous and with ``synchronous=False`` (its background logging).
+
+Usage::
+
+    .venv/bin/python benchmarks/tracking.py [--runs 500] [--metric-calls 100000]
+        [--mlflow-python benchmarks/out/mlflow-venv/bin/python]
+        [--cmf-python benchmarks/out/cmf-venv/bin/python]
+
+A tool whose interpreter is missing is skipped with a note. Set them up with::
+
+    python3 -m venv benchmarks/out/mlflow-venv && benchmarks/out/mlflow-venv/bin/pip install mlflow
+    python3.11 -m venv benchmarks/out/cmf-venv && benchmarks/out/cmf-venv/bin/pip install cmflib
+
+Results are printed and written to ``benchmarks/out/tracking.json``. This file imports only the
+standard library at the top: the same file is the worker script run by each tool's interpreter
+(``--worker NAME``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+DEFAULT_MLFLOW = OUT / "mlflow-venv" / "bin" / "python"
+DEFAULT_CMF = OUT / "cmf-venv" / "bin" / "python"
+WARM_UP_RUNS = 5
+PARAMS = {f"param_{i}": (i * 0.1 if i % 2 else f"value-{i}") for i in range(10)}
+METRICS = [f"metric_{i}" for i in range(5)]
+
+
+# ---- the workload, shared by every worker ------------------------------------------------------------
+
+
+def make_inputs(folder: Path) -> tuple[Path, Path, Path]:
+    """Two 1 KiB input files (dated an hour back, as data usually is) and the outputs' folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    inputs = []
+    for name in ("train.csv", "test.csv"):
+        path = folder / name
+        path.write_text("x,y\n" + "".join(f"{i},{i * i}\n" for i in range(120))[: 1024 - 4])
+        old = time.time() - 3600
+        os.utime(path, (old, old))
+        inputs.append(path)
+    outputs = folder / "outputs"
+    outputs.mkdir()
+    return inputs[0], inputs[1], outputs
+
+
+def write_output(folder: Path, index: int) -> Path:
+    """What the run produces: a new 1 KiB file. (A new file each run: rewriting one file in place makes
+    ext4 flush it at close, which costs milliseconds on a busy disk and would drown what is measured.)"""
+    path = folder / f"model-{index:06d}.txt"
+    path.write_text(f"{index:08d}" * 128)
+    return path
+
+
+def baseline_us(folder: Path, runs: int) -> float:
+    """Microseconds per run of the workload itself (writing the output), without any tracking."""
+    target = folder / "baseline"
+    target.mkdir()
+    started = time.perf_counter()
+    for index in range(runs):
+        write_output(target, index)
+    return (time.perf_counter() - started) / runs * 1e6
+
+
+# ---- workers: each runs in the tool's own interpreter --------------------------------------------------
+
+
+def worker_threadline(folder: Path, runs: int, metric_calls: int) -> dict[str, Any]:
+    """threadline, embedded transport, in a fresh project."""
+    os.chdir(folder)
+    (folder / ".threadline").mkdir()
+    import threadline
+
+    first, second, output = make_inputs(folder / "data")
+
+    def one_run(index: int) -> None:
+        with threadline.run("train", pipeline="bench") as run:
+            for name, value in PARAMS.items():
+                run.log_param(name, value)
+            for position, name in enumerate(METRICS):
+                run.log_metric(name, index * 0.01 + position)
+            run.input(first)
+            run.input(second)
+            run.output(write_output(output, index), kind="model")
+
+    for index in range(WARM_UP_RUNS):
+        one_run(runs + index)  # files of their own
+    threadline.flush()
+    baseline = baseline_us(output, runs)
+    started = time.perf_counter()
+    for index in range(runs):
+        one_run(index)
+    user = time.perf_counter() - started
+    threadline.flush()
+    total = time.perf_counter() - started
+
+    with threadline.run("metrics") as run:
+        started = time.perf_counter()
+        for step in range(metric_calls):
+            run.log_metric("loss", 1.0 / (step + 1))
+        calls = time.perf_counter() - started
+    threadline.flush()
+    stored = time.perf_counter() - started
+    return {
+        "baseline_us": baseline,
+        "run_user_us": user / runs * 1e6,
+        "run_total_us": total / runs * 1e6,
+        "runs": runs,
+        "metric_call_us": calls / metric_calls * 1e6,
+        "metric_stored_s": stored,
+        "metric_calls": metric_calls,
+    }
+
+
+def worker_mlflow(folder: Path, runs: int, metric_calls: int) -> dict[str, Any]:
+    """MLflow with a SQLite tracking store and a local artifact folder."""
+    os.chdir(folder)
+    os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
+    import mlflow
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.meta_dataset import MetaDataset
+
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    mlflow.set_experiment("bench")
+    first, second, output = make_inputs(folder / "data")
+    datasets = [MetaDataset(resolve_dataset_source(str(p)), name=p.name) for p in (first, second)]
+
+    def one_run(index: int) -> None:
+        with mlflow.start_run(run_name="train"):
+            mlflow.log_params(PARAMS)
+            mlflow.log_metrics({name: index * 0.01 + position for position, name in enumerate(METRICS)})
+            for dataset in datasets:
+                mlflow.log_input(dataset, context="training")
+            mlflow.log_artifact(str(write_output(output, index)))
+
+    for index in range(WARM_UP_RUNS):
+        one_run(runs + index)  # files of their own
+    baseline = baseline_us(output, runs)
+    started = time.perf_counter()
+    for index in range(runs):
+        one_run(index)
+    user = time.perf_counter() - started
+
+    result: dict[str, Any] = {
+        "run_user_us": user / runs * 1e6,
+        "run_total_us": user / runs * 1e6,
+        "runs": runs,
+    }
+    result["baseline_us"] = baseline
+    with mlflow.start_run(run_name="metrics"):
+        started = time.perf_counter()
+        for step in range(metric_calls):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+        calls = time.perf_counter() - started
+    result |= {
+        "metric_call_us": calls / metric_calls * 1e6,
+        "metric_stored_s": calls,
+        "metric_calls": metric_calls,
+    }
+    with mlflow.start_run(run_name="metrics-async"):
+        started = time.perf_counter()
+        for step in range(metric_calls):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step, synchronous=False)
+        calls = time.perf_counter() - started
+    stored = time.perf_counter() - started  # the run's end waits for the queued metrics
+    result |= {"async_metric_call_us": calls / metric_calls * 1e6, "async_metric_stored_s": stored}
+    return result
+
+
+def _cmf_repository(folder: Path) -> None:
+    """A git repository with a remote and a DVC repository with a default remote, as `cmf init local`."""
+
+    def run(*command: str) -> None:
+        subprocess.run(command, cwd=folder, check=True, capture_output=True)
+
+    bin_dir = Path(sys.executable).parent
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    remote_git = folder.parent / "cmf-git-remote.git"
+    remote_dvc = folder.parent / "cmf-dvc-remote"
+    remote_dvc.mkdir(exist_ok=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(remote_git)], check=True, capture_output=True)
+    run("git", "init", "-q", "-b", "master")
+    run("git", "config", "user.email", "bench@example.com")
+    run("git", "config", "user.name", "bench")
+    run("git", "remote", "add", "origin", str(remote_git))
+    run(str(bin_dir / "dvc"), "init", "-q")
+    run(str(bin_dir / "dvc"), "config", "core.analytics", "false")
+    run(str(bin_dir / "dvc"), "remote", "add", "-d", "local", str(remote_dvc))
+    run("git", "add", "-A")
+    run("git", "commit", "-q", "-m", "init")
+
+
+def worker_cmf(folder: Path, runs: int, metric_calls: int) -> dict[str, Any]:
+    """CMF (cmflib) in a git + DVC repository."""
+    os.chdir(folder)
+    _cmf_repository(folder)
+    from cmflib import cmf
+
+    first, second, output = make_inputs(folder / "data")
+    writer = cmf.Cmf(filepath="mlmd", pipeline_name="bench", graph=False)
+
+    def one_run(index: int) -> None:
+        writer.create_context(pipeline_stage="train")
+        writer.create_execution(execution_type="train", custom_properties=dict(PARAMS))
+        writer.log_dataset(str(first.relative_to(folder)), "input")
+        writer.log_dataset(str(second.relative_to(folder)), "input")
+        for position, name in enumerate(METRICS):
+            writer.log_metric("train_metrics", {name: index * 0.01 + position})
+        writer.commit_metrics("train_metrics")
+        writer.log_dataset(str(write_output(output, index).relative_to(folder)), "output")
+
+    one_run(0)
+    baseline = baseline_us(output, runs)
+    started = time.perf_counter()
+    for index in range(1, runs + 1):
+        one_run(index)
+    user = time.perf_counter() - started
+    result: dict[str, Any] = {
+        "run_user_us": user / runs * 1e6,
+        "run_total_us": user / runs * 1e6,
+        "runs": runs,
+    }
+    result["baseline_us"] = baseline
+    writer.create_context(pipeline_stage="metrics")
+    writer.create_execution(execution_type="metrics")
+    started = time.perf_counter()
+    for step in range(metric_calls):
+        writer.log_metric("loss_series", {"loss": 1.0 / (step + 1)})
+    calls = time.perf_counter() - started
+    writer.commit_metrics("loss_series")
+    stored = time.perf_counter() - started
+    result |= {
+        "metric_call_us": calls / metric_calls * 1e6,
+        "metric_stored_s": stored,
+        "metric_calls": metric_calls,
+    }
+    return result
+
+
+WORKERS = {"threadline": worker_threadline, "mlflow": worker_mlflow, "cmf": worker_cmf}
+
+
+# ---- the driver --------------------------------------------------------------------------------------
+
+
+def run_worker(python: Path, name: str, runs: int, metric_calls: int) -> dict[str, Any] | str:
+    """Run one tool's worker in its interpreter and a fresh folder: its figures, or why it failed."""
+    folder = Path(tempfile.mkdtemp(prefix=f"tracking-{name}-", dir=OUT))
+    work = folder / "work"
+    work.mkdir()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("THREADLINE_", "MLFLOW_"))}
+    environment["HOME"] = str(folder)  # no user-wide settings of any tool
+    environment["PYTHONPATH"] = ""
+    command = [str(python), str(Path(__file__).resolve()), "--worker", name, "--dir", str(work)]
+    command += ["--runs", str(runs), "--metric-calls", str(metric_calls)]
+    try:
+        done = subprocess.run(
+            command, env=environment, capture_output=True, text=True, timeout=7200, check=False
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
+        return f"{name} failed: " + " | ".join(tail)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _versions(python: Path, module: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({module!r}))"
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "?"
+
+
+def main() -> int:
+    """Run the benchmark (or, with ``--worker``, one tool's part of it)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=500)
+    parser.add_argument("--cmf-runs", type=int, default=10)
+    parser.add_argument("--metric-calls", type=int, default=100_000)
+    parser.add_argument("--mlflow-metric-calls", type=int, default=2_000)
+    parser.add_argument("--mlflow-python", type=Path, default=DEFAULT_MLFLOW)
+    parser.add_argument("--cmf-python", type=Path, default=DEFAULT_CMF)
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args.dir, args.runs, args.metric_calls)))
+        return 0
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    plan = [
+        ("threadline", Path(sys.executable), args.runs, args.metric_calls, "threadline"),
+        ("mlflow", args.mlflow_python, args.runs, args.mlflow_metric_calls, "mlflow"),
+        ("cmf", args.cmf_python, args.cmf_runs, args.metric_calls, "cmflib"),
+    ]
+    results: dict[str, Any] = {}
+    for name, python, runs, calls, package in plan:
+        if not python.exists():
+            print(f"{name}: skipped, no interpreter at {python} (see this script's docstring)", flush=True)
+            continue
+        print(f"{name}: {runs} runs, {calls} metric calls ...", flush=True)
+        figures = run_worker(python, name, runs, calls)
+        if isinstance(figures, str):
+            print(f"  {figures}", flush=True)
+            results[name] = {"error": figures}
+            continue
+        figures["version"] = _versions(python, package)
+        results[name] = figures
+        print(f"  {json.dumps(figures)}", flush=True)
+
+    print()
+    print(
+        "| tool | workload alone | per run, user's thread | per run, until stored | per metric call "
+        "| metric series stored |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, figures in results.items():
+        if "error" in figures:
+            continue
+        print(
+            f"| {name} {figures['version']} | {figures['baseline_us']:,.0f} us "
+            f"| {figures['run_user_us']:,.0f} us | {figures['run_total_us']:,.0f} us "
+            f"| {figures['metric_call_us']:.2f} us | {figures['metric_stored_s']:.2f} s "
+            f"({figures['metric_calls']:,} calls) |"
+        )
+        if "async_metric_call_us" in figures:
+            print(
+                f"| {name} async metrics | | | | {figures['async_metric_call_us']:.2f} us "
+                f"| {figures['async_metric_stored_s']:.2f} s ({figures['metric_calls']:,} calls) |"
+            )
+    ours = results.get("threadline", {})
+    for name in ("mlflow", "cmf"):
+        theirs = results.get(name, {})
+        if "run_user_us" in ours and "run_user_us" in theirs:
+            print(
+                f"{name} / threadline per run: "
+                f"{theirs['run_user_us'] / ours['run_user_us']:.0f}x on the user's "
+                f"thread, {theirs['run_total_us'] / ours['run_total_us']:.0f}x until stored"
+            )
+    results["machine"] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(terse=True),
+    }
+    (OUT / "tracking.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {OUT / 'tracking.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

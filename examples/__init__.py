@@ -1,0 +1,1 @@
+"""Examples of threadline: event files and tracked pipelines (run from the repository root)."""

@@ -1,0 +1,149 @@
+"""What the catalog's readers share: pages, facets, namespaces, and a few SQL helpers.
+
+Every reader takes an open SQLAlchemy ``Connection`` (``store.read()``) and batches its lookups: a page
+of N entities costs a fixed number of queries, never one per entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from sqlalchemy import ColumnElement, Connection, literal_column, select
+
+from threadline.errors import BadRequest, NotFound
+from threadline.openlineage.naming import normalize_namespace
+from threadline.store import schema
+
+T = TypeVar("T")
+
+#: Where threadline keeps what the catalog itself defines (tag descriptions): a namespace of its own,
+#: hidden from listings and search.
+CATALOG_NAMESPACE = "threadline://catalog"
+#: Ids per ``IN (...)`` list, under SQLite's variable limit.
+CHUNK = 500
+MAX_LIMIT = 10_000
+
+_decoder = msgspec.json.Decoder()
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    """One page of a sorted list, and how many items the whole list has."""
+
+    items: list[T]
+    total: int
+
+
+@dataclass(slots=True)
+class Namespace:
+    """A namespace: its canonical key, the spelling shown, and when it was first and last seen."""
+
+    name: str
+    display_name: str
+    created_at: int
+    updated_at: int
+
+
+def check_page(limit: int, offset: int) -> None:
+    """Refuse a negative offset or a limit outside 0..MAX_LIMIT."""
+    if limit < 0 or limit > MAX_LIMIT:
+        msg = f"limit must be between 0 and {MAX_LIMIT}, got {limit}"
+        raise BadRequest(msg)
+    if offset < 0:
+        msg = f"offset must be at least 0, got {offset}"
+        raise BadRequest(msg)
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def decode_json(value: str | bytes | None) -> Any:
+    """A stored JSON value, decoded (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return _decoder.decode(value)
+
+
+def load_facets(connection: Connection, entity_type: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The latest facets of each entity, ``{key: {facet name: value}}``; deleted facets are left out."""
+    wanted = sorted(set(keys))
+    found: dict[str, dict[str, Any]] = {key: {} for key in wanted}
+    facets = schema.facets
+    for part in chunks(wanted):
+        rows = connection.execute(
+            select(facets.c.entity_key, facets.c.name, facets.c.value)
+            .where(facets.c.entity_type == entity_type, facets.c.entity_key.in_(part))
+            .order_by(facets.c.entity_key, facets.c.name)
+        )
+        for key, name, value in rows:
+            decoded = decode_json(value)
+            if isinstance(decoded, dict) and decoded.get("_deleted") is True:
+                continue
+            found[key][name] = decoded
+    return found
+
+
+def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], name: str) -> dict[str, Any]:
+    """One facet of each entity that has it, ``{key: value}`` (a deleted facet is absent)."""
+    wanted = sorted(set(keys))
+    found: dict[str, Any] = {}
+    facets = schema.facets
+    for part in chunks(wanted):
+        rows = connection.execute(
+            select(facets.c.entity_key, facets.c.value).where(
+                facets.c.entity_type == entity_type, facets.c.entity_key.in_(part), facets.c.name == name
+            )
+        )
+        for key, value in rows:
+            decoded = decode_json(value)
+            if not (isinstance(decoded, dict) and decoded.get("_deleted") is True):
+                found[key] = decoded
+    return found
+
+
+def facet_stamp(connection: Connection, entity_type: str, key: str, name: str) -> str | None:
+    """The stamp of the latest value of one facet (it orders event time, then event id)."""
+    facets = schema.facets
+    return connection.scalar(
+        select(facets.c.stamp).where(
+            facets.c.entity_type == entity_type, facets.c.entity_key == key, facets.c.name == name
+        )
+    )
+
+
+def get_namespace(connection: Connection, spelling: str) -> Namespace:
+    """The namespace named by any spelling of it; :class:`NotFound` naming it when there is none."""
+    canonical = normalize_namespace(spelling)
+    table = schema.namespaces
+    row = connection.execute(
+        select(table.c.name, table.c.display_name, table.c.created_at, table.c.updated_at).where(
+            table.c.name == canonical
+        )
+    ).first()
+    if row is None or canonical == CATALOG_NAMESPACE:
+        msg = f"no namespace {spelling!r}; GET /api/v1/namespaces lists them"
+        raise NotFound(msg)
+    return Namespace(row.name, row.display_name or row.name, row.created_at, row.updated_at)
+
+
+def json_text(connection: Connection, column: ColumnElement[Any], key: str) -> ColumnElement[Any]:
+    """SQL for the text of top-level key ``key`` of the JSON object stored as text in ``column``."""
+    if not key.isidentifier():
+        msg = f"not a JSON key this helper handles: {key!r}"
+        raise ValueError(msg)
+    compiled = str(column.compile(dialect=connection.dialect))
+    if connection.dialect.name == "postgresql":
+        return literal_column(f"(CAST({compiled} AS json) ->> '{key}')")
+    return literal_column(f"json_extract({compiled}, '$.{key}')")
+
+
+def like_pattern(query: str) -> str:
+    """A case-insensitive ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards,
+    as in Marquez's search)."""
+    return f"%{query.lower()}%"

@@ -1,0 +1,27 @@
+"""Namespaces: listed in the order of their canonical names, shown with the spelling seen first."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select
+
+from threadline.catalog.common import CATALOG_NAMESPACE, Namespace, Page, check_page, get_namespace
+from threadline.store import schema
+
+__all__ = ["Namespace", "get_namespace", "list_namespaces"]
+
+
+def list_namespaces(connection: Connection, *, limit: int = 100, offset: int = 0) -> Page[Namespace]:
+    """Namespaces sorted by canonical name (the catalog's own namespace is hidden)."""
+    check_page(limit, offset)
+    table = schema.namespaces
+    visible = table.c.name != CATALOG_NAMESPACE
+    rows = connection.execute(
+        select(table.c.name, table.c.display_name, table.c.created_at, table.c.updated_at)
+        .where(visible)
+        .order_by(table.c.name)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(table).where(visible)) or 0
+    items = [Namespace(r.name, r.display_name or r.name, r.created_at, r.updated_at) for r in rows]
+    return Page(items, total)

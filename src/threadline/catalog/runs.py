@@ -1,0 +1,283 @@
+"""Runs: found by full id or by a unique prefix of it, and read with their state history, facets,
+inputs and outputs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from threadline.catalog.common import chunks, load_facet, load_facets
+from threadline.catalog.versions import job_version, location_of
+from threadline.errors import BadRequest, NotFound
+from threadline.store import schema
+
+#: Shorter prefixes would match too much to be useful (git asks for 4 as well).
+MIN_PREFIX = 4
+
+
+def resolve_run_id(connection: Connection, text: str) -> str:
+    """The full id of the run named by ``text``: its id, a unique prefix of it, or ``run:<id>``.
+
+    Raises :class:`NotFound` when no run matches and :class:`BadRequest` when several do or the prefix
+    is too short.
+    """
+    wanted = text.strip().lower().removeprefix("run:")
+    runs = schema.runs
+    if len(wanted) == 36 and connection.scalar(select(runs.c.id).where(runs.c.id == wanted)):
+        return wanted
+    if len(wanted) < MIN_PREFIX:
+        msg = f"run id {text!r} is too short: give at least {MIN_PREFIX} characters of it"
+        raise BadRequest(msg)
+    matches = connection.scalars(
+        select(runs.c.id)
+        .where(runs.c.id >= wanted, runs.c.id < wanted + "\uffff")
+        .order_by(runs.c.id)
+        .limit(6)
+    ).all()
+    if not matches:
+        msg = f"no run with an id starting {wanted!r}; `threadline runs` lists them"
+        raise NotFound(msg)
+    if len(matches) > 1:
+        shown = ", ".join(m[:12] for m in matches[:5]) + (", …" if len(matches) > 5 else "")
+        msg = f"run id prefix {wanted!r} is ambiguous ({shown}); give more of it"
+        raise BadRequest(msg)
+    return matches[0]
+
+
+# ---- reading runs -----------------------------------------------------------------------------------
+
+#: Marquez's run states for OpenLineage's event types (a run with no typed event yet is NEW).
+MARQUEZ_STATES = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "FAIL": "FAILED",
+    "ABORT": "ABORTED",
+}
+
+
+@dataclass(slots=True)
+class RunDataset:
+    """A dataset a run read or wrote, the version it read or wrote, and the run's facets about it."""
+
+    id: int
+    namespace: str
+    name: str
+    version: str | None
+    facets: dict[str, Any]
+
+
+@dataclass(slots=True)
+class StateChange:
+    """One event of a run: its type (``None`` when the producer sent none) and time."""
+
+    state: str | None
+    time: int
+    event_id: str
+
+
+@dataclass(slots=True)
+class Run:
+    """A run with its job, state history, facets, inputs and outputs."""
+
+    id: str
+    job_id: int
+    job_namespace: str  # the spelling seen first
+    job_name: str
+    state: str | None  # OpenLineage's: START, RUNNING, COMPLETE, FAIL, ABORT
+    created_at: int
+    updated_at: int
+    started_at: int | None
+    ended_at: int | None
+    parent_run_id: str | None
+    has_events: bool
+    facets: dict[str, Any]
+    inputs: list[RunDataset]
+    outputs: list[RunDataset]
+    states: list[StateChange]
+    job_version: str
+
+    @property
+    def marquez_state(self) -> str:
+        """The state as Marquez names it: NEW, RUNNING, COMPLETED, FAILED or ABORTED."""
+        return MARQUEZ_STATES.get(self.state or "", "NEW")
+
+    @property
+    def duration_ms(self) -> int | None:
+        """From start to end, in milliseconds, once both are known."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at) // 1000
+
+    def nominal_time(self, which: str) -> str | None:
+        """``nominalStartTime`` or ``nominalEndTime`` of the ``nominalTime`` facet."""
+        facet = self.facets.get("nominalTime")
+        value = facet.get(which) if isinstance(facet, dict) else None
+        return value if isinstance(value, str) else None
+
+
+def is_run_uuid(text: str) -> bool:
+    """Whether ``text`` is a UUID (what a run id must be)."""
+    try:
+        uuid.UUID(text)
+    except (ValueError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def get_run(connection: Connection, run_id: str) -> Run:
+    """The run with this exact id; :class:`BadRequest` if it is not a UUID, :class:`NotFound` if unknown."""
+    if not is_run_uuid(run_id):
+        msg = f"run id {run_id!r} is not a UUID"
+        raise BadRequest(msg)
+    wanted = str(uuid.UUID(run_id))
+    runs = load_runs(connection, [wanted], input_versions=True)
+    if not runs:
+        msg = f"no run with id {wanted!r}"
+        raise NotFound(msg)
+    return runs[0]
+
+
+def load_runs(connection: Connection, run_ids: Sequence[str], *, input_versions: bool = False) -> list[Run]:
+    """The runs with these ids, in the order given (unknown ids are skipped); a fixed number of queries.
+
+    An input read without a version facet has no version; with ``input_versions`` it gets the dataset's
+    version that was current when the run first mentioned it. That lookup reads every version of the
+    dataset (``dataset_versions`` has no index by time), so it is meant for one run, not for lists.
+    """
+    wanted = list(dict.fromkeys(run_ids))
+    if not wanted:
+        return []
+    runs, jobs = schema.runs, schema.jobs
+    rows: dict[str, Any] = {}
+    for part in chunks(wanted):
+        for row in connection.execute(
+            select(
+                runs,
+                jobs.c.namespace.label("job_canonical_namespace"),
+                jobs.c.display_namespace.label("job_display_namespace"),
+                jobs.c.name.label("job_name"),
+            )
+            .join(jobs, jobs.c.id == runs.c.job_id)
+            .where(runs.c.id.in_(part))
+        ):
+            rows[row.id] = row
+    found = [rows[run_id] for run_id in wanted if run_id in rows]
+    ids = [row.id for row in found]
+    facets = load_facets(connection, "run", ids)
+    io = _run_io(connection, ids, input_versions)
+    states = _states(connection, ids)
+    locations = load_facet(connection, "job", [str(row.job_id) for row in found], "sourceCodeLocation")
+    result = []
+    for row in found:
+        inputs, outputs = io.get(row.id, ([], []))
+        location = location_of({"sourceCodeLocation": locations.get(str(row.job_id))})
+        namespace = row.job_display_namespace or row.job_canonical_namespace
+        result.append(
+            Run(
+                id=row.id,
+                job_id=row.job_id,
+                job_namespace=namespace,
+                job_name=row.job_name,
+                state=row.state,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                parent_run_id=row.parent_run_id,
+                has_events=bool(row.has_events),
+                facets=facets.get(row.id, {}),
+                inputs=inputs,
+                outputs=outputs,
+                states=states.get(row.id, []),
+                job_version=job_version(
+                    row.job_canonical_namespace,
+                    row.job_name,
+                    [d.id for d in inputs],
+                    [d.id for d in outputs],
+                    location,
+                ),
+            )
+        )
+    return result
+
+
+def _run_io(
+    connection: Connection, run_ids: Sequence[str], input_versions: bool
+) -> dict[str, tuple[list[RunDataset], list[RunDataset]]]:
+    """Each run's inputs and outputs, by dataset name (see :func:`load_runs` for ``input_versions``)."""
+    io, datasets = schema.run_io, schema.datasets
+    versions = schema.dataset_versions.alias("dv")
+    then = (
+        select(versions.c.version)
+        .where(versions.c.dataset_id == io.c.dataset_id, versions.c.created_at <= io.c.first_seen)
+        .order_by(versions.c.created_at.desc(), versions.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = []
+    for part in chunks(list(run_ids)):
+        rows += connection.execute(
+            select(
+                io.c.run_id,
+                io.c.dataset_id,
+                io.c.direction,
+                (func.coalesce(io.c.version, then) if input_versions else io.c.version).label("version"),
+                datasets.c.namespace,
+                datasets.c.display_namespace,
+                datasets.c.name,
+            )
+            .join(datasets, datasets.c.id == io.c.dataset_id)
+            .where(io.c.run_id.in_(part))
+            .order_by(io.c.run_id, datasets.c.namespace, datasets.c.name)
+        ).all()
+    keys = {"input": [], "output": []}
+    for row in rows:
+        keys["input" if row.direction == "in" else "output"].append(f"{row.run_id}/{row.dataset_id}")
+    io_facets = {kind: load_facets(connection, kind, values) for kind, values in keys.items() if values}
+    found: dict[str, tuple[list[RunDataset], list[RunDataset]]] = {}
+    for row in rows:
+        kind = "input" if row.direction == "in" else "output"
+        entry = RunDataset(
+            row.dataset_id,
+            row.display_namespace or row.namespace,
+            row.name,
+            row.version,
+            io_facets.get(kind, {}).get(f"{row.run_id}/{row.dataset_id}", {}),
+        )
+        pair = found.setdefault(row.run_id, ([], []))
+        pair[0 if kind == "input" else 1].append(entry)
+    return found
+
+
+def _states(connection: Connection, run_ids: Sequence[str]) -> dict[str, list[StateChange]]:
+    table = schema.run_states
+    found: dict[str, list[StateChange]] = {}
+    for part in chunks(list(run_ids)):
+        rows = connection.execute(
+            select(table.c.run_id, table.c.state, table.c.event_time, table.c.event_id)
+            .where(table.c.run_id.in_(part))
+            .order_by(table.c.run_id, table.c.event_time, table.c.event_id)
+        )
+        for row in rows:
+            found.setdefault(row.run_id, []).append(StateChange(row.state, row.event_time, row.event_id))
+    return found
+
+
+def run_facets(connection: Connection, run_id: str, kind: str) -> dict[str, Any]:
+    """Marquez's ``{"runId", "facets"}`` of a run (``kind`` ``run``) or of its job (``job``).
+
+    The projections keep a job's latest facets, not those of each run, so ``job`` gives the job's
+    current facets.
+    """
+    run = get_run(connection, run_id)
+    if kind == "run":
+        return {"runId": run.id, "facets": run.facets}
+    if kind == "job":
+        return {"runId": run.id, "facets": load_facets(connection, "job", [str(run.job_id)])[str(run.job_id)]}
+    msg = f"type must be run or job, got {kind!r}"
+    raise BadRequest(msg)

@@ -1,0 +1,147 @@
+"""Search over dataset and job names, as Marquez's ``/api/v1/search`` does, and a little more.
+
+Names match case-insensitively anywhere (``%`` and ``_`` are wildcards, as in Marquez). Beyond Marquez,
+a dataset also matches when one of its fields does (``match`` is ``field``), and a query that looks like
+the start of a run id (8 or more hexadecimal digits and dashes) finds runs (type ``RUN``). The results
+are sorted and paged in SQL; ``total`` counts every match, not only the page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, literal, select, union_all
+
+from threadline.catalog.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, like_pattern
+from threadline.errors import BadRequest
+from threadline.graph.nodes import NodeId
+from threadline.openlineage.naming import normalize_namespace
+from threadline.store import schema
+
+FILTERS = ("DATASET", "JOB", "RUN")
+SORTS = ("NAME", "UPDATE_AT")
+_RUN_PREFIX = re.compile(r"[0-9a-f-]{8,36}")
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """One match: what it is, its name and namespace (as shown), when it changed, and why it matched."""
+
+    type: str
+    name: str
+    namespace: str
+    updated_at: int
+    match: str  # name, field or runId
+
+    @property
+    def node_id(self) -> str:
+        """The node id of the match (``dataset:…``, ``job:…`` or ``run:…``)."""
+        if self.type == "DATASET":
+            return str(NodeId.dataset(self.namespace, self.name))
+        if self.type == "JOB":
+            return str(NodeId.job(self.namespace, self.name))
+        return str(NodeId.run(self.name))
+
+
+def parse_filter(text: str | None) -> str | None:
+    """``DATASET``, ``JOB`` or ``RUN`` (any case), or ``None`` for everything."""
+    if text is None or not text.strip() or text.strip().upper() == "ALL":
+        return None
+    value = text.strip().upper()
+    if value not in FILTERS:
+        msg = f"filter must be one of {', '.join(FILTERS)}, got {text!r}"
+        raise BadRequest(msg)
+    return value
+
+
+def parse_sort(text: str | None) -> str:
+    """``NAME`` (the default) or ``UPDATE_AT`` (``updated_at`` works too), any case."""
+    value = (text or "NAME").strip().upper()
+    if value == "UPDATED_AT":
+        value = "UPDATE_AT"
+    if value not in SORTS:
+        msg = f"sort must be NAME or UPDATE_AT, got {text!r}"
+        raise BadRequest(msg)
+    return value
+
+
+def search(
+    connection: Connection,
+    query: str,
+    *,
+    kind: str | None = None,
+    sort: str = "NAME",
+    limit: int = 10,
+    offset: int = 0,
+    namespace: str | None = None,
+) -> Page[SearchResult]:
+    """Datasets, jobs (and runs) matching ``query``; ``kind`` is a filter of :data:`FILTERS`."""
+    if not query or not query.strip():
+        msg = "q must not be empty: give part of a dataset or job name"
+        raise BadRequest(msg)
+    if limit < 0 or limit > MAX_LIMIT or offset < 0:
+        msg = f"limit must be between 0 and {MAX_LIMIT} and offset at least 0"
+        raise BadRequest(msg)
+    pattern = like_pattern(query.strip())
+    canonical = normalize_namespace(namespace) if namespace else None
+    datasets, jobs, fields, runs = schema.datasets, schema.jobs, schema.schema_fields, schema.runs
+    parts = []
+    if kind in (None, "DATASET"):
+        shown = func.coalesce(datasets.c.display_namespace, datasets.c.namespace)
+        by_name = func.lower(datasets.c.name).like(pattern)
+        base = [datasets.c.namespace != CATALOG_NAMESPACE]
+        if canonical is not None:
+            base.append(datasets.c.namespace == canonical)
+        columns = (datasets.c.name, shown.label("namespace"), datasets.c.updated_at)
+        parts.append(
+            select(literal("DATASET").label("type"), *columns, literal("name").label("match")).where(
+                by_name, *base
+            )
+        )
+        with_field = select(fields.c.schema_hash).where(func.lower(fields.c.name).like(pattern))
+        parts.append(
+            select(literal("DATASET").label("type"), *columns, literal("field").label("match")).where(
+                ~by_name, datasets.c.schema_hash.in_(with_field), *base
+            )
+        )
+    if kind in (None, "JOB"):
+        where = [func.lower(jobs.c.name).like(pattern)]
+        if canonical is not None:
+            where.append(jobs.c.namespace == canonical)
+        parts.append(
+            select(
+                literal("JOB").label("type"),
+                jobs.c.name,
+                func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
+                jobs.c.updated_at,
+                literal("name").label("match"),
+            ).where(*where)
+        )
+    prefix = query.strip().lower()
+    if kind in (None, "RUN") and _RUN_PREFIX.fullmatch(prefix):
+        where = [runs.c.id >= prefix, runs.c.id < prefix + "\uffff"]
+        if canonical is not None:
+            where.append(jobs.c.namespace == canonical)
+        parts.append(
+            select(
+                literal("RUN").label("type"),
+                runs.c.id.label("name"),
+                func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
+                runs.c.updated_at,
+                literal("runId").label("match"),
+            )
+            .join(jobs, jobs.c.id == runs.c.job_id)
+            .where(*where)
+        )
+    if not parts:
+        return Page([], 0)
+    matches = union_all(*parts).subquery()
+    if sort == "UPDATE_AT":
+        order = (matches.c.updated_at.desc(), matches.c.name, matches.c.type, matches.c.namespace)
+    else:
+        order = (matches.c.name, matches.c.type, matches.c.namespace)
+    rows = connection.execute(select(matches).order_by(*order).limit(limit).offset(offset)).all()
+    total = connection.scalar(select(func.count()).select_from(matches)) or 0
+    items = [SearchResult(r.type, r.name, r.namespace, r.updated_at, r.match) for r in rows]
+    return Page(items, total)

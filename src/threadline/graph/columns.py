@@ -1,0 +1,174 @@
+"""Column-level lineage: which fields a field is derived from, and which fields derive from it.
+
+Column edges come from the ``columnLineage`` facets producers send on output datasets
+(``column_lineage`` table): an input field, an output field, the job, and how the input becomes the
+output (the transformation type and subtype of the current spec, or the older description form).
+
+**Current edges.** A producer reports the whole column lineage of an output each time; when a job's
+SQL changes, some edges stop being reported. So for each output dataset and job, only the edges of the
+latest report are current: those last seen when that group was last seen. **As of a time T**, an edge
+is shown if it had been reported by T (a report replaced before T still shows: the projections keep when
+an edge was first and last seen, not every report).
+
+A field's lineage also includes the dataset-level entries of the facet (``dataset``: inputs that
+affect the whole output, such as join or filter columns). They are edges into the output's field
+``""`` ("the whole dataset"): walking upstream from any field of a dataset takes them too; walking
+downstream reaches the whole dataset and stops there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from threadline.errors import BadRequest
+
+#: A column: (dataset id, field path); field ``""`` is the dataset as a whole.
+Column = tuple[int, str]
+_IN_CHUNK = 400
+_COLUMNS = (
+    "output_dataset_id, output_field, input_dataset_id, input_field, transformation_type, "
+    "transformation_subtype, description, masking, job_id, first_seen, last_seen"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnEdge:
+    """``source`` (an input field) flows into ``target`` (an output field) through ``job``."""
+
+    source: Column
+    target: Column
+    transformation_type: str | None
+    transformation_subtype: str | None
+    description: str | None
+    masking: bool | None
+    job_id: int | None
+
+
+@dataclass
+class ColumnGraph:
+    """The fields a column traversal reached, with their distance, and the edges walked."""
+
+    start: list[Column]
+    distances: dict[Column, int] = field(default_factory=dict)
+    edges: set[ColumnEdge] = field(default_factory=set)
+
+
+def _edge(row: tuple) -> ColumnEdge:
+    return ColumnEdge(
+        source=(row[2], row[3]),
+        target=(row[0], row[1]),
+        transformation_type=row[4],
+        transformation_subtype=row[5],
+        description=row[6],
+        masking=None if row[7] is None else bool(row[7]),
+        job_id=row[8],
+    )
+
+
+class _ColumnEdges:
+    """Column edges next to given fields, current or as of a time."""
+
+    def __init__(self, connection: Connection, as_of: int | None) -> None:
+        self.connection = connection
+        self.as_of = as_of
+        self.ph = "%s" if connection.dialect.name == "postgresql" else "?"
+
+    def _rows(self, where: str, ids: Sequence[int]) -> list[tuple]:
+        rows: list[tuple] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            marks = ", ".join([self.ph] * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM column_lineage WHERE {where} IN ({marks})"
+            params: tuple = tuple(chunk)
+            if self.as_of is not None:
+                sql += f" AND first_seen <= {self.ph}"
+                params = (*params, self.as_of)
+            rows += list(self.connection.exec_driver_sql(sql, params))
+        return rows
+
+    def _latest_reports(self, outputs: Sequence[int]) -> dict[tuple[int, int | None], int]:
+        """When each (output dataset, job) group was last reported."""
+        latest: dict[tuple[int, int | None], int] = {}
+        for start in range(0, len(outputs), _IN_CHUNK):
+            chunk = list(outputs[start : start + _IN_CHUNK])
+            marks = ", ".join([self.ph] * len(chunk))
+            sql = (
+                "SELECT output_dataset_id, job_id, max(last_seen) FROM column_lineage "
+                f"WHERE output_dataset_id IN ({marks}) GROUP BY output_dataset_id, job_id"
+            )
+            for output, job, last in self.connection.exec_driver_sql(sql, tuple(chunk)):
+                latest[(output, job)] = last
+        return latest
+
+    def _current(self, rows: list[tuple]) -> list[ColumnEdge]:
+        if self.as_of is not None:
+            return [_edge(row) for row in rows]
+        latest = self._latest_reports(sorted({row[0] for row in rows}))
+        return [_edge(row) for row in rows if row[10] == latest[(row[0], row[8])]]
+
+    def into(self, columns: Sequence[Column]) -> list[ColumnEdge]:
+        """Edges whose target is one of ``columns`` (or the whole of its dataset)."""
+        wanted = set(columns)
+        datasets = sorted({dataset for dataset, _ in columns})
+        rows = [
+            row
+            for row in self._rows("output_dataset_id", datasets)
+            if (row[0], row[1]) in wanted or row[1] == ""
+        ]
+        return self._current(rows)
+
+    def out_of(self, columns: Sequence[Column]) -> list[ColumnEdge]:
+        """Edges whose source is one of ``columns``."""
+        wanted = set(columns)
+        datasets = sorted({dataset for dataset, _ in columns})
+        rows = [row for row in self._rows("input_dataset_id", datasets) if (row[2], row[3]) in wanted]
+        return self._current(rows)
+
+
+def dataset_fields(connection: Connection, dataset: int) -> list[Column]:
+    """Every field of ``dataset`` that column lineage knows, as an output or an input."""
+    ph = "%s" if connection.dialect.name == "postgresql" else "?"
+    rows = connection.exec_driver_sql(
+        f"SELECT output_field FROM column_lineage WHERE output_dataset_id = {ph} AND output_field <> '' "
+        f"UNION SELECT input_field FROM column_lineage WHERE input_dataset_id = {ph}",
+        (dataset, dataset),
+    )
+    return sorted((dataset, name) for (name,) in rows)
+
+
+def column_lineage(
+    connection: Connection,
+    start: Sequence[Column],
+    *,
+    upstream: bool = True,
+    downstream: bool = False,
+    depth: int | None = 20,
+    as_of: int | None = None,
+) -> ColumnGraph:
+    """The column lineage of the fields ``start``: upstream (where they come from), downstream
+    (what derives from them) or both, at most ``depth`` edges away (``None``: unbounded)."""
+    if depth is not None and depth < 0:
+        msg = f"depth must be 0 or more (or absent for no limit), got {depth}"
+        raise BadRequest(msg)
+    edges_of = _ColumnEdges(connection, as_of)
+    graph = ColumnGraph(list(start), dict.fromkeys(start, 0))
+    for up in (True, False):
+        if (up and not upstream) or (not up and not downstream):
+            continue
+        frontier = list(start)
+        level = 0
+        while frontier and (depth is None or level < depth):
+            level += 1
+            fresh: list[Column] = []
+            for edge in edges_of.into(frontier) if up else edges_of.out_of(frontier):
+                graph.edges.add(edge)
+                far = edge.source if up else edge.target
+                if far not in graph.distances:
+                    graph.distances[far] = level
+                    if up or far[1] != "":  # downstream stops at "the whole dataset"
+                        fresh.append(far)
+            frontier = fresh
+    return graph

@@ -1,0 +1,98 @@
+"""What a graph answer needs to be shown: each node's names, latest run state and owners."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from threadline.graph.model import DATASET, JOB, Node
+
+_IN_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """How to show a node: kind, namespace (as first spelled), name, and what is known of its state."""
+
+    kind: str
+    namespace: str
+    name: str
+    canonical_namespace: str
+    latest_state: str | None = None
+    owners: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def node_id(self) -> str:
+        """The Marquez-style node id (``dataset:ns:name`` / ``job:ns:name``), display spelling."""
+        return f"{self.kind}:{self.namespace}:{self.name}"
+
+
+def _query(connection: Connection, sql: str, ids: Sequence) -> list[tuple]:
+    ph = "%s" if connection.dialect.name == "postgresql" else "?"
+    rows: list[tuple] = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = tuple(ids[start : start + _IN_CHUNK])
+        rows += list(connection.exec_driver_sql(sql.format(marks=", ".join([ph] * len(chunk))), chunk))
+    return rows
+
+
+def _owners(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    try:
+        owners = json.loads(value).get("owners") or []
+    except (ValueError, AttributeError):
+        return ()
+    return tuple(str(owner.get("name")) for owner in owners if isinstance(owner, dict) and owner.get("name"))
+
+
+def describe(connection: Connection, nodes: Iterable[Node]) -> dict[Node, NodeInfo]:
+    """Names (and for jobs the latest run state) of ``nodes``; unknown nodes are left out."""
+    wanted = list(nodes)
+    jobs = sorted({node.id for node in wanted if node.kind == JOB})
+    datasets = sorted({node.id for node in wanted if node.kind == DATASET})
+    owners = {
+        (kind, int(key)): _owners(value)
+        for kind, key, value in _query(
+            connection,
+            "SELECT entity_type, entity_key, value FROM facets WHERE name = 'ownership' "
+            "AND entity_key IN ({marks})",
+            [str(i) for i in (*jobs, *datasets)],
+        )
+        if kind in (JOB, DATASET)
+    }
+    info: dict[Node, NodeInfo] = {}
+    for job, namespace, name, display, state in _query(
+        connection,
+        "SELECT j.id, j.namespace, j.name, j.display_namespace, "
+        "(SELECT r.state FROM runs r WHERE r.job_id = j.id AND r.has_events "
+        " ORDER BY r.created_at DESC, r.id DESC LIMIT 1) FROM jobs j WHERE j.id IN ({marks})",
+        jobs,
+    ):
+        node = Node(JOB, job)
+        info[node] = NodeInfo(JOB, display or namespace, name, namespace, state, owners.get((JOB, job), ()))
+    for dataset, namespace, name, display in _query(
+        connection,
+        "SELECT id, namespace, name, display_namespace FROM datasets WHERE id IN ({marks})",
+        datasets,
+    ):
+        node = Node(DATASET, dataset)
+        info[node] = NodeInfo(
+            DATASET, display or namespace, name, namespace, None, owners.get((DATASET, dataset), ())
+        )
+    return info
+
+
+def dataset_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+    """``(namespace as first spelled, name)`` of each dataset id that exists."""
+    return {
+        dataset: (display or namespace, name)
+        for dataset, namespace, display, name in _query(
+            connection,
+            "SELECT id, namespace, display_namespace, name FROM datasets WHERE id IN ({marks})",
+            sorted(set(ids)),
+        )
+    }

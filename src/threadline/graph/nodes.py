@@ -1,0 +1,152 @@
+"""Node ids: the strings that name a dataset, a job, a dataset field or a run, as Marquez writes them.
+
+The forms are ``dataset:<namespace>:<name>``, ``job:<namespace>:<name>``,
+``datasetField:<namespace>:<dataset>:<field>`` and ``run:<uuid>``; a dataset, job or field id may end
+in ``#<version>``. Namespaces hold colons of their own (``postgres://db:5432``, ``kafka://b:9092``), so
+the grammar is Marquez's (``NodeId.parts()``): when splitting at every ``:`` gives exactly the parts
+the kind needs, those are the parts; otherwise a ``:`` followed by ``//`` or by a digit is part of a
+URL (``scheme://`` or ``host:port``), not a delimiter, and the last part takes the rest of the id, so a
+name may contain any ``:``. The version is what follows the last ``#``.
+
+This module is pure: nothing here reads the store.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from threadline.errors import BadRequest
+
+NodeKind = Literal["dataset", "job", "datasetField", "run"]
+KINDS: tuple[str, ...] = ("dataset", "job", "datasetField", "run")
+#: How many ``:``-separated parts follow the kind.
+_PARTS = {"dataset": 2, "job": 2, "datasetField": 3, "run": 1}
+# A ':' that is not the start of '//' (scheme://) nor followed by a digit (host:port) separates parts.
+_DELIMITER = re.compile(r":(?!//|\d)")
+EXPECTED_FORMS = (
+    "dataset:<namespace>:<name>, job:<namespace>:<name>, "
+    "datasetField:<namespace>:<dataset>:<field> or run:<uuid> "
+    "(a dataset, job or field id may end in #<version>)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeId:
+    """A parsed node id. ``namespace`` is as written (not normalized); ``str()`` formats it back."""
+
+    kind: NodeKind
+    namespace: str | None = None
+    name: str | None = None
+    field: str | None = None
+    run_id: str | None = None
+    version: str | None = None
+
+    @classmethod
+    def dataset(cls, namespace: str, name: str, version: str | None = None) -> NodeId:
+        """The id of dataset ``namespace``/``name`` (at ``version``)."""
+        return cls("dataset", namespace, name, version=version)
+
+    @classmethod
+    def job(cls, namespace: str, name: str, version: str | None = None) -> NodeId:
+        """The id of job ``namespace``/``name`` (at ``version``)."""
+        return cls("job", namespace, name, version=version)
+
+    @classmethod
+    def dataset_field(cls, namespace: str, dataset: str, field: str, version: str | None = None) -> NodeId:
+        """The id of column ``field`` of dataset ``namespace``/``dataset`` (at ``version``)."""
+        return cls("datasetField", namespace, dataset, field=field, version=version)
+
+    @classmethod
+    def run(cls, run_id: str) -> NodeId:
+        """The id of a run."""
+        return cls("run", run_id=str(run_id).lower())
+
+    @property
+    def is_dataset(self) -> bool:
+        """Whether this names a dataset (not a field of one)."""
+        return self.kind == "dataset"
+
+    @property
+    def is_job(self) -> bool:
+        """Whether this names a job."""
+        return self.kind == "job"
+
+    @property
+    def is_field(self) -> bool:
+        """Whether this names a dataset field."""
+        return self.kind == "datasetField"
+
+    @property
+    def is_run(self) -> bool:
+        """Whether this names a run."""
+        return self.kind == "run"
+
+    def without_version(self) -> NodeId:
+        """The same node with no version."""
+        return NodeId(self.kind, self.namespace, self.name, self.field, self.run_id)
+
+    def __str__(self) -> str:
+        return format_node_id(self)
+
+
+def format_node_id(node: NodeId) -> str:
+    """The text form of ``node`` (what :func:`parse_node_id` reads back)."""
+    if node.kind == "run":
+        return f"run:{node.run_id}"
+    parts = [node.kind, node.namespace or "", node.name or ""]
+    if node.kind == "datasetField":
+        parts.append(node.field or "")
+    text = ":".join(parts)
+    return f"{text}#{node.version}" if node.version is not None else text
+
+
+def _bad(text: str, why: str) -> BadRequest:
+    return BadRequest(f"bad node id {text!r}: {why}; expected {EXPECTED_FORMS}")
+
+
+def _split(body: str, count: int) -> list[str] | None:
+    """``body`` cut into ``count`` parts by Marquez's rule, or ``None`` when it has too few."""
+    simple = body.split(":")
+    if len(simple) == count:
+        return simple
+    if len(simple) < count:
+        return None
+    cuts = [match.start() for match in _DELIMITER.finditer(body)][: count - 1]
+    if len(cuts) < count - 1:
+        return None
+    parts, start = [], 0
+    for cut in cuts:
+        parts.append(body[start:cut])
+        start = cut + 1
+    parts.append(body[start:])
+    return parts
+
+
+def parse_node_id(text: str) -> NodeId:
+    """Parse a node id; raise :class:`BadRequest` naming the expected forms when it is malformed."""
+    if not isinstance(text, str) or not text.strip():
+        raise _bad(str(text), "it is empty")
+    value = text.strip()
+    kind, colon, body = value.partition(":")
+    if not colon or kind not in _PARTS:
+        raise _bad(text, "it must start with dataset:, job:, datasetField: or run:")
+    if kind == "run":
+        try:
+            return NodeId.run(str(uuid.UUID(body)))
+        except ValueError:
+            raise _bad(text, f"{body!r} is not a run id (a UUID)") from None
+    version = None
+    if "#" in body:
+        body, _, version = body.rpartition("#")
+        if not version:
+            raise _bad(text, "nothing follows '#': give the version or leave '#' out")
+    parts = _split(body, _PARTS[kind])
+    if parts is None or not all(parts):
+        needed = "namespace, dataset and field" if kind == "datasetField" else "namespace and name"
+        raise _bad(text, f"a {kind} id needs a {needed}, separated by ':'")
+    if kind == "datasetField":
+        return NodeId.dataset_field(parts[0], parts[1], parts[2], version)
+    return NodeId(kind, parts[0], parts[1], version=version)  # type: ignore[arg-type]

@@ -1,0 +1,105 @@
+"""``/api/v1/namespaces/{namespace}/datasets``: datasets, their versions, and tagging them.
+
+A dataset is found by any spelling of its namespace, or by one of its symlink aliases. Tagging a
+dataset or one of its fields appends a DatasetEvent carrying the dataset's whole tag set (see
+``threadline.catalog.tags``) and answers once it is folded.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.catalog import datasets as catalog
+from threadline.catalog.tags import Tag, check_tag_name, dataset_tags_event, with_tag, without_tag
+from threadline.errors import NotFound
+from threadline.server.api.changes import append_and_wait, change_lock
+from threadline.server.api.routing import new_router, page_params, read
+from threadline.server.api.shapes import dataset_json, dataset_version_json
+from threadline.server.state import ServerState, json_response, state_of
+
+router = new_router()
+
+
+@router.get("/api/v1/namespaces/{namespace}/datasets")
+async def datasets(request: Request, namespace: str) -> Response:
+    """Datasets of a namespace by name: ``{"datasets": [...], "totalCount": N}``."""
+    page = await read(request, catalog.list_datasets, namespace, **page_params(request))
+    return json_response({"datasets": [dataset_json(d) for d in page.items], "totalCount": page.total})
+
+
+@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}/versions")
+async def versions(request: Request, namespace: str, dataset: str) -> Response:
+    """Versions of a dataset, newest first, each with the run that wrote it."""
+    page = await read(request, catalog.list_dataset_versions, namespace, dataset, **page_params(request))
+    return json_response(
+        {"versions": [dataset_version_json(v) for v in page.items], "totalCount": page.total}
+    )
+
+
+@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}/versions/{version}")
+async def version(request: Request, namespace: str, dataset: str, version: str) -> Response:
+    """One version of a dataset."""
+    found = await read(request, catalog.get_dataset_version, namespace, dataset, version)
+    return json_response(dataset_version_json(found))
+
+
+def _field_path(dataset: catalog.Dataset, field: str) -> str:
+    for candidate in dataset.fields:
+        if field in (candidate.path, candidate.name):
+            return candidate.path
+    msg = f"dataset {dataset.name!r} has no field {field!r}"
+    raise NotFound(msg)
+
+
+async def _change_tags(
+    request: Request, namespace: str, dataset: str, tag: str, field: str | None, *, add: bool
+) -> Response:
+    state = state_of(request)
+    await state.auth.require(request.headers, "write")
+    name = check_tag_name(tag)
+    async with change_lock:
+        current = await read(request, catalog.get_dataset, namespace, dataset)
+        path = _field_path(current, field) if field is not None else None
+        changed: list[Tag] | None = (with_tag if add else without_tag)(current.tags, name, path)
+        if changed is not None:
+            raw = dataset_tags_event(current.namespace, current.name, changed)
+            await append_and_wait(state, raw, "dataset", str(current.id), "tags")
+        updated = await run_in_threadpool(_reread, state, current)
+    return json_response(dataset_json(updated))
+
+
+def _reread(state: ServerState, dataset: catalog.Dataset) -> catalog.Dataset:
+    with state.store.read() as connection:
+        return catalog.get_dataset(connection, dataset.canonical_namespace, dataset.name)
+
+
+@router.post("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}")
+async def add_tag(request: Request, namespace: str, dataset: str, tag: str) -> Response:
+    """Tag a dataset (``write`` scope); answers with the dataset."""
+    return await _change_tags(request, namespace, dataset, tag, None, add=True)
+
+
+@router.delete("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}")
+async def remove_tag(request: Request, namespace: str, dataset: str, tag: str) -> Response:
+    """Remove a tag from a dataset (``write`` scope); answers with the dataset."""
+    return await _change_tags(request, namespace, dataset, tag, None, add=False)
+
+
+@router.post("/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}")
+async def add_field_tag(request: Request, namespace: str, dataset: str, field: str, tag: str) -> Response:
+    """Tag a field of a dataset (``write`` scope); answers with the dataset."""
+    return await _change_tags(request, namespace, dataset, tag, field, add=True)
+
+
+@router.delete("/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}")
+async def remove_field_tag(request: Request, namespace: str, dataset: str, field: str, tag: str) -> Response:
+    """Remove a tag from a field of a dataset (``write`` scope); answers with the dataset."""
+    return await _change_tags(request, namespace, dataset, tag, field, add=False)
+
+
+@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}")
+async def dataset(request: Request, namespace: str, dataset: str) -> Response:
+    """One dataset (found by name or by an alias): fields, tags, facets, current version."""
+    return json_response(dataset_json(await read(request, catalog.get_dataset, namespace, dataset)))

@@ -1,0 +1,473 @@
+"""What the web UI asks beyond Marquez's API: an overview, runs and events across every job with
+filters, the runs that wrote and read a dataset (with their quality facets), and a column search.
+
+Marquez's API lists runs per job only and has no global counts; these endpoints fill that gap under
+``/api/v1/ui/``. They answer in the UI's own shapes (camelCase, times as ISO 8601, node ids as
+``job:<ns>:<name>``), need the ``read`` scope like every read endpoint, and cost a fixed number of
+queries per page.
+
+- ``GET /api/v1/ui/overview``: counts, the time span of the log, recent runs and recent failures.
+- ``GET /api/v1/ui/timespan``: the first and last event times only (the lineage view's time control).
+- ``GET /api/v1/ui/runs``: runs newest first; ``state``, ``namespace``, ``job`` (part of a name),
+  ``parent`` (a run id: its child runs), ``since``/``until`` (ISO 8601), ``limit``, ``offset``.
+- ``GET /api/v1/ui/events``: event summaries (no bodies) newest first; ``type``, ``job``, ``run``,
+  ``producer`` (part of the URL), ``problems=true``, ``before``/``after``, ``limit``, ``offset``.
+- ``GET /api/v1/ui/dataset-runs``: ``nodeId=dataset:<ns>:<name>``: the runs that wrote it and the runs
+  that read it, newest first, with the version each wrote or read and the run's facets of the dataset
+  (``outputStatistics``, ``dataQualityMetrics``, ``dataQualityAssertions``, ``threadline_artifact``).
+- ``GET /api/v1/ui/columns``: ``q``: dataset fields whose name holds ``q``, as ``datasetField:`` ids.
+- ``GET /api/v1/ui/lineage``: the lineage graph in the shape the UI draws (``ui_lineage.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.catalog.common import CATALOG_NAMESPACE, check_page, like_pattern, load_facet, load_facets
+from threadline.catalog.runs import MARQUEZ_STATES, resolve_run_id
+from threadline.errors import BadRequest
+from threadline.graph.model import DATASET
+from threadline.graph.nodes import NodeId
+from threadline.graph.resolve import resolve_node
+from threadline.openlineage.naming import normalize_namespace
+from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.server.api import ui_lineage
+from threadline.server.api.routing import int_param, new_router, read
+from threadline.server.state import json_response
+from threadline.store import schema
+
+router = new_router()
+
+#: OpenLineage's event types for each state the UI filters on (Marquez's names and OpenLineage's).
+_STATES = {
+    "COMPLETED": ("COMPLETE",),
+    "COMPLETE": ("COMPLETE",),
+    "FAILED": ("FAIL",),
+    "FAIL": ("FAIL",),
+    "RUNNING": ("START", "RUNNING"),
+    "START": ("START", "RUNNING"),
+    "ABORTED": ("ABORT",),
+    "ABORT": ("ABORT",),
+}
+_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
+RECENT = 8
+DEFAULT_LIMIT = 50
+#: The dataset facets of a run's input or output that the dataset page shows over time.
+_IO_FACETS = (
+    "outputStatistics",
+    "dataQualityMetrics",
+    "dataQualityAssertions",
+    "threadline_artifact",
+    "version",
+)
+
+
+# ---- parameters ----------------------------------------------------------------------------------
+
+
+def _text(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()
+    return value or None
+
+
+def _time(request: Request, name: str) -> int | None:
+    text = _text(request, name)
+    if text is None:
+        return None
+    try:
+        return parse_time(text.replace(" ", "+"))  # an unencoded '+' arrives as ' '
+    except ValueError:
+        msg = f"{name} must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}"
+        raise BadRequest(msg) from None
+
+
+def _page(request: Request) -> tuple[int, int]:
+    limit, offset = int_param(request, "limit", DEFAULT_LIMIT), int_param(request, "offset", 0)
+    check_page(limit, offset)
+    return limit, offset
+
+
+# ---- runs ----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunFilter:
+    """Which runs to list (every field optional)."""
+
+    states: tuple[str, ...] | None = None
+    namespace: str | None = None
+    job: str | None = None
+    parent: str | None = None
+    since: int | None = None
+    until: int | None = None
+
+
+def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
+    runs, jobs = schema.runs, schema.jobs
+    where: list[Any] = [runs.c.has_events.is_(True)]
+    if wanted.states is not None:
+        where.append(runs.c.state.in_(wanted.states))
+    if wanted.namespace is not None:
+        where.append(jobs.c.namespace == normalize_namespace(wanted.namespace))
+    if wanted.job is not None:
+        where.append(func.lower(jobs.c.name).like(like_pattern(wanted.job)))
+    if wanted.parent is not None:
+        where.append(runs.c.parent_run_id == resolve_run_id(connection, wanted.parent))
+    if wanted.since is not None:
+        where.append(runs.c.created_at >= wanted.since)
+    if wanted.until is not None:
+        where.append(runs.c.created_at <= wanted.until)
+    return where
+
+
+def list_runs(connection: Connection, wanted: RunFilter, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Runs matching ``wanted``, newest first, as the UI shows them, and how many match in all."""
+    runs, jobs = schema.runs, schema.jobs
+    where = _run_conditions(connection, wanted)
+    joined = runs.join(jobs, jobs.c.id == runs.c.job_id)
+    rows = connection.execute(
+        select(
+            runs.c.id,
+            runs.c.job_id,
+            runs.c.state,
+            runs.c.created_at,
+            runs.c.started_at,
+            runs.c.ended_at,
+            runs.c.parent_run_id,
+            func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
+            jobs.c.name.label("job"),
+        )
+        .select_from(joined)
+        .where(*where)
+        .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    return run_summaries(connection, rows), total
+
+
+def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    """Rows of runs joined with their jobs as the UI's run summaries, with error messages and the
+    job's ``jobType`` facet (which tells the producer: dbt, Airflow, Spark, the SDK…)."""
+    errors = load_facet(connection, "run", [row.id for row in rows], "errorMessage")
+    job_types = load_facet(connection, "job", [str(row.job_id) for row in rows], "jobType")
+    found = []
+    for row in rows:
+        error = errors.get(row.id)
+        job_type = job_types.get(str(row.job_id))
+        duration = None
+        if row.started_at is not None and row.ended_at is not None:
+            duration = (row.ended_at - row.started_at) // 1000
+        found.append(
+            {
+                "id": row.id,
+                "nodeId": str(NodeId.run(row.id)),
+                "namespace": row.namespace,
+                "job": row.job,
+                "jobNodeId": str(NodeId.job(row.namespace, row.job)),
+                "state": MARQUEZ_STATES.get(row.state or "", "NEW"),
+                "createdAt": format_time(row.created_at),
+                "startedAt": format_time(row.started_at),
+                "endedAt": format_time(row.ended_at),
+                "durationMs": duration,
+                "parentRunId": row.parent_run_id,
+                "errorMessage": error.get("message") if isinstance(error, dict) else None,
+                "jobType": job_type if isinstance(job_type, dict) else None,
+            }
+        )
+    return found
+
+
+def _run_filter(request: Request) -> RunFilter:
+    state = _text(request, "state")
+    states = None
+    if state is not None:
+        states = _STATES.get(state.upper())
+        if states is None:
+            msg = f"state must be one of COMPLETED, FAILED, RUNNING, ABORTED, got {state!r}"
+            raise BadRequest(msg)
+    return RunFilter(
+        states=states,
+        namespace=_text(request, "namespace"),
+        job=_text(request, "job"),
+        parent=_text(request, "parent"),
+        since=_time(request, "since"),
+        until=_time(request, "until"),
+    )
+
+
+@router.get("/api/v1/ui/runs")
+async def runs_endpoint(request: Request) -> Response:
+    """Runs of every job, newest first, filtered (see the module docstring)."""
+    wanted = _run_filter(request)
+    limit, offset = _page(request)
+    found, total = await read(request, list_runs, wanted, limit, offset)
+    return json_response({"runs": found, "totalCount": total})
+
+
+# ---- overview ------------------------------------------------------------------------------------
+
+
+def overview(connection: Connection) -> dict[str, Any]:
+    """Counts, the log's time span, and the most recent runs and failures."""
+    namespaces, datasets, jobs, runs, events = (
+        schema.namespaces,
+        schema.datasets,
+        schema.jobs,
+        schema.runs,
+        schema.events,
+    )
+
+    def count(table: Any, *where: Any) -> int:
+        return connection.scalar(select(func.count()).select_from(table).where(*where)) or 0
+
+    recent, _ = list_runs(connection, RunFilter(), RECENT, 0)
+    failures, failed = list_runs(connection, RunFilter(states=("FAIL",)), RECENT, 0)
+    return {
+        "counts": {
+            "namespaces": count(namespaces, namespaces.c.name != CATALOG_NAMESPACE),
+            "datasets": count(datasets, datasets.c.namespace != CATALOG_NAMESPACE),
+            "jobs": count(jobs),
+            "runs": count(runs, runs.c.has_events.is_(True)),
+            "failedRuns": failed,
+            "runningRuns": count(runs, runs.c.has_events.is_(True), runs.c.state.in_(("START", "RUNNING"))),
+            "events": count(events),
+        },
+        **timespan(connection),
+        "recentRuns": recent,
+        "recentFailures": failures,
+    }
+
+
+def timespan(connection: Connection) -> dict[str, Any]:
+    """The times of the first and the last event of the log (``None`` for an empty log)."""
+    events = schema.events
+    first, last = connection.execute(
+        select(func.min(events.c.event_time), func.max(events.c.event_time))
+    ).one()
+    return {"firstEventTime": format_time(first), "lastEventTime": format_time(last)}
+
+
+@router.get("/api/v1/ui/timespan")
+async def timespan_endpoint(request: Request) -> Response:
+    """The first and last event times: the range of the lineage view's as-of control."""
+    return json_response(await read(request, timespan))
+
+
+@router.get("/api/v1/ui/overview")
+async def overview_endpoint(request: Request) -> Response:
+    """Counts, the time span of the log, recent runs and recent failures (the home page)."""
+    return json_response(await read(request, overview))
+
+
+# ---- events --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EventFilter:
+    """Which events to list (every field optional)."""
+
+    event_type: str | None = None
+    job: str | None = None
+    run: str | None = None
+    producer: str | None = None
+    problems: bool = False
+    before: int | None = None
+    after: int | None = None
+
+
+def list_events(connection: Connection, wanted: EventFilter, limit: int, offset: int) -> tuple[list, int]:
+    """Summaries of the events matching ``wanted``, newest first, and how many match in all."""
+    events = schema.events
+    where: list[Any] = []
+    if wanted.event_type is not None:
+        if wanted.event_type == "OTHER":
+            where.append(or_(events.c.event_type == "OTHER", events.c.event_type.is_(None)))
+        else:
+            where.append(events.c.event_type == wanted.event_type)
+    if wanted.job is not None:
+        where.append(func.lower(events.c.job_name).like(like_pattern(wanted.job)))
+    if wanted.run is not None:
+        prefix = wanted.run.lower().removeprefix("run:")
+        where.append(and_(events.c.run_id >= prefix, events.c.run_id < prefix + "\uffff"))
+    if wanted.producer is not None:
+        where.append(func.lower(events.c.producer).like(like_pattern(wanted.producer)))
+    if wanted.problems:
+        where.append(events.c.problems.is_not(None))
+    if wanted.before is not None:
+        where.append(events.c.event_time < wanted.before)
+    if wanted.after is not None:
+        where.append(events.c.event_time > wanted.after)
+    rows = connection.execute(
+        select(
+            events.c.id,
+            events.c.event_time,
+            events.c.received_at,
+            events.c.kind,
+            events.c.event_type,
+            events.c.run_id,
+            events.c.job_namespace,
+            events.c.job_name,
+            events.c.producer,
+            events.c.problems,
+        )
+        .where(*where)
+        .order_by(events.c.event_time.desc(), events.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(events).where(*where)) or 0
+    found = [
+        {
+            "id": row.id,
+            "eventTime": format_time(row.event_time),
+            "receivedAt": format_time(row.received_at),
+            "kind": row.kind,
+            "eventType": row.event_type,
+            "runId": row.run_id,
+            "jobNamespace": row.job_namespace,
+            "jobName": row.job_name,
+            "producer": row.producer,
+            "hasProblems": bool(row.problems),
+        }
+        for row in rows
+    ]
+    return found, total
+
+
+@router.get("/api/v1/ui/events")
+async def events_endpoint(request: Request) -> Response:
+    """Event summaries, newest first, filtered (see the module docstring); bodies come from
+    ``/api/v1/events/{id}``."""
+    event_type = _text(request, "type")
+    if event_type is not None:
+        event_type = event_type.upper()
+        if event_type not in _EVENT_TYPES:
+            msg = f"type must be one of {', '.join(_EVENT_TYPES)}, got {event_type!r}"
+            raise BadRequest(msg)
+    wanted = EventFilter(
+        event_type=event_type,
+        job=_text(request, "job"),
+        run=_text(request, "run"),
+        producer=_text(request, "producer"),
+        problems=(_text(request, "problems") or "").lower() in ("1", "true", "yes"),
+        before=_time(request, "before"),
+        after=_time(request, "after"),
+    )
+    limit, offset = _page(request)
+    found, total = await read(request, list_events, wanted, limit, offset)
+    return json_response({"events": found, "totalCount": total})
+
+
+# ---- a dataset's runs ----------------------------------------------------------------------------
+
+
+def dataset_runs(connection: Connection, node_id: str, limit: int) -> dict[str, Any]:
+    """The runs that wrote and read a dataset, newest first, with their facets of the dataset."""
+    node = resolve_node(connection, node_id)
+    if node.kind != DATASET:
+        msg = f"nodeId must be a dataset:… id, got {node_id!r}"
+        raise BadRequest(msg)
+    io, runs, jobs = schema.run_io, schema.runs, schema.jobs
+    answer: dict[str, Any] = {"nodeId": node_id}
+    for direction, key in (("out", "writes"), ("in", "reads")):
+        rows = connection.execute(
+            select(
+                runs.c.id,
+                runs.c.job_id,
+                runs.c.state,
+                runs.c.created_at,
+                runs.c.started_at,
+                runs.c.ended_at,
+                runs.c.parent_run_id,
+                func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
+                jobs.c.name.label("job"),
+                io.c.version,
+                io.c.first_seen,
+            )
+            .select_from(io.join(runs, runs.c.id == io.c.run_id).join(jobs, jobs.c.id == runs.c.job_id))
+            .where(io.c.dataset_id == node.id, io.c.direction == direction)
+            .order_by(io.c.first_seen.desc(), runs.c.id.desc())
+            .limit(limit)
+        ).all()
+        kind = "output" if direction == "out" else "input"
+        facets = load_facets(connection, kind, [f"{row.id}/{node.id}" for row in rows])
+        entries = []
+        for row, summary in zip(rows, run_summaries(connection, rows), strict=True):
+            mine = facets.get(f"{row.id}/{node.id}", {})
+            entries.append(
+                {
+                    **summary,
+                    "version": row.version,
+                    "seenAt": format_time(row.first_seen),
+                    "facets": {name: mine[name] for name in _IO_FACETS if name in mine},
+                }
+            )
+        answer[key] = entries
+    return answer
+
+
+@router.get("/api/v1/ui/dataset-runs")
+async def dataset_runs_endpoint(request: Request) -> Response:
+    """The runs that wrote and read ``nodeId`` (a dataset), with statistics and quality facets."""
+    node_id = _text(request, "nodeId")
+    if node_id is None:
+        msg = "the query parameter nodeId is required (dataset:<namespace>:<name>)"
+        raise BadRequest(msg)
+    limit = int_param(request, "limit", DEFAULT_LIMIT)
+    check_page(limit, 0)
+    return json_response(await read(request, dataset_runs, node_id, limit))
+
+
+# ---- columns -------------------------------------------------------------------------------------
+
+
+def search_columns(connection: Connection, query: str, limit: int) -> dict[str, Any]:
+    """Fields of current dataset schemas whose name holds ``query``, by field name then dataset."""
+    fields, datasets = schema.schema_fields, schema.datasets
+    namespace = func.coalesce(datasets.c.display_namespace, datasets.c.namespace)
+    where = [func.lower(fields.c.name).like(like_pattern(query)), datasets.c.namespace != CATALOG_NAMESPACE]
+    joined = fields.join(datasets, datasets.c.schema_hash == fields.c.schema_hash)
+    rows = connection.execute(
+        select(namespace.label("namespace"), datasets.c.name, fields.c.path, fields.c.type)
+        .select_from(joined)
+        .where(*where)
+        .order_by(fields.c.name, datasets.c.name, fields.c.path)
+        .limit(limit)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    return {
+        "totalCount": total,
+        "results": [
+            {
+                "nodeId": str(NodeId.dataset_field(row.namespace, row.name, row.path)),
+                "namespace": row.namespace,
+                "dataset": row.name,
+                "field": row.path,
+                "type": row.type,
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.get("/api/v1/ui/columns")
+async def columns_endpoint(request: Request) -> Response:
+    """Dataset fields whose name holds ``q`` (type-ahead search of columns)."""
+    query = _text(request, "q")
+    if query is None:
+        msg = "q must not be empty: give part of a field name"
+        raise BadRequest(msg)
+    limit = int_param(request, "limit", 10)
+    check_page(limit, 0)
+    return json_response(await read(request, search_columns, query, limit))
+
+
+# The lineage graph the UI draws has a module of its own; it is served under this router.
+router.include_router(ui_lineage.router)

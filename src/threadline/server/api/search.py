@@ -1,0 +1,34 @@
+"""``/api/v1/search``: datasets and jobs by name (and, as threadline extensions, by field or run id)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.catalog import search as catalog
+from threadline.server.api.routing import int_param, new_router, read
+from threadline.server.api.shapes import search_json
+from threadline.server.state import json_response
+
+router = new_router()
+
+#: Marquez's default number of search results.
+SEARCH_LIMIT = 10
+
+
+@router.get("/api/v1/search")
+async def search(request: Request) -> Response:
+    """``q`` (required), ``filter`` (DATASET, JOB or RUN), ``sort`` (NAME or UPDATE_AT), ``limit``
+    (default 10), ``offset`` and ``namespace``: ``{"totalCount", "results": [...]}``."""
+    params = request.query_params
+    page = await read(
+        request,
+        catalog.search,
+        params.get("q", ""),
+        kind=catalog.parse_filter(params.get("filter")),
+        sort=catalog.parse_sort(params.get("sort")),
+        limit=int_param(request, "limit", SEARCH_LIMIT),
+        offset=int_param(request, "offset", 0),
+        namespace=params.get("namespace") or None,
+    )
+    return json_response(search_json(page))

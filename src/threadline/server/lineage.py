@@ -1,0 +1,439 @@
+"""The lineage endpoints: Marquez's ``/api/v1/lineage`` and ``/api/v1/column-lineage``, and more.
+
+``GET /api/v1/lineage`` answers in Marquez's shape (``{"graph": [node, …]}``, each node with ``id``,
+``type``, ``data``, ``inEdges``, ``outEdges``), so Marquez's web UI and clients read it unchanged. Asked
+as Marquez asks (``nodeId`` and ``depth``), it returns Marquez's undirected neighbourhood; threadline's
+extensions are further parameters: ``direction`` (``upstream``, ``downstream``, ``both`` or
+``undirected``), ``depth=all`` (no limit), ``asOf`` (the graph as it was then) and ``format`` (``json``,
+``dot``, ``mermaid``). Each node also carries its ``distance`` from the node asked about.
+
+Beyond Marquez: ``/api/v1/lineage/impact`` (everything downstream, with latest run states and
+owners), ``/api/v1/lineage/path`` (how two nodes connect) and ``/api/v1/lineage/runs`` (run-level
+lineage: the exact dataset versions a run read and the runs that made them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import Connection, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline.catalog.datasets import load_datasets
+from threadline.catalog.jobs import load_jobs
+from threadline.catalog.runs import resolve_run_id
+from threadline.errors import BadRequest
+from threadline.graph.columns import ColumnGraph, column_lineage
+from threadline.graph.describe import dataset_names, describe
+from threadline.graph.export import FORMATS, column_view, render, run_view, subgraph_view, to_json
+from threadline.graph.impact import column_impact, impact
+from threadline.graph.model import DATASET, JOB, Node, Subgraph
+from threadline.graph.nodes import parse_node_id
+from threadline.graph.paths import path
+from threadline.graph.resolve import resolve_column, resolve_node
+from threadline.graph.runs import run_lineage
+from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
+from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.server.api.shapes import dataset_json, job_json
+from threadline.server.state import ServerState, json_response, state_of
+from threadline.store import schema
+
+router = APIRouter()
+
+_IN_CHUNK = 400
+_MEDIA = {"dot": "text/vnd.graphviz; charset=utf-8", "mermaid": "text/plain; charset=utf-8"}
+
+
+# ---- parameters -----------------------------------------------------------------------------------------
+
+
+def _param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return value if value not in (None, "") else None
+
+
+def _depth(request: Request, default: int | None = DEFAULT_DEPTH) -> int | None:
+    text = _param(request, "depth")
+    if text is None:
+        return default
+    if text.lower() in ("all", "unbounded", "-1"):
+        return None
+    try:
+        depth = int(text)
+    except ValueError:
+        msg = f"depth must be a whole number of edges, or all (no limit), got {text!r}"
+        raise BadRequest(msg) from None
+    if depth < 0:
+        msg = f"depth must be 0 or more, or all (no limit), got {depth}"
+        raise BadRequest(msg)
+    return depth
+
+
+def _as_of(request: Request) -> int | None:
+    text = _param(request, "asOf")
+    if text is None:
+        return None
+    try:
+        return parse_time(text.replace(" ", "+"))  # an unencoded '+' in a query string arrives as ' '
+    except ValueError:
+        msg = f"asOf must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}"
+        raise BadRequest(msg) from None
+
+
+def _format(request: Request) -> str:
+    fmt = (_param(request, "format") or "json").lower()
+    if fmt not in FORMATS:
+        msg = f"format must be one of {', '.join(FORMATS)}, got {fmt!r}"
+        raise BadRequest(msg)
+    return fmt
+
+
+def _required(request: Request, name: str) -> str:
+    value = _param(request, name)
+    if value is None:
+        msg = f"the query parameter {name} is required (a node id such as dataset:<namespace>:<name>)"
+        raise BadRequest(msg)
+    return value
+
+
+def _flag(request: Request, name: str) -> bool:
+    return (_param(request, name) or "false").lower() in ("true", "1", "yes")
+
+
+async def _run(request: Request, work: Any, *args: Any) -> Any:
+    """Check the read scope, then run ``work(state, connection, *args)`` in a read transaction."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+
+    def call() -> Any:
+        with state.store.read() as connection:
+            return work(state, connection, *args)
+
+    return await run_in_threadpool(call)
+
+
+def _text(body: str, fmt: str) -> Response:
+    return Response(body, media_type=_MEDIA[fmt])
+
+
+# ---- node data in Marquez's shape ------------------------------------------------------------------------
+
+
+def _rows(connection: Connection, table: Any, ids: list[int]) -> list[Any]:
+    rows: list[Any] = []
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        rows += list(connection.execute(select(table).where(table.c.id.in_(chunk))))
+    return rows
+
+
+def node_data(connection: Connection, nodes: list[Node]) -> dict[Node, dict[str, Any]]:
+    """Marquez's ``data`` of each job and dataset node (what ``/namespaces/…/jobs/…`` returns)."""
+    datasets = load_datasets(
+        connection, _rows(connection, schema.datasets, [n.id for n in nodes if n.kind == DATASET])
+    )
+    jobs = load_jobs(
+        connection, _rows(connection, schema.jobs, [n.id for n in nodes if n.kind == JOB]), latest=1
+    )
+    data = {Node(DATASET, d.id): dataset_json(d) for d in datasets}
+    data.update({Node(JOB, j.id): job_json(j) for j in jobs})
+    return data
+
+
+def marquez_graph(connection: Connection, subgraph: Subgraph) -> list[dict[str, Any]]:
+    """A subgraph as Marquez's ``graph`` list, nodes nearest first."""
+    info = describe(connection, subgraph.distances)
+    data = node_data(connection, [node for node in subgraph.distances if node in info])
+    ids = {node: info[node].node_id for node in info}
+    ins: dict[Node, list[dict[str, str]]] = defaultdict(list)
+    outs: dict[Node, list[dict[str, str]]] = defaultdict(list)
+    for source, target in sorted(subgraph.edges):
+        if source in ids and target in ids:
+            edge = {"origin": ids[source], "destination": ids[target]}
+            outs[source].append(edge)
+            ins[target].append(edge)
+    return [
+        {
+            "id": ids[node],
+            "type": "DATASET" if node.kind == DATASET else "JOB",
+            "data": data.get(node),
+            "inEdges": ins[node],
+            "outEdges": outs[node],
+            "distance": distance,
+        }
+        for node, distance in sorted(
+            subgraph.distances.items(), key=lambda item: (item[1], ids.get(item[0], ""))
+        )
+        if node in ids
+    ]
+
+
+# ---- /api/v1/lineage --------------------------------------------------------------------------------------
+
+
+def _lineage(state: ServerState, connection: Connection, request_args: dict[str, Any]) -> Any:
+    start = resolve_node(connection, request_args["node_id"])
+    source = state.lineage_index if request_args["as_of"] is None else connection
+    subgraph = lineage(
+        source,
+        start,
+        direction=request_args["direction"],
+        depth=request_args["depth"],
+        as_of=request_args["as_of"],
+    )
+    if request_args["format"] != "json":
+        view = subgraph_view(subgraph, describe(connection, subgraph.distances))
+        return render(view, request_args["format"])
+    return {
+        "graph": marquez_graph(connection, subgraph),
+        "direction": request_args["direction"],
+        "depth": request_args["depth"],
+        "asOf": format_time(request_args["as_of"]),
+    }
+
+
+@router.get("/api/v1/lineage")
+async def get_lineage(request: Request) -> Response:
+    """The lineage graph around ``nodeId`` (see the module docstring for the parameters)."""
+    args = {
+        "node_id": _required(request, "nodeId"),
+        "direction": check_direction(_param(request, "direction") or "undirected"),
+        "depth": _depth(request),
+        "as_of": _as_of(request),
+        "format": _format(request),
+    }
+    answer = await _run(request, _lineage, args)
+    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)
+
+
+# ---- /api/v1/column-lineage ------------------------------------------------------------------------------
+
+
+def _field_types(connection: Connection, ids: list[int]) -> dict[tuple[int, str], str | None]:
+    datasets, fields = schema.datasets, schema.schema_fields
+    types: dict[tuple[int, str], str | None] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        query = (
+            select(datasets.c.id, fields.c.path, fields.c.type)
+            .join(fields, fields.c.schema_hash == datasets.c.schema_hash)
+            .where(datasets.c.id.in_(chunk))
+        )
+        for row in connection.execute(query):
+            types[(row.id, row.path)] = row.type
+    return types
+
+
+def column_graph_json(connection: Connection, graph: ColumnGraph) -> list[dict[str, Any]]:
+    """A column graph in Marquez's ``/column-lineage`` shape (``DATASET_FIELD`` nodes)."""
+    ids = sorted({dataset for dataset, _ in graph.distances})
+    names = dataset_names(connection, ids)
+    types = _field_types(connection, ids)
+    versions = {row.id: row.current_version for row in _rows(connection, schema.datasets, ids)}
+
+    def node_id(column: tuple[int, str]) -> str:
+        namespace, name = names[column[0]]
+        return f"datasetField:{namespace}:{name}:{column[1]}"
+
+    inputs: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    for edge in graph.edges:
+        if edge.source[0] in names and edge.target[0] in names:
+            inputs[edge.target].append(edge)
+    nodes = []
+    for column, distance in sorted(graph.distances.items(), key=lambda item: (item[1], item[0])):
+        if column[0] not in names:
+            continue
+        namespace, name = names[column[0]]
+        edges_in = sorted(inputs[column], key=lambda e: (e.source, e.transformation_type or ""))
+        first = edges_in[0] if edges_in else None
+        nodes.append(
+            {
+                "id": node_id(column),
+                "type": "DATASET_FIELD",
+                "data": {
+                    "namespace": namespace,
+                    "dataset": name,
+                    "datasetVersion": versions.get(column[0]),
+                    "field": column[1],
+                    "fieldType": types.get(column),
+                    "transformationDescription": first.description if first else None,
+                    "transformationType": first.transformation_type if first else None,
+                    "inputFields": [
+                        {
+                            "namespace": names[e.source[0]][0],
+                            "dataset": names[e.source[0]][1],
+                            "datasetVersion": versions.get(e.source[0]),
+                            "field": e.source[1],
+                            "transformationDescription": e.description,
+                            "transformationType": e.transformation_type,
+                            "transformations": [
+                                {
+                                    "type": e.transformation_type,
+                                    "subtype": e.transformation_subtype,
+                                    "description": e.description,
+                                    "masking": e.masking,
+                                }
+                            ],
+                        }
+                        for e in edges_in
+                    ],
+                },
+                "inEdges": [{"origin": node_id(e.source), "destination": node_id(column)} for e in edges_in],
+                "outEdges": sorted(
+                    (
+                        {"origin": node_id(column), "destination": node_id(e.target)}
+                        for e in graph.edges
+                        if e.source == column and e.target[0] in names
+                    ),
+                    key=lambda edge: edge["destination"],
+                ),
+                "distance": distance,
+            }
+        )
+    return nodes
+
+
+def _column_lineage(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
+    columns = resolve_column(connection, args["node_id"])
+    direction = args["direction"]
+    graph = column_lineage(
+        connection,
+        columns,
+        upstream=direction in ("upstream", "both"),
+        downstream=direction in ("downstream", "both"),
+        depth=args["depth"],
+        as_of=args["as_of"],
+    )
+    if args["format"] != "json":
+        names = dataset_names(connection, sorted({d for d, _ in graph.distances}))
+        return render(column_view(graph, names), args["format"])
+    return {"graph": column_graph_json(connection, graph), "direction": direction, "depth": args["depth"]}
+
+
+@router.get("/api/v1/column-lineage")
+async def get_column_lineage(request: Request) -> Response:
+    """Column lineage of ``nodeId`` (a ``datasetField:…`` or ``dataset:…`` id): upstream by default,
+    and downstream too with ``withDownstream=true`` (Marquez's parameters), or ``direction=…``."""
+    direction = _param(request, "direction") or ("both" if _flag(request, "withDownstream") else "upstream")
+    if direction not in ("upstream", "downstream", "both"):
+        msg = f"direction must be upstream, downstream or both for column lineage, got {direction!r}"
+        raise BadRequest(msg)
+    args = {
+        "node_id": _required(request, "nodeId"),
+        "direction": direction,
+        "depth": _depth(request),
+        "as_of": _as_of(request),
+        "format": _format(request),
+    }
+    answer = await _run(request, _column_lineage, args)
+    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)
+
+
+# ---- impact, path, runs ------------------------------------------------------------------------------------
+
+
+def _impact(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
+    parsed = parse_node_id(args["node_id"])
+    if parsed.kind == "datasetField":
+        result = column_impact(
+            connection, resolve_column(connection, parsed)[0], depth=args["depth"], as_of=args["as_of"]
+        )
+    else:
+        start = resolve_node(connection, parsed)
+        index = state.lineage_index if args["as_of"] is None else None
+        result = impact(connection, start, index=index, depth=args["depth"], as_of=args["as_of"])
+    return {
+        "nodeId": args["node_id"],
+        "impacted": [
+            {
+                "id": item.info.node_id,
+                "type": item.node.kind,
+                "namespace": item.info.namespace,
+                "name": item.info.name,
+                "distance": item.distance,
+                "latestRunState": item.info.latest_state,
+                "owners": list(item.info.owners),
+                **({"fields": list(item.fields)} if item.fields else {}),
+            }
+            for item in result.impacted
+        ],
+        "owners": result.owners,
+        "failingJobs": [item.info.node_id for item in result.failing],
+        "totalCount": len(result.impacted),
+    }
+
+
+@router.get("/api/v1/lineage/impact")
+async def get_impact(request: Request) -> Response:
+    """Everything downstream of ``nodeId`` (a dataset, job or dataset field), nearest first."""
+    args = {"node_id": _required(request, "nodeId"), "depth": _depth(request, None), "as_of": _as_of(request)}
+    return json_response(await _run(request, _impact, args))
+
+
+def _path(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
+    source = resolve_node(connection, args["from"])
+    target = resolve_node(connection, args["to"])
+    found = path(connection, source, target)
+    info = describe(connection, found.nodes)
+    return {
+        "from": info[source].node_id,
+        "to": info[target].node_id,
+        "relation": found.relation,
+        "nodes": [info[node].node_id for node in found.nodes],
+        "edges": [{"origin": info[a].node_id, "destination": info[b].node_id} for a, b in found.edges],
+    }
+
+
+@router.get("/api/v1/lineage/path")
+async def get_path(request: Request) -> Response:
+    """The shortest path between the nodes ``from`` and ``to``, and how they relate."""
+    args = {"from": _required(request, "from"), "to": _required(request, "to")}
+    return json_response(await _run(request, _path, args))
+
+
+def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
+    run_id = resolve_run_id(connection, args["run_id"])
+    direction = args["direction"]
+    graph = run_lineage(
+        connection,
+        run_id,
+        upstream=direction in ("upstream", "both"),
+        downstream=direction in ("downstream", "both"),
+        depth=args["depth"],
+    )
+    dataset_ids = sorted({node.dataset_id for node in graph.distances if node.dataset_id is not None})
+    names = dataset_names(connection, dataset_ids)
+    runs = schema.runs
+    run_ids = [node.run for node in graph.distances if node.run is not None]
+    jobs: dict[str, str] = {}
+    for start in range(0, len(run_ids), _IN_CHUNK):
+        chunk = run_ids[start : start + _IN_CHUNK]
+        query = select(runs.c.id, schema.jobs.c.name).join(schema.jobs, schema.jobs.c.id == runs.c.job_id)
+        for row in connection.execute(query.where(runs.c.id.in_(chunk))):
+            jobs[row.id] = row.name
+    view = run_view(graph, names, jobs)
+    if args["format"] != "json":
+        return render(view, args["format"])
+    return {"runId": run_id, "direction": direction, "depth": args["depth"], "graph": to_json(view)}
+
+
+@router.get("/api/v1/lineage/runs")
+async def get_run_lineage(request: Request) -> Response:
+    """Run-level lineage of ``runId`` (a run id or a unique prefix): ``direction`` upstream (the
+    default), downstream or both; ``depth`` in runs (default 10, ``all`` for no limit)."""
+    direction = _param(request, "direction") or "upstream"
+    if direction not in ("upstream", "downstream", "both"):
+        msg = f"direction must be upstream, downstream or both for run lineage, got {direction!r}"
+        raise BadRequest(msg)
+    args = {
+        "run_id": _required(request, "runId"),
+        "direction": direction,
+        "depth": _depth(request, 10),
+        "format": _format(request),
+    }
+    answer = await _run(request, _runs, args)
+    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)

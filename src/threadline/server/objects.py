@@ -1,0 +1,130 @@
+"""The server's object store: artifacts pushed and pulled by sites (``threadline push --artifacts``).
+
+- ``POST /api/v1/objects/missing`` (read): a JSON body ``{"ids": [...]}`` (at most
+  :data:`MAX_IDS`); answers ``{"missing": [...]}``, the ids this server does not hold.
+- ``PUT /api/v1/objects/{id}`` (write): the object's bytes. They are spooled to the object store's
+  temporary folder as they arrive, then hashed while being stored; bytes that do not hash to ``id``
+  are refused (400) and nothing is kept. 201 when stored, 200 when it was already here.
+- ``GET /api/v1/objects/{id}`` (read): the object's bytes, or 404.
+
+The objects live in an :class:`~threadline.artifacts.objects.ObjectDB` (``--objects``; by default the
+``objects`` folder beside a SQLite store). A server without one answers these endpoints with 404 and
+says how to give it one.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from threadline.artifacts.hashing import stream_reader
+from threadline.artifacts.object_id import ObjectId
+from threadline.artifacts.objects import ObjectDB
+from threadline.errors import BadRequest, CorruptObject, InvalidObjectId, NotFound, ObjectNotFound
+from threadline.server.state import ServerState, json_response, state_of
+
+router = APIRouter()
+
+#: Most ids one ``missing`` request may ask about.
+MAX_IDS = 10_000
+
+
+class _Ids(msgspec.Struct):
+    ids: list[str]
+
+
+def _objects(state: ServerState) -> ObjectDB:
+    if state.objects is None:
+        msg = (
+            "this server keeps no objects: start it with --objects DIR (or THREADLINE_OBJECTS) "
+            "to accept artifacts"
+        )
+        raise NotFound(msg)
+    return state.objects
+
+
+def _object_id(text: str) -> ObjectId:
+    try:
+        oid = ObjectId.parse(text)
+    except InvalidObjectId as exc:
+        raise BadRequest(exc.message) from None
+    return oid.file_id
+
+
+@router.post("/api/v1/objects/missing")
+async def missing(request: Request) -> Response:
+    """Which of the ids in the body this server lacks."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+    odb = _objects(state)
+    body = await request.body()
+    try:
+        wanted = msgspec.json.decode(body, type=_Ids)
+    except msgspec.DecodeError as exc:
+        msg = f'the body must be JSON {{"ids": ["blake3:…", …]}}: {exc}'
+        raise BadRequest(msg) from None
+    if len(wanted.ids) > MAX_IDS:
+        msg = f"ask about at most {MAX_IDS} ids at once, got {len(wanted.ids)}"
+        raise BadRequest(msg)
+    ids = [_object_id(text) for text in wanted.ids]
+
+    def work() -> list[str]:
+        return [str(oid) for oid in ids if not odb.has(oid)]
+
+    return json_response({"missing": await run_in_threadpool(work)})
+
+
+@router.put("/api/v1/objects/{object_id}")
+async def put_object(object_id: str, request: Request) -> Response:
+    """Store an object sent by a site, after checking its bytes hash to ``object_id``."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "write")
+    odb = _objects(state)
+    oid = _object_id(object_id)
+    if await run_in_threadpool(odb.has, oid):
+        async for _ in request.stream():  # read what was sent, so the connection stays usable
+            pass
+        return json_response({"id": str(oid), "stored": False}, status=200)
+    spool_dir = odb.root / "tmp"
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    fd, spool = tempfile.mkstemp(dir=spool_dir, prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                await run_in_threadpool(out.write, chunk)
+
+        def store() -> int:
+            with open(spool, "rb") as fh:
+                try:
+                    _, size = odb.add_stream(stream_reader(fh), expected=oid, source="the uploaded bytes")
+                except CorruptObject:
+                    msg = f"the bytes sent do not hash to {oid}: nothing was stored; send the object again"
+                    raise BadRequest(msg) from None
+            return size
+
+        size = await run_in_threadpool(store)
+    finally:
+        Path(spool).unlink(missing_ok=True)
+    return json_response({"id": str(oid), "stored": True, "size": size}, status=201)
+
+
+@router.get("/api/v1/objects/{object_id}")
+async def get_object(object_id: str, request: Request) -> Response:
+    """An object's bytes."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+    odb = _objects(state)
+    oid = _object_id(object_id)
+    if not await run_in_threadpool(odb.has, oid):
+        msg = f"object {oid} is not on this server"
+        raise ObjectNotFound(msg, str(oid))
+    headers: dict[str, Any] = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return FileResponse(odb.path_of(oid), media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,220 @@
+"""The sync endpoints: another threadline store pushes its events here and pulls ours.
+
+- ``GET /api/v1/sync/info`` (read): this store's site id, the sync protocol version, the last sequence
+  number; a client checks it talks to a threadline server it understands before anything else.
+- ``POST /api/v1/sync/events`` (write): a JSON array of events, as ``/api/v1/lineage/batch`` takes
+  (gzip or zstd encoded), sent by the store named in the ``X-Threadline-Site`` header; the events are
+  validated and stored exactly as ingested ones are, and remembered as coming from that site.
+- ``GET /api/v1/sync/events`` (read): the events after a sequence number of ours, in order, at most
+  ``limit``, leaving out those that came from the site ``exclude``, optionally only a part of the
+  graph (see :mod:`threadline.sync.filters`); the answer says where to go on from (``next``). For a
+  part of the graph it also gives a digest of the jobs and datasets that part holds (``entities``); a
+  puller sends back the digest it last saw, and when the part has grown since (a new upstream job, say)
+  the answer starts again from the first event, so events of the newly included nodes that are older
+  than the puller's mark are not missed.
+- ``GET /api/v1/sync/status`` (read): how many events a puller lacks after its mark.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import msgspec
+import zstandard
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from threadline import __version__
+from threadline.errors import BadRequest, PayloadTooLarge
+from threadline.openlineage.events import ParsedEvent, split_batch
+from threadline.server.bodies import read_body
+from threadline.server.state import ServerState, encode_json, json_response, state_of
+from threadline.store import sync
+from threadline.store.sql import SqlStore
+from threadline.sync.filters import PullFilter, entity_digest
+
+router = APIRouter()
+
+#: The version of the sync protocol: a client refuses a server that speaks another.
+PROTOCOL = 1
+SITE_HEADER = "x-threadline-site"
+DEFAULT_PULL_LIMIT = 5_000
+MAX_PULL_LIMIT = 20_000
+#: How long a filtered pull waits for the projection to fold events already stored, seconds.
+PROJECTION_WAIT = 10.0
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        msg = f"{name} must be an integer, got {text!r}"
+        raise BadRequest(msg) from None
+    if not low <= value <= high:
+        msg = f"{name} must be between {low} and {high}, got {value}"
+        raise BadRequest(msg)
+    return value
+
+
+def _site(text: str | None, what: str) -> str | None:
+    if text is None or text == "":
+        return None
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        msg = f"{what} must be a threadline site id (a UUID), got {text[:80]!r}"
+        raise BadRequest(msg) from None
+
+
+@router.get("/api/v1/sync/info")
+async def info(request: Request) -> Response:
+    """Who this store is, for a syncing client."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+
+    def work() -> dict[str, Any]:
+        return {
+            "siteId": sync.site_id(state.store),
+            "protocol": PROTOCOL,
+            "version": __version__,
+            "lastSeq": sync.last_seq(state.store),
+            "maxBatchEvents": state.max_batch_events,
+            "maxBodyBytes": state.max_body_bytes,
+        }
+
+    return json_response(await run_in_threadpool(work))
+
+
+@router.post("/api/v1/sync/events")
+async def push_events(request: Request) -> Response:
+    """Store events pushed by another site; answer with counts and any rejected event."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "write")
+    origin = _site(request.headers.get(SITE_HEADER), f"the {SITE_HEADER} header")
+    if origin is None:
+        msg = f"a push names the pushing store in the {SITE_HEADER} header (its site id)"
+        raise BadRequest(msg)
+    if origin == await run_in_threadpool(sync.site_id, state.store):
+        msg = "this is the store the events come from: a store cannot push to itself; check the remote's URL"
+        raise BadRequest(msg)
+    # A push streams batches: tell the writer this one is coming, so that it does not take the time
+    # spent reading and parsing it for a pause and run a projection step in between.
+    state.writer.expect()
+    try:
+        body = await read_body(request.headers, request.stream(), state.max_body_bytes)
+        elements = split_batch(body)
+        if len(elements) > state.max_batch_events:
+            msg = (
+                f"a push may send at most {state.max_batch_events} events at once (max_batch_events), "
+                f"got {len(elements)}; send smaller batches"
+            )
+            raise PayloadTooLarge(msg)
+        parsed_elements = await state.parser.parse(elements)
+    except BaseException:
+        state.writer.unexpect()
+        raise
+    accepted: list[ParsedEvent] = []
+    failed: list[dict[str, Any]] = []
+    for index, parsed in enumerate(parsed_elements):
+        if isinstance(parsed, tuple):
+            failed.append({"index": index, "reason": parsed[0], "field": parsed[1]})
+            continue
+        parsed.origin = origin
+        accepted.append(parsed)
+    result = await state.writer.submit(accepted, expected=True)
+    return json_response(
+        {
+            "received": len(elements),
+            "stored": len(result.inserted),
+            "duplicates": len(result.duplicates),
+            "failed": failed,
+        }
+    )
+
+
+def _compressed(request: Request, body: bytes) -> Response:
+    accepted = request.headers.get("accept-encoding", "").lower()
+    headers = {}
+    if "zstd" in accepted:
+        body = zstandard.ZstdCompressor(level=3).compress(body)
+        headers["Content-Encoding"] = "zstd"
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _projected(store: SqlStore, wait: float = PROJECTION_WAIT) -> int:
+    """How far the projection has folded the log, after waiting up to ``wait`` seconds for it to
+    catch up with what is already stored (a filtered pull just after a push then sees the push)."""
+    target = sync.last_seq(store)
+    deadline = time.monotonic() + wait
+    while True:
+        with store.read() as connection:
+            folded = store.log_mark(connection)
+        if folded >= target or time.monotonic() > deadline:
+            return folded
+        time.sleep(0.02)
+
+
+def _pull(
+    state: ServerState, after: int, limit: int, exclude: str | None, wanted: PullFilter, known: str
+) -> bytes:
+    store = state.store
+    digest = ""
+    if wanted.selects_entities:
+        upto = _projected(store)  # what the projector has folded is all that is indexed
+        with store.read() as connection:
+            entities = wanted.entities(connection, state.lineage_index)
+        digest = entity_digest(entities)
+        if digest != known:  # the part asked for took in other jobs or datasets: send it all again
+            after = 0
+        entries = sync.read_entities_after(
+            store, entities, after, limit, not_from=exclude, since=wanted.since, upto=upto
+        )
+    else:
+        upto = sync.last_seq(store)
+        entries = sync.read_after(store, after, limit, not_from=exclude, since=wanted.since, upto=upto)
+    full = len(entries) == limit
+    answer = {
+        "siteId": sync.site_id(store),
+        "scope": wanted.scope,
+        "entities": digest,
+        "events": [msgspec.Raw(entry.raw) for entry in entries],
+        "next": entries[-1].seq if full else max(upto, after),
+        "more": full,
+    }
+    return encode_json(answer)
+
+
+@router.get("/api/v1/sync/events")
+async def pull_events(request: Request) -> Response:
+    """Events after ``after`` (our sequence numbers), for a pulling site."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+    after = _int(request, "after", 0, 0, 2**62)
+    limit = _int(request, "limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT)
+    exclude = _site(request.query_params.get("exclude"), "exclude")
+    wanted = PullFilter.from_params(request.query_params)
+    known = request.query_params.get("entities") or ""
+    body = await run_in_threadpool(_pull, state, after, limit, exclude, wanted, known)
+    return _compressed(request, body)
+
+
+@router.get("/api/v1/sync/status")
+async def status(request: Request) -> Response:
+    """How many of our events a site lacks after its pull mark ``after``."""
+    state = state_of(request)
+    await state.auth.require(request.headers, "read")
+    after = _int(request, "after", 0, 0, 2**62)
+    exclude = _site(request.query_params.get("exclude"), "exclude")
+
+    def work() -> dict[str, Any]:
+        last = sync.last_seq(state.store)
+        return {"behind": sync.count_after(state.store, after, not_from=exclude, upto=last), "lastSeq": last}
+
+    return json_response(await run_in_threadpool(work))

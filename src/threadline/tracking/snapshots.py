@@ -1,0 +1,404 @@
+"""Snapshots and restores of a run's inputs, and differences between two runs.
+
+- :func:`snapshot_run` makes sure the artifact store holds the exact bytes of every input of a run
+  (and of the runs below it, for a pipeline): an input already stored is kept, an input whose file
+  still hashes to what the run recorded is added, and an input that changed since is an error naming
+  it (nothing is stored then). The snapshot is recorded as an OTHER RunEvent of that run with a
+  ``threadline_snapshot`` facet listing the objects, so it is in the log and syncs with it.
+- :func:`restore_run` writes those bytes back, in place or under a folder, pulling what is missing
+  from a remote first. Everything is checked before anything is written (targets, objects, their
+  integrity); each file is written under a temporary name and renamed into place, and if one fails
+  the files this restore created are removed again.
+- :func:`diff_runs` compares inputs (by content id), parameters, final metric values, code (commit,
+  branch, dirty) and environment (Python, packages added, removed or changed) of two runs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from threadline.artifacts.object_id import ObjectId
+from threadline.artifacts.store import ArtifactStore
+from threadline.artifacts.tree import load_manifest
+from threadline.errors import (
+    ArtifactError,
+    CorruptObject,
+    ObjectNotFound,
+    RunNotReproducible,
+    TargetExists,
+    TrackingError,
+)
+from threadline.store.sql import SqlStore
+from threadline.tracking.environment import parse_packages
+from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs, tree_runs
+from threadline.tracking.records import EventRecord, RunRef
+
+
+@dataclass
+class SnapshotItem:
+    """One input of a snapshot and what the snapshot did with it."""
+
+    dataset: RunDataset
+    object_id: str | None
+    action: str  # "stored already", "added", "not hashed"
+
+
+@dataclass
+class SnapshotResult:
+    """What :func:`snapshot_run` did."""
+
+    run: RunInfo
+    items: list[SnapshotItem] = field(default_factory=list)
+    event_id: str | None = None
+
+
+def _short(run_id: str) -> str:
+    return run_id[:8]
+
+
+def is_stored(artifacts: ArtifactStore, oid: ObjectId) -> bool:
+    """Whether the object (with every file of a folder) is in the local store."""
+    odb = artifacts.odb
+    if not odb.has(oid.file_id):
+        return False
+    if not oid.is_dir:
+        return True
+    try:
+        manifest = load_manifest(odb, oid)
+    except ArtifactError:
+        return False
+    return all(odb.has(entry) for entry in manifest.object_ids())
+
+
+def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> SnapshotResult:
+    """Store the exact inputs of a run and record the snapshot as an event (see the module docstring)."""
+    from threadline.tracking.content import ContentReader
+
+    with store.read() as connection:
+        info = get_run(connection, run_id)
+        inputs = tree_inputs(connection, run_id)
+    result = SnapshotResult(info)
+    reader = ContentReader(artifacts.hash_cache, artifacts.odb)
+    to_add: list[tuple[SnapshotItem, str]] = []
+    problems: list[str] = []
+    for dataset in inputs:
+        oid_text = dataset.object_id
+        if oid_text is None:
+            result.items.append(SnapshotItem(dataset, None, "not hashed"))
+            continue
+        oid = ObjectId.parse(oid_text)
+        if is_stored(artifacts, oid):
+            result.items.append(SnapshotItem(dataset, oid_text, "stored already"))
+            continue
+        path = dataset.local_path
+        if path is None:
+            problems.append(f"input {dataset.label} is not stored and is not a local file")
+            continue
+        try:
+            now = reader.describe(path, "dataset", store=False, role="input").oid
+        except TrackingError as exc:
+            problems.append(f"{exc.message}, and its content {oid_text} is not in the object store")
+            continue
+        if now != oid_text:
+            problems.append(
+                f"input {path} changed since run {_short(run_id)} read it "
+                f"(it was {oid_text[:19]}…, it is now {str(now)[:19]}…)"
+            )
+            continue
+        item = SnapshotItem(dataset, oid_text, "added")
+        to_add.append((item, path))
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        msg = f"cannot snapshot run {_short(run_id)}: {problems[0]}{more}; nothing was stored"
+        raise RunNotReproducible(msg)
+    for item, path in to_add:
+        added = str(artifacts.add(path))
+        if added != item.object_id:
+            msg = f"input {path} changed while it was being stored; run the snapshot again"
+            raise RunNotReproducible(msg)
+        result.items.append(item)
+    objects = [
+        {
+            "namespace": i.dataset.namespace,
+            "name": i.dataset.name,
+            "object": i.object_id,
+            "run": i.dataset.run_id,
+        }
+        for i in result.items
+        if i.object_id is not None
+    ]
+    result.event_id = record_snapshot(store, info, objects)
+    result.items.sort(key=lambda i: i.dataset.label)
+    return result
+
+
+def record_snapshot(store: SqlStore, info: RunInfo, objects: list[dict[str, Any]]) -> str:
+    """Append an OTHER event of the run carrying a ``threadline_snapshot`` facet; return its event id."""
+    from threadline.openlineage.events import parse_event
+    from threadline.projection.projector import project_all
+    from threadline.tracking.events import build_event, to_bytes
+
+    record = EventRecord(
+        event_type="OTHER",
+        time=time.time(),
+        run=RunRef(info.id, info.job_namespace, info.job_name),
+        snapshot=objects,
+        with_environment=False,
+    )
+    parsed = parse_event(to_bytes(build_event(record, None, None)))
+    store.append([parsed])
+    project_all(store)
+    return parsed.id
+
+
+@dataclass
+class RestoreItem:
+    """One input to restore: its dataset, object and where it goes."""
+
+    dataset: RunDataset
+    object_id: ObjectId
+    target: Path
+
+
+def restore_target(dataset: RunDataset, to: Path | None, project_root: Path | None) -> Path:
+    """Where an input is restored: its own path, or under ``to`` (relative to the project when inside it)."""
+    path = dataset.local_path
+    if path is None:
+        msg = f"input {dataset.label} is not a local file and cannot be restored"
+        raise TrackingError(msg)
+    original = Path(path)
+    if to is None:
+        return original
+    if project_root is not None:
+        try:
+            return to / original.relative_to(project_root)
+        except ValueError:
+            pass
+    return to / original.relative_to(original.anchor)
+
+
+def plan_restore(
+    store: SqlStore, run_id: str, to: Path | None, project_root: Path | None
+) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
+    """The inputs to restore and where, and the inputs that cannot be (no content id recorded)."""
+    with store.read() as connection:
+        info = get_run(connection, run_id)
+        inputs = tree_inputs(connection, run_id)
+    items: list[RestoreItem] = []
+    skipped: list[RunDataset] = []
+    targets: dict[Path, RunDataset] = {}
+    for dataset in inputs:
+        if dataset.object_id is None:
+            skipped.append(dataset)
+            continue
+        target = restore_target(dataset, to, project_root).absolute()
+        if target in targets:
+            msg = (
+                f"run {_short(run_id)} read {dataset.label} in two versions; restore its steps one at a "
+                f"time (`threadline restore STEP_RUN --to DIR`)"
+            )
+            raise RunNotReproducible(msg)
+        targets[target] = dataset
+        items.append(RestoreItem(dataset, ObjectId.parse(dataset.object_id), target))
+    return info, items, skipped
+
+
+def restore_run(
+    store: SqlStore,
+    artifacts: ArtifactStore,
+    run_id: str,
+    *,
+    to: Path | None = None,
+    force: bool = False,
+    remote: str | None = None,
+    project_root: Path | None = None,
+) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
+    """Write the exact bytes each input of a run had when the run read it (see the module docstring)."""
+    info, items, skipped = plan_restore(store, run_id, to, project_root)
+    if not items:
+        msg = f"run {_short(run_id)} recorded no input with a content id: there is nothing to restore"
+        raise RunNotReproducible(msg)
+    if not force:
+        for item in items:
+            if os.path.lexists(item.target):
+                msg = f"{item.target} exists; give --force to replace it, or --to DIR to restore elsewhere"
+                raise TargetExists(msg)
+    missing = [item for item in items if not is_stored(artifacts, item.object_id)]
+    if missing and remote:
+        from threadline.artifacts.store import open_remote
+
+        report = artifacts.pull(open_remote(remote), [item.object_id for item in missing])
+        if report.failed:
+            oid, why = sorted(report.failed.items())[0]
+            msg = f"cannot pull {oid} from {remote}: {why}; nothing was restored"
+            raise ObjectNotFound(msg, str(oid))
+        missing = [item for item in items if not is_stored(artifacts, item.object_id)]
+    if missing:
+        first = missing[0]
+        hint = (
+            "pull it from a remote with --remote NAME" if not remote else f"{remote} does not have it either"
+        )
+        msg = (
+            f"input {first.dataset.label} of run {_short(run_id)} ({first.object_id}) is not in the object "
+            f"store: snapshot runs with `threadline snapshot RUN` before their inputs change, or {hint}; "
+            "nothing was restored"
+        )
+        raise ObjectNotFound(msg, str(first.object_id))
+    report = artifacts.check([item.object_id for item in items])
+    if report.corrupt:
+        problem: CorruptObject = report.corrupt[0]
+        hint = (
+            "nothing was restored; remove it with `threadline artifacts check --remove`, then pull it "
+            "again (--remote NAME) or snapshot the run again from unchanged files"
+        )
+        raise CorruptObject(problem.object_id, problem.path, problem.actual, hint=hint)
+    created: list[Path] = []
+    try:
+        for item in items:
+            existed = os.path.lexists(item.target)
+            item.target.parent.mkdir(parents=True, exist_ok=True)
+            artifacts.checkout(item.object_id, item.target, force=force)
+            if not existed:
+                created.append(item.target)
+    except BaseException:
+        for path in created:
+            _remove(path)
+        raise
+    return info, items, skipped
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+# ---- differences ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One thing that differs (or not) between two runs."""
+
+    section: str
+    key: str
+    a: Any
+    b: Any
+
+    @property
+    def kind(self) -> str:
+        """``added`` (only in B), ``removed`` (only in A), ``changed`` or ``same``."""
+        if self.a is None and self.b is not None:
+            return "added"
+        if self.b is None and self.a is not None:
+            return "removed"
+        return "same" if self.a == self.b else "changed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"section": self.section, "key": self.key, "a": self.a, "b": self.b, "change": self.kind}
+
+
+@dataclass
+class RunDiff:
+    """Everything compared between runs A and B."""
+
+    a: RunInfo
+    b: RunInfo
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def differing(self) -> list[Change]:
+        """The changes that are not ``same``."""
+        return [change for change in self.changes if change.kind != "same"]
+
+    def to_dict(self, *, include_same: bool = False) -> dict[str, Any]:
+        """JSON-ready, by section."""
+        sections: dict[str, list[dict[str, Any]]] = {
+            "inputs": [],
+            "params": [],
+            "metrics": [],
+            "code": [],
+            "environment": [],
+        }
+        for change in self.changes if include_same else self.differing():
+            sections[change.section].append(change.to_dict())
+        return {"a": self.a.id, "b": self.b.id, **sections, "notes": self.notes}
+
+
+def _tree_values(runs: list[RunInfo], attribute: str) -> dict[str, Any]:
+    """Parameters or final metrics of a run tree; those of runs below the top one are named ``step.key``."""
+    values: dict[str, Any] = {}
+    top = runs[0]
+    for info in runs:
+        data = getattr(info, attribute)
+        prefix = ""
+        if info is not top:
+            prefix = info.job_name.rsplit(".", 1)[-1] + "."
+        for key, value in data.items():
+            values[f"{prefix}{key}"] = value
+    return values
+
+
+def _compare(section: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
+    return [Change(section, key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b))]
+
+
+def _packages(artifacts: ArtifactStore | None, info: RunInfo, notes: list[str]) -> dict[str, str] | None:
+    oid = info.environment.get("packages_object")
+    if not oid:
+        return None
+    if artifacts is None or not artifacts.odb.has(ObjectId.parse(oid)):
+        notes.append(
+            f"the package list of run {_short(info.id)} ({oid[:19]}…) is not in the local object store"
+        )
+        return None
+    return parse_packages(artifacts.odb.read(ObjectId.parse(oid)))
+
+
+def diff_runs(store: SqlStore, a_id: str, b_id: str, artifacts: ArtifactStore | None) -> RunDiff:
+    """Compare two runs (with the runs below them): inputs, parameters, metrics, code, environment."""
+    with store.read() as connection:
+        a_runs, b_runs = tree_runs(connection, a_id), tree_runs(connection, b_id)
+        a_inputs, b_inputs = tree_inputs(connection, a_id), tree_inputs(connection, b_id)
+    diff = RunDiff(a_runs[0], b_runs[0])
+    inputs_a = {d.label: d.version for d in a_inputs}
+    inputs_b = {d.label: d.version for d in b_inputs}
+    diff.changes += _compare("inputs", inputs_a, inputs_b)
+    diff.changes += _compare("params", _tree_values(a_runs, "params"), _tree_values(b_runs, "params"))
+    diff.changes += _compare(
+        "metrics", _tree_values(a_runs, "final_metrics"), _tree_values(b_runs, "final_metrics")
+    )
+    git_a, git_b = diff.a.git, diff.b.git
+    code_keys = ("commit", "branch", "dirty", "remote")
+    diff.changes += [
+        Change("code", key, git_a.get(key), git_b.get(key))
+        for key in code_keys
+        if key in git_a or key in git_b
+    ]
+    env_a, env_b = diff.a.environment, diff.b.environment
+    for key in ("python", "implementation", "platform", "host"):
+        if key in env_a or key in env_b:
+            diff.changes.append(Change("environment", key, env_a.get(key), env_b.get(key)))
+    packages_a = _packages(artifacts, diff.a, diff.notes)
+    packages_b = _packages(artifacts, diff.b, diff.notes)
+    if packages_a is not None and packages_b is not None:
+        diff.changes += [
+            Change("environment", f"package {name}", packages_a.get(name), packages_b.get(name))
+            for name in sorted(set(packages_a) | set(packages_b))
+        ]
+    elif env_a.get("packages_object") != env_b.get("packages_object"):
+        diff.changes.append(
+            Change("environment", "packages", env_a.get("packages_object"), env_b.get("packages_object"))
+        )
+    return diff

@@ -1,0 +1,93 @@
+// Calls to threadline's HTTP API: JSON in, JSON out, the API key added, 401 answered by asking for a
+// key and trying again, and every other error turned into an ApiError with the server's message.
+
+import { askForKey, getKey } from "./auth.js";
+
+const BASE = "/api/v1";
+
+/** An error answer of the API: `status` (0 when the server could not be reached) and its message. */
+export class ApiError extends Error {
+  constructor(status, message, url) {
+    super(message);
+    this.status = status;
+    this.url = url;
+  }
+
+  /** What to tell the user, with what to do next. */
+  get advice() {
+    if (this.status === 401) return "The API key was not accepted. Enter a key from `threadline token create`.";
+    if (this.status === 403) return "The API key's scope is too low for this page; browsing needs a key with the read scope.";
+    if (this.status === 404) return "It does not exist (any more?) on this server.";
+    if (this.status === 0) return "The server could not be reached. Is `threadline serve` running?";
+    return "";
+  }
+}
+
+/** Build a query string from an object, leaving out empty values. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value === null || value === undefined || value === "") continue;
+    search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** A path segment: names hold "/" and ":" (namespaces are URLs), so encode everything. */
+export const seg = (text) => encodeURIComponent(text);
+
+/**
+ * GET `path` (under /api/v1) and return the decoded JSON. `signal` aborts it (a newer view replaced
+ * this one). A 401 asks for a key once, then retries.
+ */
+export async function get(path, { signal, retried = false } = {}) {
+  const url = `${BASE}${path}`;
+  const headers = { Accept: "application/json" };
+  const key = getKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  let response;
+  try {
+    response = await fetch(url, { headers, signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, `could not reach the server (${error.message})`, url);
+  }
+  if (response.ok) return response.json();
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const body = await response.json();
+    message = body.error || body.message || message;
+  } catch { /* not JSON: keep the status line */ }
+  if (response.status === 401 && !retried) {
+    await askForKey(message);
+    window.dispatchEvent(new Event("threadline:key"));
+    return get(path, { signal, retried: true });
+  }
+  throw new ApiError(response.status, message, url);
+}
+
+// ---- the endpoints the UI uses ---------------------------------------------------------------------
+
+export const api = {
+  overview: (o) => get("/ui/overview", o),
+  timespan: (o) => get("/ui/timespan", o),
+  runs: (params, o) => get(`/ui/runs${query(params)}`, o),
+  events: (params, o) => get(`/ui/events${query(params)}`, o),
+  event: (id, o) => get(`/events/${seg(id)}`, o),
+  datasetRuns: (nodeId, o) => get(`/ui/dataset-runs${query({ nodeId, limit: 50 })}`, o),
+  columns: (q, o) => get(`/ui/columns${query({ q, limit: 6 })}`, o),
+  search: (q, limit, o) => get(`/search${query({ q, limit, sort: "NAME" })}`, o),
+  searchPage: (params, o) => get(`/search${query({ ...params, sort: "NAME" })}`, o),
+  dataset: (ns, name, o) => get(`/namespaces/${seg(ns)}/datasets/${seg(name)}`, o),
+  datasetVersions: (ns, name, o) => get(`/namespaces/${seg(ns)}/datasets/${seg(name)}/versions?limit=50`, o),
+  job: (ns, name, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}`, o),
+  jobRuns: (ns, name, limit, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}/runs?limit=${limit}`, o),
+  run: (id, o) => get(`/jobs/runs/${seg(id)}`, o),
+  runJobFacets: (id, o) => get(`/jobs/runs/${seg(id)}/facets?type=job`, o),
+  lineage: (params, o) => get(`/lineage${query({ ...params, format: "json" })}`, o),
+  columnLineage: (params, o) => get(`/column-lineage${query(params)}`, o),
+  impact: (nodeId, o) => get(`/lineage/impact${query({ nodeId })}`, o),
+  path: (from, to, o) => get(`/lineage/path${query({ from, to })}`, o),
+  runLineage: (runId, o) => get(`/lineage/runs${query({ runId, direction: "both", depth: 2 })}`, o),
+};

@@ -1,0 +1,179 @@
+// What the lineage view shows: the graph answers merged (the base view and each expansion), then the
+// nodes to draw, with large fan-outs folded into one "+N more" node.
+//
+// Folding walks out from the centre (and from each expanded node) the way the view was asked for:
+// upstream nodes further upstream, downstream nodes further downstream. When a node has more than
+// `fanout` unseen neighbours on one side, the first few (by name; the ones that are expanded, selected
+// or the centre come first) are shown and the rest become one "+N more" node; nodes reachable only
+// through folded ones stay hidden too. Unfolding a group is part of the URL (`more=`).
+
+import { kindOf, producerOf, jobTypeLabel } from "./producers.js";
+
+export const DEFAULT_FANOUT = 12;
+const NO_PRODUCER = { key: "other", label: "", short: "", color: "#94a3b8" };
+const KEEP = 8;
+
+/** A merged lineage graph: nodes by id ({id, type, data}) and edges as "source>target" keys. */
+export class LineageGraph {
+  constructor() {
+    this.nodes = new Map();
+    this.edges = new Map(); // key -> {source, target}
+    this.outgoing = new Map();
+    this.incoming = new Map();
+  }
+
+  /** Add the nodes and edges of a /api/v1/lineage answer. */
+  add(answer) {
+    for (const node of answer.graph || []) {
+      if (!this.nodes.has(node.id) || (!this.nodes.get(node.id).data && node.data)) {
+        this.nodes.set(node.id, { id: node.id, type: node.type, data: node.data });
+      }
+      for (const edge of [...(node.inEdges || []), ...(node.outEdges || [])]) this._edge(edge.origin, edge.destination);
+    }
+  }
+
+  _edge(source, target) {
+    const key = `${source}>${target}`;
+    if (this.edges.has(key)) return;
+    this.edges.set(key, { source, target });
+    if (!this.outgoing.has(source)) this.outgoing.set(source, []);
+    if (!this.incoming.has(target)) this.incoming.set(target, []);
+    this.outgoing.get(source).push(target);
+    this.incoming.get(target).push(source);
+  }
+
+  neighbours(id, direction) {
+    return (direction === "up" ? this.incoming.get(id) : this.outgoing.get(id)) || [];
+  }
+}
+
+/** The end of a long name, whole components first: "analytics.jaffle_shop.customers" -> "jaffle_shop.customers". */
+export function shortName(name, max) {
+  if (name.length <= max) return name;
+  const parts = name.split(/(?<=[./:])/);
+  let kept = "";
+  for (let i = parts.length - 1; i >= 0; i -= 1) {
+    if (kept.length + parts[i].length + 1 > max) break;
+    kept = parts[i] + kept;
+  }
+  return kept ? `…${kept}` : `…${name.slice(name.length - max + 1)}`;
+}
+
+/** A node's label for the canvas: its name (the end of a long one), then kind · producer · state. */
+function describe(node, graph) {
+  const data = node.data || {};
+  const kind = kindOf(node.type, data);
+  let producer = producerOf(data.facets);
+  if (kind !== "job") {
+    // A dataset is shown with the producer of the job that writes it, when that job is in view;
+    // otherwise with none (its facets may come from the jobs that read it).
+    const writer = graph.neighbours(node.id, "up").map((id) => graph.nodes.get(id)).find((n) => n?.data);
+    producer = writer ? producerOf(writer.data.facets) : NO_PRODUCER;
+  }
+  const shown = shortName(data.name || node.id, 27);
+  const state = kind === "job" ? data.latestRun?.state || null : null;
+  const typeLabel = kind === "job" ? jobTypeLabel(data.facets) : "";
+  const by = producer.key === "other" ? "" : producer.label;
+  const parts = [kind, [by, typeLabel].filter(Boolean).join(" ")];
+  // The border shows every state; the words only what needs attention.
+  if (state && state !== "COMPLETED") parts.push(state);
+  return { kind, producer, state, label: `${shown}\n${parts.filter(Boolean).join(" · ")}` };
+}
+
+/** Whether `node` may have neighbours on side `dir` that the graph does not hold yet. A job lists its
+ * inputs and outputs, so that is known; for a dataset it is not, until someone asks. */
+function mayHaveMore(node, dir, graph) {
+  if (node.type !== "JOB" || !node.data) return true;
+  const refs = dir === "up" ? node.data.inputs : node.data.outputs;
+  if (!refs) return true;
+  const known = new Set(graph.neighbours(node.id, dir));
+  return refs.some((ref) => !known.has(`dataset:${ref.namespace}:${ref.name}`));
+}
+
+/**
+ * The view model for graph.js: {nodes, edges, hidden} from the merged `graph`.
+ * options: center, direction (upstream|downstream|both|undirected), expansions (Set of "up~id"),
+ * unfolded (Set of "id~up"), fanout, frontier (Set of ids at the depth limit), pinned (ids to keep).
+ */
+export function buildView(graph, options) {
+  const { center, direction, expansions, unfolded, fanout = DEFAULT_FANOUT, frontier, pinned = new Set() } = options;
+  const visible = new Set();
+  const ways = new Map(); // id -> Set of directions to walk on from it
+  const groups = new Map(); // "more:id~dir" -> {owner, direction, members}
+  const undirected = direction === "undirected";
+  const startWays = direction === "upstream" ? ["up"] : direction === "downstream" ? ["down"] : ["up", "down"];
+
+  const queue = [];
+  const reach = (id, walk) => {
+    if (!graph.nodes.has(id)) return;
+    const known = ways.get(id) || new Set();
+    const before = known.size;
+    for (const w of walk) known.add(w);
+    ways.set(id, known);
+    if (!visible.has(id)) {
+      visible.add(id);
+      queue.push(id);
+    } else if (known.size !== before) {
+      queue.push(id);
+    }
+  };
+  reach(center, startWays);
+  for (const key of expansions) {
+    const [dir, ...rest] = key.split("~");
+    const id = rest.join("~");
+    if (ways.has(id)) ways.get(id).add(dir);
+  }
+
+  const score = (id) => (pinned.has(id) ? 0 : 1);
+  const nameOf = (id) => graph.nodes.get(id)?.data?.name || id;
+  while (queue.length) {
+    const id = queue.shift();
+    const walk = new Set(ways.get(id));
+    for (const key of expansions) if (key.endsWith(`~${id}`)) walk.add(key.split("~")[0]);
+    const directions = undirected ? ["up", "down"] : [...walk];
+    for (const dir of directions) {
+      const fresh = graph.neighbours(id, dir).filter((other) => !visible.has(other) && graph.nodes.has(other));
+      let shown = fresh;
+      const groupKey = `${id}~${dir}`;
+      if (fanout > 0 && fresh.length > fanout && !unfolded.has(groupKey)) {
+        const sorted = fresh.slice().sort((a, b) => score(a) - score(b) || nameOf(a).localeCompare(nameOf(b)));
+        shown = sorted.slice(0, KEEP);
+        groups.set(`more:${groupKey}`, { owner: id, direction: dir, members: sorted.slice(KEEP) });
+      }
+      for (const other of shown) reach(other, undirected ? ["up", "down"] : [dir]);
+    }
+  }
+
+  const nodes = [];
+  for (const id of visible) {
+    const node = graph.nodes.get(id);
+    const described = describe(node, graph);
+    const handles = {};
+    for (const dir of ["up", "down"]) {
+      if (expansions.has(`${dir}~${id}`)) handles[dir] = "open";
+      else if (id !== center && frontier.has(id) && (undirected || ways.get(id)?.has(dir)) && mayHaveMore(node, dir, graph)) {
+        handles[dir] = "closed";
+      }
+    }
+    nodes.push({
+      id, ref: id, kind: described.kind, label: described.label, producer: described.producer,
+      state: described.state, handles,
+      classes: [id === center ? "center" : "", described.state === "FAILED" ? "failed" : ""].filter(Boolean).join(" "),
+    });
+  }
+  const edges = [];
+  for (const [key, edge] of graph.edges) {
+    if (visible.has(edge.source) && visible.has(edge.target)) edges.push({ id: `e:${key}`, source: edge.source, target: edge.target });
+  }
+  let hidden = 0;
+  for (const [groupId, group] of groups) {
+    const members = group.members.filter((id) => !visible.has(id));
+    if (!members.length) continue;
+    hidden += members.length;
+    nodes.push({ id: groupId, kind: "more", label: `+${members.length} more`, width: 140, height: 40, classes: "more", handles: {} });
+    edges.push(group.direction === "up"
+      ? { id: `e:${groupId}`, source: groupId, target: group.owner, classes: "more-edge" }
+      : { id: `e:${groupId}`, source: group.owner, target: groupId, classes: "more-edge" });
+  }
+  return { nodes, edges, hidden, visible };
+}

@@ -1,0 +1,36 @@
+// The UI's entry point: the header's search box and key button, the routes, then the first page.
+
+import { setupKeyButton } from "./auth.js";
+import { datasetPage } from "./pages/dataset.js";
+import { homePage } from "./pages/home.js";
+import { jobPage } from "./pages/job.js";
+import { lineagePage } from "./pages/lineage.js";
+import { eventsPage, notFoundPage, runsPage, searchPage } from "./pages/lists.js";
+import { runPage } from "./pages/run.js";
+import { route, start } from "./router.js";
+import { setupSearch } from "./search.js";
+
+route("/", homePage);
+route("/lineage", lineagePage);
+route("/datasets/:namespace/:name", datasetPage);
+route("/jobs/:namespace/:name", jobPage);
+route("/runs", runsPage);
+route("/runs/:id", runPage);
+route("/events", eventsPage);
+route("/search", searchPage);
+route("/__not_found__", notFoundPage);
+
+// Mark the current section in the navigation.
+document.addEventListener("threadline:rendered", (event) => {
+  const path = event.detail.path;
+  for (const a of document.querySelectorAll("nav.main-nav a")) {
+    const href = a.getAttribute("href");
+    const current = href === "/" ? path === "/" : path.startsWith(href);
+    if (current) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+});
+
+setupSearch();
+setupKeyButton();
+start(document.getElementById("view"));

@@ -1,0 +1,317 @@
+"""``threadline init``, ``runs``, ``diff``, ``snapshot``, ``restore``, ``journal`` and the default of
+``artifacts gc``: results on stdout, one ``error:`` line for each expected failure, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import threadline
+from tests.cli.conftest import Run, error_lines
+from tests.tracking.conftest import write_old
+from threadline.artifacts import ArtifactStore, ObjectId
+from threadline.artifacts.hashing import hash_bytes
+from threadline.tracking import tracker
+
+
+def oid_of(data: bytes) -> str:
+    """The object id of some bytes."""
+    return f"blake3:{hash_bytes(data)}"
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    tracker.reset()
+    yield
+    tracker.reset()
+
+
+def pipeline_run(raw: Path, *, alpha: float, epochs: int = 2) -> str:
+    """A pipeline run whose step reads ``raw`` and logs a metric that depends on it."""
+
+    @threadline.step
+    def train(path: str, alpha: float) -> None:
+        data = Path(threadline.input(path)).read_text()
+        for epoch in range(epochs):
+            threadline.log_metric("loss", alpha / (epoch + 1))
+        threadline.log_metric("rows", data.count("\n"))
+        Path("model.bin").write_text(f"{alpha}:{data}")
+        threadline.output("model.bin", kind="model", store=True)
+
+    with threadline.run("churn", params={"alpha": alpha}) as pipeline:
+        train(str(raw), alpha)
+    assert threadline.flush(30)
+    return pipeline.id
+
+
+def test_init_creates_the_project(run: Run) -> None:
+    result = run("init")
+    assert result.exit_code == 0
+    folder = Path(".threadline").resolve()
+    assert result.stdout.strip() == f"Initialised a threadline project in {folder}"
+    config = (folder / "config.toml").read_text()
+    assert "# [tracking]" in config
+    assert "# store_outputs = false" in config
+    assert "# port = 5000" in config
+    assert (folder / "threadline.db").is_file()
+    assert (folder / "objects").is_dir()
+    assert run("db", "status").exit_code == 0
+
+
+def test_init_refuses_an_existing_project_here_or_above(run: Run) -> None:
+    assert run("init").exit_code == 0
+    again = run("init")
+    assert again.exit_code == 1
+    here = Path.cwd().resolve()
+    assert error_lines(again) == [
+        f"error: {here} is a threadline project already ({here / '.threadline'}); nothing was changed"
+    ]
+    Path("sub/deeper").mkdir(parents=True)
+    os.chdir("sub/deeper")
+    below = run("init")
+    assert below.exit_code == 1
+    assert f"is inside the threadline project at {here}" in error_lines(below)[0]
+    assert not Path(".threadline").exists()
+
+
+def test_init_below_the_global_folder_is_allowed(run: Run, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".threadline").mkdir()
+    project = home / "projects" / "churn"
+    project.mkdir(parents=True)
+    os.chdir(project)
+    result = run("init")
+    assert result.exit_code == 0
+    assert "takes over from the global folder" in result.stderr
+    assert (project / ".threadline" / "threadline.db").exists()
+
+
+def test_runs_lists_newest_first_with_metrics(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n2\n")
+    first = pipeline_run(raw, alpha=0.5)
+    second = pipeline_run(raw, alpha=0.25)
+    with threadline.run("other"):
+        pass
+    threadline.flush(30)
+    result = run("runs", "--pipeline", "churn")
+    assert result.exit_code == 0
+    assert second[:8] in result.stdout
+    assert first[:8] in result.stdout
+    assert "churn.train" in result.stdout
+    assert "other" not in result.stdout
+    assert "loss=0.125" in result.stdout
+    listed = json.loads(run("runs", "--format", "json", "--limit", "3").stdout)
+    assert [r["job"]["name"] for r in listed] == ["other", "churn.train", "churn"]
+    assert listed[2]["id"] == second
+    assert listed[2]["params"] == {"alpha": 0.25}
+    assert listed[1]["parentRunId"] == second
+    assert (
+        run("runs", "--pipeline", "nothing-like-it").stderr.strip() == "no runs of pipeline nothing-like-it"
+    )
+
+
+def test_diff_shows_inputs_params_metrics_and_packages(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n2\n")
+    first = pipeline_run(raw, alpha=0.5)
+    write_old(raw, "a\n1\n2\n3\n")
+    second = pipeline_run(raw, alpha=0.25)
+    result = run("diff", first[:6], second[:6], "--format", "json")
+    assert result.exit_code == 0
+    diff = json.loads(result.stdout)
+    assert diff["a"] == first
+    assert diff["b"] == second
+    (changed_input,) = diff["inputs"]
+    assert changed_input["key"] == str(raw.resolve())
+    assert changed_input["a"] == oid_of(b"a\n1\n2\n")
+    assert changed_input["b"] == oid_of(b"a\n1\n2\n3\n")
+    params = {p["key"]: (p["a"], p["b"]) for p in diff["params"]}
+    assert params == {"alpha": (0.5, 0.25), "train.alpha": (0.5, 0.25)}
+    metrics = {m["key"]: (m["a"], m["b"]) for m in diff["metrics"]}
+    assert metrics == {"train.loss": (0.25, 0.125), "train.rows": (3.0, 4.0)}
+    assert diff["environment"] == []  # the same process: the same packages
+    table = run("diff", first, second)
+    assert table.exit_code == 0
+    assert "train.alpha" in table.stdout
+    assert "changed" in table.stdout
+    every = json.loads(run("diff", first, second, "--format", "json", "--all").stdout)
+    assert any(e["key"].startswith("package openlineage-python") for e in every["environment"])
+
+
+def test_diff_of_unknown_or_ambiguous_runs_is_one_line(run: Run) -> None:
+    run("init")
+    result = run("diff", "0000", "ffff")
+    assert result.exit_code == 1
+    assert error_lines(result) == ["error: no run with an id starting '0000'; `threadline runs` lists them"]
+    assert error_lines(run("diff", "ab", "cd"))[0].startswith("error: run id 'ab' is too short")
+
+
+def test_snapshot_then_restore_brings_back_the_exact_bytes(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("data/raw.csv"), "a\n1\n2\n")
+    original = raw.read_bytes()
+    first = pipeline_run(raw, alpha=0.5)
+    snap = run("snapshot", first[:8])
+    assert snap.exit_code == 0, snap.output
+    oid = f"blake3:{hash_bytes(original)}"
+    assert snap.stdout.split() == ["added", oid, str(raw.resolve())]
+    assert "1 input kept" in snap.stderr
+    assert run("snapshot", first).stdout.split()[0] == "stored"  # "stored already"
+
+    write_old(raw, "a\n9\n")
+    refused = run("restore", first)
+    assert refused.exit_code == 1
+    assert error_lines(refused) == [
+        f"error: {raw.resolve()} exists; give --force to replace it, or --to DIR to restore elsewhere"
+    ]
+    assert raw.read_text() == "a\n9\n"
+
+    to = run("restore", first, "--to", "restored")
+    assert to.exit_code == 0, to.output
+    assert Path("restored/data/raw.csv").read_bytes() == original
+    assert to.stdout.split() == [oid, str(Path("restored/data/raw.csv").resolve())]
+
+    forced = run("restore", first, "--force")
+    assert forced.exit_code == 0
+    assert raw.read_bytes() == original
+
+
+def test_snapshot_refuses_an_input_that_changed_and_stores_nothing(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    write_old(raw, "a\n2\n")
+    result = run("snapshot", first)
+    assert result.exit_code == 1
+    (line,) = error_lines(result)
+    assert line.startswith(f"error: cannot snapshot run {first[:8]}: input {raw.resolve()} changed since run")
+    assert line.endswith("nothing was stored")
+    assert not ArtifactStore.for_project(".threadline").odb.has(ObjectId(hash_bytes(b"a\n1\n")))
+    raw.unlink()
+    gone = run("snapshot", first)
+    assert "does not exist" in error_lines(gone)[0]
+
+
+def test_restore_without_a_stored_object_says_what_to_do(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    result = run("restore", first, "--to", "out")
+    assert result.exit_code == 1
+    (line,) = error_lines(result)
+    assert "is not in the object store" in line
+    assert "threadline snapshot RUN" in line
+    assert not Path("out").exists()
+
+
+def test_restore_refuses_a_corrupt_object_and_writes_nothing(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    assert run("snapshot", first).exit_code == 0
+    path = ArtifactStore.for_project(".threadline").odb.path_of(ObjectId(hash_bytes(b"a\n1\n")))
+    path.chmod(0o644)
+    path.write_bytes(b"rotten")
+    result = run("restore", first, "--to", "out")
+    assert result.exit_code == 1
+    (line,) = error_lines(result)
+    assert "is corrupt" in line
+    assert "nothing was restored" in line
+    assert not Path("out").exists()
+    check = run("artifacts", "check")
+    assert check.exit_code == 1
+    assert "1 corrupt object" in error_lines(check)[0]
+
+
+def test_restore_pulls_from_a_remote_or_says_it_cannot(run: Run, tmp_path: Path) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    assert run("snapshot", first).exit_code == 0
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    assert run("artifacts", "push", str(remote)).exit_code == 0
+    oid = ObjectId(hash_bytes(b"a\n1\n"))
+    store = ArtifactStore.for_project(".threadline")
+    store.odb.remove(oid)
+
+    unreachable = run("restore", first, "--to", "out", "--remote", str(tmp_path / "no-such-remote"))
+    assert unreachable.exit_code == 1
+    assert "remote folder" in error_lines(unreachable)[0]
+    assert "does not exist" in error_lines(unreachable)[0]
+    assert not Path("out").exists()
+
+    Path(".threadline/config.toml").write_text(f'[remotes.backup]\nurl = "{remote}"\n')
+    pulled = run("restore", first, "--to", "out", "--remote", "backup")
+    assert pulled.exit_code == 0, pulled.output
+    assert Path("out/raw.csv").read_text() == "a\n1\n"
+
+
+def test_gc_keeps_what_runs_refer_to(run: Run) -> None:
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    assert run("snapshot", first).exit_code == 0
+    stray = Path("stray.bin")
+    stray.write_bytes(b"nobody needs me")
+    assert run("artifacts", "add", "stray.bin").exit_code == 0
+    dry = run("artifacts", "gc", "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.stdout.split() == [oid_of(b"nobody needs me")]
+    assert "referenced by runs kept" in dry.stderr
+    kept = run("artifacts", "gc", "--keep", oid_of(b"nobody needs me"))
+    assert "removed 0 objects" in kept.stderr
+    assert run("artifacts", "gc").exit_code == 0
+    odb = ArtifactStore.for_project(".threadline").odb
+    assert not odb.has(ObjectId(hash_bytes(b"nobody needs me")))
+    assert odb.has(ObjectId(hash_bytes(b"a\n1\n")))  # the snapshot
+    assert odb.has(ObjectId(hash_bytes(b"0.5:a\n1\n")))  # the model, stored as the run ended
+
+
+def test_journal_status_and_flush_without_a_server(run: Run) -> None:
+    from tests.server.conftest import free_port
+
+    run("init")
+    url = f"http://127.0.0.1:{free_port()}"
+    threadline.configure(url=url)
+    with threadline.run("offline"):
+        pass
+    threadline.flush(30)
+    status = run("journal", "status")
+    assert status.exit_code == 0
+    assert status.stdout.startswith("2 events waiting in 1 segment")
+    flushed = run("journal", "flush", "--url", url)
+    assert flushed.exit_code == 1
+    assert "is unreachable" in error_lines(flushed)[0]
+    assert "stay in the journal" in error_lines(flushed)[0]
+    assert run("journal", "status").stdout.startswith("2 events waiting")
+
+
+def test_journal_flush_into_the_store(run: Run) -> None:
+    from threadline.tracking.journal import Journal
+
+    run("init")
+    with threadline.run("kept") as kept:
+        pass
+    threadline.flush(30)
+    from threadline.store import open_store
+
+    store = open_store("sqlite:///.threadline/threadline.db")
+    try:
+        raw = [e.raw for batch in store.iter_events() for e in batch]
+    finally:
+        store.close()
+    Path(".threadline/threadline.db").unlink()
+    Journal(".threadline/journal").write(raw)
+    flushed = run("journal", "flush")
+    assert flushed.exit_code == 0, flushed.output
+    assert flushed.stdout.startswith("sent 2 events of 2 to sqlite:///")
+    assert kept.id[:8] in run("runs").stdout

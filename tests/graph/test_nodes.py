@@ -1,0 +1,89 @@
+"""Node ids: Marquez's grammar (colons inside URL namespaces), versions, round trips, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from threadline.errors import BadRequest
+from threadline.graph.nodes import NodeId, format_node_id, parse_node_id
+
+RUN = "0191a9a8-31b3-7a8e-a21f-6d3c1a2b3c4d"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "dataset:food_delivery:public.delivery_7_days",
+            NodeId.dataset("food_delivery", "public.delivery_7_days"),
+        ),
+        ("dataset:postgres://host:5432:db.public.t", NodeId.dataset("postgres://host:5432", "db.public.t")),
+        ("dataset:gs://bucket:path/to/file.csv", NodeId.dataset("gs://bucket", "path/to/file.csv")),
+        ("dataset:kafka://b:9092:orders", NodeId.dataset("kafka://b:9092", "orders")),
+        ("job:my-airflow:dag.task", NodeId.job("my-airflow", "dag.task")),
+        ("job:airflow:dag:task", NodeId.job("airflow", "dag:task")),  # the name takes every later ':'
+        ("dataset:s3://b:x:y", NodeId.dataset("s3://b", "x:y")),
+        ("dataset:ns:2024_table", NodeId.dataset("ns", "2024_table")),  # exactly 3 parts: a plain split
+        ("dataset:ns:t#42", NodeId.dataset("ns", "t", "42")),
+        (f"job:ns:j#{RUN}", NodeId.job("ns", "j", RUN)),
+        (
+            "datasetField:postgres://h:5432:db.t:email",
+            NodeId.dataset_field("postgres://h:5432", "db.t", "email"),
+        ),
+        ("datasetField:ns:t:a:b#v1", NodeId.dataset_field("ns", "t", "a:b", "v1")),
+        (f"run:{RUN}", NodeId.run(RUN)),
+        (f"run:{RUN.upper()}", NodeId.run(RUN)),
+    ],
+)
+def test_parse(text: str, expected: NodeId) -> None:
+    assert parse_node_id(text) == expected
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        NodeId.dataset("postgres://host:5432", "db.schema.table"),
+        NodeId.dataset("gs://bucket", "a/b/c.parquet"),
+        NodeId.dataset("kafka://b:9092", "topic:with:colons"),
+        NodeId.dataset("s3://bucket", "x", "v2"),
+        NodeId.job("ns", "name:with:colons"),
+        NodeId.job("https://airflow.example.com:8080", "dag.task", RUN),
+        NodeId.dataset_field("postgres://host:5432", "db.t", "email"),
+        NodeId.dataset_field("ns", "t", "a:b", "7"),
+        NodeId.run(RUN),
+    ],
+    ids=str,
+)
+def test_round_trip(node: NodeId) -> None:
+    assert parse_node_id(format_node_id(node)) == node
+    assert str(node) == format_node_id(node)
+
+
+def test_predicates_and_without_version() -> None:
+    node = parse_node_id("dataset:ns:t#3")
+    assert node.is_dataset
+    assert [node.is_job, node.is_field, node.is_run] == [False, False, False]
+    assert node.without_version() == NodeId.dataset("ns", "t")
+    assert parse_node_id(f"run:{RUN}").is_run
+    assert parse_node_id("datasetField:ns:t:f").is_field
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "empty"),
+        ("table:ns:x", "must start with"),
+        ("dataset", "must start with"),
+        ("dataset:ns", "needs a namespace and name"),
+        ("dataset::name", "needs a namespace and name"),
+        ("job:ns:", "needs a namespace and name"),
+        ("datasetField:ns:t", "needs a namespace, dataset and field"),
+        ("dataset:ns:t#", "nothing follows '#'"),
+        ("run:not-a-uuid", "not a run id"),
+    ],
+)
+def test_malformed_ids_name_the_expected_forms(text: str, why: str) -> None:
+    with pytest.raises(BadRequest, match=why) as caught:
+        parse_node_id(text)
+    assert "dataset:<namespace>:<name>" in caught.value.message
+    assert caught.value.status == 400
