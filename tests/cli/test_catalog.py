@@ -79,6 +79,7 @@ def test_show_dataset_job_run_and_field(run: Run, loaded: str) -> None:
     assert f"run {FIRST_RUN}" in by_prefix.stdout
     assert "START" in by_prefix.stdout
     assert run("show", f"run:{FIRST_RUN}", "--store", loaded).stdout == by_prefix.stdout
+    assert run("show", f"run:{FIRST_RUN[:8]}", "--store", loaded).stdout == by_prefix.stdout
     field = run("show", f"datasetField:{LAKE}:{RAW}:customer_id", "--format", "json", "--store", loaded)
     assert json.loads(field.stdout)["name"] == "customer_id"
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli.conftest import Run, error_lines
 from threadline.errors import ConfigError
+from threadline.sync.filters import PullFilter
 
 
 @pytest.fixture
@@ -40,6 +41,10 @@ def test_defaults_come_from_the_settings_table(run: Run, sqlite_url: str, fake_s
         "parse_workers": 2,
         "log_level": "info",
         "sqlite_synchronous": "NORMAL",
+        "objects_dir": None,
+        "pull_from": [],
+        "pull_every": 60.0,
+        "pull_filter": PullFilter(),
     }
 
 

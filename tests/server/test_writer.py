@@ -131,6 +131,39 @@ def test_projection_runs_when_idle_and_survives_failures(store: SqlStore) -> Non
     assert store.count_events() == 30
 
 
+def test_an_announced_submission_holds_projection_back(store: SqlStore) -> None:
+    """While a request announced by ``expect`` is being parsed, the pause is not taken for quiet:
+    idle work waits for the submission (or its withdrawal), then runs."""
+    steps: list[float] = []
+
+    def idle_work() -> int:
+        steps.append(time.monotonic())
+        return 0
+
+    writer = Writer(store, idle_work)
+    writer.start()
+
+    async def main() -> None:
+        await writer.submit(_events(2))
+        writer.expect()
+        writer.expect()
+        steps.clear()
+        await asyncio.sleep(0.4)  # far longer than QUIET_SECONDS: the parse of the next batch
+        assert steps == []
+        await writer.submit(_events(2, "next"), expected=True)
+        await asyncio.sleep(0.3)
+        assert steps == []  # one announcement is still out
+        writer.unexpect()  # that request failed before submitting
+        await asyncio.sleep(0.3)
+        assert steps
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.stop()
+    assert store.count_events() == 4
+
+
 def test_stop_drains_and_then_refuses(store: SqlStore) -> None:
     writer = Writer(store)
     writer.start()

@@ -112,6 +112,28 @@ def test_a_wrong_key_is_named_with_where_it_came_from(
     assert "THREADLINE_REMOTE_ORIGIN_KEY" in line
 
 
+def test_pushing_needs_a_write_key_and_pulling_a_read_key(
+    run: Run, project: Path, start_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'server.db'}"
+    server_store = open_store(store_url)
+    reader, _ = server_store.create_api_key("reader", "read")
+    writer, _ = server_store.create_api_key("writer", "write")
+    server_store.close()
+    server = start_server(store_url, auth="token")
+    assert run("ingest", str(EXAMPLE_EVENTS)).exit_code == 0
+    assert run("remote", "add", "origin", server.url).exit_code == 0
+    monkeypatch.setenv("THREADLINE_REMOTE_ORIGIN_KEY", reader)
+    refused = run("push")
+    assert refused.exit_code == 1
+    assert "HTTP 403" in error_lines(refused)[0]
+    assert run("pull").exit_code == 0  # read is enough to pull
+    monkeypatch.setenv("THREADLINE_REMOTE_ORIGIN_KEY", writer)
+    pushed = run("push")
+    assert pushed.exit_code == 0, pushed.output
+    assert "pushed 50 events" in pushed.stdout
+
+
 def test_push_pull_and_status_from_the_command_line(
     run: Run, project: Path, start_server, tmp_path: Path
 ) -> None:

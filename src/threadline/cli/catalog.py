@@ -159,8 +159,11 @@ def jobs(
 def _resolve(connection: Connection, node: str) -> Any:
     """What ``node`` names, read: a dataset (or version, or field), a job (or version), or a run."""
     text = node.strip()
-    if text.split(":", 1)[0] not in ("dataset", "job", "datasetField", "run"):
+    kind = text.split(":", 1)[0]
+    if kind not in ("dataset", "job", "datasetField", "run"):
         return get_run(connection, resolve_run_id(connection, text))
+    if kind == "run":  # run:ID, where ID may be a unique prefix like everywhere else
+        return get_run(connection, resolve_run_id(connection, text.split(":", 1)[1]))
     parsed = parse_node_id(text)
     if parsed.is_run:
         return get_run(connection, resolve_run_id(connection, parsed.run_id or ""))
