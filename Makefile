@@ -4,8 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-# The demo's own SQLite store, inside the (git-ignored) project folder; rebuilt by every `make demo`.
-DEMO_DB := $(CURDIR)/.threadline/demo.db
+# The demo project is .demo/ (git-ignored), rebuilt by every `make demo` (see examples/demo.py).
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 5000
 
@@ -20,12 +19,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	rm -f '$(DEMO_DB)' '$(DEMO_DB)-wal' '$(DEMO_DB)-shm'
-	$(BIN)/threadline ingest examples/ml_pipeline/events.jsonl --store 'sqlite:///$(DEMO_DB)'
-	@echo
-	@echo "Open http://$(DEMO_HOST):$(DEMO_PORT)/api/v1/events/lineage  (Ctrl+C stops the server)"
-	@echo
-	$(BIN)/threadline serve --store 'sqlite:///$(DEMO_DB)' --host $(DEMO_HOST) --port $(DEMO_PORT)
+	$(BIN)/python -m examples.demo --host $(DEMO_HOST) --port $(DEMO_PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
@@ -43,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo

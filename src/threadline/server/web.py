@@ -6,7 +6,8 @@ not under ``/api/`` or ``/static/`` answers with ``index.html`` and the page's o
 view. Its files are served under ``/static/<digest>/``, where the digest is a hash of all the UI's
 files: a browser may keep them for a year (``immutable``), and a new version of threadline, whose
 files hash differently, is fetched afresh. A request for another digest (a page left open across an
-upgrade) still gets the current file, but uncached.
+upgrade) still gets the current file, but uncached. ``index.html`` names every module of the UI as a
+``modulepreload`` (filled in here), so a first visit fetches them in parallel.
 
 Every answer carries a strict Content-Security-Policy: scripts, styles, workers and API calls from
 this origin only, no inline script or style, images from this origin or ``data:`` (the graph's
@@ -32,6 +33,8 @@ from threadline.errors import NotFound
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 #: What index.html writes where the digest goes: ``/static/ASSETS/app.css``.
 ASSETS_MARK = "/static/ASSETS/"
+#: Where index.html gets the ``modulepreload`` links of the UI's modules.
+PRELOADS_MARK = "<!-- module preloads -->"
 
 CSP = "; ".join(
     [
@@ -102,9 +105,18 @@ def asset_digest() -> str:
     return hasher.hexdigest()[:16]
 
 
+def _module_preloads() -> str:
+    """A ``modulepreload`` link for every module of the UI: the browser fetches them all at once
+    instead of discovering them import by import (five levels deep, a round trip each)."""
+    modules = sorted(path.relative_to(WEB_DIR).as_posix() for path in (WEB_DIR / "app").rglob("*.js"))
+    modules.remove("app/main.js")  # the page loads it as its script
+    return "".join(f'\n  <link rel="modulepreload" href="{ASSETS_MARK}{module}">' for module in modules)
+
+
 @cache
 def _index() -> bytes:
     text = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    text = text.replace(PRELOADS_MARK, _module_preloads().lstrip())
     return text.replace(ASSETS_MARK, f"/static/{asset_digest()}/").encode()
 
 

@@ -85,7 +85,7 @@ export const api = {
   jobRuns: (ns, name, limit, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}/runs?limit=${limit}`, o),
   run: (id, o) => get(`/jobs/runs/${seg(id)}`, o),
   runJobFacets: (id, o) => get(`/jobs/runs/${seg(id)}/facets?type=job`, o),
-  lineage: (params, o) => get(`/lineage${query({ ...params, format: "json" })}`, o),
+  lineage: (params, o) => get(`/ui/lineage${query(params)}`, o),
   columnLineage: (params, o) => get(`/column-lineage${query(params)}`, o),
   impact: (nodeId, o) => get(`/lineage/impact${query({ nodeId })}`, o),
   path: (from, to, o) => get(`/lineage/path${query({ from, to })}`, o),

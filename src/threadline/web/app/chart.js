@@ -1,7 +1,7 @@
 // Line charts with uPlot (vendor/uplot): metric series of a run, and numbers over time on dataset and
 // job pages (row counts, durations).
 
-import { h } from "./dom.js";
+import { h, librariesReady } from "./dom.js";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"];
 
@@ -48,7 +48,7 @@ export function lineChart(series, { time = false, height = 220, xLabel = "", yLa
     box.dataset.points = String(xs.length);
     box.chart = chart;
   };
-  // Draw when attached (the page appends it after building).
-  requestAnimationFrame(() => requestAnimationFrame(draw));
+  // Draw when attached (the page appends it after building) and uPlot has run.
+  librariesReady.then(() => requestAnimationFrame(() => requestAnimationFrame(draw)));
   return box;
 }

@@ -4,6 +4,13 @@
 // untrusted: the UI never assigns it to innerHTML. `h()` sets text with textContent and attributes with
 // setAttribute (never "on*" handlers), so a dataset named `<img src=x onerror=alert(1)>` stays text.
 
+/** Resolves once the libraries (Cytoscape, ELK, uPlot: deferred scripts after the app's module,
+ * see index.html) have run. uPlot is the last of them. */
+export const librariesReady = new Promise((resolve) => {
+  if (typeof window.uPlot === "function") resolve();
+  else document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
+});
+
 /** Create an element: h("a", {href: "/x", class: "link"}, "text", otherNode, [more, children]). */
 export function h(tag, attrs = null, ...children) {
   const el = document.createElement(tag);

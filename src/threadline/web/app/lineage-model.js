@@ -7,13 +7,17 @@
 // or the centre come first) are shown and the rest become one "+N more" node; nodes reachable only
 // through folded ones stay hidden too. Unfolding a group is part of the URL (`more=`).
 
-import { kindOf, producerOf, jobTypeLabel } from "./producers.js";
+import { jobTypeLabel, producerOf } from "./producers.js";
 
 export const DEFAULT_FANOUT = 12;
 const NO_PRODUCER = { key: "other", label: "", short: "", color: "#94a3b8" };
 const KEEP = 8;
 
-/** A merged lineage graph: nodes by id ({id, type, data}) and edges as "source>target" keys. */
+/**
+ * A merged lineage graph: the compact answers of /api/v1/ui/lineage (the base view and each
+ * expansion). Nodes by id ({id, type, name, namespace, jobType, latestRunState, model, fields}, with
+ * `more`: the sides on which some answer said the node has edges beyond it), edges as "source>target".
+ */
 export class LineageGraph {
   constructor() {
     this.nodes = new Map();
@@ -22,13 +26,13 @@ export class LineageGraph {
     this.incoming = new Map();
   }
 
-  /** Add the nodes and edges of a /api/v1/lineage answer. */
+  /** Add the nodes and edges of an answer. */
   add(answer) {
     for (const node of answer.graph || []) {
-      if (!this.nodes.has(node.id) || (!this.nodes.get(node.id).data && node.data)) {
-        this.nodes.set(node.id, { id: node.id, type: node.type, data: node.data });
-      }
-      for (const edge of [...(node.inEdges || []), ...(node.outEdges || [])]) this._edge(edge.origin, edge.destination);
+      const known = this.nodes.get(node.id);
+      const more = new Set([...(known?.more || []), ...(node.more || [])]);
+      this.nodes.set(node.id, { ...known, ...node, fields: node.fields || known?.fields, more });
+      for (const target of node.outEdges || []) this._edge(node.id, target);
     }
   }
 
@@ -59,20 +63,27 @@ export function shortName(name, max) {
   return kept ? `…${kept}` : `…${name.slice(name.length - max + 1)}`;
 }
 
+/** "dataset", "model" or "job" for a node of the graph. */
+export function nodeKind(node) {
+  if (node.type === "JOB") return "job";
+  return node.model ? "model" : "dataset";
+}
+
+/** Who made a node: a job's producer from its jobType facet; a dataset's is that of the job that
+ * writes it, when that job is in view (otherwise none: its facets may come from the jobs that read it). */
+export function nodeProducer(node, graph) {
+  if (node.type === "JOB") return producerOf({ jobType: node.jobType || undefined });
+  const writer = graph.neighbours(node.id, "up").map((id) => graph.nodes.get(id)).find((n) => n?.type === "JOB");
+  return writer ? producerOf({ jobType: writer.jobType || undefined }) : NO_PRODUCER;
+}
+
 /** A node's label for the canvas: its name (the end of a long one), then kind · producer · state. */
 function describe(node, graph) {
-  const data = node.data || {};
-  const kind = kindOf(node.type, data);
-  let producer = producerOf(data.facets);
-  if (kind !== "job") {
-    // A dataset is shown with the producer of the job that writes it, when that job is in view;
-    // otherwise with none (its facets may come from the jobs that read it).
-    const writer = graph.neighbours(node.id, "up").map((id) => graph.nodes.get(id)).find((n) => n?.data);
-    producer = writer ? producerOf(writer.data.facets) : NO_PRODUCER;
-  }
-  const shown = shortName(data.name || node.id, 27);
-  const state = kind === "job" ? data.latestRun?.state || null : null;
-  const typeLabel = kind === "job" ? jobTypeLabel(data.facets) : "";
+  const kind = nodeKind(node);
+  const producer = nodeProducer(node, graph);
+  const shown = shortName(node.name || node.id, 27);
+  const state = kind === "job" ? node.latestRunState || null : null;
+  const typeLabel = kind === "job" ? jobTypeLabel({ jobType: node.jobType }) : "";
   const by = producer.key === "other" ? "" : producer.label;
   const parts = [kind, [by, typeLabel].filter(Boolean).join(" ")];
   // The border shows every state; the words only what needs attention.
@@ -80,23 +91,15 @@ function describe(node, graph) {
   return { kind, producer, state, label: `${shown}\n${parts.filter(Boolean).join(" · ")}` };
 }
 
-/** Whether `node` may have neighbours on side `dir` that the graph does not hold yet. A job lists its
- * inputs and outputs, so that is known; for a dataset it is not, until someone asks. */
-function mayHaveMore(node, dir, graph) {
-  if (node.type !== "JOB" || !node.data) return true;
-  const refs = dir === "up" ? node.data.inputs : node.data.outputs;
-  if (!refs) return true;
-  const known = new Set(graph.neighbours(node.id, dir));
-  return refs.some((ref) => !known.has(`dataset:${ref.namespace}:${ref.name}`));
-}
-
 /**
  * The view model for graph.js: {nodes, edges, hidden} from the merged `graph`.
  * options: center, direction (upstream|downstream|both|undirected), expansions (Set of "up~id"),
- * unfolded (Set of "id~up"), fanout, frontier (Set of ids at the depth limit), pinned (ids to keep).
+ * unfolded (Set of "id~up"), fanout, pinned (ids to keep). A node gets an expand handle on a side
+ * the view walks from it when the server said it has more there (`more`), and an open one when it
+ * was expanded that way.
  */
 export function buildView(graph, options) {
-  const { center, direction, expansions, unfolded, fanout = DEFAULT_FANOUT, frontier, pinned = new Set() } = options;
+  const { center, direction, expansions, unfolded, fanout = DEFAULT_FANOUT, pinned = new Set() } = options;
   const visible = new Set();
   const ways = new Map(); // id -> Set of directions to walk on from it
   const groups = new Map(); // "more:id~dir" -> {owner, direction, members}
@@ -125,7 +128,7 @@ export function buildView(graph, options) {
   }
 
   const score = (id) => (pinned.has(id) ? 0 : 1);
-  const nameOf = (id) => graph.nodes.get(id)?.data?.name || id;
+  const nameOf = (id) => graph.nodes.get(id)?.name || id;
   while (queue.length) {
     const id = queue.shift();
     const walk = new Set(ways.get(id));
@@ -137,8 +140,9 @@ export function buildView(graph, options) {
       const groupKey = `${id}~${dir}`;
       if (fanout > 0 && fresh.length > fanout && !unfolded.has(groupKey)) {
         const sorted = fresh.slice().sort((a, b) => score(a) - score(b) || nameOf(a).localeCompare(nameOf(b)));
-        shown = sorted.slice(0, KEEP);
-        groups.set(`more:${groupKey}`, { owner: id, direction: dir, members: sorted.slice(KEEP) });
+        const keep = Math.min(KEEP, fanout);
+        shown = sorted.slice(0, keep);
+        groups.set(`more:${groupKey}`, { owner: id, direction: dir, members: sorted.slice(keep) });
       }
       for (const other of shown) reach(other, undirected ? ["up", "down"] : [dir]);
     }
@@ -151,12 +155,10 @@ export function buildView(graph, options) {
     const handles = {};
     for (const dir of ["up", "down"]) {
       if (expansions.has(`${dir}~${id}`)) handles[dir] = "open";
-      else if (id !== center && frontier.has(id) && (undirected || ways.get(id)?.has(dir)) && mayHaveMore(node, dir, graph)) {
-        handles[dir] = "closed";
-      }
+      else if (id !== center && node.more.has(dir) && (undirected || ways.get(id)?.has(dir))) handles[dir] = "closed";
     }
     nodes.push({
-      id, ref: id, kind: described.kind, label: described.label, producer: described.producer,
+      id, ref: id, name: node.name, kind: described.kind, label: described.label, producer: described.producer,
       state: described.state, handles,
       classes: [id === center ? "center" : "", described.state === "FAILED" ? "failed" : ""].filter(Boolean).join(" "),
     });
@@ -170,7 +172,7 @@ export function buildView(graph, options) {
     const members = group.members.filter((id) => !visible.has(id));
     if (!members.length) continue;
     hidden += members.length;
-    nodes.push({ id: groupId, kind: "more", label: `+${members.length} more`, width: 140, height: 40, classes: "more", handles: {} });
+    nodes.push({ id: groupId, kind: "more", owner: group.owner, label: `+${members.length} more`, width: 140, height: 40, classes: "more", handles: {} });
     edges.push(group.direction === "up"
       ? { id: `e:${groupId}`, source: groupId, target: group.owner, classes: "more-edge" }
       : { id: `e:${groupId}`, source: group.owner, target: groupId, classes: "more-edge" });

@@ -51,7 +51,7 @@ export function producerOfJobType(jobType, producerUrl = "") {
   return producerOf(jobType ? { jobType } : {}, producerUrl);
 }
 
-/** "dataset", "model" or "job" for a lineage node's data. */
+/** "dataset", "model" or "job" for a dataset or job as Marquez's API gives it. */
 export function kindOf(type, data) {
   if (type === "JOB" || type === "job") return "job";
   const facets = data?.facets || {};

@@ -2,10 +2,10 @@
 // assertions and statistics over time, tags and facets.
 
 import { api } from "../api.js";
-import { copyButton, details, formatBytes, formatNumber, formatTime, h, link, relativeTime, replace, section, shorten, statePill, table, shortHash } from "../dom.js";
+import { copyButton, details, formatBytes, formatNumber, formatTime, h, link, relativeTime, replace, section, statePill, table, shortHash } from "../dom.js";
 import { lineChart } from "../chart.js";
 import { facetList } from "../facets.js";
-import { datasetId, datasetUrl, lineageUrl, runUrl } from "../nodes.js";
+import { datasetId, jobUrl, lineageUrl, runUrl } from "../nodes.js";
 import { kindOf, producerOfJobType } from "../producers.js";
 import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 
@@ -35,7 +35,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
 
   const header = pageHeader({
     kind, title: dataset.name, subtitle: dataset.namespace,
-    extra: writer ? h("p", null, producerSwatch(producer), ` written by ${producer.label} job `, link(`/jobs/${encodeURIComponent(writer.namespace)}/${encodeURIComponent(writer.job)}`, writer.job)) : null,
+    extra: writer ? h("p", null, producerSwatch(producer), ` written by ${producer.label} job `, link(jobUrl(writer.namespace, writer.job), writer.job)) : null,
     actions: [
       h("a", { href: lineageUrl(ownId), "data-link": "", class: "button", id: "open-lineage" }, "Lineage"),
       h("a", { href: lineageUrl(ownId, { view: "columns", field: focusField || undefined }), "data-link": "", class: "button ghost" }, "Column lineage"),
@@ -74,7 +74,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
         ["Updated", dataset.updatedAt ? `${formatTime(dataset.updatedAt)} (${relativeTime(dataset.updatedAt)})` : null],
         ["Owners", (dataset.owners || []).map((o) => o.name || o).join(", ")],
         ["Tags", (dataset.tags || []).length ? dataset.tags.map((t) => h("span", { class: "tag" }, t)) : null],
-        ["Also known as", (dataset.aliases || []).map((a) => h("div", null, h("code", null, `${a.namespace} ${a.name}`)))],
+        ["Also known as", dataset.aliases?.length ? dataset.aliases.map((a) => h("div", null, h("code", null, `${a.namespace} ${a.name}`))) : null],
       ])),
       quality(runs)),
     schema, versionsBox,
@@ -121,4 +121,3 @@ function quality(runs) {
   return section("Quality and statistics", ...parts);
 }
 
-export { datasetUrl };

@@ -7,9 +7,9 @@
 import { api, ApiError } from "../api.js";
 import { debounce, formatDuration, formatTime, h, link, notice, relativeTime, replace, shorten, statePill, truncate, shortHash } from "../dom.js";
 import { GraphView } from "../graph.js";
-import { buildView, DEFAULT_FANOUT, LineageGraph } from "../lineage-model.js";
+import { buildView, DEFAULT_FANOUT, LineageGraph, nodeKind, nodeProducer } from "../lineage-model.js";
 import { datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
-import { jobTypeLabel, kindOf, PRODUCERS, producerOf } from "../producers.js";
+import { jobTypeLabel, PRODUCERS } from "../producers.js";
 import { navigate, setQuery } from "../router.js";
 
 const DEPTHS = ["1", "2", "3", "4", "6", "8", "10", "20", "all"];
@@ -17,6 +17,11 @@ const DIRECTIONS = [["both", "Up- and downstream"], ["upstream", "Upstream"], ["
 const FANOUTS = [["12", "Group fan-outs above 12"], ["25", "Group above 25"], ["50", "Group above 50"], ["0", "Never group"]];
 const EXPAND_DEPTH = 2; // one job and its datasets
 const MAX_FIELDS = 40;
+
+/** The fan-out choices, with the URL's own value when it is not one of them. */
+function fanouts(current) {
+  return FANOUTS.some(([value]) => value === current) ? FANOUTS : [...FANOUTS, [current, `Group above ${current}`]];
+}
 
 function readState(q) {
   return {
@@ -32,7 +37,7 @@ function readState(q) {
     pathFrom: q.get("pathFrom") || "",
     pathTo: q.get("pathTo") || "",
     field: q.get("field") || "",
-    fanout: q.get("fanout") ?? String(DEFAULT_FANOUT),
+    fanout: /^\d+$/.test(q.get("fanout") || "") ? String(Number(q.get("fanout"))) : String(DEFAULT_FANOUT),
   };
 }
 
@@ -53,6 +58,7 @@ class LineagePage {
     this.state = state;
     this.signal = signal;
     this.answers = new Map(); // request key -> lineage answer
+    this.detailCache = new Map(); // node id -> its dataset or job (Marquez's shape)
     this.graph = null; // merged LineageGraph of the tables view
     this.columns = null; // the column-lineage answer
     this.pathPick = false;
@@ -96,7 +102,7 @@ class LineagePage {
           h("div", { class: "segmented", role: "group", "aria-label": "What to show" }, this.viewButtons),
           select("direction", DIRECTIONS, this.state.direction, "Direction"),
           select("depth", DEPTHS.map((d) => [d, d === "all" ? "all" : `${d} edges`]), this.state.depth, "Depth"),
-          this.state.view === "tables" ? select("fanout", FANOUTS, this.state.fanout, "Fan-out") : null,
+          this.state.view === "tables" ? select("fanout", fanouts(this.state.fanout), this.state.fanout, "Fan-out") : null,
           h("div", { class: "control asof" }, h("span", null, "As of"), this.asOfInput, this.asOfLabel, this.asOfNow),
           h("div", { class: "tools" },
             h("button", { type: "button", class: "small ghost", title: "Fit the graph", onclick: () => this.view?.fit() }, "Fit"),
@@ -214,10 +220,14 @@ class LineagePage {
 
   // ---- loading ------------------------------------------------------------------------------------
 
+  /** The compact lineage answer (cached: expanding a node again asks nothing). The column view
+   * asks for each dataset's fields too. */
   async fetchLineage(nodeId, depth, direction) {
-    const key = JSON.stringify([nodeId, depth, direction, this.state.asOf]);
+    const fields = this.state.view === "columns";
+    const key = JSON.stringify([nodeId, depth, direction, this.state.asOf, fields]);
     if (!this.answers.has(key)) {
-      const promise = api.lineage({ nodeId, depth, direction, asOf: this.state.asOf || undefined }, { signal: this.signal });
+      const params = { nodeId, depth, direction, asOf: this.state.asOf || undefined, fields: fields || undefined };
+      const promise = api.lineage(params, { signal: this.signal });
       this.answers.set(key, promise);
       promise.catch(() => this.answers.delete(key));
     }
@@ -255,20 +265,13 @@ class LineagePage {
       ...expansions.map((e) => this.fetchLineage(e.id, EXPAND_DEPTH, e.dir === "up" ? "upstream" : "downstream")),
     ]);
     const graph = new LineageGraph();
-    const frontier = new Set();
-    answers.forEach((answer, i) => {
-      graph.add(answer);
-      const limit = i === 0 ? (s.depth === "all" ? Infinity : Number(s.depth)) : EXPAND_DEPTH;
-      for (const node of answer.graph) if (node.distance >= limit) frontier.add(node.id);
-    });
-    // A node that was expanded is no longer a frontier on that side; a node reached again closer
-    // than its frontier distance keeps its handle, which is harmless.
-    return { graph, frontier, answers };
+    for (const answer of answers) graph.add(answer);
+    return { graph, answers };
   }
 
   async loadTables(ticket) {
     const s = this.state;
-    const { graph, frontier, answers } = await this.loadGraph();
+    const { graph, answers } = await this.loadGraph();
     if (ticket !== this.loading) return;
     this.graph = graph;
     const centerId = answers[0].graph.find((n) => n.distance === 0)?.id || s.node;
@@ -276,7 +279,7 @@ class LineagePage {
     const pinned = new Set([centerId, s.select, s.pathFrom, s.pathTo, ...s.expand.map((k) => k.split("~").slice(1).join("~"))]);
     const model = buildView(graph, {
       center: centerId, direction: s.direction, expansions: new Set(s.expand), unfolded: new Set(s.more),
-      fanout: Number(s.fanout), frontier, pinned,
+      fanout: Number(s.fanout), pinned,
     });
     this.model = model;
     const keep = this.lastFocus && this.lastCenter === centerId;
@@ -286,7 +289,10 @@ class LineagePage {
     const shown = model.nodes.filter((n) => n.kind !== "more").length;
     this.status.textContent = `${shown} nodes${model.hidden ? `, ${model.hidden} grouped` : ""} · laid out by ${result.engine === "elk" ? "ELK" : "layered"} in ${Math.round(result.ms)} ms`
       + (s.asOf ? ` · as of ${formatTime(s.asOf)}` : "");
-    this.renderList(model.nodes.filter((n) => n.kind !== "more").map((n) => ({ id: n.id, name: graph.nodes.get(n.id)?.data?.name || n.id, kind: n.kind })));
+    const owner = (id) => graph.nodes.get(id)?.name || id;
+    this.renderList(model.nodes.map((n) => (n.kind === "more"
+      ? { id: n.id, kind: "more", name: `${n.label} (${n.id.endsWith("~up") ? "upstream" : "downstream"} of ${owner(n.owner)})`, action: () => this.unfold(n.id) }
+      : { id: n.id, name: n.name || n.id, kind: n.kind, producer: n.producer.key, state: n.state })));
     if (s.select) this.view.select(s.select);
   }
 
@@ -298,9 +304,8 @@ class LineagePage {
     let target = s.node;
     if (parsed.kind === "job") {
       const job = (await this.fetchLineage(s.node, 1, "downstream")).graph.find((n) => n.distance === 0);
-      const output = job?.data?.outputs?.[0];
-      if (!output) throw new Error("This job has no outputs, so there are no columns to show.");
-      target = datasetId(output.namespace, output.name);
+      target = job?.outEdges[0];
+      if (!target) throw new Error("This job has no outputs, so there are no columns to show.");
     }
     const focus = s.field && parseNodeId(target).kind === "dataset"
       ? `datasetField:${parseNodeId(target).namespace}:${parseNodeId(target).name}:${s.field}` : null;
@@ -355,9 +360,8 @@ class LineagePage {
     const ids = new Set();
     for (const table of tables.values()) {
       // Every field of the dataset's current schema, in schema order, when the table graph has it.
-      const data = this.graph?.nodes.get(table.id)?.data;
       const ordered = [];
-      for (const field of data?.fields || []) ordered.push([field.name, { type: field.type, lineage: table.fields.get(field.name)?.lineage || false }]);
+      for (const field of this.graph?.nodes.get(table.id)?.fields || []) ordered.push([field.name, { type: field.type, lineage: table.fields.get(field.name)?.lineage || false }]);
       for (const [name, info] of table.fields) if (!ordered.some(([n]) => n === name)) ordered.push([name, info]);
       const shown = ordered.filter(([, info]) => info.lineage).concat(ordered.filter(([, info]) => !info.lineage)).slice(0, MAX_FIELDS);
       shown.sort((a, b) => ordered.findIndex(([n]) => n === a[0]) - ordered.findIndex(([n]) => n === b[0]));
@@ -376,7 +380,8 @@ class LineagePage {
 
   // ---- interactions -------------------------------------------------------------------------------
 
-  nodeTapped(id) {
+  /** A node was clicked on the canvas or in the list (`fromList`: then the canvas centres on it). */
+  nodeTapped(id, { fromList = false } = {}) {
     if (this.pathPick && id && this.state.select && id !== this.state.select) {
       this.pathPick = false;
       this.state.pathFrom = this.state.select;
@@ -389,7 +394,7 @@ class LineagePage {
     this.pathPick = false;
     this.state.select = id || "";
     this.syncUrl(false);
-    this.view.select(id);
+    this.view.select(id, { center: fromList });
     this.renderPanel();
   }
 
@@ -469,9 +474,13 @@ class LineagePage {
   renderList(items) {
     this.listSummary.textContent = `Nodes in view (${items.length}) — a list of what the graph shows`;
     const sorted = items.slice().sort((a, b) => a.name.localeCompare(b.name));
-    this.list.replaceChildren(...sorted.map((item) => h("li", { dataset: { id: item.id } },
-      h("button", { type: "button", class: "link-button", onclick: () => this.nodeTapped(item.id) },
-        h("span", { class: `kind-badge kind-${item.kind}` }, item.kind), item.parent ? `${item.parent}.` : "", item.name))));
+    // The data attributes say what the canvas shows by colour: kind, producer, latest run state.
+    const data = (item) => Object.fromEntries(Object.entries({ id: item.id, kind: item.kind, producer: item.producer, state: item.state })
+      .filter(([, value]) => value));
+    this.list.replaceChildren(...sorted.map((item) => h("li", { dataset: data(item) },
+      h("button", { type: "button", class: "link-button", onclick: item.action || (() => this.nodeTapped(item.id, { fromList: true })) },
+        h("span", { class: `kind-badge kind-${item.kind}` }, item.kind), item.parent ? `${item.parent}.` : "", item.name),
+      item.state ? [" ", statePill(item.state)] : null)));
   }
 
   renderPanel() {
@@ -518,51 +527,85 @@ class LineagePage {
   nodePanel(id) {
     const node = this.graph?.nodes.get(id);
     if (!node) return h("p", { class: "muted" }, "This node is not in the view.");
-    const data = node.data || {};
-    const kind = kindOf(node.type, data);
-    const producer = producerOf(data.facets);
+    const kind = nodeKind(node);
+    const producer = nodeProducer(node, this.graph);
+    const expanded = (dir) => this.state.expand.includes(`${dir}~${id}`);
     const actions = h("div", { class: "actions" },
       h("a", { href: pageUrl(id), "data-link": "", class: "button small" }, "Open page"),
       id !== this.centerId ? h("a", { href: lineageUrl(id, { depth: this.state.depth, direction: this.state.direction === "both" ? undefined : this.state.direction, asOf: this.state.asOf || undefined }), "data-link": "", class: "button small ghost" }, "Center here") : null,
       h("button", { type: "button", class: "small ghost", "data-action": "expand-up", onclick: () => this.toggleExpand(id, "up") },
-        this.state.expand.includes(`up~${id}`) ? "Collapse upstream" : "Expand upstream"),
+        expanded("up") ? "Collapse upstream" : "Expand upstream"),
       h("button", { type: "button", class: "small ghost", "data-action": "expand-down", onclick: () => this.toggleExpand(id, "down") },
-        this.state.expand.includes(`down~${id}`) ? "Collapse downstream" : "Expand downstream"),
+        expanded("down") ? "Collapse downstream" : "Expand downstream"),
       h("button", { type: "button", class: "small ghost", "data-action": "impact", onclick: () => this.showImpact(id) }, "Impact"),
       h("button", { type: "button", class: "small ghost", "data-action": "path", onclick: () => { this.pathPick = true; this.renderPanel(); } }, "Path to…"));
-    const body = [h("div", { class: "panel-head" },
-      h("span", { class: `kind-badge kind-${kind}` }, kind),
-      h("span", { class: `producer-swatch producer-${producer.key}`, title: producer.label }, producer.short),
-      h("h2", { class: "panel-title" }, data.name || id)),
-    h("p", { class: "muted namespace" }, data.namespace || "")];
-    if (data.description) body.push(h("p", { class: "description" }, data.description));
-    if (node.type === "JOB") {
-      const run = data.latestRun;
-      body.push(h("dl", { class: "details" },
-        h("dt", null, "Produced by"), h("dd", null, producer.label, jobTypeLabel(data.facets) ? ` (${jobTypeLabel(data.facets)})` : ""),
-        h("dt", null, "Latest run"), h("dd", null, run ? [statePill(run.state), " ", link(runUrl(run.id), relativeTime(run.endedAt || run.startedAt || run.createdAt) || run.id.slice(0, 8))] : "none"),
-        run?.durationMs != null ? [h("dt", null, "Duration"), h("dd", null, formatDuration(run.durationMs))] : null,
-        h("dt", null, "Inputs / outputs"), h("dd", null, `${data.inputs?.length ?? 0} / ${data.outputs?.length ?? 0}`),
-        data.owners?.length ? [h("dt", null, "Owners"), h("dd", null, data.owners.map((o) => o.name || o).join(", "))] : null));
-      const error = run?.facets?.errorMessage?.message;
-      if (error) body.push(notice("error", truncate(error, 300)));
-    } else {
-      const fields = data.fields || [];
-      body.push(h("dl", { class: "details" },
-        h("dt", null, "Written by"), h("dd", null, producer.label),
-        h("dt", null, "Version"), h("dd", { class: "mono" }, data.currentVersion ? shortHash(data.currentVersion) : "–"),
-        h("dt", null, "Updated"), h("dd", null, formatTime(data.updatedAt)),
-        data.tags?.length ? [h("dt", null, "Tags"), h("dd", null, data.tags.map((t) => h("span", { class: "tag" }, t)))] : null));
-      if (fields.length) {
-        body.push(h("h3", null, `Columns (${fields.length})`),
-          h("ul", { class: "fields compact" }, fields.slice(0, 15).map((f) => h("li", null,
-            h("span", { class: "field-name" }, f.name), h("span", { class: "field-type" }, f.type || "")))),
-          fields.length > 15 ? h("p", { class: "muted" }, `…and ${fields.length - 15} more.`) : null,
-          h("button", { type: "button", class: "small ghost", onclick: () => this.change({ view: "columns", node: id, select: "" }) }, "Show column lineage"));
-      }
+    const facts = node.type === "JOB"
+      ? [h("dt", null, "Produced by"), h("dd", null, producer.label, node.jobType?.jobType ? ` (${jobTypeLabel({ jobType: node.jobType })})` : ""),
+        h("dt", null, "Latest run"), h("dd", null, node.latestRunState ? statePill(node.latestRunState) : "none")]
+      : [h("dt", null, "Written by"), h("dd", null, producer.label || "no job in view")];
+    // The rest comes from the dataset's or job's own endpoint, asked when the node is selected.
+    const more = h("div", { class: "node-details", "aria-busy": "true" }, h("p", { class: "muted small" }, "Loading details…"));
+    this.details(node).then((data) => {
+      more.removeAttribute("aria-busy");
+      replace(more, ...(node.type === "JOB" ? this.jobDetails(data) : this.datasetDetails(id, data)));
+    }).catch((error) => {
+      if (error.name === "AbortError") return;
+      more.removeAttribute("aria-busy");
+      replace(more, notice("error", error.message));
+    });
+    return h("div", { class: "node-panel" },
+      h("div", { class: "panel-head" },
+        h("span", { class: `kind-badge kind-${kind}` }, kind),
+        h("span", { class: `producer-swatch producer-${producer.key}`, title: producer.label }, producer.short),
+        h("h2", { class: "panel-title" }, node.name || id)),
+      h("p", { class: "muted namespace" }, node.namespace || ""),
+      h("dl", { class: "details" }, facts),
+      more,
+      actions);
+  }
+
+  /** A dataset's or job's details (Marquez's shape), asked once per node. */
+  details(node) {
+    if (!this.detailCache.has(node.id)) {
+      const ask = node.type === "JOB" ? api.job : api.dataset;
+      const promise = ask(node.namespace, node.name, { signal: this.signal });
+      this.detailCache.set(node.id, promise);
+      promise.catch(() => this.detailCache.delete(node.id));
     }
-    body.push(actions);
-    return h("div", { class: "node-panel" }, body);
+    return this.detailCache.get(node.id);
+  }
+
+  jobDetails(job) {
+    const run = job.latestRun;
+    const parts = [];
+    if (job.description) parts.push(h("p", { class: "description" }, job.description));
+    const owners = job.owners || [];
+    parts.push(h("dl", { class: "details" },
+      run ? [h("dt", null, "Ran"), h("dd", null, link(runUrl(run.id), relativeTime(run.endedAt || run.startedAt || run.createdAt) || run.id.slice(0, 8)))] : null,
+      run?.durationMs != null ? [h("dt", null, "Duration"), h("dd", null, formatDuration(run.durationMs))] : null,
+      h("dt", null, "Inputs / outputs"), h("dd", null, `${job.inputs?.length ?? 0} / ${job.outputs?.length ?? 0}`),
+      owners.length ? [h("dt", null, "Owners"), h("dd", null, owners.map((o) => o.name || o).join(", "))] : null));
+    const error = run?.facets?.errorMessage?.message;
+    if (error) parts.push(notice("error", truncate(error, 300)));
+    return parts;
+  }
+
+  datasetDetails(id, dataset) {
+    const fields = dataset.fields || [];
+    const parts = [];
+    if (dataset.description) parts.push(h("p", { class: "description" }, dataset.description));
+    parts.push(h("dl", { class: "details" },
+      h("dt", null, "Version"), h("dd", { class: "mono" }, dataset.currentVersion ? shortHash(dataset.currentVersion) : "–"),
+      h("dt", null, "Updated"), h("dd", null, formatTime(dataset.updatedAt)),
+      dataset.tags?.length ? [h("dt", null, "Tags"), h("dd", null, dataset.tags.map((t) => h("span", { class: "tag" }, t)))] : null));
+    if (fields.length) {
+      parts.push(h("h3", null, `Columns (${fields.length})`),
+        h("ul", { class: "fields compact" }, fields.slice(0, 15).map((f) => h("li", null,
+          h("span", { class: "field-name" }, f.name), h("span", { class: "field-type" }, f.type || "")))),
+        fields.length > 15 ? h("p", { class: "muted" }, `…and ${fields.length - 15} more.`) : null,
+        h("button", { type: "button", class: "small ghost", onclick: () => this.change({ view: "columns", node: id, select: "" }) }, "Show column lineage"));
+    }
+    return parts;
   }
 
   columnPanel(id) {

@@ -141,7 +141,7 @@ function ioRows(entries) {
     return [
       link(datasetUrl(ref.namespace, ref.name), shorten(ref.name, 60)), h("span", { class: "muted small" }, ref.namespace),
       ref.version ? h("span", { class: "mono", title: ref.version }, shortHash(ref.version), " ", copyButton(ref.version, "copy")) : "–",
-      stats?.rowCount != null ? formatNumber(stats.rowCount) : "",
+      stats?.rowCount != null ? h("span", { class: "nowrap" }, formatNumber(stats.rowCount)) : "",
     ];
   });
 }

@@ -1,0 +1,197 @@
+"""What the server does for the UI: pages, static files, security headers, and the /api/v1/ui/ API."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from tests.server.conftest import ServerProcess
+from tests.web.conftest import HOSTILE_DATASET, HOSTILE_NAMESPACE
+from threadline.server.web import WEB_DIR, asset_digest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def http(web_server: ServerProcess) -> Any:
+    with web_server.client() as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/lineage?node=dataset:a:b", "/datasets/postgres%3A%2F%2Fdb%3A5432/a%2Fb", "/runs/abc", "/events"],
+)
+def test_every_page_is_index_html_with_a_strict_policy(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["cache-control"] == "no-cache"
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "unsafe-eval" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert f"/static/{asset_digest()}/app/main.js" in response.text
+    assert "ASSETS" not in response.text
+    assert "<script>" not in response.text  # no inline script
+
+
+def test_every_module_is_preloaded(http: httpx.Client) -> None:
+    """The page names every module of the UI up front, so the browser fetches them in parallel."""
+    page = http.get("/").text
+    modules = sorted(p.relative_to(WEB_DIR).as_posix() for p in (WEB_DIR / "app").rglob("*.js"))
+    assert len(modules) > 10
+    for module in modules:
+        url = f"/static/{asset_digest()}/{module}"
+        assert url in page, module
+        assert http.get(url).status_code == 200
+    assert page.index("app/main.js") < page.index("cytoscape.min.js")  # the app runs first
+
+
+def test_static_files_are_cached_under_their_digest(http: httpx.Client) -> None:
+    digest = asset_digest()
+    response = http.get(f"/static/{digest}/vendor/cytoscape/cytoscape.min.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    css = http.get(f"/static/{digest}/app.css")
+    assert css.headers["content-type"].startswith("text/css")
+    old = http.get("/static/0000000000000000/app/main.js")
+    assert old.status_code == 200
+    assert old.headers["cache-control"] == "no-cache"
+    assert http.get(f"/static/{digest}/vendor/elkjs/LICENSE.md").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/static/x/../../server/web.py", "/static/x/%2e%2e/%2e%2e/server/web.py", "/static/x/nope.js"]
+)
+def test_static_files_stay_inside_the_ui(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 404 or "def asset_digest" not in response.text
+
+
+def test_api_paths_are_not_pages(http: httpx.Client) -> None:
+    response = http.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_overview(http: httpx.Client) -> None:
+    data = http.get("/api/v1/ui/overview").json()
+    counts = data["counts"]
+    assert counts["datasets"] >= 17
+    assert counts["failedRuns"] >= 4
+    assert data["firstEventTime"].startswith("2026-11-01")
+    assert all(run["state"] == "FAILED" for run in data["recentFailures"])
+    assert {"id", "job", "namespace", "durationMs", "jobType", "errorMessage"} <= set(data["recentRuns"][0])
+
+
+def test_runs_filters(http: httpx.Client) -> None:
+    failed = http.get("/api/v1/ui/runs", params={"state": "FAILED"}).json()
+    assert failed["totalCount"] == len(failed["runs"]) >= 4
+    assert {run["state"] for run in failed["runs"]} == {"FAILED"}
+    payments = http.get(
+        "/api/v1/ui/runs", params={"job": "load_payments", "namespace": "acme-airflow"}
+    ).json()
+    assert payments["totalCount"] == 4
+    parent = http.get("/api/v1/ui/runs", params={"job": "dbt-run"}).json()["runs"][0]
+    children = http.get("/api/v1/ui/runs", params={"parent": parent["id"]}).json()
+    assert children["totalCount"] >= 10
+    assert all(child["parentRunId"] == parent["id"] for child in children["runs"])
+    since = http.get(
+        "/api/v1/ui/runs", params={"since": "2026-11-04T00:00:00Z", "until": "2026-11-04T23:59:59Z"}
+    ).json()
+    assert all(run["createdAt"].startswith("2026-11-04") for run in since["runs"])
+    assert http.get("/api/v1/ui/runs", params={"state": "SLEEPING"}).status_code == 400
+
+
+def test_events_filters(http: httpx.Client) -> None:
+    fails = http.get("/api/v1/ui/events", params={"type": "FAIL", "producer": "apache/airflow"}).json()
+    assert fails["totalCount"] == 2  # load_payments and the DAG run, on day 2
+    assert all(e["eventType"] == "FAIL" for e in fails["events"])
+    page = http.get("/api/v1/ui/events", params={"limit": 5, "offset": 5}).json()
+    assert len(page["events"]) == 5
+    assert http.get("/api/v1/ui/events", params={"type": "NOPE"}).status_code == 400
+
+
+def test_dataset_runs_with_quality_facets(http: httpx.Client) -> None:
+    node = "dataset:postgres://warehouse.internal:5432:analytics.jaffle_shop.stg_orders"
+    data = http.get("/api/v1/ui/dataset-runs", params={"nodeId": node}).json()
+    assert len(data["writes"]) == 3
+    assert all("outputStatistics" in run["facets"] for run in data["writes"])
+    assertions = [
+        run["facets"]["dataQualityAssertions"]
+        for run in data["reads"]
+        if "dataQualityAssertions" in run["facets"]
+    ]
+    assert any(not a["success"] for facet in assertions for a in facet["assertions"])
+    missing = http.get("/api/v1/ui/dataset-runs", params={"nodeId": "dataset:nowhere:nothing"})
+    assert missing.status_code == 404
+
+
+def test_column_search(http: httpx.Client) -> None:
+    data = http.get("/api/v1/ui/columns", params={"q": "lifetime"}).json()
+    assert data["results"][0]["nodeId"] == (
+        "datasetField:postgres://warehouse.internal:5432:analytics.jaffle_shop.customers:customer_lifetime_value"
+    )
+    hostile = http.get("/api/v1/ui/columns", params={"q": "onload"}).json()["results"]
+    assert hostile[0]["dataset"] == HOSTILE_DATASET
+    assert hostile[0]["namespace"] == HOSTILE_NAMESPACE
+
+
+def test_the_hostile_dataset_page_route(http: httpx.Client) -> None:
+    path = f"/datasets/{quote(HOSTILE_NAMESPACE, safe='')}/{quote(HOSTILE_DATASET, safe='')}"
+    assert http.get(path).status_code == 200
+
+
+def test_ui_lineage_is_compact(http: httpx.Client) -> None:
+    customers = "dataset:postgres://warehouse.internal:5432:analytics.jaffle_shop.customers"
+    answer = http.get("/api/v1/ui/lineage", params={"nodeId": customers, "depth": 1}).json()
+    nodes = {node["id"]: node for node in answer["graph"]}
+    assert answer["depth"] == 1
+    assert answer["direction"] == "both"
+    assert nodes[customers]["distance"] == 0
+    assert nodes[customers]["model"] is False
+    job = nodes["job:acme-dbt:analytics.jaffle_shop.customers"]
+    assert job["jobType"]["integration"] == "DBT"
+    assert set(job["jobType"]) <= {"integration", "jobType", "processingType", "_producer"}
+    assert job["latestRunState"] == "COMPLETED"
+    assert job["outEdges"] == [customers]
+    assert job["more"] == ["up"]  # its inputs (the staging models) are one edge further
+    assert "fields" not in nodes[customers]
+    assert len(http.get("/api/v1/lineage", params={"nodeId": customers, "depth": 1}).content) > 4 * len(
+        http.get("/api/v1/ui/lineage", params={"nodeId": customers, "depth": 1}).content
+    )
+    with_fields = http.get(
+        "/api/v1/ui/lineage", params={"nodeId": customers, "depth": 0, "fields": "true"}
+    ).json()
+    assert "customer_lifetime_value" in {f["name"] for f in with_fields["graph"][0]["fields"]}
+    model = "dataset:s3://acme-models:churn/model.pkl"
+    assert (
+        http.get("/api/v1/ui/lineage", params={"nodeId": model, "depth": 0}).json()["graph"][0]["model"]
+        is True
+    )
+
+
+def test_ui_lineage_as_of_and_errors(http: httpx.Client) -> None:
+    customers = "dataset:postgres://warehouse.internal:5432:analytics.jaffle_shop.customers"
+    now = http.get("/api/v1/ui/lineage", params={"nodeId": customers, "depth": 2, "direction": "downstream"})
+    then = http.get(
+        "/api/v1/ui/lineage",
+        params={"nodeId": customers, "depth": 2, "direction": "downstream", "asOf": "2026-11-02T00:00:00Z"},
+    )
+    segments = "job:acme-dbt:analytics.jaffle_shop.customer_segments"
+    assert segments in {node["id"] for node in now.json()["graph"]}
+    assert segments not in {node["id"] for node in then.json()["graph"]}
+    assert then.json()["asOf"].startswith("2026-11-02T00:00:00")
+    assert http.get("/api/v1/ui/lineage").status_code == 400
+    assert http.get("/api/v1/ui/lineage", params={"nodeId": customers, "depth": "x"}).status_code == 400
+    assert (
+        http.get("/api/v1/ui/lineage", params={"nodeId": customers, "direction": "sideways"}).status_code
+        == 400
+    )
+    assert http.get("/api/v1/ui/lineage", params={"nodeId": "dataset:nowhere:nothing"}).status_code == 404
