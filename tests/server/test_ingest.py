@@ -207,6 +207,12 @@ def test_health_reports_the_store(client: httpx.Client, open_server) -> None:
     assert health["events"] >= 0
     assert health["projectionLag"] >= 0
     assert "version" in health
+    deadline = time.monotonic() + 10
+    while not health["lineageIndex"]["ready"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the index is built in the background at start
+        health = client.get("/api/v1/health").json()
+    assert health["lineageIndex"]["ready"], health["lineageIndex"]
+    assert health["lineageIndex"]["nodes"] >= 0
 
 
 def _children(pid: int) -> list[int]:

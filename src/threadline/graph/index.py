@@ -351,6 +351,14 @@ class LineageIndex:
 
         return Subgraph(start, load_distances=load_distances, load_edges=load_edges, size=int(positions.size))
 
+    def status(self) -> dict[str, object]:
+        """What the index holds now, without building or refreshing it (``GET /api/v1/health``):
+        ``ready`` is false while the first build runs (walks use SQL meanwhile)."""
+        graph = self._graph
+        if graph is None:
+            return {"ready": False, "builds": self.builds}
+        return {"ready": True, "nodes": graph.size, "mark": graph.mark, "builds": self.builds}
+
     def stats(self) -> dict[str, int]:
         """Sizes, for health and benchmarks."""
         graph = self.graph()

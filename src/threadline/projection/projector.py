@@ -57,6 +57,10 @@ def project_pending(store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> int:
             return 0
         apply_delta(connection, fold_events(events))
         store.mark_projected(connection, [event.seq for event in events])
+    try:
+        store.note_folded(len(events))
+    except Exception:  # statistics are an optimisation: folding goes on without them
+        log.exception("refreshing the planner statistics failed")
     return len(events)
 
 

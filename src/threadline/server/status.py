@@ -31,6 +31,7 @@ async def health(request: Request) -> Response:
         "events": events,
         "projectionLag": lag,
         "writer": state.writer.stats.to_dict(),
+        "lineageIndex": state.lineage_index.status(),
         "objects": str(state.objects.root) if state.objects is not None else None,
     }
     if state.federation is not None and state.federation.remotes:

@@ -61,6 +61,8 @@ _APPENDED_COLUMNS = (
 _KEY_PREFIX = "tl_"
 #: The log mark of the projector.
 PROJECTION_MARK = "projection"
+#: Events folded before PostgreSQL's planner statistics are refreshed, at the least (``note_folded``).
+ANALYZE_MIN_GROWTH = 50_000
 # Appends take this transaction-level lock on PostgreSQL (keyed by schema, so that stores in different
 # schemas of one database do not wait for each other): one append at a time keeps sequence numbers
 # visible in order, which is what lets the projector keep a mark instead of a queue.
@@ -130,6 +132,9 @@ class SqlStore(Store):
         #: The DBAPI parameter marker of this backend, for the few statements written as SQL text.
         self.placeholder = "%s" if self.backend == "postgresql" else "?"
         self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        #: Planner statistics bookkeeping (PostgreSQL, see :meth:`note_folded`).
+        self._folded_since_analyze = 0
+        self._analyzed_size: int | None = None
         try:
             if create:
                 ensure_schema(self.engine, url)
@@ -372,6 +377,37 @@ class SqlStore(Store):
         with self.read() as connection:
             mark = self.log_mark(connection)
             return connection.scalar(select(func.count()).where(schema.events.c.seq > mark)) or 0
+
+    def note_folded(self, events: int) -> bool:
+        """Count ``events`` just folded into the projections; on PostgreSQL, refresh the planner's
+        statistics (``ANALYZE``) once the projections have grown by a fifth since the last refresh
+        (at least ``ANALYZE_MIN_GROWTH`` events). Without statistics the planner takes a table of a
+        million rows for an empty one and walks lineage by sequential scans: 0.5 s instead of 10 ms per
+        walk after a bulk load, on a server where autovacuum is off or has not come round yet. Return
+        whether it refreshed them."""
+        if self.backend != "postgresql" or events <= 0:
+            return False
+        self._folded_since_analyze += events
+        if self._analyzed_size is None:
+            self._analyzed_size = self._projected_size()
+            if self._analyzed_size > ANALYZE_MIN_GROWTH:  # an existing store: counted from now on
+                return False
+        if self._folded_since_analyze < max(ANALYZE_MIN_GROWTH, self._analyzed_size // 5):
+            return False
+        tables = ", ".join(
+            self.engine.dialect.identifier_preparer.format_table(table)
+            for table in (schema.events, *schema.PROJECTION_TABLES)
+        )
+        with self.engine.connect() as connection:  # ANALYZE blocks neither reads nor writes
+            connection.execute(text(f"ANALYZE {tables}"))
+            connection.commit()
+        self._analyzed_size = self._projected_size()
+        self._folded_since_analyze = 0
+        return True
+
+    def _projected_size(self) -> int:
+        with self.read() as connection:
+            return self.log_mark(connection)
 
     def try_projection_lock(self, connection: Connection) -> bool:
         """Take the projector's lock for this transaction (PostgreSQL: an advisory lock)."""
