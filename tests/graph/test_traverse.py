@@ -198,3 +198,16 @@ def test_an_index_not_built_or_far_behind_answers_with_sql(store, monkeypatch: p
     feed(store, [step("publish", 9, 40, ["model"], ["dashboard"])])
     assert not index.usable()  # behind: SQL answers, and sees the new edge
     assert D("dashboard") in lineage(index, D("a"), direction="downstream", depth=None).distances
+
+
+def test_a_server_index_trusts_its_last_look_until_told_of_a_change(store) -> None:
+    """With ``mark_check_seconds`` (as a server has it) a walk does not ask the store for its mark
+    again within that time; the server's projector says ``changed()`` after each fold."""
+    feed(store, chain())
+    index = LineageIndex(store, mark_check_seconds=3600)
+    index.refresh()
+    assert D("dashboard") not in lineage(index, D("a"), direction="downstream", depth=None).distances
+    feed(store, [step("publish", 9, 40, ["model"], ["dashboard"])])
+    assert D("dashboard") not in lineage(index, D("a"), direction="downstream", depth=None).distances
+    index.changed()
+    assert D("dashboard") in lineage(index, D("a"), direction="downstream", depth=None).distances

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,12 @@ ARRAY_WALK_FROM = 2_048
 INLINE_CATCH_UP = 5_000
 #: How often the background thread looks for new events (seconds).
 KEEPER_INTERVAL = 1.0
+#: How long, in a server, a look at the store's projection mark stays good for the next questions
+#: (seconds). A look is a database round trip (about 0.5 ms on PostgreSQL, more than a whole walk of
+#: a few hundred nodes); the server's own projector calls :meth:`LineageIndex.changed` after each step,
+#: so the index is exact for what the server folds, and what other processes fold into a shared store
+#: shows at most this much later. Elsewhere (commands, tests) every question looks.
+SERVER_MARK_CHECK_SECONDS = 0.25
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 log = logging.getLogger(__name__)
@@ -101,13 +108,21 @@ class _Graph:
 class LineageIndex:
     """The current job/dataset graph of a store, in memory; thread-safe."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, *, mark_check_seconds: float = 0.0) -> None:
+        """``mark_check_seconds``: how long a look at the store's mark is trusted (see
+        :data:`SERVER_MARK_CHECK_SECONDS`; a process that folds events itself must call
+        :meth:`changed` after each fold when this is not 0)."""
         self.store = store
+        self.mark_check_seconds = mark_check_seconds
         self._graph: _Graph | None = None
         self._lock = threading.Lock()
         self._keeper: threading.Thread | None = None
         self._stopping = threading.Event()
         self.builds = 0
+        #: When the store's mark was last seen equal to the graph's (``time.monotonic``), and how many
+        #: times :meth:`changed` was called (a look that raced with a change is not trusted).
+        self._fresh_at = float("-inf")
+        self._changes = 0
 
     # ---- keeping it current ---------------------------------------------------------------------
 
@@ -125,13 +140,25 @@ class LineageIndex:
         graph = self._graph
         if graph is None:
             return None
+        now = time.monotonic()
+        if now - self._fresh_at < self.mark_check_seconds:
+            return graph
+        changes = self._changes
         with self.store.read() as connection:
             mark = self.store.log_mark(connection)
         if mark == graph.mark:
+            if changes == self._changes:
+                self._fresh_at = now
             return graph
         if mark - graph.mark > INLINE_CATCH_UP or mark < graph.mark:
             return None
         return self.graph()
+
+    def changed(self) -> None:
+        """Say that the projections have changed (the server's projector folded events): the next
+        question looks at the store's mark again instead of trusting the last look."""
+        self._changes += 1
+        self._fresh_at = float("-inf")
 
     def usable(self) -> bool:
         """Whether a walk can use the index now (see :meth:`current`)."""

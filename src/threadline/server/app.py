@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 from threadline import __version__
 from threadline.artifacts.objects import ObjectDB
 from threadline.errors import ConfigError, ThreadlineError
-from threadline.graph.index import LineageIndex
+from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.projection import project_pending
 from threadline.server import events, ingest, lineage, objects, status, sync, web
 from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags
@@ -84,10 +84,17 @@ def create_app(
     if auth_mode not in ("token", "none"):
         msg = f"auth_mode must be token or none (resolve auto with resolve_auth_mode), got {auth_mode!r}"
         raise ConfigError(msg)
-    writer = Writer(store, idle_work=lambda: project_pending(store, batch_size=PROJECTION_BATCH))
+    lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
+
+    def project() -> int:
+        done = project_pending(store, batch_size=PROJECTION_BATCH)
+        if done:
+            lineage_index.changed()
+        return done
+
+    writer = Writer(store, idle_work=project)
     parser = BatchParser(parse_workers)
 
-    lineage_index = LineageIndex(store)
     federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
 
     @asynccontextmanager
