@@ -264,3 +264,11 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_api_answers_say_how_long_the_server_took(client: httpx.Client) -> None:
+    for response in (client.get("/api/v1/health"), client.get("/api/v1/namespaces/nope/jobs/nope")):
+        timing = response.headers["server-timing"]
+        assert timing.startswith("app;dur=")
+        assert 0 <= float(timing.removeprefix("app;dur=")) < 60_000
+    assert "server-timing" not in client.get("/").headers  # the UI's pages are not timed

@@ -25,6 +25,7 @@ from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
+from threadline.server.timing import ServerTiming
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter
@@ -144,5 +145,6 @@ def create_app(
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """The application to serve: ``app`` behind the ingest fast path (see ``server.ingest``)."""
-    return ingest.IngestFastPath(app, app.state.threadline)
+    """The application to serve: ``app`` behind the ingest fast path (see ``server.ingest``), with the
+    ``Server-Timing`` header on API answers (``server.timing``)."""
+    return ServerTiming(ingest.IngestFastPath(app, app.state.threadline))
