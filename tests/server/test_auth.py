@@ -186,3 +186,9 @@ def test_server_refuses_to_start_unprotected_on_a_public_address(tmp_path: Path)
             max_body_bytes=1000,
             max_batch_events=10,
         )
+
+
+def test_a_made_up_internal_key_is_refused(token_server: TokenServer) -> None:
+    """The warm-up's in-process key is random per start: guessing its form gets nowhere."""
+    with token_server.server.client("tlinternal_" + "A" * 43) as client:
+        assert client.get("/api/v1/namespaces").status_code == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from threadline.server.federation import Federation
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
 from threadline.server.timing import ServerTiming
+from threadline.server.warmup import warm_up
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter
@@ -104,9 +106,11 @@ def create_app(
         await parser.start()
         lineage_index.start()
         federation.start()
+        warming = asyncio.create_task(warm_up(app, app.state.threadline.auth.internal_secret))
         try:
             yield
         finally:
+            warming.cancel()
             federation.stop()
             lineage_index.stop()
             parser.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Literal
@@ -18,6 +20,8 @@ AuthMode = Literal["token", "none"]
 #: within this time.
 CACHE_SECONDS = 2.0
 _CACHE_MAX = 10_000
+#: How the in-process key starts (real keys start with ``tl_``, so the two never meet).
+_INTERNAL_PREFIX = "tlinternal_"
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +71,10 @@ class Authenticator:
         self.mode = mode
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[ApiKey, float]] = {}
+        #: A read key that lives only in this process, for its own requests (``server.warmup``): never
+        #: stored, never shown, different at every start.
+        self.internal_secret = f"{_INTERNAL_PREFIX}{secrets.token_urlsafe(32)}"
+        self._internal_key = ApiKey("internal", "server warm-up", "read", created_at=0, revoked_at=None)
 
     async def require(self, headers: Mapping[str, str], scope: str) -> ApiKey | None:
         """The key a request's ``headers`` carry if it has ``scope``; raise 401 (no or bad key) or
@@ -82,7 +90,8 @@ class Authenticator:
         if kind.lower() != "bearer" or not secret:
             msg = "the Authorization header must be: Bearer <key>"
             raise Unauthorized(msg)
-        key = await self._verify(secret)
+        internal = secret.startswith(_INTERNAL_PREFIX) and hmac.compare_digest(secret, self.internal_secret)
+        key = self._internal_key if internal else await self._verify(secret)
         if key is None:
             msg = "the API key is unknown or revoked; `threadline token list` shows the active ones"
             raise Unauthorized(msg)
