@@ -44,7 +44,7 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import blake3
 
@@ -137,6 +137,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def fresh_store_url(backend: str, sqlite_file: Path, schema_prefix: str) -> tuple[str, str | None]:
+    """A store URL on a fresh store: ``sqlite_file``, or a new PostgreSQL schema (its name returned)."""
+    if backend == "sqlite":
+        return f"sqlite:///{sqlite_file}", None
+    import psycopg
+
+    schema = f"{schema_prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_BASE, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    return f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
+
+
+def stop_server(process: subprocess.Popen[bytes], log: IO[bytes], schema: str | None, timeout: float) -> None:
+    """Stop a server process (SIGINT, as Ctrl-C; killed after ``timeout`` s), close its log, drop its
+    PostgreSQL schema."""
+    if process.poll() is None:
+        process.send_signal(2)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    log.close()
+    if schema is not None:
+        import psycopg
+
+        with psycopg.connect(PG_BASE, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def _get_json(url: str, timeout: float = 10.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
@@ -166,16 +196,7 @@ class Server:
         self.backend = backend
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.schema: str | None = None
-        if backend == "sqlite":
-            self.store_url = f"sqlite:///{directory / 'threadline.db'}"
-        else:
-            import psycopg
-
-            self.schema = f"tl_bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_BASE, autocommit=True) as connection:
-                connection.execute(f"CREATE SCHEMA {self.schema}")
-            self.store_url = f"{PG_BASE}?options=-csearch_path%3D{self.schema}"
+        self.store_url, self.schema = fresh_store_url(backend, directory / "threadline.db", "tl_bench")
         code = (
             "from threadline.server import run_server; "
             f"run_server({self.store_url!r}, host='127.0.0.1', port={self.port}, auth='none', "
@@ -259,19 +280,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server (SIGINT, as Ctrl-C), drop the PostgreSQL schema."""
-        if self.process.poll() is None:
-            self.process.send_signal(2)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        if self.schema is not None:
-            import psycopg
-
-            with psycopg.connect(PG_BASE, autocommit=True) as connection:
-                connection.execute(f"DROP SCHEMA {self.schema} CASCADE")
+        stop_server(self.process, self.log, self.schema, 30)
 
 
 def load(

@@ -64,7 +64,7 @@ import httpx  # noqa: E402
 import zstandard  # noqa: E402
 
 import eventgen  # noqa: E402
-from ingest import PG_BASE, free_port  # noqa: E402
+from ingest import free_port, fresh_store_url, stop_server  # noqa: E402
 from threadline.openlineage.events import ParsedEvent, parse_event  # noqa: E402
 from threadline.store import codec, open_store  # noqa: E402
 from threadline.store.sql import SqlStore  # noqa: E402
@@ -305,16 +305,7 @@ class Server:
         self.backend = backend
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.schema: str | None = None
-        if backend == "sqlite":
-            self.store_url = f"sqlite:///{directory / (name + '.db')}"
-        else:
-            import psycopg
-
-            self.schema = f"bench_sync_{name}_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(PG_BASE, autocommit=True) as connection:
-                connection.execute(f"CREATE SCHEMA {self.schema}")
-            self.store_url = f"{PG_BASE}?options=-csearch_path%3D{self.schema}"
+        self.store_url, self.schema = fresh_store_url(backend, directory / f"{name}.db", f"bench_sync_{name}")
         command = [
             str(THREADLINE),
             "serve",
@@ -399,19 +390,7 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server (SIGINT), drop its PostgreSQL schema."""
-        if self.process.poll() is None:
-            self.process.send_signal(2)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        if self.schema is not None:
-            import psycopg
-
-            with psycopg.connect(PG_BASE, autocommit=True) as connection:
-                connection.execute(f"DROP SCHEMA {self.schema} CASCADE")
+        stop_server(self.process, self.log, self.schema, 60)
 
 
 # ---- phases ----------------------------------------------------------------------------------------
