@@ -201,3 +201,31 @@ def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections
         assert [e.raw for e in stored] == [e.raw for e in events]
     finally:
         upgraded.close()
+
+
+def test_the_head_revision_constant_is_the_newest_migration() -> None:
+    """Opening a store compares with ``HEAD_REVISION`` without loading Alembic: it must be what
+    Alembic reads from the migration scripts (add a migration, move the constant)."""
+    assert migrate.head_revision() == migrate.script_head_revision()
+
+
+def test_the_current_revision_is_read_as_alembic_reads_it(store_url: str) -> None:
+    store = open_store(store_url)
+    try:
+        with store.engine.connect() as connection:
+            assert (
+                migrate.current_revision(connection)
+                == MigrationContext.configure(connection).get_current_revision()
+            )
+    finally:
+        store.close()
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            connection.info["write"] = True
+            with connection.begin():
+                connection.execute(text("DROP TABLE alembic_version"))
+            with connection.begin():
+                assert migrate.current_revision(connection) is None
+    finally:
+        engine.dispose()

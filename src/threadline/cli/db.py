@@ -7,7 +7,6 @@ schema is older than this threadline; upgrading such a database is the point her
 from __future__ import annotations
 
 import typer
-from alembic.util import CommandError
 from sqlalchemy import Engine
 
 from threadline import settings
@@ -47,6 +46,8 @@ def status(store: StoreOption = None) -> None:
 def upgrade(store: StoreOption = None) -> None:
     """Upgrade the store's schema to the newest revision (a new database is created at it)."""
     with expected_errors():
+        from alembic.util import CommandError  # Alembic only for this command
+
         url, engine = _engine(store)
         try:
             before, after = migrate.upgrade(engine)

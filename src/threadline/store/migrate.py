@@ -3,26 +3,33 @@
 Migrations live in ``threadline/store/migrations`` (Alembic). A new, empty database is created from
 :mod:`threadline.store.schema` and stamped at the newest revision; a database at an older revision
 is refused with the command that upgrades it.
+
+Opening a store only reads the version row; Alembic itself (about 70 ms to import) is loaded only to
+create, stamp or upgrade a database, so commands and the tracking SDK start faster.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, inspect
+from sqlalchemy import Connection, Engine, inspect, text
 
 from threadline.errors import MigrationRequired, StoreError
 from threadline.store.schema import metadata
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
+#: The newest revision in ``migrations/versions``; a test checks it against Alembic's own reading.
+HEAD_REVISION = "0004"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration pointing at threadline's migrations (and a live connection)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     if connection is not None:
@@ -32,6 +39,14 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this version of threadline knows."""
+    return HEAD_REVISION
+
+
+def script_head_revision() -> str:
+    """The newest revision as Alembic reads it from the migration scripts (what ``HEAD_REVISION``
+    must equal)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -39,7 +54,9 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is stamped with, or ``None`` for a database never set up."""
-    return MigrationContext.configure(connection).get_current_revision()
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def ensure_schema(engine: Engine, url: str) -> None:
@@ -60,9 +77,13 @@ def ensure_schema(engine: Engine, url: str) -> None:
                         "threadline or was damaged. Point --store at another database."
                     )
                     raise StoreError(msg)
+                from alembic import command
+
                 metadata.create_all(connection)
                 command.stamp(alembic_config(connection), "head")
                 return
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     known = {rev.revision for rev in script.walk_revisions()}
     if current not in known:
@@ -80,6 +101,8 @@ def ensure_schema(engine: Engine, url: str) -> None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Upgrade the database to head; return the revisions before and after."""
+    from alembic import command
+
     with engine.connect() as connection:
         connection.info["write"] = True
         with connection.begin():
