@@ -59,3 +59,20 @@ def test_sqlite_is_left_alone(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) 
         assert store.note_folded(100) is False
     finally:
         store.close()
+
+
+def test_a_large_store_that_never_had_statistics_gets_them_at_the_first_fold(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql, "ANALYZE_MIN_GROWTH", 20)
+    store = open_store(pg_url)
+    try:
+        _append(store, 0, 30)
+        with store.write() as connection:  # as if folded by an earlier process, never analyzed
+            store.set_log_mark(connection, 30)
+        assert _analyzed(store) == set()
+        _append(store, 30, 1)
+        project_all(store)
+        assert "events" in _analyzed(store)
+    finally:
+        store.close()

@@ -388,10 +388,11 @@ class SqlStore(Store):
         if self.backend != "postgresql" or events <= 0:
             return False
         self._folded_since_analyze += events
-        if self._analyzed_size is None:
+        if self._analyzed_size is None:  # the first fold of this process: growth counts from here,
             self._analyzed_size = self._projected_size()
-            if self._analyzed_size > ANALYZE_MIN_GROWTH:  # an existing store: counted from now on
-                return False
+            if self._analyzed_size > ANALYZE_MIN_GROWTH and not self._ever_analyzed():
+                # unless a large store never had statistics (loaded while autovacuum was off): now.
+                self._folded_since_analyze = max(self._folded_since_analyze, self._analyzed_size)
         if self._folded_since_analyze < max(ANALYZE_MIN_GROWTH, self._analyzed_size // 5):
             return False
         tables = ", ".join(
@@ -404,6 +405,18 @@ class SqlStore(Store):
         self._analyzed_size = self._projected_size()
         self._folded_since_analyze = 0
         return True
+
+    def _ever_analyzed(self) -> bool:
+        """Whether PostgreSQL has statistics for the log (ANALYZE or autovacuum ever ran on it)."""
+        with self.read() as connection:
+            return bool(
+                connection.scalar(
+                    text(
+                        "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL "
+                        "FROM pg_stat_user_tables WHERE relid = 'events'::regclass"
+                    )
+                )
+            )
 
     def _projected_size(self) -> int:
         with self.read() as connection:
