@@ -192,3 +192,6 @@ def test_a_made_up_internal_key_is_refused(token_server: TokenServer) -> None:
     """The warm-up's in-process key is random per start: guessing its form gets nowhere."""
     with token_server.server.client("tlinternal_" + "A" * 43) as client:
         assert client.get("/api/v1/namespaces").status_code == 401
+    with token_server.server.client(None) as client:  # not ASCII: still a 401, not a 500
+        headers = {"Authorization": "Bearer tlinternal_\u00e9t\u00e9".encode("latin-1")}
+        assert client.get("/api/v1/namespaces", headers=headers).status_code == 401

@@ -90,7 +90,9 @@ class Authenticator:
         if kind.lower() != "bearer" or not secret:
             msg = "the Authorization header must be: Bearer <key>"
             raise Unauthorized(msg)
-        internal = secret.startswith(_INTERNAL_PREFIX) and hmac.compare_digest(secret, self.internal_secret)
+        internal = secret.startswith(_INTERNAL_PREFIX) and hmac.compare_digest(
+            secret.encode(), self.internal_secret.encode()
+        )
         key = self._internal_key if internal else await self._verify(secret)
         if key is None:
             msg = "the API key is unknown or revoked; `threadline token list` shows the active ones"
