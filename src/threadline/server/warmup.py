@@ -58,10 +58,11 @@ async def warm_up(app: ASGIApp, secret: str) -> int:
         for kind in ("DATASET", "JOB"):
             found = await get(f"/api/v1/search?q=a&limit=1&filter={kind}")
             results = (found or {}).get("results") or []
-            if not results:
+            first = results[0] if results and isinstance(results[0], dict) else {}
+            if not (isinstance(first.get("namespace"), str) and isinstance(first.get("name"), str)):
                 continue
-            node = results[0].get("nodeId")
-            namespace, name = quote(results[0]["namespace"], safe=""), quote(results[0]["name"], safe="")
+            node = first.get("nodeId") if isinstance(first.get("nodeId"), str) else None
+            namespace, name = quote(first["namespace"], safe=""), quote(first["name"], safe="")
             collection = "datasets" if kind == "DATASET" else "jobs"
             await get(f"/api/v1/namespaces/{namespace}/{collection}/{name}")
             if kind == "DATASET":
