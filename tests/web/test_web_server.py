@@ -49,7 +49,14 @@ def test_every_module_is_preloaded(http: httpx.Client) -> None:
         url = f"/static/{asset_digest()}/{module}"
         assert url in page, module
         assert http.get(url).status_code == 200
-    assert page.index("app/main.js") < page.index("cytoscape.min.js")  # the app runs first
+    # The libraries are loaded by the pages that draw a graph or a chart (app/dom.js library()),
+    # after those pages have asked for their data.
+    assert "cytoscape.min.js" not in page
+    assert "uPlot.iife.min.js" not in page
+    dom = http.get(f"/static/{asset_digest()}/app/dom.js").text
+    for library in ("cytoscape/cytoscape.min.js", "elkjs/elk-api.js", "uplot/uPlot.iife.min.js"):
+        assert f"../vendor/{library}" in dom
+        assert http.get(f"/static/{asset_digest()}/vendor/{library}").status_code == 200
 
 
 def test_static_files_are_cached_under_their_digest(http: httpx.Client) -> None:
@@ -64,6 +71,39 @@ def test_static_files_are_cached_under_their_digest(http: httpx.Client) -> None:
     assert old.status_code == 200
     assert old.headers["cache-control"] == "no-cache"
     assert http.get(f"/static/{digest}/vendor/elkjs/LICENSE.md").status_code == 200
+
+
+def test_static_files_are_gzipped_for_clients_that_accept_it(http: httpx.Client) -> None:
+    url = f"/static/{asset_digest()}/vendor/elkjs/elk-worker.min.js"
+    plain = http.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == (WEB_DIR / "vendor/elkjs/elk-worker.min.js").read_bytes()
+    zipped = http.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    assert zipped.content == plain.content  # httpx decodes it
+    assert zipped.headers["vary"] == "accept-encoding"
+    assert zipped.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert "script-src 'self'" in zipped.headers["content-security-policy"]
+
+
+def test_head_and_other_methods_on_pages(http: httpx.Client) -> None:
+    plain = {"Accept-Encoding": "identity"}
+    head = http.head("/runs", headers=plain)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) == len(http.get("/runs", headers=plain).content)
+    assert http.head(f"/static/{asset_digest()}/app.css").headers["content-type"].startswith("text/css")
+    favicon = http.get("/favicon.ico")
+    assert favicon.headers["content-type"] == "image/svg+xml"
+    assert favicon.headers["cache-control"] == "public, max-age=86400"
+    assert http.post("/runs").status_code in (404, 405)  # pages are only read
+
+
+def test_an_unknown_static_file_is_a_json_404(http: httpx.Client) -> None:
+    response = http.get(f"/static/{asset_digest()}/app/no-such-module.js")
+    assert response.status_code == 404
+    assert response.json() == {"error": "no file 'app/no-such-module.js' in the web UI"}
 
 
 @pytest.mark.parametrize(

@@ -143,12 +143,12 @@ def create_app(
     marquez = (namespaces, sources, datasets, runs, jobs, tags, search)
     for module in (*api, *marquez):
         app.include_router(module.router)
-    for module in (insights, web):  # the web UI's API, then its pages (web last: it answers every other GET)
-        app.include_router(module.router)
+    app.include_router(insights.router)  # the web UI's API (its pages and files: web.WebUI)
     return app
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
-    """The application to serve: ``app`` behind the ingest fast path (see ``server.ingest``), with the
-    ``Server-Timing`` header on API answers (``server.timing``)."""
-    return ServerTiming(ingest.IngestFastPath(app, app.state.threadline))
+    """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
+    ingest fast path (``server.ingest``), with the ``Server-Timing`` header on API answers
+    (``server.timing``)."""
+    return ServerTiming(web.WebUI(ingest.IngestFastPath(app, app.state.threadline)))

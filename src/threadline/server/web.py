@@ -9,6 +9,10 @@ files hash differently, is fetched afresh. A request for another digest (a page 
 upgrade) still gets the current file, but uncached. ``index.html`` names every module of the UI as a
 ``modulepreload`` (filled in here), so a first visit fetches them in parallel.
 
+These answers come from :class:`WebUI`, an ASGI middleware in front of the API: each is built once
+(read, and gzipped for clients that accept it) and kept in memory, and none goes through the API's
+routing.
+
 Every answer carries a strict Content-Security-Policy: scripts, styles, workers and API calls from
 this origin only, no inline script or style, images from this origin or ``data:`` (the graph's
 icons). Together with the UI writing every name as text, a hostile dataset name stays text.
@@ -16,19 +20,16 @@ icons). Together with the UI writing every name as text, a hostile dataset name 
 
 from __future__ import annotations
 
+import gzip
+import json
 import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import blake3
-from fastapi import APIRouter
-from fastapi.routing import APIRoute
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Match
-from starlette.types import Scope
-
-from threadline.errors import NotFound
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 #: What index.html writes where the digest goes: ``/static/ASSETS/app.css``.
@@ -72,25 +73,6 @@ _TYPES = {
 }
 
 
-class WebRoute(APIRoute):
-    """A route of the UI: it never matches a path under ``/api/``.
-
-    The UI's pages answer every other ``GET`` path, so without this an unknown API path would get
-    ``index.html`` instead of a JSON 404, and API routes that match a path only partially (names sent
-    with unencoded slashes, see ``server.api.routing``) would be shadowed.
-    """
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        """Match UI paths only."""
-        path = scope.get("path", "")
-        if path == "/api" or path.startswith("/api/"):
-            return Match.NONE, {}
-        return super().matches(scope)
-
-
-router = APIRouter(route_class=WebRoute)
-
-
 def _files() -> list[Path]:
     return sorted(path for path in WEB_DIR.rglob("*") if path.is_file() and not path.name.startswith("."))
 
@@ -124,37 +106,104 @@ def _content_type(path: Path) -> str:
     return _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def index_response() -> Response:
-    """``index.html`` with the static files' digest filled in; never cached, so an upgrade shows at once."""
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
-    return Response(_index(), media_type="text/html; charset=utf-8", headers=headers)
+@dataclass(frozen=True)
+class _Answer:
+    """A ready answer: its body, the body gzipped (when that is worth it), and their headers."""
+
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    gzipped: bytes | None = None
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str, cache_control: str) -> _Answer:
+        """The answer for ``body``: compressed once here when it is text of more than a kilobyte."""
+        headers = [(b"content-type", content_type.encode()), (b"cache-control", cache_control.encode())]
+        headers += [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+        gzipped = None
+        if len(body) > GZIP_MIN_BYTES and content_type.startswith(_COMPRESSIBLE):
+            gzipped = gzip.compress(body, compresslevel=6, mtime=0)
+            headers.append((b"vary", b"accept-encoding"))
+        return cls(body, tuple(headers), gzipped)
+
+    async def send(self, scope: Scope, send: Send) -> None:
+        """Send the answer (gzipped when the client accepts it; headers only for ``HEAD``)."""
+        body, headers = self.body, list(self.headers)
+        if self.gzipped is not None and _accepts_gzip(scope):
+            body = self.gzipped
+            headers.append((b"content-encoding", b"gzip"))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
-@router.get("/static/{digest}/{path:path}", include_in_schema=False)
-async def static_file(digest: str, path: str) -> Response:
-    """A file of the UI; cached for a year when asked under the current digest."""
-    target = (WEB_DIR / path).resolve()
-    if not target.is_relative_to(WEB_DIR) or not target.is_file() or target.name.startswith("."):
-        msg = f"no file {path!r} in the web UI"
-        raise NotFound(msg)
-    cache_control = IMMUTABLE if digest == asset_digest() else "no-cache"
-    headers = {**SECURITY_HEADERS, "Cache-Control": cache_control}
-    return Response(target.read_bytes(), media_type=_content_type(target), headers=headers)
+#: Text types worth compressing; smaller bodies are sent as they are.
+_COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
+GZIP_MIN_BYTES = 1024
 
 
-@router.get("/favicon.ico", include_in_schema=False)
-async def favicon() -> Response:
-    """The icon browsers ask for on their own (the page links the same SVG)."""
-    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"}
-    return Response((WEB_DIR / "favicon.svg").read_bytes(), media_type="image/svg+xml", headers=headers)
+def _accepts_gzip(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False
 
 
-async def page(request: Request) -> Response:
-    """``index.html``: the UI's router shows the view the path names."""
-    if request.url.path.startswith("/static/"):
-        msg = f"no file {request.url.path!r} in the web UI"
-        raise NotFound(msg)
-    return index_response()
+class WebUI:
+    """ASGI middleware answering the UI's pages and files itself; API requests go on to ``app``.
+
+    A page load asks for thirty-odd files together with its API calls. Answered here, from memory
+    and compressed once, a file costs a dictionary lookup instead of a pass through the API's routes
+    and a read from disk, and the API calls of the same page do not wait behind them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.digest = asset_digest()
+        #: Every file of the UI by its path under ``web/``; nothing else can be asked for.
+        self.files = {path.relative_to(WEB_DIR).as_posix(): path for path in _files()}
+        self.answers: dict[tuple[str, str], _Answer] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path or path == "/api" or path.startswith("/api/") or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        if path.startswith("/static/"):
+            digest, _, name = path.removeprefix("/static/").partition("/")
+            answer = self._file(name, current=digest == self.digest)
+            if answer is None:
+                await _not_found(send, f"no file {name!r} in the web UI")
+                return
+        elif path == "/favicon.ico":  # browsers ask for it on their own; the page links the SVG
+            answer = self._file("favicon.svg", current=False, cache_control="public, max-age=86400")
+        else:  # every other path is a page of the UI, which shows the view the path names
+            answer = self._cached(("", "no-cache"), lambda: _Answer.of(_index(), _HTML, "no-cache"))
+        assert answer is not None
+        await answer.send(scope, send)
+
+    def _file(self, name: str, *, current: bool, cache_control: str | None = None) -> _Answer | None:
+        """The answer for the UI's file ``name``: cached for a year when asked under the current
+        digest (a page left open across an upgrade asks for an old one and gets today's, uncached)."""
+        path = self.files.get(name)
+        if path is None:
+            return None
+        control = cache_control or (IMMUTABLE if current else "no-cache")
+        return self._cached(
+            (name, control), lambda: _Answer.of(path.read_bytes(), _content_type(path), control)
+        )
+
+    def _cached(self, key: tuple[str, str], make: Callable[[], _Answer]) -> _Answer:
+        answer = self.answers.get(key)
+        if answer is None:
+            answer = self.answers[key] = make()
+        return answer
 
 
-router.add_api_route("/{path:path}", page, methods=["GET", "HEAD"], include_in_schema=False)
+_HTML = "text/html; charset=utf-8"
+
+
+async def _not_found(send: Send, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

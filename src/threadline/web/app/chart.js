@@ -1,7 +1,7 @@
 // Line charts with uPlot (vendor/uplot): metric series of a run, and numbers over time on dataset and
 // job pages (row counts, durations).
 
-import { h, librariesReady } from "./dom.js";
+import { h, library } from "./dom.js";
 
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f"];
 
@@ -49,6 +49,9 @@ export function lineChart(series, { time = false, height = 220, xLabel = "", yLa
     box.chart = chart;
   };
   // Draw when attached (the page appends it after building) and uPlot has run.
-  librariesReady.then(() => requestAnimationFrame(() => requestAnimationFrame(draw)));
+  library("uplot").then(
+    () => requestAnimationFrame(() => requestAnimationFrame(draw)),
+    (error) => plot.replaceChildren(h("p", { class: "muted" }, error.message)),
+  );
   return box;
 }

@@ -4,12 +4,32 @@
 // untrusted: the UI never assigns it to innerHTML. `h()` sets text with textContent and attributes with
 // setAttribute (never "on*" handlers), so a dataset named `<img src=x onerror=alert(1)>` stays text.
 
-/** Resolves once the libraries (Cytoscape, ELK, uPlot: deferred scripts after the app's module,
- * see index.html) have run. uPlot is the last of them. */
-export const librariesReady = new Promise((resolve) => {
-  if (typeof window.uPlot === "function") resolve();
-  else document.addEventListener("DOMContentLoaded", () => resolve(), { once: true });
-});
+// The libraries (vendor/): each is loaded the first time a page needs it, after that page has asked
+// for its data, so that compiling them (Cytoscape alone is 430 kB) does not compete with the page's
+// API calls for the CPU, and pages without a graph or chart never load them.
+const LIBRARIES = {
+  cytoscape: "../vendor/cytoscape/cytoscape.min.js",
+  elk: "../vendor/elkjs/elk-api.js",
+  uplot: "../vendor/uplot/uPlot.iife.min.js",
+};
+const loading = new Map();
+
+/** Resolves once the library `name` (cytoscape, elk or uplot) has run; loads it the first time. */
+export function library(name) {
+  if (!loading.has(name)) {
+    loading.set(name, new Promise((resolve, reject) => {
+      // Beside this module, under the same /static/<digest>/ prefix (allowed by the page's policy).
+      const script = h("script", { src: new URL(LIBRARIES[name], import.meta.url).href });
+      script.addEventListener("load", () => resolve(), { once: true });
+      script.addEventListener("error", () => {
+        loading.delete(name); // a later page may try again
+        reject(new Error(`the ${name} library could not be loaded`));
+      }, { once: true });
+      document.head.append(script);
+    }));
+  }
+  return loading.get(name);
+}
 
 /** Create an element: h("a", {href: "/x", class: "link"}, "text", otherNode, [more, children]). */
 export function h(tag, attrs = null, ...children) {

@@ -21,7 +21,7 @@
 
 import { CanvasGraph } from "./canvas-graph.js";
 import { CytoscapeGraph } from "./cy-graph.js";
-import { librariesReady } from "./dom.js";
+import { library } from "./dom.js";
 import { layout } from "./layout.js";
 
 export const CANVAS_FROM = 500;
@@ -120,7 +120,7 @@ export class GraphView {
    */
   async show(model, { keepViewport = false, focus = null, anchor = "both" } = {}) {
     const started = performance.now();
-    await librariesReady;
+    await Promise.all([library("cytoscape"), library("elk")]);
     const placed = model.columns ? await placeColumns(model) : await placeNodes(model);
     performance.mark("threadline:layout-done");
     const drawn = placed.nodes.filter((n) => n.kind !== "handle").length;
