@@ -35,7 +35,19 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 100
 
 
+#: Where a request's segments are kept, so that the routes tried after the first do not split again.
+_SEGMENTS_KEY = "threadline.segments"
+
+
 def _segments(scope: Scope) -> list[str]:
+    cached = scope.get(_SEGMENTS_KEY)
+    if cached is not None:
+        return cached
+    segments = scope[_SEGMENTS_KEY] = _split(scope)
+    return segments
+
+
+def _split(scope: Scope) -> list[str]:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if isinstance(raw, bytes) else scope.get("path", "")
     path = path.split("?", 1)[0]
@@ -60,6 +72,8 @@ class RawPathRoute(APIRoute):
         self.pattern = path.split("/")[1:]
         self.variables = [i for i, token in enumerate(self.pattern) if token.startswith("{")]
         self.literals = len(self.pattern) - len(self.variables)
+        #: The literal segments before the first name: a path must start with them to match at all.
+        self.prefix = self.pattern[: self.variables[0]] if self.variables else self.pattern
         RawPathRoute.registry.append(self)
 
     def _allows(self, method: str) -> bool:
@@ -103,6 +117,8 @@ class RawPathRoute(APIRoute):
         if scope["type"] != "http":
             return Match.NONE, {}
         segments = _segments(scope)
+        if len(segments) < len(self.pattern) or segments[: len(self.prefix)] != self.prefix:
+            return Match.NONE, {}
         method_ok = self._allows(scope["method"])
         exact = len(segments) == len(self.pattern)
         params = self._bind(segments)
