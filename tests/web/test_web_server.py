@@ -235,3 +235,19 @@ def test_ui_lineage_as_of_and_errors(http: httpx.Client) -> None:
         == 400
     )
     assert http.get("/api/v1/ui/lineage", params={"nodeId": "dataset:nowhere:nothing"}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip, deflate", True),
+        ("*", True),
+        ("gzip;q=0.5", True),
+        ("gzip;q=0", False),
+        ("br, gzip; q=0.0", False),
+    ],
+)
+def test_gzip_follows_the_weights_of_accept_encoding(http: httpx.Client, accept: str, gzipped: bool) -> None:
+    response = http.get(f"/static/{asset_digest()}/app.css", headers={"Accept-Encoding": accept})
+    assert response.status_code == 200
+    assert (response.headers.get("content-encoding") == "gzip") is gzipped

@@ -142,9 +142,19 @@ GZIP_MIN_BYTES = 1024
 
 
 def _accepts_gzip(scope: Scope) -> bool:
+    """Whether the request's ``Accept-Encoding`` names gzip (or ``*``) with a weight above zero."""
     for name, value in scope.get("headers", ()):
-        if name == b"accept-encoding":
-            return b"gzip" in value
+        if name != b"accept-encoding":
+            continue
+        for item in value.split(b","):
+            coding, _, weight = item.partition(b";")
+            if coding.strip() not in (b"gzip", b"*"):
+                continue
+            weight = weight.replace(b" ", b"")
+            try:
+                return not weight.startswith(b"q=") or float(weight[2:]) > 0
+            except ValueError:
+                return False
     return False
 
 
@@ -176,9 +186,11 @@ class WebUI:
                 return
         elif path == "/favicon.ico":  # browsers ask for it on their own; the page links the SVG
             answer = self._file("favicon.svg", current=False, cache_control="public, max-age=86400")
+            if answer is None:
+                await _not_found(send, "no favicon in the web UI")
+                return
         else:  # every other path is a page of the UI, which shows the view the path names
             answer = self._cached(("", "no-cache"), lambda: _Answer.of(_index(), _HTML, "no-cache"))
-        assert answer is not None
         await answer.send(scope, send)
 
     def _file(self, name: str, *, current: bool, cache_control: str | None = None) -> _Answer | None:
