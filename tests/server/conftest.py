@@ -56,7 +56,12 @@ class ServerProcess:
         call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
         code = f"from threadline.server import run_server; run_server({self.store_url!r}, {call})"
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=log)
+        # In its own session, as a daemon runs: where the kernel shares the CPU between sessions
+        # (Linux's autogroups), the server gets its own share rather than a part of the test
+        # process's, the way it would beside a browser on another machine.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdout=log, stderr=log, start_new_session=True
+        )
         log.close()
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:

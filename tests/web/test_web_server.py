@@ -173,6 +173,57 @@ def test_dataset_runs_with_quality_facets(http: httpx.Client) -> None:
     assert missing.status_code == 404
 
 
+def test_run_page_in_one_answer(http: httpx.Client) -> None:
+    parent = http.get("/api/v1/ui/runs", params={"job": "dbt-run"}).json()["runs"][0]
+    page = http.get("/api/v1/ui/pages/run", params={"runId": parent["id"]}).json()
+    # The same parts as the endpoints the page asked before, read in one transaction.
+    assert page["run"] == http.get(f"/api/v1/jobs/runs/{parent['id']}").json()
+    job_facets = http.get(f"/api/v1/jobs/runs/{parent['id']}/facets", params={"type": "job"}).json()
+    assert page["jobFacets"] == job_facets["facets"]
+    assert (
+        page["children"] == http.get("/api/v1/ui/runs", params={"parent": parent["id"], "limit": 100}).json()
+    )
+    assert page["children"]["totalCount"] >= 10
+    job_runs = http.get(f"/api/v1/namespaces/{parent['namespace']}/jobs/{parent['job']}/runs").json()
+    assert [r["id"] for r in page["jobRuns"]["runs"]] == [r["id"] for r in job_runs["runs"]]
+    assert page["jobRuns"]["totalCount"] == job_runs["totalCount"] >= 2
+    assert set(page["jobRuns"]["runs"][0]) == {"id", "state", "createdAt", "startedAt"}
+    assert page["compare"] is None
+    assert page["compareError"] is None
+    other = next(r["id"] for r in page["jobRuns"]["runs"] if r["id"] != parent["id"])
+    compared = http.get("/api/v1/ui/pages/run", params={"runId": parent["id"], "compare": other}).json()
+    assert compared["compare"]["id"] == other
+    # A run to compare with that does not exist is said, and the page still answers.
+    unknown = "00000000-0000-4000-8000-000000000000"
+    missing = http.get("/api/v1/ui/pages/run", params={"runId": parent["id"], "compare": unknown}).json()
+    assert missing["compare"] is None
+    assert unknown in missing["compareError"]
+    assert http.get("/api/v1/ui/pages/run", params={"runId": unknown}).status_code == 404
+    refused = http.get("/api/v1/ui/pages/run")
+    assert refused.status_code == 400
+    assert "runId" in refused.json()["error"]
+
+
+def test_dataset_page_in_one_answer(http: httpx.Client) -> None:
+    namespace, name = "postgres://warehouse.internal:5432", "analytics.jaffle_shop.stg_orders"
+    page = http.get("/api/v1/ui/pages/dataset", params={"namespace": namespace, "name": name}).json()
+    segments = f"/api/v1/namespaces/{quote(namespace, safe='')}/datasets/{name}"
+    assert page["dataset"] == http.get(segments).json()
+    assert page["versions"] == http.get(f"{segments}/versions", params={"limit": 50}).json()
+    node = f"dataset:{namespace}:{name}"
+    assert page["runs"] == http.get("/api/v1/ui/dataset-runs", params={"nodeId": node}).json()
+    assert len(page["runs"]["writes"]) == 3
+    hostile = http.get(
+        "/api/v1/ui/pages/dataset", params={"namespace": HOSTILE_NAMESPACE, "name": HOSTILE_DATASET}
+    ).json()
+    assert hostile["dataset"]["name"] == HOSTILE_DATASET
+    absent = http.get("/api/v1/ui/pages/dataset", params={"namespace": "nowhere", "name": "nothing"})
+    assert absent.status_code == 404
+    refused = http.get("/api/v1/ui/pages/dataset", params={"namespace": namespace})
+    assert refused.status_code == 400
+    assert "name" in refused.json()["error"]
+
+
 def test_column_search(http: httpx.Client) -> None:
     data = http.get("/api/v1/ui/columns", params={"q": "lifetime"}).json()
     assert data["results"][0]["nodeId"] == (
@@ -203,6 +254,10 @@ def test_ui_lineage_is_compact(http: httpx.Client) -> None:
     assert job["outEdges"] == [customers]
     assert job["more"] == ["up"]  # its inputs (the staging models) are one edge further
     assert "fields" not in nodes[customers]
+    # The time span of the log comes along: the view's as-of control needs no second request.
+    overview = http.get("/api/v1/ui/overview").json()
+    assert answer["firstEventTime"] == overview["firstEventTime"]
+    assert answer["lastEventTime"] == overview["lastEventTime"]
     assert len(http.get("/api/v1/lineage", params={"nodeId": customers, "depth": 1}).content) > 4 * len(
         http.get("/api/v1/ui/lineage", params={"nodeId": customers, "depth": 1}).content
     )

@@ -21,7 +21,7 @@ from threadline.errors import ConfigError, ThreadlineError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.projection import project_pending
 from threadline.server import events, ingest, lineage, objects, status, sync, web
-from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags
+from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.parsing import BatchParser
@@ -144,6 +144,7 @@ def create_app(
     for module in (*api, *marquez):
         app.include_router(module.router)
     app.include_router(insights.router)  # the web UI's API (its pages and files: web.WebUI)
+    app.include_router(ui_pages.router)
     return app
 
 

@@ -6,7 +6,7 @@ kind of request compiles its SQL statements into SQLAlchemy's cache, imports the
 and fills FastAPI's and the store's caches the first time. Right after start, the server sends
 itself the requests the web UI opens with (in process, through the whole application, with a read
 key that exists only in this process): the overview, the time span, search, the runs list, and a
-dataset's and a job's pages and lineage. That takes well under a second; failures are logged and
+run's, a dataset's and a job's pages and lineage. That takes well under a second; failures are logged and
 ignored (an empty store simply has less to warm).
 """
 
@@ -53,8 +53,12 @@ async def warm_up(app: ASGIApp, secret: str) -> int:
                 return response.json()
             return None
 
-        for path in FIRST_REQUESTS:
-            await get(path)
+        answers = {path: await get(path) for path in FIRST_REQUESTS}
+        runs = (answers.get("/api/v1/ui/runs?limit=50&offset=0") or {}).get("runs") or []
+        if runs and isinstance(runs[0], dict) and isinstance(runs[0].get("id"), str):
+            run_id = quote(runs[0]["id"], safe="")
+            await get(f"/api/v1/ui/pages/run?runId={run_id}")
+            await get(f"/api/v1/lineage/runs?runId={run_id}&direction=both&depth=2")
         for kind in ("DATASET", "JOB"):
             found = await get(f"/api/v1/search?q=a&limit=1&filter={kind}")
             results = (found or {}).get("results") or []
@@ -66,8 +70,7 @@ async def warm_up(app: ASGIApp, secret: str) -> int:
             collection = "datasets" if kind == "DATASET" else "jobs"
             await get(f"/api/v1/namespaces/{namespace}/{collection}/{name}")
             if kind == "DATASET":
-                await get(f"/api/v1/namespaces/{namespace}/datasets/{name}/versions?limit=50")
-                await get(f"/api/v1/ui/dataset-runs?nodeId={quote(node or '', safe='')}&limit=50")
+                await get(f"/api/v1/ui/pages/dataset?namespace={namespace}&name={name}")
             else:
                 await get(f"/api/v1/namespaces/{namespace}/jobs/{name}/runs?limit=100")
             if node:

@@ -38,6 +38,7 @@ from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time, parse_time
 from threadline.server.api import ui_lineage
 from threadline.server.api.routing import int_param, new_router, read
+from threadline.server.api.ui_lineage import timespan
 from threadline.server.state import json_response
 from threadline.store import schema
 
@@ -245,15 +246,6 @@ def overview(connection: Connection) -> dict[str, Any]:
     }
 
 
-def timespan(connection: Connection) -> dict[str, Any]:
-    """The times of the first and the last event of the log (``None`` for an empty log)."""
-    events = schema.events
-    first, last = connection.execute(
-        select(func.min(events.c.event_time), func.max(events.c.event_time))
-    ).one()
-    return {"firstEventTime": format_time(first), "lastEventTime": format_time(last)}
-
-
 @router.get("/api/v1/ui/timespan")
 async def timespan_endpoint(request: Request) -> Response:
     """The first and last event times: the range of the lineage view's as-of control."""
@@ -374,6 +366,11 @@ def dataset_runs(connection: Connection, node_id: str, limit: int) -> dict[str, 
     if node.kind != DATASET:
         msg = f"nodeId must be a dataset:… id, got {node_id!r}"
         raise BadRequest(msg)
+    return runs_of_dataset(connection, node.id, node_id, limit)
+
+
+def runs_of_dataset(connection: Connection, dataset_id: int, node_id: str, limit: int) -> dict[str, Any]:
+    """:func:`dataset_runs` of the dataset with the store's id ``dataset_id`` (``node_id`` is echoed)."""
     io, runs, jobs = schema.run_io, schema.runs, schema.jobs
     answer: dict[str, Any] = {"nodeId": node_id}
     for direction, key in (("out", "writes"), ("in", "reads")):
@@ -392,15 +389,15 @@ def dataset_runs(connection: Connection, node_id: str, limit: int) -> dict[str, 
                 io.c.first_seen,
             )
             .select_from(io.join(runs, runs.c.id == io.c.run_id).join(jobs, jobs.c.id == runs.c.job_id))
-            .where(io.c.dataset_id == node.id, io.c.direction == direction)
+            .where(io.c.dataset_id == dataset_id, io.c.direction == direction)
             .order_by(io.c.first_seen.desc(), runs.c.id.desc())
             .limit(limit)
         ).all()
         kind = "output" if direction == "out" else "input"
-        facets = load_facets(connection, kind, [f"{row.id}/{node.id}" for row in rows])
+        facets = load_facets(connection, kind, [f"{row.id}/{dataset_id}" for row in rows])
         entries = []
         for row, summary in zip(rows, run_summaries(connection, rows), strict=True):
-            mine = facets.get(f"{row.id}/{node.id}", {})
+            mine = facets.get(f"{row.id}/{dataset_id}", {})
             entries.append(
                 {
                     **summary,

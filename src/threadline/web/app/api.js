@@ -89,5 +89,7 @@ export const api = {
   columnLineage: (params, o) => get(`/column-lineage${query(params)}`, o),
   impact: (nodeId, o) => get(`/lineage/impact${query({ nodeId })}`, o),
   path: (from, to, o) => get(`/lineage/path${query({ from, to })}`, o),
+  runPage: (runId, compare, o) => get(`/ui/pages/run${query({ runId, compare })}`, o),
+  datasetPage: (namespace, name, o) => get(`/ui/pages/dataset${query({ namespace, name })}`, o),
   runLineage: (runId, o) => get(`/lineage/runs${query({ runId, direction: "both", depth: 2 })}`, o),
 };

@@ -12,16 +12,11 @@ import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 export async function datasetPage({ params, query, outlet, signal }) {
   const { namespace, name } = params;
   document.title = `${name} · threadline`;
-  const id = datasetId(namespace, name);
   let dataset;
   let versions;
   let runs;
   try {
-    [dataset, versions, runs] = await Promise.all([
-      api.dataset(namespace, name, { signal }),
-      api.datasetVersions(namespace, name, { signal }),
-      api.datasetRuns(id, { signal }),
-    ]);
+    ({ dataset, versions, runs } = await api.datasetPage(namespace, name, { signal }));
   } catch (error) {
     if (error.name === "AbortError") throw error;
     replace(outlet, pageHeader({ kind: "dataset", title: name, subtitle: namespace }), errorBox(error));

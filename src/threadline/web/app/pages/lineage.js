@@ -145,7 +145,7 @@ class LineagePage {
 
   async start() {
     this.build();
-    this.loadTimespan();
+    if (this.state.view === "columns") this.loadTimespan();
     await this.load();
   }
 
@@ -170,7 +170,8 @@ class LineagePage {
     Object.assign(this.state, patch);
     if (patch.view !== undefined && patch.view !== before.view) {
       this.build();
-      this.loadTimespan();
+      if (this.first === undefined) this.loadTimespan();
+      else this.asOfRange();
     }
     if (patch.asOf !== undefined) this.asOfSync();
     if (["depth", "direction", "asOf"].some((k) => k in patch)) {
@@ -184,18 +185,29 @@ class LineagePage {
 
   // ---- as-of control ------------------------------------------------------------------------------
 
+  /** The as-of control's range, asked for on its own (the column view: the table view's lineage
+   * answers carry it, see takeTimespan). */
   async loadTimespan() {
     try {
-      const span = await api.timespan({ signal: this.signal });
-      if (!span.firstEventTime) return;
-      this.first = new Date(span.firstEventTime).getTime();
-      this.last = new Date(span.lastEventTime).getTime() + 1000;
-      this.asOfInput.min = String(this.first);
-      this.asOfInput.max = String(this.last);
-      this.asOfSync();
+      this.takeTimespan(await api.timespan({ signal: this.signal }));
     } catch (error) {
       if (error.name !== "AbortError") this.asOfInput.disabled = true;
     }
+  }
+
+  /** Set the as-of control's range from an answer's firstEventTime and lastEventTime. */
+  takeTimespan(span) {
+    if (!span.firstEventTime) return;
+    this.first = new Date(span.firstEventTime).getTime();
+    this.last = new Date(span.lastEventTime).getTime() + 1000;
+    this.asOfRange();
+  }
+
+  /** Give the as-of control the known range (after it is built again: a new view). */
+  asOfRange() {
+    this.asOfInput.min = String(this.first);
+    this.asOfInput.max = String(this.last);
+    this.asOfSync();
   }
 
   asOfSync() {
@@ -264,6 +276,7 @@ class LineagePage {
       this.fetchLineage(s.node, s.depth, s.direction),
       ...expansions.map((e) => this.fetchLineage(e.id, EXPAND_DEPTH, e.dir === "up" ? "upstream" : "downstream")),
     ]);
+    if (answers[0].firstEventTime !== undefined) this.takeTimespan(answers[0]);
     const graph = new LineageGraph();
     for (const answer of answers) graph.add(answer);
     return { graph, answers };

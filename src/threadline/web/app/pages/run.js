@@ -19,35 +19,19 @@ const lastValue = (points) => (points.length ? points[points.length - 1][1] : nu
 export async function runPage({ params: route, query, outlet, signal }) {
   const id = route.id;
   document.title = `run ${id.slice(0, 8)} · threadline`;
-  let run;
-  let jobFacets;
-  let children;
+  const compareId = query.get("compare");
+  let page;
   try {
-    [run, jobFacets, children] = await Promise.all([
-      api.run(id, { signal }),
-      api.runJobFacets(id, { signal }).then((a) => a.facets).catch(() => ({})),
-      api.runs({ parent: id, limit: 100 }, { signal }),
-    ]);
+    page = await api.runPage(id, compareId || undefined, { signal });
   } catch (error) {
     if (error.name === "AbortError") throw error;
     replace(outlet, pageHeader({ kind: "run", title: id }), errorBox(error));
     return undefined;
   }
+  const { run, jobFacets, children, compare: other, compareError } = page;
   const job = run.jobVersion;
   const producer = producerOf(jobFacets);
-  const compareId = query.get("compare");
-  let other = null;
-  let siblings = [];
-  try {
-    const [jobRuns, compared] = await Promise.all([
-      api.jobRuns(job.namespace, job.name, 50, { signal }),
-      compareId ? api.run(compareId, { signal }) : Promise.resolve(null),
-    ]);
-    siblings = jobRuns.runs.filter((r) => r.id !== run.id);
-    other = compared;
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-  }
+  const siblings = page.jobRuns.runs.filter((r) => r.id !== run.id);
 
   const env = run.facets?.threadline_environment;
   const git = env?.git || {};
@@ -70,6 +54,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
     }),
     error ? notice("error", h("strong", null, error.message || "The run failed."),
       error.stackTrace ? h("details", null, h("summary", null, "Stack trace"), h("pre", { class: "code" }, error.stackTrace)) : null) : null,
+    compareError ? notice("warning", `Cannot compare: ${compareError}`) : null,
     other ? diffSection(run, other) : null,
     h("div", { class: "columns-2" },
       section("Run", details([
