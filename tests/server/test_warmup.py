@@ -18,8 +18,8 @@ def test_warm_up_answers_behind_token_auth(sqlite_url: str, example_events: list
         project_all(store)
         app = create_app(store, auth_mode="token", max_body_bytes=1 << 20, max_batch_events=100)
         secret = app.state.threadline.auth.internal_secret
-        # Every first request, the newest run's page and lineage, two searches, then a dataset (page,
-        # UI page, lineage) and a job (page, runs, lineage): all answered, although no key exists.
+        # Every first request, the newest run's page and lineage, two searches, then a dataset's and
+        # a job's Marquez page, UI page and lineage: all answered, although no key exists.
         assert asyncio.run(warm_up(app, secret)) == len(FIRST_REQUESTS) + 2 + 2 + 3 + 3
         assert asyncio.run(warm_up(app, "tl_not_a_key")) == 0
     finally:

@@ -204,12 +204,36 @@ def test_run_page_in_one_answer(http: httpx.Client) -> None:
     assert "runId" in refused.json()["error"]
 
 
+def test_job_page_in_one_answer(http: httpx.Client) -> None:
+    namespace, name = "acme-airflow", "jaffle_shop_daily.load_payments"
+    page = http.get("/api/v1/ui/pages/job", params={"namespace": namespace, "name": name}).json()
+    assert page["job"] == http.get(f"/api/v1/namespaces/{namespace}/jobs/{name}").json()
+    runs = http.get("/api/v1/ui/runs", params={"job": "load_payments", "namespace": namespace}).json()
+    assert page["runs"] == runs
+    assert page["runs"]["totalCount"] == 4
+    assert any(run["errorMessage"] for run in page["runs"]["runs"])
+    absent = http.get("/api/v1/ui/pages/job", params={"namespace": namespace, "name": "nothing"})
+    assert absent.status_code == 404
+    assert http.get("/api/v1/ui/pages/job", params={"name": name}).status_code == 400
+
+
 def test_dataset_page_in_one_answer(http: httpx.Client) -> None:
     namespace, name = "postgres://warehouse.internal:5432", "analytics.jaffle_shop.stg_orders"
     page = http.get("/api/v1/ui/pages/dataset", params={"namespace": namespace, "name": name}).json()
     segments = f"/api/v1/namespaces/{quote(namespace, safe='')}/datasets/{name}"
     assert page["dataset"] == http.get(segments).json()
-    assert page["versions"] == http.get(f"{segments}/versions", params={"limit": 50}).json()
+    versions = http.get(f"{segments}/versions", params={"limit": 50}).json()
+    assert page["versions"]["totalCount"] == versions["totalCount"] == 3
+    brief = [
+        {
+            "version": v["version"],
+            "createdAt": v["createdAt"],
+            "fieldCount": len(v["fields"]),
+            "createdByRun": {"id": v["createdByRun"]["id"], "state": v["createdByRun"]["state"]},
+        }
+        for v in versions["versions"]
+    ]
+    assert page["versions"]["versions"] == brief
     node = f"dataset:{namespace}:{name}"
     assert page["runs"] == http.get("/api/v1/ui/dataset-runs", params={"nodeId": node}).json()
     assert len(page["runs"]["writes"]) == 3

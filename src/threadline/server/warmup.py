@@ -69,10 +69,7 @@ async def warm_up(app: ASGIApp, secret: str) -> int:
             namespace, name = quote(first["namespace"], safe=""), quote(first["name"], safe="")
             collection = "datasets" if kind == "DATASET" else "jobs"
             await get(f"/api/v1/namespaces/{namespace}/{collection}/{name}")
-            if kind == "DATASET":
-                await get(f"/api/v1/ui/pages/dataset?namespace={namespace}&name={name}")
-            else:
-                await get(f"/api/v1/namespaces/{namespace}/jobs/{name}/runs?limit=100")
+            await get(f"/api/v1/ui/pages/{kind.lower()}?namespace={namespace}&name={name}")
             if node:
                 await get(f"/api/v1/ui/lineage?nodeId={quote(node, safe='')}&depth=2")
     log.debug("warm-up: %d requests answered", ok)

@@ -106,6 +106,8 @@ class RunFilter:
     parent: str | None = None
     since: int | None = None
     until: int | None = None
+    #: One job, by its id in the store.
+    job_id: int | None = None
 
 
 def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
@@ -117,6 +119,8 @@ def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
         where.append(jobs.c.namespace == normalize_namespace(wanted.namespace))
     if wanted.job is not None:
         where.append(func.lower(jobs.c.name).like(like_pattern(wanted.job)))
+    if wanted.job_id is not None:
+        where.append(runs.c.job_id == wanted.job_id)
     if wanted.parent is not None:
         where.append(runs.c.parent_run_id == resolve_run_id(connection, wanted.parent))
     if wanted.since is not None:
@@ -215,30 +219,36 @@ async def runs_endpoint(request: Request) -> Response:
 # ---- overview ------------------------------------------------------------------------------------
 
 
+def _count(table: Any, *where: Any) -> Any:
+    return select(func.count()).select_from(table).where(*where).scalar_subquery()
+
+
+_ns, _ds, _runs = schema.namespaces, schema.datasets, schema.runs
+#: The overview's counts in one statement (each a subquery), built once.
+_COUNTS = select(
+    _count(_ns, _ns.c.name != CATALOG_NAMESPACE).label("namespaces"),
+    _count(_ds, _ds.c.namespace != CATALOG_NAMESPACE).label("datasets"),
+    _count(schema.jobs).label("jobs"),
+    _count(_runs, _runs.c.has_events.is_(True)).label("runs"),
+    _count(_runs, _runs.c.has_events.is_(True), _runs.c.state.in_(("START", "RUNNING"))).label("running"),
+    _count(schema.events).label("events"),
+)
+
+
 def overview(connection: Connection) -> dict[str, Any]:
     """Counts, the log's time span, and the most recent runs and failures."""
-    namespaces, datasets, jobs, runs, events = (
-        schema.namespaces,
-        schema.datasets,
-        schema.jobs,
-        schema.runs,
-        schema.events,
-    )
-
-    def count(table: Any, *where: Any) -> int:
-        return connection.scalar(select(func.count()).select_from(table).where(*where)) or 0
-
+    counted = connection.execute(_COUNTS).one()
     recent, _ = list_runs(connection, RunFilter(), RECENT, 0)
     failures, failed = list_runs(connection, RunFilter(states=("FAIL",)), RECENT, 0)
     return {
         "counts": {
-            "namespaces": count(namespaces, namespaces.c.name != CATALOG_NAMESPACE),
-            "datasets": count(datasets, datasets.c.namespace != CATALOG_NAMESPACE),
-            "jobs": count(jobs),
-            "runs": count(runs, runs.c.has_events.is_(True)),
+            "namespaces": counted.namespaces,
+            "datasets": counted.datasets,
+            "jobs": counted.jobs,
+            "runs": counted.runs,
             "failedRuns": failed,
-            "runningRuns": count(runs, runs.c.has_events.is_(True), runs.c.state.in_(("START", "RUNNING"))),
-            "events": count(events),
+            "runningRuns": counted.running,
+            "events": counted.events,
         },
         **timespan(connection),
         "recentRuns": recent,

@@ -104,12 +104,12 @@ def _beyond(connection: Connection, subgraph: Subgraph, depth: int | None, as_of
     return more
 
 
+_TIMESPAN = select(func.min(schema.events.c.event_time), func.max(schema.events.c.event_time))
+
+
 def timespan(connection: Connection) -> dict[str, Any]:
     """The times of the first and the last event of the log (``None`` for an empty log)."""
-    events = schema.events
-    first, last = connection.execute(
-        select(func.min(events.c.event_time), func.max(events.c.event_time))
-    ).one()
+    first, last = connection.execute(_TIMESPAN).one()
     return {"firstEventTime": format_time(first), "lastEventTime": format_time(last)}
 
 

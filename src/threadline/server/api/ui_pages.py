@@ -1,11 +1,12 @@
 """Everything one page of the web UI shows first, in one answer: ``GET /api/v1/ui/pages/…``.
 
 A run page needs the run, its job's facets, its child runs and the job's other runs (for the compare
-menu); a dataset page needs the dataset, its versions and the runs that wrote and read it. Asked
-separately that is four and three requests; here each page is one request, read in one transaction,
+menu); a job page the job and its runs; a dataset page the dataset, its versions and the runs that
+wrote and read it. Asked separately that is four, two and three requests; here each page is one
+request, read in one transaction,
 so the parts agree with each other even while events arrive, and the page waits for one answer
-instead of the slowest of several. The parts have the shapes of the endpoints they replace, so an API
-client can use either.
+instead of the slowest of several. The parts have the shapes of the endpoints they replace, or a
+brief one where the page shows less.
 
 - ``GET /api/v1/ui/pages/run?runId=<uuid>[&compare=<uuid>]``::
 
@@ -17,13 +18,22 @@ client can use either.
   gives them; ``jobRuns`` the job's latest :data:`JOB_RUNS` runs, the run itself included. A
   ``compare`` run that does not exist is not an error of the page: ``compareError`` says why it is
   missing.
+- ``GET /api/v1/ui/pages/job?namespace=<ns>&name=<name>``::
+
+      {"job": <Marquez job>, "runs": {"runs": [<run summary>], "totalCount"}}
+
+  the job as ``/api/v1/namespaces/{ns}/jobs/{name}`` gives it, and its latest :data:`JOB_PAGE_RUNS`
+  runs as ``/api/v1/ui/runs`` gives them (with their error messages, without their facets).
 - ``GET /api/v1/ui/pages/dataset?namespace=<ns>&name=<name>``::
 
-      {"dataset": <Marquez dataset>, "versions": {"versions": [...], "totalCount"},
+      {"dataset": <Marquez dataset>,
+       "versions": {"versions": [{"version", "createdAt", "fieldCount",
+                                  "createdByRun": {"id", "state"} | null}], "totalCount"},
        "runs": {"nodeId", "writes": [...], "reads": [...]}}
 
-  as ``/api/v1/namespaces/{ns}/datasets/{name}`` (found by name or alias), its ``/versions`` (the
-  latest :data:`VERSIONS`) and ``/api/v1/ui/dataset-runs`` (:data:`DATASET_RUNS` of each) give them.
+  ``dataset`` as ``/api/v1/namespaces/{ns}/datasets/{name}`` gives it (found by name or alias), its
+  latest :data:`VERSIONS` versions in brief (``…/versions`` gives each with its whole schema, facets
+  and run), and ``runs`` as ``/api/v1/ui/dataset-runs`` gives them (:data:`DATASET_RUNS` of each).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.catalog import datasets as dataset_catalog
+from threadline.catalog import jobs as job_catalog
 from threadline.catalog.common import load_facets
 from threadline.catalog.runs import MARQUEZ_STATES, get_run
 from threadline.errors import BadRequest, NotFound
@@ -42,15 +53,16 @@ from threadline.graph.nodes import NodeId
 from threadline.openlineage.timestamps import format_time
 from threadline.server.api.insights import RunFilter, list_runs, runs_of_dataset
 from threadline.server.api.routing import new_router, read
-from threadline.server.api.shapes import dataset_json, dataset_version_json, run_json
+from threadline.server.api.shapes import dataset_json, job_json, run_json
 from threadline.server.state import json_response
 from threadline.store import schema
 
 router = new_router()
 
-#: How many child runs, runs of the same job, versions and dataset runs a page shows.
+#: How many child runs, runs of the same job (run page, job page), versions and dataset runs a page shows.
 CHILD_RUNS = 100
 JOB_RUNS = 50
+JOB_PAGE_RUNS = 100
 VERSIONS = 50
 DATASET_RUNS = 50
 
@@ -118,22 +130,64 @@ async def run_page_endpoint(request: Request) -> Response:
     return json_response(await read(request, run_page, run_id, compare))
 
 
+# ---- a job ---------------------------------------------------------------------------------------
+
+
+def job_page(connection: Connection, namespace: str, name: str) -> dict[str, Any]:
+    """The job page's answer (see the module docstring)."""
+    job = job_catalog.get_job(connection, namespace, name)
+    runs, total = list_runs(connection, RunFilter(job_id=job.id), JOB_PAGE_RUNS, 0)
+    return {"job": job_json(job), "runs": {"runs": runs, "totalCount": total}}
+
+
+@router.get("/api/v1/ui/pages/job")
+async def job_page_endpoint(request: Request) -> Response:
+    """A job and its latest runs."""
+    namespace = _required(request, "namespace", "a job's namespace, such as acme-dbt")
+    name = _required(request, "name", "a job's name, such as dbt-run-jaffle_shop")
+    return json_response(await read(request, job_page, namespace, name))
+
+
 # ---- a dataset -----------------------------------------------------------------------------------
+
+
+def _brief_run(run_id: str | None, state: str | None) -> dict[str, str] | None:
+    return {"id": run_id, "state": MARQUEZ_STATES.get(state or "", "NEW")} if run_id else None
+
+
+def _versions(connection: Connection, dataset: dataset_catalog.Dataset) -> dict[str, Any]:
+    versions, runs = schema.dataset_versions, schema.runs
+    where = versions.c.dataset_id == dataset.id
+    rows = connection.execute(
+        select(
+            versions.c.version, versions.c.created_at, versions.c.schema_hash, versions.c.run_id, runs.c.state
+        )
+        .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id))
+        .where(where)
+        .order_by(versions.c.created_at.desc(), versions.c.version.desc())
+        .limit(VERSIONS)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(versions).where(where)) or 0
+    fields = dataset_catalog.load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])
+    found = [
+        {
+            "version": row.version,
+            "createdAt": format_time(row.created_at),
+            "fieldCount": len(fields[row.schema_hash]) if row.schema_hash else len(dataset.fields),
+            "createdByRun": _brief_run(row.run_id, row.state),
+        }
+        for row in rows
+    ]
+    return {"versions": found, "totalCount": total}
 
 
 def dataset_page(connection: Connection, namespace: str, name: str) -> dict[str, Any]:
     """The dataset page's answer (see the module docstring)."""
     dataset = dataset_catalog.get_dataset(connection, namespace, name)
-    versions = dataset_catalog.list_dataset_versions(
-        connection, dataset.canonical_namespace, dataset.name, limit=VERSIONS
-    )
     node_id = str(NodeId.dataset(dataset.namespace, dataset.name))
     return {
         "dataset": dataset_json(dataset),
-        "versions": {
-            "versions": [dataset_version_json(v) for v in versions.items],
-            "totalCount": versions.total,
-        },
+        "versions": _versions(connection, dataset),
         "runs": runs_of_dataset(connection, dataset.id, node_id, DATASET_RUNS),
     }
 

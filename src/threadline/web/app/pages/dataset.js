@@ -47,7 +47,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
     return [
       h("span", { class: "mono" }, shortHash(v.version, 16), " ", copyButton(v.version, "copy")),
       formatTime(v.createdAt),
-      `${(v.fields || []).length}`,
+      `${v.fieldCount}`,
       run ? [statePill(run.state), " ", link(runUrl(run.id), h("code", null, run.id.slice(0, 8)))] : "–",
     ];
   });

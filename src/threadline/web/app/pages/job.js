@@ -22,7 +22,7 @@ export async function jobPage({ params, outlet, signal }) {
   let job;
   let runs;
   try {
-    [job, runs] = await Promise.all([api.job(namespace, name, { signal }), api.jobRuns(namespace, name, 100, { signal })]);
+    ({ job, runs } = await api.jobPage(namespace, name, { signal }));
   } catch (error) {
     if (error.name === "AbortError") throw error;
     replace(outlet, pageHeader({ kind: "job", title: name, subtitle: namespace }), errorBox(error));
@@ -30,10 +30,6 @@ export async function jobPage({ params, outlet, signal }) {
   }
   const facets = job.facets || {};
   const producer = producerOf(facets);
-  const summaries = runs.runs.map((r) => ({
-    id: r.id, namespace: job.namespace, job: job.name, state: r.state, startedAt: r.startedAt, createdAt: r.createdAt,
-    endedAt: r.endedAt, durationMs: r.durationMs, errorMessage: r.facets?.errorMessage?.message || null, jobType: facets.jobType,
-  }));
   const durations = runs.runs.filter((r) => r.durationMs != null)
     .map((r) => [new Date(r.startedAt).getTime() / 1000, r.durationMs / 1000]).sort((a, b) => a[0] - b[0]);
   const sql = facets.sql?.query;
@@ -62,6 +58,6 @@ export async function jobPage({ params, outlet, signal }) {
     sql ? section("SQL", h("pre", { class: "code" }, h("code", null, sql))) : null,
     section(`Runs (${runs.totalCount})`,
       durations.length > 1 ? lineChart([{ label: "duration (s)", points: durations }], { time: true, height: 160, title: "Duration of each run" }) : null,
-      runsTable(summaries, { showJob: false })),
+      runsTable(runs.runs, { showJob: false })),
     section("Facets", facetList(facets)));
 }
