@@ -337,7 +337,7 @@ def token_server(demo_store: str, tmp_path_factory: pytest.TempPathFactory) -> A
     from tests.server.conftest import free_port
 
     log = tmp_path_factory.mktemp("web-token-server") / "server.log"
-    server = ServerProcess(demo_store, free_port(), log, {"auth": "token"}).start()
+    server = ServerProcess(demo_store, free_port(), log, {"auth": "token"}, favoured=True).start()
     yield server, key
     server.stop()
 
