@@ -26,7 +26,9 @@ outputs everything its runs wrote.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import Connection
@@ -85,8 +87,9 @@ class Change:
             return None
         return self.b - self.a
 
-    def to_dict(self, *, with_text: bool = False) -> dict[str, Any]:
-        """JSON-ready; ``with_text`` adds each value as people read it (``text``)."""
+    def to_dict(self, *, with_text: bool = False, root: str | None = None) -> dict[str, Any]:
+        """JSON-ready; ``with_text`` adds the key and each value as people read them (``text``; a local
+        file's path relative to ``root``, see :func:`shown_key`)."""
         found: dict[str, Any] = {
             "section": self.section,
             "key": self.key,
@@ -99,7 +102,12 @@ class Change:
         if self.delta is not None:
             found["delta"] = self.delta
         if with_text:
-            found["text"] = {"a": shown(self, "a"), "b": shown(self, "b"), "delta": delta_text(self)}
+            found["text"] = {
+                "key": shown_key(self, root),
+                "a": shown(self, "a"),
+                "b": shown(self, "b"),
+                "delta": delta_text(self),
+            }
         return found
 
 
@@ -131,6 +139,16 @@ class RunComparison:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def root(self) -> str | None:
+        """The folder local files are shown relative to: where run A ran (else B), as the SDK recorded
+        it (``threadline_environment.cwd``); none for runs from other producers."""
+        for side in (self.a, self.b):
+            cwd = side.info.environment.get("cwd")
+            if isinstance(cwd, str) and cwd:
+                return cwd
+        return None
+
     def differing(self) -> list[Change]:
         """The changes that are not ``same``."""
         return [change for change in self.changes if change.kind != "same"]
@@ -147,7 +165,7 @@ class RunComparison:
         many of each kind, and notes."""
         sections: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
         for change in self.changes if include_same else self.differing():
-            sections[change.section].append(change.to_dict(with_text=with_text))
+            sections[change.section].append(change.to_dict(with_text=with_text, root=self.root))
         return {
             "a": self.a.to_dict(),
             "b": self.b.to_dict(),
@@ -175,6 +193,16 @@ def format_value(value: Any) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
+
+
+def shown_key(change: Change, root: str | os.PathLike[str] | None) -> str:
+    """A change's key as people read it: a local file's path relative to ``root`` when inside it."""
+    if change.dataset is None or change.dataset["namespace"] != "file" or root is None:
+        return change.key
+    try:
+        return str(PurePosixPath(change.key).relative_to(PurePosixPath(os.fspath(root))))
+    except ValueError:
+        return change.key
 
 
 def shown(change: Change, side: str) -> str:

@@ -15,12 +15,12 @@ from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.store import OBJECTS_DIR_NAME
 from threadline.catalog.compare import (
     SECTIONS,
-    Change,
     RunComparison,
     compare_runs,
     delta_text,
     format_value,
     shown,
+    shown_key,
 )
 from threadline.catalog.pipelines import pipeline_job_ids
 from threadline.cli.common import StoreOption, err, expected_errors, out
@@ -106,19 +106,9 @@ def runs(
     err.print(f"{len(found)} run{'s' if len(found) != 1 else ''} (newest first)")
 
 
-def _key(change: Change, root: Path | None) -> str:
-    """A change's key as printed: a local file's path relative to the project, when inside it."""
-    if change.dataset is not None and change.dataset["namespace"] == "file" and root is not None:
-        try:
-            return str(Path(change.key).relative_to(root))
-        except ValueError:
-            pass
-    return change.key
-
-
 def _print_diff(diff: RunComparison, show_all: bool) -> None:
     changes = diff.changes if show_all else diff.differing()
-    root = tracking_folder().parent
+    root = diff.root or tracking_folder().parent  # where the runs ran, else this project
     table = Table(
         "",
         "",
@@ -135,7 +125,7 @@ def _print_diff(diff: RunComparison, show_all: bool) -> None:
             delta = delta_text(change)
             table.add_row(
                 section if index == 0 else "",
-                escape(_key(change, root)),
+                escape(shown_key(change, root)),
                 escape(shown(change, "a")),
                 escape(shown(change, "b") + (f" ({delta})" if delta else "")),
                 change.kind,

@@ -203,8 +203,16 @@ class Run:
         parent = self.parent
         if parent is None and enclosing is not None:
             parent = self.parent = enclosing
+        handed_root: RunRef | None = None
+        if parent is None:  # the process that started this one may have handed its run down
+            handed = RunRef.from_env()
+            if handed is not None:
+                parent, handed_root = handed
+                self.parent = parent
+                if self.pipeline is None:
+                    self.pipeline = parent.pipeline
         named = self.pipeline
-        if named and named != self.name and not _within_pipeline(parent, named):
+        if named and named != self.name and not _within_pipeline(parent, named, handed_root):
             parent = self.parent = _pipeline_run(tracker, named, parent, self.namespace, self.started_at)
         root: RunRef | None = None
         if isinstance(parent, Run):
@@ -214,16 +222,8 @@ class Run:
             if self.namespace is None:
                 self.namespace = parent.namespace
             root = parent.root or parent.ref
-        elif parent is None:
-            handed = RunRef.from_env()
-            if handed is not None:
-                parent, root = handed
-                root = root or parent
-                self.parent = parent
-                if self.pipeline is None:
-                    self.pipeline = parent.pipeline
-        else:
-            root = parent
+        elif parent is not None:
+            root = handed_root or parent
         if self.namespace is None:
             self.namespace = tracker.namespace
         self.root = root
@@ -507,18 +507,15 @@ def _in_worker() -> bool:
     return mp is not None and mp.parent_process() is not None
 
 
-def _within_pipeline(parent: Run | RunRef | None, pipeline: str) -> bool:
-    """Whether ``parent`` is a run of the job ``pipeline``, or one below such a run."""
+def _within_pipeline(parent: Run | RunRef | None, pipeline: str, root: RunRef | None = None) -> bool:
+    """Whether ``parent`` is a run of the job ``pipeline`` or one below such a run (``root``: the root
+    of a run handed down by the process that started this one)."""
     while isinstance(parent, Run):
         if parent.job_name == pipeline:
             return True
         parent = parent.parent
-    if isinstance(parent, RunRef):  # handed down by the process that started this one
-        if pipeline in (parent.name, parent.pipeline):
-            return True
-        handed = RunRef.from_env()
-        root = handed[1] if handed is not None else None
-        return root is not None and root.name == pipeline
+    if isinstance(parent, RunRef):
+        return pipeline in (parent.name, parent.pipeline) or (root is not None and root.name == pipeline)
     return False
 
 
@@ -560,8 +557,9 @@ def _end_pipelines(which: Callable[[Run], bool], error: BaseException | None = N
 
 
 def _end_tracker_pipelines(tracker: Tracker) -> None:
-    """A tracker closes: end the implicit pipeline runs it recorded."""
-    _end_pipelines(lambda pipeline: pipeline._tracker is tracker, _uncaught_error())
+    """A tracker closes (``configure``, ``reset``): end the implicit pipeline runs it recorded, as their
+    steps ended (an error of the process is the exit hook's to judge, see :func:`_end_open_runs`)."""
+    _end_pipelines(lambda pipeline: pipeline._tracker is tracker)
 
 
 def current_run() -> Run | None:

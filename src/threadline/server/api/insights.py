@@ -11,7 +11,8 @@ queries per page.
 - ``GET /api/v1/ui/runs``: runs newest first; ``state`` (Marquez's: COMPLETED, FAILED, RUNNING,
   ABORTED, NEW; any case), ``namespace``, ``job`` (part of a name), ``parent`` (a run id or a unique
   prefix: its child runs), ``pipeline`` (a pipeline's name: the runs of its job and of every job under
-  it, see ``catalog/pipelines.py``), ``since``/``until`` (ISO 8601), ``limit``, ``offset``. Each run
+  it, see ``catalog/pipelines.py``), ``run`` (the start of their ids), ``since``/``until`` (ISO 8601),
+  ``limit``, ``offset``. Each run
   has its ``shortId`` (and its parent's, ``parentShortId``): the shortest prefix of its id no other run
   shares, at least 8 characters.
 - ``GET /api/v1/ui/events``: event summaries (no bodies) newest first; ``type``, ``job``, ``run``,
@@ -106,6 +107,8 @@ class RunFilter:
     job_id: int | None = None
     #: A pipeline, by name: the runs of the jobs named so and of every job under them.
     pipeline: str | None = None
+    #: The start of the runs' ids.
+    id_prefix: str | None = None
 
 
 def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
@@ -121,6 +124,9 @@ def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
         where.append(runs.c.job_id == wanted.job_id)
     if wanted.parent is not None:
         where.append(runs.c.parent_run_id == resolve_run_id(connection, wanted.parent))
+    if wanted.id_prefix is not None:
+        prefix = wanted.id_prefix.strip().lower().removeprefix("run:")
+        where.append(and_(runs.c.id >= prefix, runs.c.id < prefix + "\uffff"))
     if wanted.pipeline is not None:
         where.append(runs.c.job_id.in_(pipeline_job_ids(connection, wanted.pipeline)))
     if wanted.since is not None:
@@ -206,6 +212,7 @@ def _run_filter(request: Request) -> RunFilter:
         job=_text(request, "job"),
         parent=_text(request, "parent"),
         pipeline=_text(request, "pipeline"),
+        id_prefix=_text(request, "run"),
         since=_time(request, "since"),
         until=_time(request, "until"),
     )

@@ -25,7 +25,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
     page = await api.runPage(id, compareId || undefined, { signal });
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    replace(outlet, pageHeader({ kind: "run", title: id }), errorBox(error));
+    replace(outlet, pageHeader({ kind: "run", title: id }), errorBox(error), await candidates(id, error, signal));
     return undefined;
   }
   const { run, jobFacets, children, comparison, compareError } = page;
@@ -69,7 +69,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
         ["Job version", h("code", null, job.version)],
         ["Events", (run.states || []).map((s) => h("div", { class: "small" }, `${s.state || "OTHER"} · ${formatTime(s.time)}`))],
       ])),
-      section("Code and environment", details([
+      section("Code and environment", orNothing(details([
         ["Source", sourceLink(location)],
         ["Commit", git.commit || location?.version ? h("code", null, git.commit || location.version) : null],
         ["Branch", git.branch || location?.branch],
@@ -80,7 +80,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
         ["Command", env?.command_line ? h("code", null, env.command_line) : null],
         ["Packages", env?.packages_object ? h("code", { title: env.packages_object }, `${env.packages_count ?? "?"} packages · ${shortHash(env.packages_object)}`) : null],
         ["Engine", run.facets?.processing_engine ? `${run.facets.processing_engine.name} ${run.facets.processing_engine.version || ""}` : null],
-      ]))),
+      ]), "Its producer sent no code location or environment."))),
     paramsSection(run),
     metricsSection(run),
     ioSection(run),
@@ -102,6 +102,23 @@ export async function runPage({ params: route, query, outlet, signal }) {
     if (err.name !== "AbortError") graphBox.replaceChildren(errorBox(err));
   }
   return () => view.destroy();
+}
+
+/** A list of details, or a line saying there are none. */
+function orNothing(list, empty) {
+  return list.children.length ? list : h("p", { class: "empty" }, empty);
+}
+
+/** The runs an ambiguous prefix starts, to pick one from (nothing for any other error). */
+async function candidates(prefix, error, signal) {
+  if (error.status !== 400 || !/ambiguous/.test(error.message)) return null;
+  try {
+    const answer = await api.runs({ run: prefix, limit: 50 }, { signal });
+    return section(`Runs whose id starts with ${prefix} (${answer.totalCount})`, runsTable(answer.runs));
+  } catch (failure) {
+    if (failure.name === "AbortError") throw failure;
+    return null;
+  }
 }
 
 function paramsSection(run) {
@@ -148,19 +165,30 @@ const SECTION_NAMES = { run: "run", inputs: "read", outputs: "wrote", params: "p
  */
 function diffSection(comparison) {
   const { a, b, counts } = comparison;
-  const rows = SECTIONS.flatMap((name) => comparison[name].map((change) => {
-    const { text } = change;
-    const key = change.dataset ? h("span", { title: change.key }, shorten(change.key, 60)) : change.key;
-    const full = (value) => (typeof value === "string" ? value : null); // a version, whole, on hover
-    return h("tr", { class: change.change === "same" ? "same" : "changed", dataset: { section: name, key: change.key, change: change.change } },
-      h("td", null, h("span", { class: "muted small" }, SECTION_NAMES[name]), " ", key),
-      h("td", { title: full(change.a) }, text.a || "–"),
-      h("td", { title: full(change.b) }, text.b || "–", text.delta ? h("span", { class: "muted small" }, ` (${text.delta})`) : null),
-      h("td", null, h("span", { class: `pill change-${change.change}` }, change.change)));
-  }));
+  const rows = SECTIONS.flatMap((name) => {
+    const changes = comparison[name];
+    const same = changes.filter((change) => change.change === "same").length;
+    const shown = changes.map((change) => {
+      const { text } = change;
+      const key = change.dataset ? h("span", { title: change.key }, shorten(text.key, 60)) : change.key;
+      const full = (value) => (typeof value === "string" ? value : null); // a version, whole, on hover
+      return h("tr", { class: change.change === "same" ? "same" : "changed", dataset: { section: name, key: change.key, change: change.change } },
+        h("td", null, h("span", { class: "muted small" }, SECTION_NAMES[name]), " ", key),
+        h("td", { title: full(change.a) }, text.a || "–"),
+        h("td", { title: full(change.b) }, text.b || "–", text.delta ? h("span", { class: "muted small" }, ` (${text.delta})`) : null),
+        h("td", null, h("span", { class: `pill change-${change.change}` }, change.change)));
+    });
+    // With only the differences shown, each section says how much of it is the same (as the CLI does).
+    if (same) {
+      const how = same === changes.length ? (same === 1 ? "the same" : `all ${same} the same`) : `${same} more the same`;
+      shown.push(h("tr", { class: "same-count" }, h("td", { colspan: "4", class: "muted small" }, `${SECTION_NAMES[name]}: ${how}`)));
+    }
+    return shown;
+  });
   const differing = counts.changed + counts.added + counts.removed + counts.unknown;
-  return section(`Compared with run ${b.shortId} (${differing} difference${differing === 1 ? "" : "s"})`,
-    h("label", { class: "inline" }, h("input", { type: "checkbox", onchange: (e) => e.target.closest("section").classList.toggle("only-changes", e.target.checked) }), " only differences"),
+  return h("section", { class: "card only-changes", id: "run-compare" },
+    h("h2", null, `Compared with run ${b.shortId} (${differing} difference${differing === 1 ? "" : "s"})`),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", checked: true, onchange: (e) => e.target.closest("section").classList.toggle("only-changes", e.target.checked) }), " only differences"),
     comparison.notes.length ? h("p", { class: "muted small" }, comparison.notes.join("; ")) : null,
     h("table", { class: "grid diff", id: "run-diff" },
       h("thead", null, h("tr", null, h("th", null, ""), h("th", null, `A: this run ${a.shortId}`),
