@@ -21,7 +21,7 @@ export function runsTable(runs, { showJob = true, extra = null, empty = "No runs
       showJob ? h("td", null, producerSwatch(producerOfJobType(run.jobType)), " ", link(jobUrl(run.namespace, run.job), shorten(run.job, 60)),
         h("div", { class: "muted small" }, run.namespace)) : null,
       h("td", null, link(runUrl(run.id), h("code", null, shortRunId(run)))),
-      h("td", { class: "nowrap", title: formatTime(run.startedAt || run.createdAt) }, relativeTime(run.startedAt || run.createdAt)),
+      h("td", { title: formatTime(run.startedAt || run.createdAt) }, relativeTime(run.startedAt || run.createdAt)),
       h("td", { class: "nowrap" }, formatDuration(run.durationMs)),
       extra ? h("td", null, extra.cell(run)) : null,
       h("td", { class: "error-cell" }, run.errorMessage ? truncate(run.errorMessage, 120) : "")))));
