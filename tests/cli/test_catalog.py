@@ -50,7 +50,7 @@ def test_jobs(run: Run, loaded: str) -> None:
     result = run("jobs", "--namespace", "threadline-examples", "--store", loaded)
     assert result.exit_code == 0, result.output
     assert "churn_pipeline.train" in result.stdout
-    assert "COMPLETED" in result.stdout
+    assert "completed" in result.stdout  # states for people: Marquez's word, in lower case
     assert "5 of 5 jobs" in result.stderr
     # (the failed run's errorMessage facet holds a stack trace, which the `run` fixture would refuse)
     doc = json.loads(CliRunner().invoke(app, ["jobs", "--format", "json", "--store", loaded]).stdout)
@@ -66,13 +66,13 @@ def test_show_dataset_job_run_and_field(run: Run, loaded: str) -> None:
         "  status",
         "versions",
         "churn_pipeline.extract",
-        "COMPLETED",
+        "completed",
         "dataSource",
     ):
         assert text in dataset.stdout
     job = run("show", "job:threadline-examples:churn_pipeline.train", "--store", loaded)
     assert job.exit_code == 0, job.output
-    for text in ("recent runs", "FAILED", "features/churn/customer_features.parquet", "team:ml-platform"):
+    for text in ("recent runs", "failed", "features/churn/customer_features.parquet", "team:ml-platform"):
         assert text in job.stdout
     by_prefix = run("show", FIRST_RUN[:8], "--store", loaded)
     assert by_prefix.exit_code == 0, by_prefix.output

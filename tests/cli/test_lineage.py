@@ -66,6 +66,19 @@ def test_impact(run: Run, loaded: str) -> None:
     assert "job:threadline-examples:churn_pipeline.train" in {item["id"] for item in data["impacted"]}
 
 
+def test_states_are_spelled_as_everywhere(run: Run, loaded: str) -> None:
+    """Marquez's words in JSON (as the HTTP API), the same in lower case in tables (as the web UI)."""
+    impacted = _json(run, loaded, "impact", CUSTOMERS)["impacted"]
+    states = {item["latestRunState"] for item in impacted if item["type"] == "job"}
+    assert states == {"COMPLETED"}
+    table = run("impact", CUSTOMERS, "--store", loaded).stdout
+    assert "completed" in table
+    assert "COMPLETE" not in table
+    exported = _json(run, loaded, "lineage", TRAIN, "--upstream")
+    assert {n["latestState"] for n in exported["nodes"] if n["type"] == "job"} == {"COMPLETED"}
+    assert "completed" in run("lineage", TRAIN, "--upstream", "--store", loaded).stdout
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

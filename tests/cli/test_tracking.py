@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.cli.conftest import Run, error_lines
 from tests.tracking.conftest import write_old
 from threadline.artifacts import ArtifactStore, ObjectId
 from threadline.artifacts.hashing import hash_bytes
+from threadline.cli import common
 from threadline.tracking import tracker
 
 
@@ -108,14 +110,22 @@ def test_runs_lists_newest_first_with_metrics(run: Run) -> None:
     assert "churn.train" in result.stdout
     assert "other" not in result.stdout
     assert "loss=0.125" in result.stdout
+    assert "completed" in result.stdout  # the state as people read it, as the web UI writes it
     listed = json.loads(run("runs", "--format", "json", "--limit", "3").stdout)
     assert [r["job"]["name"] for r in listed] == ["other", "churn.train", "churn"]
     assert listed[2]["id"] == second
+    assert listed[2]["shortId"] == second[:8]
     assert listed[2]["params"] == {"alpha": 0.25}
     assert listed[1]["parentRunId"] == second
-    assert (
-        run("runs", "--pipeline", "nothing-like-it").stderr.strip() == "no runs of pipeline nothing-like-it"
-    )
+    assert listed[2]["state"] == "COMPLETED"  # Marquez's word, as the HTTP API says it
+    for key in ("createdAt", "startedAt", "endedAt"):  # ISO 8601, as every JSON answer
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", listed[2][key]), listed[2][key]
+    assert isinstance(listed[2]["durationMs"], int)
+    unknown = run("runs", "--pipeline", "nothing-like-it")
+    assert unknown.exit_code == 1
+    assert error_lines(unknown) == [
+        "error: no pipeline 'nothing-like-it': no job has that name; `threadline jobs` lists the jobs"
+    ]
 
 
 def test_diff_shows_inputs_params_metrics_and_packages(run: Run) -> None:
@@ -127,23 +137,97 @@ def test_diff_shows_inputs_params_metrics_and_packages(run: Run) -> None:
     result = run("diff", first[:6], second[:6], "--format", "json")
     assert result.exit_code == 0
     diff = json.loads(result.stdout)
-    assert diff["a"] == first
-    assert diff["b"] == second
+    assert diff["a"]["id"] == first
+    assert diff["b"]["id"] == second
+    assert diff["a"]["shortId"] == first[:8]
     (changed_input,) = diff["inputs"]
     assert changed_input["key"] == str(raw.resolve())
+    assert changed_input["dataset"] == {"namespace": "file", "name": str(raw.resolve())}
     assert changed_input["a"] == oid_of(b"a\n1\n2\n")
     assert changed_input["b"] == oid_of(b"a\n1\n2\n3\n")
+    assert changed_input["change"] == "changed"
+    (model,) = diff["outputs"]  # the model is written from the data: another content
+    assert model["key"].endswith("model.bin")
+    assert model["change"] == "changed"
     params = {p["key"]: (p["a"], p["b"]) for p in diff["params"]}
     assert params == {"alpha": (0.5, 0.25), "train.alpha": (0.5, 0.25)}
-    metrics = {m["key"]: (m["a"], m["b"]) for m in diff["metrics"]}
-    assert metrics == {"train.loss": (0.25, 0.125), "train.rows": (3.0, 4.0)}
+    metrics = {m["key"]: (m["a"], m["b"], m["delta"]) for m in diff["metrics"]}
+    assert metrics == {"train.loss": (0.25, 0.125, -0.125), "train.rows": (3.0, 4.0, 1.0)}
     assert diff["environment"] == []  # the same process: the same packages
     table = run("diff", first, second)
     assert table.exit_code == 0
     assert "train.alpha" in table.stdout
     assert "changed" in table.stdout
+    assert " raw.csv " in table.stdout  # relative to the project
     every = json.loads(run("diff", first, second, "--format", "json", "--all").stdout)
     assert any(e["key"].startswith("package openlineage-python") for e in every["environment"])
+    assert every["counts"]["same"] > 0
+
+
+def _producer_run(run_id: str, second: int, inputs: list[dict], outputs: list[dict]) -> list[dict]:
+    """A START and a COMPLETE of job ``load`` (as a producer sends them: no content hashes)."""
+    base = {
+        "producer": "https://github.com/OpenLineage/OpenLineage/tree/1.24.2/integration/dbt",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id},
+        "job": {"namespace": "acme", "name": "load"},
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+    return [
+        {**base, "eventType": "START", "eventTime": f"2026-11-01T10:00:{second:02d}Z"},
+        {**base, "eventType": "COMPLETE", "eventTime": f"2026-11-01T10:00:{second + 1:02d}Z"},
+    ]
+
+
+def test_diff_tells_apart_datasets_without_content_hashes(run: Run) -> None:
+    """Two runs of a producer read different tables: removed and added, never "the same"; outputs
+    are compared too, by the dataset version each run made."""
+    run("init")
+    warehouse = "postgres://db:5432"
+    a, b = "11111111-0000-4000-8000-000000000001", "22222222-0000-4000-8000-000000000002"
+    events = [
+        *_producer_run(
+            a,
+            0,
+            [{"namespace": warehouse, "name": "public.orders"}],
+            [{"namespace": warehouse, "name": "mart.sales"}],
+        ),
+        *_producer_run(
+            b,
+            10,
+            [
+                {"namespace": warehouse, "name": "public.orders"},
+                {"namespace": warehouse, "name": "public.refunds"},
+            ],
+            [{"namespace": warehouse, "name": "mart.sales"}],
+        ),
+        *_producer_run(
+            "33333333-0000-4000-8000-000000000003",
+            20,
+            [{"namespace": warehouse, "name": "public.customers"}],
+            [],
+        ),
+    ]
+    Path("events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert run("ingest", "events.jsonl").exit_code == 0
+    diff = json.loads(run("diff", a, "3333", "--format", "json").stdout)
+    inputs = {(i["key"], i["change"]) for i in diff["inputs"]}
+    assert inputs == {
+        (f"{warehouse}/public.orders", "removed"),
+        (f"{warehouse}/public.customers", "added"),
+    }
+    removed = next(i for i in diff["inputs"] if i["change"] == "removed")
+    assert removed["b"] is None
+    assert removed["dataset"] == {"namespace": warehouse, "name": "public.orders"}
+    both = json.loads(run("diff", a, b, "--format", "json", "--all").stdout)
+    changes = {
+        (i["section"], i["key"]): (i["a"], i["b"], i["change"]) for i in both["inputs"] + both["outputs"]
+    }
+    assert changes[("inputs", f"{warehouse}/public.orders")][2] == "unknown"  # no version, either run
+    assert changes[("inputs", f"{warehouse}/public.refunds")] == (None, None, "added")
+    # each run that writes a dataset makes a version of it: two runs, two versions
+    assert changes[("outputs", f"{warehouse}/mart.sales")] == (a, b, "changed")
 
 
 def test_diff_of_unknown_or_ambiguous_runs_is_one_line(run: Run) -> None:
@@ -315,3 +399,67 @@ def test_journal_flush_into_the_store(run: Run) -> None:
     assert flushed.exit_code == 0, flushed.output
     assert flushed.stdout.startswith("sent 2 events of 2 to sqlite:///")
     assert kept.id[:8] in run("runs").stdout
+
+
+def test_a_named_pipeline_is_a_job_with_its_steps_under_it(run: Run) -> None:
+    """`pipeline="etl"` makes runs of the job `etl` with the steps as children, so that every
+    `--pipeline etl` (runs, pull, the API) finds them."""
+    run("init")
+    with threadline.run("extract", pipeline="etl", params={"source": "crm"}):
+        threadline.log_metric("rows", 10)
+
+    @threadline.step(pipeline="etl")
+    def load(rows: int) -> None:
+        threadline.log_metric("rows", rows)
+
+    load(10)
+    with threadline.run("other") as other:  # not a step of etl: the pipeline run is nobody's current run
+        pass
+    tracker.reset()  # the pipeline run ends with the tracker, as it does when a script ends
+    listed = json.loads(run("runs", "--pipeline", "etl", "--format", "json").stdout)
+    assert sorted(r["job"]["name"] for r in listed) == ["etl", "etl.extract", "etl.load"]
+    (pipeline,) = [r for r in listed if r["job"]["name"] == "etl"]
+    steps = [r for r in listed if r is not pipeline]
+    assert all(step["parentRunId"] == pipeline["id"] for step in steps)
+    assert pipeline["state"] == "COMPLETED"
+    assert pipeline["startedAt"] == min(step["startedAt"] for step in steps)
+    assert pipeline["endedAt"] == max(step["endedAt"] for step in steps)
+    assert other.id not in {r["id"] for r in listed}
+    job = json.loads(run("show", "job:work:etl.load", "--format", "json").stdout)
+    assert job["parentJobName"] == "etl"
+
+
+def test_a_pipeline_run_fails_when_a_step_fails(run: Run) -> None:
+    run("init")
+    with threadline.run("extract", pipeline="etl"):
+        pass
+    with pytest.raises(ValueError, match="bad row"), threadline.run("transform", pipeline="etl"):
+        raise ValueError("bad row 7")
+    tracker.reset()
+    listed = json.loads(run("runs", "--pipeline", "etl", "--format", "json").stdout)
+    states = {r["job"]["name"]: r["state"] for r in listed}
+    assert states == {"etl": "FAILED", "etl.extract": "COMPLETED", "etl.transform": "FAILED"}
+    (pipeline,) = [r for r in listed if r["job"]["name"] == "etl"]
+    shown = run("show", pipeline["shortId"])
+    assert "step transform ended FAIL: ValueError: bad row 7" in shown.stdout
+
+
+def test_show_run_lists_parameters_metrics_and_child_runs(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(common.out, "_width", 200)
+    run("init")
+    raw = write_old(Path("raw.csv"), "a\n1\n2\n")
+    first = pipeline_run(raw, alpha=0.5)
+    shown = run("show", first[:8])
+    assert shown.exit_code == 0, shown.output
+    assert "child runs (1)" in shown.stdout
+    assert "churn.train" in shown.stdout
+    step = json.loads(run("runs", "--format", "json").stdout)[0]
+    assert step["parentRunId"] == first
+    detail = run("show", step["shortId"]).stdout
+    assert f"parent run:      {first[:8]}" in detail
+    assert re.search(r"parameters \(2\)\s", detail)
+    assert re.search(r"│ path\s+│ \S*raw.csv\s+│", detail)  # whole, not inside cut facet JSON
+    assert re.search(r"│ loss\s+│ 0.25\s+│ 2\s+│", detail)  # last value and number of points
+    assert re.search(r"│ rows\s+│ 3\s+│ 1\s+│", detail)
+    assert "threadline_params" not in detail
+    assert "threadline_metrics" not in detail

@@ -144,6 +144,8 @@ def test_impact_path_and_runs(client: httpx.Client, prefix: str) -> None:
     impact = client.get("/api/v1/lineage/impact", params={"nodeId": f"dataset:{NS}:{prefix}.raw"}).json()
     assert impact["totalCount"] == 6  # load, staged, transform, mart, audit, report
     assert impact["impacted"][0]["distance"] == 1
+    # Marquez's word for a state, as in the Marquez API's runs
+    assert {i["latestRunState"] for i in impact["impacted"] if i["type"] == "job"} == {"COMPLETED"}
     route = client.get(
         "/api/v1/lineage/path",
         params={"from": f"dataset:{NS}:{prefix}.raw", "to": f"dataset:{NS}:{prefix}.mart"},
@@ -155,6 +157,8 @@ def test_impact_path_and_runs(client: httpx.Client, prefix: str) -> None:
     upstream = client.get("/api/v1/lineage/runs", params={"runId": run_id[:12]}).json()
     labels = {node["label"] for node in upstream["graph"]["nodes"]}
     assert any(label.startswith(f"{prefix}.load ") for label in labels)
+    short = client.get("/api/v1/ui/runs", params={"job": f"{prefix}.transform"}).json()["runs"][0]["shortId"]
+    assert f"{prefix}.transform {short}" in labels  # a run's label carries its short id
 
 
 @pytest.mark.parametrize(

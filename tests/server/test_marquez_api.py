@@ -57,6 +57,8 @@ def _events() -> list[dict]:
             inputs=[ds("public.orders", PG)],
             outputs=[ds("raw/orders.csv", LAKE)],
         ),
+        # reads what run 3 wrote, without a version facet: it read the version current when it began
+        run_event("COMPLETE", 70, 4, job="report", inputs=[ds("raw/orders.csv", LAKE)]),
         *[
             run_event(
                 "COMPLETE",
@@ -179,8 +181,8 @@ def test_lists_are_sorted_across_pages(client: httpx.Client) -> None:
     assert names == PAGING
     assert jobs == [f"load_{name}" for name in PAGING]
     everything = ok(client.get("/api/v1/jobs", params={"limit": 2}))
-    assert everything["totalCount"] == 13
-    assert [j["name"] for j in everything["jobs"]] == ["etl", "load_table_00"]  # by namespace, then name
+    assert everything["totalCount"] == 14
+    assert [j["name"] for j in everything["jobs"]] == ["etl", "report"]  # by namespace, then name
 
 
 def test_jobs_runs_and_versions(client: httpx.Client) -> None:
@@ -208,6 +210,25 @@ def test_jobs_runs_and_versions(client: httpx.Client) -> None:
     assert versions["versions"][0]["runCount"] == 3
     one = ok(client.get(f"/api/v1/namespaces/ns/jobs/etl/versions/{job['currentVersion']}"))
     assert one["latestRun"]["id"] == run_id(3)
+
+
+def test_every_reader_of_a_run_gives_the_same_input_versions(client: httpx.Client) -> None:
+    """One run's Marquez shape is the same from the run, the job's runs, and the job's latest runs."""
+    one = ok(client.get(f"/api/v1/jobs/runs/{run_id(4)}"))
+    listed = ok(client.get("/api/v1/namespaces/ns/jobs/report/runs"))["runs"][0]
+    job = ok(client.get("/api/v1/namespaces/ns/jobs/report"))
+    everywhere = [one, listed, job["latestRun"], job["latestRuns"][0]]
+    everywhere += [
+        j["latestRun"] for j in ok(client.get("/api/v1/namespaces/ns/jobs"))["jobs"] if j["name"] == "report"
+    ]
+    read = [run["inputDatasetVersions"] for run in everywhere]
+    assert read[0] == [
+        {
+            "datasetVersionId": {"namespace": LAKE, "name": "raw/orders.csv", "version": run_id(3)},
+            "facets": {},
+        }
+    ]
+    assert all(versions == read[0] for versions in read), read
 
 
 def test_search_sources_and_tags(client: httpx.Client) -> None:

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import threadline
 from tests.cli.conftest import Run, error_lines
 from tests.conftest import EXAMPLE_EVENTS
 from threadline.store import open_store
+from threadline.tracking import tracker
 
 
 @pytest.fixture
@@ -160,3 +162,30 @@ def test_push_pull_and_status_from_the_command_line(
     )
     assert shown.exit_code == 0
     assert "9 nodes" in shown.stdout
+
+
+def test_pull_a_pipeline_the_sdk_named(
+    run: Run, project: Path, start_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pipeline="etl"` in the SDK makes the job etl with its steps under it: `pull --pipeline etl`
+    finds it, and brings the steps with it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    tracker.reset()
+    with threadline.run("extract", pipeline="etl"):
+        pass
+    with threadline.run("load", pipeline="etl"):
+        pass
+    with threadline.run("unrelated"):
+        pass
+    tracker.reset()  # ends the pipeline run, as the end of a script does
+    server = start_server(f"sqlite:///{project / '.threadline' / 'threadline.db'}", auth="none")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    pulled = run("pull", server.url, "--pipeline", "etl", "--store", other)
+    assert pulled.exit_code == 0, pulled.output
+    listed = json.loads(run("runs", "--pipeline", "etl", "--format", "json", "--store", other).stdout)
+    assert sorted(r["job"]["name"] for r in listed) == ["etl", "etl.extract", "etl.load"]
+    everything = json.loads(run("runs", "--format", "json", "--store", other).stdout)
+    assert "unrelated" not in {r["job"]["name"] for r in everything}
+    missing = run("pull", server.url, "--pipeline", "elt", "--store", other)
+    assert missing.exit_code == 1
+    assert "no pipeline 'elt': no job has that name" in error_lines(missing)[0]

@@ -49,7 +49,7 @@ def test_restored_inputs_reproduce_the_first_runs_metrics(tmp_path: Path) -> Non
 
     _run([sys.executable, str(PIPELINE), "run"], work)
     (first,) = _pipeline_runs(work)
-    assert first["state"] == "COMPLETE"
+    assert first["state"] == "COMPLETED"
     assert 0.5 < first["metrics"]["auc"] <= 1.0
     assert 0.5 < first["metrics"]["accuracy"] <= 1.0
     _run([*THREADLINE, "snapshot", first["id"][:8]], work)

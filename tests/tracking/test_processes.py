@@ -177,3 +177,49 @@ def test_git_state_is_captured(tmp_path: Path) -> None:
     environment._git_cache.clear()
     assert environment.git_info(repo).dirty is True  # type: ignore[union-attr]
     assert environment.git_info(tmp_path / "home") is None
+
+
+_SCRIPT = """
+import subprocess, sys, threadline
+with threadline.run("extract", pipeline="etl"):
+    pass
+with threadline.run("load", pipeline="etl"):
+    # a process started in a step of etl is in etl too: its run is a step, not another pipeline run
+    child = "import threadline\\nwith threadline.run('index', pipeline='etl'): pass"
+    subprocess.run([sys.executable, "-c", child], check=True)
+if sys.argv[1] == "crash":
+    raise RuntimeError("the warehouse went away")
+"""
+
+
+@pytest.mark.parametrize("ending", ["ok", "crash"])
+def test_a_script_with_pipeline_steps_ends_its_pipeline_run(
+    project: Path, store: SqlStore, ending: str
+) -> None:
+    """`pipeline="etl"` outside any run: the SDK's run of etl holds every step of the script, and ends
+    with it: as its last step ended, FAIL after an uncaught exception."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, ending],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == (0 if ending == "ok" else 1), done.stderr
+    events = events_of(store)
+    pipeline = [e for e in events if e["job"]["name"] == "etl"]
+    assert [e["eventType"] for e in pipeline] == ["START", "COMPLETE" if ending == "ok" else "FAIL"]
+    (pipeline_id,) = {e["run"]["runId"] for e in pipeline}
+    steps = {
+        e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"] != "etl"
+    }
+    assert set(steps) == {"etl.extract", "etl.load", "etl.index"}
+    assert steps["etl.extract"]["run"]["facets"]["parent"]["run"]["runId"] == pipeline_id
+    assert steps["etl.load"]["run"]["facets"]["parent"]["run"]["runId"] == pipeline_id
+    load_id = steps["etl.load"]["run"]["runId"]
+    assert steps["etl.index"]["run"]["facets"]["parent"]["run"]["runId"] == load_id
+    assert steps["etl.index"]["run"]["facets"]["parent"]["root"]["run"]["runId"] == pipeline_id
+    assert pipeline[-1]["eventTime"] == steps["etl.load"]["eventTime"]  # ends with its last step
+    if ending == "crash":
+        assert "the warehouse went away" in pipeline[-1]["run"]["facets"]["errorMessage"]["message"]

@@ -2,7 +2,8 @@
 
 The demo store is what ``make demo`` builds (``examples/demo.py``: four runs of the SDK example
 ``examples/churn_sdk``, one of them failing, and the ``ml_pipeline``, ``dbt_jaffle_shop`` and
-``airflow_etl`` event sets), plus a dataset and job with hostile names. Chromium is Debian's
+``airflow_etl`` event sets), plus a dataset and job with hostile names and three runs whose ids are
+UUIDv7. Chromium is Debian's
 (``/usr/bin/chromium``), driven by Playwright; without it the browser tests are skipped, except under
 ``CI=true`` where they fail. Each test saves a screenshot to ``test-output/web/<test>.png``, and every
 API call a page makes is recorded (URL, status, time) and must answer within ``API_BUDGET_MS``; the
@@ -95,6 +96,32 @@ def hostile_events() -> list[dict[str, Any]]:
     ]
 
 
+#: Runs whose ids are UUIDv7, as the OpenLineage client (1.x) makes them: made within a second, they
+#: share their first 14 characters.
+UUID7_JOB = ("acme-dbt-v7", "analytics.orders_daily")
+UUID7_RUNS = [
+    "01a248e6-1b2c-7d3e-8f00-00000000a001",
+    "01a248e6-1b2c-7d3e-9f00-00000000a002",
+    "01a248e6-1b2d-7000-8000-00000000a003",
+]
+
+
+def uuid7_events() -> list[dict[str, Any]]:
+    """A START and a COMPLETE of each run of :data:`UUID7_RUNS`."""
+    producer = "https://github.com/OpenLineage/OpenLineage/tree/1.24.2/integration/dbt"
+    events = []
+    for index, run_id in enumerate(UUID7_RUNS):
+        base = {
+            "producer": producer,
+            "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+            "run": {"runId": run_id},
+            "job": {"namespace": UUID7_JOB[0], "name": UUID7_JOB[1]},
+        }
+        events.append({**base, "eventType": "START", "eventTime": f"2026-11-05T06:0{index}:00Z"})
+        events.append({**base, "eventType": "COMPLETE", "eventTime": f"2026-11-05T06:0{index}:42Z"})
+    return events
+
+
 def _demo(folder: Path) -> str:
     """The demo project (``examples/demo.py``, as ``make demo`` builds it, with a smaller CSV) in
     ``folder``; its store URL."""
@@ -126,11 +153,12 @@ def _ingest(store_url: str, *paths: Path) -> None:
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The demo's store (see the module docstring), with the hostile events added."""
+    """The demo's store (see the module docstring), with the hostile events and runs with UUIDv7 ids
+    added."""
     work = tmp_path_factory.mktemp("web-demo")
     url = _demo(work / "demo")
     hostile = work / "hostile.jsonl"
-    hostile.write_text("".join(json.dumps(e) + "\n" for e in hostile_events()))
+    hostile.write_text("".join(json.dumps(e) + "\n" for e in [*hostile_events(), *uuid7_events()]))
     _ingest(url, hostile)
     return url
 

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
+from examples.demo import SDK_NAMESPACE
 
 from tests.conftest import ROOT
 from tests.server.conftest import ServerProcess
+from tests.test_vocabulary import DURATIONS
 from tests.web.conftest import (
     HOSTILE_DATASET,
     HOSTILE_FIELD,
     HOSTILE_JOB,
     HOSTILE_NAMESPACE,
     LARGE_HUB,
+    UUID7_JOB,
+    UUID7_RUNS,
     VIEWPORT,
     PageRecord,
     check_record,
@@ -28,6 +34,7 @@ from tests.web.conftest import (
     save_screenshot,
     watch,
 )
+from threadline.server.web import asset_digest
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +155,7 @@ def _sdk_train_runs(server: ServerProcess) -> list[dict[str, Any]]:
     return [run for run in runs if run["job"] == "churn.train"]
 
 
-def test_run_page_shows_metrics_chart_and_diff(page: Any, web_server: ServerProcess) -> None:
+def test_run_page_shows_metrics_chart_and_io(page: Any, web_server: ServerProcess) -> None:
     runs = _sdk_train_runs(web_server)  # newest first: new data, then other parameters, then the first
     assert len(runs) == 3, runs
     page.goto(f"/runs/{runs[0]['id']}")
@@ -157,14 +164,6 @@ def test_run_page_shows_metrics_chart_and_diff(page: Any, web_server: ServerProc
     assert int(chart.get_attribute("data-points")) >= 40
     assert chart.locator("canvas").count() >= 1
     assert page.locator("table.grid", has_text="n_estimators").count() >= 1
-    page.locator("#compare").select_option(runs[1]["id"])
-    diff = page.locator("#run-diff")
-    diff.wait_for()
-    changed = diff.locator("tr.changed").all_inner_texts()
-    assert any(row.startswith("param n_estimators") for row in changed), changed
-    assert any(row.startswith("metric auc") for row in changed), changed
-    assert any(row.startswith("read ") and "blake3:" in row for row in changed), changed  # the new data
-    assert query_of(page)["compare"] == [runs[1]["id"]]
     # Inputs and outputs with their exact versions, the code and environment.
     inputs = page.locator("section", has=page.locator("h2", has_text="Inputs")).inner_text()
     assert "customers.csv" in inputs
@@ -173,6 +172,112 @@ def test_run_page_shows_metrics_chart_and_diff(page: Any, web_server: ServerProc
     assert "Python" in code
     assert "Packages" in code
     chart.scroll_into_view_if_needed()
+
+
+def _demo_folder(demo_store: str) -> Path:
+    return Path(demo_store.removeprefix("sqlite:///")).parent.parent
+
+
+def _changes(comparison: dict[str, Any]) -> list[tuple[str, str, str]]:
+    sections = ("run", "inputs", "outputs", "params", "metrics", "code", "environment")
+    return [(c["section"], c["key"], c["change"]) for name in sections for c in comparison[name]]
+
+
+def test_compare_shows_what_threadline_diff_says(
+    page: Any, web_server: ServerProcess, demo_store: str
+) -> None:
+    """The run page's comparison and `threadline diff --all` give the same answer for the same runs:
+    equal values are "same" (61000 and 61000 are not a change), every difference is named."""
+    with web_server.client() as client:
+        pipeline = client.get("/api/v1/ui/runs", params={"job": "churn", "namespace": SDK_NAMESPACE}).json()
+    first, second = [r for r in reversed(pipeline["runs"]) if r["job"] == "churn"][:2]  # same data
+    page.goto(f"/runs/{second['shortId']}")
+    page.locator("#compare").select_option(first["id"])
+    table = page.locator("#run-diff")
+    table.wait_for()
+    assert query_of(page)["compare"] == [first["id"]]
+    shown = table.locator("tbody tr[data-section]").evaluate_all(
+        "rows => rows.map(r => [r.dataset.section, r.dataset.key, r.dataset.change, r.className])"
+    )
+    with web_server.client() as client:
+        answer = client.get("/api/v1/ui/pages/run", params={"runId": second["id"], "compare": first["id"]})
+    comparison = answer.json()["comparison"]
+    assert [tuple(row[:3]) for row in shown] == _changes(comparison)
+    assert all(row[3] == ("same" if row[2] == "same" else "changed") for row in shown)
+    cli = subprocess.run(
+        [sys.executable, "-m", "threadline", "diff", second["id"], first["id"], "--all", "--format", "json"],
+        cwd=_demo_folder(demo_store),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    said = json.loads(cli.stdout)
+    assert _changes(said) == _changes(comparison)
+    assert [(c["a"], c["b"]) for c in said["metrics"]] == [(c["a"], c["b"]) for c in comparison["metrics"]]
+    kinds = {(section, key): change for section, key, change in _changes(comparison)}
+    # the same data, other parameters: the steps' data metrics are equal, the model's are not
+    assert kinds[("metrics", "clean.rows_dropped")] == "same"
+    assert kinds[("params", "train.n_estimators")] == "changed"
+    assert kinds[("metrics", "auc")] == "changed"
+    row = table.locator("tr[data-key='clean.rows_dropped']")
+    assert row.get_attribute("class") == "same"
+    assert "(+60)" in table.locator("tr[data-key='train.n_estimators']").inner_text()  # B - A
+    heading = page.locator("section", has=table).locator("h2").inner_text()
+    differing = sum(1 for *_, change, _ in shown if change != "same")
+    assert heading == f"Compared with run {first['shortId']} ({differing} differences)"
+    # only the differences at first, with how much of each section is the same; then everything
+    assert table.locator("tr.same").first.is_hidden()
+    assert "metric: 2 more the same" in table.locator("tr.same-count").all_inner_texts()
+    page.locator("section", has=table).locator("input[type=checkbox]").uncheck()
+    assert table.locator("tr.same").first.is_visible()
+    assert table.locator("tr.same-count").first.is_hidden()
+
+
+def test_short_run_ids_tell_runs_apart_and_open_them(page: Any) -> None:
+    """UUIDv7 ids share their first digits: lists show the shortest prefix that is unique, and that
+    prefix opens the run page."""
+    page.goto(f"/runs?namespace={UUID7_JOB[0]}")
+    rows = page.locator("table.runs tbody tr")
+    rows.first.wait_for()
+    shown = rows.locator("td:nth-child(3) code").all_inner_texts()
+    assert sorted(shown) == ["01a248e6-1b2c-7d3e-8", "01a248e6-1b2c-7d3e-9", "01a248e6-1b2d"]
+    page.goto(f"/runs/{shown[0]}")
+    page.locator("h1", has_text=UUID7_JOB[1]).wait_for()
+    full = next(run for run in UUID7_RUNS if run.startswith(shown[0]))
+    assert full in page.locator(".page-header").inner_text()
+    assert page.title() == f"run {shown[0]} · threadline"
+    page.goto("/runs/01a248e6")
+    error = page.locator(".notice-error")
+    error.wait_for()
+    assert "is ambiguous: it starts 3 runs" in error.inner_text()
+
+
+def test_durations_are_spelled_as_the_cli_spells_them(page: Any) -> None:
+    page.goto("/")
+    page.wait_for_selector(".stats")
+    module = f"/static/{asset_digest()}/app/dom.js"
+    spelled = page.evaluate(
+        "async ([module, cases]) => { const dom = await import(module);"
+        " return cases.map((ms) => dom.formatDuration(ms)); }",
+        [module, [ms for ms, _ in DURATIONS]],
+    )
+    assert spelled == [text for _, text in DURATIONS]
+
+
+def test_runs_of_a_pipeline_and_its_steps(page: Any) -> None:
+    page.goto("/jobs/acme-airflow/jaffle_shop_daily")
+    steps = page.locator("#job-steps li")
+    steps.first.wait_for()
+    assert "jaffle_shop_daily.load_payments" in steps.all_inner_texts()
+    page.locator("a", has_text="Runs of the pipeline and its steps").click()
+    page.wait_for_url("**/runs?pipeline=jaffle_shop_daily")
+    rows = page.locator("table.runs tbody tr")
+    rows.first.wait_for()
+    jobs = set(rows.locator("td:nth-child(2) a").all_inner_texts())
+    assert "jaffle_shop_daily" in jobs
+    assert "dbt-run-jaffle_shop" in jobs  # the dbt run a task of the DAG started
+    assert page.locator("input[name=pipeline]").input_value() == "jaffle_shop_daily"
 
 
 def test_a_failed_run_shows_its_error(page: Any, web_server: ServerProcess) -> None:

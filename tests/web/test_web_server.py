@@ -147,6 +147,39 @@ def test_runs_filters(http: httpx.Client) -> None:
     ).json()
     assert all(run["createdAt"].startswith("2026-11-04") for run in since["runs"])
     assert http.get("/api/v1/ui/runs", params={"state": "SLEEPING"}).status_code == 400
+    # the state as people write it, or OpenLineage's event type, is understood too
+    assert (
+        http.get("/api/v1/ui/runs", params={"state": "failed"}).json()["totalCount"] == failed["totalCount"]
+    )
+    assert http.get("/api/v1/ui/runs", params={"state": "FAIL"}).json()["totalCount"] == failed["totalCount"]
+
+
+def test_runs_of_a_pipeline(http: httpx.Client) -> None:
+    """A pipeline is a job and every job under it: the Airflow DAG, its tasks, and the dbt models of
+    the dbt run one task started (in another namespace)."""
+    answer = http.get("/api/v1/ui/runs", params={"pipeline": "jaffle_shop_daily", "limit": 500}).json()
+    jobs = {(run["namespace"], run["job"]) for run in answer["runs"]}
+    assert ("acme-airflow", "jaffle_shop_daily") in jobs
+    assert ("acme-airflow", "jaffle_shop_daily.load_payments") in jobs
+    assert ("acme-dbt", "dbt-run-jaffle_shop") in jobs
+    assert any(namespace == "acme-dbt" and job.startswith("analytics.") for namespace, job in jobs)
+    assert answer["totalCount"] == len(answer["runs"])
+    sdk = http.get("/api/v1/ui/runs", params={"pipeline": "churn", "limit": 500}).json()
+    assert {run["job"] for run in sdk["runs"]} == {"churn", "churn.clean", "churn.features", "churn.train"}
+    missing = http.get("/api/v1/ui/runs", params={"pipeline": "nothing-like-it"})
+    assert missing.status_code == 404
+    assert "no pipeline 'nothing-like-it'" in missing.json()["error"]
+
+
+def test_runs_carry_short_ids(http: httpx.Client) -> None:
+    runs = http.get("/api/v1/ui/runs", params={"limit": 500}).json()["runs"]
+    for run in runs:
+        assert run["id"].startswith(run["shortId"])
+        assert len(run["shortId"]) >= 8
+        if run["parentRunId"]:
+            assert run["parentRunId"].startswith(run["parentShortId"])
+    events = http.get("/api/v1/ui/events", params={"limit": 20}).json()["events"]
+    assert all(e["runId"].startswith(e["runShortId"]) for e in events if e["runId"])
 
 
 def test_events_filters(http: httpx.Client) -> None:
@@ -187,16 +220,23 @@ def test_run_page_in_one_answer(http: httpx.Client) -> None:
     job_runs = http.get(f"/api/v1/namespaces/{parent['namespace']}/jobs/{parent['job']}/runs").json()
     assert [r["id"] for r in page["jobRuns"]["runs"]] == [r["id"] for r in job_runs["runs"]]
     assert page["jobRuns"]["totalCount"] == job_runs["totalCount"] >= 2
-    assert set(page["jobRuns"]["runs"][0]) == {"id", "state", "createdAt", "startedAt"}
-    assert page["compare"] is None
+    assert set(page["jobRuns"]["runs"][0]) == {"id", "shortId", "state", "createdAt", "startedAt"}
+    assert page["shortIds"][parent["id"]] == parent["shortId"]
+    assert page["comparison"] is None
     assert page["compareError"] is None
-    other = next(r["id"] for r in page["jobRuns"]["runs"] if r["id"] != parent["id"])
-    compared = http.get("/api/v1/ui/pages/run", params={"runId": parent["id"], "compare": other}).json()
-    assert compared["compare"]["id"] == other
+    # a short id (as the lists show it) is accepted for the run and for the run compared with
+    other = next(r for r in page["jobRuns"]["runs"] if r["id"] != parent["id"])
+    compared = http.get(
+        "/api/v1/ui/pages/run", params={"runId": parent["shortId"], "compare": other["shortId"]}
+    ).json()
+    assert compared["run"]["id"] == parent["id"]
+    assert compared["comparison"]["a"]["id"] == parent["id"]
+    assert compared["comparison"]["b"]["id"] == other["id"]
+    assert compared["shortIds"][other["id"]] == other["shortId"]
     # A run to compare with that does not exist is said, and the page still answers.
     unknown = "00000000-0000-4000-8000-000000000000"
     missing = http.get("/api/v1/ui/pages/run", params={"runId": parent["id"], "compare": unknown}).json()
-    assert missing["compare"] is None
+    assert missing["comparison"] is None
     assert unknown in missing["compareError"]
     assert http.get("/api/v1/ui/pages/run", params={"runId": unknown}).status_code == 404
     refused = http.get("/api/v1/ui/pages/run")
@@ -212,6 +252,11 @@ def test_job_page_in_one_answer(http: httpx.Client) -> None:
     assert page["runs"] == runs
     assert page["runs"]["totalCount"] == 4
     assert any(run["errorMessage"] for run in page["runs"]["runs"])
+    assert page["steps"] == []
+    dag = http.get(
+        "/api/v1/ui/pages/job", params={"namespace": namespace, "name": "jaffle_shop_daily"}
+    ).json()
+    assert {"namespace": namespace, "name": name} in dag["steps"]  # a pipeline's steps
     absent = http.get("/api/v1/ui/pages/job", params={"namespace": namespace, "name": "nothing"})
     assert absent.status_code == 404
     assert http.get("/api/v1/ui/pages/job", params={"name": name}).status_code == 400
@@ -229,7 +274,11 @@ def test_dataset_page_in_one_answer(http: httpx.Client) -> None:
             "version": v["version"],
             "createdAt": v["createdAt"],
             "fieldCount": len(v["fields"]),
-            "createdByRun": {"id": v["createdByRun"]["id"], "state": v["createdByRun"]["state"]},
+            "createdByRun": {
+                "id": v["createdByRun"]["id"],
+                "shortId": v["createdByRun"]["id"][:8],  # unique among the demo's runs
+                "state": v["createdByRun"]["state"],
+            },
         }
         for v in versions["versions"]
     ]

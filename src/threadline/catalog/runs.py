@@ -1,5 +1,5 @@
-"""Runs: found by full id or by a unique prefix of it, and read with their state history, facets,
-inputs and outputs."""
+"""Runs, read with their state history, facets, inputs and outputs (a run named by a prefix of its id
+is found by ``store/run_ids.py``)."""
 
 from __future__ import annotations
 
@@ -8,56 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from threadline.catalog.common import chunks, load_facet, load_facets
 from threadline.catalog.versions import job_version, location_of
 from threadline.errors import BadRequest, NotFound
 from threadline.store import schema
-
-#: Shorter prefixes would match too much to be useful (git asks for 4 as well).
-MIN_PREFIX = 4
-
-
-def resolve_run_id(connection: Connection, text: str) -> str:
-    """The full id of the run named by ``text``: its id, a unique prefix of it, or ``run:<id>``.
-
-    Raises :class:`NotFound` when no run matches and :class:`BadRequest` when several do or the prefix
-    is too short.
-    """
-    wanted = text.strip().lower().removeprefix("run:")
-    runs = schema.runs
-    if len(wanted) == 36 and connection.scalar(select(runs.c.id).where(runs.c.id == wanted)):
-        return wanted
-    if len(wanted) < MIN_PREFIX:
-        msg = f"run id {text!r} is too short: give at least {MIN_PREFIX} characters of it"
-        raise BadRequest(msg)
-    matches = connection.scalars(
-        select(runs.c.id)
-        .where(runs.c.id >= wanted, runs.c.id < wanted + "\uffff")
-        .order_by(runs.c.id)
-        .limit(6)
-    ).all()
-    if not matches:
-        msg = f"no run with an id starting {wanted!r}; `threadline runs` lists them"
-        raise NotFound(msg)
-    if len(matches) > 1:
-        shown = ", ".join(m[:12] for m in matches[:5]) + (", …" if len(matches) > 5 else "")
-        msg = f"run id prefix {wanted!r} is ambiguous ({shown}); give more of it"
-        raise BadRequest(msg)
-    return matches[0]
-
+from threadline.vocabulary import RunState
 
 # ---- reading runs -----------------------------------------------------------------------------------
-
-#: Marquez's run states for OpenLineage's event types (a run with no typed event yet is NEW).
-MARQUEZ_STATES = {
-    "START": "RUNNING",
-    "RUNNING": "RUNNING",
-    "COMPLETE": "COMPLETED",
-    "FAIL": "FAILED",
-    "ABORT": "ABORTED",
-}
 
 
 @dataclass(slots=True)
@@ -102,9 +61,9 @@ class Run:
     job_version: str
 
     @property
-    def marquez_state(self) -> str:
+    def marquez_state(self) -> RunState:
         """The state as Marquez names it: NEW, RUNNING, COMPLETED, FAILED or ABORTED."""
-        return MARQUEZ_STATES.get(self.state or "", "NEW")
+        return RunState.of(self.state)
 
     @property
     def duration_ms(self) -> int | None:
@@ -135,19 +94,19 @@ def get_run(connection: Connection, run_id: str) -> Run:
         msg = f"run id {run_id!r} is not a UUID"
         raise BadRequest(msg)
     wanted = str(uuid.UUID(run_id))
-    runs = load_runs(connection, [wanted], input_versions=True)
+    runs = load_runs(connection, [wanted])
     if not runs:
         msg = f"no run with id {wanted!r}"
         raise NotFound(msg)
     return runs[0]
 
 
-def load_runs(connection: Connection, run_ids: Sequence[str], *, input_versions: bool = False) -> list[Run]:
+def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
     """The runs with these ids, in the order given (unknown ids are skipped); a fixed number of queries.
 
-    An input read without a version facet has no version; with ``input_versions`` it gets the dataset's
-    version that was current when the run first mentioned it. That lookup reads every version of the
-    dataset (``dataset_versions`` has no index by time), so it is meant for one run, not for lists.
+    Every reader of a run's Marquez shape (one run, a job's runs, a job's latest runs, a dataset
+    version's run) reads it here, so they all give the same versions: an input read without a version
+    facet has the version :func:`io_version` gives it.
     """
     wanted = list(dict.fromkeys(run_ids))
     if not wanted:
@@ -169,7 +128,7 @@ def load_runs(connection: Connection, run_ids: Sequence[str], *, input_versions:
     found = [rows[run_id] for run_id in wanted if run_id in rows]
     ids = [row.id for row in found]
     facets = load_facets(connection, "run", ids)
-    io = _run_io(connection, ids, input_versions)
+    io = _run_io(connection, ids)
     states = _states(connection, ids)
     locations = load_facet(connection, "job", [str(row.job_id) for row in found], "sourceCodeLocation")
     result = []
@@ -206,19 +165,45 @@ def load_runs(connection: Connection, run_ids: Sequence[str], *, input_versions:
     return result
 
 
-def _run_io(
-    connection: Connection, run_ids: Sequence[str], input_versions: bool
-) -> dict[str, tuple[list[RunDataset], list[RunDataset]]]:
-    """Each run's inputs and outputs, by dataset name (see :func:`load_runs` for ``input_versions``)."""
-    io, datasets = schema.run_io, schema.datasets
+def io_version(io: Any, run_created: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The version of a dataset that a run read or wrote (``io`` the ``run_io`` table or an alias of it,
+    ``run_created`` the run's ``runs.created_at``, joined by the caller).
+
+    The ``version`` facet's, when the producer sent one (an output without one is a version of its own,
+    named by the run's id: see the fold); else, for an input, the dataset's version that was current
+    when the run began: the latest made at or before the run's first event (``ix_dataset_versions_created``
+    finds it), the rule of the run-level lineage (``graph/runs.py``) too. ``None`` when the dataset had
+    no version then.
+    """
     versions = schema.dataset_versions.alias("dv")
     then = (
         select(versions.c.version)
-        .where(versions.c.dataset_id == io.c.dataset_id, versions.c.created_at <= io.c.first_seen)
+        .where(versions.c.dataset_id == io.c.dataset_id, versions.c.created_at <= run_created)
         .order_by(versions.c.created_at.desc(), versions.c.version.desc())
         .limit(1)
         .scalar_subquery()
     )
+    return func.coalesce(io.c.version, then)
+
+
+def child_runs(connection: Connection, run_id: str, limit: int = 100) -> tuple[list[Run], int]:
+    """The runs whose parent is ``run_id`` (those that have events), newest first: at most ``limit``
+    of them, and how many there are."""
+    runs = schema.runs
+    where = (runs.c.parent_run_id == run_id, runs.c.has_events.is_(True))
+    ids = connection.scalars(
+        select(runs.c.id).where(*where).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(runs).where(*where)) or 0
+    return load_runs(connection, ids), total
+
+
+def _run_io(
+    connection: Connection, run_ids: Sequence[str]
+) -> dict[str, tuple[list[RunDataset], list[RunDataset]]]:
+    """Each run's inputs and outputs, by dataset name, with their versions (:func:`io_version`)."""
+    io, datasets = schema.run_io, schema.datasets
+    runs = schema.runs
     rows = []
     for part in chunks(list(run_ids)):
         rows += connection.execute(
@@ -226,12 +211,13 @@ def _run_io(
                 io.c.run_id,
                 io.c.dataset_id,
                 io.c.direction,
-                (func.coalesce(io.c.version, then) if input_versions else io.c.version).label("version"),
+                io_version(io, runs.c.created_at).label("version"),
                 datasets.c.namespace,
                 datasets.c.display_namespace,
                 datasets.c.name,
             )
             .join(datasets, datasets.c.id == io.c.dataset_id)
+            .join(runs, runs.c.id == io.c.run_id)
             .where(io.c.run_id.in_(part))
             .order_by(io.c.run_id, datasets.c.namespace, datasets.c.name)
         ).all()

@@ -5,8 +5,10 @@ Tables go to stdout; ``--format json`` prints exactly what the HTTP API answers 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
@@ -17,17 +19,22 @@ from sqlalchemy import Connection
 
 from threadline.catalog import datasets as dataset_catalog
 from threadline.catalog import jobs as job_catalog
+from threadline.catalog.compare import format_value
 from threadline.catalog.datasets import Dataset, DatasetVersion, Field
 from threadline.catalog.jobs import Job, JobVersion
-from threadline.catalog.runs import Run, get_run, resolve_run_id
-from threadline.cli.common import StoreOption, connect, err, expected_errors, format_micros, out, plural
+from threadline.catalog.runs import Run, child_runs, get_run
+from threadline.cli.common import StoreOption, connect, err, expected_errors, out, plural
 from threadline.errors import NotFound
 from threadline.graph.nodes import NodeId, parse_node_id
 from threadline.server.api import shapes
+from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.vocabulary import format_duration, people_time
 
 T = TypeVar("T")
 #: How many runs and versions ``show`` lists.
 RECENT = 10
+#: How many child runs ``show RUN`` lists.
+CHILD_RUNS = 50
 
 
 class Format(StrEnum):
@@ -71,14 +78,7 @@ def _json(content: Any) -> None:
 
 
 def _duration(ms: int | None) -> str:
-    if ms is None:
-        return ""
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
+    return format_duration(None if ms is None else ms * 1000)
 
 
 def _tags(tags: list[Any]) -> str:
@@ -115,7 +115,7 @@ def datasets(
             str(len(d.fields)),
             escape(_tags(d.dataset_tags)),
             (d.current_version or "")[:12],
-            format_micros(d.updated_at),
+            people_time(d.updated_at),
         )
     out.print(table)
     err.print(f"{len(page.items)} of {plural(page.total, 'dataset')}")
@@ -145,8 +145,8 @@ def jobs(
             j.type,
             str(len(j.inputs)),
             str(len(j.outputs)),
-            format_micros(run.created_at) if run else "",
-            run.marquez_state if run else "",
+            people_time(run.created_at) if run else "",
+            run.marquez_state.label if run else "",
             _duration(run.duration_ms) if run else "",
         )
     out.print(table)
@@ -183,6 +183,34 @@ def _resolve(connection: Connection, node: str) -> Any:
     return dataset, versions
 
 
+@dataclass
+class _Extras:
+    """What ``show`` prints beside what the API answers: short run ids, a run's child runs."""
+
+    short: dict[str, str] = dataclasses.field(default_factory=dict)
+    children: list[Run] = dataclasses.field(default_factory=list)
+    child_count: int = 0
+
+    def short_id(self, run_id: str | None) -> str:
+        """The short id of a run (the first 8 characters when unknown)."""
+        return self.short.get(run_id, run_id[:8]) if run_id else ""
+
+
+def _with_extras(connection: Connection, found: Any) -> tuple[Any, _Extras]:
+    """``found`` and, read in the same transaction, the extras it is shown with."""
+    extras = _Extras()
+    ids: list[str | None] = []
+    if isinstance(found, Run):
+        extras.children, extras.child_count = child_runs(connection, found.id, CHILD_RUNS)
+        ids = [found.id, found.parent_run_id, *(child.id for child in extras.children)]
+    elif isinstance(found, tuple) and isinstance(found[0], Job):
+        ids = [run.id for run in found[1].items]
+    elif isinstance(found, tuple) and isinstance(found[0], Dataset) and not isinstance(found[1], Field):
+        ids = [v.created_by.id for v in found[1].items if v.created_by]
+    extras.short = short_run_ids(connection, [i for i in ids if i])
+    return found, extras
+
+
 def _field(dataset: Dataset, node: NodeId) -> tuple[Dataset, Field]:
     for field in dataset.fields:
         if node.field in (field.path, field.name):
@@ -204,22 +232,22 @@ def show(
     store: StoreOption = None,
 ) -> None:
     """Show a dataset, a job or a run: facets, schema, versions, runs, inputs and outputs, tags."""
-    found = _read(store, lambda c: _resolve(c, node))
+    found, extras = _read(store, lambda c: _with_extras(c, _resolve(c, node)))
     if isinstance(found, Run):
-        _show_run(found, output)
+        _show_run(found, extras, output)
     elif isinstance(found, JobVersion):
         _show_job_version(found, output)
     elif isinstance(found, DatasetVersion):
         _show_dataset_version(found, output)
     elif isinstance(found[0], Job):
-        _show_job(found[0], found[1].items, output)
+        _show_job(found[0], found[1].items, extras, output)
     elif isinstance(found[1], Field):
         if output is Format.json:
             _json(shapes.field_json(found[1]))
         else:
             _fields_table([found[1]], f"{found[0].namespace} {found[0].name}")
     else:
-        _show_dataset(found[0], found[1].items, output)
+        _show_dataset(found[0], found[1].items, extras, output)
 
 
 def _facts(title: str, rows: list[tuple[str, str | None]]) -> None:
@@ -256,7 +284,7 @@ def _fields_table(fields: list[Field], title: str = "schema") -> None:
     out.print(table)
 
 
-def _show_dataset(dataset: Dataset, versions: list[DatasetVersion], output: Format) -> None:
+def _show_dataset(dataset: Dataset, versions: list[DatasetVersion], extras: _Extras, output: Format) -> None:
     if output is Format.json:
         _json(shapes.dataset_json(dataset))
         return
@@ -266,8 +294,8 @@ def _show_dataset(dataset: Dataset, versions: list[DatasetVersion], output: Form
             ("description", dataset.description),
             ("source", dataset.source_name),
             ("current version", dataset.current_version),
-            ("created", format_micros(dataset.created_at)),
-            ("updated", format_micros(dataset.updated_at)),
+            ("created", people_time(dataset.created_at)),
+            ("updated", people_time(dataset.updated_at)),
             ("owners", _owners(dataset.owners)),
             ("tags", _tags(dataset.dataset_tags)),
             ("aliases", ", ".join(f"{a.namespace} {a.name}" for a in dataset.aliases)),
@@ -280,10 +308,10 @@ def _show_dataset(dataset: Dataset, versions: list[DatasetVersion], output: Form
             run = v.created_by
             table.add_row(
                 escape(v.version),
-                format_micros(v.created_at),
-                run.id[:8] if run else "",
+                people_time(v.created_at),
+                extras.short_id(run.id if run else None),
                 escape(f"{run.job_namespace} {run.job_name}") if run else "",
-                run.marquez_state if run else "",
+                run.marquez_state.label if run else "",
             )
         out.print(table)
     _facets(dataset.facets)
@@ -297,7 +325,7 @@ def _show_dataset_version(version: DatasetVersion, output: Format) -> None:
     _facts(
         f"dataset {version.dataset.namespace} {version.dataset.name} version {version.version}",
         [
-            ("created", format_micros(version.created_at)),
+            ("created", people_time(version.created_at)),
             ("written by run", run.id if run else None),
             ("job", f"{run.job_namespace} {run.job_name}" if run else None),
         ],
@@ -319,7 +347,7 @@ def _io_table(title: str, refs: list[Any], with_version: bool = False) -> None:
     out.print(table)
 
 
-def _show_job(job: Job, runs: list[Run], output: Format) -> None:
+def _show_job(job: Job, runs: list[Run], extras: _Extras, output: Format) -> None:
     if output is Format.json:
         _json(shapes.job_json(job))
         return
@@ -331,8 +359,8 @@ def _show_job(job: Job, runs: list[Run], output: Format) -> None:
             ("location", job.location),
             ("parent", f"{job.parent[0]} {job.parent[1]}" if job.parent else None),
             ("current version", job.current_version),
-            ("created", format_micros(job.created_at)),
-            ("updated", format_micros(job.updated_at)),
+            ("created", people_time(job.created_at)),
+            ("updated", people_time(job.updated_at)),
             ("owners", _owners(job.owners)),
             ("tags", _tags(job.tags)),
         ],
@@ -345,10 +373,10 @@ def _show_job(job: Job, runs: list[Run], output: Format) -> None:
         )
         for run in runs:
             table.add_row(
-                run.id,
-                run.marquez_state,
-                format_micros(run.started_at),
-                format_micros(run.ended_at),
+                extras.short_id(run.id),
+                run.marquez_state.label,
+                people_time(run.started_at),
+                people_time(run.ended_at),
                 _duration(run.duration_ms),
             )
         out.print(table)
@@ -362,7 +390,7 @@ def _show_job_version(version: JobVersion, output: Format) -> None:
     _facts(
         f"job {version.namespace} {version.name} version {version.version}",
         [
-            ("first run", format_micros(version.created_at)),
+            ("first run", people_time(version.created_at)),
             ("runs", str(version.run_count)),
             ("latest run", version.latest_run.id if version.latest_run else None),
             ("location", version.location),
@@ -372,27 +400,96 @@ def _show_job_version(version: JobVersion, output: Format) -> None:
     _io_table("outputs", version.outputs)
 
 
-def _show_run(run: Run, output: Format) -> None:
+def _show_run(run: Run, extras: _Extras, output: Format) -> None:
     if output is Format.json:
         _json(shapes.run_json(run))
         return
+    environment = run.facets.get("threadline_environment")
+    environment = environment if isinstance(environment, dict) else {}
+    git = environment.get("git") if isinstance(environment.get("git"), dict) else {}
     _facts(
         f"run {run.id}",
         [
+            ("short id", extras.short_id(run.id)),
             ("job", f"{run.job_namespace} {run.job_name}"),
-            ("state", run.marquez_state),
-            ("started", format_micros(run.started_at)),
-            ("ended", format_micros(run.ended_at)),
+            ("state", run.marquez_state.label),
+            ("started", people_time(run.started_at)),
+            ("ended", people_time(run.ended_at)),
             ("duration", _duration(run.duration_ms)),
-            ("parent run", run.parent_run_id),
+            ("parent run", extras.short_id(run.parent_run_id) or None),
             ("job version", run.job_version),
+            ("error", _error_message(run.facets)),
+            ("commit", git.get("commit")),
+            ("branch", git.get("branch")),
+            ("dirty", None if git.get("dirty") is None else "yes" if git.get("dirty") else "no"),
+            ("python", environment.get("python")),
+            ("host", environment.get("host")),
+            ("command", environment.get("command_line")),
         ],
     )
+    _params_table(run.facets)
+    _metrics_table(run.facets)
+    _io_table("inputs", run.inputs, with_version=True)
+    _io_table("outputs", run.outputs, with_version=True)
+    if extras.children:
+        shown = len(extras.children)
+        more = f", the newest {shown}" if extras.child_count > shown else ""
+        table = _table(
+            "run",
+            "job",
+            "state",
+            "started",
+            "duration",
+            title=f"child runs ({extras.child_count}{more})",
+            title_justify="left",
+        )
+        for child in extras.children:
+            table.add_row(
+                extras.short_id(child.id),
+                escape(child.job_name),
+                child.marquez_state.label,
+                people_time(child.started_at or child.created_at),
+                _duration(child.duration_ms),
+            )
+        out.print(table)
     if run.states:
         table = _table("time", "event", title="events", title_justify="left")
         for change in run.states:
-            table.add_row(format_micros(change.time), change.state or "(no type)")
+            table.add_row(people_time(change.time), change.state or "OTHER")
         out.print(table)
-    _io_table("inputs", run.inputs, with_version=True)
-    _io_table("outputs", run.outputs, with_version=True)
-    _facets(run.facets)
+    _facets({name: value for name, value in run.facets.items() if name not in _SHOWN_RUN_FACETS})
+
+
+#: Run facets ``show RUN`` prints as tables or facts rather than in the facet list.
+_SHOWN_RUN_FACETS = ("threadline_params", "threadline_metrics", "errorMessage")
+
+
+def _error_message(facets: dict[str, Any]) -> str | None:
+    facet = facets.get("errorMessage")
+    message = facet.get("message") if isinstance(facet, dict) else None
+    return message if isinstance(message, str) else None
+
+
+def _params_table(facets: dict[str, Any]) -> None:
+    """The run's parameters (``threadline_params``), one per row, whole."""
+    facet = facets.get("threadline_params")
+    params = facet.get("params") if isinstance(facet, dict) else None
+    if not isinstance(params, dict) or not params:
+        return
+    table = _table("name", "value", title=f"parameters ({len(params)})", title_justify="left")
+    for name, value in sorted(params.items()):
+        table.add_row(escape(str(name)), escape(format_value(value)))
+    out.print(table)
+
+
+def _metrics_table(facets: dict[str, Any]) -> None:
+    """The run's metrics (``threadline_metrics``): the last value of each series and its length."""
+    facet = facets.get("threadline_metrics")
+    series = facet.get("metrics") if isinstance(facet, dict) else None
+    if not isinstance(series, dict) or not series:
+        return
+    table = _table("metric", "last value", "points", title=f"metrics ({len(series)})", title_justify="left")
+    for name, points in sorted(series.items()):
+        last = points[-1][1] if isinstance(points, list) and points and isinstance(points[-1], list) else None
+        table.add_row(escape(str(name)), escape(format_value(last)), str(len(points or [])))
+    out.print(table)

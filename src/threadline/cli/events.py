@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from threadline.cli.common import StoreOption, connect, err, expected_errors, format_micros, out
+from threadline.store.run_ids import short_run_ids
 
 
 def events(
@@ -22,6 +23,8 @@ def events(
         opened = connect(store)
         try:
             page = opened.list_events(limit=limit, with_problems=problems)
+            with opened.read() as connection:
+                short = short_run_ids(connection, [event.run_id for event in page.events if event.run_id])
         finally:
             opened.close()
     if not page.events:
@@ -35,7 +38,7 @@ def events(
             format_micros(event.event_time),
             event.event_type or event.kind,
             job,
-            (event.run_id or "")[:8],
+            short.get(event.run_id, event.run_id[:8]) if event.run_id else "",
             event.id[:12],
             detail or (str(len(event.problems)) if event.problems else ""),
         )

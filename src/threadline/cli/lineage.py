@@ -18,6 +18,7 @@ from threadline.graph.nodes import parse_node_id
 from threadline.graph.resolve import resolve_column, resolve_node
 from threadline.graph.traverse import lineage as walk
 from threadline.openlineage.timestamps import parse_time
+from threadline.vocabulary import RunState, state_label
 
 OUTPUTS = ("table", "json", "dot", "mermaid")
 
@@ -117,7 +118,7 @@ def lineage(
             item.kind,
             attributes.get("namespace", ""),
             name,
-            attributes.get("latestState") or "",
+            RunState(attributes["latestState"]).label if attributes.get("latestState") else "",
         )
     out.print(table)
     out.print(f"{len(view.nodes)} nodes, {len(view.edges)} edges")
@@ -159,7 +160,9 @@ def impact_command(
                     "id": item.info.node_id,
                     "type": item.node.kind,
                     "distance": item.distance,
-                    "latestRunState": item.info.latest_state,
+                    "latestRunState": RunState.of(item.info.latest_state).value
+                    if item.info.latest_state
+                    else None,
                     "owners": list(item.info.owners),
                     **({"fields": list(item.fields)} if item.fields else {}),
                 }
@@ -179,7 +182,7 @@ def impact_command(
             item.node.kind,
             item.info.namespace,
             name,
-            item.info.latest_state or "",
+            state_label(item.info.latest_state) if item.info.latest_state else "",
             ", ".join(item.info.owners),
         )
     out.print(table)

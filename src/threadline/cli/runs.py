@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from threadline.cli.common import StoreOption, err, expected_errors, format_micros, out
-from threadline.cli.tracked import RunArgument, opened_artifacts, opened_store, resolve_run
+from threadline.artifacts.objects import ObjectDB
+from threadline.artifacts.store import OBJECTS_DIR_NAME
+from threadline.catalog.compare import (
+    SECTIONS,
+    RunComparison,
+    compare_runs,
+    delta_text,
+    format_value,
+    shown,
+    shown_key,
+)
+from threadline.catalog.pipelines import pipeline_job_ids
+from threadline.cli.common import StoreOption, err, expected_errors, out
+from threadline.cli.tracked import RunArgument, opened_store, resolve_run, store_url_for, tracking_folder
+from threadline.store.run_ids import short_run_ids
 from threadline.tracking.queries import RunInfo, list_runs
-from threadline.tracking.snapshots import RunDiff, diff_runs
+from threadline.vocabulary import RunState, format_duration, iso_time, people_time, state_label
 
 #: Final metric values shown per run in `threadline runs`.
 KEY_METRICS = 3
@@ -31,41 +45,16 @@ FormatOption = Annotated[
 ]
 
 
-def format_duration(micros: int | None) -> str:
-    """``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 01 min``."""
-    if micros is None:
-        return ""
-    seconds = micros / 1_000_000
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def format_value(value: Any) -> str:
-    """A parameter or metric value, short."""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if value is None:
-        return "-"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def _run_json(info: RunInfo) -> dict[str, Any]:
+def _run_json(info: RunInfo, short_id: str) -> dict[str, Any]:
     return {
         "id": info.id,
+        "shortId": short_id,
         "job": {"namespace": info.job_namespace, "name": info.job_name},
-        "state": info.state,
-        "startedAt": format_micros(info.started_at) or None,
-        "endedAt": format_micros(info.ended_at) or None,
-        "durationSeconds": None if info.duration_micros is None else info.duration_micros / 1_000_000,
+        "state": RunState.of(info.state).value,
+        "createdAt": iso_time(info.created_at),
+        "startedAt": iso_time(info.started_at),
+        "endedAt": iso_time(info.ended_at),
+        "durationMs": None if info.duration_micros is None else info.duration_micros // 1000,
         "parentRunId": info.parent_run_id,
         "params": info.params,
         "metrics": info.final_metrics,
@@ -83,11 +72,16 @@ def runs(
     output_format: FormatOption = OutputFormat.table,
     store: StoreOption = None,
 ) -> None:
-    """List tracked runs, newest first: id prefix, job, state, start, duration and key metrics."""
+    """List tracked runs, newest first: short id, job, state, start, duration and key metrics.
+
+    `--pipeline P` lists the runs of the job P and of every job under it (its steps).
+    """
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
-        found = list_runs(connection, pipeline=pipeline, limit=limit)
+        job_ids = pipeline_job_ids(connection, pipeline) if pipeline else None
+        found = list_runs(connection, job_ids=job_ids, limit=limit)
+        short = short_run_ids(connection, [info.id for info in found])
     if output_format == OutputFormat.json:
-        out.print_json(json.dumps([_run_json(info) for info in found]))
+        out.print_json(json.dumps([_run_json(info, short[info.id]) for info in found]))
         return
     if not found:
         err.print("no runs" + (f" of pipeline {escape(pipeline)}" if pipeline else ""))
@@ -101,10 +95,10 @@ def runs(
         if len(metrics) > KEY_METRICS:
             shown += f"  (+{len(metrics) - KEY_METRICS})"
         table.add_row(
-            info.id[:8],
+            short[info.id],
             escape(info.job_name),
-            info.state or "",
-            format_micros(info.started_at or info.created_at),
+            state_label(info.state),
+            people_time(info.started_at or info.created_at),
             format_duration(info.duration_micros),
             escape(shown),
         )
@@ -112,27 +106,28 @@ def runs(
     err.print(f"{len(found)} run{'s' if len(found) != 1 else ''} (newest first)")
 
 
-_SECTIONS = ("inputs", "params", "metrics", "code", "environment")
-
-
-def _print_diff(diff: RunDiff, show_all: bool) -> None:
+def _print_diff(diff: RunComparison, show_all: bool) -> None:
     changes = diff.changes if show_all else diff.differing()
+    root = diff.root or tracking_folder().parent  # where the runs ran, else this project
     table = Table(
         "",
         "",
-        f"A {diff.a.id[:8]} ({escape(diff.a.job_name)})",
-        f"B {diff.b.id[:8]} ({escape(diff.b.job_name)})",
+        f"A {diff.a.short_id} ({escape(diff.a.info.job_name)})",
+        f"B {diff.b.short_id} ({escape(diff.b.info.job_name)})",
         "",
     )
-    for section in _SECTIONS:
+    for column in table.columns:
+        column.overflow = "fold"  # a narrow terminal wraps a name rather than cutting it
+    for section in SECTIONS:
         rows = [c for c in changes if c.section == section]
         same = sum(1 for c in diff.changes if c.section == section and c.kind == "same")
         for index, change in enumerate(rows):
+            delta = delta_text(change)
             table.add_row(
                 section if index == 0 else "",
-                escape(change.key),
-                escape(format_value(change.a)),
-                escape(format_value(change.b)),
+                escape(shown_key(change, root)),
+                escape(shown(change, "a")),
+                escape(shown(change, "b") + (f" ({delta})" if delta else "")),
                 change.kind,
             )
         if not rows:
@@ -152,6 +147,17 @@ def _print_diff(diff: RunDiff, show_all: bool) -> None:
         err.print(f"[yellow]note: {escape(message)}[/]")
 
 
+def _objects_of(store_url: str) -> ObjectDB | None:
+    """The object store holding the package lists of the store's runs: the ``objects`` folder beside a
+    SQLite store (its project's, as ``threadline serve`` uses it), else the tracking folder's."""
+    if store_url.startswith("sqlite:///") and ":memory:" not in store_url:
+        beside = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0]).parent / OBJECTS_DIR_NAME
+        if beside.is_dir():
+            return ObjectDB(beside)
+    folder = tracking_folder() / OBJECTS_DIR_NAME
+    return ObjectDB(folder) if folder.is_dir() else None
+
+
 def diff(
     run_a: RunArgument,
     run_b: RunArgument,
@@ -159,15 +165,17 @@ def diff(
     show_all: Annotated[bool, typer.Option("--all", help="Also show what is the same.")] = False,
     store: StoreOption = None,
 ) -> None:
-    """Show what differs between two runs: inputs (by content id), parameters, final metric values,
-    code (commit, branch, dirty) and environment (Python, packages added, removed or changed).
+    """Show what differs between two runs: the job, state and duration; inputs and outputs (by dataset
+    and version: content id, else the dataset version); parameters; final metric values; code (commit,
+    branch, dirty) and environment (Python, packages added, removed or changed).
 
-    A pipeline run is compared with the runs of its steps (their keys are prefixed `STEP.`).
+    A pipeline run is compared with the runs of its steps (their keys are prefixed `STEP.`). The web
+    UI's *Compare with another run* shows the same comparison.
     """
     with expected_errors(), opened_store(store) as opened:
         a_id, b_id = resolve_run(opened, run_a), resolve_run(opened, run_b)
-        with opened_artifacts() as artifacts:
-            result = diff_runs(opened, a_id, b_id, artifacts)
+        with opened.read() as connection:
+            result = compare_runs(connection, a_id, b_id, _objects_of(store_url_for(store)))
     if output_format == OutputFormat.json:
         out.print_json(json.dumps(result.to_dict(include_same=show_all)))
         return

@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 
 from threadline.cli.common import StoreOption, err, expected_errors, note, out, plural
-from threadline.cli.tracked import RunArgument, opened_artifacts, opened_store, resolve_run, tracking_folder
+from threadline.cli.tracked import (
+    RunArgument,
+    opened_artifacts,
+    opened_store,
+    resolve_run,
+    short_run_id,
+    tracking_folder,
+)
 from threadline.tracking.config import load_config
 from threadline.tracking.snapshots import restore_run, snapshot_run
 
@@ -26,13 +33,14 @@ def snapshot(run_ref: RunArgument, store: StoreOption = None) -> None:
         run_id = resolve_run(opened, run_ref)
         with opened_artifacts() as artifacts:
             result = snapshot_run(opened, artifacts, run_id)
+        short_id = short_run_id(opened, run_id)
     for item in result.items:
         shown = item.object_id or "-"
         out.print(f"{item.action:<15} {shown}  {item.dataset.label}", markup=False, soft_wrap=True)
     kept = sum(1 for item in result.items if item.object_id)
     skipped = len(result.items) - kept
     note(
-        f"snapshot of run {run_id[:8]} ({result.run.job_name}): {plural(kept, 'input')} kept"
+        f"snapshot of run {short_id} ({result.run.job_name}): {plural(kept, 'input')} kept"
         + (f", {skipped} not hashed (URIs) and not kept" if skipped else "")
     )
 
@@ -80,8 +88,9 @@ def restore(
                 remote=chosen_remote,
                 project_root=tracking_folder().parent,
             )
+        short_id = short_run_id(opened, run_id)
     for item in items:
         out.print(f"{item.object_id}  {item.target}", markup=False, soft_wrap=True)
     for dataset in skipped:
         err.print(f"[yellow]not restored: {escape(dataset.label)} (no content id was recorded)[/]")
-    note(f"restored {plural(len(items), 'input')} of run {run_id[:8]}")
+    note(f"restored {plural(len(items), 'input')} of run {short_id}")

@@ -14,7 +14,7 @@ import typer
 
 from threadline import settings
 from threadline.artifacts.store import ArtifactStore
-from threadline.catalog.runs import resolve_run_id
+from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.store.sql import SqlStore, open_store
 from threadline.tracking.config import tracking_dir
 
@@ -22,7 +22,8 @@ RunArgument = Annotated[
     str,
     typer.Argument(
         metavar="RUN",
-        help="A run id, a unique prefix of it (4+ characters), or run:<id>.",
+        help="A run id, a unique prefix of it (4+ characters, such as the short id listings show), "
+        "or run:<id>.",
         show_default=False,
     ),
 ]
@@ -66,3 +67,9 @@ def resolve_run(store: SqlStore, text: str) -> str:
     """The full id of the run named by ``text`` (an id, a unique prefix, or ``run:<id>``)."""
     with store.read() as connection:
         return resolve_run_id(connection, text)
+
+
+def short_run_id(store: SqlStore, run_id: str) -> str:
+    """The short id of the run ``run_id``, as the listings show it."""
+    with store.read() as connection:
+        return short_run_ids(connection, [run_id])[run_id]

@@ -17,6 +17,7 @@ from threadline.graph.columns import ColumnGraph
 from threadline.graph.describe import NodeInfo
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
 from threadline.graph.runs import RunGraph, RunNode
+from threadline.vocabulary import RunState
 
 FORMATS = ("json", "dot", "mermaid")
 
@@ -61,7 +62,7 @@ def subgraph_view(subgraph: Subgraph, info: dict[Node, NodeInfo]) -> GraphView:
             {
                 "namespace": info[node].namespace,
                 "name": info[node].name,
-                **({"latestState": info[node].latest_state} if node.kind == JOB else {}),
+                **({"latestState": _state(info[node].latest_state)} if node.kind == JOB else {}),
                 **({"owners": list(info[node].owners)} if info[node].owners else {}),
             },
         )
@@ -108,8 +109,20 @@ def column_view(graph: ColumnGraph, datasets: dict[int, tuple[str, str]]) -> Gra
     return GraphView(nodes, sorted(set(edges), key=lambda e: (e.source, e.target, e.label or "")))
 
 
-def run_view(graph: RunGraph, datasets: dict[int, tuple[str, str]], jobs: dict[str, str]) -> GraphView:
-    """The view of a run graph; ``jobs`` maps run ids to their job's name."""
+def _state(latest: str | None) -> str | None:
+    """A job's latest run state as Marquez spells it (``COMPLETED``), or None when it never ran."""
+    return RunState.of(latest).value if latest else None
+
+
+def run_view(
+    graph: RunGraph,
+    datasets: dict[int, tuple[str, str]],
+    jobs: dict[str, str],
+    short: dict[str, str] | None = None,
+) -> GraphView:
+    """The view of a run graph; ``jobs`` maps run ids to their job's name, ``short`` to their short ids
+    (``store/run_ids.py``; 8 characters when absent)."""
+    short = short or {}
 
     def node_id(node: RunNode) -> str:
         if node.run is not None:
@@ -119,7 +132,7 @@ def run_view(graph: RunGraph, datasets: dict[int, tuple[str, str]], jobs: dict[s
 
     def label(node: RunNode) -> str:
         if node.run is not None:
-            return f"{jobs.get(node.run, 'run')} {node.run[:8]}"
+            return f"{jobs.get(node.run, 'run')} {short.get(node.run, node.run[:8])}"
         _, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
         return f"{name} @ {str(node.version)[:12]}"
 

@@ -25,7 +25,6 @@ from starlette.responses import Response
 
 from threadline.catalog.datasets import load_datasets
 from threadline.catalog.jobs import load_jobs
-from threadline.catalog.runs import resolve_run_id
 from threadline.errors import BadRequest
 from threadline.graph.columns import ColumnGraph, column_lineage
 from threadline.graph.describe import dataset_names, describe
@@ -41,6 +40,8 @@ from threadline.openlineage.timestamps import format_time, parse_time
 from threadline.server.api.shapes import dataset_json, job_json
 from threadline.server.state import ServerState, json_response, state_of
 from threadline.store import schema
+from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.vocabulary import RunState
 
 router = APIRouter()
 
@@ -355,7 +356,9 @@ def _impact(state: ServerState, connection: Connection, args: dict[str, Any]) ->
                 "namespace": item.info.namespace,
                 "name": item.info.name,
                 "distance": item.distance,
-                "latestRunState": item.info.latest_state,
+                "latestRunState": RunState.of(item.info.latest_state).value
+                if item.info.latest_state
+                else None,
                 "owners": list(item.info.owners),
                 **({"fields": list(item.fields)} if item.fields else {}),
             }
@@ -415,7 +418,7 @@ def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
         query = select(runs.c.id, schema.jobs.c.name).join(schema.jobs, schema.jobs.c.id == runs.c.job_id)
         for row in connection.execute(query.where(runs.c.id.in_(chunk))):
             jobs[row.id] = row.name
-    view = run_view(graph, names, jobs)
+    view = run_view(graph, names, jobs, short_run_ids(connection, run_ids))
     if args["format"] != "json":
         return render(view, args["format"])
     return {"runId": run_id, "direction": direction, "depth": args["depth"], "graph": to_json(view)}

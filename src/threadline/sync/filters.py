@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import blake3
 from sqlalchemy import Connection, select
 
-from threadline.errors import BadRequest
+from threadline.catalog.pipelines import pipeline_job_ids
+from threadline.errors import BadRequest, NotFound
 from threadline.graph.index import LineageIndex
 from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import lineage
@@ -137,18 +137,8 @@ def entity_digest(entities: list[int]) -> str:
 
 
 def _pipeline_jobs(connection: Connection, pipeline: str) -> list[int]:
-    """The jobs named ``pipeline`` (in any namespace) and every job under them (parent jobs)."""
-    jobs = schema.jobs
-    found = set(connection.scalars(select(jobs.c.id).where(jobs.c.name == pipeline)))
-    if not found:
-        msg = f"no job named {pipeline!r} to pull as a pipeline; `threadline jobs` on the remote lists them"
-        raise BadRequest(msg)
-    frontier = sorted(found)
-    while frontier:
-        children: set[Any] = set()
-        for start in range(0, len(frontier), 400):
-            chunk = frontier[start : start + 400]
-            children.update(connection.scalars(select(jobs.c.id).where(jobs.c.parent_job_id.in_(chunk))))
-        frontier = sorted(children - found)
-        found |= children
-    return sorted(found)
+    """The jobs of the pipeline ``pipeline`` (see :mod:`threadline.catalog.pipelines`)."""
+    try:
+        return pipeline_job_ids(connection, pipeline, hint="`threadline jobs` on the remote lists them")
+    except NotFound as exc:
+        raise BadRequest(exc.message) from None

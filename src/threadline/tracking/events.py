@@ -294,7 +294,7 @@ def build_event(record: EventRecord, facts: EnvironmentFacts | None, odb: Object
     if record.error is not None:
         message, stack = record.error
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
-            message=message, programmingLanguage="python", stackTrace=stack, producer=PRODUCER
+            message=message, programmingLanguage="python", stackTrace=stack or None, producer=PRODUCER
         )
     if record.snapshot is not None:
         run_facets["threadline_snapshot"] = ThreadlineSnapshotRunFacet(

@@ -10,11 +10,11 @@ the inputs of the whole tree of runs below it that no run of the tree wrote itse
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from threadline.errors import NotFound
 from threadline.store import schema
@@ -176,26 +176,17 @@ def get_run(connection: Connection, run_id: str) -> RunInfo:
     return _runs_from_rows(connection, [row])[0]
 
 
-def list_runs(connection: Connection, *, pipeline: str | None = None, limit: int = 20) -> list[RunInfo]:
-    """The newest runs, optionally only a pipeline's: its own runs and those of its steps.
-
-    A step's job is ``PIPELINE.STEP`` and sits under the pipeline's job, so both are matched.
-    """
-    runs, jobs = schema.runs, schema.jobs
+def list_runs(
+    connection: Connection, *, job_ids: Collection[int] | None = None, limit: int = 20
+) -> list[RunInfo]:
+    """The newest runs (that have events), optionally only those of the jobs ``job_ids`` (a pipeline's:
+    ``catalog.pipelines.pipeline_job_ids``)."""
+    runs = schema.runs
     query = _run_query().where(runs.c.has_events.is_(True))
-    if pipeline:
-        parent_ids = connection.scalars(select(jobs.c.id).where(jobs.c.name == pipeline)).all()
-        conditions = [jobs.c.name == pipeline, jobs.c.name.like(_like_prefix(pipeline), escape="\\")]
-        if parent_ids:
-            conditions.append(jobs.c.parent_job_id.in_(parent_ids))
-        query = query.where(or_(*conditions))
+    if job_ids is not None:
+        query = query.where(runs.c.job_id.in_(list(job_ids)))
     query = query.order_by(runs.c.created_at.desc(), runs.c.id).limit(limit)
     return _runs_from_rows(connection, connection.execute(query).all())
-
-
-def _like_prefix(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}.%"
 
 
 def descendants(connection: Connection, run_id: str) -> list[str]:

@@ -15,6 +15,14 @@ queues a RUNNING event with the points logged since the last event (``threadline
 The current run is kept in a context variable, so each thread and each asyncio task sees its own
 stack; a thread started without one sees the innermost run open in the process. A run started
 inside another becomes its child (the OpenLineage ``parent`` facet, with the root run of the tree).
+
+Pipelines: a run of ``pipeline="etl"`` is a step of the pipeline ``etl``, a child of a run of the job
+``etl``. When no run of ``etl`` encloses it, the SDK opens one (an *implicit pipeline run*: a child of
+the enclosing run, if any) and every later step of ``etl`` under the same enclosing run in this
+process joins it. It ends when its enclosing run ends, else when the process ends (or the tracker is
+reconfigured), at the end time of its last step: FAIL if a step failed, ABORT if one was aborted, else
+COMPLETE. So what is named a pipeline is a job with its steps under it, as for Airflow or dbt
+(``catalog/pipelines.py``).
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any, TypeVar, overload
 
 from threadline.errors import TrackingError
 from threadline.tracking.records import PARENT_ENV, EventRecord, RunRef, error_of
-from threadline.tracking.tracker import Tracker, get_tracker, on_exit, warn_once
+from threadline.tracking.tracker import Tracker, get_tracker, on_close, on_exit, warn_once
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,6 +48,8 @@ _current: ContextVar[Run | None] = ContextVar("threadline_current_run", default=
 #: Runs open in this process, oldest first: what a thread without a current run of its own sees.
 _open_runs: list[Run] = []
 _open_lock = threading.Lock()
+#: The implicit pipeline runs (see the module docstring), by (namespace, pipeline, enclosing run id).
+_pipelines: dict[tuple[str, str, str | None], Run] = {}
 
 _NEW, _ACTIVE, _ENDED, _FOREIGN = 0, 1, 2, 3
 #: Step arguments of these types are logged as parameters (strings cut to this length).
@@ -56,7 +66,9 @@ class Run:
 
     __slots__ = (
         "_error",
+        "_implicit",
         "_inputs",
+        "_last_step_end",
         "_metrics",
         "_outputs",
         "_pending_points",
@@ -66,6 +78,7 @@ class Run:
         "_saved_env",
         "_sent",
         "_state",
+        "_step_failure",
         "_token",
         "_tracker",
         "children",
@@ -124,6 +137,9 @@ class Run:
         self._running_points = 10_000
         self._running_seconds = 300.0
         self._running_at = 0.0
+        self._implicit = False
+        self._last_step_end: float | None = None
+        self._step_failure: tuple[str, str, str] | None = None  # status, step, message
 
     def __repr__(self) -> str:
         return f"<threadline Run {self.job_name} {self.id}>"
@@ -156,10 +172,12 @@ class Run:
             raise TrackingError(msg)
         tracker = get_tracker()
         self._tracker = tracker
-        enclosing = current_run()
-        self.started_at = time.time()
+        enclosing = current_run() if not self._implicit else None
+        if not (self._implicit and self.started_at):  # a pipeline run starts with its first step
+            self.started_at = time.time()
         self._state = _ACTIVE
-        self._token = _current.set(self)
+        if not self._implicit:  # a pipeline run the SDK opened is nobody's current run
+            self._token = _current.set(self)
         self.pid = os.getpid()
         if tracker.disabled:
             return self
@@ -169,9 +187,10 @@ class Run:
             self._running_points = tracker.setting("running_points")
             self._running_seconds = tracker.setting("running_seconds")
             self._running_at = self.started_at + self._running_seconds
-            with _open_lock:
-                _open_runs.append(self)
-            if threading.current_thread() is threading.main_thread():
+            if not self._implicit:
+                with _open_lock:
+                    _open_runs.append(self)
+            if not self._implicit and threading.current_thread() is threading.main_thread():
                 # Processes started from here (spawn, subprocess) learn that they run inside this run.
                 self._saved_env = os.environ.get(PARENT_ENV, "")
                 os.environ[PARENT_ENV] = self.ref.to_env(self.root)
@@ -184,6 +203,17 @@ class Run:
         parent = self.parent
         if parent is None and enclosing is not None:
             parent = self.parent = enclosing
+        handed_root: RunRef | None = None
+        if parent is None:  # the process that started this one may have handed its run down
+            handed = RunRef.from_env()
+            if handed is not None:
+                parent, handed_root = handed
+                self.parent = parent
+                if self.pipeline is None:
+                    self.pipeline = parent.pipeline
+        named = self.pipeline
+        if named and named != self.name and not _within_pipeline(parent, named, handed_root):
+            parent = self.parent = _pipeline_run(tracker, named, parent, self.namespace, self.started_at)
         root: RunRef | None = None
         if isinstance(parent, Run):
             parent.children += 1
@@ -192,16 +222,8 @@ class Run:
             if self.namespace is None:
                 self.namespace = parent.namespace
             root = parent.root or parent.ref
-        elif parent is None:
-            handed = RunRef.from_env()
-            if handed is not None:
-                parent, root = handed
-                root = root or parent
-                self.parent = parent
-                if self.pipeline is None:
-                    self.pipeline = parent.pipeline
-        else:
-            root = parent
+        elif parent is not None:
+            root = handed_root or parent
         if self.namespace is None:
             self.namespace = tracker.namespace
         self.root = root
@@ -216,6 +238,7 @@ class Run:
         if status not in ("COMPLETE", "FAIL", "ABORT"):
             msg = f"a run ends COMPLETE, FAIL or ABORT, not {status!r}"
             raise TrackingError(msg)
+        _end_pipelines(lambda pipeline: pipeline.parent is self)  # its implicit pipeline runs first
         self._state = _ENDED
         tracker = self._tracker
         if self._token is not None:
@@ -237,12 +260,16 @@ class Run:
                 os.environ.pop(PARENT_ENV, None)
         if error is not None:
             self._error = error_of(error)
+        ended = time.time()
+        parent = self.parent
+        if isinstance(parent, Run) and parent._implicit:
+            parent._step_ended(self, status, ended)
         try:
-            record = self._record(status, final=True, succeeded=status == "COMPLETE")
+            record = self._record(status, final=True, succeeded=status == "COMPLETE", at=ended)
         except Exception as exc:  # never let tracking turn a finished run into a crash
             warn_once(f"end:{exc.__class__.__name__}", "cannot record the outputs of a run: %s", exc)
             self._outputs.clear()
-            record = self._record(status, final=True, succeeded=status == "COMPLETE")
+            record = self._record(status, final=True, succeeded=status == "COMPLETE", at=ended)
         tracker.submit(record)
         if self.flush_on_end or (
             (not isinstance(self.parent, Run) or self.parent.pid != self.pid) and _in_worker()
@@ -354,10 +381,37 @@ class Run:
 
     # ---- records --------------------------------------------------------------------------------
 
-    def _record(self, event_type: str, *, final: bool = False, succeeded: bool = True) -> EventRecord:
+    def _step_ended(self, step: Run, status: str, when: float) -> None:
+        """A step of this implicit pipeline run ended at ``when``: remember it, and the first failure."""
+        self._last_step_end = when
+        if status != "COMPLETE" and (self._step_failure is None or self._step_failure[0] == "ABORT"):
+            message = step._error[0] if step._error else status
+            self._step_failure = (status, step.name, message)
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        """End an implicit pipeline run as its steps ended (see the module docstring)."""
+        if self._state != _ACTIVE:
+            return
+        if error is not None:
+            self.end("FAIL", error)
+            return
+        failure = self._step_failure
+        if failure is None:
+            self.end("COMPLETE")
+            return
+        status, step, message = failure
+        self._error = (f"step {step} ended {status}: {message}", "")
+        self.end(status)
+
+    def _record(
+        self, event_type: str, *, final: bool = False, succeeded: bool = True, at: float | None = None
+    ) -> EventRecord:
+        now = at if at is not None else time.time()
+        if final and self._implicit and self._last_step_end is not None:
+            now = self._last_step_end  # a pipeline run ends with its last step
         record = EventRecord(
             event_type=event_type,
-            time=time.time() if final or event_type != "START" else (self.started_at or time.time()),
+            time=now if final or event_type != "START" else (self.started_at or now),
             run=self.ref,
             parent=self.parent.ref if isinstance(self.parent, Run) else self.parent,
             root=self.root,
@@ -451,6 +505,61 @@ def _in_worker() -> bool:
     notice (``Pool.terminate``), so the outermost run of such a process delivers its events as it ends."""
     mp = sys.modules.get("multiprocessing")
     return mp is not None and mp.parent_process() is not None
+
+
+def _within_pipeline(parent: Run | RunRef | None, pipeline: str, root: RunRef | None = None) -> bool:
+    """Whether ``parent`` is a run of the job ``pipeline`` or one below such a run (``root``: the root
+    of a run handed down by the process that started this one)."""
+    while isinstance(parent, Run):
+        if parent.job_name == pipeline:
+            return True
+        parent = parent.parent
+    if isinstance(parent, RunRef):
+        return pipeline in (parent.name, parent.pipeline) or (root is not None and root.name == pipeline)
+    return False
+
+
+def _pipeline_run(
+    tracker: Tracker,
+    pipeline: str,
+    enclosing: Run | RunRef | None,
+    namespace: str | None,
+    started_at: float | None,
+) -> Run:
+    """The implicit run of ``pipeline`` under ``enclosing`` (see the module docstring), started the
+    first time a step of it starts."""
+    if namespace is None:
+        namespace = enclosing.namespace if isinstance(enclosing, Run | RunRef) else None
+    namespace = namespace or tracker.namespace
+    enclosing_id = enclosing.id if isinstance(enclosing, Run) else enclosing.run_id if enclosing else None
+    key = (namespace, pipeline, enclosing_id)
+    with _open_lock:
+        found = _pipelines.get(key)
+        if found is not None and found._state in (_ACTIVE, _FOREIGN):
+            return found
+        made = Run(pipeline, pipeline=pipeline, parent=enclosing, namespace=namespace)  # type: ignore[arg-type]
+        made._implicit = True
+        made.started_at = started_at
+        _pipelines[key] = made
+    made.start()
+    return made
+
+
+def _end_pipelines(which: Callable[[Run], bool], error: BaseException | None = None) -> None:
+    """End the implicit pipeline runs of this process that ``which`` selects."""
+    with _open_lock:
+        chosen = [(key, run) for key, run in _pipelines.items() if which(run)]
+        for key, _ in chosen:
+            del _pipelines[key]
+    for _, pipeline in chosen:
+        if pipeline._state == _ACTIVE and pipeline.pid == os.getpid():
+            pipeline._finish(error)
+
+
+def _end_tracker_pipelines(tracker: Tracker) -> None:
+    """A tracker closes (``configure``, ``reset``): end the implicit pipeline runs it recorded, as their
+    steps ended (an error of the process is the exit hook's to judge, see :func:`_end_open_runs`)."""
+    _end_pipelines(lambda pipeline: pipeline._tracker is tracker)
 
 
 def current_run() -> Run | None:
@@ -639,16 +748,22 @@ def output(target: str | os.PathLike[str], kind: str = "dataset", store: bool | 
     return current.output(target, kind, store) if current is not None else target
 
 
+def _uncaught_error() -> BaseException | None:
+    return getattr(sys, "last_value", None) or _uncaught[0]
+
+
 def _end_open_runs() -> None:
-    """At exit: runs left open (started with ``start()``) end COMPLETE, or FAIL after an uncaught error."""
+    """At exit: runs left open (started with ``start()``) end COMPLETE, or FAIL after an uncaught error;
+    then the implicit pipeline runs end."""
     with _open_lock:
         still_open = [r for r in _open_runs if r._state == _ACTIVE]
-    error = getattr(sys, "last_value", None) or _uncaught[0]
+    error = _uncaught_error()
     for open_run in reversed(still_open):
         if error is not None:
             open_run.end("FAIL", error)
         else:
             open_run.end("COMPLETE")
+    _end_pipelines(lambda pipeline: True, error)
 
 
 _uncaught: list[BaseException | None] = [None]
@@ -677,8 +792,9 @@ def _after_fork_in_child() -> None:
     """
     global _open_lock  # noqa: PLW0603 - another thread may have held it at the fork
     _open_lock = threading.Lock()
-    for inherited in _open_runs:
-        inherited._state = _FOREIGN
+    for inherited in [*_open_runs, *_pipelines.values()]:
+        if inherited._state == _ACTIVE:
+            inherited._state = _FOREIGN
     current = _current.get()
     if current is not None and current._state == _ACTIVE:
         current._state = _FOREIGN
@@ -686,3 +802,4 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 on_exit(_end_open_runs)
+on_close(_end_tracker_pipelines)

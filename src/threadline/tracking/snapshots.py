@@ -1,4 +1,4 @@
-"""Snapshots and restores of a run's inputs, and differences between two runs.
+"""Snapshots and restores of a run's inputs.
 
 - :func:`snapshot_run` makes sure the artifact store holds the exact bytes of every input of a run
   (and of the runs below it, for a pipeline): an input already stored is kept, an input whose file
@@ -9,8 +9,8 @@
   from a remote first. Everything is checked before anything is written (targets, objects, their
   integrity); each file is written under a temporary name and renamed into place, and if one fails
   the files this restore created are removed again.
-- :func:`diff_runs` compares inputs (by content id), parameters, final metric values, code (commit,
-  branch, dirty) and environment (Python, packages added, removed or changed) of two runs.
+
+What differs between two runs is :mod:`threadline.catalog.compare`'s.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from threadline.errors import (
     TargetExists,
     TrackingError,
 )
+from threadline.store.run_ids import short_run_ids
 from threadline.store.sql import SqlStore
-from threadline.tracking.environment import parse_packages
-from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs, tree_runs
+from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs
 from threadline.tracking.records import EventRecord, RunRef
 
 
@@ -56,8 +56,10 @@ class SnapshotResult:
     event_id: str | None = None
 
 
-def _short(run_id: str) -> str:
-    return run_id[:8]
+def _short(store: SqlStore, run_id: str) -> str:
+    """The run's short id, as every listing shows it."""
+    with store.read() as connection:
+        return short_run_ids(connection, [run_id])[run_id]
 
 
 def is_stored(artifacts: ArtifactStore, oid: ObjectId) -> bool:
@@ -105,7 +107,7 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
             continue
         if now != oid_text:
             problems.append(
-                f"input {path} changed since run {_short(run_id)} read it "
+                f"input {path} changed since run {_short(store, run_id)} read it "
                 f"(it was {oid_text[:19]}…, it is now {str(now)[:19]}…)"
             )
             continue
@@ -113,7 +115,7 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
         to_add.append((item, path))
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        msg = f"cannot snapshot run {_short(run_id)}: {problems[0]}{more}; nothing was stored"
+        msg = f"cannot snapshot run {_short(store, run_id)}: {problems[0]}{more}; nothing was stored"
         raise RunNotReproducible(msg)
     for item, path in to_add:
         added = str(artifacts.add(path))
@@ -198,8 +200,8 @@ def plan_restore(
         target = restore_target(dataset, to, project_root).absolute()
         if target in targets:
             msg = (
-                f"run {_short(run_id)} read {dataset.label} in two versions; restore its steps one at a "
-                f"time (`threadline restore STEP_RUN --to DIR`)"
+                f"run {_short(store, run_id)} read {dataset.label} in two versions; restore its steps "
+                "one at a time (`threadline restore STEP_RUN --to DIR`)"
             )
             raise RunNotReproducible(msg)
         targets[target] = dataset
@@ -220,7 +222,7 @@ def restore_run(
     """Write the exact bytes each input of a run had when the run read it (see the module docstring)."""
     info, items, skipped = plan_restore(store, run_id, to, project_root)
     if not items:
-        msg = f"run {_short(run_id)} recorded no input with a content id: there is nothing to restore"
+        msg = f"run {_short(store, run_id)} recorded no input with a content id: there is nothing to restore"
         raise RunNotReproducible(msg)
     if not force:
         for item in items:
@@ -243,9 +245,9 @@ def restore_run(
             "pull it from a remote with --remote NAME" if not remote else f"{remote} does not have it either"
         )
         msg = (
-            f"input {first.dataset.label} of run {_short(run_id)} ({first.object_id}) is not in the object "
-            f"store: snapshot runs with `threadline snapshot RUN` before their inputs change, or {hint}; "
-            "nothing was restored"
+            f"input {first.dataset.label} of run {_short(store, run_id)} ({first.object_id}) is not in "
+            "the object store: snapshot runs with `threadline snapshot RUN` before their inputs change, "
+            f"or {hint}; nothing was restored"
         )
         raise ObjectNotFound(msg, str(first.object_id))
     report = artifacts.check([item.object_id for item in items])
@@ -281,124 +283,3 @@ def _remove(path: Path) -> None:
             path.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-# ---- differences ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Change:
-    """One thing that differs (or not) between two runs."""
-
-    section: str
-    key: str
-    a: Any
-    b: Any
-
-    @property
-    def kind(self) -> str:
-        """``added`` (only in B), ``removed`` (only in A), ``changed`` or ``same``."""
-        if self.a is None and self.b is not None:
-            return "added"
-        if self.b is None and self.a is not None:
-            return "removed"
-        return "same" if self.a == self.b else "changed"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return {"section": self.section, "key": self.key, "a": self.a, "b": self.b, "change": self.kind}
-
-
-@dataclass
-class RunDiff:
-    """Everything compared between runs A and B."""
-
-    a: RunInfo
-    b: RunInfo
-    changes: list[Change] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def differing(self) -> list[Change]:
-        """The changes that are not ``same``."""
-        return [change for change in self.changes if change.kind != "same"]
-
-    def to_dict(self, *, include_same: bool = False) -> dict[str, Any]:
-        """JSON-ready, by section."""
-        sections: dict[str, list[dict[str, Any]]] = {
-            "inputs": [],
-            "params": [],
-            "metrics": [],
-            "code": [],
-            "environment": [],
-        }
-        for change in self.changes if include_same else self.differing():
-            sections[change.section].append(change.to_dict())
-        return {"a": self.a.id, "b": self.b.id, **sections, "notes": self.notes}
-
-
-def _tree_values(runs: list[RunInfo], attribute: str) -> dict[str, Any]:
-    """Parameters or final metrics of a run tree; those of runs below the top one are named ``step.key``."""
-    values: dict[str, Any] = {}
-    top = runs[0]
-    for info in runs:
-        data = getattr(info, attribute)
-        prefix = ""
-        if info is not top:
-            prefix = info.job_name.rsplit(".", 1)[-1] + "."
-        for key, value in data.items():
-            values[f"{prefix}{key}"] = value
-    return values
-
-
-def _compare(section: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
-    return [Change(section, key, a.get(key), b.get(key)) for key in sorted(set(a) | set(b))]
-
-
-def _packages(artifacts: ArtifactStore | None, info: RunInfo, notes: list[str]) -> dict[str, str] | None:
-    oid = info.environment.get("packages_object")
-    if not oid:
-        return None
-    if artifacts is None or not artifacts.odb.has(ObjectId.parse(oid)):
-        notes.append(
-            f"the package list of run {_short(info.id)} ({oid[:19]}…) is not in the local object store"
-        )
-        return None
-    return parse_packages(artifacts.odb.read(ObjectId.parse(oid)))
-
-
-def diff_runs(store: SqlStore, a_id: str, b_id: str, artifacts: ArtifactStore | None) -> RunDiff:
-    """Compare two runs (with the runs below them): inputs, parameters, metrics, code, environment."""
-    with store.read() as connection:
-        a_runs, b_runs = tree_runs(connection, a_id), tree_runs(connection, b_id)
-        a_inputs, b_inputs = tree_inputs(connection, a_id), tree_inputs(connection, b_id)
-    diff = RunDiff(a_runs[0], b_runs[0])
-    inputs_a = {d.label: d.version for d in a_inputs}
-    inputs_b = {d.label: d.version for d in b_inputs}
-    diff.changes += _compare("inputs", inputs_a, inputs_b)
-    diff.changes += _compare("params", _tree_values(a_runs, "params"), _tree_values(b_runs, "params"))
-    diff.changes += _compare(
-        "metrics", _tree_values(a_runs, "final_metrics"), _tree_values(b_runs, "final_metrics")
-    )
-    git_a, git_b = diff.a.git, diff.b.git
-    code_keys = ("commit", "branch", "dirty", "remote")
-    diff.changes += [
-        Change("code", key, git_a.get(key), git_b.get(key))
-        for key in code_keys
-        if key in git_a or key in git_b
-    ]
-    env_a, env_b = diff.a.environment, diff.b.environment
-    for key in ("python", "implementation", "platform", "host"):
-        if key in env_a or key in env_b:
-            diff.changes.append(Change("environment", key, env_a.get(key), env_b.get(key)))
-    packages_a = _packages(artifacts, diff.a, diff.notes)
-    packages_b = _packages(artifacts, diff.b, diff.notes)
-    if packages_a is not None and packages_b is not None:
-        diff.changes += [
-            Change("environment", f"package {name}", packages_a.get(name), packages_b.get(name))
-            for name in sorted(set(packages_a) | set(packages_b))
-        ]
-    elif env_a.get("packages_object") != env_b.get("packages_object"):
-        diff.changes.append(
-            Change("environment", "packages", env_a.get("packages_object"), env_b.get("packages_object"))
-        )
-    return diff

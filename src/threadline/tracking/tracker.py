@@ -163,9 +163,12 @@ class Tracker:
         return self._transport
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush, stop the thread and release the transport and hash cache."""
+        """End what depends on this tracker (the SDK's implicit pipeline runs), flush, stop the thread
+        and release the transport and hash cache."""
         if self.disabled or self._closed:
             return
+        for hook in _close_hooks:
+            _quietly("ending pipeline runs", lambda hook=hook: hook(self))
         self.flush(timeout)
         self._closed = True
         if self._thread is not None and self._thread.is_alive():
@@ -377,6 +380,13 @@ def _after_fork_in_child() -> None:
 
 
 _exit_hooks: list[Callable[[], None]] = []
+_close_hooks: list[Callable[[Tracker], None]] = []
+
+
+def on_close(hook: Callable[[Tracker], None]) -> None:
+    """Run ``hook(tracker)`` when a tracker closes, before its last flush (the run module ends the
+    pipeline runs it opened for that tracker there)."""
+    _close_hooks.append(hook)
 
 
 def on_exit(hook: Callable[[], None]) -> None:

@@ -8,8 +8,13 @@ queries per page.
 
 - ``GET /api/v1/ui/overview``: counts, the time span of the log, recent runs and recent failures.
 - ``GET /api/v1/ui/timespan``: the first and last event times only (the lineage view's time control).
-- ``GET /api/v1/ui/runs``: runs newest first; ``state``, ``namespace``, ``job`` (part of a name),
-  ``parent`` (a run id: its child runs), ``since``/``until`` (ISO 8601), ``limit``, ``offset``.
+- ``GET /api/v1/ui/runs``: runs newest first; ``state`` (Marquez's: COMPLETED, FAILED, RUNNING,
+  ABORTED, NEW; any case), ``namespace``, ``job`` (part of a name), ``parent`` (a run id or a unique
+  prefix: its child runs), ``pipeline`` (a pipeline's name: the runs of its job and of every job under
+  it, see ``catalog/pipelines.py``), ``run`` (the start of their ids), ``since``/``until`` (ISO 8601),
+  ``limit``, ``offset``. Each run
+  has its ``shortId`` (and its parent's, ``parentShortId``): the shortest prefix of its id no other run
+  shares, at least 8 characters.
 - ``GET /api/v1/ui/events``: event summaries (no bodies) newest first; ``type``, ``job``, ``run``,
   ``producer`` (part of the URL), ``problems=true``, ``before``/``after``, ``limit``, ``offset``.
 - ``GET /api/v1/ui/dataset-runs``: ``nodeId=dataset:<ns>:<name>``: the runs that wrote it and the runs
@@ -29,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.catalog.common import CATALOG_NAMESPACE, check_page, like_pattern, load_facet, load_facets
-from threadline.catalog.runs import MARQUEZ_STATES, resolve_run_id
+from threadline.catalog.pipelines import pipeline_job_ids
+from threadline.catalog.runs import io_version
 from threadline.errors import BadRequest
 from threadline.graph.model import DATASET
 from threadline.graph.nodes import NodeId
@@ -41,20 +47,11 @@ from threadline.server.api.routing import int_param, new_router, read
 from threadline.server.api.ui_lineage import timespan
 from threadline.server.state import json_response
 from threadline.store import schema
+from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.vocabulary import RunState
 
 router = new_router()
 
-#: OpenLineage's event types for each state the UI filters on (Marquez's names and OpenLineage's).
-_STATES = {
-    "COMPLETED": ("COMPLETE",),
-    "COMPLETE": ("COMPLETE",),
-    "FAILED": ("FAIL",),
-    "FAIL": ("FAIL",),
-    "RUNNING": ("START", "RUNNING"),
-    "START": ("START", "RUNNING"),
-    "ABORTED": ("ABORT",),
-    "ABORT": ("ABORT",),
-}
 _EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
 RECENT = 8
 DEFAULT_LIMIT = 50
@@ -108,6 +105,10 @@ class RunFilter:
     until: int | None = None
     #: One job, by its id in the store.
     job_id: int | None = None
+    #: A pipeline, by name: the runs of the jobs named so and of every job under them.
+    pipeline: str | None = None
+    #: The start of the runs' ids.
+    id_prefix: str | None = None
 
 
 def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
@@ -123,6 +124,11 @@ def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
         where.append(runs.c.job_id == wanted.job_id)
     if wanted.parent is not None:
         where.append(runs.c.parent_run_id == resolve_run_id(connection, wanted.parent))
+    if wanted.id_prefix is not None:
+        prefix = wanted.id_prefix.strip().lower().removeprefix("run:")
+        where.append(and_(runs.c.id >= prefix, runs.c.id < prefix + "\uffff"))
+    if wanted.pipeline is not None:
+        where.append(runs.c.job_id.in_(pipeline_job_ids(connection, wanted.pipeline)))
     if wanted.since is not None:
         where.append(runs.c.created_at >= wanted.since)
     if wanted.until is not None:
@@ -162,6 +168,7 @@ def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any
     job's ``jobType`` facet (which tells the producer: dbt, Airflow, Spark, the SDK…)."""
     errors = load_facet(connection, "run", [row.id for row in rows], "errorMessage")
     job_types = load_facet(connection, "job", [str(row.job_id) for row in rows], "jobType")
+    short = short_run_ids(connection, [r for row in rows for r in (row.id, row.parent_run_id) if r])
     found = []
     for row in rows:
         error = errors.get(row.id)
@@ -172,16 +179,18 @@ def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any
         found.append(
             {
                 "id": row.id,
+                "shortId": short[row.id],
                 "nodeId": str(NodeId.run(row.id)),
                 "namespace": row.namespace,
                 "job": row.job,
                 "jobNodeId": str(NodeId.job(row.namespace, row.job)),
-                "state": MARQUEZ_STATES.get(row.state or "", "NEW"),
+                "state": RunState.of(row.state),
                 "createdAt": format_time(row.created_at),
                 "startedAt": format_time(row.started_at),
                 "endedAt": format_time(row.ended_at),
                 "durationMs": duration,
                 "parentRunId": row.parent_run_id,
+                "parentShortId": short.get(row.parent_run_id) if row.parent_run_id else None,
                 "errorMessage": error.get("message") if isinstance(error, dict) else None,
                 "jobType": job_type if isinstance(job_type, dict) else None,
             }
@@ -193,15 +202,17 @@ def _run_filter(request: Request) -> RunFilter:
     state = _text(request, "state")
     states = None
     if state is not None:
-        states = _STATES.get(state.upper())
-        if states is None:
-            msg = f"state must be one of COMPLETED, FAILED, RUNNING, ABORTED, got {state!r}"
-            raise BadRequest(msg)
+        try:
+            states = RunState.parse(state).event_types
+        except ValueError as error:
+            raise BadRequest(str(error)) from None
     return RunFilter(
         states=states,
         namespace=_text(request, "namespace"),
         job=_text(request, "job"),
         parent=_text(request, "parent"),
+        pipeline=_text(request, "pipeline"),
+        id_prefix=_text(request, "run"),
         since=_time(request, "since"),
         until=_time(request, "until"),
     )
@@ -230,7 +241,9 @@ _COUNTS = select(
     _count(_ds, _ds.c.namespace != CATALOG_NAMESPACE).label("datasets"),
     _count(schema.jobs).label("jobs"),
     _count(_runs, _runs.c.has_events.is_(True)).label("runs"),
-    _count(_runs, _runs.c.has_events.is_(True), _runs.c.state.in_(("START", "RUNNING"))).label("running"),
+    _count(_runs, _runs.c.has_events.is_(True), _runs.c.state.in_(RunState.RUNNING.event_types)).label(
+        "running"
+    ),
     _count(schema.events).label("events"),
 )
 
@@ -239,7 +252,7 @@ def overview(connection: Connection) -> dict[str, Any]:
     """Counts, the log's time span, and the most recent runs and failures."""
     counted = connection.execute(_COUNTS).one()
     recent, _ = list_runs(connection, RunFilter(), RECENT, 0)
-    failures, failed = list_runs(connection, RunFilter(states=("FAIL",)), RECENT, 0)
+    failures, failed = list_runs(connection, RunFilter(states=RunState.FAILED.event_types), RECENT, 0)
     return {
         "counts": {
             "namespaces": counted.namespaces,
@@ -325,6 +338,7 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
         .offset(offset)
     ).all()
     total = connection.scalar(select(func.count()).select_from(events).where(*where)) or 0
+    short = short_run_ids(connection, [row.run_id for row in rows if row.run_id])
     found = [
         {
             "id": row.id,
@@ -333,6 +347,7 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
             "kind": row.kind,
             "eventType": row.event_type,
             "runId": row.run_id,
+            "runShortId": short.get(row.run_id) if row.run_id else None,
             "jobNamespace": row.job_namespace,
             "jobName": row.job_name,
             "producer": row.producer,
@@ -395,7 +410,7 @@ def runs_of_dataset(connection: Connection, dataset_id: int, node_id: str, limit
                 runs.c.parent_run_id,
                 func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
                 jobs.c.name.label("job"),
-                io.c.version,
+                io_version(io, runs.c.created_at).label("version"),
                 io.c.first_seen,
             )
             .select_from(io.join(runs, runs.c.id == io.c.run_id).join(jobs, jobs.c.id == runs.c.job_id))

@@ -34,7 +34,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.catalog.common import load_facet
-from threadline.catalog.runs import MARQUEZ_STATES
 from threadline.errors import BadRequest
 from threadline.graph.describe import describe
 from threadline.graph.edges import SqlEdges
@@ -45,6 +44,7 @@ from threadline.openlineage.timestamps import format_time, parse_time
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response, state_of
 from threadline.store import schema
+from threadline.vocabulary import RunState
 
 router = new_router()
 
@@ -153,7 +153,8 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
                 if isinstance(job_type, dict)
                 else None
             )
-            entry["latestRunState"] = MARQUEZ_STATES.get(described.latest_state or "")
+            latest = described.latest_state
+            entry["latestRunState"] = RunState.of(latest).value if latest else None
         else:
             kind = (declared.get(str(node.id)) or {}).get("datasetType")
             artifact = (artifacts.get(str(node.id)) or {}).get("kind")

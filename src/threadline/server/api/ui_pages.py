@@ -8,22 +8,28 @@ so the parts agree with each other even while events arrive, and the page waits 
 instead of the slowest of several. The parts have the shapes of the endpoints they replace, or a
 brief one where the page shows less.
 
-- ``GET /api/v1/ui/pages/run?runId=<uuid>[&compare=<uuid>]``::
+- ``GET /api/v1/ui/pages/run?runId=<id>[&compare=<id>]`` (each a run id or a unique prefix of one)::
 
-      {"run": <Marquez run>, "jobFacets": {...}, "children": {"runs": [<run summary>], "totalCount"},
-       "jobRuns": {"runs": [{"id", "state", "createdAt", "startedAt"}], "totalCount"},
-       "compare": <Marquez run> | null, "compareError": "…" | null}
+      {"run": <Marquez run>, "shortIds": {"<run id>": "<short id>", ...}, "jobFacets": {...},
+       "children": {"runs": [<run summary>], "totalCount"},
+       "jobRuns": {"runs": [{"id", "shortId", "state", "createdAt", "startedAt"}], "totalCount"},
+       "comparison": <run comparison> | null, "compareError": "…" | null}
 
+  ``shortIds`` has the short id of the run, its parent and the run compared with;
   ``children`` are the first :data:`CHILD_RUNS` child runs, newest first, as ``/api/v1/ui/runs``
-  gives them; ``jobRuns`` the job's latest :data:`JOB_RUNS` runs, the run itself included. A
-  ``compare`` run that does not exist is not an error of the page: ``compareError`` says why it is
-  missing.
+  gives them; ``jobRuns`` the job's latest :data:`JOB_RUNS` runs, the run itself included.
+  ``comparison`` is what ``threadline diff RUN COMPARE --all --format json`` prints, each change with
+  its values as people read them (``text``): one definition, ``catalog/compare.py``, so the page and
+  the CLI say the same. A ``compare`` run that does not exist is not an error of the page:
+  ``compareError`` says why it is missing.
 - ``GET /api/v1/ui/pages/job?namespace=<ns>&name=<name>``::
 
-      {"job": <Marquez job>, "runs": {"runs": [<run summary>], "totalCount"}}
+      {"job": <Marquez job>, "runs": {"runs": [<run summary>], "totalCount"},
+       "steps": [{"namespace", "name"}]}
 
-  the job as ``/api/v1/namespaces/{ns}/jobs/{name}`` gives it, and its latest :data:`JOB_PAGE_RUNS`
-  runs as ``/api/v1/ui/runs`` gives them (with their error messages, without their facets).
+  the job as ``/api/v1/namespaces/{ns}/jobs/{name}`` gives it, its latest :data:`JOB_PAGE_RUNS`
+  runs as ``/api/v1/ui/runs`` gives them (with their error messages, without their facets), and the
+  jobs whose parent it is (a pipeline's steps, by name; see ``catalog/pipelines.py``).
 - ``GET /api/v1/ui/pages/dataset?namespace=<ns>&name=<name>``::
 
       {"dataset": <Marquez dataset>,
@@ -44,18 +50,22 @@ from sqlalchemy import Connection, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from threadline.artifacts.objects import ObjectDB
 from threadline.catalog import datasets as dataset_catalog
 from threadline.catalog import jobs as job_catalog
 from threadline.catalog.common import load_facets
-from threadline.catalog.runs import MARQUEZ_STATES, get_run
+from threadline.catalog.compare import compare_runs
+from threadline.catalog.runs import get_run
 from threadline.errors import BadRequest, NotFound
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.timestamps import format_time
 from threadline.server.api.insights import RunFilter, list_runs, runs_of_dataset
 from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import dataset_json, job_json, run_json
-from threadline.server.state import json_response
+from threadline.server.state import json_response, state_of
 from threadline.store import schema
+from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.vocabulary import RunState
 
 router = new_router()
 
@@ -88,10 +98,12 @@ def _job_runs(connection: Connection, job_id: int) -> dict[str, Any]:
         .limit(JOB_RUNS)
     ).all()
     total = connection.scalar(select(func.count()).select_from(runs).where(*where)) or 0
+    short = short_run_ids(connection, [row.id for row in rows])
     found = [
         {
             "id": row.id,
-            "state": MARQUEZ_STATES.get(row.state or "", "NEW"),
+            "shortId": short[row.id],
+            "state": RunState.of(row.state),
             "createdAt": format_time(row.created_at),
             "startedAt": format_time(row.started_at),
         }
@@ -100,34 +112,43 @@ def _job_runs(connection: Connection, job_id: int) -> dict[str, Any]:
     return {"runs": found, "totalCount": total}
 
 
-def run_page(connection: Connection, run_id: str, compare: str | None) -> dict[str, Any]:
-    """The run page's answer (see the module docstring)."""
-    run = get_run(connection, run_id)
+def run_page(
+    connection: Connection, run_id: str, compare: str | None, objects: ObjectDB | None
+) -> dict[str, Any]:
+    """The run page's answer (see the module docstring); ``objects`` holds the package lists that the
+    comparison reads, if the server keeps objects."""
+    run = get_run(connection, resolve_run_id(connection, run_id))
     job_key = str(run.job_id)
     children, child_count = list_runs(connection, RunFilter(parent=run.id), CHILD_RUNS, 0)
-    other: dict[str, Any] | None = None
+    comparison: dict[str, Any] | None = None
     problem: str | None = None
     if compare is not None:
         try:
-            other = run_json(get_run(connection, compare))
+            other = resolve_run_id(connection, compare)
+            comparison = compare_runs(connection, run.id, other, objects).to_dict(
+                include_same=True, with_text=True
+            )
         except (BadRequest, NotFound) as error:
             problem = str(error)
+    related = [run.id, run.parent_run_id, comparison["b"]["id"] if comparison else None]
     return {
         "run": run_json(run),
+        "shortIds": short_run_ids(connection, [r for r in related if r]),
         "jobFacets": load_facets(connection, "job", [job_key])[job_key],
         "children": {"runs": children, "totalCount": child_count},
         "jobRuns": _job_runs(connection, run.job_id),
-        "compare": other,
+        "comparison": comparison,
         "compareError": problem,
     }
 
 
 @router.get("/api/v1/ui/pages/run")
 async def run_page_endpoint(request: Request) -> Response:
-    """A run, its job's facets, its child runs and its job's other runs (and a run to compare)."""
-    run_id = _required(request, "runId", "a run's UUID")
+    """A run, its job's facets, its child runs and its job's other runs (and a comparison with another)."""
+    run_id = _required(request, "runId", "a run's id, or a unique prefix of it")
     compare = request.query_params.get("compare", "").strip() or None
-    return json_response(await read(request, run_page, run_id, compare))
+    objects = state_of(request).objects
+    return json_response(await read(request, run_page, run_id, compare, objects))
 
 
 # ---- a job ---------------------------------------------------------------------------------------
@@ -137,7 +158,17 @@ def job_page(connection: Connection, namespace: str, name: str) -> dict[str, Any
     """The job page's answer (see the module docstring)."""
     job = job_catalog.get_job(connection, namespace, name)
     runs, total = list_runs(connection, RunFilter(job_id=job.id), JOB_PAGE_RUNS, 0)
-    return {"job": job_json(job), "runs": {"runs": runs, "totalCount": total}}
+    jobs = schema.jobs
+    steps = connection.execute(
+        select(func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"), jobs.c.name)
+        .where(jobs.c.parent_job_id == job.id)
+        .order_by(jobs.c.name)
+    ).all()
+    return {
+        "job": job_json(job),
+        "runs": {"runs": runs, "totalCount": total},
+        "steps": [{"namespace": row.namespace, "name": row.name} for row in steps],
+    }
 
 
 @router.get("/api/v1/ui/pages/job")
@@ -151,8 +182,8 @@ async def job_page_endpoint(request: Request) -> Response:
 # ---- a dataset -----------------------------------------------------------------------------------
 
 
-def _brief_run(run_id: str | None, state: str | None) -> dict[str, str] | None:
-    return {"id": run_id, "state": MARQUEZ_STATES.get(state or "", "NEW")} if run_id else None
+def _brief_run(run_id: str | None, state: str | None, short: dict[str, str]) -> dict[str, str] | None:
+    return {"id": run_id, "shortId": short[run_id], "state": RunState.of(state)} if run_id else None
 
 
 def _versions(connection: Connection, dataset: dataset_catalog.Dataset) -> dict[str, Any]:
@@ -169,12 +200,13 @@ def _versions(connection: Connection, dataset: dataset_catalog.Dataset) -> dict[
     ).all()
     total = connection.scalar(select(func.count()).select_from(versions).where(where)) or 0
     fields = dataset_catalog.load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])
+    short = short_run_ids(connection, [row.run_id for row in rows if row.run_id])
     found = [
         {
             "version": row.version,
             "createdAt": format_time(row.created_at),
             "fieldCount": len(fields[row.schema_hash]) if row.schema_hash else len(dataset.fields),
-            "createdByRun": _brief_run(row.run_id, row.state),
+            "createdByRun": _brief_run(row.run_id, row.state, short),
         }
         for row in rows
     ]

@@ -103,15 +103,20 @@ export function relativeTime(iso) {
   return format.format(Math.round(seconds), "second");
 }
 
-/** "1 h 02 min", "4.2 s", "320 ms". */
+/**
+ * A duration for people: "320 ms", "4.2 s", "4 min 05 s", "1 h 02 min". Spelled as the CLI spells it
+ * (threadline/vocabulary.py, format_duration): whole milliseconds, halves rounded up.
+ */
 export function formatDuration(ms) {
   if (ms === null || ms === undefined) return "–";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(Math.round(s % 60)).padStart(2, "0")} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+  const whole = Math.floor(ms);
+  if (whole < 1000) return `${whole} ms`;
+  const tenths = Math.floor((whole + 50) / 100);
+  if (tenths < 600) return `${Math.floor(tenths / 10)}.${tenths % 10} s`;
+  const seconds = Math.floor((whole + 500) / 1000);
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
 /** 12,345 with the browser's grouping. */
@@ -130,10 +135,20 @@ export function formatBytes(bytes) {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+/** A run state for people: Marquez's word (COMPLETED) in lower case, as the CLI writes it. */
+export function stateLabel(state) {
+  return (state || "NEW").toLowerCase();
+}
+
 /** A run state as a coloured pill. */
 export function statePill(state) {
-  const name = state || "NEW";
-  return h("span", { class: `pill state-${name.toLowerCase()}` }, name.toLowerCase());
+  const name = stateLabel(state);
+  return h("span", { class: `pill state-${name}` }, name);
+}
+
+/** A run's short id: the shortest prefix no other run shares (the server's `shortId`), else 8 digits. */
+export function shortRunId(run) {
+  return run.shortId || String(run.id || "").slice(0, 8);
 }
 
 /** Keep the end of a long name (the informative part): "…jaffle_shop.customers". */

@@ -87,7 +87,7 @@ function describe(node, graph) {
   const by = producer.key === "other" ? "" : producer.label;
   const parts = [kind, [by, typeLabel].filter(Boolean).join(" ")];
   // The border shows every state; the words only what needs attention.
-  if (state && state !== "COMPLETED") parts.push(state);
+  if (state && state !== "COMPLETED") parts.push(state.toLowerCase()); // as people read states: "failed"
   return { kind, producer, state, label: `${shown}\n${parts.filter(Boolean).join(" · ")}` };
 }
 

@@ -1,7 +1,7 @@
 // Pieces several pages share: run tables, error boxes, the page header.
 
 import { ApiError } from "../api.js";
-import { formatDuration, formatTime, h, link, notice, relativeTime, shorten, statePill, truncate } from "../dom.js";
+import { formatDuration, formatTime, h, link, notice, relativeTime, shorten, shortRunId, statePill, truncate } from "../dom.js";
 import { jobUrl, runUrl } from "../nodes.js";
 import { producerOfJobType } from "../producers.js";
 
@@ -20,9 +20,9 @@ export function runsTable(runs, { showJob = true, extra = null, empty = "No runs
       h("td", null, statePill(run.state)),
       showJob ? h("td", null, producerSwatch(producerOfJobType(run.jobType)), " ", link(jobUrl(run.namespace, run.job), shorten(run.job, 60)),
         h("div", { class: "muted small" }, run.namespace)) : null,
-      h("td", null, link(runUrl(run.id), h("code", null, run.id.slice(0, 8)))),
+      h("td", null, link(runUrl(run.id), h("code", null, shortRunId(run)))),
       h("td", { title: formatTime(run.startedAt || run.createdAt) }, relativeTime(run.startedAt || run.createdAt)),
-      h("td", null, formatDuration(run.durationMs)),
+      h("td", { class: "nowrap" }, formatDuration(run.durationMs)),
       extra ? h("td", null, extra.cell(run)) : null,
       h("td", { class: "error-cell" }, run.errorMessage ? truncate(run.errorMessage, 120) : "")))));
 }

@@ -2,7 +2,7 @@
 // assertions and statistics over time, tags and facets.
 
 import { api } from "../api.js";
-import { copyButton, details, formatBytes, formatNumber, formatTime, h, link, relativeTime, replace, section, statePill, table, shortHash } from "../dom.js";
+import { copyButton, details, formatBytes, formatNumber, formatTime, h, link, relativeTime, replace, section, shortRunId, statePill, table, shortHash } from "../dom.js";
 import { lineChart } from "../chart.js";
 import { facetList } from "../facets.js";
 import { datasetId, jobUrl, lineageUrl, runUrl } from "../nodes.js";
@@ -48,7 +48,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
       h("span", { class: "mono" }, shortHash(v.version, 16), " ", copyButton(v.version, "copy")),
       formatTime(v.createdAt),
       `${v.fieldCount}`,
-      run ? [statePill(run.state), " ", link(runUrl(run.id), h("code", null, run.id.slice(0, 8)))] : "–",
+      run ? [statePill(run.state), " ", link(runUrl(run.id), h("code", null, shortRunId(run)))] : "–",
     ];
   });
   const versionsBox = section(`Versions (${versions.totalCount})`,
@@ -96,7 +96,7 @@ function quality(runs) {
   for (const run of runs.reads) {
     for (const a of run.facets.dataQualityAssertions?.assertions || []) {
       assertions.push([formatTime(run.endedAt || run.startedAt), a.assertion, a.column || "", h("span", { class: `pill ${a.success ? "state-completed" : "state-failed"}` }, a.success ? "passed" : "failed"),
-        link(runUrl(run.id), h("code", null, run.id.slice(0, 8)))]);
+        link(runUrl(run.id), h("code", null, shortRunId(run)))]);
     }
   }
   const columnStats = [];

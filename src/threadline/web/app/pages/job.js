@@ -1,7 +1,7 @@
 // A job: its runs with state and duration, SQL or source location, owners, inputs and outputs.
 
 import { api } from "../api.js";
-import { details, formatTime, h, link, replace, section } from "../dom.js";
+import { details, formatTime, h, link, replace, section, stateLabel } from "../dom.js";
 import { lineChart } from "../chart.js";
 import { facetList } from "../facets.js";
 import { datasetUrl, jobId, jobUrl, lineageUrl } from "../nodes.js";
@@ -21,8 +21,9 @@ export async function jobPage({ params, outlet, signal }) {
   document.title = `${name} · threadline`;
   let job;
   let runs;
+  let steps;
   try {
-    ({ job, runs } = await api.jobPage(namespace, name, { signal }));
+    ({ job, runs, steps = [] } = await api.jobPage(namespace, name, { signal }));
   } catch (error) {
     if (error.name === "AbortError") throw error;
     replace(outlet, pageHeader({ kind: "job", title: name, subtitle: namespace }), errorBox(error));
@@ -49,8 +50,10 @@ export async function jobPage({ params, outlet, signal }) {
         ["Description", job.description || facets.documentation?.description],
         ["Source", sourceLink(facets.sourceCodeLocation)],
         ["Owners", owners.join(", ")],
-        ["Parent job", parent ? link(jobUrl(job.namespace, parent), parent) : null],
-        ["Latest run", job.latestRun ? `${job.latestRun.state.toLowerCase()} · ${formatTime(job.latestRun.endedAt || job.latestRun.startedAt)}` : "none"],
+        ["Pipeline", parent ? [link(jobUrl(job.namespace, parent), parent), " · ", link(`/runs?pipeline=${encodeURIComponent(parent)}`, "its runs")] : null],
+        ["Steps", steps.length ? [h("ul", { class: "compact", id: "job-steps" }, steps.map((step) => h("li", null, link(jobUrl(step.namespace, step.name), step.name)))),
+          link(`/runs?pipeline=${encodeURIComponent(job.name)}`, "Runs of the pipeline and its steps →")] : null],
+        ["Latest run", job.latestRun ? `${stateLabel(job.latestRun.state)} · ${formatTime(job.latestRun.endedAt || job.latestRun.startedAt)}` : "none"],
         ["Tags", (job.tags || []).length ? job.tags.map((t) => h("span", { class: "tag" }, t)) : null],
         ["Current version", job.currentVersion ? h("code", null, job.currentVersion) : null],
       ])),

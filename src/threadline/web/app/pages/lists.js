@@ -47,6 +47,7 @@ export async function runsPage({ query, outlet, signal }) {
   const form = filterForm(query, [
     { name: "state", label: "State", element: choice("state", [["", "any"], ["COMPLETED", "completed"], ["FAILED", "failed"], ["RUNNING", "running"], ["ABORTED", "aborted"]]) },
     { name: "job", label: "Job name", element: text("job", "part of a name") },
+    { name: "pipeline", label: "Pipeline", element: text("pipeline", "a pipeline's job name") },
     { name: "namespace", label: "Namespace", element: text("namespace", "exact") },
     { name: "since", label: "Since", element: when("since") },
     { name: "until", label: "Until", element: when("until") },
@@ -54,7 +55,7 @@ export async function runsPage({ query, outlet, signal }) {
   replace(outlet, pageHeader({ title: "Runs" }), form, h("p", { class: "muted" }, "Loading…"));
   try {
     const answer = await api.runs({
-      state: query.get("state"), job: query.get("job"), namespace: query.get("namespace"), since: query.get("since"),
+      state: query.get("state"), job: query.get("job"), pipeline: query.get("pipeline"), namespace: query.get("namespace"), since: query.get("since"),
       until: query.get("until"), parent: query.get("parent"), limit: LIMIT, offset: query.get("offset") || 0,
     }, { signal });
     replace(outlet, pageHeader({ title: "Runs", subtitle: `${answer.totalCount.toLocaleString()} matching` }), form,
@@ -103,7 +104,7 @@ export async function eventsPage({ query, outlet, signal }) {
         h("td", { title: event.eventTime }, formatTime(event.eventTime)),
         h("td", null, h("span", { class: `pill event-${(event.eventType || "other").toLowerCase()}` }, event.eventType || event.kind)),
         h("td", null, event.jobName ? link(jobUrl(event.jobNamespace, event.jobName), shorten(event.jobName, 50)) : "–"),
-        h("td", null, event.runId ? link(runUrl(event.runId), h("code", null, event.runId.slice(0, 8))) : "–"),
+        h("td", null, event.runId ? link(runUrl(event.runId), h("code", null, event.runShortId || event.runId.slice(0, 8))) : "–"),
         h("td", { title: event.producer }, producerSwatch(producer), " ", shorten(event.producer, 50)),
         h("td", null, event.hasProblems ? h("span", { class: "pill state-aborted", title: "kept despite invalid facets" }, "problems") : "", " ", toggle)), body];
     });

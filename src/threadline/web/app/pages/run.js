@@ -2,7 +2,7 @@
 // code commit, environment, error, child runs, run-level lineage, and a diff against another run.
 
 import { api } from "../api.js";
-import { copyButton, details, formatDuration, formatNumber, formatTime, h, link, notice, replace, section, shorten, statePill, table, shortHash } from "../dom.js";
+import { copyButton, details, formatDuration, formatNumber, formatTime, h, link, notice, replace, section, shorten, shortRunId, stateLabel, statePill, table, shortHash } from "../dom.js";
 import { lineChart } from "../chart.js";
 import { facetList, jsonTree } from "../facets.js";
 import { GraphView } from "../graph.js";
@@ -17,18 +17,20 @@ const metrics = (run) => run.facets?.threadline_metrics?.metrics || {};
 const lastValue = (points) => (points.length ? points[points.length - 1][1] : null);
 
 export async function runPage({ params: route, query, outlet, signal }) {
-  const id = route.id;
-  document.title = `run ${id.slice(0, 8)} · threadline`;
+  const id = route.id; // a run id, or a unique prefix of one (as the CLI and the lists show them)
+  document.title = `run ${id.slice(0, 13)} · threadline`;
   const compareId = query.get("compare");
   let page;
   try {
     page = await api.runPage(id, compareId || undefined, { signal });
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    replace(outlet, pageHeader({ kind: "run", title: id }), errorBox(error));
+    replace(outlet, pageHeader({ kind: "run", title: id }), errorBox(error), await candidates(id, error, signal));
     return undefined;
   }
-  const { run, jobFacets, children, compare: other, compareError } = page;
+  const { run, jobFacets, children, comparison, compareError } = page;
+  const short = (runId) => page.shortIds?.[runId] || runId.slice(0, 8);
+  document.title = `run ${short(run.id)} · threadline`;
   const job = run.jobVersion;
   const producer = producerOf(jobFacets);
   const siblings = page.jobRuns.runs.filter((r) => r.id !== run.id);
@@ -42,7 +44,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
   const compareSelect = h("select", { id: "compare", "aria-label": "Compare with another run of this job",
     onchange: (e) => navigate(runUrl(run.id, { compare: e.target.value || undefined })) },
   h("option", { value: "" }, siblings.length ? "Compare with another run…" : "No other run of this job"),
-  siblings.map((r) => h("option", { value: r.id, selected: r.id === compareId }, `${r.id.slice(0, 8)} · ${r.state.toLowerCase()} · ${formatTime(r.startedAt || r.createdAt)}`)));
+  siblings.map((r) => h("option", { value: r.id, selected: r.id === comparison?.b.id }, `${shortRunId(r)} · ${stateLabel(r.state)} · ${formatTime(r.startedAt || r.createdAt)}`)));
 
   const graphBox = h("div", { class: "graph-canvas small-graph", id: "run-graph" });
   const parts = [
@@ -55,7 +57,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
     error ? notice("error", h("strong", null, error.message || "The run failed."),
       error.stackTrace ? h("details", null, h("summary", null, "Stack trace"), h("pre", { class: "code" }, error.stackTrace)) : null) : null,
     compareError ? notice("warning", `Cannot compare: ${compareError}`) : null,
-    other ? diffSection(run, other) : null,
+    comparison ? diffSection(comparison) : null,
     h("div", { class: "columns-2" },
       section("Run", details([
         ["State", statePill(run.state)],
@@ -63,11 +65,11 @@ export async function runPage({ params: route, query, outlet, signal }) {
         ["Ended", formatTime(run.endedAt)],
         ["Duration", formatDuration(run.durationMs)],
         ["Scheduled for", nominal],
-        ["Parent run", run.parentRunId ? link(runUrl(run.parentRunId), h("code", null, run.parentRunId.slice(0, 8))) : null],
+        ["Parent run", run.parentRunId ? link(runUrl(run.parentRunId), h("code", null, short(run.parentRunId))) : null],
         ["Job version", h("code", null, job.version)],
-        ["Events", (run.states || []).map((s) => h("div", { class: "small" }, `${(s.state || "event").toLowerCase()} · ${formatTime(s.time)}`))],
+        ["Events", (run.states || []).map((s) => h("div", { class: "small" }, `${s.state || "OTHER"} · ${formatTime(s.time)}`))],
       ])),
-      section("Code and environment", details([
+      section("Code and environment", orNothing(details([
         ["Source", sourceLink(location)],
         ["Commit", git.commit || location?.version ? h("code", null, git.commit || location.version) : null],
         ["Branch", git.branch || location?.branch],
@@ -78,7 +80,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
         ["Command", env?.command_line ? h("code", null, env.command_line) : null],
         ["Packages", env?.packages_object ? h("code", { title: env.packages_object }, `${env.packages_count ?? "?"} packages · ${shortHash(env.packages_object)}`) : null],
         ["Engine", run.facets?.processing_engine ? `${run.facets.processing_engine.name} ${run.facets.processing_engine.version || ""}` : null],
-      ]))),
+      ]), "Its producer sent no code location or environment."))),
     paramsSection(run),
     metricsSection(run),
     ioSection(run),
@@ -100,6 +102,23 @@ export async function runPage({ params: route, query, outlet, signal }) {
     if (err.name !== "AbortError") graphBox.replaceChildren(errorBox(err));
   }
   return () => view.destroy();
+}
+
+/** A list of details, or a line saying there are none. */
+function orNothing(list, empty) {
+  return list.children.length ? list : h("p", { class: "empty" }, empty);
+}
+
+/** The runs an ambiguous prefix starts, to pick one from (nothing for any other error). */
+async function candidates(prefix, error, signal) {
+  if (error.status !== 400 || !/ambiguous/.test(error.message)) return null;
+  try {
+    const answer = await api.runs({ run: prefix, limit: 50 }, { signal });
+    return section(`Runs whose id starts with ${prefix} (${answer.totalCount})`, runsTable(answer.runs));
+  } catch (failure) {
+    if (failure.name === "AbortError") throw failure;
+    return null;
+  }
 }
 
 function paramsSection(run) {
@@ -137,45 +156,42 @@ function ioSection(run) {
     section(`Outputs (${run.outputDatasetVersions.length})`, table(["Dataset", "Namespace", "Version written", "Rows"], ioRows(run.outputDatasetVersions), { empty: "No outputs." })));
 }
 
-/** What differs between two runs: state, duration, parameters, final metric values, versions, code. */
-function diffSection(run, other) {
-  const rows = [];
-  const add = (what, a, b) => {
-    const same = JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-    rows.push(h("tr", { class: same ? "same" : "changed" }, h("td", null, what), h("td", null, a == null ? "–" : String(a)), h("td", null, b == null ? "–" : String(b))));
-  };
-  add("state", run.state, other.state);
-  add("duration", formatDuration(run.durationMs), formatDuration(other.durationMs));
-  const pa = params(run);
-  const pb = params(other);
-  for (const key of [...new Set([...Object.keys(pa), ...Object.keys(pb)])].sort()) add(`param ${key}`, pa[key], pb[key]);
-  const ma = metrics(run);
-  const mb = metrics(other);
-  for (const key of [...new Set([...Object.keys(ma), ...Object.keys(mb)])].sort()) {
-    const a = ma[key] ? lastValue(ma[key]) : null;
-    const b = mb[key] ? lastValue(mb[key]) : null;
-    const delta = typeof a === "number" && typeof b === "number" ? ` (Δ ${(a - b).toPrecision(3)})` : "";
-    add(`metric ${key}`, a == null ? null : `${a}${delta}`, b);
-  }
-  const versions = (r, dir) => Object.fromEntries((dir === "in" ? r.inputDatasetVersions : r.outputDatasetVersions).map((e) => [e.datasetVersionId.name, e.datasetVersionId.version]));
-  for (const dir of ["in", "out"]) {
-    const va = versions(run, dir);
-    const vb = versions(other, dir);
-    for (const key of [...new Set([...Object.keys(va), ...Object.keys(vb)])].sort()) add(`${dir === "in" ? "read" : "wrote"} ${shorten(key, 40)}`, va[key] ? shortHash(va[key]) : null, vb[key] ? shortHash(vb[key]) : null);
-  }
-  const ga = run.facets?.threadline_environment?.git?.commit;
-  const gb = other.facets?.threadline_environment?.git?.commit;
-  if (ga || gb) add("commit", ga?.slice(0, 12), gb?.slice(0, 12));
-  const ea = run.facets?.threadline_environment;
-  const eb = other.facets?.threadline_environment;
-  if (ea || eb) {
-    add("python", ea?.python, eb?.python);
-    add("packages", ea?.packages_object ? shortHash(ea.packages_object) : null, eb?.packages_object ? shortHash(eb.packages_object) : null);
-  }
-  const changed = rows.filter((r) => r.classList.contains("changed")).length;
-  return section(`Compared with run ${other.id.slice(0, 8)} (${changed} differences)`,
-    h("label", { class: "inline" }, h("input", { type: "checkbox", onchange: (e) => e.target.closest("section").classList.toggle("only-changes", e.target.checked) }), " only differences"),
+const SECTIONS = ["run", "inputs", "outputs", "params", "metrics", "code", "environment"];
+const SECTION_NAMES = { run: "run", inputs: "read", outputs: "wrote", params: "param", metrics: "metric", code: "code", environment: "env" };
+
+/**
+ * What differs between this run (A) and another (B), as the server compared them
+ * (catalog/compare.py; `threadline diff A B --all` prints the same): the page only renders it.
+ */
+function diffSection(comparison) {
+  const { a, b, counts } = comparison;
+  const rows = SECTIONS.flatMap((name) => {
+    const changes = comparison[name];
+    const same = changes.filter((change) => change.change === "same").length;
+    const shown = changes.map((change) => {
+      const { text } = change;
+      const key = change.dataset ? h("span", { title: change.key }, shorten(text.key, 60)) : change.key;
+      const full = (value) => (typeof value === "string" ? value : null); // a version, whole, on hover
+      return h("tr", { class: change.change === "same" ? "same" : "changed", dataset: { section: name, key: change.key, change: change.change } },
+        h("td", null, h("span", { class: "muted small" }, SECTION_NAMES[name]), " ", key),
+        h("td", { title: full(change.a) }, text.a || "–"),
+        h("td", { title: full(change.b) }, text.b || "–", text.delta ? h("span", { class: "muted small" }, ` (${text.delta})`) : null),
+        h("td", null, h("span", { class: `pill change-${change.change}` }, change.change)));
+    });
+    // With only the differences shown, each section says how much of it is the same (as the CLI does).
+    if (same) {
+      const how = same === changes.length ? (same === 1 ? "the same" : `all ${same} the same`) : `${same} more the same`;
+      shown.push(h("tr", { class: "same-count" }, h("td", { colspan: "4", class: "muted small" }, `${SECTION_NAMES[name]}: ${how}`)));
+    }
+    return shown;
+  });
+  const differing = counts.changed + counts.added + counts.removed + counts.unknown;
+  return h("section", { class: "card only-changes", id: "run-compare" },
+    h("h2", null, `Compared with run ${b.shortId} (${differing} difference${differing === 1 ? "" : "s"})`),
+    h("label", { class: "inline" }, h("input", { type: "checkbox", checked: true, onchange: (e) => e.target.closest("section").classList.toggle("only-changes", e.target.checked) }), " only differences"),
+    comparison.notes.length ? h("p", { class: "muted small" }, comparison.notes.join("; ")) : null,
     h("table", { class: "grid diff", id: "run-diff" },
-      h("thead", null, h("tr", null, h("th", null, ""), h("th", null, `this run ${run.id.slice(0, 8)}`), h("th", null, link(runUrl(other.id), `run ${other.id.slice(0, 8)}`)))),
+      h("thead", null, h("tr", null, h("th", null, ""), h("th", null, `A: this run ${a.shortId}`),
+        h("th", null, "B: ", link(runUrl(b.id), `run ${b.shortId}`)), h("th", null, ""))),
       h("tbody", null, rows)));
 }
