@@ -8,7 +8,7 @@
    column was renamed, which fails in ``features``.
 3. Ingests the OpenLineage events the project ships: ``ml_pipeline`` (a DAG of five daily runs),
    ``dbt_jaffle_shop`` (dbt models, tests and column lineage) and ``airflow_etl`` (an Airflow DAG),
-   at the same time as step 2.
+   copied to ``.demo/events/`` (where the README's examples read them), at the same time as step 2.
 4. Serves the project (``threadline serve``); once the server answers, prints the URL of the UI and
    how to use the command line on the demo data.
 
@@ -156,7 +156,11 @@ def prepare(folder: Path = DEMO_DIR, *, rows: int = 4000, echo: Callable[[str], 
         raise failed(_threadline("init"), init)
     url = store_url(folder)
     echo("OpenLineage events: " + ", ".join(path.parent.name for path in EVENT_FILES))
-    ingest_command = _threadline("ingest", *map(str, EVENT_FILES), "--store", url)
+    events = folder / "events"  # the README's ingest examples read them there
+    events.mkdir()
+    for path in EVENT_FILES:
+        shutil.copyfile(path, events / f"{path.parent.name}.jsonl")
+    ingest_command = _threadline("ingest", "events", "--store", url)
     ingest = subprocess.Popen(
         ingest_command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
