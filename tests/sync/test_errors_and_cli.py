@@ -23,6 +23,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     folder = tmp_path / "site"
     (folder / ".threadline").mkdir(parents=True)
+    open_store(f"sqlite:///{folder / '.threadline' / 'threadline.db'}").close()  # as `threadline init` does
     monkeypatch.chdir(folder)
     return folder
 
@@ -73,7 +74,6 @@ def test_remote_add_list_remove_and_the_key_never_on_the_command_line(run: Run, 
     [
         (["push", "nowhere"], "no remote named 'nowhere'"),
         (["pull", "http://127.0.0.1:1"], "cannot reach"),
-        (["status"], "no remote to sync with"),
         (["pull", "http://127.0.0.1:1", "--pipeline", "p", "--node", "job:a:b"], "one of pipeline"),
         (["pull", "http://127.0.0.1:1", "--since", "yesterday"], "since"),
     ],
@@ -160,3 +160,11 @@ def test_push_pull_and_status_from_the_command_line(
     )
     assert shown.exit_code == 0
     assert "9 nodes" in shown.stdout
+
+
+def test_status_without_a_remote_says_which_store_this_is(run: Run, project: Path) -> None:
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert f"this store: sqlite:///{project / '.threadline' / 'threadline.db'}" in result.stdout
+    assert "events: 0" in result.stdout
+    assert "threadline remote add origin" in result.stderr
