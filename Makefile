@@ -18,7 +18,8 @@ DEMO_REBUILD ?=
 define install
 	@uv=$$(command -v uv || true); \
 	if [ -z "$$uv" ]; then \
-		[ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv || true; \
+		[ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv 2>&1 \
+			| grep -v "^WARNING: Location" || true; \
 		[ -x $(BIN)/uv ] && uv=$(BIN)/uv; \
 	fi; \
 	if [ -n "$$uv" ]; then \
