@@ -9,7 +9,8 @@
 3. Ingests the OpenLineage events the project ships: ``ml_pipeline`` (a DAG of five daily runs),
    ``dbt_jaffle_shop`` (dbt models, tests and column lineage) and ``airflow_etl`` (an Airflow DAG),
    copied to ``.demo/events/`` (where the README's examples read them), at the same time as step 2.
-4. Serves the project (``threadline serve``); once the server answers, prints the URL of the UI and
+4. Serves the project (this process becomes ``threadline serve``); once the server answers, a child
+   prints the URL of the UI and
    how to use the command line on the demo data.
 
 Steps 1-3 are skipped when ``.demo/`` was built by the same examples and threadline code (a digest
@@ -228,39 +229,37 @@ def how_to_use(folder: Path) -> list[str]:
     return lines
 
 
+def _announce_when_answering(folder: Path, host: str, port: int, server: int) -> None:
+    """In a child of the server process: once it answers, say where and how to use the CLI; give up
+    quietly if the server exits first (its own error says why). Ctrl+C is the server's alone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not _answers(host, port):
+        if os.getppid() != server or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"\nOpen http://{shown}:{port}/  (Ctrl+C stops the server)\n", flush=True)
+    print("\n".join(how_to_use(folder)) + "\n", flush=True)
+
+
 def serve(folder: Path, url: str, host: str, port: int) -> int:
-    """Step 4: serve ``url`` until Ctrl+C; say where, and how to use the CLI, once it answers."""
+    """Step 4: become the server (this process: Ctrl+C reaches it once, and it stops cleanly), and
+    say where it serves, and how to use the CLI, from a child process once it answers."""
     command = _threadline(
         "serve", "--store", url, "--host", host, "--port", str(port), "--log-level", "warning"
     )
-    server = subprocess.Popen(command, cwd=folder, env=_environment())
-    try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _answers(host, port):
-            if server.poll() is not None:
-                return server.returncode or 1
-            if time.monotonic() > deadline:
-                print(
-                    f"error: the server did not answer within {SERVER_START_SECONDS:.0f} s", file=sys.stderr
-                )
-                server.terminate()
-                server.wait()
-                return 1
-            time.sleep(0.1)
-        shown = f"[{host}]" if ":" in host else host
-        print(f"\nOpen http://{shown}:{port}/  (Ctrl+C stops the server)\n", flush=True)
-        print("\n".join(how_to_use(folder)) + "\n", flush=True)
-        return server.wait()
-    except KeyboardInterrupt:
-        # Ctrl+C in a terminal reaches the server too; when only this process got it, pass it on.
-        if server.poll() is None:
-            server.send_signal(signal.SIGINT)
+    environment = _environment()
+    sys.stdout.flush()
+    server = os.getpid()
+    if os.fork() == 0:  # the child announces; the parent becomes the server
         try:
-            server.wait(30)
-        except KeyboardInterrupt:
-            server.kill()
-            server.wait()
-        return 0
+            _announce_when_answering(folder, host, port, server)
+        finally:
+            os._exit(0)
+    os.chdir(folder)
+    os.execve(sys.executable, command, environment)
+    return 0  # not reached: the server replaced this process
 
 
 def main(argv: list[str] | None = None) -> int:
