@@ -10,8 +10,7 @@
    ``dbt_jaffle_shop`` (dbt models, tests and column lineage) and ``airflow_etl`` (an Airflow DAG),
    copied to ``.demo/events/`` (where the README's examples read them), at the same time as step 2.
 4. Serves the project (this process becomes ``threadline serve``); once the server answers, a child
-   prints the URL of the UI and
-   how to use the command line on the demo data.
+   prints the URL of the UI and how to use the command line on the demo data.
 
 Steps 1-3 are skipped when ``.demo/`` was built by the same examples and threadline code (a digest
 of them is kept in ``.demo/.built-from``), so a second ``make demo`` serves at once; ``--rebuild``
