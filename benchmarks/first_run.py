@@ -71,9 +71,10 @@ def run_demo(clone: Path, env: dict[str, str]) -> dict[str, float | str | None]:
     while time.monotonic() - started < TIMEOUT and process.poll() is None:
         if url_at is None:
             url_at = next((at for at, text in lines if "http://" in text and "Open" in text), None)
+            if url_at is not None:  # the URL is out: does the server answer now?
+                answered_before_url = answers(port)
         if answered_at is None and answers(port):
             answered_at = time.monotonic() - started
-            answered_before_url = url_at is None or answered_at <= url_at + 0.5
         if url_at is not None and answered_at is not None:
             break
         time.sleep(0.2)
@@ -91,7 +92,7 @@ def run_demo(clone: Path, env: dict[str, str]) -> dict[str, float | str | None]:
     return {
         "url_seconds": url_at,
         "answer_seconds": answered_at,
-        "server_answered_by_url_line": str(answered_before_url),
+        "server_answered_when_url_seen": str(answered_before_url),
         "traceback_on_ctrl_c": str("Traceback" in output),
         "exit_status": str(process.returncode),
         "output_tail": "\n".join(output.splitlines()[-8:]),
