@@ -3,23 +3,59 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 
-# The demo project is .demo/ (git-ignored), rebuilt by every `make demo` (see examples/demo.py).
+# The demo project is .demo/ (git-ignored), built by `make demo` and rebuilt when the examples or
+# threadline change (see examples/demo.py; DEMO_REBUILD=1 forces it).
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 5000
+DEMO_REBUILD ?=
 
-.PHONY: venv demo test lint format bench clean
+# Dependencies come from the pinned lock files in requirements/ (`make lock` refreshes them from
+# pyproject.toml): demo.txt is the runtime and the example pipeline's needs, dev.txt adds the tests'
+# and linters'. They are installed with uv (the one on PATH, else one pip puts in the venv), which
+# fetches and installs in parallel; plain pip is the fallback.
+define install
+	@uv=$$(command -v uv || true); \
+	if [ -z "$$uv" ]; then \
+		[ -x $(BIN)/uv ] || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv 2>&1 \
+			| grep -v "^WARNING: Location" || true; \
+		[ -x $(BIN)/uv ] && uv=$(BIN)/uv; \
+	fi; \
+	if [ -n "$$uv" ]; then \
+		echo "installing $(1) with uv"; \
+		$$uv pip install --quiet --python $(BIN)/python --no-deps -r $(1) -e .; \
+	else \
+		echo "installing $(1) with pip (uv could not be installed)"; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r $(1) -e .; \
+	fi
+endef
 
-$(STAMP): pyproject.toml
+.PHONY: venv demo test lint format bench lock clean
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+
+$(DEMO_STAMP): requirements/demo.txt pyproject.toml | $(BIN)/python
+	$(call install,requirements/demo.txt)
+	touch $(DEMO_STAMP)
+
+$(STAMP): requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(call install,requirements/dev.txt)
+	touch $(STAMP) $(DEMO_STAMP)
 
 venv: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m examples.demo --host $(DEMO_HOST) --port $(DEMO_PORT)
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m examples.demo --host $(DEMO_HOST) --port $(DEMO_PORT) $(if $(DEMO_REBUILD),--rebuild)
+
+# Refresh the lock files from pyproject.toml (newest versions that fit), for Python 3.11 and up.
+lock: | $(BIN)/python
+	@[ -x $(BIN)/uv ] || command -v uv >/dev/null || $(BIN)/python -m pip install --quiet uv
+	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
+		pyproject.toml --extra examples -o requirements/demo.txt
+	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
+		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

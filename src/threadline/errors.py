@@ -68,6 +68,10 @@ class StoreError(ThreadlineError):
     status = 503
 
 
+class StoreNotFound(StoreError):
+    """A command that only reads found no store where it looked (it never creates one)."""
+
+
 class MigrationRequired(StoreError):
     """The database schema is older than this version of threadline."""
 

@@ -11,6 +11,7 @@ from tests.cli.conftest import Run, error_lines
 from tests.conftest import EXAMPLE_EVENTS
 from threadline.cli import common
 from threadline.cli.main import app
+from threadline.store import open_store
 
 LAKE = "s3://acme-lake"
 RAW = "raw/churn/customers.parquet"
@@ -125,6 +126,7 @@ def test_errors_are_one_line(run: Run, loaded: str, node: str, message: str) -> 
 
 
 def test_empty_store(run: Run, sqlite_url: str) -> None:
+    open_store(sqlite_url).close()
     result = run("datasets", "--store", sqlite_url)
     assert result.exit_code == 0
     assert "no datasets" in result.stderr

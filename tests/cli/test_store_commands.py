@@ -30,7 +30,8 @@ def test_db_status_and_upgrade_of_a_new_database(run: Run, sqlite_url: str) -> N
     head = migrate.head_revision()
     status = run("db", "status", "--store", sqlite_url)
     assert status.exit_code == 0, status.output
-    assert "current: none" in status.stdout
+    assert "current: none (no such file" in status.stdout
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # looking created nothing
     upgrade = run("db", "upgrade", "--store", sqlite_url)
     assert upgrade.exit_code == 0, upgrade.output
     assert f"empty → {head}" in upgrade.stdout

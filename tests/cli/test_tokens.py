@@ -64,6 +64,7 @@ def test_unknown_key_and_bad_scope(run: Run, sqlite_url: str) -> None:
 
 
 def test_empty_list(run: Run, sqlite_url: str) -> None:
+    open_store(sqlite_url).close()
     result = run("token", "list", "--store", sqlite_url)
     assert result.exit_code == 0
     assert "no API keys" in result.stderr

@@ -129,9 +129,10 @@ def test_non_loopback_hosts(host: str) -> None:
     assert not is_loopback(host)
 
 
-def test_auto_without_keys_is_none_on_loopback(empty_store: SqlStore) -> None:
-    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "none"
-    assert resolve_auth_mode(empty_store, "localhost", "auto") == "none"
+def test_auto_on_loopback_is_decided_per_request(empty_store: SqlStore) -> None:
+    """Open while no key exists, keys required once one does (see test_serve_process)."""
+    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "auto"
+    assert resolve_auth_mode(empty_store, "localhost", "auto") == "auto"
 
 
 @pytest.mark.parametrize("requested", ["auto", "token"])
@@ -162,11 +163,13 @@ def test_none_is_honoured_anywhere(empty_store: SqlStore) -> None:
 
 def test_any_active_key_turns_tokens_on(empty_store: SqlStore) -> None:
     empty_store.create_api_key("k", "read")
-    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "token"
+    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "auto"
     assert resolve_auth_mode(empty_store, "0.0.0.0", "auto") == "token"
     assert resolve_auth_mode(empty_store, "0.0.0.0", "token") == "token"
     empty_store.revoke_api_key("k")
-    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "none"
+    assert resolve_auth_mode(empty_store, "127.0.0.1", "auto") == "auto"
+    with pytest.raises(ConfigError, match="refusing to listen"):
+        resolve_auth_mode(empty_store, "0.0.0.0", "auto")
 
 
 def test_unknown_mode_is_refused(empty_store: SqlStore) -> None:

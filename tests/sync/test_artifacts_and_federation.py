@@ -77,8 +77,9 @@ def test_sdk_sites_push_events_and_objects_and_a_fresh_site_pulls_them(
         assert "objects: 0 ahead" in after
         assert "nothing to push" in run("push", "--artifacts").stdout
     fresh = tmp_path / "fresh"
-    (fresh / ".threadline").mkdir(parents=True)
+    fresh.mkdir()
     monkeypatch.chdir(fresh)
+    assert run("init").exit_code == 0
     assert run("remote", "add", "origin", server.url).exit_code == 0
     assert "objects: 0 ahead (to push --artifacts), 0 behind" in run("status").stdout  # no runs here yet
     pulled = run("pull", "--artifacts")

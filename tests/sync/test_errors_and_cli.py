@@ -25,6 +25,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     folder = tmp_path / "site"
     (folder / ".threadline").mkdir(parents=True)
+    open_store(f"sqlite:///{folder / '.threadline' / 'threadline.db'}").close()  # as `threadline init` does
     monkeypatch.chdir(folder)
     return folder
 
@@ -75,7 +76,6 @@ def test_remote_add_list_remove_and_the_key_never_on_the_command_line(run: Run, 
     [
         (["push", "nowhere"], "no remote named 'nowhere'"),
         (["pull", "http://127.0.0.1:1"], "cannot reach"),
-        (["status"], "no remote to sync with"),
         (["pull", "http://127.0.0.1:1", "--pipeline", "p", "--node", "job:a:b"], "one of pipeline"),
         (["pull", "http://127.0.0.1:1", "--since", "yesterday"], "since"),
     ],
@@ -189,3 +189,9 @@ def test_pull_a_pipeline_the_sdk_named(
     missing = run("pull", server.url, "--pipeline", "elt", "--store", other)
     assert missing.exit_code == 1
     assert "no pipeline 'elt': no job has that name" in error_lines(missing)[0]
+def test_status_without_a_remote_says_which_store_this_is(run: Run, project: Path) -> None:
+    result = run("status")
+    assert result.exit_code == 0, result.output
+    assert f"this store: sqlite:///{project / '.threadline' / 'threadline.db'}" in result.stdout
+    assert "events: 0" in result.stdout
+    assert "threadline remote add origin" in result.stderr

@@ -23,6 +23,7 @@ from threadline.artifacts.integrity import CheckReport, CountProgress, check
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.remote import Remote, TransferReport, pull, push, resolve_remote
+from threadline.errors import RemoteError
 
 OBJECTS_DIR_NAME = "objects"
 HASH_CACHE_FILE_NAME = "hashcache.db"
@@ -132,6 +133,14 @@ def open_remote(remote: Remote | str, *, start: Path | None = None) -> Remote:
     if isinstance(remote, Remote):
         return remote
     url, options = resolve_remote(remote, settings.remotes(start))
+    if url.lower().startswith(("http://", "https://")):
+        named = remote if remote == url else f"{remote} ({url})"
+        msg = (
+            f"{named} is a threadline server, not an object store: objects go to a server with "
+            f"`threadline push --artifacts {remote}` and come from it with "
+            f"`threadline pull --artifacts {remote}`"
+        )
+        raise RemoteError(msg)
     return Remote.open(url, **options)
 
 

@@ -6,6 +6,7 @@ of N entities costs a fixed number of queries, never one per entity.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -127,6 +128,26 @@ def facet_stamp(connection: Connection, entity_type: str, key: str, name: str) -
     )
 
 
+def _no_namespace(connection: Connection, spelling: str) -> str:
+    """ "No namespace X", with the nearest ones (or the first few) that exist, for the CLI and the API."""
+    table = schema.namespaces
+    names = [
+        row.display_name or row.name
+        for row in connection.execute(
+            select(table.c.name, table.c.display_name)
+            .where(table.c.name != CATALOG_NAMESPACE)
+            .order_by(table.c.name)
+        )
+    ]
+    if not names:
+        return f"no namespace {spelling!r}: there are no namespaces yet"
+    close = difflib.get_close_matches(spelling, names, 3, 0.5)
+    if close:
+        return f"no namespace {spelling!r}; did you mean {' or '.join(close)}?"
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return f"no namespace {spelling!r}; the namespaces are {listed}"
+
+
 def get_namespace(connection: Connection, spelling: str) -> Namespace:
     """The namespace named by any spelling of it; :class:`NotFound` naming it when there is none."""
     canonical = normalize_namespace(spelling)
@@ -137,8 +158,7 @@ def get_namespace(connection: Connection, spelling: str) -> Namespace:
         )
     ).first()
     if row is None or canonical == CATALOG_NAMESPACE:
-        msg = f"no namespace {spelling!r}; GET /api/v1/namespaces lists them"
-        raise NotFound(msg)
+        raise NotFound(_no_namespace(connection, spelling))
     return Namespace(row.name, row.display_name or row.name, row.created_at, row.updated_at)
 
 

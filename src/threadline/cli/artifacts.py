@@ -13,7 +13,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from threadline.artifacts import ArtifactStore, ObjectId, TransferReport, open_remote
 from threadline.cli.common import StoreOption, err, expected_errors, fail, note, out, plural
-from threadline.errors import InvalidObjectId
+from threadline.errors import InvalidObjectId, StoreNotFound
 
 #: Failures listed one per line before the final ``error:`` line; the rest are counted.
 SHOW_AT_MOST = 20
@@ -202,8 +202,13 @@ def referenced_by_runs(store_url: str | None, artifacts: ArtifactStore) -> list[
     from threadline.cli.tracked import opened_store
     from threadline.tracking.queries import referenced_objects
 
-    with opened_store(store_url) as store, store.read() as connection:
-        referenced = referenced_objects(connection)
+    try:
+        with opened_store(store_url) as store, store.read() as connection:
+            referenced = referenced_objects(connection)
+    except StoreNotFound:
+        if store_url is not None:
+            raise
+        referenced = set()  # objects added by hand, and no store of runs: no run refers to any
     kept = []
     for text in sorted(referenced):
         try:

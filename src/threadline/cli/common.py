@@ -7,23 +7,45 @@ usage errors are Click's and exit with 2. Nothing expected ever shows a tracebac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from threadline import settings
-from threadline.errors import ThreadlineError
+from threadline.errors import StoreNotFound, ThreadlineError
+from threadline.store import backends
 from threadline.store.sql import SqlStore, open_store
 
+#: How wide output is when it goes to a file or a pipe (rich would cut tables to 80 columns, or to the
+#: width of a terminal on stderr): wide enough that no name or id is cut or folded.
+PIPED_WIDTH = 10_000
+
+
+class _Output(Console):
+    """A console that, writing to a terminal, fits its width, and writing to a pipe or a file keeps
+    every character (unless ``COLUMNS`` says how wide to be)."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if self._width is None and not self.is_terminal and not self._environ.get("COLUMNS", "").isdigit():
+            return ConsoleDimensions(PIPED_WIDTH, super().size.height)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
 #: Results go to stdout; progress, notes and errors to stderr so that output can be piped.
-out = Console(highlight=False)
+out = _Output(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
@@ -70,23 +92,61 @@ def expected_errors() -> Iterator[None]:
         fail(f"{where}{exc.strerror or exc}")
 
 
+#: ``threadline -v``: every command says which store it uses (on stderr).
+VERBOSE = False
+
+
 def resolve_store_url(explicit: str | None) -> str:
     """The store URL: ``--store``, then the config file, ``THREADLINE_STORE``, then the project's."""
     return settings.store_url(explicit)
 
 
-def connect(explicit: str | None) -> SqlStore:
-    """Open (and on first use create) the store; call inside :func:`expected_errors`."""
+def store_source(explicit: str | None, *, fallback: str = "the project") -> str:
+    """Where the store URL of a command comes from, in words (for ``-v`` and for messages)."""
+    if explicit is not None:
+        return "--store"
+    project = settings.find_project_dir()
+    config = project / settings.CONFIG_FILE_NAME if project else None
+    if settings.resolve("store") is not None:
+        env = os.environ.get("THREADLINE_STORE")
+        return "THREADLINE_STORE" if env and settings.resolve("store") == env else str(config)
+    if project is None:
+        return fallback
+    return f"the project {project.parent}"
+
+
+def say_store(url: str, explicit: str | None, *, fallback: str = "the project") -> None:
+    """With ``-v``: the store a command uses, and where that came from."""
+    if VERBOSE:
+        note(f"store: {display_url(url)} (from {store_source(explicit, fallback=fallback)})")
+
+
+def missing_project(looked_at: str) -> str:
+    """The message of a reading command that found no project and was given no store."""
+    return (
+        f"no threadline store: {Path.cwd()} is not in a threadline project (no .threadline folder there "
+        f"or above) and no store was given, so it looked for {looked_at}. `threadline init` makes this "
+        "folder a project; or pass --store URL or set THREADLINE_STORE"
+    )
+
+
+def connect(explicit: str | None, *, create: bool = False) -> SqlStore:
+    """Open the store; call inside :func:`expected_errors`. Commands that only read never create a
+    store (``create=False``): a missing one is an error that says where they looked and what to do;
+    commands that write (``ingest``, ``token create``, ``pull``) create it on first use."""
     url = resolve_store_url(explicit)
-    return open_store(url, sqlite_synchronous=settings.resolve("sqlite_synchronous"))
+    say_store(url, explicit)
+    try:
+        return open_store(url, sqlite_synchronous=settings.resolve("sqlite_synchronous"), create=create)
+    except StoreNotFound as exc:
+        if explicit is None and settings.resolve("store") is None and settings.find_project_dir() is None:
+            raise StoreNotFound(missing_project(display_url(url))) from exc
+        raise
 
 
 def display_url(url: str) -> str:
     """A store URL fit for printing, with any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    return backends.display_url(url)
 
 
 def format_micros(micros: int | None) -> str:

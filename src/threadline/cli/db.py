@@ -6,15 +6,31 @@ schema is older than this threadline; upgrading such a database is the point her
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from threadline import settings
-from threadline.cli.common import StoreOption, display_url, expected_errors, fail, out, resolve_store_url
+from threadline.cli.common import (
+    StoreOption,
+    display_url,
+    expected_errors,
+    fail,
+    out,
+    resolve_store_url,
+    say_store,
+)
 from threadline.store import migrate
-from threadline.store.backends import make_engine
+from threadline.store.backends import backend_of, make_engine
 
 app = typer.Typer(help="Inspect and upgrade the store's schema version.", no_args_is_help=True)
+
+
+def _sqlite_file_exists(url: str) -> bool:
+    database = make_url(url).database or ""
+    return database in ("", ":memory:") or Path(database).is_file()
 
 
 def _engine(store: str | None) -> tuple[str, Engine]:
@@ -26,6 +42,13 @@ def _engine(store: str | None) -> tuple[str, Engine]:
 def status(store: StoreOption = None) -> None:
     """Show the store's schema revision and the newest one this threadline knows."""
     with expected_errors():
+        url = resolve_store_url(store)
+        say_store(url, store)
+        if backend_of(url) == "sqlite" and not _sqlite_file_exists(url):  # look, never create
+            out.print(f"store:   {display_url(url)}", markup=False, soft_wrap=True)
+            out.print("current: none (no such file: `threadline init` or `threadline db upgrade` creates it)")
+            out.print(f"head:    {migrate.head_revision()}")
+            return
         url, engine = _engine(store)
         try:
             with engine.connect() as connection:

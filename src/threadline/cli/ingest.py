@@ -164,7 +164,7 @@ def ingest(
     show = err.is_terminal and (unknown_size or total_bytes > PROGRESS_BYTES)
     tally = Tally()
     with expected_errors():
-        opened = connect(store)
+        opened = connect(store, create=True)
         try:
             with _progress() as progress:
                 reading = progress.add_task(

@@ -6,11 +6,13 @@ import os
 import sys
 from typing import Annotated
 
+import click
 import typer
 from rich.markup import escape
+from typer.core import TyperOption
 
 from threadline import __version__
-from threadline.cli import artifacts, db, journal, tokens
+from threadline.cli import artifacts, common, db, journal, tokens
 from threadline.cli.catalog import datasets, jobs, show
 from threadline.cli.common import err
 from threadline.cli.events import events
@@ -26,9 +28,22 @@ from threadline.cli.sync import pull, push, remote_app, status
 #: Set to 1 to see the traceback of an unexpected error (a bug) instead of one line.
 TRACEBACK_ENV = "THREADLINE_TRACEBACK"
 
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_has_no_type(self: TyperOption, ctx: click.Context) -> str | None:
+    """Typer's help gives every option a type, flags included (`--help <bool>`); a flag takes no
+    value, so it shows none."""
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_has_no_type  # type: ignore[method-assign]
+
 app = typer.Typer(
     name="threadline",
-    help="threadline: an OpenLineage lineage server with an append-only event log.",
+    help="threadline: an OpenLineage lineage server with an append-only event log.\n\n"
+    "Tables fit the terminal; piped or redirected, they keep every character. For scripts, the "
+    "listing commands (runs, datasets, jobs, show, lineage, impact, diff) take `--format json`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -70,8 +85,13 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Say which store each command uses (on stderr)."),
+    ] = False,
 ) -> None:
     """threadline: an OpenLineage lineage server with an append-only event log."""
+    common.VERBOSE = verbose
 
 
 def main() -> None:

@@ -13,7 +13,17 @@ from rich.table import Table
 from threadline import settings
 from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.store import ArtifactStore
-from threadline.cli.common import StoreOption, connect, err, expected_errors, fail, out, plural
+from threadline.cli.common import (
+    StoreOption,
+    connect,
+    display_url,
+    err,
+    expected_errors,
+    fail,
+    note,
+    out,
+    plural,
+)
 from threadline.openlineage.timestamps import parse_time
 from threadline.projection import project_all
 from threadline.sync import remotes
@@ -206,7 +216,7 @@ def pull(
             parse_time(since)
         target = _remote(remote)
         odb = _object_db() if artifacts else None
-        opened = connect(store)
+        opened = connect(store, create=True)
         try:
             with _progress() as progress:
                 task = progress.add_task(f"pulling from {target.name}", total=None)
@@ -229,11 +239,19 @@ def pull(
 
 
 def status(remote: RemoteArgument = None, store: StoreOption = None) -> None:
-    """How many events (and objects) this store and a remote each have that the other lacks."""
+    """Which store this is, and how many events (and objects) it and a remote each have that the
+    other lacks."""
     with expected_errors():
-        target = _remote(remote)
         opened = connect(store)
         try:
+            out.print(f"this store: {display_url(opened.url)}", soft_wrap=True, markup=False)
+            if remote is None and not remotes.server_remote_names():
+                out.print(f"events: {opened.count_events():,}")
+                note(
+                    "no remote to compare with: add one with `threadline remote add origin http://HOST:PORT`"
+                )
+                return
+            target = _remote(remote)
             report = sync_status(opened, target)
             project = settings.find_project_dir()
             objects = None
@@ -242,8 +260,8 @@ def status(remote: RemoteArgument = None, store: StoreOption = None) -> None:
                     objects = objects_status(opened, _object_db(), client)
         finally:
             opened.close()
+    out.print(f"this site: {report.local_site}", soft_wrap=True)
     out.print(f"remote {target}: site {report.remote_site}", soft_wrap=True)
-    out.print(f"this store: site {report.local_site}", soft_wrap=True)
     out.print(f"events: {report.ahead:,} ahead (to push), {report.behind:,} behind (to pull)")
     if objects is None:
         out.print(

@@ -39,7 +39,7 @@ def create(
 ) -> None:
     """Create an API key and print its secret (only this once) on stdout."""
     with expected_errors():
-        opened = connect(store)
+        opened = connect(store, create=True)
         try:
             secret, key = opened.create_api_key(name, scope)
         finally:

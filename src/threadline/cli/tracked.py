@@ -14,6 +14,8 @@ import typer
 
 from threadline import settings
 from threadline.artifacts.store import ArtifactStore
+from threadline.cli.common import display_url, missing_project, say_store
+from threadline.errors import StoreNotFound
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.store.sql import SqlStore, open_store
 from threadline.tracking.config import tracking_dir
@@ -45,8 +47,16 @@ def store_url_for(explicit: str | None) -> str:
 
 @contextmanager
 def opened_store(explicit: str | None) -> Iterator[SqlStore]:
-    """The store, closed at the end of the block; call inside ``expected_errors``."""
-    store = open_store(store_url_for(explicit), sqlite_synchronous=settings.resolve("sqlite_synchronous"))
+    """The existing store (these commands only read, or add to a run that must exist: they never
+    create one), closed at the end of the block; call inside ``expected_errors``."""
+    url = store_url_for(explicit)
+    say_store(url, explicit, fallback=f"the global folder {tracking_folder()} (outside any project)")
+    try:
+        store = open_store(url, sqlite_synchronous=settings.resolve("sqlite_synchronous"), create=False)
+    except StoreNotFound as exc:
+        if explicit is None and settings.resolve("store") is None and settings.find_project_dir() is None:
+            raise StoreNotFound(missing_project(f"the global folder's store {display_url(url)}")) from exc
+        raise
     try:
         yield store
     finally:

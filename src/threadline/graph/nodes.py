@@ -144,6 +144,19 @@ def parse_node_id(text: str) -> NodeId:
         if not version:
             raise _bad(text, "nothing follows '#': give the version or leave '#' out")
     parts = _split(body, _PARTS[kind])
+    if parts is not None and any(part.startswith("//") for part in parts[1:]):
+        # The only ':' left to cut at was the one of a URL namespace's scheme (dataset:s3://bucket):
+        # the id has the namespace and nothing after it.
+        namespace = body if kind != "datasetField" else ":".join(parts[:2])
+        what = "dataset name and field" if kind == "datasetField" else f"{kind} name"
+        example = (
+            f"{kind}:{namespace}:DATASET:FIELD" if kind == "datasetField" else f"{kind}:{namespace}:NAME"
+        )
+        raise BadRequest(
+            f"bad node id {text!r}: {namespace!r} reads as a namespace with no {what} after it; "
+            f"write {example} ({'threadline datasets' if kind != 'job' else 'threadline jobs'} "
+            f"--namespace {namespace} lists the names)"
+        )
     if parts is None or not all(parts):
         needed = "namespace, dataset and field" if kind == "datasetField" else "namespace and name"
         raise _bad(text, f"a {kind} id needs a {needed}, separated by ':'")

@@ -7,6 +7,8 @@ not exist is a :class:`NotFound` that names it.
 
 from __future__ import annotations
 
+import difflib
+
 from sqlalchemy import Connection, select
 
 from threadline.errors import BadRequest, NotFound
@@ -40,6 +42,42 @@ def find_job(connection: Connection, namespace: str, name: str) -> int | None:
     return connection.scalar(select(jobs.c.id).where(jobs.c.id == wanted))
 
 
+#: How many near names a "no such node" message offers.
+SUGGESTIONS = 3
+
+
+def _no_such(connection: Connection, kind: str, namespace: str, name: str) -> str:
+    """ "No dataset X in namespace N", with the nearest existing ids of that kind: the same name in
+    another namespace, or a close name (most alike first)."""
+    table = schema.datasets if kind == "dataset" else schema.jobs
+    rows = connection.execute(select(table.c.namespace, table.c.name)).all()
+    canonical = normalize_namespace(namespace)
+    shown = {row.namespace: row.namespace for row in rows}
+    same_name = [f"{kind}:{row.namespace}:{row.name}" for row in rows if row.name == name]
+    wanted = f"{canonical}:{name}"
+    candidates = {f"{row.namespace}:{row.name}": f"{kind}:{row.namespace}:{row.name}" for row in rows}
+    close = [candidates[key] for key in difflib.get_close_matches(wanted, candidates, SUGGESTIONS, 0.6)]
+    if not close:  # a part of a name (`orders` for `analytics.jaffle_shop.orders`) in that namespace
+        close = [
+            f"{kind}:{row.namespace}:{row.name}"
+            for row in rows
+            if row.namespace == canonical and name.lower() in row.name.lower()
+        ][:SUGGESTIONS]
+    message = f"no {kind} {name!r} in namespace {namespace!r}"
+    if kind == "dataset":
+        message += " (nor one with that alias)"
+    nearest = list(dict.fromkeys([*same_name, *close]))[:SUGGESTIONS]
+    if nearest:
+        return f"{message}; did you mean {' or '.join(nearest)}?"
+    if not rows:
+        return f"{message}; there are no {kind}s yet"
+    if canonical not in shown:
+        known = sorted({row.namespace for row in rows})
+        listed = ", ".join(known[:8]) + (", …" if len(known) > 8 else "")
+        return f"{message}, and no {kind} in that namespace; the {kind}s' namespaces are {listed}"
+    return message
+
+
 def resolve_node(connection: Connection, text: str | NodeId) -> Node:
     """The job or dataset named by a node id (``job:ns:name`` or ``dataset:ns:name``)."""
     node = parse_node_id(text) if isinstance(text, str) else text
@@ -48,14 +86,12 @@ def resolve_node(connection: Connection, text: str | NodeId) -> Node:
     if node.kind == "dataset":
         found = find_dataset(connection, node.namespace, node.name)
         if found is None:
-            msg = f"no dataset {node.name!r} in namespace {node.namespace!r} (nor one with that alias)"
-            raise NotFound(msg)
+            raise NotFound(_no_such(connection, "dataset", node.namespace, node.name))
         return Node(DATASET, found)
     if node.kind == "job":
         found = find_job(connection, node.namespace, node.name)
         if found is None:
-            msg = f"no job {node.name!r} in namespace {node.namespace!r}"
-            raise NotFound(msg)
+            raise NotFound(_no_such(connection, "job", node.namespace, node.name))
         return Node(JOB, found)
     msg = f"{node} is a {node.kind} id; this needs a dataset:… or job:… node id"
     raise BadRequest(msg)
@@ -72,8 +108,7 @@ def resolve_column(connection: Connection, text: str | NodeId) -> list[Column]:
     assert node.name is not None
     found = find_dataset(connection, node.namespace, node.name)
     if found is None:
-        msg = f"no dataset {node.name!r} in namespace {node.namespace!r} (nor one with that alias)"
-        raise NotFound(msg)
+        raise NotFound(_no_such(connection, "dataset", node.namespace, node.name))
     if node.kind == "datasetField":
         assert node.field is not None
         return [(found, node.field)]

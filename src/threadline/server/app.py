@@ -22,7 +22,7 @@ from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.projection import project_pending
 from threadline.server import events, ingest, lineage, objects, status, sync, web
 from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
-from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
+from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
@@ -79,13 +79,14 @@ def create_app(
     pull_every: float = 60.0,
     pull_filter: PullFilter | None = None,
 ) -> FastAPI:
-    """Build the server for ``store``; ``auth_mode`` is ``token`` or ``none`` (see ``resolve_auth_mode``).
+    """Build the server for ``store``; ``auth_mode`` is ``token``, ``none`` or ``auto`` (see
+    ``resolve_auth_mode``).
 
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
     ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``).
     """
-    if auth_mode not in ("token", "none"):
-        msg = f"auth_mode must be token or none (resolve auto with resolve_auth_mode), got {auth_mode!r}"
+    if auth_mode not in AUTH_MODES:
+        msg = f"auth_mode must be one of {', '.join(AUTH_MODES)} (see resolve_auth_mode), got {auth_mode!r}"
         raise ConfigError(msg)
     lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
 

@@ -159,11 +159,18 @@ class _Worker:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
-        start = f"from threadline.server.parsing import serve; serve({theirs.fileno()}, {os.getpid()})"
+        # Ctrl+C is the server's to handle: the worker ignores SIGINT from its first line, and runs in
+        # a process group of its own so that a terminal's Ctrl+C (sent to the foreground group) does
+        # not reach it at all. The server stops it (``close``), or it ends when the server is gone.
+        start = (
+            "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            f"from threadline.server.parsing import serve; serve({theirs.fileno()}, {os.getpid()})"
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-c", start],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
+            process_group=0,
         )
         theirs.close()
         self.sock = ours

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 import logging
 import os
+import socket
 from pathlib import Path
 
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from threadline.errors import ConfigError
 from threadline.server.app import asgi_app, create_app
-from threadline.server.auth import resolve_auth_mode
+from threadline.server.auth import AuthMode, resolve_auth_mode
 from threadline.server.parsing import tune_gc
 from threadline.store.sql import open_store
 from threadline.sync.filters import PullFilter
@@ -46,6 +49,61 @@ def objects_folder(store_url: str, explicit: str | os.PathLike[str] | None) -> P
     return folder
 
 
+#: How each auth mode is described in the "serving" line.
+_AUTH_SHOWN: dict[AuthMode, str] = {
+    "token": "API keys required",
+    "none": "open: no API keys checked",
+    "auto": "open until an API key exists, then keys required",
+}
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a :class:`ConfigError` that says what to do (a port in
+    use, an address this machine does not have). Bound before anything is printed or started, so a
+    busy port is one line, not a half-started server."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        msg = f"cannot listen on {host}: {exc.strerror}; give an address of this machine with --host"
+        raise ConfigError(msg) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            msg = f"port {port} is in use; pick another with --port"
+        elif exc.errno == errno.EACCES:
+            msg = f"not allowed to listen on port {port} (below 1024 needs root); pick another with --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            msg = f"cannot listen on {host}: not an address of this machine; give another with --host"
+        else:
+            msg = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        raise ConfigError(msg) from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying where it serves once it answers (its lifespan started, its socket
+    accepting), not before."""
+
+    def __init__(self, config: uvicorn.Config, ready_line: str) -> None:
+        super().__init__(config)
+        self.ready_line = ready_line
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            print(self.ready_line, flush=True)
+
+
 def run_server(
     store_url: str,
     *,
@@ -69,8 +127,11 @@ def run_server(
     as a non-loopback address with no API key.
     """
     store = open_store(store_url, sqlite_synchronous=sqlite_synchronous)
+    listening: socket.socket | None = None
     try:
         mode = resolve_auth_mode(store, host, auth)
+        listening = bind(host, port)
+        port = listening.getsockname()[1]  # the port given, or the one chosen for --port 0
         app = create_app(
             store,
             auth_mode=mode,
@@ -83,9 +144,9 @@ def run_server(
             pull_filter=pull_filter,
         )
         shown_host = f"[{host}]" if ":" in host else host
-        print(
-            f"threadline serving http://{shown_host}:{port} (store {display_url(store_url)}, auth {mode})",
-            flush=True,
+        ready_line = (
+            f"threadline serving http://{shown_host}:{port} "
+            f"(store {display_url(store_url)}; auth {mode}: {_AUTH_SHOWN[mode]})"
         )
         config = uvicorn.Config(
             asgi_app(app),
@@ -101,6 +162,8 @@ def run_server(
         tune_gc()  # this process is the server's own: collect less often (see tune_gc)
         # uvicorn shuts down gracefully on Ctrl+C, then re-raises the interrupt: that is a normal end.
         with contextlib.suppress(KeyboardInterrupt):
-            uvicorn.Server(config).run()
+            _Server(config, ready_line).run(sockets=[listening])
     finally:
+        if listening is not None:
+            listening.close()
         store.close()

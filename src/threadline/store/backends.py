@@ -28,6 +28,14 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def display_url(url: str) -> str:
+    """A store URL as the user wrote it, fit for messages: any password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
 def backend_of(url: str) -> str:
     """``sqlite`` or ``postgresql`` for a store URL; anything else is a configuration error."""
     try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from threadline.errors import MigrationRequired, StoreError
+from threadline.errors import MigrationRequired, StoreError, StoreNotFound
 from threadline.store.schema import metadata
 
 if TYPE_CHECKING:
@@ -59,15 +59,22 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def ensure_schema(engine: Engine, url: str) -> None:
-    """Create a new database at head, accept one at head, and refuse anything else with advice."""
+def ensure_schema(engine: Engine, url: str, *, create: bool = True) -> None:
+    """Create a new database at head (only with ``create``), accept one at head, and refuse anything
+    else with advice. ``url`` is the store as shown in messages."""
     head = head_revision()
     with engine.connect() as connection:
-        connection.info["write"] = True
+        connection.info["write"] = create
         with connection.begin():
             current = current_revision(connection)
             if current == head:
                 return
+            if current is None and not create:
+                msg = (
+                    f"no threadline store in {url} (the database has no threadline tables); create one "
+                    f"with `threadline db upgrade --store {url}` or point --store at an existing one"
+                )
+                raise StoreNotFound(msg)
             if current is None:
                 existing = set(inspect(connection).get_table_names())
                 ours = {table.name for table in metadata.sorted_tables}

@@ -11,17 +11,19 @@ import json
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from threadline.errors import BadRequest, NotFound, StoreError
+from threadline.errors import BadRequest, NotFound, StoreError, StoreNotFound
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
 from threadline.store import bulk, codec, schema
-from threadline.store.backends import backend_of, make_engine, normalise_url
+from threadline.store.backends import backend_of, display_url, make_engine
 from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
 from threadline.store.migrate import ensure_schema
 
@@ -127,20 +129,32 @@ class SqlStore(Store):
     """A store in a SQLite file or a PostgreSQL database."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> None:
+        """Open the store at ``url`` (as the user wrote it: ``postgres://`` and ``postgresql://`` pick
+        our driver themselves). ``create``: make the store (folder, file, schema) if there is none;
+        without it a missing store is a :class:`StoreNotFound` and nothing is created."""
         self.url = url
         self.backend = backend_of(url)
         #: The DBAPI parameter marker of this backend, for the few statements written as SQL text.
         self.placeholder = "%s" if self.backend == "postgresql" else "?"
+        shown = display_url(url)
+        if not create and self.backend == "sqlite":
+            database = make_url(url).database or ""
+            if database and database != ":memory:" and not Path(database).is_file():
+                msg = (
+                    f"no store at {shown} (no file {Path(database).resolve()}); create one with "
+                    "`threadline init` (a project in the current folder) or point --store at an existing one"
+                )
+                raise StoreNotFound(msg)
         self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
         #: Planner statistics bookkeeping (PostgreSQL, see :meth:`note_folded`).
         self._folded_since_analyze = 0
         self._analyzed_size: int | None = None
         try:
-            if create:
-                ensure_schema(self.engine, url)
+            ensure_schema(self.engine, shown, create=create)
         except OperationalError as exc:
             self.engine.dispose()
-            msg = f"cannot open store {url}: {exc.orig}"
+            said = str(exc.orig).strip()
+            msg = f"cannot open store {shown}: {said.splitlines()[0] if said else type(exc.orig).__name__}"
             raise StoreError(msg) from exc
         except Exception:
             self.engine.dispose()
@@ -520,8 +534,7 @@ class SqlStore(Store):
         self.engine.dispose()
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "NORMAL") -> SqlStore:
-    """Open (and on first use create) the store at ``url``."""
-    return SqlStore(
-        normalise_url(url) if url.startswith("postgres") else url, sqlite_synchronous=sqlite_synchronous
-    )
+def open_store(url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> SqlStore:
+    """Open the store at ``url``; with ``create`` (commands that write) make it on first use, without
+    (commands that only read) a missing store is a :class:`~threadline.errors.StoreNotFound`."""
+    return SqlStore(url, sqlite_synchronous=sqlite_synchronous, create=create)

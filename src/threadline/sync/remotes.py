@@ -90,6 +90,11 @@ def server_remote(name_or_url: str, start: Path | None = None) -> ServerRemote:
     raise SyncError(msg)
 
 
+def server_remote_names(start: Path | None = None) -> list[str]:
+    """The names of the configured remotes that are threadline servers."""
+    return [name for name, table in settings.remotes(start).items() if is_server_url(str(table["url"]))]
+
+
 def default_remote(start: Path | None = None) -> str:
     """The remote to use when none is named: the only server remote, or the one named ``origin``."""
     servers = [name for name, table in settings.remotes(start).items() if is_server_url(str(table["url"]))]
