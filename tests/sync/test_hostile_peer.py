@@ -153,9 +153,8 @@ def test_one_event_over_the_page_limit_names_the_setting(peers, tmp_path: Path) 
     peer = peers(pages=endless_page)
     store = site(tmp_path, "victim")
     try:
-        with pytest.raises(
-            SyncError, match="with one event per page; if that event is genuine, raise max_page_bytes"
-        ):
+        words = "for a page of 1 event after 0; if that one event is genuine, raise max_page_bytes"
+        with pytest.raises(SyncError, match=words):
             pull(store, _remote(peer))
     finally:
         store.close()
@@ -282,7 +281,7 @@ def _serve_in(project: Path, store_url: str, port: int, log: Path, *extra: str) 
 
 FEDERATION_CASES = [
     ("the same page forever", same_page_forever, "does not move forward"),
-    ("a zstd bomb", zstd_bomb_page, "with one event per page; if that event is genuine"),
+    ("a zstd bomb", zstd_bomb_page, "that one event is genuine, raise max_page_bytes in [remotes.hostile]"),
     ("an answer that stops", stall_in_the_middle, "stalled: nothing came for 1 s"),
 ]
 

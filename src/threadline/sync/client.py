@@ -174,7 +174,7 @@ class SyncClient:
         body = zstandard.ZstdCompressor(level=1).compress(b"[" + b",".join(events) + b"]")
         headers = {"Content-Type": "application/json", "Content-Encoding": "zstd", SITE_HEADER: site}
         response = self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
-        return self._json(response, "/api/v1/sync/events")
+        return self._shaped(response, "/api/v1/sync/events", _PushAnswer)
 
     def pull(self, after: int, limit: int, *, exclude: str, wanted: PullFilter, entities: str = "") -> Page:
         """The remote's events after its sequence number ``after``, leaving out ours; ``entities`` is
@@ -186,7 +186,7 @@ class SyncClient:
         params = {"after": str(after), "limit": str(limit), "exclude": exclude, **wanted.to_params()}
         if entities:
             params["entities"] = entities
-        what = f"a page of {limit:,} events after {after:,}"
+        what = f"a page of {limit:,} event{'s' if limit != 1 else ''} after {after:,}"
         response = self._request(
             "GET",
             "/api/v1/sync/events",
@@ -210,7 +210,17 @@ class SyncClient:
         response = self._request(
             "GET", "/api/v1/sync/status", params={"after": str(after), "exclude": exclude}
         )
-        return self._json(response, "/api/v1/sync/status")
+        return self._shaped(response, "/api/v1/sync/status", _StatusAnswer)
+
+    def _shaped(self, answer: Answer, path: str, shape: type[msgspec.Struct]) -> dict[str, Any]:
+        """The JSON of ``answer``, checked to have ``shape`` (a remote's answer is not trusted)."""
+        data = self._json(answer, path)
+        try:
+            msgspec.convert(data, shape)
+        except msgspec.ValidationError as exc:
+            msg = f"remote {self.remote} answered {path} unlike a threadline server: {exc}"
+            raise SyncError(msg) from exc
+        return data
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,16 @@ class _InfoShape(msgspec.Struct, rename="camel"):
     version: str = "?"
     max_batch_events: _Positive = 1_000
     max_body_bytes: _Positive = 16 * 1024 * 1024
+
+
+class _PushAnswer(msgspec.Struct):
+    stored: _Count = 0
+    duplicates: _Count = 0
+    failed: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class _StatusAnswer(msgspec.Struct):
+    behind: _Count
 
 
 def _error_of(answer: Answer) -> str:

@@ -87,9 +87,10 @@ def pull(
                 answer = client.pull(mark, page, exclude=local, wanted=wanted, entities=known)
             except TooLarge as exc:
                 if page == 1:
+                    table = f"[remotes.{remote.name}]" if remote.name != remote.url else "a [remotes.NAME]"
                     msg = (
-                        f"{exc.message}, with one event per page; if that event is genuine, raise "
-                        f"max_page_bytes in the remote's [remotes.NAME] table"
+                        f"{exc.message}; if that one event is genuine, raise max_page_bytes in {table} of "
+                        ".threadline/config.toml"
                     )
                     raise SyncError(msg) from exc
                 page = max(1, page // 4)
