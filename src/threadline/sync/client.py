@@ -88,10 +88,15 @@ class SyncClient:
                 answered = True
                 yield response
         except httpx.TimeoutException as exc:
-            msg = (
-                f"remote {self.remote} stalled: nothing came for {self.limits.timeout:g} s on "
-                f"{method} {path} ({exc.__class__.__name__}; the remote's timeout); stopped"
-            )
+            seconds, kind = f"{self.limits.timeout:g} s", exc.__class__.__name__
+            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                msg = f"cannot reach remote {self.remote} within {seconds} ({kind}); is the server running?"
+            else:
+                what = "took nothing" if isinstance(exc, httpx.WriteTimeout) else "nothing came"
+                msg = (
+                    f"remote {self.remote} stalled: {what} for {seconds} on {method} {path} "
+                    f"({kind}; the remote's timeout); stopped"
+                )
             raise SyncError(msg) from exc
         except httpx.HTTPError as exc:
             reason = str(exc) or exc.__class__.__name__
