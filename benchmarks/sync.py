@@ -15,6 +15,8 @@ For each backend of the *server* (SQLite, PostgreSQL) this script
    once;
 4. **push with nothing new**: pushes again, several times, and reports the median and the worst
    (aim: < 100 ms), and the whole ``threadline push URL`` command once (interpreter start included);
+   then **pull**: a fresh site pulls everything from that server (events/s), and pulls again with
+   nothing new, several times (median and worst);
 5. **concurrent sites**: ``--sites`` sites (default 10) with ``--site-events`` events each (default
    100,000) push at once, each from its own process, to one fresh server: the total time from the
    start signal to the last push's end, then, on the server's database, count(*) == count(DISTINCT id)
@@ -69,6 +71,7 @@ from threadline.openlineage.events import ParsedEvent, parse_event  # noqa: E402
 from threadline.store import codec, open_store  # noqa: E402
 from threadline.store.sql import SqlStore  # noqa: E402
 from threadline.store.sync import read_after, site_id  # noqa: E402
+from threadline.sync.pull import pull  # noqa: E402
 from threadline.sync.push import BATCH, IN_FLIGHT, PushReport, push  # noqa: E402
 from threadline.sync.remotes import ServerRemote  # noqa: E402
 
@@ -485,6 +488,33 @@ def noop_pushes(store: SqlStore, server: Server, batch: int, in_flight: int) -> 
     }
 
 
+def pulls(server: Server, directory: Path) -> dict[str, Any]:
+    """A fresh site pulls the server's whole log, then pulls again with nothing new ``NOOP_REPEATS``
+    times (in-process)."""
+    store = open_store(f"sqlite:///{directory / 'puller.db'}")
+    try:
+        started = time.perf_counter()
+        report = pull(store, server.remote)
+        seconds = time.perf_counter() - started
+        times = []
+        for _ in range(NOOP_REPEATS):
+            again = time.perf_counter()
+            assert pull(store, server.remote).received == 0
+            times.append((time.perf_counter() - again) * 1000)
+    finally:
+        store.close()
+    return {
+        "events": report.received,
+        "stored": report.stored,
+        "pages": report.pages,
+        "seconds": seconds,
+        "events_per_second": report.received / seconds if seconds else None,
+        "nothing_new_ms": times,
+        "nothing_new_median_ms": statistics.median(times),
+        "nothing_new_max_ms": max(times),
+    }
+
+
 def _child_push(store_url: str, server_url: str, batch: int, in_flight: int) -> None:
     """A site's process in the concurrent phase: open the store, say ready, wait for "go", push."""
     store = open_store(store_url)
@@ -652,6 +682,12 @@ def run_backend(
         rows, distinct = server.counts()
         noop = noop_pushes(site, server, args.batch, args.in_flight)
         print(f"   push with nothing new: median {noop['median_ms']:.1f} ms", flush=True)
+        pulled = pulls(server, directory)
+        print(
+            f"   pull: {pulled['events_per_second']:,.0f} events/s; with nothing new: median "
+            f"{pulled['nothing_new_median_ms']:.1f} ms",
+            flush=True,
+        )
     finally:
         server.stop()
     pushed = {
@@ -698,6 +734,7 @@ def run_backend(
         "baseline_batch_ingest": baseline,
         "push": pushed,
         "push_nothing_new": noop,
+        "pull": pulled,
         "concurrent_sites": many,
         "targets": {"push_events_per_second": TARGET_PUSH, "push_nothing_new_ms": TARGET_NOOP_MS},
     }
@@ -765,6 +802,14 @@ def print_report(results: list[dict[str, Any]]) -> None:
             f"(target < 100 ms: {_mark(z['max_ms'] < TARGET_NOOP_MS)}); "
             f"`threadline push URL` command {z['cli_ms']:.0f} ms (interpreter start included)"
         )
+        pl = r.get("pull")
+        if pl:
+            print(
+                f"  pull of {pl['events']:,} events into a fresh site: "
+                f"{pl['events_per_second']:,.0f} events/s ({pl['seconds']:.1f} s, {pl['pages']} pages); "
+                "pull with nothing new: median "
+                f"{pl['nothing_new_median_ms']:.1f} ms, max {pl['nothing_new_max_ms']:.1f} ms"
+            )
         if m:
             print(
                 f"  {m['sites']} sites x {m['events_per_site']:,} at once: {m['total_seconds']:.1f} s total "

@@ -32,7 +32,7 @@ from threadline.artifacts.hashing import hash_file, stream_reader
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import OBJECT_MODE, ObjectDB
 from threadline.artifacts.tree import load_manifest, reachable
-from threadline.errors import ArtifactError, ObjectNotFound, RemoteError
+from threadline.errors import ArtifactError, ObjectNotFound, RemoteError, ThreadlineError
 
 #: The package that gives fsspec each protocol (fsspec's own message is the fallback).
 DRIVER_PACKAGES = {
@@ -287,7 +287,7 @@ def transfer(
     def attempt(oid: ObjectId) -> tuple[ObjectId, int, str | None]:
         try:
             return oid, move(oid), None
-        except ArtifactError as exc:
+        except ThreadlineError as exc:  # an artifact's or a sync remote's: its message is one line
             return oid, 0, exc.message
         except Exception as exc:  # any driver's error: the remaining objects still get their turn
             return oid, 0, f"{exc.__class__.__name__}: {exc}"

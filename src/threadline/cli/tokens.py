@@ -9,9 +9,13 @@ from rich.table import Table
 
 from threadline.cli.common import StoreOption, connect, err, expected_errors, format_micros, out
 from threadline.store.base import SCOPES
+from threadline.store.sync import bind_site, site_bindings
 
 app = typer.Typer(
-    help="Create, list and revoke API keys. Keys are stored hashed; a key's secret is shown once.",
+    help=(
+        "Create, list and revoke API keys, and bind pushing sites to them. Keys are stored hashed; "
+        "a key's secret is shown once."
+    ),
     no_args_is_help=True,
 )
 
@@ -81,3 +85,50 @@ def revoke(
         finally:
             opened.close()
     out.print(f"revoked key {key.name} (id {key.id})", markup=False)
+
+
+@app.command()
+def bind(
+    site: Annotated[
+        str,
+        typer.Argument(
+            metavar="SITE", help="The site's id (`threadline status` at the site prints it as `this store`)."
+        ),
+    ],
+    key: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="The API key that may push as the site.")],
+    store: StoreOption = None,
+) -> None:
+    """Bind a site to the API key that may push as it (when its key is replaced, or ahead of its first
+    push)."""
+    with expected_errors():
+        opened = connect(store)
+        try:
+            bound, before = bind_site(opened, site, key)
+        finally:
+            opened.close()
+    was = f" (was {before.key_name or before.key_id})" if before and before.key_id != bound.key_id else ""
+    out.print(f"site {bound.site} pushes with key {bound.key_name} (id {bound.key_id}){was}", markup=False)
+
+
+@app.command("sites")
+def list_sites(store: StoreOption = None) -> None:
+    """List the sites that push here and the API key each one is bound to."""
+    with expected_errors():
+        opened = connect(store)
+        try:
+            bindings = site_bindings(opened)
+        finally:
+            opened.close()
+    if not bindings:
+        err.print("no site has pushed here yet; each is bound to the key of its first push")
+        return
+    table = Table()
+    table.add_column("site", no_wrap=True)  # an id to copy whole, whatever the terminal's width
+    for heading in ("key", "key id", "bound", "status"):
+        table.add_column(heading, overflow="fold")
+    for binding in bindings:
+        status = "key revoked: rebind it" if binding.key_revoked else "active"
+        table.add_row(
+            binding.site, binding.key_name or "?", binding.key_id, format_micros(binding.bound_at), status
+        )
+    out.print(table)

@@ -4,7 +4,9 @@
   number; a client checks it talks to a threadline server it understands before anything else.
 - ``POST /api/v1/sync/events`` (write): a JSON array of events, as ``/api/v1/lineage/batch`` takes
   (gzip or zstd encoded), sent by the store named in the ``X-Threadline-Site`` header; the events are
-  validated and stored exactly as ingested ones are, and remembered as coming from that site.
+  validated and stored exactly as ingested ones are, and remembered as coming from that site. A site
+  pushes with one API key: the key of its first push, unless an admin binds it to another
+  (``threadline token bind``); another key is refused (403).
 - ``GET /api/v1/sync/events`` (read): the events after a sequence number of ours, in order, at most
   ``limit``, leaving out those that came from the site ``exclude``, optionally only a part of the
   graph (see :mod:`threadline.sync.filters`); the answer says where to go on from (``next``). For a
@@ -29,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline import __version__
-from threadline.errors import BadRequest, PayloadTooLarge
+from threadline.errors import BadRequest, Forbidden, PayloadTooLarge
 from threadline.openlineage.events import ParsedEvent, split_batch
 from threadline.server.bodies import read_body
 from threadline.server.state import ServerState, encode_json, json_response, state_of
@@ -96,7 +98,7 @@ async def info(request: Request) -> Response:
 async def push_events(request: Request) -> Response:
     """Store events pushed by another site; answer with counts and any rejected event."""
     state = state_of(request)
-    await state.auth.require(request.headers, "write")
+    key = await state.auth.require(request.headers, "write")
     origin = _site(request.headers.get(SITE_HEADER), f"the {SITE_HEADER} header")
     if origin is None:
         msg = f"a push names the pushing store in the {SITE_HEADER} header (its site id)"
@@ -104,6 +106,10 @@ async def push_events(request: Request) -> Response:
     if origin == await run_in_threadpool(sync.site_id, state.store):
         msg = "this is the store the events come from: a store cannot push to itself; check the remote's URL"
         raise BadRequest(msg)
+    if key is not None:  # without keys (--auth none) there is nothing to bind a site to
+        binding = await run_in_threadpool(sync.claim_site, state.store, origin, key.id)
+        if binding.key_id != key.id:
+            raise Forbidden(_claimed(origin, binding, key.name))
     # A push streams batches: tell the writer this one is coming, so that it does not take the time
     # spent reading and parsing it for a pause and run a projection step in between.
     state.writer.expect()
@@ -136,6 +142,15 @@ async def push_events(request: Request) -> Response:
             "duplicates": len(result.duplicates),
             "failed": failed,
         }
+    )
+
+
+def _claimed(origin: str, binding: sync.SiteBinding, key: str) -> str:
+    since = ", since revoked" if binding.key_revoked else ""
+    return (
+        f"site {origin} is bound to another API key (the one that first pushed as it{since}); the key "
+        f"{key!r} may not push as that site. If the site's key was replaced, an admin rebinds the site "
+        f"on this server: `threadline token bind {origin} NEW_KEY`"
     )
 
 

@@ -98,6 +98,17 @@ api_keys = Table(
     Column("revoked_at", _TIME),
 )
 
+#: Which API key may push as each site (``X-Threadline-Site``): the key that first pushed as it, or
+#: the one an admin bound it to (``threadline token bind``); a push as the site with another key is
+#: refused, so no key can take another site's name.
+site_keys = Table(
+    "site_keys",
+    metadata,
+    Column("site", String(64), primary_key=True),
+    Column("key_id", String(16), nullable=False),
+    Column("bound_at", _TIME, nullable=False),
+)
+
 # ---- projections -----------------------------------------------------------------------------------
 # Every projected column follows a merge rule (see threadline.projection.model): a minimum, a maximum,
 # or last-writer-wins by a `*_stamp` that orders (rank, event time, event id). That is what makes the

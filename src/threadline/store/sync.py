@@ -6,6 +6,11 @@ logs: every store numbers its events as it appends them (``seq``, visible in ord
 after N" is a range, and each store remembers, per remote site, up to which of its own sequence numbers
 it has pushed and up to which of the remote's it has pulled (``sync_marks``). An event that came *from*
 a site (``events.origin``) is never sent back to it.
+
+Since a pushed event's origin is whatever the pushing store says, a site id is bound to one API key
+(``site_keys``): the key of the site's first push, or the one an admin binds it to. A push as a site
+with any other key is refused, so that no key can take another site's name (that site would then never
+pull those events back, and its status would say it lacks nothing).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, select
 
+from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.timestamps import now_micros
 from threadline.store import codec, schema
 from threadline.store.sql import SqlStore
@@ -171,3 +177,86 @@ def read_entities_after(
             for row in connection.execute(query):
                 found.setdefault(row.seq, LogEntry(row.seq, codec.decode(row.codec, bytes(row.raw))))
     return [found[seq] for seq in sorted(found)[:limit]]
+
+
+# ---- which key may push as which site ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SiteBinding:
+    """The API key a site pushes with (``site_keys``): its id, name, and whether it was revoked."""
+
+    site: str
+    key_id: str
+    key_name: str | None
+    key_revoked: bool
+    bound_at: int
+
+
+def _binding(connection: Connection, site: str) -> SiteBinding | None:
+    bindings, keys = schema.site_keys, schema.api_keys
+    row = connection.execute(
+        select(bindings, keys.c.name, keys.c.revoked_at)
+        .join_from(bindings, keys, keys.c.id == bindings.c.key_id, isouter=True)
+        .where(bindings.c.site == site)
+    ).first()
+    if row is None:
+        return None
+    return SiteBinding(row.site, row.key_id, row.name, row.revoked_at is not None, row.bound_at)
+
+
+def claim_site(store: SqlStore, site: str, key_id: str) -> SiteBinding:
+    """The binding of ``site``; a site without one is bound to ``key_id`` now (the key of its first
+    push). The caller compares the binding's key with the pushing one."""
+    with store.read() as connection:
+        found = _binding(connection, site)
+    if found is not None:
+        return found
+    with store.write() as connection:
+        # Two first pushes may race: the first one's key stays.
+        row = {"site": site, "key_id": key_id, "bound_at": now_micros()}
+        connection.execute(store.insert_ignore(schema.site_keys).values(**row))
+        bound = _binding(connection, site)
+    assert bound is not None
+    return bound
+
+
+def bind_site(store: SqlStore, site: str, key: str) -> tuple[SiteBinding, SiteBinding | None]:
+    """Bind ``site`` to the active API key named (or with id) ``key``, replacing any binding: what an
+    admin does when a site's key is replaced, or to issue a key per site before its first push. The
+    new binding and the one replaced."""
+    try:
+        site = str(uuid.UUID(site))
+    except ValueError:
+        msg = f"{site!r} is not a site id (a UUID); `threadline status` at the site prints its id"
+        raise BadRequest(msg) from None
+    keys = schema.api_keys
+    with store.write() as connection:
+        row = connection.execute(select(keys).where((keys.c.name == key) | (keys.c.id == key))).first()
+        if row is None:
+            msg = f"no API key named {key!r}; `threadline token list` shows them"
+            raise NotFound(msg)
+        if row.revoked_at is not None:
+            msg = f"the API key {row.name!r} is revoked; bind the site to an active key"
+            raise BadRequest(msg)
+        before = _binding(connection, site)
+        statement = store.upsert(schema.site_keys, ["site"]).values(
+            site=site, key_id=row.id, bound_at=now_micros()
+        )
+        connection.execute(statement)
+        after = _binding(connection, site)
+    assert after is not None
+    return after, before
+
+
+def site_bindings(store: SqlStore) -> list[SiteBinding]:
+    """Every site's binding, oldest first."""
+    bindings, keys = schema.site_keys, schema.api_keys
+    query = (
+        select(bindings, keys.c.name, keys.c.revoked_at)
+        .join_from(bindings, keys, keys.c.id == bindings.c.key_id, isouter=True)
+        .order_by(bindings.c.bound_at, bindings.c.site)
+    )
+    with store.read() as connection:
+        rows = connection.execute(query).all()
+    return [SiteBinding(r.site, r.key_id, r.name, r.revoked_at is not None, r.bound_at) for r in rows]

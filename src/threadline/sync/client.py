@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import msgspec
@@ -13,6 +16,7 @@ import zstandard
 from threadline import __version__
 from threadline.errors import SyncError
 from threadline.sync.filters import PullFilter
+from threadline.sync.limits import MAX_ANSWER_BYTES, SyncLimits, Transfer
 from threadline.sync.remotes import ServerRemote
 
 #: The sync protocol this threadline speaks (the server's ``/api/v1/sync/info`` says its own).
@@ -44,15 +48,22 @@ class Page:
 
 
 class SyncClient:
-    """An HTTP client for one remote server (keep-alive; close it, or use it as a context manager)."""
+    """An HTTP client for one remote server (keep-alive; close it, or use it as a context manager).
 
-    def __init__(self, remote: ServerRemote, *, timeout: float = 120.0) -> None:
+    Every answer is read within the remote's limits (:mod:`threadline.sync.limits`).
+    """
+
+    def __init__(self, remote: ServerRemote, *, limits: SyncLimits | None = None) -> None:
         self.remote = remote
+        self.limits = limits or remote.limits
         headers = {"User-Agent": f"threadline/{__version__}", "Accept-Encoding": "zstd, gzip"}
         if remote.key:
             headers["Authorization"] = f"Bearer {remote.key}"
         self.http = httpx.Client(
-            base_url=remote.url, headers=headers, timeout=timeout, verify=_may_use_tls(remote.url)
+            base_url=remote.url,
+            headers=headers,
+            timeout=self.limits.timeout,
+            verify=_may_use_tls(remote.url),
         )
 
     def __enter__(self) -> SyncClient:
@@ -67,32 +78,63 @@ class SyncClient:
 
     # ---- requests -------------------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """Send a request and give its response with the body still to read; transport failures, before
+        or during the body, become one-line sync errors."""
+        answered = False
         try:
-            response = self.http.request(method, path, **kwargs)
+            with self.http.stream(method, path, **kwargs) as response:
+                answered = True
+                yield response
         except httpx.TimeoutException as exc:
-            msg = f"remote {self.remote} did not answer {method} {path} in time ({exc.__class__.__name__})"
+            seconds, kind = f"{self.limits.timeout:g} s", exc.__class__.__name__
+            if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                msg = f"cannot reach remote {self.remote} within {seconds} ({kind}); is the server running?"
+            else:
+                what = "took nothing" if isinstance(exc, httpx.WriteTimeout) else "nothing came"
+                msg = (
+                    f"remote {self.remote} stalled: {what} for {seconds} on {method} {path} "
+                    f"({kind}; the remote's timeout); stopped"
+                )
             raise SyncError(msg) from exc
         except httpx.HTTPError as exc:
-            msg = (
-                f"cannot reach remote {self.remote}: {exc or exc.__class__.__name__}; is the server running?"
-            )
+            reason = str(exc) or exc.__class__.__name__
+            if answered:
+                msg = f"remote {self.remote} broke off its answer to {method} {path}: {reason}"
+            else:
+                msg = f"cannot reach remote {self.remote}: {reason}; is the server running?"
             raise SyncError(msg) from exc
-        if response.status_code in (401, 403):
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        limit: int = MAX_ANSWER_BYTES,
+        what: str = "",
+        setting: str | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        what = what or f"its answer to {method} {path}"
+        with self.stream(method, path, **kwargs) as response:
+            transfer = Transfer(self.remote, self.limits, what, limit, setting)
+            answer = Answer(response.status_code, response.headers, transfer.read(response))
+        if answer.status_code in (401, 403):
             msg = (
-                f"remote {self.remote} refused the API key (HTTP {response.status_code}: "
-                f"{_error_of(response)}); key from {self.remote.key_source}"
+                f"remote {self.remote} refused the API key (HTTP {answer.status_code}: "
+                f"{_error_of(answer)}); key from {self.remote.key_source}"
             )
             raise SyncError(msg)
-        if response.status_code >= 400:
-            status, reason = response.status_code, _error_of(response)
+        if answer.status_code >= 400:
+            status, reason = answer.status_code, _error_of(answer)
             msg = f"remote {self.remote} answered {method} {path} with HTTP {status}: {reason}"
             raise SyncError(msg)
-        return response
+        return answer
 
-    def _json(self, response: httpx.Response, path: str) -> Any:
+    def _json(self, answer: Answer, path: str) -> Any:
         try:
-            return _page_decoder.decode(response.content)
+            return _page_decoder.decode(answer.content)
         except msgspec.DecodeError as exc:
             msg = f"remote {self.remote} is not a threadline server: {path} did not answer JSON"
             raise SyncError(msg) from exc
@@ -118,13 +160,18 @@ class SyncClient:
                 "upgrade the older one"
             )
             raise SyncError(msg)
+        try:
+            shape = msgspec.convert(data, _InfoShape)
+        except msgspec.ValidationError as exc:
+            msg = f"remote {self.remote} answered {path} with a malformed description of itself: {exc}"
+            raise SyncError(msg) from exc
         return RemoteInfo(
-            site_id=str(data["siteId"]),
-            protocol=int(data["protocol"]),
-            version=str(data.get("version")),
-            last_seq=int(data["lastSeq"]),
-            max_batch_events=int(data.get("maxBatchEvents", 1_000)),
-            max_body_bytes=int(data.get("maxBodyBytes", 16 * 1024 * 1024)),
+            shape.site_id,
+            shape.protocol,
+            shape.version,
+            shape.last_seq,
+            shape.max_batch_events,
+            shape.max_body_bytes,
         )
 
     def push(self, site: str, events: list[bytes]) -> dict[str, Any]:
@@ -132,23 +179,35 @@ class SyncClient:
         body = zstandard.ZstdCompressor(level=1).compress(b"[" + b",".join(events) + b"]")
         headers = {"Content-Type": "application/json", "Content-Encoding": "zstd", SITE_HEADER: site}
         response = self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
-        return self._json(response, "/api/v1/sync/events")
+        return self._shaped(response, "/api/v1/sync/events", _PushAnswer)
 
     def pull(self, after: int, limit: int, *, exclude: str, wanted: PullFilter, entities: str = "") -> Page:
         """The remote's events after its sequence number ``after``, leaving out ours; ``entities`` is
-        the digest of the filtered part the previous page had (see ``server.sync``)."""
+        the digest of the filtered part the previous page had (see ``server.sync``).
+
+        Raises :class:`~threadline.sync.limits.TooLarge` for a page over ``max_page_bytes`` (ask for
+        fewer events), and :class:`SyncError` for one with more events than ``limit``.
+        """
         params = {"after": str(after), "limit": str(limit), "exclude": exclude, **wanted.to_params()}
         if entities:
             params["entities"] = entities
-        response = self._request("GET", "/api/v1/sync/events", params=params)
-        content = response.content
-        if response.headers.get("content-encoding", "").lower() == "zstd" and not content.startswith(b"{"):
-            content = zstandard.ZstdDecompressor().decompress(content)
+        what = f"a page of {limit:,} event{'s' if limit != 1 else ''} after {after:,}"
+        response = self._request(
+            "GET",
+            "/api/v1/sync/events",
+            params=params,
+            limit=self.limits.max_page_bytes,
+            what=what,
+            setting="max_page_bytes",
+        )
         try:
-            data = msgspec.json.decode(content, type=_PageShape)
+            data = msgspec.json.decode(response.content, type=_PageShape)
         except msgspec.DecodeError as exc:
             msg = f"remote {self.remote} answered a pull with something that is not a page of events"
             raise SyncError(msg) from exc
+        if len(data.events) > limit:
+            msg = f"remote {self.remote} sent {len(data.events):,} events in a page of at most {limit:,}"
+            raise SyncError(msg)
         return Page([bytes(raw) for raw in data.events], data.next, data.more, data.entities)
 
     def status(self, after: int, *, exclude: str) -> dict[str, Any]:
@@ -156,7 +215,26 @@ class SyncClient:
         response = self._request(
             "GET", "/api/v1/sync/status", params={"after": str(after), "exclude": exclude}
         )
-        return self._json(response, "/api/v1/sync/status")
+        return self._shaped(response, "/api/v1/sync/status", _StatusAnswer)
+
+    def _shaped(self, answer: Answer, path: str, shape: type[msgspec.Struct]) -> dict[str, Any]:
+        """The JSON of ``answer``, checked to have ``shape`` (a remote's answer is not trusted)."""
+        data = self._json(answer, path)
+        try:
+            msgspec.convert(data, shape)
+        except msgspec.ValidationError as exc:
+            msg = f"remote {self.remote} answered {path} unlike a threadline server: {exc}"
+            raise SyncError(msg) from exc
+        return data
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response read whole (within its limit): status, headers and decoded body."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
 
 
 def _may_use_tls(url: str) -> bool:
@@ -174,11 +252,35 @@ class _PageShape(msgspec.Struct):
     entities: str = ""
 
 
-def _error_of(response: httpx.Response) -> str:
+_Count = Annotated[int, msgspec.Meta(ge=0)]
+_Positive = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class _InfoShape(msgspec.Struct, rename="camel"):
+    site_id: Annotated[str, msgspec.Meta(max_length=64)]
+    protocol: int
+    last_seq: _Count
+    version: str = "?"
+    max_batch_events: _Positive = 1_000
+    max_body_bytes: _Positive = 16 * 1024 * 1024
+
+
+class _PushAnswer(msgspec.Struct):
+    stored: _Count = 0
+    duplicates: _Count = 0
+    failed: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+class _StatusAnswer(msgspec.Struct):
+    behind: _Count
+
+
+def _error_of(answer: Answer) -> str:
     try:
-        data = response.json()
+        data = json.loads(answer.content)
     except ValueError:
-        return response.text[:200].strip() or response.reason_phrase
+        text = answer.content[:200].decode("utf-8", "replace").strip()
+        return " ".join(text.split()) or f"HTTP {answer.status_code}"
     if isinstance(data, dict):
         return str(data.get("error") or data.get("message") or data)[:300]
     return str(data)[:300]

@@ -10,13 +10,16 @@ never taken from the command line, where shell history would keep it. It comes f
 2. the environment variable named by ``key_env`` in the table;
 3. ``THREADLINE_REMOTE_<NAME>_KEY`` (the name upper-cased, ``-`` as ``_``);
 4. ``THREADLINE_API_KEY``.
+
+The table may also set how far the remote is trusted (``timeout``, ``low_speed_limit``,
+``max_page_bytes``, ``max_object_bytes``: see :mod:`threadline.sync.limits`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +27,24 @@ import tomlkit
 
 from threadline import settings
 from threadline.errors import ConfigError, SyncError
+from threadline.sync.limits import KEYS as LIMIT_KEYS
+from threadline.sync.limits import SyncLimits
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 API_KEY_ENV = "THREADLINE_API_KEY"
+#: The keys a server remote's table may have.
+SERVER_KEYS = ("url", "key", "key_env", *LIMIT_KEYS)
 
 
 @dataclass(frozen=True)
 class ServerRemote:
-    """A threadline server to sync with: its name (or URL when unnamed), base URL and API key."""
+    """A threadline server to sync with: its name (or URL when unnamed), base URL, API key and limits."""
 
     name: str
     url: str
     key: str | None
     key_source: str
+    limits: SyncLimits = field(default_factory=SyncLimits)
 
     def __str__(self) -> str:
         return self.name if self.name == self.url else f"{self.name} ({self.url})"
@@ -76,8 +84,14 @@ def server_remote(name_or_url: str, start: Path | None = None) -> ServerRemote:
                 "`threadline artifacts push|pull` uses it"
             )
             raise SyncError(msg)
+        where = f"[remotes.{name_or_url}] in {settings.CONFIG_FILE_NAME}"
+        unknown = sorted(set(table) - set(SERVER_KEYS))
+        if unknown:
+            known = ", ".join(SERVER_KEYS)
+            msg = f"{where}: unknown key(s) {', '.join(unknown)}; a server remote takes {known}"
+            raise ConfigError(msg)
         key, source = _key(name_or_url, table)
-        return ServerRemote(name_or_url, url, key, source)
+        return ServerRemote(name_or_url, url, key, source, SyncLimits.from_table(table, where))
     if is_server_url(name_or_url):
         url = name_or_url.rstrip("/")
         key, source = _key(url, {})
