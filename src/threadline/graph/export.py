@@ -108,8 +108,17 @@ def column_view(graph: ColumnGraph, datasets: dict[int, tuple[str, str]]) -> Gra
     return GraphView(nodes, sorted(set(edges), key=lambda e: (e.source, e.target, e.label or "")))
 
 
-def run_view(graph: RunGraph, datasets: dict[int, tuple[str, str]], jobs: dict[str, str]) -> GraphView:
-    """The view of a run graph; ``jobs`` maps run ids to their job's name."""
+def run_view(
+    graph: RunGraph,
+    datasets: dict[int, tuple[str, str]],
+    jobs: dict[str, str],
+    states: dict[str, str | None] | None = None,
+) -> GraphView:
+    """The view of a run graph; ``jobs`` maps run ids to their job's name, ``states`` to their state.
+    Each node's attributes name its parts (a run's ``job``, ``runId`` and ``state``; a version's
+    ``namespace``, ``name`` and ``version``), ``more`` the sides with lineage beyond the depth limit,
+    and ``child`` marks the runs below the start run that the walk started from."""
+    children = set(graph.children)
 
     def node_id(node: RunNode) -> str:
         if node.run is not None:
@@ -123,8 +132,24 @@ def run_view(graph: RunGraph, datasets: dict[int, tuple[str, str]], jobs: dict[s
         _, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
         return f"{name} @ {str(node.version)[:12]}"
 
+    def attributes(node: RunNode) -> dict[str, Any]:
+        if node.run is not None:
+            found: dict[str, Any] = {"job": jobs.get(node.run), "runId": node.run}
+            if states is not None:
+                found["state"] = states.get(node.run)
+            if node.run in children:
+                found["child"] = True
+        else:
+            namespace, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
+            found = {"namespace": namespace, "name": name, "version": node.version}
+        if node in graph.more:
+            found["more"] = sorted(graph.more[node])
+        return found
+
     nodes = [
-        ViewNode(node_id(node), "run" if node.run else "datasetVersion", label(node), distance)
+        ViewNode(
+            node_id(node), "run" if node.run else "datasetVersion", label(node), distance, attributes(node)
+        )
         for node, distance in sorted(graph.distances.items(), key=lambda item: (item[1], item[0]))
     ]
     edges = sorted({ViewEdge(node_id(source), node_id(target)) for source, target in graph.edges})
