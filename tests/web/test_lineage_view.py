@@ -145,10 +145,12 @@ def assert_readable_and_whole(state: dict[str, str]) -> None:
 
 
 def run_of(server: ServerProcess, namespace: str, job: str) -> str:
+    """The latest run of the job ``namespace``/``job`` (the filter also matches the jobs below it)."""
     with server.client() as client:
-        runs = client.get("/api/v1/ui/runs", params={"namespace": namespace, "job": job, "limit": 5}).json()[
-            "runs"
-        ]
+        answer = client.get(
+            "/api/v1/ui/runs", params={"namespace": namespace, "job": job, "limit": 50}
+        ).json()
+    runs = [run for run in answer["runs"] if run["job"] == job]
     assert runs, f"no run of {namespace}/{job}"
     return runs[0]["id"]
 

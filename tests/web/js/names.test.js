@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { essentialName, nameParts, partCounts, shortenName } from "../../../src/threadline/web/app/names.js";
+import { essentialName, nameParts, peerIndex, shortenName } from "../../../src/threadline/web/app/names.js";
 
 const upTo = (n) => (text) => text.length <= n;
 
@@ -12,8 +12,8 @@ const MODELS = ["customers", "customer_segments", "stg_customers", "test_first_d
 const DBT_BUILD = MODELS.flatMap((m) => [`analytics.jaffle_shop.jaffle.${m}.build.run`, `analytics.jaffle_shop.jaffle.${m}.build.test`]);
 
 test("dbt build steps keep their model and tell a run from its test", () => {
-  const counts = partCounts(DBT_BUILD);
-  const shown = DBT_BUILD.map((name) => shortenName(name, { fits: upTo(27), counts }));
+  const peers = peerIndex(DBT_BUILD);
+  const shown = DBT_BUILD.map((name) => shortenName(name, { fits: upTo(27), peers }));
   for (const [i, text] of shown.entries()) {
     assert.ok(text.length <= 27, text);
     const model = MODELS[Math.floor(i / 2)];
@@ -31,9 +31,9 @@ test("without other names a long name is cut in the middle: its start and its en
 
 test("the parts every name in view shares go first", () => {
   const names = ["analytics.jaffle_shop.customers", "analytics.jaffle_shop.orders", "analytics.jaffle_shop.stg_orders"];
-  const counts = partCounts(names);
-  assert.equal(shortenName("analytics.jaffle_shop.stg_orders", { fits: upTo(24), counts }), "…jaffle_shop.stg_orders");
-  assert.equal(shortenName("analytics.jaffle_shop.stg_orders", { fits: upTo(16), counts }), "…stg_orders");
+  const peers = peerIndex(names);
+  assert.equal(shortenName("analytics.jaffle_shop.stg_orders", { fits: upTo(24), peers }), "…jaffle_shop.stg_orders");
+  assert.equal(shortenName("analytics.jaffle_shop.stg_orders", { fits: upTo(16), peers }), "…stg_orders");
 });
 
 test("a name that fits is left alone; what does not fit never comes back longer", () => {
@@ -56,7 +56,7 @@ test("a telling part longer than the room is cut in its own middle, keeping the 
 });
 
 test("the least that tells a name apart: its telling part and its last", () => {
-  assert.equal(essentialName(DBT_BUILD[2], partCounts(DBT_BUILD)), "…customer_segments…run");
+  assert.equal(essentialName(DBT_BUILD[2]), "…customer_segments…run");
   assert.equal(essentialName("churn/model.pkl"), "…model.pkl");
 });
 
@@ -64,4 +64,10 @@ test("parts keep their separators; leading slashes belong to the first part", ()
   assert.deepEqual(nameParts("s3://lake/clean/x.parquet"), ["s3://", "lake/", "clean/", "x.", "parquet"]);
   assert.deepEqual(nameParts("/tmp/a.csv"), ["/tmp/", "a.", "csv"]);
   assert.deepEqual(nameParts("plain"), ["plain"]);
+});
+
+test("what a name is about stays, and what tells it from a name like it", () => {
+  const names = ["raw/churn/customers.parquet", "clean/churn/customers.parquet", "churn_pipeline.clean", "crm.public.customers"];
+  const peers = peerIndex(names);
+  assert.equal(shortenName("clean/churn/customers.parquet", { fits: upTo(24), peers }), "clean/…customers.parquet");
 });

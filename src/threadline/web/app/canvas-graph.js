@@ -167,6 +167,10 @@ export class CanvasGraph {
     this.changed();
   }
 
+  size() {
+    return { width: this.width, height: this.height };
+  }
+
   zoomBy(factor) {
     this.zoomAt({ x: this.width / 2, y: this.height / 2 }, factor);
   }

@@ -234,6 +234,10 @@ export class CytoscapeGraph {
     cy.viewport(chooseViewport(boxes, { width: cy.width(), height: cy.height(), ...this.margins, minZoom: 0 }));
   }
 
+  size() {
+    return { width: this.cy.width(), height: this.cy.height() };
+  }
+
   zoomBy(factor) {
     const cy = this.cy;
     cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });

@@ -30,7 +30,7 @@ import { CanvasGraph } from "./canvas-graph.js";
 import { CytoscapeGraph } from "./cy-graph.js";
 import { h, library } from "./dom.js";
 import { ELK_MAX_NODES, layout } from "./layout.js";
-import { essentialName, partCounts, shortenName } from "./names.js";
+import { essentialName, peerIndex, shortenName } from "./names.js";
 import { bounds, chooseDirection, chooseViewport, countInView, layerShape } from "./viewport.js";
 
 export const CANVAS_FROM = 500;
@@ -41,35 +41,47 @@ const FIELD_HEIGHT = 22;
 const TABLE_WIDTH = 250;
 const TABLE_HEADER = 30;
 // The label's room: the node less its badge and margins (cy-graph.js TEXT_INSET, canvas-graph.js).
-const LABEL_INSET = 66;
+const LABEL_INSET = 68;
 // The margins around the graph on first sight, unless the page gives its own (GraphView's `margins`).
 const MARGINS = { padding: 24, top: 24, bottom: 0 };
 const LABEL_FONT = "12px system-ui, -apple-system, Segoe UI, Roboto, sans-serif"; // as cy-graph.js draws it
 
 let measurer = null;
+const charWidths = new Map();
 
-/** The width of `text` in the graph's label font, in pixels. */
+/** The width of `text` in the graph's label font, in pixels: the sum of its characters' widths,
+ * each measured once (a 2,000-node view shortens its names in milliseconds; kerning is left out,
+ * which the label's room allows for). */
 function textWidth(text) {
-  measurer ||= document.createElement("canvas").getContext("2d");
-  measurer.font = LABEL_FONT;
-  return measurer.measureText(text).width;
+  let width = 0;
+  for (const char of text) {
+    let w = charWidths.get(char);
+    if (w === undefined) {
+      measurer ||= document.createElement("canvas").getContext("2d");
+      measurer.font = LABEL_FONT;
+      w = measurer.measureText(char).width;
+      charWidths.set(char, w);
+    }
+    width += w;
+  }
+  return width;
 }
 
-/** The width of the view's nodes: NODE_WIDTH, or wider (up to MAX_NODE_WIDTH) when some name
- * needs it to show what tells it apart (names.js essentialName). */
-function nodeWidth(model, counts) {
+/** The width of the view's nodes: NODE_WIDTH, or wider (up to MAX_NODE_WIDTH) when one of the
+ * `long` names (those too long for NODE_WIDTH) needs it to show what tells it apart (names.js). */
+function nodeWidth(long) {
   let widest = 0;
-  for (const node of model.nodes) if (node.title !== undefined) widest = Math.max(widest, textWidth(essentialName(node.title, counts)));
+  for (const name of long) widest = Math.max(widest, textWidth(essentialName(name)));
   return Math.min(MAX_NODE_WIDTH, Math.max(NODE_WIDTH, Math.ceil(widest + LABEL_INSET + 2)));
 }
 
 /** Each node's label: its own, or its title and subtitle shortened to the node's room. */
-function labels(model, width, counts) {
+function labels(model, width, peers) {
   return new Map(model.nodes.map((node) => {
     if (node.label !== undefined || node.title === undefined) return [node.id, node.label ?? ""];
     const room = (node.width || width) - LABEL_INSET;
     const fits = (text) => textWidth(text) <= room;
-    const lines = [shortenName(node.title, { fits, counts }), node.subtitle ? shortenName(node.subtitle, { fits }) : ""];
+    const lines = [shortenName(node.title, { fits, peers }), node.subtitle ? shortenName(node.subtitle, { fits }) : ""];
     return [node.id, lines.filter(Boolean).join("\n")];
   }));
 }
@@ -77,12 +89,12 @@ function labels(model, width, counts) {
 /** Nodes and edges of the view model with their positions (the renderers' common input), laid out
  * in `direction` (RIGHT or DOWN; the layered engine goes RIGHT only), nodes `defaultWidth` wide
  * unless they say otherwise. */
-async function placeNodes(model, direction, defaultWidth, counts) {
+async function placeNodes(model, direction, defaultWidth, peers) {
   const sized = model.nodes.map((node) => ({ id: node.id, width: node.width || defaultWidth, height: node.height || NODE_HEIGHT }));
   const placed = await layout(sized, model.edges, { direction });
   const { positions } = placed;
   const down = placed.direction === "DOWN";
-  const text = labels(model, defaultWidth, counts);
+  const text = labels(model, defaultWidth, peers);
   const nodes = [];
   for (const node of model.nodes) {
     const { x, y } = positions.get(node.id) || { x: 0, y: 0 };
@@ -167,7 +179,8 @@ export class GraphView {
       onViewport: (zoom, pan) => {
         container.dataset.zoom = zoom.toFixed(3);
         container.dataset.pan = `${Math.round(pan.x)},${Math.round(pan.y)}`;
-        this.inView(countInView(this.boxes, { zoom, pan }, { width: container.clientWidth, height: container.clientHeight }));
+        // The renderer's own idea of its size: reading the container's would force a layout each frame.
+        if (this.renderer) this.inView(countInView(this.boxes, { zoom, pan }, this.renderer.size()));
       },
     };
     this.renderer = null;
@@ -176,6 +189,9 @@ export class GraphView {
   /** Say how many of the nodes are wholly in view (the container's data-in-view, and the hint). */
   inView(shown) {
     const total = this.boxes.length;
+    if (shown === this.shown && total === this.total) return; // panning: most frames change nothing here
+    this.shown = shown;
+    this.total = total;
     this.container.dataset.inView = String(shown);
     if (!this.hint) return;
     this.hint.hidden = shown >= total;
@@ -194,13 +210,19 @@ export class GraphView {
    */
   async show(model, { keepViewport = false, focus = null, height = null } = {}) {
     const started = performance.now();
-    await Promise.all([library("cytoscape"), library("elk")]);
+    // Each library only when it is used: ELK (1.6 MB to compile) lays out views up to ELK_MAX_NODES,
+    // Cytoscape draws views up to CANVAS_FROM.
+    const large = !model.columns && model.nodes.length > CANVAS_FROM;
+    await Promise.all([large ? null : library("cytoscape"), model.nodes.length > ELK_MAX_NODES ? null : library("elk")]);
     const size = { width: this.container.clientWidth, height: height ? height[1] : this.container.clientHeight };
-    const counts = partCounts(model.nodes.filter((n) => n.title).map((n) => n.title));
-    const width = model.columns ? TABLE_WIDTH : nodeWidth(model, counts);
+    // Only names too long for a node are shortened, and only then are the names in view compared.
+    const titles = model.nodes.filter((n) => n.title !== undefined).map((n) => n.title);
+    const long = titles.filter((title) => textWidth(title) > NODE_WIDTH - LABEL_INSET);
+    const peers = long.length ? peerIndex(titles) : null;
+    const width = model.columns ? TABLE_WIDTH : nodeWidth(long);
     const direction = model.columns || model.nodes.length > ELK_MAX_NODES ? "RIGHT"
       : chooseDirection(layerShape(model.nodes, model.edges), { ...size, ...this.margins }, { nodeWidth: width }).direction;
-    const placed = model.columns ? await placeColumns(model) : await placeNodes(model, direction, width, counts);
+    const placed = model.columns ? await placeColumns(model) : await placeNodes(model, direction, width, peers);
     performance.mark("threadline:layout-done");
     this.boxes = placed.nodes.filter((n) => n.kind !== "handle" && n.kind !== "field");
     if (height) {

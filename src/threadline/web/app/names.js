@@ -1,13 +1,15 @@
 // Names shortened to fit a node of the graph: cut in the middle, keeping what tells them apart.
 //
 // Names are dotted or slashed paths ("analytics.jaffle_shop.customers", "s3://lake/clean/x.parquet",
-// dbt's "db.schema.project.model.build.run"). The part that tells a name from the others in view is
-// kept whole: the rarest part among the names in view (`counts`, see partCounts), else the last part
-// that is not a word every such name ends with (build, run, test, a file extension). Then the last
-// part (a dbt "run" and its "test" differ only there), then the parts that are rarest in view and
-// nearest that part; the parts every name shares (the database, the schema, the bucket) go first.
-// What is left out becomes "…". Whether a text fits is the caller's question (`fits`): the pages
-// measure it in the font the graph draws with.
+// dbt's "db.schema.project.model.build.run"). What a name is about is kept whole: its last part
+// that is not a word such names end with (build, run, test, a file extension): the table, the
+// model, the file. Then its last part (a dbt step's "run" and its "test" differ only there); then
+// the parts that tell it from the other names in view about the same thing (`peers`, see
+// peerIndex), then those rarest in view, nearest first: what tells "clean/churn/customers.parquet"
+// from "raw/churn/customers.parquet" is "clean". The parts every name shares (the database, the
+// schema, the bucket) go first. What is left out becomes "…".
+// Whether a text fits is the caller's question (`fits`): the pages measure it in the font the
+// graph draws with.
 
 // Words that end many names and tell little: dbt's build steps, file extensions.
 const GENERIC = new Set([
@@ -25,31 +27,34 @@ export function nameParts(name) {
 
 const bare = (part) => part.replace(/[./:]+$/, "");
 
-/** How many of `names` hold each part (without its separator), for shortenName's `counts`. */
-export function partCounts(names) {
-  const counts = new Map();
-  for (const name of new Set(names)) {
-    for (const part of new Set(nameParts(name).map(bare))) counts.set(part, (counts.get(part) || 0) + 1);
+/** The index of what the name is about: its last part that is not a generic word (see the top). */
+function keyPart(parts) {
+  for (let i = parts.length - 1; i >= 0; i -= 1) {
+    const word = bare(parts[i]);
+    if (word && !GENERIC.has(word.toLowerCase())) return i;
   }
-  return counts;
+  return parts.length - 1;
 }
 
-/** The index of the part that tells the name apart (see the top of this file). */
-function keyPart(parts, counts) {
-  let best = -1;
-  let bestScore = null;
-  parts.forEach((part, i) => {
-    const word = bare(part);
-    if (!word) return;
-    // Rarest first; then a word that is not generic; then the later one.
-    const score = [counts?.get(word) ?? 1, GENERIC.has(word.toLowerCase()) ? 1 : 0, -i];
-    if (bestScore === null || score[0] < bestScore[0] || (score[0] === bestScore[0]
-      && (score[1] < bestScore[1] || (score[1] === bestScore[1] && score[2] < bestScore[2])))) {
-      best = i;
-      bestScore = score;
+/**
+ * What the names in view (`names`) hold, for shortenName's `peers`: for each part (without its
+ * separator), how many names hold it (`all`), and for each thing a name is about, how many of the
+ * names about it hold it (`about`).
+ */
+export function peerIndex(names) {
+  const all = new Map();
+  const about = new Map();
+  for (const name of new Set(names)) {
+    const parts = nameParts(name);
+    const key = bare(parts[keyPart(parts)]);
+    if (!about.has(key)) about.set(key, new Map());
+    const local = about.get(key);
+    for (const word of new Set(parts.map(bare))) {
+      all.set(word, (all.get(word) || 0) + 1);
+      local.set(word, (local.get(word) || 0) + 1);
     }
-  });
-  return best < 0 ? parts.length - 1 : best;
+  }
+  return { all, about };
 }
 
 /** A kept part before a gap: a dot there goes ("scores…run", not "scores.…run"); "/" and ":" stay. */
@@ -82,24 +87,24 @@ function cutMiddle(text, fits) {
   return "…";
 }
 
-/** The least of `name` that still tells it apart: its telling part and its last part, the rest "…". */
-export function essentialName(name, counts = null) {
+/** The least of `name` that still tells it apart: what it is about and its last part, the rest "…". */
+export function essentialName(name) {
   const parts = nameParts(String(name ?? ""));
-  return render(parts, new Set([keyPart(parts, counts), parts.length - 1]));
+  return render(parts, new Set([keyPart(parts), parts.length - 1]));
 }
 
 /**
  * `name` as it fits (`fits(text)` says whether a text does; by default 27 characters), cut in the
- * middle: the part that tells it apart from the other names in view (`counts`, from partCounts of
- * those names) and the last part stay whole when they can. Without counts the first part counts as
- * telling too, so a lone name keeps its start and its end: "analytics…customers".
+ * middle: what it is about and its last part stay whole when they can, then the parts that tell it
+ * from the other names in view (`peers`, from peerIndex of those names). Without peers the first
+ * part comes next, so a lone name keeps its start and its end: "analytics…customers".
  */
-export function shortenName(name, { fits = (text) => text.length <= 27, counts = null } = {}) {
+export function shortenName(name, { fits = (text) => text.length <= 27, peers = null } = {}) {
   const text = String(name ?? "");
   if (fits(text)) return text;
   const parts = nameParts(text);
   if (parts.length < 2) return cutMiddle(text, fits);
-  const key = keyPart(parts, counts);
+  const key = keyPart(parts);
   const last = parts.length - 1;
   const kept = new Set([key, last]);
   if (!fits(render(parts, kept))) {
@@ -114,9 +119,11 @@ export function shortenName(name, { fits = (text) => text.length <= 27, counts =
     return `${before}${cutMiddle(bare(parts[key]), (t) => fits(`${before}${t}${after}`))}${after}`;
   }
   const rest = parts.map((_, i) => i).filter((i) => i !== key && i !== last);
-  const count = (i) => counts?.get(bare(parts[i])) ?? 1;
-  rest.sort((a, b) => count(a) - count(b) || Math.abs(a - key) - Math.abs(b - key) || b - a);
-  const order = [...(counts ? [] : [0]), ...rest].filter((i, n, all) => i !== key && all.indexOf(i) === n);
+  const local = peers?.about.get(bare(parts[key]));
+  const alike = (i) => local?.get(bare(parts[i])) ?? 1;
+  const count = (i) => peers?.all.get(bare(parts[i])) ?? 1;
+  rest.sort((a, b) => alike(a) - alike(b) || count(a) - count(b) || Math.abs(a - key) - Math.abs(b - key) || b - a);
+  const order = [...(peers ? [] : [0]), ...rest].filter((i, n, all) => i !== key && all.indexOf(i) === n);
   // In that order, up to the first part that does not fit: names in view lose the same parts.
   for (const i of order) {
     kept.add(i);

@@ -8,7 +8,7 @@ import { api, ApiError } from "../api.js";
 import { debounce, formatDuration, formatTime, h, link, notice, relativeTime, replace, shorten, statePill, truncate, shortHash } from "../dom.js";
 import { GraphView } from "../graph.js";
 import { buildView, DEFAULT_FANOUT, LineageGraph, nodeKind, nodeProducer } from "../lineage-model.js";
-import { partCounts, shortenName } from "../names.js";
+import { peerIndex, shortenName } from "../names.js";
 import { datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
 import { jobTypeLabel, PRODUCERS } from "../producers.js";
 import { navigate, setQuery } from "../router.js";
@@ -381,7 +381,7 @@ class LineagePage {
     }
     const nodes = [];
     const ids = new Set();
-    const counts = partCounts([...tables.values()].map((t) => t.dataset));
+    const peers = peerIndex([...tables.values()].map((t) => t.dataset));
     for (const table of tables.values()) {
       // Every field of the dataset's current schema, in schema order, when the table graph has it.
       const ordered = [];
@@ -390,7 +390,7 @@ class LineagePage {
       const shown = ordered.filter(([, info]) => info.lineage).concat(ordered.filter(([, info]) => !info.lineage)).slice(0, MAX_FIELDS);
       shown.sort((a, b) => ordered.findIndex(([n]) => n === a[0]) - ordered.findIndex(([n]) => n === b[0]));
       const center = table.id === target;
-      nodes.push({ id: `table:${table.id}`, ref: table.id, kind: "table", label: shortenName(table.dataset, { counts, fits: (t) => t.length <= 34 }), classes: center ? "center" : "" });
+      nodes.push({ id: `table:${table.id}`, ref: table.id, kind: "table", label: shortenName(table.dataset, { peers, fits: (t) => t.length <= 34 }), classes: center ? "center" : "" });
       for (const [name, info] of shown) {
         const id = `datasetField:${table.namespace}:${table.dataset}:${name}`;
         ids.add(id);
