@@ -154,6 +154,8 @@ def measure(browser: Any, base_url: str, url: str) -> dict[str, Any]:
                 engine: graph.dataset.engine, renderer: graph.dataset.renderer};
     }"""
     )
+    # The view opens readable around its centre node; Fit shows the whole graph, panned first.
+    page.locator("button[title='Fit the graph']").click()
     frames = pan(page)
     # Zoomed in until the labels show (10 x 1.25: from the whole graph to a readable part of it).
     for _ in range(10):

@@ -31,8 +31,8 @@ fetch uplot "$UPLOT"
 rm -rf "$VENDOR/cytoscape" "$VENDOR/elkjs" "$VENDOR/uplot"
 mkdir -p "$VENDOR/cytoscape" "$VENDOR/elkjs" "$VENDOR/uplot"
 cp "$WORK/cytoscape/package/dist/cytoscape.min.js" "$WORK/cytoscape/package/LICENSE" "$VENDOR/cytoscape/"
-cp "$WORK/elkjs/package/lib/elk-api.js" "$WORK/elkjs/package/lib/elk-worker.min.js" \
-   "$WORK/elkjs/package/LICENSE.md" "$VENDOR/elkjs/"
+# The bundled build lays out on the page's own thread (see app/layout.js for why not in a worker).
+cp "$WORK/elkjs/package/lib/elk.bundled.js" "$WORK/elkjs/package/LICENSE.md" "$VENDOR/elkjs/"
 cp "$WORK/uplot/package/dist/uPlot.iife.min.js" "$WORK/uplot/package/dist/uPlot.min.css" \
    "$WORK/uplot/package/LICENSE" "$VENDOR/uplot/"
 
@@ -50,7 +50,7 @@ table = "\n".join([
     "| package | version | files | licence |",
     "|---|---|---|---|",
     f"| [cytoscape](https://www.npmjs.com/package/cytoscape) | {cytoscape} | `cytoscape/cytoscape.min.js` | MIT |",
-    f"| [elkjs](https://www.npmjs.com/package/elkjs) | {elkjs} | `elkjs/elk-api.js`, `elkjs/elk-worker.min.js` | EPL-2.0 |",
+    f"| [elkjs](https://www.npmjs.com/package/elkjs) | {elkjs} | `elkjs/elk.bundled.js` | EPL-2.0 |",
     f"| [uplot](https://www.npmjs.com/package/uplot) | {uplot} | `uplot/uPlot.iife.min.js`, `uplot/uPlot.min.css` | MIT |",
     end,
 ])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from tests.graph.helpers import D, J, chain, step
-from tests.projection.helpers import PRODUCER, ds, feed, run_event, run_id
+from tests.projection.helpers import PRODUCER, ds, feed, parent_facet, run_event, run_id
 from threadline.graph.describe import describe
-from threadline.graph.export import render, subgraph_view
+from threadline.graph.export import render, run_view, subgraph_view, to_json
 from threadline.graph.impact import impact
 from threadline.graph.paths import path
 from threadline.graph.runs import RunNode, run_lineage
@@ -50,6 +50,65 @@ def test_run_lineage_uses_the_version_the_producer_named(store) -> None:
         up = run_lineage(connection, run_id(3), depth=None)
     assert RunNode(run=run_id(1)) in up.distances
     assert RunNode(run=run_id(2)) not in up.distances
+
+
+def test_run_lineage_says_which_runs_have_more_beyond_the_depth_limit(store) -> None:
+    feed(store, chain())  # a -> extract(1) -> b -> clean(2) -> c -> train(3) -> model; b -> audit(4)
+    with store.read() as connection:
+        near = run_lineage(connection, run_id(3), depth=1)
+        far = run_lineage(connection, run_id(3), depth=None)
+        down = run_lineage(connection, run_id(1), upstream=False, downstream=True, depth=1)
+    assert RunNode(run=run_id(2)) in near.distances
+    assert RunNode(run=run_id(1)) not in near.distances
+    assert near.more == {RunNode(run=run_id(2)): {"up"}}  # clean read b, which extract made
+    assert far.more == {}
+    assert down.more == {RunNode(run=run_id(2)): {"down"}, RunNode(run=run_id(4)): {"down"}}
+    names = {dataset_id("db", n): ("db", n) for n in "abc"}
+    nodes = {n["id"]: n for n in to_json(run_view(near, names, {run_id(2): "clean"}))["nodes"]}
+    assert nodes[f"run:{run_id(2)}"]["more"] == ["up"]
+    assert nodes[f"run:{run_id(2)}"]["job"] == "clean"
+    assert "more" not in nodes[f"run:{run_id(3)}"]
+
+
+def test_run_lineage_of_a_parent_run_is_that_of_the_runs_below_it(store) -> None:
+    """A pipeline run reads and writes nothing itself; its steps do (and a step's own steps)."""
+    feed(
+        store,
+        [
+            run_event("COMPLETE", 5, 10, job="pipeline"),
+            run_event("COMPLETE", 6, 11, job="pipeline.stage", run_facets=parent_facet(10, "pipeline")),
+            run_event(
+                "COMPLETE",
+                8,
+                1,
+                job="extract",
+                inputs=[ds("a")],
+                outputs=[ds("b")],
+                run_facets=parent_facet(10, "pipeline"),
+            ),
+            run_event(
+                "COMPLETE",
+                20,
+                2,
+                job="clean",
+                inputs=[ds("b")],
+                outputs=[ds("c")],
+                run_facets=parent_facet(11, "pipeline.stage"),
+            ),
+            run_event("COMPLETE", 30, 3, job="train", inputs=[ds("c")], outputs=[ds("model")]),
+        ],
+    )
+    with store.read() as connection:
+        alone = run_lineage(connection, run_id(10), downstream=True, depth=1)
+        steps = run_lineage(connection, run_id(10), downstream=True, depth=1, with_children=True)
+    assert set(alone.distances) == {RunNode(run=run_id(10))}
+    assert set(steps.children) == {run_id(11), run_id(1), run_id(2)}
+    runs = {node.run for node in steps.distances if node.run}
+    assert runs == {run_id(10), run_id(11), run_id(1), run_id(2), run_id(3)}  # train read clean's output
+    assert steps.distances[RunNode(run=run_id(2))] == 0
+    view = to_json(run_view(steps, {}, {}))
+    children = {n["id"] for n in view["nodes"] if n.get("child")}
+    assert children == {f"run:{run_id(n)}" for n in (11, 1, 2)}
 
 
 def test_impact_lists_what_is_downstream_with_state_and_owners(store) -> None:

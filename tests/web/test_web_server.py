@@ -54,7 +54,7 @@ def test_every_module_is_preloaded(http: httpx.Client) -> None:
     assert "cytoscape.min.js" not in page
     assert "uPlot.iife.min.js" not in page
     dom = http.get(f"/static/{asset_digest()}/app/dom.js").text
-    for library in ("cytoscape/cytoscape.min.js", "elkjs/elk-api.js", "uplot/uPlot.iife.min.js"):
+    for library in ("cytoscape/cytoscape.min.js", "elkjs/elk.bundled.js", "uplot/uPlot.iife.min.js"):
         assert f"../vendor/{library}" in dom
         assert http.get(f"/static/{asset_digest()}/vendor/{library}").status_code == 200
 
@@ -74,10 +74,10 @@ def test_static_files_are_cached_under_their_digest(http: httpx.Client) -> None:
 
 
 def test_static_files_are_gzipped_for_clients_that_accept_it(http: httpx.Client) -> None:
-    url = f"/static/{asset_digest()}/vendor/elkjs/elk-worker.min.js"
+    url = f"/static/{asset_digest()}/vendor/elkjs/elk.bundled.js"
     plain = http.get(url, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
-    assert plain.content == (WEB_DIR / "vendor/elkjs/elk-worker.min.js").read_bytes()
+    assert plain.content == (WEB_DIR / "vendor/elkjs/elk.bundled.js").read_bytes()
     zipped = http.get(url, headers={"Accept-Encoding": "gzip, deflate"})
     assert zipped.headers["content-encoding"] == "gzip"
     assert int(zipped.headers["content-length"]) < len(plain.content) / 2

@@ -118,11 +118,18 @@ def run_view(
     graph: RunGraph,
     datasets: dict[int, tuple[str, str]],
     jobs: dict[str, str],
+    states: dict[str, str | None] | None = None,
     short: dict[str, str] | None = None,
 ) -> GraphView:
-    """The view of a run graph; ``jobs`` maps run ids to their job's name, ``short`` to their short ids
-    (``store/run_ids.py``; 8 characters when absent)."""
+    """The view of a run graph; ``jobs`` maps run ids to their job's name, ``states`` to their state
+    (as the projections keep it; shown as Marquez spells it), ``short`` to their short ids
+    (``store/run_ids.py``; 8 characters when absent).
+
+    Each node's attributes name its parts (a run's ``job``, ``runId``, ``shortId`` and ``state``; a
+    version's ``namespace``, ``name`` and ``version``), ``more`` the sides with lineage beyond the depth
+    limit, and ``child`` marks the runs below the start run that the walk started from."""
     short = short or {}
+    children = set(graph.children)
 
     def node_id(node: RunNode) -> str:
         if node.run is not None:
@@ -136,8 +143,28 @@ def run_view(
         _, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
         return f"{name} @ {str(node.version)[:12]}"
 
+    def attributes(node: RunNode) -> dict[str, Any]:
+        if node.run is not None:
+            found: dict[str, Any] = {
+                "job": jobs.get(node.run),
+                "runId": node.run,
+                "shortId": short.get(node.run, node.run[:8]),
+            }
+            if states is not None:
+                found["state"] = _state(states.get(node.run))
+            if node.run in children:
+                found["child"] = True
+        else:
+            namespace, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
+            found = {"namespace": namespace, "name": name, "version": node.version}
+        if node in graph.more:
+            found["more"] = sorted(graph.more[node])
+        return found
+
     nodes = [
-        ViewNode(node_id(node), "run" if node.run else "datasetVersion", label(node), distance)
+        ViewNode(
+            node_id(node), "run" if node.run else "datasetVersion", label(node), distance, attributes(node)
+        )
         for node, distance in sorted(graph.distances.items(), key=lambda item: (item[1], item[0]))
     ]
     edges = sorted({ViewEdge(node_id(source), node_id(target)) for source, target in graph.edges})

@@ -7,7 +7,10 @@ carries the version it read when the producer said so (``run_io.version``); othe
 version current when the run began: the latest version made at or before the run's first event.
 
 Upstream of a run: its input versions, the runs that made them, their input versions, and so on.
-Downstream: the versions it made and the runs that read them, and on.
+Downstream: the versions it made and the runs that read them, and on. A run that reads and writes
+nothing itself (a dbt invocation, an Airflow DAG run, a pipeline) is the sum of its child runs: asked
+``with_children``, the walk starts from the run and every run below it. Where the depth limit stops
+the walk, ``more`` says which runs have more beyond it (``up``, ``down``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from sqlalchemy import Connection
 from threadline.errors import BadRequest
 
 _IN_CHUNK = 400
+#: At most this many runs below a run start a ``with_children`` walk.
+MAX_CHILDREN = 500
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -40,6 +45,10 @@ class RunGraph:
     start: RunNode
     distances: dict[RunNode, int] = field(default_factory=dict)
     edges: set[tuple[RunNode, RunNode]] = field(default_factory=set)
+    #: The runs below the start run the walk also started from (``with_children``).
+    children: list[str] = field(default_factory=list)
+    #: Runs at the depth limit with more lineage beyond it, and on which sides ("up", "down").
+    more: dict[RunNode, set[str]] = field(default_factory=dict)
 
 
 def _run(run: str) -> RunNode:
@@ -108,6 +117,18 @@ class _RunEdges:
         )
         return [(_run(run), _version(dataset, version)) for run, dataset, version in rows]
 
+    def descendants(self, run: str, limit: int) -> list[str]:
+        """The runs below ``run`` (its children, theirs, …), nearest first, at most ``limit``."""
+        found: list[str] = []
+        seen = {run}
+        frontier = [run]
+        while frontier and len(found) < limit:
+            rows = self._query("SELECT id FROM runs WHERE parent_run_id IN ({marks}) ORDER BY id", frontier)
+            frontier = [row[0] for row in rows if row[0] not in seen][: limit - len(found)]
+            seen.update(frontier)
+            found += frontier
+        return found
+
     def readers(self, versions: Sequence[RunNode]) -> list[tuple[RunNode, RunNode]]:
         """``(version, run)`` for every run that read one of ``versions``."""
         datasets = sorted({node.dataset_id for node in versions if node.dataset_id is not None})
@@ -136,17 +157,24 @@ def run_lineage(
     upstream: bool = True,
     downstream: bool = False,
     depth: int | None = 10,
+    with_children: bool = False,
 ) -> RunGraph:
     """The run-level lineage of ``run_id`` (a full run id; resolve prefixes first), ``depth`` runs
-    away at most (``None``: unbounded)."""
+    away at most (``None``: unbounded); ``with_children``: of the run and the runs below it."""
     if depth is not None and depth < 0:
         msg = f"depth must be 0 or more (or absent for no limit), got {depth}"
         raise BadRequest(msg)
     edges_of = _RunEdges(connection)
     start = _run(run_id)
     graph = RunGraph(start, {start: 0})
+    starts = [run_id]
+    if with_children:
+        graph.children = edges_of.descendants(run_id, MAX_CHILDREN)
+        starts += graph.children
+        for child in graph.children:
+            graph.distances[_run(child)] = 0
     if upstream:
-        frontier, level = [run_id], 0
+        frontier, level = list(starts), 0
         while frontier and (depth is None or level < depth):
             level += 1
             fresh: list[str] = []
@@ -160,8 +188,12 @@ def run_lineage(
                         graph.distances[made_by] = 2 * level
                         fresh.append(producer)
             frontier = fresh
+        if frontier:  # stopped by the depth limit: which of the last runs read something not shown
+            for version, run, producer in edges_of.inputs(frontier):
+                if version not in graph.distances or (producer and _run(producer) not in graph.distances):
+                    graph.more.setdefault(run, set()).add("up")
     if downstream:
-        frontier, level = [run_id], 0
+        frontier, level = list(starts), 0
         while frontier and (depth is None or level < depth):
             level += 1
             made = edges_of.outputs(frontier)
@@ -175,4 +207,8 @@ def run_lineage(
                     graph.distances[reader] = 2 * level
                     fresh.append(reader.run)  # type: ignore[arg-type]
             frontier = fresh
+        if frontier:
+            for run, version in edges_of.outputs(frontier):
+                if version not in graph.distances:
+                    graph.more.setdefault(run, set()).add("down")
     return graph

@@ -407,27 +407,38 @@ def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
         upstream=direction in ("upstream", "both"),
         downstream=direction in ("downstream", "both"),
         depth=args["depth"],
+        with_children=args["with_children"],
     )
     dataset_ids = sorted({node.dataset_id for node in graph.distances if node.dataset_id is not None})
     names = dataset_names(connection, dataset_ids)
     runs = schema.runs
     run_ids = [node.run for node in graph.distances if node.run is not None]
     jobs: dict[str, str] = {}
+    states: dict[str, str | None] = {}
     for start in range(0, len(run_ids), _IN_CHUNK):
         chunk = run_ids[start : start + _IN_CHUNK]
-        query = select(runs.c.id, schema.jobs.c.name).join(schema.jobs, schema.jobs.c.id == runs.c.job_id)
+        query = select(runs.c.id, runs.c.state, schema.jobs.c.name).join(
+            schema.jobs, schema.jobs.c.id == runs.c.job_id
+        )
         for row in connection.execute(query.where(runs.c.id.in_(chunk))):
             jobs[row.id] = row.name
-    view = run_view(graph, names, jobs, short_run_ids(connection, run_ids))
+            states[row.id] = row.state
+    view = run_view(graph, names, jobs, states, short_run_ids(connection, run_ids))
     if args["format"] != "json":
         return render(view, args["format"])
-    return {"runId": run_id, "direction": direction, "depth": args["depth"], "graph": to_json(view)}
+    answer = {"runId": run_id, "direction": direction, "depth": args["depth"], "graph": to_json(view)}
+    if args["with_children"]:
+        answer["children"] = len(graph.children)
+    return answer
 
 
 @router.get("/api/v1/lineage/runs")
 async def get_run_lineage(request: Request) -> Response:
     """Run-level lineage of ``runId`` (a run id or a unique prefix): ``direction`` upstream (the
-    default), downstream or both; ``depth`` in runs (default 10, ``all`` for no limit)."""
+    default), downstream or both; ``depth`` in runs (default 10, ``all`` for no limit);
+    ``withChildren=true``: of the run and every run below it (a pipeline's or a dbt invocation's
+    steps), which are then marked ``child``. Nodes at the depth limit with more beyond it list the
+    sides in ``more``."""
     direction = _param(request, "direction") or "upstream"
     if direction not in ("upstream", "downstream", "both"):
         msg = f"direction must be upstream, downstream or both for run lineage, got {direction!r}"
@@ -437,6 +448,7 @@ async def get_run_lineage(request: Request) -> Response:
         "direction": direction,
         "depth": _depth(request, 10),
         "format": _format(request),
+        "with_children": _flag(request, "withChildren"),
     }
     answer = await _run(request, _runs, args)
     return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)

@@ -13,7 +13,7 @@ These answers come from :class:`WebUI`, an ASGI middleware in front of the API: 
 (read, and gzipped for clients that accept it) and kept in memory, and none goes through the API's
 routing.
 
-Every answer carries a strict Content-Security-Policy: scripts, styles, workers and API calls from
+Every answer carries a strict Content-Security-Policy: scripts, styles and API calls from
 this origin only, no inline script or style, images from this origin or ``data:`` (the graph's
 icons). Together with the UI writing every name as text, a hostile dataset name stays text.
 """
@@ -41,7 +41,6 @@ CSP = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
-        "worker-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
         "font-src 'self'",

@@ -87,5 +87,5 @@ export const api = {
   job: (ns, name, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}`, o),
   jobPage: (namespace, name, o) => get(`/ui/pages/job${query({ namespace, name })}`, o),
   datasetPage: (namespace, name, o) => get(`/ui/pages/dataset${query({ namespace, name })}`, o),
-  runLineage: (runId, o) => get(`/lineage/runs${query({ runId, direction: "both", depth: 2 })}`, o),
+  runLineage: (runId, o, params = {}) => get(`/lineage/runs${query({ runId, direction: "both", depth: 2, ...params })}`, o),
 };

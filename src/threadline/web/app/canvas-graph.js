@@ -9,6 +9,7 @@
 // Cytoscape view.
 
 import { STATE_COLORS } from "./cy-graph.js";
+import { chooseViewport } from "./viewport.js";
 
 const MIN_ZOOM = 0.02;
 const MAX_ZOOM = 3;
@@ -166,6 +167,10 @@ export class CanvasGraph {
     this.changed();
   }
 
+  size() {
+    return { width: this.width, height: this.height };
+  }
+
   zoomBy(factor) {
     this.zoomAt({ x: this.width / 2, y: this.height / 2 }, factor);
   }
@@ -179,19 +184,22 @@ export class CanvasGraph {
     return { x1, y1, x2, y2 };
   }
 
-  fit(padding = 40) {
-    if (!this.boxes.length) return;
-    const b = this.bounds();
-    const zoom = Math.min(1.1, (this.width - 2 * padding) / (b.x2 - b.x1), (this.height - 2 * padding) / (b.y2 - b.y1));
-    this.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom));
-    this.pan = { x: this.width / 2 - this.zoom * (b.x1 + b.x2) / 2, y: this.height / 2 - this.zoom * (b.y1 + b.y2) / 2 };
+  /** The whole graph in view, with the margins of the first view (and never above 100 %). */
+  fit() {
+    if (!this.nodes.length) return;
+    const { zoom, pan } = chooseViewport(this.nodes, { width: this.width, height: this.height, ...this.margins, minZoom: MIN_ZOOM });
+    this.zoom = zoom;
+    this.pan = pan;
     this.changed();
   }
 
   // ---- what is drawn ----------------------------------------------------------------------------
 
-  /** Draw `placed` (see graph.js) and choose the viewport. */
-  draw(placed, { keepViewport, focus }) {
+  /** Draw `placed` (see graph.js) and choose the viewport (see viewport.js; `center`: the node the
+   * view is about, in view first). */
+  draw(placed, { keepViewport, focus, center, margins }) {
+    this.resize();
+    this.margins = margins;
     const before = keepViewport && focus ? this.byId.get(focus) : null;
     const screen = before ? { x: before.x * this.zoom + this.pan.x, y: before.y * this.zoom + this.pan.y } : null;
     this.nodes = placed.nodes.map((node) => ({ ...node, center: node.classes.includes("center"), lines: null }));
@@ -212,7 +220,10 @@ export class CanvasGraph {
       this.pan = { x: screen.x - after.x * this.zoom, y: screen.y - after.y * this.zoom };
       this.changed();
     } else {
-      this.fit();
+      const { zoom, pan } = chooseViewport(this.nodes, { width: this.width, height: this.height, focus: this.byId.get(center), ...margins });
+      this.zoom = zoom;
+      this.pan = pan;
+      this.changed();
     }
     performance.mark("threadline:viewport-set");
     if (this.frame) cancelAnimationFrame(this.frame);
@@ -232,6 +243,7 @@ export class CanvasGraph {
   }
 
   select(id, center) {
+    this.resize(); // the side panel may have just opened or closed
     this.selected = id ? this.boxes.find((node) => node.ref === id) || null : null;
     const node = this.selected;
     if (node) {

@@ -2,11 +2,10 @@
 //
 // Each node shows an icon (an SVG data: URL) in its producer's colour with a glyph of its kind, its
 // name and a second line of kind, producer and state; jobs have a border in their latest run's state
-// colour. Edges are drawn as right-angled lines from left to right.
+// colour. Edges are drawn as right-angled lines from left to right (top to bottom in a "down" layout).
 
-// A view that fits only below FIT_MIN_ZOOM is shown at READABLE_ZOOM around its centre node instead.
-const READABLE_ZOOM = 0.75;
-const FIT_MIN_ZOOM = 0.6;
+import { chooseViewport } from "./viewport.js";
+
 const TEXTURE_FROM = 500; // elements: above this a texture stands in for the graph while panning
 
 export const STATE_COLORS = {
@@ -65,9 +64,10 @@ function stylesheet() {
     { selector: "node[kind = 'dataset']", style: { "background-color": "#eff6ff", "border-color": "#93c5fd" } },
     { selector: "node[kind = 'model']", style: { "background-color": "#f5f3ff", "border-color": "#a78bfa", "shape": "round-octagon" } },
     { selector: "node[kind = 'job']", style: { "shape": "rectangle", "border-width": 2, "border-color": "data(stateColor)" } },
-    { selector: "node[kind = 'run']", style: { "shape": "round-tag", "background-color": "#f8fafc", "border-width": 2, "border-color": "data(stateColor)" } },
+    { selector: "node[kind = 'run']", style: { "shape": "round-rectangle", "background-color": "#ffffff", "border-width": 2, "border-color": "data(stateColor)" } },
     { selector: "node.center", style: { "border-width": 3.5, "border-color": "#f59e0b", "underlay-color": "#fde68a", "underlay-opacity": 0.45, "underlay-padding": 6 } },
     { selector: "node[kind = 'job'].failed", style: { "background-color": "#fef2f2" } },
+    { selector: "node.child", style: { "underlay-color": "#fde68a", "underlay-opacity": 0.5, "underlay-padding": 5 } },
     { selector: "node.more", style: {
       "shape": "round-rectangle", "background-color": "#f8fafc", "border-style": "dashed", "border-color": "#64748b",
       "background-image": "none", "text-margin-x": 0, "text-justification": "center", "font-weight": 600, "color": "#334155" } },
@@ -92,6 +92,7 @@ function stylesheet() {
       "width": 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle",
       "arrow-scale": 0.8, "curve-style": "taxi", "taxi-direction": "horizontal", "taxi-turn": "50%", "taxi-radius": 8,
     } },
+    { selector: "edge.down", style: { "taxi-direction": "downward" } },
     { selector: "edge.field-edge", style: {
       // From the right side of the source column to the left side of the target column.
       "curve-style": "bezier", "source-endpoint": "90deg", "target-endpoint": "270deg",
@@ -159,9 +160,12 @@ export class CytoscapeGraph {
     else this.callbacks.onSelect?.(node.data("ref") || node.id());
   }
 
-  /** Draw `placed` (see graph.js) and choose the viewport. */
-  draw(placed, { keepViewport, focus, anchor }) {
+  /** Draw `placed` (see graph.js) and choose the viewport (see viewport.js; `center`: the node the
+   * view is about, in view first). */
+  draw(placed, { keepViewport, focus, center, margins }) {
     const cy = this.cy;
+    cy.resize(); // the container may have changed size since the last frame
+    this.margins = margins;
     const kept = keepViewport && focus ? cy.getElementById(focus) : null;
     const keptScreen = kept && kept.nonempty() ? kept.renderedPosition() : null;
     cy.renderer().textureOnViewport = placed.nodes.length + placed.edges.length > TEXTURE_FROM;
@@ -179,18 +183,9 @@ export class CytoscapeGraph {
       const now = cy.getElementById(focus).renderedPosition();
       cy.panBy({ x: keptScreen.x - now.x, y: keptScreen.y - now.y });
     } else {
-      cy.fit(undefined, 40);
-      if (cy.zoom() > 1.1) { cy.zoom(1.1); cy.center(); }
-      // A long chain fits only at a zoom too small to read; then stay readable around the centre
-      // node instead (the rest is a pan away).
-      const center = cy.nodes(".center").first();
-      if (cy.zoom() < FIT_MIN_ZOOM && placed.nodes.length <= 150 && center.nonempty()) {
-        cy.zoom(READABLE_ZOOM);
-        cy.center(center);
-        // Downstream views grow to the right, upstream ones to the left: start at the centre's side.
-        const side = { downstream: 0.12, upstream: 0.88 }[anchor];
-        if (side !== undefined) cy.panBy({ x: cy.width() * side - center.renderedPosition().x, y: 0 });
-      }
+      const boxes = placed.nodes.filter((n) => n.kind !== "field"); // the expand handles too: they are clicked
+      const { zoom, pan } = chooseViewport(boxes, { width: cy.width(), height: cy.height(), focus: boxes.find((n) => n.id === center), ...margins });
+      cy.viewport({ zoom, pan });
     }
     this.callbacks.onViewport?.(cy.zoom(), cy.pan());
     performance.mark("threadline:viewport-set");
@@ -219,6 +214,7 @@ export class CytoscapeGraph {
 
   select(id, center) {
     const cy = this.cy;
+    cy.resize(); // the side panel may have just opened or closed
     cy.nodes(":selected").unselect();
     cy.edges(".selected-edge").removeClass("selected-edge");
     if (!id) return;
@@ -231,8 +227,15 @@ export class CytoscapeGraph {
     if (center || p.x < extent.x1 || p.x > extent.x2 || p.y < extent.y1 || p.y > extent.y2) cy.center(node);
   }
 
+  /** The whole graph in view, with the margins of the first view (and never above 100 %). */
   fit() {
-    this.cy.fit(undefined, 40);
+    const cy = this.cy;
+    const boxes = cy.nodes().filter((n) => !n.hasClass("field")).map((n) => ({ ...n.position(), width: n.width(), height: n.height() }));
+    cy.viewport(chooseViewport(boxes, { width: cy.width(), height: cy.height(), ...this.margins, minZoom: 0 }));
+  }
+
+  size() {
+    return { width: this.cy.width(), height: this.cy.height() };
   }
 
   zoomBy(factor) {

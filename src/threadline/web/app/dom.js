@@ -4,12 +4,14 @@
 // untrusted: the UI never assigns it to innerHTML. `h()` sets text with textContent and attributes with
 // setAttribute (never "on*" handlers), so a dataset named `<img src=x onerror=alert(1)>` stays text.
 
+import { shortenName } from "./names.js";
+
 // The libraries (vendor/): each is loaded the first time a page needs it, after that page has asked
 // for its data, so that compiling them (Cytoscape alone is 430 kB) does not compete with the page's
 // API calls for the CPU, and pages without a graph or chart never load them.
 const LIBRARIES = {
   cytoscape: "../vendor/cytoscape/cytoscape.min.js",
-  elk: "../vendor/elkjs/elk-api.js",
+  elk: "../vendor/elkjs/elk.bundled.js",
   uplot: "../vendor/uplot/uPlot.iife.min.js",
 };
 const loading = new Map();
@@ -151,10 +153,10 @@ export function shortRunId(run) {
   return run.shortId || String(run.id || "").slice(0, 8);
 }
 
-/** Keep the end of a long name (the informative part): "…jaffle_shop.customers". */
+/** A long name in at most `max` characters, cut in the middle keeping what tells it apart
+ * (names.js): "analytics…customer_segments". */
 export function shorten(text, max) {
-  const value = String(text ?? "");
-  return value.length <= max ? value : `…${value.slice(value.length - max + 1)}`;
+  return shortenName(text, { fits: (value) => value.length <= max });
 }
 
 /** A version or content hash, recognisable by its start: "blake3:f446379bf7db…". */

@@ -51,18 +51,6 @@ export class LineageGraph {
   }
 }
 
-/** The end of a long name, whole components first: "analytics.jaffle_shop.customers" -> "jaffle_shop.customers". */
-export function shortName(name, max) {
-  if (name.length <= max) return name;
-  const parts = name.split(/(?<=[./:])/);
-  let kept = "";
-  for (let i = parts.length - 1; i >= 0; i -= 1) {
-    if (kept.length + parts[i].length + 1 > max) break;
-    kept = parts[i] + kept;
-  }
-  return kept ? `…${kept}` : `…${name.slice(name.length - max + 1)}`;
-}
-
 /** "dataset", "model" or "job" for a node of the graph. */
 export function nodeKind(node) {
   if (node.type === "JOB") return "job";
@@ -77,18 +65,17 @@ export function nodeProducer(node, graph) {
   return writer ? producerOf({ jobType: writer.jobType || undefined }) : NO_PRODUCER;
 }
 
-/** A node's label for the canvas: its name (the end of a long one), then kind · producer · state. */
+/** A node's two lines on the canvas: its name (graph.js shortens it to fit), then kind · producer · state. */
 function describe(node, graph) {
   const kind = nodeKind(node);
   const producer = nodeProducer(node, graph);
-  const shown = shortName(node.name || node.id, 27);
   const state = kind === "job" ? node.latestRunState || null : null;
   const typeLabel = kind === "job" ? jobTypeLabel({ jobType: node.jobType }) : "";
   const by = producer.key === "other" ? "" : producer.label;
   const parts = [kind, [by, typeLabel].filter(Boolean).join(" ")];
   // The border shows every state; the words only what needs attention.
   if (state && state !== "COMPLETED") parts.push(state.toLowerCase()); // as people read states: "failed"
-  return { kind, producer, state, label: `${shown}\n${parts.filter(Boolean).join(" · ")}` };
+  return { kind, producer, state, title: node.name || node.id, subtitle: parts.filter(Boolean).join(" · ") };
 }
 
 /**
@@ -158,7 +145,7 @@ export function buildView(graph, options) {
       else if (id !== center && node.more.has(dir) && (undirected || ways.get(id)?.has(dir))) handles[dir] = "closed";
     }
     nodes.push({
-      id, ref: id, name: node.name, kind: described.kind, label: described.label, producer: described.producer,
+      id, ref: id, name: node.name, kind: described.kind, title: described.title, subtitle: described.subtitle, producer: described.producer,
       state: described.state, handles,
       classes: [id === center ? "center" : "", described.state === "FAILED" ? "failed" : ""].filter(Boolean).join(" "),
     });

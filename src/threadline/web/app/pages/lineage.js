@@ -8,6 +8,7 @@ import { api, ApiError } from "../api.js";
 import { debounce, formatDuration, formatTime, h, link, notice, relativeTime, replace, shorten, statePill, truncate, shortHash } from "../dom.js";
 import { GraphView } from "../graph.js";
 import { buildView, DEFAULT_FANOUT, LineageGraph, nodeKind, nodeProducer } from "../lineage-model.js";
+import { peerIndex, shortenName } from "../names.js";
 import { datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
 import { jobTypeLabel, PRODUCERS } from "../producers.js";
 import { navigate, setQuery } from "../router.js";
@@ -73,10 +74,6 @@ class LineagePage {
     const select = (name, options, value, label) => h("label", { class: "control" }, h("span", null, label),
       h("select", { name, onchange: (e) => this.change({ [name]: e.target.value }) },
         options.map(([v, text]) => h("option", { value: v, selected: v === value }, text))));
-    this.title = h("div", { class: "lineage-title" },
-      h("span", { class: `kind-badge kind-${parsed.kind === "datasetField" ? "column" : parsed.kind}` }, parsed.kind === "datasetField" ? "column" : parsed.kind),
-      h("h1", null, parsed.name), h("span", { class: "muted namespace" }, parsed.namespace),
-      h("a", { href: pageUrl(this.state.node), "data-link": "", class: "button small ghost" }, "Details"));
     this.viewButtons = ["tables", "columns"].map((view) => h("button", {
       type: "button", class: "segment", "aria-pressed": String(this.state.view === view), dataset: { view },
       onclick: () => this.change({ view, select: "" }),
@@ -87,14 +84,22 @@ class LineagePage {
     const showAsOf = debounce(() => this.asOfChanged(), 250);
     this.asOfInput.addEventListener("input", () => { this.asOfLabelUpdate(); showAsOf(); });
     this.asOfInput.addEventListener("change", () => { this.asOfLabelUpdate(); showAsOf(); });
+    // The title shares its row with the time control, and the graph's tools float on the graph:
+    // every row of toolbar is a row less of graph on a laptop.
+    this.title = h("div", { class: "lineage-title" },
+      h("span", { class: `kind-badge kind-${parsed.kind === "datasetField" ? "column" : parsed.kind}` }, parsed.kind === "datasetField" ? "column" : parsed.kind),
+      h("h1", null, parsed.name), h("span", { class: "muted namespace" }, parsed.namespace),
+      h("a", { href: pageUrl(this.state.node), "data-link": "", class: "button small ghost" }, "Details"),
+      h("div", { class: "control asof" }, h("span", null, "As of"), this.asOfInput, this.asOfLabel, this.asOfNow));
 
     this.canvas = h("div", { id: "graph", class: "graph-canvas", role: "img", "aria-label": "Lineage graph; the list below the graph has the same nodes" });
-    this.panel = h("aside", { class: "side-panel", id: "panel", "aria-live": "polite" });
+    this.panel = h("aside", { class: "side-panel", id: "panel", "aria-live": "polite", hidden: !this.state.select });
     this.status = h("div", { class: "graph-status", id: "graph-status" });
     this.message = h("div", { class: "graph-message" });
     this.list = h("ul", { class: "graph-list", id: "graph-list" });
     this.listSummary = h("summary", null, "Nodes in view");
     this.legend = this.legendBox();
+    this.hint = h("span", { class: "graph-hint" });
     replace(this.outlet, h("div", { class: "lineage-page" },
       h("div", { class: "lineage-toolbar" },
         this.title,
@@ -102,19 +107,21 @@ class LineagePage {
           h("div", { class: "segmented", role: "group", "aria-label": "What to show" }, this.viewButtons),
           select("direction", DIRECTIONS, this.state.direction, "Direction"),
           select("depth", DEPTHS.map((d) => [d, d === "all" ? "all" : `${d} edges`]), this.state.depth, "Depth"),
-          this.state.view === "tables" ? select("fanout", fanouts(this.state.fanout), this.state.fanout, "Fan-out") : null,
-          h("div", { class: "control asof" }, h("span", null, "As of"), this.asOfInput, this.asOfLabel, this.asOfNow),
-          h("div", { class: "tools" },
+          this.state.view === "tables" ? select("fanout", fanouts(this.state.fanout), this.state.fanout, "Fan-out") : null)),
+      h("div", { class: "lineage-body" },
+        h("div", { class: "graph-wrap" }, this.canvas, this.legend, this.message, this.status,
+          h("div", { class: "tools graph-tools" }, this.hint,
             h("button", { type: "button", class: "small ghost", title: "Fit the graph", onclick: () => this.view?.fit() }, "Fit"),
             h("button", { type: "button", class: "small ghost", title: "Zoom in", onclick: () => this.view?.zoomBy(1.25) }, "+"),
             h("button", { type: "button", class: "small ghost", title: "Zoom out", onclick: () => this.view?.zoomBy(0.8) }, "−"),
             h("button", { type: "button", class: "small ghost", title: "Save the graph as a PNG image", onclick: () => this.savePng() }, "PNG"),
-            h("button", { type: "button", class: "small ghost", title: "Copy a link to this view", onclick: () => this.copyLink() }, "Copy link")))),
-      h("div", { class: "lineage-body" },
-        h("div", { class: "graph-wrap" }, this.canvas, this.legend, this.message, this.status),
+            h("button", { type: "button", class: "small ghost", title: "Copy a link to this view", onclick: () => this.copyLink() }, "Copy link"))),
         this.panel),
       h("details", { class: "graph-list-box" }, this.listSummary, this.list)));
     this.view = new GraphView(this.canvas, {
+      hint: this.hint,
+      hintButton: false, // Fit is beside it
+      margins: { top: 56, bottom: 28 }, // the tools above, the legend and the status below
       onSelect: (id) => this.nodeTapped(id),
       onOpen: (id) => { const url = pageUrl(id); if (url) navigate(url); },
       onExpand: (id, dir) => this.toggleExpand(id, dir),
@@ -124,14 +131,14 @@ class LineagePage {
 
   legendBox() {
     if (this.state.view === "columns") {
-      return h("details", { class: "legend", open: true }, h("summary", null, "Legend"),
+      return h("details", { class: "legend" }, h("summary", null, "Legend"),
         h("div", { class: "legend-grid" },
           h("span", { class: "legend-item" }, h("i", { class: "legend-edge direct" }), "direct: the value comes from that column"),
           h("span", { class: "legend-item" }, h("i", { class: "legend-edge indirect" }), "indirect: it affects the value (join, filter, condition)")),
         h("p", { class: "muted small" }, "Edge labels name the transformation (identity, aggregation, …); zoom in or select a column to read them. Bold columns have lineage."));
     }
     const kinds = [["dataset", "Dataset"], ["model", "Model"], ["job", "Job (border: latest run)"]];
-    return h("details", { class: "legend", open: true },
+    return h("details", { class: "legend" },
       h("summary", null, "Legend"),
       h("div", { class: "legend-grid" },
         kinds.map(([kind, text]) => h("span", { class: `legend-item legend-${kind}` }, h("i", null), text)),
@@ -296,16 +303,19 @@ class LineagePage {
     });
     this.model = model;
     const keep = this.lastFocus && this.lastCenter === centerId;
-    const result = await this.view.show(model, { keepViewport: keep, focus: this.lastFocus, anchor: s.direction });
+    const result = await this.view.show(model, { keepViewport: keep, focus: this.lastFocus });
     this.lastCenter = centerId;
     this.lastFocus = null;
     const shown = model.nodes.filter((n) => n.kind !== "more").length;
-    this.status.textContent = `${shown} nodes${model.hidden ? `, ${model.hidden} grouped` : ""} · laid out by ${result.engine === "elk" ? "ELK" : "layered"} in ${Math.round(result.ms)} ms`
-      + (s.asOf ? ` · as of ${formatTime(s.asOf)}` : "");
+    // Nodes at the depth limit with more beyond them have a "+" handle; say so in words too.
+    const beyond = ["up", "down"].filter((dir) => model.nodes.some((n) => n.handles?.[dir] === "closed"));
+    this.status.textContent = `${shown} nodes${model.hidden ? `, ${model.hidden} grouped` : ""}`
+      + (beyond.length ? ` · more ${beyond.map((d) => `${d}stream`).join(" and ")} beyond ${s.depth} edges (+ or Depth shows it)` : "")
+      + ` · laid out by ${result.engine === "elk" ? "ELK" : "layered"} in ${Math.round(result.ms)} ms` + (s.asOf ? ` · as of ${formatTime(s.asOf)}` : "");
     const owner = (id) => graph.nodes.get(id)?.name || id;
     this.renderList(model.nodes.map((n) => (n.kind === "more"
       ? { id: n.id, kind: "more", name: `${n.label} (${n.id.endsWith("~up") ? "upstream" : "downstream"} of ${owner(n.owner)})`, action: () => this.unfold(n.id) }
-      : { id: n.id, name: n.name || n.id, kind: n.kind, producer: n.producer.key, state: n.state })));
+      : { id: n.id, name: n.name || n.id, kind: n.kind, producer: n.producer.key, state: n.state, label: result.labels.get(n.id)?.split("\n")[0] })));
     if (s.select) this.view.select(s.select);
   }
 
@@ -371,6 +381,7 @@ class LineagePage {
     }
     const nodes = [];
     const ids = new Set();
+    const peers = peerIndex([...tables.values()].map((t) => t.dataset));
     for (const table of tables.values()) {
       // Every field of the dataset's current schema, in schema order, when the table graph has it.
       const ordered = [];
@@ -379,7 +390,7 @@ class LineagePage {
       const shown = ordered.filter(([, info]) => info.lineage).concat(ordered.filter(([, info]) => !info.lineage)).slice(0, MAX_FIELDS);
       shown.sort((a, b) => ordered.findIndex(([n]) => n === a[0]) - ordered.findIndex(([n]) => n === b[0]));
       const center = table.id === target;
-      nodes.push({ id: `table:${table.id}`, ref: table.id, kind: "table", label: shorten(table.dataset, 34), classes: center ? "center" : "" });
+      nodes.push({ id: `table:${table.id}`, ref: table.id, kind: "table", label: shortenName(table.dataset, { peers, fits: (t) => t.length <= 34 }), classes: center ? "center" : "" });
       for (const [name, info] of shown) {
         const id = `datasetField:${table.namespace}:${table.dataset}:${name}`;
         ids.add(id);
@@ -407,8 +418,8 @@ class LineagePage {
     this.pathPick = false;
     this.state.select = id || "";
     this.syncUrl(false);
+    this.renderPanel(); // first: opening the panel narrows the graph
     this.view.select(id, { center: fromList });
-    this.renderPanel();
   }
 
   toggleExpand(id, dir) {
@@ -487,8 +498,8 @@ class LineagePage {
   renderList(items) {
     this.listSummary.textContent = `Nodes in view (${items.length}) — a list of what the graph shows`;
     const sorted = items.slice().sort((a, b) => a.name.localeCompare(b.name));
-    // The data attributes say what the canvas shows by colour: kind, producer, latest run state.
-    const data = (item) => Object.fromEntries(Object.entries({ id: item.id, kind: item.kind, producer: item.producer, state: item.state })
+    // The data attributes say what the canvas shows: kind, producer, latest run state by colour, the name as drawn.
+    const data = (item) => Object.fromEntries(Object.entries({ id: item.id, kind: item.kind, producer: item.producer, state: item.state, label: item.label })
       .filter(([, value]) => value));
     this.list.replaceChildren(...sorted.map((item) => h("li", { dataset: data(item) },
       h("button", { type: "button", class: "link-button", onclick: item.action || (() => this.nodeTapped(item.id, { fromList: true })) },
@@ -501,8 +512,9 @@ class LineagePage {
     const parts = [];
     if (this.highlightInfo) parts.push(this.highlightPanel());
     if (this.pathPick) parts.push(notice("info", "Now click the node where the path should end."));
+    // With nothing to show, the panel is closed and the graph has the width.
+    this.panel.hidden = !s.select && !parts.length;
     if (!s.select) {
-      parts.push(h("p", { class: "muted" }, "Click a node to see it here. Double-click opens its page."));
       replace(this.panel, ...parts);
       return;
     }

@@ -5,12 +5,12 @@ import { api } from "../api.js";
 import { copyButton, details, formatDuration, formatNumber, formatTime, h, link, notice, replace, section, shorten, shortRunId, stateLabel, statePill, table, shortHash } from "../dom.js";
 import { lineChart } from "../chart.js";
 import { facetList, jsonTree } from "../facets.js";
-import { GraphView } from "../graph.js";
 import { datasetUrl, jobUrl, runUrl } from "../nodes.js";
 import { producerOf } from "../producers.js";
 import { navigate } from "../router.js";
 import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 import { sourceLink } from "./job.js";
+import { runLineageSection } from "./run-lineage.js";
 
 const params = (run) => run.facets?.threadline_params?.params || {};
 const metrics = (run) => run.facets?.threadline_metrics?.metrics || {};
@@ -46,7 +46,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
   h("option", { value: "" }, siblings.length ? "Compare with another run…" : "No other run of this job"),
   siblings.map((r) => h("option", { value: r.id, selected: r.id === comparison?.b.id }, `${shortRunId(r)} · ${stateLabel(r.state)} · ${formatTime(r.startedAt || r.createdAt)}`)));
 
-  const graphBox = h("div", { class: "graph-canvas small-graph", id: "run-graph" });
+  const lineage = runLineageSection(run, { children: children.totalCount, producer, signal });
   const parts = [
     pageHeader({
       kind: "run", title: job.name,
@@ -85,23 +85,12 @@ export async function runPage({ params: route, query, outlet, signal }) {
     metricsSection(run),
     ioSection(run),
     children.runs.length ? section(`Child runs (${children.totalCount})`, runsTable(children.runs)) : null,
-    section("Run lineage", h("p", { class: "muted small" }, "The exact dataset versions this run read and wrote, the runs that made its inputs and the runs that read its outputs."), graphBox),
+    lineage.element,
     section("Facets", facetList(run.facets)),
   ];
   replace(outlet, ...parts);
-  const view = new GraphView(graphBox, { onSelect: (nodeId) => { if (nodeId?.startsWith("run:") && nodeId !== `run:${run.id}`) navigate(runUrl(nodeId.slice(4))); } });
-  try {
-    const answer = await api.runLineage(run.id, { signal });
-    const nodes = answer.graph.nodes.map((n) => ({
-      id: n.id, kind: n.type === "run" ? "run" : "dataset", label: n.label,
-      producer: n.type === "run" ? producer : null, state: n.id === `run:${run.id}` ? run.state : null,
-      classes: n.id === `run:${run.id}` ? "center" : "", handles: {},
-    }));
-    await view.show({ nodes, edges: answer.graph.edges.map((e, i) => ({ id: `e${i}`, source: e.source, target: e.target })) });
-  } catch (err) {
-    if (err.name !== "AbortError") graphBox.replaceChildren(errorBox(err));
-  }
-  return () => view.destroy();
+  await lineage.start();
+  return () => lineage.destroy();
 }
 
 /** A list of details, or a line saying there are none. */
