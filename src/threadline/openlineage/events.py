@@ -16,7 +16,7 @@ from uuid import UUID, uuid5
 import msgspec
 
 from threadline.errors import BadRequest, InvalidEvent
-from threadline.openlineage.canonical import canonical_json, event_id
+from threadline.openlineage.canonical import canonical_event, event_id
 from threadline.openlineage.envelope import fits
 from threadline.openlineage.facets import STANDARD_FACETS, FacetProblem, Location, check_facet
 from threadline.openlineage.timestamps import TimeOutOfRange, parse_time_noting
@@ -219,7 +219,7 @@ def parse_document(doc: Any, raw: bytes, *, fast: bool = True) -> ParsedEvent:
         parsed.run_id = _run_uuid(run_id, problems)
         _check_facets(run, "facets", "run", "run", problems)
     parsed.problems = problems
-    parsed.id = event_id(canonical_json(doc))
+    parsed.id = event_id(canonical_event(doc, raw))
     return parsed
 
 
@@ -271,7 +271,7 @@ def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
         parsed.run_id = _run_uuid(run["runId"], problems)
         _check_custom_facets(run, "facets", "run", "run", problems)
     parsed.problems = problems
-    parsed.id = event_id(canonical_json(doc))
+    parsed.id = event_id(canonical_event(doc, raw))
     return parsed
 
 
