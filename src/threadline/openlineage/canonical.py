@@ -14,7 +14,6 @@ such numbers cost a second decode; every other event is encoded from the documen
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -24,10 +23,49 @@ import msgspec
 EVENT_ID_PREFIX = "blake3:"
 _encoder = msgspec.json.Encoder(order="sorted")
 _exact_encoder = msgspec.json.Encoder(order="sorted", decimal_format="number")
-# A number a double may not hold exactly has 16 or more digits (with its point: 16 characters or
-# more) or a three-digit exponent. Anything else in the text that matches (a long version string,
-# a hash) only costs the exact path, which gives the same bytes for numbers a double holds.
-_MAYBE_INEXACT = re.compile(rb"[0-9.]{16,}|[0-9][eE][+-]?[0-9]{3}")
+# Which events may hold a number a double cannot: every other event is encoded from the document as
+# decoded, at the cost of one translate and a few substring searches (a regular expression over the
+# event costs several times as much). A number with 15 significant digits or fewer is held exactly,
+# unless it is below a double's normal range (1e-308), which takes a negative exponent of three
+# digits or more. So, with digits and points as "9", "e" for "E" and everything else but "-" as a
+# space, the event is read again if it holds a run of 16 "9"s, or an "e-999" with digits before it
+# and no letter or digit around it (hex ids such as 9b41e-4250 hold the shape too). Text that looks
+# so only costs the exact path, which gives the same bytes for numbers a double holds.
+_SHAPES = bytes(
+    ord("9") if chr(c) in "0123456789." else ord("e") if chr(c) in "eE" else ord("-") if c == ord("-") else 32
+    for c in range(256)
+)
+_LONG_NUMBER = b"9" * 16
+_TINY_EXPONENT = b"e-999"
+_NINE = ord("9")
+
+
+def _tiny_number_at(raw: bytes, shapes: bytes, at: int) -> bool:
+    """Whether the ``e-999`` shape at ``at`` is the exponent of a JSON number."""
+    end = at + 2
+    while end < len(shapes) and shapes[end] == _NINE:
+        end += 1
+    start = at - 1
+    while start >= 0 and shapes[start] == _NINE:
+        start -= 1
+    if start == at - 1 or raw[end : end + 1].isalnum():
+        return False
+    if raw[start : start + 1] == b"-":  # a minus sign, or the dash between two parts of an id
+        start -= 1
+    return start < 0 or not raw[start : start + 1].isalnum()
+
+
+def may_be_inexact(raw: bytes) -> bool:
+    """Whether ``raw`` may hold a number a double cannot hold exactly (see above)."""
+    shapes = raw.translate(_SHAPES)
+    if _LONG_NUMBER in shapes:
+        return True
+    at = shapes.find(_TINY_EXPONENT)
+    while at >= 0:
+        if _tiny_number_at(raw, shapes, at):
+            return True
+        at = shapes.find(_TINY_EXPONENT, at + 1)
+    return False
 
 
 def _exact_number(text: str) -> float | Decimal:
@@ -49,7 +87,7 @@ def canonical_json(value: Any) -> bytes:
 
 def canonical_event(doc: Any, raw: bytes) -> bytes:
     """The canonical form of the event ``raw`` (already decoded as ``doc``), numbers kept exact."""
-    if _MAYBE_INEXACT.search(raw) is None:
+    if not may_be_inexact(raw):
         return _encoder.encode(doc)
     return _exact_encoder.encode(_exact_decoder.decode(raw))
 
