@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, literal, literal_column, select
 
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.naming import normalize_namespace
@@ -154,6 +154,13 @@ def json_text(connection: Connection, column: ColumnElement[Any], key: str) -> C
 
 
 def like_pattern(query: str) -> str:
-    """A case-insensitive ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards,
-    as in Marquez's search)."""
-    return f"%{query.lower()}%"
+    """A ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards, as in Marquez's
+    search; a backslash is itself, escaped for ``ESCAPE '\\'``). Use it through :func:`name_like`."""
+    return "%" + query.replace("\\", "\\\\") + "%"
+
+
+def name_like(column: Any, query: str) -> Any:
+    """``column`` holds ``query`` anywhere, ignoring case: both sides lowered by the database itself,
+    so that a name matches itself on every backend whatever its letters (PostgreSQL would take a
+    backslash for an escape, SQLite lowers ASCII letters only)."""
+    return func.lower(column).like(func.lower(literal(like_pattern(query))), escape="\\")
