@@ -117,16 +117,6 @@ def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], na
     return found
 
 
-def facet_stamp(connection: Connection, entity_type: str, key: str, name: str) -> str | None:
-    """The stamp of the latest value of one facet (it orders event time, then event id)."""
-    facets = schema.facets
-    return connection.scalar(
-        select(facets.c.stamp).where(
-            facets.c.entity_type == entity_type, facets.c.entity_key == key, facets.c.name == name
-        )
-    )
-
-
 def get_namespace(connection: Connection, spelling: str) -> Namespace:
     """The namespace named by any spelling of it; :class:`NotFound` naming it when there is none."""
     canonical = normalize_namespace(spelling)
