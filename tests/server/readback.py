@@ -121,6 +121,14 @@ def read_back(client: httpx.Client, sent: Sent) -> list[str]:
             _expect(problems, str(NodeId.dataset(dns, dname)) in ids, f"dataset {dname!r} not beside its job")
     _get(client, problems, "/api/v1/lineage/impact", nodeId=job_node)
     _get(client, problems, "/api/v1/lineage/runs", runId=sent.run_id)
+    # as of the event's own time (the ends of the calendar included): the job is there already
+    as_of = _get(client, problems, "/api/v1/lineage", nodeId=job_node, depth=1, asOf=time_text)
+    if as_of is not None:
+        _expect(
+            problems,
+            job_node in [n["id"] for n in as_of["graph"]],
+            f"{job_node!r} not there as of {time_text}",
+        )
     ui = _get(client, problems, "/api/v1/ui/lineage", nodeId=job_node, depth=1)
     if ui is not None:
         _expect(problems, job_node in [n["id"] for n in ui["graph"]], f"{job_node!r} not in the UI's lineage")
