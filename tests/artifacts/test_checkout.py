@@ -195,3 +195,18 @@ def test_large_files_are_written_by_the_pool(
     checkout(odb, oid, tmp_path / "back", jobs=2, progress=lambda d, t: progress.append((d, t)))
     assert tree_bytes(tmp_path / "back") == tree_bytes(root)
     assert progress[-1][0] == progress[-1][1] == sum(range(40)) + 1200
+
+
+def test_within_refuses_a_target_that_leads_out(odb: ObjectDB, tmp_path: Path) -> None:
+    oid = odb.add_bytes(b"payload")
+    base, outside = tmp_path / "base", tmp_path / "outside"
+    base.mkdir()
+    outside.mkdir()
+    (base / "link").symlink_to(outside, target_is_directory=True)
+    for target in (base / "link" / "x", base / ".." / "outside" / "y", tmp_path / "z", base):
+        with pytest.raises(ArtifactError, match="outside"):
+            checkout(odb, oid, target, within=base)
+    assert list(outside.iterdir()) == []
+    assert not (tmp_path / "z").exists()
+    checkout(odb, oid, base / "deep" / "ok", within=base)
+    assert (base / "deep" / "ok").read_bytes() == b"payload"

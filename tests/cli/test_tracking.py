@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -463,3 +464,93 @@ def test_show_run_lists_parameters_metrics_and_child_runs(run: Run, monkeypatch:
     assert re.search(r"│ rows\s+│ 3\s+│ 1\s+│", detail)
     assert "threadline_params" not in detail
     assert "threadline_metrics" not in detail
+
+
+def _hostile_run(run: Run, name: str, oid: str) -> str:
+    """Ingest a run whose one input is the local file ``name`` at content ``oid``; its id."""
+    run_id = str(uuid.uuid4())
+    version = {
+        "_producer": "https://example.com/p",
+        "_schemaURL": "https://example.com/s",
+        "datasetVersion": oid,
+    }
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T12:00:00Z",
+        "producer": "https://example.com/hostile",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": run_id},
+        "job": {"namespace": "hostile", "name": f"job-{run_id[:8]}"},
+        "inputs": [{"namespace": "file", "name": name, "facets": {"version": version}}],
+    }
+    events = Path(f"event-{run_id}.json")
+    events.write_text(json.dumps(event))
+    assert run("ingest", str(events)).exit_code == 0
+    return run_id
+
+
+def _nothing_outside(outside: Path, tmp_path: Path) -> None:
+    assert list(outside.rglob("*")) == []
+    assert not (tmp_path / "escape").exists()
+    assert not (tmp_path.parent / "x").exists()
+    assert not (tmp_path / "x").exists()
+
+
+def test_restore_never_writes_outside_its_destination(run: Run, tmp_path: Path) -> None:
+    """Dataset names come from events that anyone with a write key (or a remote) may have sent."""
+    run("init")
+    project = Path.cwd()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    payload = write_old(tmp_path / "payload", "pwned\n")
+    oid = str(ArtifactStore.for_project(".threadline").add(payload))
+    up = "/.." * (len(project.parts) + 2)
+    Path("out").mkdir()
+    (Path("out") / "link").symlink_to(outside, target_is_directory=True)
+    (project / "link").symlink_to(outside, target_is_directory=True)
+    # name -> what restoring it under --to out does: the target under out/, or the refusal's words
+    cases = {
+        f"{up}{outside}/x": ("out" + str(outside / "x"), "outside the project"),
+        "../../x": ("not an absolute path", "not an absolute path"),
+        "x": ("not an absolute path", "not an absolute path"),
+        f"{project}/../escape/x": ("out" + str(tmp_path / "escape" / "x"), "outside the project"),
+        f"{project}/link/x": ("a link in it leads out", "outside the project"),
+        f"{project}": ("would replace", "would replace"),
+    }
+    for name, (under_to, in_place) in cases.items():
+        run_id = _hostile_run(run, name, oid)
+        for force in ([], ["--force"]):
+            placed = run("restore", run_id, *force)
+            assert placed.exit_code == 1, (name, placed.output)
+            (line,) = error_lines(placed)
+            assert in_place in line, (name, line)
+            assert "nothing was restored" in line or "cannot be restored" in line, line
+            _nothing_outside(outside, tmp_path)
+            elsewhere = run("restore", run_id, "--to", "out", *force)
+            if under_to.startswith("out/"):
+                assert elsewhere.exit_code == 0, (name, elsewhere.output)
+                assert Path(under_to).read_text() == "pwned\n"
+            else:
+                assert elsewhere.exit_code == 1, (name, elsewhere.output)
+                assert under_to in error_lines(elsewhere)[0], (name, elsewhere.output)
+            _nothing_outside(outside, tmp_path)
+
+
+def test_restore_in_place_outside_the_project_needs_root(run: Run, tmp_path: Path) -> None:
+    run("init")
+    outside = tmp_path / "data"
+    outside.mkdir()
+    raw = write_old(outside / "raw.csv", "a\n1\n")
+    first = pipeline_run(raw, alpha=0.5)
+    assert run("snapshot", first).exit_code == 0
+    raw.unlink()
+    refused = run("restore", first)
+    assert refused.exit_code == 1
+    assert "--root ABSOLUTE_DIR" in error_lines(refused)[0]
+    assert "--root must be an absolute path" in error_lines(run("restore", first, "--root", "data"))[0]
+    narrow = run("restore", first, "--root", str(tmp_path / "elsewhere"))
+    assert "(--root)" in error_lines(narrow)[0]
+    assert not raw.exists()
+    allowed = run("restore", first, "--root", str(outside))
+    assert allowed.exit_code == 0, allowed.output
+    assert raw.read_text() == "a\n1\n"

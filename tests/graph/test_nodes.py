@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from threadline.errors import BadRequest
 from threadline.graph.nodes import NodeId, format_node_id, parse_node_id
@@ -87,3 +89,58 @@ def test_malformed_ids_name_the_expected_forms(text: str, why: str) -> None:
         parse_node_id(text)
     assert "dataset:<namespace>:<name>" in caught.value.message
     assert caught.value.status == 400
+
+
+# ---- names that do not fit the grammar: escaped, and only then ------------------------------------
+
+_part = st.text(
+    min_size=1, max_size=8, alphabet=st.sampled_from(["a", "5", ":", "#", "%", "2", "3", "A", "/", " ", "é"])
+)
+
+
+@given(
+    kind=st.sampled_from(["dataset", "job", "datasetField"]),
+    namespace=_part,
+    name=_part,
+    field=_part,
+    version=st.none() | _part,
+)
+@settings(max_examples=1000)
+def test_every_node_reads_back_from_its_id(
+    kind: str, namespace: str, name: str, field: str, version: str | None
+) -> None:
+    node = NodeId(kind, namespace, name, field if kind == "datasetField" else None, version=version)  # type: ignore[arg-type]
+    text = format_node_id(node)
+    assert parse_node_id(text) == node, text
+
+
+@pytest.mark.parametrize(
+    ("node", "text"),
+    [
+        (NodeId.dataset("ns", "a#b"), "dataset:ns:a%23b"),
+        (NodeId.job("#", "#"), "job:%23:%23"),
+        (NodeId.dataset("ns#frag", "t", "v#1"), "dataset:ns%23frag:t#v%231"),
+        (NodeId.job("a:b", "c"), "job:a%3Ab:c"),
+        (NodeId.job("a:5", "5:x"), "job:a%3A5:5%3Ax"),
+        (NodeId.dataset("kafka://b:9092", "123topic"), "dataset:kafka%3A//b%3A9092:123topic"),
+        (NodeId.dataset("ns", "100%"), "dataset:ns:100%"),
+        (NodeId.dataset("ns", "a%20b"), "dataset:ns:a%20b"),
+        (NodeId.dataset("ns", "a%23b"), "dataset:ns:a%2523b"),
+        (NodeId.dataset(" ", " "), "dataset: : "),
+        (NodeId.dataset("ns", "x "), "dataset:ns:x "),
+        (NodeId.dataset_field("ns", "t:x", "f"), "datasetField:ns:t%3Ax:f"),
+        (NodeId.dataset_field("ns", "t:1", "f"), "datasetField:ns:t:1:f"),
+    ],
+    ids=str,
+)
+def test_odd_names_are_escaped_in_ids(node: NodeId, text: str) -> None:
+    assert format_node_id(node) == text
+    assert parse_node_id(text) == node
+
+
+@given(
+    namespace=st.sampled_from(["postgres://h:5432", "kafka://b:9092", "s3://bucket", "airflow", "file"]),
+    name=st.from_regex(r"\A[a-z_][a-z0-9_./:-]{0,20}\Z"),
+)
+def test_ids_that_fit_the_grammar_are_written_as_marquez_writes_them(namespace: str, name: str) -> None:
+    assert format_node_id(NodeId.dataset(namespace, name)) == f"dataset:{namespace}:{name}"

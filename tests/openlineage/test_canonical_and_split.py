@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from threadline.errors import BadRequest
-from threadline.openlineage.canonical import canonical_json, event_id
+from threadline.openlineage.canonical import canonical_json, event_id, may_be_inexact
 from threadline.openlineage.events import parse_event, split_batch, split_document
 
 EVENT = {
@@ -95,6 +98,79 @@ def test_number_spelling_is_canonical_for_integers() -> None:
     assert a.id != b.id
 
 
+def _with_number(text: str) -> bytes:
+    """EVENT with ``"x": <text>``, the number written exactly as ``text``."""
+    return (json.dumps(EVENT)[:-1] + f', "x": {text}}}').encode()
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("1.00000000000000000000000000001e29", "1.00000000000000000000000000002e29"),
+        ("1e29", "1.00000000000000000000000000001e29"),
+        ("0.1", "0.1000000000000000055511151231257827"),
+        ("0.1", "0.10000000000000001"),
+        ("1e-400", "2e-400"),
+        ("0.0", "1e-400"),
+        ("123456789012345678.5", "123456789012345678.25"),
+        ("9007199254740993.0", "9007199254740992.0"),
+    ],
+)
+def test_numbers_beyond_a_double_keep_events_apart(a: str, b: str) -> None:
+    first, second = parse_event(_with_number(a)), parse_event(_with_number(b))
+    assert first.id != second.id
+    assert first.raw == _with_number(a)
+    # Each is its own event, however often it comes: the id depends on the value, not on chance.
+    assert parse_event(_with_number(a)).id == first.id
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("1e5", "100000.0"),
+        ("1E5", "1e+5"),
+        ("0.5", "5e-1"),
+        ("1.7976931348623157e308", "17976931348623157e292"),
+    ],
+)
+def test_one_value_spelled_two_ways_is_one_event_when_a_double_holds_it(a: str, b: str) -> None:
+    assert parse_event(_with_number(a)).id == parse_event(_with_number(b)).id
+
+
+def test_ids_of_ordinary_events_are_those_of_earlier_versions(conformance) -> None:
+    """A changed id is a store format change: re-sent events would be stored twice, and sites on
+    two versions would not recognise each other's events. These ids were computed before numbers
+    were kept exact."""
+    ordinary = "[0.1, 1e5, 3.14, -2.5e-3, 100000.0, 1.7976931348623157e308, 5e-324, 0.30000000000000004, "
+    ordinary += "12345678901234567890, -0.0]"
+    assert parse_event(_with_number(ordinary)).id == (
+        "1a38b76ca3c23128346166bd5f2e3af33d64123480894c99e69869829f3e2a71"
+    )
+    full = parse_event((conformance / "events" / "valid" / "fluentd-event_full.json").read_bytes())
+    assert full.id == "d1369d664a108e3cd0d0b66e81d88d82e80d95195322d205a1c4638c8a5ba6a6"
+
+
+_NUMBER = r"\A-?(0|[1-9][0-9]{0,25})(\.[0-9]{1,25})?([eE][+-]?[0-9]{1,3})?\Z"
+
+
+@given(st.from_regex(_NUMBER), st.from_regex(_NUMBER))
+@settings(max_examples=300)
+def test_two_events_are_one_exactly_when_their_numbers_are_equal(a: str, b: str) -> None:
+    exact_a, exact_b = Decimal(a), Decimal(b)
+    assume(all(abs(x) < Decimal("1e308") for x in (exact_a, exact_b)))  # beyond: refused as JSON
+    assume(exact_a != 0 or exact_b != 0)  # 0.0 and -0.0 are two doubles, and two events
+    same = parse_event(_with_number(a)).id == parse_event(_with_number(b)).id
+    if exact_a != exact_b:
+        assert not same, (a, b)
+    elif _is_integer(a) == _is_integer(b) and Decimal(repr(float(a))) == exact_a:
+        assert same, (a, b)  # a value a double holds: one event however it is spelled
+
+
+def _is_integer(text: str) -> bool:
+    """An integer in JSON (no point, no exponent) stays an integer: 1 and 1.0 are two events."""
+    return not any(c in text for c in ".eE")
+
+
 # ---- split_document / split_batch --------------------------------------------------------------------
 
 
@@ -152,3 +228,18 @@ def test_split_batch_elements_parse_to_their_own_ids() -> None:
     body = json.dumps(events, indent=3).encode()
     parts = split_batch(body)
     assert [parse_event(p).id for p in parts] == [parse_event(json.dumps(e).encode()).id for e in events]
+
+
+@given(
+    st.from_regex(_NUMBER),
+    st.sampled_from([b"[", b'{"x":', b"[1,", b"[ -"]),
+    st.sampled_from([b"]", b"}", b" ,2]"]),
+)
+@settings(max_examples=2000)
+def test_the_quick_check_never_misses_a_number_a_double_cannot_hold(
+    number: str, before: bytes, after: bytes
+) -> None:
+    if _is_integer(number) or abs(Decimal(number)) >= Decimal("1e308"):
+        return
+    if Decimal(repr(float(number))) != Decimal(number):
+        assert may_be_inexact(before + number.encode() + after), number

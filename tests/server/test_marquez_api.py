@@ -254,7 +254,7 @@ def test_tags_round_trip_through_the_log(api: ApiServer) -> None:
     path = f"/api/v1/namespaces/{enc(PG_OTHER)}/datasets/public.orders"
     with api.client("write") as writer, api.client("read") as reader:
         assert ok(writer.post(f"{path}/tags/PII"))["tags"] == ["PII"]
-        assert ok(writer.post(f"{path}/tags/PII"))["tags"] == ["PII"]  # already there: nothing changes
+        assert ok(writer.post(f"{path}/tags/PII"))["tags"] == ["PII"]  # already there: the same tags
         assert ok(reader.get(path))["tags"] == ["PII"]
         tagged = ok(writer.post(f"{path}/fields/email/tags/SENSITIVE"))
         assert [f["tags"] for f in tagged["fields"]] == [[], ["SENSITIVE"]]
@@ -277,11 +277,25 @@ def test_tags_round_trip_through_the_log(api: ApiServer) -> None:
         assert ok(writer.delete(f"{path}/tags/PII"))["tags"] == []
         assert ok(writer.delete(f"{path}/fields/email/tags/SENSITIVE"))["fields"][1]["tags"] == []
         assert ok(reader.get(path))["tags"] == []
-        # every change is an event in the log, from threadline, as a DatasetEvent with the whole tag set
+        # every change is an event in the log, from threadline, as a DatasetEvent with that one change
         events = ok(reader.get("/api/v1/events/lineage", params={"limit": 20}))["events"]
         ours = [e for e in events if e["producer"] == "https://github.com/threadline-dev/threadline"]
-        assert len(ours) == 7
+        assert len(ours) == 8
         assert all(e["schemaURL"].endswith("#/$defs/DatasetEvent") for e in ours)
+        changes = [
+            e["dataset"]["facets"]["threadline_tag_changes"]["changes"]
+            for e in ours
+            if "tags/" not in e["dataset"]["name"]
+        ]
+        assert sorted((c["action"], c["tag"], c.get("field")) for [c] in changes) == [
+            ("add", "PII", None),
+            ("add", "PII", None),
+            ("add", "RAW", None),
+            ("add", "SENSITIVE", "email"),
+            ("remove", "PII", None),
+            ("remove", "SENSITIVE", "email"),
+        ]
+        assert {c["by"] for [c] in changes} == {"write-key"}  # the name of the key that made them
         # the catalog's own namespace (tag descriptions) stays hidden
         assert "threadline://catalog" not in [
             n["name"] for n in ok(reader.get("/api/v1/namespaces"))["namespaces"]

@@ -189,6 +189,8 @@ def test_pull_a_pipeline_the_sdk_named(
     missing = run("pull", server.url, "--pipeline", "elt", "--store", other)
     assert missing.exit_code == 1
     assert "no pipeline 'elt': no job has that name" in error_lines(missing)[0]
+
+
 def test_status_without_a_remote_says_which_store_this_is(run: Run, project: Path) -> None:
     result = run("status")
     assert result.exit_code == 0, result.output

@@ -36,7 +36,7 @@ from threadline.artifacts.manifest import Manifest, ManifestEntry
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.tree import load_manifest
-from threadline.errors import CorruptObject, TargetExists
+from threadline.errors import ArtifactError, CorruptObject, TargetExists
 
 #: Progress is reported after this many small files.
 _PROGRESS_EVERY = 256
@@ -51,19 +51,26 @@ def checkout(
     force: bool = False,
     jobs: int | None = None,
     progress: Progress | None = None,
+    within: str | os.PathLike[str] | None = None,
 ) -> None:
     """Write object ``oid`` (a file, or a ``.dir`` id's whole tree) at ``target``.
 
     Refuses an existing ``target`` (file, folder or link) with :class:`TargetExists` unless ``force``.
+    With ``within``, refuses (:class:`ArtifactError`) a target that is not inside that folder once
+    ``..`` and links are resolved, checked before and after its parent folders are made.
     ``progress(done, total)`` counts bytes.
     """
     final = Path(target).absolute()
+    if within is not None:
+        _check_within(final, Path(within))
     if not force and os.path.lexists(final):
         raise _exists(final)
     manifest = load_manifest(odb, oid) if oid.is_dir else None
     if manifest is None:
         odb.size(oid)  # fail early, before any temporary file, when the object is missing
     final.parent.mkdir(parents=True, exist_ok=True)
+    if within is not None:
+        _check_within(final, Path(within))  # a link made meanwhile
     tmp = final.parent / f".{final.name}.threadline-tmp-{secrets.token_hex(6)}"
     try:
         if manifest is None:
@@ -147,6 +154,15 @@ def _write_tree(odb: ObjectDB, manifest: Manifest, root: Path, jobs: int, progre
         finally:
             for future in futures:
                 future.cancel()
+
+
+def _check_within(final: Path, within: Path) -> None:
+    """Refuse ``final`` unless it lies inside ``within``, ``..`` folded and links followed."""
+    base = os.path.realpath(within)
+    resolved = os.path.realpath(final)
+    if resolved == base or os.path.commonpath([resolved, base]) != base:
+        msg = f"{final} leads to {resolved}, outside {within}; nothing was written there"
+        raise ArtifactError(msg)
 
 
 def _exists(final: Path) -> TargetExists:

@@ -73,9 +73,13 @@ class ArtifactStore:
         *,
         force: bool = False,
         progress: Progress | None = None,
+        within: str | os.PathLike[str] | None = None,
     ) -> None:
-        """Write ``object_id`` (a file or a directory) at ``target``, verified and atomically."""
-        checkout(self.odb, _id(object_id), target, force=force, jobs=self.jobs, progress=progress)
+        """Write ``object_id`` (a file or a directory) at ``target``, verified and atomically; with
+        ``within``, only if ``target`` lies inside that folder (links followed)."""
+        checkout(
+            self.odb, _id(object_id), target, force=force, jobs=self.jobs, progress=progress, within=within
+        )
 
     def check(
         self,

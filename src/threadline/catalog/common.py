@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, select
+from sqlalchemy import ColumnElement, Connection, bindparam, func, literal, literal_column, select
 
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.naming import normalize_namespace
@@ -118,16 +118,6 @@ def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], na
     return found
 
 
-def facet_stamp(connection: Connection, entity_type: str, key: str, name: str) -> str | None:
-    """The stamp of the latest value of one facet (it orders event time, then event id)."""
-    facets = schema.facets
-    return connection.scalar(
-        select(facets.c.stamp).where(
-            facets.c.entity_type == entity_type, facets.c.entity_key == key, facets.c.name == name
-        )
-    )
-
-
 def _no_namespace(connection: Connection, spelling: str) -> str:
     """ "No namespace X", with the nearest ones (or the first few) that exist, for the CLI and the API."""
     table = schema.namespaces
@@ -174,6 +164,13 @@ def json_text(connection: Connection, column: ColumnElement[Any], key: str) -> C
 
 
 def like_pattern(query: str) -> str:
-    """A case-insensitive ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards,
-    as in Marquez's search)."""
-    return f"%{query.lower()}%"
+    """A ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards, as in Marquez's
+    search; a backslash is itself, escaped for ``ESCAPE '\\'``). Use it through :func:`name_like`."""
+    return "%" + query.replace("\\", "\\\\") + "%"
+
+
+def name_like(column: Any, query: str) -> Any:
+    """``column`` holds ``query`` anywhere, ignoring case: both sides lowered by the database itself,
+    so that a name matches itself on every backend whatever its letters (PostgreSQL would take a
+    backslash for an escape, SQLite lowers ASCII letters only)."""
+    return func.lower(column).like(func.lower(literal(like_pattern(query))), escape="\\")

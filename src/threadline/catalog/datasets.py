@@ -8,7 +8,7 @@ standard facets (``documentation``, ``ownership``, ``dataSource``, ``lifecycleSt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, select
@@ -22,7 +22,7 @@ from threadline.catalog.common import (
     load_facets,
 )
 from threadline.catalog.runs import Run, load_runs
-from threadline.catalog.tags import Tag, parse_tags
+from threadline.catalog.tags import Tag, load_overlays, parse_tags
 from threadline.errors import NotFound
 from threadline.graph.resolve import find_dataset
 from threadline.openlineage.naming import normalize_namespace
@@ -236,18 +236,26 @@ def _with_tags(fields: list[Field], tags: list[Tag]) -> list[Field]:
     ]
 
 
+def with_tags(dataset: Dataset, tags: list[Tag]) -> Dataset:
+    """``dataset`` with ``tags`` as its tags (its fields' tags included)."""
+    return replace(dataset, tags=tags, fields=_with_tags(dataset.fields, tags))
+
+
 def load_datasets(connection: Connection, rows: Sequence[Row[Any]]) -> list[Dataset]:
     """Datasets from their projected rows, with fields, facets and tags (a fixed number of queries)."""
     if not rows:
         return []
     ids = [row.id for row in rows]
     facets = load_facets(connection, "dataset", [str(i) for i in ids])
+    overlays = load_overlays(connection, "dataset", [str(i) for i in ids])
     fields = load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])
     modified = _last_modified(connection, ids)
     result = []
     for row in rows:
         own = facets.get(str(row.id), {})
         tags = parse_tags(own.get("tags"))
+        if str(row.id) in overlays:
+            tags = overlays[str(row.id)].apply(tags)
         result.append(
             Dataset(
                 id=row.id,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, func, select
 from threadline.catalog.common import CATALOG_NAMESPACE, Page, check_page, chunks, get_namespace, load_facets
 from threadline.catalog.datasets import dataset_refs, owners_of
 from threadline.catalog.runs import Run, load_runs
-from threadline.catalog.tags import Tag, parse_tags
+from threadline.catalog.tags import Tag, TagOverlay, load_overlays, parse_tags
 from threadline.catalog.versions import job_version, location_of
 from threadline.errors import NotFound
 from threadline.graph.edges import current_edges_of
@@ -82,6 +82,8 @@ class Job:
     outputs: list[DatasetRef]
     current_version: str
     latest_runs: list[Run] = field(default_factory=list)
+    #: The tag changes made through the API, laid over the ``tags`` facet.
+    tag_overlay: TagOverlay | None = None
 
     @property
     def latest_run(self) -> Run | None:
@@ -109,8 +111,9 @@ class Job:
 
     @property
     def tags(self) -> list[Tag]:
-        """From the ``tags`` facet."""
-        return parse_tags(self.facets.get("tags"))
+        """From the ``tags`` facet, with the changes made through the API."""
+        tags = parse_tags(self.facets.get("tags"))
+        return self.tag_overlay.apply(tags) if self.tag_overlay is not None else tags
 
     @property
     def owners(self) -> list[dict[str, Any]]:
@@ -185,6 +188,7 @@ def load_jobs(connection: Connection, rows: Sequence[Row[Any]], *, latest: int =
         return []
     ids = [row.id for row in rows]
     facets = load_facets(connection, "job", [str(i) for i in ids])
+    overlays = load_overlays(connection, "job", [str(i) for i in ids])
     io = current_io(connection, ids)
     refs = dataset_refs(connection, [d for pair in io.values() for side in pair for d in side])
     parents = {row.parent_job_id for row in rows if row.parent_job_id is not None}
@@ -210,6 +214,7 @@ def load_jobs(connection: Connection, rows: Sequence[Row[Any]], *, latest: int =
                 outputs=_refs(outs, refs),
                 current_version=job_version(row.namespace, row.name, ins, outs, location_of(own)),
                 latest_runs=[runs[r] for r in latest_ids.get(row.id, []) if r in runs],
+                tag_overlay=overlays.get(str(row.id)),
             )
         )
     return result

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, literal, select, union_all
 
-from threadline.catalog.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, like_pattern
+from threadline.catalog.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, name_like
 from threadline.errors import BadRequest
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.naming import normalize_namespace
@@ -83,13 +83,13 @@ def search(
     if limit < 0 or limit > MAX_LIMIT or offset < 0:
         msg = f"limit must be between 0 and {MAX_LIMIT} and offset at least 0"
         raise BadRequest(msg)
-    pattern = like_pattern(query.strip())
+    wanted = query.strip()
     canonical = normalize_namespace(namespace) if namespace else None
     datasets, jobs, fields, runs = schema.datasets, schema.jobs, schema.schema_fields, schema.runs
     parts = []
     if kind in (None, "DATASET"):
         shown = func.coalesce(datasets.c.display_namespace, datasets.c.namespace)
-        by_name = func.lower(datasets.c.name).like(pattern)
+        by_name = name_like(datasets.c.name, wanted)
         base = [datasets.c.namespace != CATALOG_NAMESPACE]
         if canonical is not None:
             base.append(datasets.c.namespace == canonical)
@@ -99,14 +99,14 @@ def search(
                 by_name, *base
             )
         )
-        with_field = select(fields.c.schema_hash).where(func.lower(fields.c.name).like(pattern))
+        with_field = select(fields.c.schema_hash).where(name_like(fields.c.name, wanted))
         parts.append(
             select(literal("DATASET").label("type"), *columns, literal("field").label("match")).where(
                 ~by_name, datasets.c.schema_hash.in_(with_field), *base
             )
         )
     if kind in (None, "JOB"):
-        where = [func.lower(jobs.c.name).like(pattern)]
+        where = [name_like(jobs.c.name, wanted)]
         if canonical is not None:
             where.append(jobs.c.namespace == canonical)
         parts.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from threadline import settings
 from threadline.errors import StoreNotFound, ThreadlineError
+from threadline.openlineage.timestamps import to_datetime
 from threadline.store import backends
 from threadline.store.sql import SqlStore, open_store
 
@@ -153,7 +153,8 @@ def format_micros(micros: int | None) -> str:
     """A timestamp in microseconds since the epoch as ``YYYY-MM-DD HH:MM:SSZ`` (UTC)."""
     if micros is None:
         return ""
-    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    # isoformat, not strftime: strftime writes year 1 as "1", not "0001"
+    return to_datetime(micros).isoformat(sep=" ", timespec="seconds").replace("+00:00", "Z")
 
 
 def plural(count: int, word: str) -> str:

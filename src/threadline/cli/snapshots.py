@@ -17,6 +17,7 @@ from threadline.cli.tracked import (
     short_run_id,
     tracking_folder,
 )
+from threadline.errors import TrackingError
 from threadline.tracking.config import load_config
 from threadline.tracking.snapshots import restore_run, snapshot_run
 
@@ -57,6 +58,16 @@ def restore(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace files that exist.")] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option(
+            "--root",
+            metavar="ABSOLUTE_DIR",
+            help="Restoring in place, allow targets anywhere under this folder (an absolute path), "
+            "not only in the project.",
+            show_default=False,
+        ),
+    ] = None,
     remote: Annotated[
         str | None,
         typer.Option(
@@ -73,9 +84,13 @@ def restore(
 
     For a pipeline run, the inputs that came from outside the pipeline. Everything is checked first
     (targets, objects, integrity): an existing file is refused unless --force, a missing object is
-    pulled from the remote or reported, and nothing is half-written.
+    pulled from the remote or reported, and nothing is half-written. A target outside --to DIR, or
+    (in place) outside the project unless --root names a folder that holds it, is refused.
     """
     with expected_errors(), opened_store(store) as opened:
+        if root is not None and not root.is_absolute():
+            msg = f"--root must be an absolute path (such as /data), got {root}"
+            raise TrackingError(msg)
         run_id = resolve_run(opened, run_ref)
         chosen_remote = remote or load_config()["remote"]
         with opened_artifacts() as artifacts:
@@ -87,6 +102,7 @@ def restore(
                 force=force,
                 remote=chosen_remote,
                 project_root=tracking_folder().parent,
+                root=root,
             )
         short_id = short_run_id(opened, run_id)
     for item in items:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from threadline.graph.model import DATASET, JOB, Node
+from threadline.graph.nodes import NodeId, format_node_id
 
 _IN_CHUNK = 400
 
@@ -27,7 +28,7 @@ class NodeInfo:
     @property
     def node_id(self) -> str:
         """The Marquez-style node id (``dataset:ns:name`` / ``job:ns:name``), display spelling."""
-        return f"{self.kind}:{self.namespace}:{self.name}"
+        return format_node_id(NodeId(self.kind, self.namespace, self.name))  # type: ignore[arg-type]
 
 
 def _query(connection: Connection, sql: str, ids: Sequence) -> list[tuple]:

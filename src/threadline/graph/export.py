@@ -16,6 +16,7 @@ from threadline.errors import BadRequest
 from threadline.graph.columns import ColumnGraph
 from threadline.graph.describe import NodeInfo
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
+from threadline.graph.nodes import NodeId
 from threadline.graph.runs import RunGraph, RunNode
 from threadline.vocabulary import RunState
 
@@ -82,7 +83,7 @@ def column_view(graph: ColumnGraph, datasets: dict[int, tuple[str, str]]) -> Gra
 
     def node_id(column: tuple[int, str]) -> str | None:
         names = datasets.get(column[0])
-        return None if names is None else f"datasetField:{names[0]}:{names[1]}:{column[1]}"
+        return None if names is None else str(NodeId.dataset_field(names[0], names[1], column[1]))
 
     nodes = []
     for column, distance in sorted(graph.distances.items(), key=lambda item: (item[1], item[0])):
@@ -135,7 +136,7 @@ def run_view(
         if node.run is not None:
             return f"run:{node.run}"
         namespace, name = datasets.get(node.dataset_id or 0, ("?", str(node.dataset_id)))
-        return f"dataset:{namespace}:{name}#{node.version}"
+        return str(NodeId.dataset(namespace, name, str(node.version)))
 
     def label(node: RunNode) -> str:
         if node.run is not None:

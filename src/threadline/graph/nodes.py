@@ -8,6 +8,15 @@ the kind needs, those are the parts; otherwise a ``:`` followed by ``//`` or by 
 URL (``scheme://`` or ``host:port``), not a delimiter, and the last part takes the rest of the id, so a
 name may contain any ``:``. The version is what follows the last ``#``.
 
+Names are kept exactly as producers send them, so some do not fit that grammar: a ``#`` anywhere, a
+``:`` in a namespace that the rule would take for a delimiter (``a:b``), or a name after a URL-like
+namespace that starts with a digit. :func:`format_node_id` writes such a node with escapes, ``%23``
+for ``#``, ``%3A`` for ``:`` and ``%25`` for a ``%`` that would otherwise read as one of those; it
+uses the plain form whenever that reads back as the same node, so every id Marquez would write stays
+as it was. :func:`parse_node_id` always reads those three escapes (in either case); nothing else is
+decoded, so ``a%20b`` is a name with a percent sign in it. Ids are taken as given: no whitespace is
+trimmed, since a name may begin or end with it.
+
 This module is pure: nothing here reads the store.
 """
 
@@ -26,6 +35,11 @@ KINDS: tuple[str, ...] = ("dataset", "job", "datasetField", "run")
 _PARTS = {"dataset": 2, "job": 2, "datasetField": 3, "run": 1}
 # A ':' that is not the start of '//' (scheme://) nor followed by a digit (host:port) separates parts.
 _DELIMITER = re.compile(r":(?!//|\d)")
+# The escapes node ids use, and a '%' in a name that would read as one of them.
+_ESCAPE = re.compile(r"%(?:23|25|3[Aa])")
+_UNESCAPED = {"%23": "#", "%25": "%", "%3A": ":", "%3a": ":"}
+# A part without these is written plain when the parts split back as they were.
+_HASH_OR_PERCENT = re.compile(r"[#%]")
 EXPECTED_FORMS = (
     "dataset:<namespace>:<name>, job:<namespace>:<name>, "
     "datasetField:<namespace>:<dataset>:<field> or run:<uuid> "
@@ -92,15 +106,51 @@ class NodeId:
         return format_node_id(self)
 
 
+def _escape(part: str, *, colons: bool) -> str:
+    """``part`` with ``#`` (and with ``colons``, ``:``) escaped, and any ``%`` that reads as an escape."""
+    escaped = _ESCAPE.sub(lambda match: "%25" + match.group()[1:], part).replace("#", "%23")
+    return escaped.replace(":", "%3A") if colons else escaped
+
+
+def _unescape(part: str) -> str:
+    return _ESCAPE.sub(lambda match: _UNESCAPED[match.group()], part) if "%" in part else part
+
+
+def _joined(node: NodeId, parts: list[str], version: str | None) -> str:
+    text = f"{node.kind}:{':'.join(parts)}"
+    return f"{text}#{version}" if version is not None else text
+
+
 def format_node_id(node: NodeId) -> str:
-    """The text form of ``node`` (what :func:`parse_node_id` reads back)."""
+    """The text form of ``node`` (what :func:`parse_node_id` reads back as the same node).
+
+    Marquez's plain form when it reads back; otherwise ``#`` and ``%`` escaped, then also ``:`` in
+    every part but the last, then in every part (the last always reads back: no part holds a ``:``).
+    """
     if node.kind == "run":
         return f"run:{node.run_id}"
-    parts = [node.kind, node.namespace or "", node.name or ""]
+    parts = [node.namespace or "", node.name or ""]
     if node.kind == "datasetField":
         parts.append(node.field or "")
-    text = ":".join(parts)
-    return f"{text}#{node.version}" if node.version is not None else text
+    version = node.version
+    plain = _joined(node, parts, version)
+    plain_reads_back = _split(":".join(parts), len(parts)) == parts
+    if plain_reads_back and not any(_HASH_OR_PERCENT.search(text) for text in (*parts, version or "")):
+        return plain  # as Marquez writes it
+    escaped_version = None if version is None else _escape(version, colons=False)
+    candidates = (
+        plain,
+        _joined(node, [_escape(part, colons=False) for part in parts], escaped_version),
+        _joined(node, [_escape(p, colons=i < len(parts) - 1) for i, p in enumerate(parts)], escaped_version),
+        _joined(node, [_escape(part, colons=True) for part in parts], escaped_version),
+    )
+    for candidate in candidates:
+        try:
+            if parse_node_id(candidate) == node:
+                return candidate
+        except BadRequest:
+            continue
+    return candidates[-1]
 
 
 def _bad(text: str, why: str) -> BadRequest:
@@ -129,8 +179,7 @@ def parse_node_id(text: str) -> NodeId:
     """Parse a node id; raise :class:`BadRequest` naming the expected forms when it is malformed."""
     if not isinstance(text, str) or not text.strip():
         raise _bad(str(text), "it is empty")
-    value = text.strip()
-    kind, colon, body = value.partition(":")
+    kind, colon, body = text.partition(":")
     if not colon or kind not in _PARTS:
         raise _bad(text, "it must start with dataset:, job:, datasetField: or run:")
     if kind == "run":
@@ -142,7 +191,10 @@ def parse_node_id(text: str) -> NodeId:
     if "#" in body:
         body, _, version = body.rpartition("#")
         if not version:
-            raise _bad(text, "nothing follows '#': give the version or leave '#' out")
+            raise _bad(
+                text, "nothing follows '#': give the version or leave '#' out (a '#' in a name is %23)"
+            )
+        version = _unescape(version)
     parts = _split(body, _PARTS[kind])
     if parts is not None and any(part.startswith("//") for part in parts[1:]):
         # The only ':' left to cut at was the one of a URL namespace's scheme (dataset:s3://bucket):
@@ -160,6 +212,7 @@ def parse_node_id(text: str) -> NodeId:
     if parts is None or not all(parts):
         needed = "namespace, dataset and field" if kind == "datasetField" else "namespace and name"
         raise _bad(text, f"a {kind} id needs a {needed}, separated by ':'")
+    parts = [_unescape(part) for part in parts]
     if kind == "datasetField":
         return NodeId.dataset_field(parts[0], parts[1], parts[2], version)
     return NodeId(kind, parts[0], parts[1], version=version)  # type: ignore[arg-type]

@@ -16,10 +16,10 @@ from uuid import UUID, uuid5
 import msgspec
 
 from threadline.errors import BadRequest, InvalidEvent
-from threadline.openlineage.canonical import canonical_json, event_id
+from threadline.openlineage.canonical import canonical_event, event_id
 from threadline.openlineage.envelope import fits
 from threadline.openlineage.facets import STANDARD_FACETS, FacetProblem, Location, check_facet
-from threadline.openlineage.timestamps import parse_time
+from threadline.openlineage.timestamps import TimeOutOfRange, parse_time_noting
 from threadline.openlineage.versions import (
     DATASET_EVENT,
     EVENT_TYPES,
@@ -185,14 +185,14 @@ def parse_document(doc: Any, raw: bytes, *, fast: bool = True) -> ParsedEvent:
         guess = _guess_kind(doc)
         if guess is not None and fits(guess, doc):
             return _parse_checked(doc, raw, guess)
-    event_time = _event_time(_require_str(doc, "eventTime", ""))
+    problems: list[FacetProblem] = []
+    event_time = _event_time(_require_str(doc, "eventTime", ""), problems)
     producer = _require_str(doc, "producer", "")
     schema_url = doc.get("schemaURL")
     if schema_url is not None and not isinstance(schema_url, str):
         msg = "schemaURL must be a string"
         raise InvalidEvent(msg, "schemaURL")
     kind = _kind_of(doc)
-    problems: list[FacetProblem] = []
     parsed = ParsedEvent(
         id="", raw=raw, kind=kind, event_time=event_time, producer=producer, schema_url=schema_url
     )
@@ -219,16 +219,23 @@ def parse_document(doc: Any, raw: bytes, *, fast: bool = True) -> ParsedEvent:
         parsed.run_id = _run_uuid(run_id, problems)
         _check_facets(run, "facets", "run", "run", problems)
     parsed.problems = problems
-    parsed.id = event_id(canonical_json(doc))
+    parsed.id = event_id(canonical_event(doc, raw))
     return parsed
 
 
-def _event_time(text: str) -> int:
+def _event_time(text: str, problems: list[FacetProblem]) -> int:
+    """The event's time in UTC microseconds; a time without a zone (or a date alone) is a problem."""
     try:
-        return parse_time(text)
+        micros, note = parse_time_noting(text)
+    except TimeOutOfRange as exc:
+        msg = f"eventTime {exc}"
+        raise InvalidEvent(msg, "eventTime") from None
     except ValueError as exc:
         msg = f"eventTime {text!r} is not an ISO 8601 date-time (for example 2024-05-01T12:00:00Z)"
         raise InvalidEvent(msg, "eventTime") from exc
+    if note is not None:
+        problems.append(FacetProblem("eventTime", "eventTime", f"eventTime {note}"))
+    return micros
 
 
 def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
@@ -239,7 +246,7 @@ def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
         id="",
         raw=raw,
         kind=kind,
-        event_time=_event_time(doc["eventTime"]),
+        event_time=_event_time(doc["eventTime"], problems),
         producer=doc["producer"],
         schema_url=doc.get("schemaURL"),
     )
@@ -264,7 +271,7 @@ def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
         parsed.run_id = _run_uuid(run["runId"], problems)
         _check_custom_facets(run, "facets", "run", "run", problems)
     parsed.problems = problems
-    parsed.id = event_id(canonical_json(doc))
+    parsed.id = event_id(canonical_event(doc, raw))
     return parsed
 
 

@@ -31,6 +31,8 @@ from threadline.openlineage.facets import (
     decode_facet,
 )
 from threadline.openlineage.naming import normalize_namespace
+from threadline.openlineage.tag_changes import FACET as TAG_CHANGES
+from threadline.openlineage.tag_changes import decode as decode_tag_changes
 from threadline.openlineage.versions import DATASET_EVENT, RUN_EVENT, TERMINAL_TYPES
 from threadline.projection.model import Delta, stamp
 from threadline.store.base import StoredEvent
@@ -117,12 +119,15 @@ class Folder:
         if event.kind == DATASET_EVENT:
             dataset = doc.get("dataset") or {}
             self._dataset(dataset, time, eid, lww, job=None, run_id=None, direction=None)
-            self._entity_event(dataset_id(dataset["namespace"], dataset["name"]), time, eid)
+            did = dataset_id(dataset["namespace"], dataset["name"])
+            self._entity_event(did, time, eid)
+            self._tag_changes("dataset", did, dataset.get("facets"), time, lww)
             return
         job = doc.get("job") or {}
         jid = self._job(job["namespace"], job["name"], time, lww)
         self._entity_event(jid, time, eid)
         self._facets("job", str(jid), job.get("facets"), lww)
+        self._tag_changes("job", jid, job.get("facets"), time, lww)
         run_id = event.run_id if event.kind == RUN_EVENT else None
         if run_id is not None:
             self._run(run_id, jid, doc.get("run") or {}, event, time, eid, lww)
@@ -364,6 +369,8 @@ class Folder:
             return
         values = self._facet_values
         for name, value in facets.items():
+            if name == TAG_CHANGES:
+                continue  # operations, folded by _tag_changes, not a state to show
             key = (entity_type, entity_key, name)
             current = values.get(key)
             if current is None:
@@ -371,6 +378,28 @@ class Folder:
             elif lww > current[0]:
                 current[0] = lww
                 current[1] = value
+
+    def _tag_changes(self, entity_type: str, entity: int, facets: Any, time: int, lww: str) -> None:
+        """The tags a ``threadline_tag_changes`` facet adds or removes: each one's latest change wins;
+        within one event, the later change in the list."""
+        if not isinstance(facets, dict) or TAG_CHANGES not in facets:
+            return
+        for index, change in enumerate(decode_tag_changes(facets[TAG_CHANGES])):
+            self.delta.add(
+                "tag_changes",
+                {
+                    "entity_type": entity_type,
+                    "entity_key": str(entity),
+                    "field": change.field or "",
+                    "tag": change.tag,
+                    "action": change.action,
+                    "value": change.value,
+                    "source": change.source,
+                    "changed_by": change.by,
+                    "changed_at": time,
+                    "stamp": f"{lww}{index:04x}",
+                },
+            )
 
     def _schema(self, value: Any) -> str | None:
         if not isinstance(value, dict):

@@ -188,6 +188,11 @@ SPECS: tuple[TableSpec, ...] = (
         lww={"detail_stamp": ("description", "masking")},
     ),
     TableSpec(schema.facets, ("entity_type", "entity_key", "name"), lww={"stamp": ("value",)}),
+    TableSpec(
+        schema.tag_changes,
+        ("entity_type", "entity_key", "field", "tag"),
+        lww={"stamp": ("action", "value", "source", "changed_by", "changed_at")},
+    ),
 )
 
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}

@@ -31,7 +31,7 @@ from threadline.graph.describe import dataset_names, describe
 from threadline.graph.export import FORMATS, column_view, render, run_view, subgraph_view, to_json
 from threadline.graph.impact import column_impact, impact
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
-from threadline.graph.nodes import parse_node_id
+from threadline.graph.nodes import NodeId, parse_node_id
 from threadline.graph.paths import path
 from threadline.graph.resolve import resolve_column, resolve_node
 from threadline.graph.runs import run_lineage
@@ -238,7 +238,7 @@ def column_graph_json(connection: Connection, graph: ColumnGraph) -> list[dict[s
 
     def node_id(column: tuple[int, str]) -> str:
         namespace, name = names[column[0]]
-        return f"datasetField:{namespace}:{name}:{column[1]}"
+        return str(NodeId.dataset_field(namespace, name, column[1]))
 
     inputs: dict[tuple[int, str], list[Any]] = defaultdict(list)
     for edge in graph.edges:

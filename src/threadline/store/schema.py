@@ -307,6 +307,24 @@ facets = Table(
     Column("stamp", Text, nullable=False),
 )
 
+#: The latest change of each tag of each dataset, dataset field (``field``; "" for the dataset itself)
+#: and job, from ``threadline_tag_changes`` facets (see ``threadline.openlineage.tag_changes``). Read
+#: together with the entity's ``tags`` facet: whichever says something of a tag later wins.
+tag_changes = Table(
+    "tag_changes",
+    metadata,
+    Column("entity_type", String(16), primary_key=True),
+    Column("entity_key", Text, primary_key=True),
+    Column("field", Text, primary_key=True),
+    Column("tag", Text, primary_key=True),
+    Column("action", String(8), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("source", Text),
+    Column("changed_by", Text),
+    Column("changed_at", _TIME, nullable=False),
+    Column("stamp", Text, nullable=False),
+)
+
 #: Projection tables in the order they are cleared and rebuilt by a reindex.
 PROJECTION_TABLES = (
     event_ids,
@@ -323,4 +341,5 @@ PROJECTION_TABLES = (
     job_io,
     column_lineage,
     facets,
+    tag_changes,
 )

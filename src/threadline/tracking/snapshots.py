@@ -166,25 +166,75 @@ class RestoreItem:
     target: Path
 
 
-def restore_target(dataset: RunDataset, to: Path | None, project_root: Path | None) -> Path:
-    """Where an input is restored: its own path, or under ``to`` (relative to the project when inside it)."""
+def _under(path: str, base: str) -> bool:
+    return os.path.commonpath([path, base]) == base
+
+
+def _inside(path: Path, base: Path) -> bool:
+    """Whether ``path`` lies in ``base``, both as written (``..`` folded) and with links followed."""
+    return _under(os.path.normpath(path), os.path.normpath(base)) and _under(
+        os.path.realpath(path), os.path.realpath(base)
+    )
+
+
+def restore_target(
+    dataset: RunDataset, to: Path | None, project_root: Path | None, root: Path | None = None
+) -> Path:
+    """Where an input is restored: its own path, or under ``to`` (relative to the project when inside it).
+
+    A dataset's name comes from an event, which anyone with a write key (or a remote one pulls from)
+    may have written, so it is never trusted as a path: it must be absolute, ``..`` parts are folded
+    away, and the target must lie in the destination, links followed: under ``to``, or in place under
+    ``root`` (default: ``project_root``). Raises :class:`TrackingError` naming the input otherwise.
+    """
     path = dataset.local_path
     if path is None:
         msg = f"input {dataset.label} is not a local file and cannot be restored"
         raise TrackingError(msg)
-    original = Path(path)
+    if not Path(path).is_absolute():
+        msg = f"input {path!r} is not an absolute path, so where it belongs is unknown; it cannot be restored"
+        raise TrackingError(msg)
+    original = Path(os.path.normpath(path))
     if to is None:
-        return original
-    if project_root is not None:
-        try:
-            return to / original.relative_to(project_root)
-        except ValueError:
-            pass
-    return to / original.relative_to(original.anchor)
+        base = root if root is not None else project_root
+        if base is None:
+            msg = "restoring in place needs the folder to restore under (root=) or a destination (to=)"
+            raise TrackingError(msg)
+        target = original
+    else:
+        base = to
+        relative = original.relative_to(original.anchor)
+        if project_root is not None and _under(str(original), os.path.normpath(project_root.absolute())):
+            relative = original.relative_to(os.path.normpath(project_root.absolute()))
+        target = to / relative
+    base = base.absolute()
+    target = target.absolute()
+    if os.path.normpath(target) == os.path.normpath(base):
+        msg = f"input {path} would replace {base} itself; restore it with --to DIR; nothing was restored"
+        raise TrackingError(msg)
+    if not _inside(target, base):
+        if to is not None:
+            msg = (
+                f"input {path} would be restored to {target}, outside {base} (a link in it leads out); "
+                "nothing was restored"
+            )
+        elif root is not None:
+            msg = f"input {path} is outside {base} (--root); nothing was restored"
+        else:
+            msg = (
+                f"input {path} is outside the project {base}: restore it under a folder with --to DIR, or "
+                "allow restoring in place under a folder with --root ABSOLUTE_DIR; nothing was restored"
+            )
+        raise TrackingError(msg)
+    return target
 
 
 def plan_restore(
-    store: SqlStore, run_id: str, to: Path | None, project_root: Path | None
+    store: SqlStore,
+    run_id: str,
+    to: Path | None,
+    project_root: Path | None,
+    root: Path | None = None,
 ) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
     """The inputs to restore and where, and the inputs that cannot be (no content id recorded)."""
     with store.read() as connection:
@@ -197,7 +247,7 @@ def plan_restore(
         if dataset.object_id is None:
             skipped.append(dataset)
             continue
-        target = restore_target(dataset, to, project_root).absolute()
+        target = restore_target(dataset, to, project_root, root)
         if target in targets:
             msg = (
                 f"run {_short(store, run_id)} read {dataset.label} in two versions; restore its steps "
@@ -218,9 +268,15 @@ def restore_run(
     force: bool = False,
     remote: str | None = None,
     project_root: Path | None = None,
+    root: Path | None = None,
 ) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
-    """Write the exact bytes each input of a run had when the run read it (see the module docstring)."""
-    info, items, skipped = plan_restore(store, run_id, to, project_root)
+    """Write the exact bytes each input of a run had when the run read it (see the module docstring).
+
+    Every target must lie under ``to``, or in place under ``root`` (default: ``project_root``); see
+    :func:`restore_target`. Each is checked again, links followed, as it is written.
+    """
+    info, items, skipped = plan_restore(store, run_id, to, project_root, root)
+    base = (to if to is not None else root if root is not None else project_root or Path("/")).absolute()
     if not items:
         msg = f"run {_short(store, run_id)} recorded no input with a content id: there is nothing to restore"
         raise RunNotReproducible(msg)
@@ -262,8 +318,7 @@ def restore_run(
     try:
         for item in items:
             existed = os.path.lexists(item.target)
-            item.target.parent.mkdir(parents=True, exist_ok=True)
-            artifacts.checkout(item.object_id, item.target, force=force)
+            artifacts.checkout(item.object_id, item.target, force=force, within=base)
             if not existed:
                 created.append(item.target)
     except BaseException:

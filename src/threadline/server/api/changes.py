@@ -1,8 +1,14 @@
-"""Changes made through the read API (tags) go through the event log like every other fact.
+"""Changes made through the read API (tags, tag descriptions) go through the event log like every other fact.
 
-A change is an OpenLineage event appended by the writer thread; the answer waits until the projector
-has folded it (at most :data:`WAIT_SECONDS`), so that the next read shows it. Changes are made one at a
-time per server: each one writes a facet's whole value, computed from the current one.
+A change is an OpenLineage event that says what changed, not what the whole state became: a tag added
+to or removed from one dataset, field or job (see ``threadline.catalog.tags``), one tag's description.
+Such changes merge in any order and need no lock, across threads, servers sharing a store, and sites.
+
+:func:`append_change` returns once the writer thread has committed the event: the change is durable,
+and only then is it answered with a 2xx (a failed append is an error answer). The answer then waits,
+at most :data:`WAIT_SECONDS`, for the projector to fold the event (:func:`wait_folded`), so that it and
+the next read show the change; when the projector is further behind, the endpoint lays the change over
+what is folded.
 """
 
 from __future__ import annotations
@@ -10,39 +16,39 @@ from __future__ import annotations
 import asyncio
 import time
 
+from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
 
-from threadline.catalog.common import facet_stamp
-from threadline.openlineage.events import parse_event
-from threadline.projection.model import stamp
+from threadline.openlineage.events import ParsedEvent, parse_event
 from threadline.server.state import ServerState
+from threadline.store import schema
 from threadline.store.codec import encode
 
-#: How long a change waits for the projector before answering with what is visible.
+#: How long a change waits for the projector before answering with the change laid over the projection.
 WAIT_SECONDS = 10.0
 _POLL_SECONDS = 0.02
-
-#: Held while a change reads the current value and appends the new one.
-change_lock = asyncio.Lock()
+_FOLDED = select(schema.event_ids.c.id).where(schema.event_ids.c.id == bindparam("id"))
 
 
-async def append_and_wait(state: ServerState, raw: bytes, entity_type: str, key: str, facet: str) -> bool:
-    """Append the event ``raw``; wait until facet ``facet`` of ``entity_type`` ``key`` shows it (or a
-    later value). Return whether it did within :data:`WAIT_SECONDS`."""
+async def append_change(state: ServerState, raw: bytes) -> ParsedEvent:
+    """Append the event ``raw``; return it once it is committed."""
     event = parse_event(raw)
     event.codec, event.payload = encode(event.raw)
     await state.writer.submit([event])
-    wanted = stamp(0, event.event_time, event.id)
-    deadline = time.monotonic() + WAIT_SECONDS
+    return event
+
+
+async def wait_folded(state: ServerState, event: ParsedEvent, seconds: float = WAIT_SECONDS) -> bool:
+    """Wait until the projector has folded ``event``; whether it did within ``seconds``."""
+    deadline = time.monotonic() + seconds
     while True:
-        current = await run_in_threadpool(_stamp, state, entity_type, key, facet)
-        if current is not None and current >= wanted:
+        if await run_in_threadpool(_folded, state, event.id):
             return True
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(_POLL_SECONDS)
 
 
-def _stamp(state: ServerState, entity_type: str, key: str, facet: str) -> str | None:
+def _folded(state: ServerState, event_id: str) -> bool:
     with state.store.read() as connection:
-        return facet_stamp(connection, entity_type, key, facet)
+        return connection.execute(_FOLDED, {"id": event_id}).first() is not None

@@ -1,8 +1,8 @@
 """``/api/v1/namespaces/{namespace}/datasets``: datasets, their versions, and tagging them.
 
 A dataset is found by any spelling of its namespace, or by one of its symlink aliases. Tagging a
-dataset or one of its fields appends a DatasetEvent carrying the dataset's whole tag set (see
-``threadline.catalog.tags``) and answers once it is folded.
+dataset or one of its fields appends a DatasetEvent carrying that one change, an addition or a
+removal (see ``threadline.catalog.tags``), and answers once it is durable (see ``changes``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.catalog import datasets as catalog
-from threadline.catalog.tags import Tag, check_tag_name, dataset_tags_event, with_tag, without_tag
+from threadline.catalog.tags import (
+    TAG_SOURCE,
+    TagOverlay,
+    TagState,
+    check_tag_name,
+    tag_change,
+    tag_change_event,
+)
 from threadline.errors import NotFound
-from threadline.server.api.changes import append_and_wait, change_lock
+from threadline.openlineage.tag_changes import ADD, REMOVE
+from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import dataset_json, dataset_version_json
 from threadline.server.state import ServerState, json_response, state_of
@@ -57,16 +65,18 @@ async def _change_tags(
     request: Request, namespace: str, dataset: str, tag: str, field: str | None, *, add: bool
 ) -> Response:
     state = state_of(request)
-    await state.auth.require(request.headers, "write")
+    key = await state.auth.require(request.headers, "write")
     name = check_tag_name(tag)
-    async with change_lock:
-        current = await read(request, catalog.get_dataset, namespace, dataset)
-        path = _field_path(current, field) if field is not None else None
-        changed: list[Tag] | None = (with_tag if add else without_tag)(current.tags, name, path)
-        if changed is not None:
-            raw = dataset_tags_event(current.namespace, current.name, changed)
-            await append_and_wait(state, raw, "dataset", str(current.id), "tags")
-        updated = await run_in_threadpool(_reread, state, current)
+    current = await read(request, catalog.get_dataset, namespace, dataset)
+    path = _field_path(current, field) if field is not None else None
+    action = ADD if add else REMOVE
+    change = tag_change(action, name, path, key.name if key is not None else None)
+    event = await append_change(state, tag_change_event("dataset", current.namespace, current.name, [change]))
+    folded = await wait_folded(state, event)
+    updated = await run_in_threadpool(_reread, state, current)
+    if not folded:  # durable, not yet folded: show the change as the projection soon will
+        latest = TagState(path, name, action, "true", TAG_SOURCE, "\uffff")
+        updated = catalog.with_tags(updated, TagOverlay(None, [latest]).apply(updated.tags))
     return json_response(dataset_json(updated))
 
 

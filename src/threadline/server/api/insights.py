@@ -33,7 +33,13 @@ from sqlalchemy import Connection, and_, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.common import CATALOG_NAMESPACE, check_page, like_pattern, load_facet, load_facets
+from threadline.catalog.common import (
+    CATALOG_NAMESPACE,
+    check_page,
+    load_facet,
+    load_facets,
+    name_like,
+)
 from threadline.catalog.pipelines import pipeline_job_ids
 from threadline.catalog.runs import io_version
 from threadline.errors import BadRequest
@@ -71,6 +77,11 @@ _IO_FACETS = (
 def _text(request: Request, name: str) -> str | None:
     value = request.query_params.get(name, "").strip()
     return value or None
+
+
+def _exact(request: Request, name: str) -> str | None:
+    """A name or node id as given: a name may be spaces, or begin or end with them."""
+    return request.query_params.get(name) or None
 
 
 def _time(request: Request, name: str) -> int | None:
@@ -119,7 +130,7 @@ def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
     if wanted.namespace is not None:
         where.append(jobs.c.namespace == normalize_namespace(wanted.namespace))
     if wanted.job is not None:
-        where.append(func.lower(jobs.c.name).like(like_pattern(wanted.job)))
+        where.append(name_like(jobs.c.name, wanted.job))
     if wanted.job_id is not None:
         where.append(runs.c.job_id == wanted.job_id)
     if wanted.parent is not None:
@@ -208,7 +219,7 @@ def _run_filter(request: Request) -> RunFilter:
             raise BadRequest(str(error)) from None
     return RunFilter(
         states=states,
-        namespace=_text(request, "namespace"),
+        namespace=_exact(request, "namespace"),
         job=_text(request, "job"),
         parent=_text(request, "parent"),
         pipeline=_text(request, "pipeline"),
@@ -307,12 +318,12 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
         else:
             where.append(events.c.event_type == wanted.event_type)
     if wanted.job is not None:
-        where.append(func.lower(events.c.job_name).like(like_pattern(wanted.job)))
+        where.append(name_like(events.c.job_name, wanted.job))
     if wanted.run is not None:
         prefix = wanted.run.lower().removeprefix("run:")
         where.append(and_(events.c.run_id >= prefix, events.c.run_id < prefix + "\uffff"))
     if wanted.producer is not None:
-        where.append(func.lower(events.c.producer).like(like_pattern(wanted.producer)))
+        where.append(name_like(events.c.producer, wanted.producer))
     if wanted.problems:
         where.append(events.c.problems.is_not(None))
     if wanted.before is not None:
@@ -438,7 +449,7 @@ def runs_of_dataset(connection: Connection, dataset_id: int, node_id: str, limit
 @router.get("/api/v1/ui/dataset-runs")
 async def dataset_runs_endpoint(request: Request) -> Response:
     """The runs that wrote and read ``nodeId`` (a dataset), with statistics and quality facets."""
-    node_id = _text(request, "nodeId")
+    node_id = _exact(request, "nodeId")
     if node_id is None:
         msg = "the query parameter nodeId is required (dataset:<namespace>:<name>)"
         raise BadRequest(msg)
@@ -454,7 +465,7 @@ def search_columns(connection: Connection, query: str, limit: int) -> dict[str, 
     """Fields of current dataset schemas whose name holds ``query``, by field name then dataset."""
     fields, datasets = schema.schema_fields, schema.datasets
     namespace = func.coalesce(datasets.c.display_namespace, datasets.c.namespace)
-    where = [func.lower(fields.c.name).like(like_pattern(query)), datasets.c.namespace != CATALOG_NAMESPACE]
+    where = [name_like(fields.c.name, query), datasets.c.namespace != CATALOG_NAMESPACE]
     joined = fields.join(datasets, datasets.c.schema_hash == fields.c.schema_hash)
     rows = connection.execute(
         select(namespace.label("namespace"), datasets.c.name, fields.c.path, fields.c.type)

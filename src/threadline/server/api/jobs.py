@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.catalog import jobs as catalog
+from threadline.catalog.tags import (
+    TAG_SOURCE,
+    TagOverlay,
+    TagState,
+    check_tag_name,
+    tag_change,
+    tag_change_event,
+)
+from threadline.openlineage.tag_changes import ADD, REMOVE
+from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import job_json, job_version_json, run_json
-from threadline.server.state import json_response
+from threadline.server.state import ServerState, json_response, state_of
 
 router = new_router()
 
@@ -46,6 +57,40 @@ async def version(request: Request, namespace: str, job: str, version: str) -> R
     """One version of a job."""
     found = await read(request, catalog.get_job_version, namespace, job, version)
     return json_response(job_version_json(found))
+
+
+async def _change_tags(request: Request, namespace: str, job: str, tag: str, *, add: bool) -> Response:
+    state = state_of(request)
+    key = await state.auth.require(request.headers, "write")
+    name = check_tag_name(tag)
+    current = await read(request, catalog.get_job, namespace, job)
+    action = ADD if add else REMOVE
+    change = tag_change(action, name, None, key.name if key is not None else None)
+    event = await append_change(state, tag_change_event("job", current.namespace, current.name, [change]))
+    folded = await wait_folded(state, event)
+    updated = await run_in_threadpool(_reread, state, current)
+    if not folded:  # durable, not yet folded: show the change as the projection soon will
+        overlay = updated.tag_overlay or TagOverlay()
+        latest = TagState(None, name, action, "true", TAG_SOURCE, "\uffff")
+        updated.tag_overlay = TagOverlay(overlay.facet_stamp, [*overlay.changes, latest])
+    return json_response(job_json(updated))
+
+
+def _reread(state: ServerState, job: catalog.Job) -> catalog.Job:
+    with state.store.read() as connection:
+        return catalog.get_job(connection, job.canonical_namespace, job.name)
+
+
+@router.post("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}")
+async def add_tag(request: Request, namespace: str, job: str, tag: str) -> Response:
+    """Tag a job (``write`` scope); answers with the job."""
+    return await _change_tags(request, namespace, job, tag, add=True)
+
+
+@router.delete("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}")
+async def remove_tag(request: Request, namespace: str, job: str, tag: str) -> Response:
+    """Remove a tag from a job (``write`` scope); answers with the job."""
+    return await _change_tags(request, namespace, job, tag, add=False)
 
 
 @router.get("/api/v1/namespaces/{namespace}/jobs/{job}")

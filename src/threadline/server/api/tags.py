@@ -6,9 +6,9 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.tags import TagInfo, check_tag_name, definition_key, list_tags, tag_definition_event
+from threadline.catalog.tags import TagInfo, check_tag_name, list_tags, tag_definition_event
 from threadline.errors import BadRequest
-from threadline.server.api.changes import append_and_wait, change_lock
+from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import tag_json
 from threadline.server.bodies import read_body
@@ -50,7 +50,6 @@ async def describe_tag(request: Request, tag: str) -> Response:
     await state.auth.require(request.headers, "write")
     name = check_tag_name(tag)
     description = _description(await read_body(request.headers, request.stream(), state.max_body_bytes))
-    async with change_lock:
-        raw = tag_definition_event(name, description)
-        await append_and_wait(state, raw, "dataset", definition_key(name), "documentation")
+    event = await append_change(state, tag_definition_event(name, description))
+    await wait_folded(state, event)  # durable already; folded, the next list shows it
     return json_response(tag_json(TagInfo(name, description or "", 0)))

@@ -78,7 +78,7 @@ DATASET_RUNS = 50
 
 
 def _required(request: Request, name: str, example: str) -> str:
-    value = request.query_params.get(name, "").strip()
+    value = request.query_params.get(name, "")  # as given: a name may be spaces, or begin or end with them
     if not value:
         msg = f"the query parameter {name} is required ({example})"
         raise BadRequest(msg)

@@ -1,14 +1,20 @@
 // Node ids (as the server writes them) and the UI's own URLs for each thing.
 //
 // Node ids are Marquez's: dataset:<namespace>:<name>, job:<namespace>:<name>,
-// datasetField:<namespace>:<dataset>:<field>, run:<uuid>. Namespaces hold colons of their own
-// (postgres://db:5432), so parsing follows the server's rule (threadline/graph/nodes.py): a ":" that
-// starts "//" or is followed by a digit belongs to the namespace, and the last part takes the rest.
+// datasetField:<namespace>:<dataset>:<field>, run:<uuid>, a dataset, job or field id may end in
+// #<version>. Namespaces hold colons of their own (postgres://db:5432), so parsing follows the
+// server's rule (threadline/graph/nodes.py): a ":" that starts "//" or is followed by a digit belongs
+// to the namespace, and the last part takes the rest. A name that does not fit (a "#" anywhere, a ":"
+// the rule would take for a delimiter) is written with escapes, %23 for "#", %3A for ":" and %25 for a
+// "%" that would read as one of those, and only then, exactly as the server does; ids are never
+// trimmed, since a name may begin or end with spaces.
 
 import { query, seg } from "./api.js";
 
 const PARTS = { dataset: 2, job: 2, datasetField: 3, run: 1 };
 const DELIMITER = /:(?!\/\/|\d)/g;
+const ESCAPE = /%(?:23|25|3[Aa])/g;
+const UNESCAPED = { "%23": "#", "%25": "%", "%3A": ":", "%3a": ":" };
 
 function split(body, count) {
   const simple = body.split(":");
@@ -26,24 +32,64 @@ function split(body, count) {
   return parts;
 }
 
-/** {kind, namespace, name, field, runId} of a node id, or null when it is not one. */
+const unescape = (part) => (part.includes("%") ? part.replace(ESCAPE, (m) => UNESCAPED[m]) : part);
+
+function escape(part, colons) {
+  const escaped = part.replace(ESCAPE, (m) => `%25${m.slice(1)}`).replaceAll("#", "%23");
+  return colons ? escaped.replaceAll(":", "%3A") : escaped;
+}
+
+/** {kind, namespace, name, field, runId, version} of a node id, or null when it is not one. */
 export function parseNodeId(id) {
-  if (typeof id !== "string") return null;
+  if (typeof id !== "string" || !id.trim()) return null;
   const colon = id.indexOf(":");
   if (colon < 0) return null;
   const kind = id.slice(0, colon);
-  const body = id.slice(colon + 1);
+  let body = id.slice(colon + 1);
   if (!(kind in PARTS)) return null;
   if (kind === "run") return { kind, runId: body };
-  const parts = split(body, PARTS[kind]);
-  if (!parts || !parts.every(Boolean)) return null;
-  if (kind === "datasetField") return { kind, namespace: parts[0], name: parts[1], field: parts[2] };
-  return { kind, namespace: parts[0], name: parts[1] };
+  let version = null;
+  const hash = body.lastIndexOf("#");
+  if (hash >= 0) {
+    version = unescape(body.slice(hash + 1));
+    body = body.slice(0, hash);
+    if (!version) return null;
+  }
+  const found = split(body, PARTS[kind]);
+  if (!found || !found.every(Boolean)) return null;
+  const parts = found.map(unescape);
+  const node = { kind, namespace: parts[0], name: parts[1], version };
+  if (kind === "datasetField") node.field = parts[2];
+  return node;
 }
 
-export const datasetId = (namespace, name) => `dataset:${namespace}:${name}`;
-export const jobId = (namespace, name) => `job:${namespace}:${name}`;
-export const fieldId = (namespace, dataset, field) => `datasetField:${namespace}:${dataset}:${field}`;
+const sameNode = (a, b) =>
+  !!a && a.kind === b.kind && a.namespace === b.namespace && a.name === b.name &&
+  (a.field ?? null) === (b.field ?? null) && (a.version ?? null) === (b.version ?? null);
+
+/** The id of a node {kind, namespace, name, field?, version?}: what parseNodeId reads back as it. */
+export function formatNodeId(node) {
+  const parts = [node.namespace, node.name];
+  if (node.kind === "datasetField") parts.push(node.field);
+  const version = node.version ?? null;
+  const joined = (ps, v) => `${node.kind}:${ps.join(":")}${v === null ? "" : `#${v}`}`;
+  const plain = joined(parts, version);
+  const reads = split(parts.join(":"), parts.length);
+  const simple = reads && reads.every((p, i) => p === parts[i]) && ![...parts, version ?? ""].some((t) => /[#%]/.test(t));
+  if (simple) return plain;
+  const v = version === null ? null : escape(version, false);
+  const candidates = [
+    plain,
+    joined(parts.map((p) => escape(p, false)), v),
+    joined(parts.map((p, i) => escape(p, i < parts.length - 1)), v),
+    joined(parts.map((p) => escape(p, true)), v),
+  ];
+  return candidates.find((c) => sameNode(parseNodeId(c), { ...node, version })) ?? candidates[candidates.length - 1];
+}
+
+export const datasetId = (namespace, name) => formatNodeId({ kind: "dataset", namespace, name });
+export const jobId = (namespace, name) => formatNodeId({ kind: "job", namespace, name });
+export const fieldId = (namespace, dataset, field) => formatNodeId({ kind: "datasetField", namespace, name: dataset, field });
 
 // ---- the UI's URLs -----------------------------------------------------------------------------------
 

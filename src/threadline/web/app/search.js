@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { debounce, h } from "./dom.js";
-import { datasetUrl, fieldId, jobUrl, lineageUrl, pageUrl, runUrl } from "./nodes.js";
+import { datasetId, datasetUrl, fieldId, jobUrl, lineageUrl, pageUrl, runUrl } from "./nodes.js";
 import { navigate } from "./router.js";
 
 const KIND_LABEL = { DATASET: "dataset", JOB: "job", RUN: "run", COLUMN: "column" };
@@ -35,7 +35,7 @@ export async function suggestions(q, { signal, limit = 8 } = {}) {
       title: c.field,
       subtitle: `${c.dataset} · ${c.type || "no type"}`,
       href: pageUrl(id),
-      lineage: lineageUrl(`dataset:${c.namespace}:${c.dataset}`, { view: "columns", field: c.field }),
+      lineage: lineageUrl(datasetId(c.namespace, c.dataset), { view: "columns", field: c.field }),
       id,
     });
   }

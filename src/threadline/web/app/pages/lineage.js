@@ -9,7 +9,7 @@ import { debounce, formatDuration, formatTime, h, link, notice, relativeTime, re
 import { GraphView } from "../graph.js";
 import { buildView, DEFAULT_FANOUT, LineageGraph, nodeKind, nodeProducer } from "../lineage-model.js";
 import { peerIndex, shortenName } from "../names.js";
-import { datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
+import { datasetId, fieldId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
 import { jobTypeLabel, PRODUCERS } from "../producers.js";
 import { navigate, setQuery } from "../router.js";
 
@@ -331,7 +331,7 @@ class LineagePage {
       if (!target) throw new Error("This job has no outputs, so there are no columns to show.");
     }
     const focus = s.field && parseNodeId(target).kind === "dataset"
-      ? `datasetField:${parseNodeId(target).namespace}:${parseNodeId(target).name}:${s.field}` : null;
+      ? fieldId(parseNodeId(target).namespace, parseNodeId(target).name, s.field) : null;
     const depth = s.depth === "all" ? "all" : String(Math.max(1, Math.ceil(Number(s.depth) / 2)));
     const direction = s.direction === "upstream" || s.direction === "downstream" ? s.direction : "both";
     const [answer, tables] = await Promise.all([
@@ -368,7 +368,7 @@ class LineagePage {
       const d = node.data;
       tableOf(d.namespace, d.dataset).fields.set(d.field, { type: d.fieldType, lineage: true });
       for (const input of d.inputFields || []) {
-        const source = `datasetField:${input.namespace}:${input.dataset}:${input.field}`;
+        const source = fieldId(input.namespace, input.dataset, input.field);
         const t = input.transformations?.[0] || { type: input.transformationType };
         const kind = [t.type, t.subtype].filter(Boolean).join(" · ").toLowerCase();
         edges.push({ id: `c:${source}>${node.id}`, source, target: node.id, label: kind || "", classes: t.type === "INDIRECT" ? "indirect" : "" });
@@ -392,7 +392,7 @@ class LineagePage {
       const center = table.id === target;
       nodes.push({ id: `table:${table.id}`, ref: table.id, kind: "table", label: shortenName(table.dataset, { peers, fits: (t) => t.length <= 34 }), classes: center ? "center" : "" });
       for (const [name, info] of shown) {
-        const id = `datasetField:${table.namespace}:${table.dataset}:${name}`;
+        const id = fieldId(table.namespace, table.dataset, name);
         ids.add(id);
         const type = info.type ? `  ${info.type}` : "";
         nodes.push({ id, ref: id, kind: "field", parent: `table:${table.id}`, name, dataset: table.dataset,
