@@ -128,7 +128,7 @@ class Tracker:
                     from threadline.tracking.content import ContentReader
 
                     artifacts = self.artifacts()
-                    self._reader = ContentReader(artifacts.hash_cache, artifacts.odb)
+                    self._reader = ContentReader(artifacts.hash_cache, artifacts.odb, defer=True)
         return self._reader
 
     def artifacts(self) -> Any:
@@ -251,8 +251,13 @@ class Tracker:
             return
         facts = self._environment()
         odb = self._artifacts.odb if self._artifacts is not None else None
+        reader = self._reader
         events = []
         for record in records:
+            if reader is not None:
+                for ref in (*record.inputs, *record.outputs):
+                    if ref.pending is not None:
+                        _quietly("storing an input or output", lambda ref=ref: reader.settle(ref))
             try:
                 events.append(to_bytes(build_event(record, facts, odb)))
             except Exception as exc:
@@ -262,6 +267,8 @@ class Tracker:
                     type(exc).__name__,
                     exc,
                 )
+        if reader is not None:
+            _quietly("writing the hash cache", reader.remember_pending)
         if not events:
             return
         try:
