@@ -16,6 +16,7 @@ fresh and learn their parent run from the environment (``THREADLINE_PARENT``).
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import queue
@@ -257,7 +258,7 @@ class Tracker:
             if reader is not None:
                 for ref in (*record.inputs, *record.outputs):
                     if ref.pending is not None:
-                        _quietly("storing an input or output", lambda ref=ref: reader.settle(ref))
+                        _quietly("storing an input or output", functools.partial(reader.settle, ref))
             try:
                 events.append(to_bytes(build_event(record, facts, odb)))
             except Exception as exc:
