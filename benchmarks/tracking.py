@@ -147,14 +147,51 @@ class Writer:
         return path
 
 
-def baseline_us(folder: Path, runs: int, write: Writer) -> float:
-    """Microseconds per run of the workload itself (writing the output), without any tracking."""
+class Clock:
+    """Wall time, the calling thread's CPU time and the process's CPU time, since it was started.
+
+    On a loaded machine wall times swing with what else runs; CPU times much less. The user's thread's
+    CPU time leaves out time spent waiting (for the disk, for the GIL while the tracking thread works);
+    the process's CPU time includes the tracking thread (and, for MLflow, SQLite).
+    """
+
+    def __init__(self) -> None:
+        self.started = (time.perf_counter(), time.thread_time(), time.process_time())
+
+    def read(self) -> tuple[float, float, float]:
+        """Seconds since the start: wall, this thread's CPU, the process's CPU."""
+        now = (time.perf_counter(), time.thread_time(), time.process_time())
+        return now[0] - self.started[0], now[1] - self.started[1], now[2] - self.started[2]
+
+
+def figures(
+    runs: int,
+    baseline: tuple[float, float],
+    user: tuple[float, float, float],
+    total: tuple[float, float, float],
+) -> dict[str, Any]:
+    """Per-run microseconds: the workload alone, on the user's thread, and until stored (wall and CPU)."""
+    return {
+        "baseline_us": baseline[0],
+        "baseline_cpu_us": baseline[1],
+        "run_user_us": user[0] / runs * 1e6,
+        "run_user_cpu_us": user[1] / runs * 1e6,
+        "run_total_us": total[0] / runs * 1e6,
+        "run_total_cpu_us": total[2] / runs * 1e6,
+        "runs": runs,
+    }
+
+
+def baseline_us(folder: Path, runs: int, write: Writer) -> tuple[float, float]:
+    """Microseconds per run of the workload itself (writing the output), without any tracking: wall
+    time and CPU time."""
     target = folder / "baseline"
     target.mkdir()
-    started = time.perf_counter()
+    clock = Clock()
     for index in range(runs):
         write(target, index)
-    return (time.perf_counter() - started) / runs * 1e6
+    wall, cpu, _ = clock.read()
+    return wall / runs * 1e6, cpu / runs * 1e6
 
 
 # ---- workers: each runs in the tool's own interpreter --------------------------------------------------
@@ -194,18 +231,12 @@ def worker_threadline(folder: Path, runs: int, workload: str) -> dict[str, Any]:
         one_run(runs + index)  # files of their own
     threadline.flush()
     baseline = baseline_us(output, runs, write)
-    started = time.perf_counter()
+    clock = Clock()
     for index in range(runs):
         one_run(index)
-    user = time.perf_counter() - started
+    user = clock.read()
     threadline.flush()
-    total = time.perf_counter() - started
-    return {
-        "baseline_us": baseline,
-        "run_user_us": user / runs * 1e6,
-        "run_total_us": total / runs * 1e6,
-        "runs": runs,
-    }
+    return figures(runs, baseline, user, clock.read())
 
 
 def worker_mlflow(folder: Path, runs: int, workload: str) -> dict[str, Any]:
@@ -249,16 +280,11 @@ def worker_mlflow(folder: Path, runs: int, workload: str) -> dict[str, Any]:
     for index in range(WARM_UP_RUNS):
         one_run(runs + index)  # files of their own
     baseline = baseline_us(output, runs, write)
-    started = time.perf_counter()
+    clock = Clock()
     for index in range(runs):
         one_run(index)
-    user = time.perf_counter() - started
-    return {
-        "baseline_us": baseline,
-        "run_user_us": user / runs * 1e6,
-        "run_total_us": user / runs * 1e6,
-        "runs": runs,
-    }
+    user = clock.read()
+    return figures(runs, baseline, user, user)
 
 
 def _cmf_repository(folder: Path) -> None:
@@ -317,16 +343,11 @@ def worker_cmf(folder: Path, runs: int, workload: str) -> dict[str, Any]:
 
     one_run(runs + 1)
     baseline = baseline_us(output, runs, write)
-    started = time.perf_counter()
+    clock = Clock()
     for index in range(runs):
         one_run(index)
-    user = time.perf_counter() - started
-    return {
-        "baseline_us": baseline,
-        "run_user_us": user / runs * 1e6,
-        "run_total_us": user / runs * 1e6,
-        "runs": runs,
-    }
+    user = clock.read()
+    return figures(runs, baseline, user, user)
 
 
 WORKERS = {"threadline": worker_threadline, "mlflow": worker_mlflow, "cmf": worker_cmf}
@@ -447,23 +468,24 @@ def main() -> int:
         "| MLflow / this, user's thread | MLflow / this, until stored |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for workload, by_tool in results["workloads"].items():
-        mlflow = by_tool.get("MLflow", {})
-        for label, figures in by_tool.items():
-            if "error" in figures:
-                print(f"| {workload} | {label} | failed: {figures['error'][:80]} | | | | | |")
-                continue
-            ratios = "| |"
-            if "run_user_us" in mlflow and label != "MLflow":
-                ratios = (
-                    f"| {_ratio(mlflow['run_user_us'], figures['run_user_us'])} "
-                    f"| {_ratio(mlflow['run_total_us'], figures['run_total_us'])} |"
+    for suffix, what in (("us", "wall"), ("cpu_us", "CPU")):
+        for workload, by_tool in results["workloads"].items():
+            mlflow = by_tool.get("MLflow", {})
+            for label, data in by_tool.items():
+                if "error" in data:
+                    print(f"| {workload} | {label} | failed: {data['error'][:80]} | | | | | |")
+                    continue
+                user, total = data[f"run_user_{suffix}"], data[f"run_total_{suffix}"]
+                ratios = "| |"
+                if "run_user_us" in mlflow and label != "MLflow":
+                    ratios = (
+                        f"| {_ratio(mlflow[f'run_user_{suffix}'], user)} "
+                        f"| {_ratio(mlflow[f'run_total_{suffix}'], total)} |"
+                    )
+                print(
+                    f"| {workload} ({what}) | {label} {versions.get(label, '')} | {data['runs']} "
+                    f"| {data[f'baseline_{suffix}']:,.0f} us | {user:,.0f} us | {total:,.0f} us {ratios}"
                 )
-            print(
-                f"| {workload} | {label} {versions.get(label, '')} | {figures['runs']} "
-                f"| {figures['baseline_us']:,.0f} us | {figures['run_user_us']:,.0f} us "
-                f"| {figures['run_total_us']:,.0f} us {ratios}"
-            )
     print()
     print("| tool | per metric call | metric series stored |")
     print("|---|---:|---:|")
