@@ -70,10 +70,16 @@ def _same_stat_rewrite(path: Path, data: bytes) -> None:
     )
 
 
-@pytest.mark.parametrize("size", [50_000, 6 * 1024 * 1024], ids=["50 KB", "6 MiB"])
+@pytest.mark.parametrize(
+    ("size", "in_memory_up_to"),
+    [(50_000, None), (6 * 1024 * 1024, None), (6 * 1024 * 1024, 1024 * 1024)],
+    ids=["50 KB read whole", "6 MiB hashed then held", "6 MiB copied by the user's thread"],
+)
 def test_an_output_changed_right_after_its_run_is_recorded_and_stored_as_it_was(
-    project: Path, store: SqlStore, size: int
+    project: Path, store: SqlStore, monkeypatch: pytest.MonkeyPatch, size: int, in_memory_up_to: int | None
 ) -> None:
+    if in_memory_up_to is not None:
+        monkeypatch.setattr(content, "SNAPSHOT_MAX_BYTES", in_memory_up_to)
     first = os.urandom(size)
     second = os.urandom(size)
     model = project / "model.bin"
@@ -81,6 +87,8 @@ def test_an_output_changed_right_after_its_run_is_recorded_and_stored_as_it_was(
     _just_written(model)
     with threadline.run("train") as run:
         run.output(model, kind="model", store=True)
+    if in_memory_up_to is not None:  # too large to hold: the user's thread stored it
+        assert _odb(project).has(ObjectId(hash_bytes(first)))
     _same_stat_rewrite(model, second)  # before the tracking thread has had a chance to look
     assert threadline.flush(60)
     recorded = _artifact(events_of(store, run.id)[-1])

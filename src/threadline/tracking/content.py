@@ -12,12 +12,13 @@ but not hashed.
 
 What the user's thread does, and what it leaves to the tracking thread (``defer=True``, as the tracker
 makes its reader): a file is stat'ed; if this process or the hash cache knows that version of it, and
-the object store has its bytes (when they are to be stored), nothing is read. Otherwise a file of up to
-:data:`SNAPSHOT_MAX_BYTES` is read once, whole, and hashed: those bytes are the content recorded, and
-when they are to be stored and the object store lacks them, the tracking thread writes them later
-(:meth:`ContentReader.settle`), so the file may change as soon as ``describe`` returns. A larger file
-is hashed, and, when the store lacks it, copied into the store (a copy-on-write clone where the
-filesystem can) on the calling thread, since it cannot be held in memory. Entries for the hash cache
+the object store has its bytes (when they are to be stored), nothing is read. Otherwise the file is
+hashed: read whole when it is to be stored and small (:data:`READ_WHOLE_BYTES`), else in place. When
+it is to be stored and the object store lacks it, its bytes (up to :data:`SNAPSHOT_MAX_BYTES`) are held
+in memory, hashed, and written later by the tracking thread (:meth:`ContentReader.settle`): those bytes
+are the content recorded, so the file may change as soon as ``describe`` returns. A larger file is
+copied into the store (a copy-on-write clone where the filesystem can) on the calling thread, and so
+are bytes past :data:`PENDING_MAX_BYTES` waiting in memory. Entries for the hash cache
 are collected and written by the tracking thread, many runs' in one transaction
 (:meth:`ContentReader.remember_pending`). A file modified less than the hash cache's racy margin ago
 (a file just written, as outputs are) cannot be in the cache, so it is not looked up there, and it is
@@ -49,8 +50,12 @@ LOCAL_NAMESPACE = "file"
 PATH_SCHEMES = frozenset({"hdfs", "dbfs", "sftp", "ftp", "webhdfs", "viewfs"})
 #: File suffixes read as tables (schema and row count), and their format.
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
-#: Files up to this size are read whole on the user's thread, and their bytes stored later.
-SNAPSHOT_MAX_BYTES = CHUNK_SIZE
+#: Files up to this size that are to be stored are read whole at once (hashing them in place first
+#: would save little, and they are usually new to the store).
+READ_WHOLE_BYTES = CHUNK_SIZE
+#: Files up to this size that the store lacks are held in memory for the tracking thread to write;
+#: larger ones are copied into the store on the calling thread.
+SNAPSHOT_MAX_BYTES = 32 * 1024 * 1024
 #: At most this many bytes wait in memory for the tracking thread to store them; past it the
 #: user's thread stores them itself.
 PENDING_MAX_BYTES = 64 * 1024 * 1024
@@ -176,7 +181,7 @@ class ContentReader:
         hex_value = self._known(key)
         data = None
         if hex_value is None:
-            if store and key.size <= SNAPSHOT_MAX_BYTES:
+            if store and key.size <= READ_WHOLE_BYTES:
                 hex_value, data = self._read(path, key)
                 ref.size = len(data)
             else:
@@ -193,7 +198,7 @@ class ContentReader:
         if not store:
             return
         if data is None and key.size <= SNAPSHOT_MAX_BYTES:
-            hex_value, data = self._read(path, key)  # known by its stat, but the store lost it
+            hex_value, data = self._read(path, key)  # new to the store: what it will hold, in memory
             ref.oid, ref.size = f"blake3:{hex_value}", len(data)
         if data is None:
             stored, size = self.odb.add_file(path)  # large: hashes what it copies (or clones)
