@@ -2,9 +2,10 @@
 delivers events.
 
 The user's thread only fills records and puts them on a queue (no I/O, no lock but the queue's). One
-daemon thread, ``threadline-tracking``, takes everything queued, builds the OpenLineage events, and
-hands them to the transport. Nothing it does can raise into user code: a failure is logged once, as
-a warning, and tracking goes on.
+daemon thread, ``threadline-tracking``, takes everything queued, writes what the content reader left
+for it (the bytes of inputs and outputs to store, then the batch's hash-cache entries in one
+transaction), builds the OpenLineage events, and hands them to the transport. Nothing it does can
+raise into user code: a failure is logged once, as a warning, and tracking goes on.
 
 Processes: after ``fork`` the child gets a tracker of its own, made on first use (the parent's thread,
 queue, store connections and hash cache stay the parent's: ``os.register_at_fork`` drops them in the
