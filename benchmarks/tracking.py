@@ -402,6 +402,57 @@ def _ratio(theirs: float, ours: float) -> str:
     return f"{theirs / ours:,.0f}x" if ours else "-"
 
 
+def print_tables(results: dict[str, Any]) -> None:
+    """The figures as Markdown tables: per workload, wall then CPU times, and the ratios of MLflow's and
+    CMF's times to each threadline's."""
+    versions = results.get("versions", {})
+    others = [label for label in ("MLflow", "CMF") if any(label in w for w in results["workloads"].values())]
+    head = "| workload | tool | runs | workload alone | per run, user's thread | per run, until stored |"
+    rule = "|---|---|---:|---:|---:|---:|"
+    for label in others:
+        head += f" {label} / this, user's thread | {label} / this, until stored |"
+        rule += "---:|---:|"
+    print()
+    print(head)
+    print(rule)
+    for suffix, what in (("us", "wall"), ("cpu_us", "CPU")):
+        for workload, by_tool in results["workloads"].items():
+            for label, data in by_tool.items():
+                if "error" in data:
+                    print(f"| {workload} | {label} | failed: {data['error'][:80]} |")
+                    continue
+                user, total = data[f"run_user_{suffix}"], data[f"run_total_{suffix}"]
+                line = (
+                    f"| {workload} ({what}) | {label} {versions.get(label, '')} | {data['runs']} "
+                    f"| {data[f'baseline_{suffix}']:,.0f} us | {user:,.0f} us | {total:,.0f} us |"
+                )
+                for other in others:
+                    theirs = by_tool.get(other, {})
+                    if label.startswith("threadline") and "run_user_us" in theirs:
+                        line += (
+                            f" {_ratio(theirs[f'run_user_{suffix}'], user)} "
+                            f"| {_ratio(theirs[f'run_total_{suffix}'], total)} |"
+                        )
+                    else:
+                        line += " | |"
+                print(line)
+    print()
+    print("| tool | per metric call | metric series stored |")
+    print("|---|---:|---:|")
+    for label, figures in results["metrics"].items():
+        if "error" in figures:
+            continue
+        print(
+            f"| {label} | {figures['metric_call_us']:.2f} us "
+            f"| {figures['metric_stored_s']:.2f} s ({figures['metric_calls']:,} calls) |"
+        )
+        if "async_metric_call_us" in figures:
+            print(
+                f"| {label}, `synchronous=False` | {figures['async_metric_call_us']:.2f} us "
+                f"| {figures['async_metric_stored_s']:.2f} s ({figures['metric_calls']:,} calls) |"
+            )
+
+
 def main() -> int:
     """Run the benchmark (or, with ``--worker``, one tool's part of it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -413,12 +464,19 @@ def main() -> int:
     parser.add_argument("--mlflow-python", type=Path, default=DEFAULT_MLFLOW)
     parser.add_argument("--cmf-python", type=Path, default=DEFAULT_CMF)
     parser.add_argument("--baseline-src", type=Path, help="also run threadline from this source tree")
+    parser.add_argument("--show", type=Path, help="print the tables of a results file and exit")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args.dir, args.runs, args.workload)))
+        return 0
+    if args.show is not None:
+        try:
+            print_tables(json.loads(args.show.read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            parser.error(f"--show {args.show}: not a results file of this benchmark ({exc})")
         return 0
     workloads = [name.strip() for name in args.workloads.split(",") if name.strip()]
     unknown = [name for name in workloads if name not in WORKLOADS]
@@ -462,45 +520,6 @@ def main() -> int:
         results["metrics"][tool.label] = {"error": figures} if isinstance(figures, str) else figures
         print(f"metrics, {tool.label}: {json.dumps(figures)}", flush=True)
 
-    print()
-    print(
-        "| workload | tool | runs | workload alone | per run, user's thread | per run, until stored "
-        "| MLflow / this, user's thread | MLflow / this, until stored |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for suffix, what in (("us", "wall"), ("cpu_us", "CPU")):
-        for workload, by_tool in results["workloads"].items():
-            mlflow = by_tool.get("MLflow", {})
-            for label, data in by_tool.items():
-                if "error" in data:
-                    print(f"| {workload} | {label} | failed: {data['error'][:80]} | | | | | |")
-                    continue
-                user, total = data[f"run_user_{suffix}"], data[f"run_total_{suffix}"]
-                ratios = "| |"
-                if "run_user_us" in mlflow and label != "MLflow":
-                    ratios = (
-                        f"| {_ratio(mlflow[f'run_user_{suffix}'], user)} "
-                        f"| {_ratio(mlflow[f'run_total_{suffix}'], total)} |"
-                    )
-                print(
-                    f"| {workload} ({what}) | {label} {versions.get(label, '')} | {data['runs']} "
-                    f"| {data[f'baseline_{suffix}']:,.0f} us | {user:,.0f} us | {total:,.0f} us {ratios}"
-                )
-    print()
-    print("| tool | per metric call | metric series stored |")
-    print("|---|---:|---:|")
-    for label, figures in results["metrics"].items():
-        if "error" in figures:
-            continue
-        print(
-            f"| {label} | {figures['metric_call_us']:.2f} us "
-            f"| {figures['metric_stored_s']:.2f} s ({figures['metric_calls']:,} calls) |"
-        )
-        if "async_metric_call_us" in figures:
-            print(
-                f"| {label}, `synchronous=False` | {figures['async_metric_call_us']:.2f} us "
-                f"| {figures['async_metric_stored_s']:.2f} s ({figures['metric_calls']:,} calls) |"
-            )
     results["machine"] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -509,6 +528,7 @@ def main() -> int:
         "load": os.getloadavg(),
     }
     (OUT / "tracking.json").write_text(json.dumps(results, indent=2) + "\n")
+    print_tables(results)
     print(f"results: {OUT / 'tracking.json'}")
     return 0
 
