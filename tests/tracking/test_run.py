@@ -348,6 +348,7 @@ def test_store_settings_store_every_output_and_input(project: Path) -> None:
     with threadline.run("keeps") as run:
         run.input("in.csv")
         run.output("out.csv")
+    assert threadline.flush(30)  # the tracking thread writes the bytes read when the run ended
     odb = ArtifactStore.for_project(project / ".threadline").odb
     assert odb.has(ObjectId(hash_bytes(b"in")))
     assert odb.has(ObjectId(hash_bytes(b"out")))

@@ -142,9 +142,13 @@ class ObjectDB:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def add_bytes(self, data: bytes) -> ObjectId:
-        """Store ``data``; returns its id. A no-op when it is already stored."""
-        oid = ObjectId(hash_bytes(data))
+    def add_bytes(self, data: bytes, *, known_id: ObjectId | None = None) -> ObjectId:
+        """Store ``data``; returns its id. A no-op when it is already stored.
+
+        ``known_id`` is the id of ``data`` when the caller has just hashed these very bytes (held in
+        memory since): they are not hashed again.
+        """
+        oid = known_id if known_id is not None else ObjectId(hash_bytes(data))
         if not self.has(oid):
             fd, tmp = self._new_tmp(oid.value[:2])
             try:

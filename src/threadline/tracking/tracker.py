@@ -2,9 +2,10 @@
 delivers events.
 
 The user's thread only fills records and puts them on a queue (no I/O, no lock but the queue's). One
-daemon thread, ``threadline-tracking``, takes everything queued, builds the OpenLineage events, and
-hands them to the transport. Nothing it does can raise into user code: a failure is logged once, as
-a warning, and tracking goes on.
+daemon thread, ``threadline-tracking``, takes everything queued, writes what the content reader left
+for it (the bytes of inputs and outputs to store, then the batch's hash-cache entries in one
+transaction), builds the OpenLineage events, and hands them to the transport. Nothing it does can
+raise into user code: a failure is logged once, as a warning, and tracking goes on.
 
 Processes: after ``fork`` the child gets a tracker of its own, made on first use (the parent's thread,
 queue, store connections and hash cache stay the parent's: ``os.register_at_fork`` drops them in the
@@ -16,6 +17,7 @@ fresh and learn their parent run from the environment (``THREADLINE_PARENT``).
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import queue
@@ -128,7 +130,7 @@ class Tracker:
                     from threadline.tracking.content import ContentReader
 
                     artifacts = self.artifacts()
-                    self._reader = ContentReader(artifacts.hash_cache, artifacts.odb)
+                    self._reader = ContentReader(artifacts.hash_cache, artifacts.odb, defer=True)
         return self._reader
 
     def artifacts(self) -> Any:
@@ -254,8 +256,13 @@ class Tracker:
             return
         facts = self._environment()
         odb = self._artifacts.odb if self._artifacts is not None else None
+        reader = self._reader
         events = []
         for record in records:
+            if reader is not None:
+                for ref in (*record.inputs, *record.outputs):
+                    if ref.pending is not None:
+                        _quietly("storing an input or output", functools.partial(reader.settle, ref))
             try:
                 events.append(to_bytes(build_event(record, facts, odb)))
             except Exception as exc:
@@ -265,6 +272,8 @@ class Tracker:
                     type(exc).__name__,
                     exc,
                 )
+        if reader is not None:
+            _quietly("writing the hash cache", reader.remember_pending)
         if not events:
             return
         try:
