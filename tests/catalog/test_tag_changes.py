@@ -152,14 +152,14 @@ def test_a_store_before_tag_changes_upgrades(tmp_path: Path) -> None:
     feed(store, [dataset_event(1, "orders"), _tags_facet(2, "gold")])
     with store.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE tag_changes")
-        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0004'")
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0005'")
     store.close()
-    with pytest.raises(Exception, match="0005"):
+    with pytest.raises(Exception, match="0006"):
         open_store(url)
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
-    assert upgrade(engine) == ("0004", "0005")
+    assert upgrade(engine) == ("0005", "0006")
     engine.dispose()
     store = open_store(url)
     feed(store, [_change(3, "add", "pii")])
