@@ -2,13 +2,13 @@
 
 Since issue 12, every Marquez answer with runs (a job's runs, the jobs list with each job's 10 latest
 runs, one run) gives an input read without a ``version`` facet the dataset version current when the run
-began (``catalog.runs.io_version``: a correlated subquery on ``ix_dataset_versions_created``); lists used
-to leave it ``null``. And the UI's run lists carry each run's short id (``store.run_ids.short_run_ids``:
-one statement per 100 runs). This builds a store of ``--jobs`` jobs with ``--runs`` runs each, every run
-reading ``--inputs`` datasets without a version facet (each dataset written ``--writes`` times before),
-then times each read with the version lookup and without it (the old lists), and the UI's run list
-with short ids and without, alternating, best of ``--repeat``. Figures are milliseconds per call and
-the ratio new / old.
+began (``projection.readers.runs.io_version``: a correlated subquery on ``ix_dataset_versions_created``);
+lists used to leave it ``null``. And the UI's run lists carry each run's short id
+(``store.run_ids.short_run_ids``: one statement per 100 runs). This builds a store of ``--jobs`` jobs with
+``--runs`` runs each, every run reading ``--inputs`` datasets without a version facet (each dataset
+written ``--writes`` times before), then times each read with the version lookup and without it (the old
+lists), and the UI's run list with short ids and without, alternating, best of ``--repeat``. Figures are
+milliseconds per call and the ratio new / old.
 
     .venv/bin/python benchmarks/run_reads.py [--jobs 100] [--runs 30] [--inputs 5] [--writes 20]
 """
@@ -24,10 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from threadline.catalog import jobs as job_catalog
-from threadline.catalog import runs as run_catalog
 from threadline.openlineage.events import parse_event
 from threadline.projection import project_all
+from threadline.projection.readers import jobs as job_catalog
+from threadline.projection.readers import runs as run_catalog
 from threadline.server.api import insights
 from threadline.store import open_store
 

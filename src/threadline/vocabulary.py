@@ -12,7 +12,7 @@
   (:func:`iso_time`); the CLI's tables write ``2026-12-06 01:06:17Z`` (:func:`people_time`); the web
   UI writes them in the browser's time zone.
 - **Short run ids** are the shortest prefix of the id that no other run of the store shares, and at
-  least :data:`SHORT_ID_LENGTH` characters (``catalog.runs.short_run_ids`` computes them); any unique
+  least :data:`SHORT_ID_LENGTH` characters (``store.run_ids.short_run_ids`` computes them); any unique
   prefix is accepted back wherever a run id is.
 """
 

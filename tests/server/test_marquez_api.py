@@ -12,8 +12,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.catalog.helpers import facet
 from tests.projection.helpers import ds, feed, run_event, run_id
+from tests.readers.helpers import facet
 from tests.server.conftest import ServerProcess, _drop_pg_schema, _pg_schema_url, free_port
 from threadline.store import open_store
 

@@ -189,8 +189,8 @@ def test_a_store_cannot_sync_with_itself(start_server, tmp_path: Path) -> None:
 
 def test_tags_set_at_two_sites_merge_the_same_way_everywhere(server_url: str, tmp_path: Path) -> None:
     """The merge rule: the latest eventTime wins, and between equal times the greater event id."""
-    from threadline.catalog.common import load_facet
-    from threadline.catalog.tags import Tag, dataset_tags_event, parse_tags
+    from threadline.projection.readers.common import load_facet
+    from threadline.projection.readers.tags import Tag, dataset_tags_event, parse_tags
     from threadline.store.ids import dataset_id
 
     a, b = site(tmp_path, "a"), site(tmp_path, "b")

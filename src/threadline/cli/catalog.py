@@ -17,17 +17,17 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection
 
-from threadline.catalog import datasets as dataset_catalog
-from threadline.catalog import jobs as job_catalog
-from threadline.catalog.compare import format_value
-from threadline.catalog.datasets import Dataset, DatasetVersion, Field
-from threadline.catalog.jobs import Job, JobVersion
-from threadline.catalog.runs import Run, child_runs, get_run
 from threadline.cli.common import StoreOption, connect, err, expected_errors, out, plural
 from threadline.errors import NotFound
 from threadline.graph.nodes import NodeId, parse_node_id
+from threadline.projection.readers import datasets as dataset_catalog
+from threadline.projection.readers import jobs as job_catalog
+from threadline.projection.readers.datasets import Dataset, DatasetVersion, Field
+from threadline.projection.readers.jobs import Job, JobVersion
+from threadline.projection.readers.runs import Run, child_runs, get_run
 from threadline.server.api import shapes
 from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.tracking.compare import format_value
 from threadline.vocabulary import format_duration, people_time
 
 T = TypeVar("T")

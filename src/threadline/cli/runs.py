@@ -13,7 +13,11 @@ from rich.table import Table
 
 from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.store import OBJECTS_DIR_NAME
-from threadline.catalog.compare import (
+from threadline.cli.common import StoreOption, err, expected_errors, out
+from threadline.cli.tracked import RunArgument, opened_store, resolve_run, store_url_for, tracking_folder
+from threadline.projection.readers.pipelines import pipeline_job_ids
+from threadline.store.run_ids import short_run_ids
+from threadline.tracking.compare import (
     SECTIONS,
     RunComparison,
     compare_runs,
@@ -22,10 +26,6 @@ from threadline.catalog.compare import (
     shown,
     shown_key,
 )
-from threadline.catalog.pipelines import pipeline_job_ids
-from threadline.cli.common import StoreOption, err, expected_errors, out
-from threadline.cli.tracked import RunArgument, opened_store, resolve_run, store_url_for, tracking_folder
-from threadline.store.run_ids import short_run_ids
 from threadline.tracking.queries import RunInfo, list_runs
 from threadline.vocabulary import RunState, format_duration, iso_time, people_time, state_label
 

@@ -23,8 +23,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.datasets import load_datasets
-from threadline.catalog.jobs import load_jobs
 from threadline.errors import BadRequest
 from threadline.graph.columns import ColumnGraph, column_lineage
 from threadline.graph.describe import dataset_names, describe
@@ -37,6 +35,8 @@ from threadline.graph.resolve import resolve_column, resolve_node
 from threadline.graph.runs import run_lineage
 from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.projection.readers.datasets import load_datasets
+from threadline.projection.readers.jobs import load_jobs
 from threadline.server.api.shapes import dataset_json, job_json
 from threadline.server.state import ServerState, json_response, state_of
 from threadline.store import schema

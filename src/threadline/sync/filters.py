@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import blake3
 from sqlalchemy import Connection, select
 
-from threadline.catalog.pipelines import pipeline_job_ids
 from threadline.errors import BadRequest, NotFound
 from threadline.graph.index import LineageIndex
 from threadline.graph.resolve import resolve_node
@@ -24,6 +23,7 @@ from threadline.graph.traverse import lineage
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.store import schema
 
 DIRECTIONS = ("upstream", "downstream", "both")
@@ -137,7 +137,7 @@ def entity_digest(entities: list[int]) -> str:
 
 
 def _pipeline_jobs(connection: Connection, pipeline: str) -> list[int]:
-    """The jobs of the pipeline ``pipeline`` (see :mod:`threadline.catalog.pipelines`)."""
+    """The jobs of the pipeline ``pipeline`` (see :mod:`threadline.projection.readers.pipelines`)."""
     try:
         return pipeline_job_ids(connection, pipeline, hint="`threadline jobs` on the remote lists them")
     except NotFound as exc:

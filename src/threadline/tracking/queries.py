@@ -168,7 +168,7 @@ def _runs_from_rows(connection: Connection, rows: list[Any]) -> list[RunInfo]:
 
 
 def get_run(connection: Connection, run_id: str) -> RunInfo:
-    """The run with this full id (resolve prefixes first with ``catalog.runs.resolve_run_id``)."""
+    """The run with this full id (resolve prefixes first with ``store.run_ids.resolve_run_id``)."""
     row = connection.execute(_run_query().where(schema.runs.c.id == run_id)).first()
     if row is None:
         msg = f"no run {run_id}; `threadline runs` lists them"
@@ -180,7 +180,7 @@ def list_runs(
     connection: Connection, *, job_ids: Collection[int] | None = None, limit: int = 20
 ) -> list[RunInfo]:
     """The newest runs (that have events), optionally only those of the jobs ``job_ids`` (a pipeline's:
-    ``catalog.pipelines.pipeline_job_ids``)."""
+    ``projection.readers.pipelines.pipeline_job_ids``)."""
     runs = schema.runs
     query = _run_query().where(runs.c.has_events.is_(True))
     if job_ids is not None:

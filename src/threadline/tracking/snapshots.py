@@ -10,7 +10,7 @@
   integrity); each file is written under a temporary name and renamed into place, and if one fails
   the files this restore created are removed again.
 
-What differs between two runs is :mod:`threadline.catalog.compare`'s.
+What differs between two runs is :mod:`threadline.tracking.compare`'s.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Changes made through the read API (tags, tag descriptions) go through the event log like every other fact.
 
 A change is an OpenLineage event that says what changed, not what the whole state became: a tag added
-to or removed from one dataset, field or job (see ``threadline.catalog.tags``), one tag's description.
+to or removed from one dataset, field or job (see ``threadline.projection.readers.tags``), one tag's
+description.
 Such changes merge in any order and need no lock, across threads, servers sharing a store, and sites.
 
 :func:`append_change` returns once the writer thread has committed the event: the change is durable,

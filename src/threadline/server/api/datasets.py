@@ -2,7 +2,7 @@
 
 A dataset is found by any spelling of its namespace, or by one of its symlink aliases. Tagging a
 dataset or one of its fields appends a DatasetEvent carrying that one change, an addition or a
-removal (see ``threadline.catalog.tags``), and answers once it is durable (see ``changes``).
+removal (see ``threadline.projection.readers.tags``), and answers once it is durable (see ``changes``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog import datasets as catalog
-from threadline.catalog.tags import (
+from threadline.errors import NotFound
+from threadline.openlineage.tag_changes import ADD, REMOVE
+from threadline.projection.readers import datasets as catalog
+from threadline.projection.readers.tags import (
     TAG_SOURCE,
     TagOverlay,
     TagState,
@@ -20,8 +22,6 @@ from threadline.catalog.tags import (
     tag_change,
     tag_change_event,
 )
-from threadline.errors import NotFound
-from threadline.openlineage.tag_changes import ADD, REMOVE
 from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import dataset_json, dataset_version_json

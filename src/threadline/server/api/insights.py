@@ -33,21 +33,21 @@ from sqlalchemy import Connection, and_, func, or_, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.common import (
-    CATALOG_NAMESPACE,
-    check_page,
-    load_facet,
-    load_facets,
-    name_like,
-)
-from threadline.catalog.pipelines import pipeline_job_ids
-from threadline.catalog.runs import io_version
 from threadline.errors import BadRequest
 from threadline.graph.model import DATASET
 from threadline.graph.nodes import NodeId
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.projection.readers.common import (
+    CATALOG_NAMESPACE,
+    check_page,
+    load_facet,
+    load_facets,
+    name_like,
+)
+from threadline.projection.readers.pipelines import pipeline_job_ids
+from threadline.projection.readers.runs import io_version
 from threadline.server.api import ui_lineage
 from threadline.server.api.routing import int_param, new_router, read
 from threadline.server.api.ui_lineage import timespan

@@ -6,8 +6,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog import jobs as catalog
-from threadline.catalog.tags import (
+from threadline.openlineage.tag_changes import ADD, REMOVE
+from threadline.projection.readers import jobs as catalog
+from threadline.projection.readers.tags import (
     TAG_SOURCE,
     TagOverlay,
     TagState,
@@ -15,7 +16,6 @@ from threadline.catalog.tags import (
     tag_change,
     tag_change_event,
 )
-from threadline.openlineage.tag_changes import ADD, REMOVE
 from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import job_json, job_version_json, run_json

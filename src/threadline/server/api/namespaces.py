@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.namespaces import get_namespace, list_namespaces
+from threadline.projection.readers.namespaces import get_namespace, list_namespaces
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import namespace_json
 from threadline.server.state import json_response

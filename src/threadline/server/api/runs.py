@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.runs import get_run, run_facets
+from threadline.projection.readers.runs import get_run, run_facets
 from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import run_json
 from threadline.server.state import json_response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog import search as catalog
+from threadline.projection.readers import search as catalog
 from threadline.server.api.routing import int_param, new_router, read
 from threadline.server.api.shapes import search_json
 from threadline.server.state import json_response

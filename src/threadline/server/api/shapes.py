@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadline.catalog.common import Namespace, Page
-from threadline.catalog.datasets import Dataset, DatasetVersion, Field
-from threadline.catalog.jobs import DatasetRef, Job, JobVersion
-from threadline.catalog.runs import Run, RunDataset
-from threadline.catalog.search import SearchResult
-from threadline.catalog.sources import Source
-from threadline.catalog.tags import TagInfo
 from threadline.openlineage.timestamps import format_time
+from threadline.projection.readers.common import Namespace, Page
+from threadline.projection.readers.datasets import Dataset, DatasetVersion, Field
+from threadline.projection.readers.jobs import DatasetRef, Job, JobVersion
+from threadline.projection.readers.runs import Run, RunDataset
+from threadline.projection.readers.search import SearchResult
+from threadline.projection.readers.sources import Source
+from threadline.projection.readers.tags import TagInfo
 
 #: Marquez's owner of namespaces that OpenLineage events created.
 DEFAULT_OWNER = "anonymous"

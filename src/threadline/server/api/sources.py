@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.sources import get_source, list_sources
+from threadline.projection.readers.sources import get_source, list_sources
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import source_json
 from threadline.server.state import json_response

@@ -6,8 +6,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.tags import TagInfo, check_tag_name, list_tags, tag_definition_event
 from threadline.errors import BadRequest
+from threadline.projection.readers.tags import TagInfo, check_tag_name, list_tags, tag_definition_event
 from threadline.server.api.changes import append_change, wait_folded
 from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import tag_json

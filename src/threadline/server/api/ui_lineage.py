@@ -33,7 +33,6 @@ from sqlalchemy import Connection, func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.common import load_facet
 from threadline.errors import BadRequest
 from threadline.graph.describe import describe
 from threadline.graph.edges import SqlEdges
@@ -41,6 +40,7 @@ from threadline.graph.model import DATASET, JOB, Edge, Node, Subgraph
 from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.projection.readers.common import load_facet
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response, state_of
 from threadline.store import schema

@@ -51,20 +51,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.artifacts.objects import ObjectDB
-from threadline.catalog import datasets as dataset_catalog
-from threadline.catalog import jobs as job_catalog
-from threadline.catalog.common import load_facets
-from threadline.catalog.compare import compare_runs
-from threadline.catalog.runs import get_run
 from threadline.errors import BadRequest, NotFound
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.timestamps import format_time
+from threadline.projection.readers import datasets as dataset_catalog
+from threadline.projection.readers import jobs as job_catalog
+from threadline.projection.readers.common import load_facets
+from threadline.projection.readers.runs import get_run
 from threadline.server.api.insights import RunFilter, list_runs, runs_of_dataset
 from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import dataset_json, job_json, run_json
 from threadline.server.state import json_response, state_of
 from threadline.store import schema
 from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.tracking.compare import compare_runs
 from threadline.vocabulary import RunState
 
 router = new_router()

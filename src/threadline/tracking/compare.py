@@ -5,8 +5,8 @@ A comparison is a list of :class:`Change`, by section:
 
 - ``run``: the job, the state (Marquez's word), the duration (milliseconds);
 - ``inputs`` and ``outputs``: datasets by identity (namespace and name), each with the version the run
-  read or wrote (:func:`~threadline.catalog.runs.io_version`: the content id ``blake3:…`` of a hashed
-  file, else the producer's version or the dataset version the run read or made);
+  read or wrote (:func:`~threadline.projection.readers.runs.io_version`: the content id ``blake3:…`` of a
+  hashed file, else the producer's version or the dataset version the run read or made);
 - ``params`` and ``metrics`` (the final value of each series; ``delta`` is B - A for two numbers);
 - ``code``: the git commit, branch, dirty flag and remote of the code;
 - ``environment``: Python, implementation, platform, host, and the packages added, removed or changed
@@ -35,8 +35,8 @@ from sqlalchemy import Connection
 
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
-from threadline.catalog.runs import RunDataset, load_runs
 from threadline.errors import ArtifactError, InvalidObjectId
+from threadline.projection.readers.runs import RunDataset, load_runs
 from threadline.store.run_ids import short_run_ids
 from threadline.tracking.environment import parse_packages
 from threadline.tracking.queries import RunInfo, tree_runs

@@ -13,7 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, select
 
-from threadline.catalog.common import (
+from threadline.errors import NotFound
+from threadline.graph.resolve import find_dataset
+from threadline.openlineage.naming import normalize_namespace
+from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
     check_page,
@@ -21,11 +24,8 @@ from threadline.catalog.common import (
     get_namespace,
     load_facets,
 )
-from threadline.catalog.runs import Run, load_runs
-from threadline.catalog.tags import Tag, load_overlays, parse_tags
-from threadline.errors import NotFound
-from threadline.graph.resolve import find_dataset
-from threadline.openlineage.naming import normalize_namespace
+from threadline.projection.readers.runs import Run, load_runs
+from threadline.projection.readers.tags import Tag, load_overlays, parse_tags
 from threadline.store import schema
 
 _COLUMNS = (

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
-from threadline.catalog.common import chunks, load_facet, load_facets
-from threadline.catalog.versions import job_version, location_of
 from threadline.errors import BadRequest, NotFound
+from threadline.projection.readers.common import chunks, load_facet, load_facets
+from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
 from threadline.vocabulary import RunState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from threadline.catalog.common import CATALOG_NAMESPACE, Namespace, Page, check_page, get_namespace
+from threadline.projection.readers.common import CATALOG_NAMESPACE, Namespace, Page, check_page, get_namespace
 from threadline.store import schema
 
 __all__ = ["Namespace", "get_namespace", "list_namespaces"]

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from threadline.catalog.common import chunks
 from threadline.errors import NotFound
 from threadline.openlineage.naming import normalize_namespace
+from threadline.projection.readers.common import chunks
 from threadline.store import schema
 
 #: What to do when no job has the name given, where the store is this one.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tests.projection.helpers import feed
 from tests.projection.test_scenarios import scenario_events
-from threadline.catalog.datasets import get_dataset, list_dataset_versions, list_datasets
-from threadline.catalog.jobs import get_job, list_job_runs, list_jobs
-from threadline.catalog.namespaces import list_namespaces
-from threadline.catalog.search import search
-from threadline.catalog.sources import list_sources
+from threadline.projection.readers.datasets import get_dataset, list_dataset_versions, list_datasets
+from threadline.projection.readers.jobs import get_job, list_job_runs, list_jobs
+from threadline.projection.readers.namespaces import list_namespaces
+from threadline.projection.readers.search import search
+from threadline.projection.readers.sources import list_sources
 
 CTAS = "019127df-0850-72bc-b214-b255290588a6"
 

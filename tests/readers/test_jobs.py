@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalog.helpers import facet, job_event
 from tests.projection.helpers import ds, feed, parent_facet, run_event, run_id
-from threadline.catalog.jobs import (
+from tests.readers.helpers import facet, job_event
+from threadline.errors import NotFound
+from threadline.projection.readers.jobs import (
     JobIO,
     current_io,
     get_job,
@@ -15,8 +16,7 @@ from threadline.catalog.jobs import (
     list_job_versions,
     list_jobs,
 )
-from threadline.catalog.versions import job_version
-from threadline.errors import NotFound
+from threadline.projection.readers.versions import job_version
 from threadline.store.ids import dataset_id, job_id
 
 LOCATION = {"sourceCodeLocation": facet(type="git", url="https://git.example.com/repo/job.py")}

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, literal, select, union_all
 
-from threadline.catalog.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, name_like
 from threadline.errors import BadRequest
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.naming import normalize_namespace
+from threadline.projection.readers.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, name_like
 from threadline.store import schema
 
 FILTERS = ("DATASET", "JOB", "RUN")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalog.helpers import facet
 from tests.projection.helpers import ds, feed, micros, parent_facet, run_event, run_id
-from threadline.catalog.runs import get_run, load_runs, run_facets
+from tests.readers.helpers import facet
 from threadline.errors import BadRequest, NotFound
+from threadline.projection.readers.runs import get_run, load_runs, run_facets
 
 
 def test_state_history_duration_and_facets(store) -> None:

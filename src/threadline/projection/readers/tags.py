@@ -14,9 +14,9 @@ two speaks of it later wins (:func:`merge_tags`). So two changes never undo each
 are about the same tag, whatever order they are folded in, on any server or site.
 
 Tag descriptions (Marquez's ``PUT /tags/{tag}``) are DatasetEvents too, on the dataset ``tags/<name>``
-of the hidden namespace :data:`~threadline.catalog.common.CATALOG_NAMESPACE`, the description in its
-``documentation`` facet: one dataset per tag, so that two descriptions written at once never
-overwrite each other.
+of the hidden namespace :data:`~threadline.projection.readers.common.CATALOG_NAMESPACE`, the
+description in its ``documentation`` facet: one dataset per tag, so that two descriptions written at
+once never overwrite each other.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from typing import Any
 
 from sqlalchemy import Connection, String, bindparam, cast, func, select
 
-from threadline.catalog.common import CATALOG_NAMESPACE, Page, check_page, chunks, decode_json
 from threadline.errors import BadRequest
 from threadline.openlineage import tag_changes
 from threadline.openlineage.tag_changes import ADD, REMOVE, TagChange
 from threadline.openlineage.timestamps import format_time, now_micros
+from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, chunks, decode_json
 from threadline.store import schema
 from threadline.store.ids import dataset_id
 

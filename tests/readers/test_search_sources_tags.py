@@ -6,14 +6,16 @@ import json
 
 import pytest
 
-from tests.catalog.helpers import facet
 from tests.projection.helpers import ds, feed, run_event, run_id
-from threadline.catalog.common import CATALOG_NAMESPACE
-from threadline.catalog.datasets import get_dataset, list_datasets
-from threadline.catalog.namespaces import list_namespaces
-from threadline.catalog.search import parse_filter, parse_sort, search
-from threadline.catalog.sources import get_source, list_sources
-from threadline.catalog.tags import (
+from tests.readers.helpers import facet
+from threadline.errors import BadRequest, NotFound
+from threadline.openlineage.events import parse_event
+from threadline.projection.readers.common import CATALOG_NAMESPACE
+from threadline.projection.readers.datasets import get_dataset, list_datasets
+from threadline.projection.readers.namespaces import list_namespaces
+from threadline.projection.readers.search import parse_filter, parse_sort, search
+from threadline.projection.readers.sources import get_source, list_sources
+from threadline.projection.readers.tags import (
     Tag,
     check_tag_name,
     dataset_tags_event,
@@ -23,8 +25,6 @@ from threadline.catalog.tags import (
     with_tag,
     without_tag,
 )
-from threadline.errors import BadRequest, NotFound
-from threadline.openlineage.events import parse_event
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, String, and_, cast, func, select
 
-from threadline.catalog.common import CATALOG_NAMESPACE, Page, check_page, json_text
 from threadline.errors import NotFound
+from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, json_text
 from threadline.store import schema
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.catalog.helpers import dataset_event, facet
 from tests.projection.helpers import ds, feed, micros, run_event, run_id
-from threadline.catalog.datasets import get_dataset, get_dataset_version, list_dataset_versions, list_datasets
-from threadline.catalog.namespaces import get_namespace, list_namespaces
+from tests.readers.helpers import dataset_event, facet
 from threadline.errors import BadRequest, NotFound
+from threadline.projection.readers.datasets import (
+    get_dataset,
+    get_dataset_version,
+    list_dataset_versions,
+    list_datasets,
+)
+from threadline.projection.readers.namespaces import get_namespace, list_namespaces
 
 SCHEMA = {
     "fields": [

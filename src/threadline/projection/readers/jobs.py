@@ -13,13 +13,20 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, func, select
 
-from threadline.catalog.common import CATALOG_NAMESPACE, Page, check_page, chunks, get_namespace, load_facets
-from threadline.catalog.datasets import dataset_refs, owners_of
-from threadline.catalog.runs import Run, load_runs
-from threadline.catalog.tags import Tag, TagOverlay, load_overlays, parse_tags
-from threadline.catalog.versions import job_version, location_of
 from threadline.errors import NotFound
 from threadline.graph.edges import current_edges_of
+from threadline.projection.readers.common import (
+    CATALOG_NAMESPACE,
+    Page,
+    check_page,
+    chunks,
+    get_namespace,
+    load_facets,
+)
+from threadline.projection.readers.datasets import dataset_refs, owners_of
+from threadline.projection.readers.runs import Run, load_runs
+from threadline.projection.readers.tags import Tag, TagOverlay, load_overlays, parse_tags
+from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
 from threadline.store.ids import job_id
 
@@ -264,7 +271,7 @@ def list_job_runs(
 
 @dataclass(slots=True)
 class JobVersion:
-    """One shape a job ran with (see :mod:`threadline.catalog.versions`) and its runs."""
+    """One shape a job ran with (see :mod:`threadline.projection.readers.versions`) and its runs."""
 
     namespace: str
     name: str

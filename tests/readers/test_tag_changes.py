@@ -11,11 +11,13 @@ import jsonschema
 import pytest
 from referencing import Registry, Resource
 
-from tests.catalog.helpers import dataset_event, facet, job_event
 from tests.projection.helpers import ds, feed, micros
-from threadline.catalog.datasets import get_dataset
-from threadline.catalog.jobs import get_job
-from threadline.catalog.tags import (
+from tests.readers.helpers import dataset_event, facet, job_event
+from threadline.openlineage.events import parse_event
+from threadline.openlineage.tag_changes import SCHEMA_URL
+from threadline.projection.readers.datasets import get_dataset
+from threadline.projection.readers.jobs import get_job
+from threadline.projection.readers.tags import (
     Tag,
     TagState,
     dataset_tags_event,
@@ -24,8 +26,6 @@ from threadline.catalog.tags import (
     tag_change,
     tag_change_event,
 )
-from threadline.openlineage.events import parse_event
-from threadline.openlineage.tag_changes import SCHEMA_URL
 from threadline.store import open_store
 
 SPEC_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"

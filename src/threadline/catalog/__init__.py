@@ -1,3 +1,0 @@
-"""The catalog: reading what the projections know about namespaces, datasets, jobs and runs."""
-
-from __future__ import annotations
