@@ -18,10 +18,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from enum import StrEnum
 
-from threadline.openlineage.timestamps import format_time
+from threadline.openlineage.timestamps import format_time, to_datetime
 
 #: The shortest short run id shown (UUIDv7 ids share more than their first 8 digits only when made
 #: within about a minute of each other; then they are shown longer).
@@ -113,7 +112,7 @@ def people_time(micros: int | None) -> str:
     """A time for the CLI's tables: ``2026-12-06 01:06:17Z`` (UTC; "" when unknown)."""
     if micros is None:
         return ""
-    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return to_datetime(micros).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def short_id_length(run_id: str, neighbours: tuple[str | None, ...]) -> int:

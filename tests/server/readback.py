@@ -162,7 +162,10 @@ def read_back_cli(store_url: str, sent: Sent) -> list[str]:
         if result.exit_code != 0 or (
             result.exception is not None and not isinstance(result.exception, SystemExit)
         ):
-            problems.append(f"threadline {' '.join(args)} exited {result.exit_code}: {result.output[-500:]}")
+            problems.append(
+                f"threadline {' '.join(args)} exited {result.exit_code}: {result.output[-500:]}"
+                f"{result.exception!r}"
+            )
         if "Traceback" in result.output:
             problems.append(f"threadline {' '.join(args)} printed a traceback")
         return result.stdout

@@ -153,6 +153,25 @@ def format_node_id(node: NodeId) -> str:
     return candidates[-1]
 
 
+def namespace_only_hint(node: NodeId) -> str | None:
+    """What to write instead, when ``node`` was most likely meant as a URL namespace with no name after
+    it (``dataset:s3://bucket`` reads, as Marquez reads it, as the dataset ``//bucket`` of namespace
+    ``s3``); ``None`` when it reads as meant. For the message of a node that does not exist: a name
+    may really start with ``//``, so the id itself is not refused."""
+    if node.kind == "run" or not (node.name or "").startswith("//"):
+        return None
+    namespace = f"{node.namespace}:{node.name}"
+    if node.kind == "datasetField":
+        what, example = "dataset name and field", f"datasetField:{namespace}:DATASET:FIELD"
+    else:
+        what, example = f"{node.kind} name", f"{node.kind}:{namespace}:NAME"
+    command = "threadline jobs" if node.kind == "job" else "threadline datasets"
+    return (
+        f"{namespace!r} reads as a namespace with no {what} after it; write {example} "
+        f"({command} --namespace {namespace} lists the names)"
+    )
+
+
 def _bad(text: str, why: str) -> BadRequest:
     return BadRequest(f"bad node id {text!r}: {why}; expected {EXPECTED_FORMS}")
 
@@ -196,19 +215,6 @@ def parse_node_id(text: str) -> NodeId:
             )
         version = _unescape(version)
     parts = _split(body, _PARTS[kind])
-    if parts is not None and any(part.startswith("//") for part in parts[1:]):
-        # The only ':' left to cut at was the one of a URL namespace's scheme (dataset:s3://bucket):
-        # the id has the namespace and nothing after it.
-        namespace = body if kind != "datasetField" else ":".join(parts[:2])
-        what = "dataset name and field" if kind == "datasetField" else f"{kind} name"
-        example = (
-            f"{kind}:{namespace}:DATASET:FIELD" if kind == "datasetField" else f"{kind}:{namespace}:NAME"
-        )
-        raise BadRequest(
-            f"bad node id {text!r}: {namespace!r} reads as a namespace with no {what} after it; "
-            f"write {example} ({'threadline datasets' if kind != 'job' else 'threadline jobs'} "
-            f"--namespace {namespace} lists the names)"
-        )
     if parts is None or not all(parts):
         needed = "namespace, dataset and field" if kind == "datasetField" else "namespace and name"
         raise _bad(text, f"a {kind} id needs a {needed}, separated by ':'")

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from threadline.errors import BadRequest, NotFound
 from threadline.graph.columns import Column, dataset_fields
 from threadline.graph.model import DATASET, JOB, Node
-from threadline.graph.nodes import NodeId, parse_node_id
+from threadline.graph.nodes import NodeId, namespace_only_hint, parse_node_id
 from threadline.openlineage.naming import normalize_namespace
 from threadline.store import schema
 from threadline.store.ids import dataset_id, job_id
@@ -78,6 +78,17 @@ def _no_such(connection: Connection, kind: str, namespace: str, name: str) -> st
     return message
 
 
+def _not_found(connection: Connection, node: NodeId) -> NotFound:
+    """The error for a dataset or job id that names nothing the projections know."""
+    hint = namespace_only_hint(node)
+    if hint is not None:
+        return NotFound(f"bad node id {str(node)!r}: {hint}")
+    kind = "job" if node.kind == "job" else "dataset"
+    assert node.namespace is not None
+    assert node.name is not None
+    return NotFound(_no_such(connection, kind, node.namespace, node.name))
+
+
 def resolve_node(connection: Connection, text: str | NodeId) -> Node:
     """The job or dataset named by a node id (``job:ns:name`` or ``dataset:ns:name``)."""
     node = parse_node_id(text) if isinstance(text, str) else text
@@ -86,12 +97,12 @@ def resolve_node(connection: Connection, text: str | NodeId) -> Node:
     if node.kind == "dataset":
         found = find_dataset(connection, node.namespace, node.name)
         if found is None:
-            raise NotFound(_no_such(connection, "dataset", node.namespace, node.name))
+            raise _not_found(connection, node)
         return Node(DATASET, found)
     if node.kind == "job":
         found = find_job(connection, node.namespace, node.name)
         if found is None:
-            raise NotFound(_no_such(connection, "job", node.namespace, node.name))
+            raise _not_found(connection, node)
         return Node(JOB, found)
     msg = f"{node} is a {node.kind} id; this needs a dataset:… or job:… node id"
     raise BadRequest(msg)
@@ -108,7 +119,7 @@ def resolve_column(connection: Connection, text: str | NodeId) -> list[Column]:
     assert node.name is not None
     found = find_dataset(connection, node.namespace, node.name)
     if found is None:
-        raise NotFound(_no_such(connection, "dataset", node.namespace, node.name))
+        raise _not_found(connection, node)
     if node.kind == "datasetField":
         assert node.field is not None
         return [(found, node.field)]
