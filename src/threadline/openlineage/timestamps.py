@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: The times every reader can print (``datetime``'s range in UTC), in microseconds since the epoch.
+MIN_MICROS = -62_135_596_800_000_000
+MAX_MICROS = 253_402_300_799_999_999
 
 
 def parse_time(text: str) -> int:
@@ -16,12 +19,16 @@ def parse_time(text: str) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not MIN_MICROS <= micros <= MAX_MICROS:
+        msg = f"{text!r} is outside 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z in UTC"
+        raise ValueError(msg)
+    return micros
 
 
 def to_datetime(micros: int) -> datetime:
     """Turn stored microseconds back into an aware UTC datetime."""
-    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC).replace(microsecond=micros % 1_000_000)
+    return _EPOCH + timedelta(microseconds=micros)  # integers throughout: no float rounding
 
 
 def format_time(micros: int | None) -> str | None:

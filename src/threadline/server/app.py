@@ -63,7 +63,11 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response({"error": "internal server error; the server log has the details"}, status=500)
+    # Starlette raises the error again once this answer is sent, and uvicorn then drops the
+    # connection: saying so (Connection: close) lets the client open a new one for its next request
+    # instead of failing it on a reset.
+    content = {"error": "internal server error; the server log has the details"}
+    return json_response(content, status=500, headers={"Connection": "close"})
 
 
 def create_app(

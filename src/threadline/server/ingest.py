@@ -176,6 +176,7 @@ class IngestFastPath:
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             status, content = 500, {"error": "internal server error; the server log has the details"}
+            headers.append((b"connection", b"close"))  # as the app's own 500s do (see app.py)
         body = encode_json(content)
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
