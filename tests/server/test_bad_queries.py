@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from tests.server.conftest import free_port
+from tests.server.conftest import ServerProcess, free_port
 from tests.server.helpers import JSON, make_event
 from threadline.catalog.common import MAX_LIMIT, MAX_OFFSET
 from threadline.server.app import asgi_app, create_app
@@ -72,7 +72,7 @@ BAD_LIMITS = ["-1", str(MAX_LIMIT + 1), "9223372036854775808", "1" + "0" * 40, "
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _some_lineage(open_server) -> None:  # noqa: ANN001 - the session fixture's type lives in conftest
+def _some_lineage(open_server: ServerProcess) -> None:
     """A job with a run, an input and an output, so the endpoints have something to page over."""
     with open_server.client() as client:
         event = make_event(
@@ -168,9 +168,12 @@ TIME_ENDPOINTS = [
     ("/api/v1/ui/runs", "until"),
 ]
 
+CALENDAR_ENDS = ["9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"]
+BEYOND_THE_CALENDAR = ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "10000-01-01T00:00:00Z"]
+
 
 @pytest.mark.parametrize(("endpoint", "name"), TIME_ENDPOINTS)
-@pytest.mark.parametrize("when", ["9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize("when", CALENDAR_ENDS)
 def test_times_at_the_ends_of_the_calendar_are_answered(
     client: httpx.Client, endpoint: str, name: str, when: str
 ) -> None:
@@ -179,7 +182,7 @@ def test_times_at_the_ends_of_the_calendar_are_answered(
 
 
 @pytest.mark.parametrize(("endpoint", "name"), TIME_ENDPOINTS)
-@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "10000-01-01T00:00:00Z"])
+@pytest.mark.parametrize("when", BEYOND_THE_CALENDAR)
 def test_times_beyond_the_calendar_are_400(client: httpx.Client, endpoint: str, name: str, when: str) -> None:
     response = client.get(endpoint, params={**dict(httpx.URL(endpoint).params), name: when})
     _bad(response, name)
