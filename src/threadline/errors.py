@@ -68,6 +68,14 @@ class StoreError(ThreadlineError):
     status = 503
 
 
+class StoreReadOnly(StoreError):
+    """The store refuses writes (a read-only file, folder or database role); the message says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the store is read-only, so nothing was written: {reason}")
+        self.reason = reason
+
+
 class MigrationRequired(StoreError):
     """The database schema is older than this version of threadline."""
 

@@ -15,11 +15,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from threadline import settings
 from threadline.errors import ThreadlineError
+from threadline.redact import redact_url
 from threadline.store.sql import SqlStore, open_store
 
 #: Results go to stdout; progress, notes and errors to stderr so that output can be piped.
@@ -82,11 +82,8 @@ def connect(explicit: str | None) -> SqlStore:
 
 
 def display_url(url: str) -> str:
-    """A store URL fit for printing, with any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    """A store URL fit for printing, with any password (or secret query value) hidden."""
+    return redact_url(url)
 
 
 def format_micros(micros: int | None) -> str:

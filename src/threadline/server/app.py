@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,6 +21,7 @@ from threadline.artifacts.objects import ObjectDB
 from threadline.errors import ConfigError, ThreadlineError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.projection import project_pending
+from threadline.redact import redact_text
 from threadline.server import events, ingest, lineage, objects, status, sync, web
 from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
@@ -70,6 +72,21 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
     return json_response(content, status=500, headers={"Connection": "close"})
 
 
+async def check_store_writable(store: SqlStore) -> None:
+    """Say at start, in the log, when the store refuses writes (``GET /api/v1/health`` says it too)."""
+    try:
+        problem = await run_in_threadpool(store.check_writable)
+    except Exception as exc:  # a store that is busy or down now: the first write will tell
+        log.warning("could not check whether the store can be written: %s", redact_text(str(exc)))
+        return
+    if problem is not None:
+        log.error(
+            "the store is read-only: %s. Reads are served; every write is refused with 503 "
+            "until the store can be written.",
+            problem,
+        )
+
+
 def create_app(
     store: SqlStore,
     *,
@@ -94,6 +111,8 @@ def create_app(
     lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
 
     def project() -> int:
+        if store.write_problem is not None:
+            return 0  # a read-only store: said at start and in health, not in a traceback a second
         done = project_pending(store, batch_size=PROJECTION_BATCH)
         if done:
             lineage_index.changed()
@@ -106,6 +125,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await check_store_writable(store)
         writer.start()
         await parser.start()
         lineage_index.start()

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import uvicorn
-from sqlalchemy.engine import make_url
 
+from threadline.redact import redact_url
 from threadline.server.app import asgi_app, create_app
 from threadline.server.auth import resolve_auth_mode
 from threadline.server.parsing import tune_gc
@@ -22,11 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def display_url(url: str) -> str:
-    """A store URL fit for printing: any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
+    """A store URL fit for printing: any password (or secret query value) hidden."""
+    return redact_url(url)
 
 
 def _has(module: str) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, inspect, text
 
 from threadline.errors import MigrationRequired, StoreError
+from threadline.redact import redact_url
 from threadline.store.schema import metadata
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def current_revision(connection: Connection) -> str | None:
 def ensure_schema(engine: Engine, url: str) -> None:
     """Create a new database at head, accept one at head, and refuse anything else with advice."""
     head = head_revision()
+    url = redact_url(url)  # for the messages below: never print a password
     with engine.connect() as connection:
         connection.info["write"] = True
         with connection.begin():
