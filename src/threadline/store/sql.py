@@ -25,7 +25,7 @@ from threadline.store import bulk, codec, schema
 from threadline.store.backends import backend_of, make_engine, normalise_url
 from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
 from threadline.store.migrate import ensure_schema
-from threadline.store.writable import PROBE_MARK, probe_write, read_only_reason
+from threadline.store.writable import PROBE_MARK, ConnectionGenerations, probe_write, read_only_reason
 
 _EVENT_COLUMNS = (
     schema.events.c.seq,
@@ -139,6 +139,7 @@ class SqlStore(Store):
         self._analyzed_size: int | None = None
         #: Why the store refuses writes, as last seen (a read-only file or role), or ``None``.
         self.write_problem: str | None = None
+        self._generations = ConnectionGenerations(self.engine)
         try:
             if create:
                 ensure_schema(self.engine, url)
@@ -175,9 +176,9 @@ class SqlStore(Store):
 
     def _note_read_only(self, reason: str) -> None:
         self.write_problem = reason
-        # SQLite opened the file read-only for every pooled connection: new ones are needed for a
-        # write to succeed once the file is writable again.
-        self.engine.dispose()
+        # SQLite opened the file read-only for every connection: only new ones can write once the file
+        # is writable again.
+        self._generations.renew()
 
     def check_writable(self) -> str | None:
         """Find out whether the store can be written (a write, rolled back): ``None`` when it can,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -57,6 +57,34 @@ def read_only_reason(backend: str, url: str, exc: BaseException) -> str | None:
         f"PostgreSQL at {redact_url(url)} refuses writes: {_PG_READ_ONLY[sqlstate]} ({detail}); connect "
         "to the primary server as a role that may write (not a standby, no default_transaction_read_only)"
     )
+
+
+class ConnectionGenerations:
+    """Closes every connection opened before the store was found read-only, as soon as it is free.
+
+    SQLite opens a read-only file read-only for good, and shares that with every connection of the
+    process to the same file while any one of them stays open: once the file is writable again, a
+    write succeeds only after all of them are closed. :meth:`renew` closes the idle ones at once and
+    marks the rest, which are closed when returned to the pool (not at some later garbage collection).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.current = 0
+        event.listen(engine, "connect", self._stamp)
+        event.listen(engine, "checkin", self._close_if_old)
+
+    def _stamp(self, _dbapi_connection: Any, record: Any) -> None:
+        record.info["generation"] = self.current
+
+    def _close_if_old(self, dbapi_connection: Any, record: Any) -> None:
+        if dbapi_connection is not None and record.info.get("generation", self.current) != self.current:
+            record.invalidate()
+
+    def renew(self) -> None:
+        """Start a new generation: close the idle connections now and the busy ones when freed."""
+        self.current += 1
+        self.engine.dispose()
 
 
 def probe_write(engine: Engine, backend: str, url: str, statement: Any) -> str | None:
