@@ -42,10 +42,12 @@ def check_content_type(headers: Mapping[str, str]) -> None:
     raise UnsupportedMediaType(msg)
 
 
-def _too_large(limit: int, what: str = "the request body") -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"{what} is larger than {limit} bytes (max_body_bytes); send fewer events per request"
-    )
+#: What a 413 of an ingest body advises.
+_INGEST_ADVICE = "(max_body_bytes); send fewer events per request"
+
+
+def _too_large(limit: int, what: str = "the request body", advice: str = _INGEST_ADVICE) -> PayloadTooLarge:
+    return PayloadTooLarge(f"{what} is larger than {limit} bytes {advice}")
 
 
 def _encoding(headers: Mapping[str, str]) -> str | None:
@@ -116,9 +118,17 @@ def unzstd(data: bytes, limit: int) -> bytes:
     return bytes(out)
 
 
-async def read_body(headers: Mapping[str, str], stream: AsyncIterator[bytes], limit: int) -> bytes:
+async def read_body(
+    headers: Mapping[str, str],
+    stream: AsyncIterator[bytes],
+    limit: int,
+    *,
+    advice: str = _INGEST_ADVICE,
+    expected: str = "an OpenLineage event as JSON",
+) -> bytes:
     """A request body (its ``headers``, and its ``stream`` of chunks as they arrive) as JSON bytes:
-    content type checked, size limited, gzip undone."""
+    content type checked, size limited, gzip undone. ``advice`` follows the limit in a 413 (which
+    setting, what to do); ``expected`` says what to send instead of an empty body."""
     check_content_type(headers)
     encoding = _encoding(headers)
     declared = headers.get("content-length")
@@ -129,22 +139,27 @@ async def read_body(headers: Mapping[str, str], stream: AsyncIterator[bytes], li
             msg = f"Content-Length {declared!r} is not a number"
             raise BadRequest(msg) from None
         if length > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, advice=advice)
     chunks: list[bytes] = []
     size = 0
     async for chunk in stream:
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, advice=advice)
         chunks.append(chunk)
     body = b"".join(chunks)
     if encoding is not None:
         undo = gunzip if encoding == "gzip" else unzstd
         # A large body is undone in a thread: the event loop keeps serving others meanwhile.
-        body = (
-            await run_in_threadpool(undo, body, limit) if len(body) >= OFF_LOOP_BYTES else undo(body, limit)
-        )
+        try:
+            body = (
+                await run_in_threadpool(undo, body, limit)
+                if len(body) >= OFF_LOOP_BYTES
+                else undo(body, limit)
+            )
+        except PayloadTooLarge as exc:
+            raise PayloadTooLarge(exc.message.replace(_INGEST_ADVICE, advice)) from None
     if not body.strip():
-        msg = "the request body is empty; send an OpenLineage event as JSON"
+        msg = f"the request body is empty; send {expected}"
         raise BadRequest(msg)
     return body

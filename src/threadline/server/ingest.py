@@ -18,14 +18,16 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadline.errors import BadRequest, InvalidEvent, PayloadTooLarge, ThreadlineError
-from threadline.openlineage.events import ParsedEvent, parse_event, split_batch
+from threadline.openlineage.events import ParsedEvent, split_batch
 from threadline.server.bodies import read_body
+from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory
 from threadline.server.state import ServerState, encode_json, json_response, state_of
 from threadline.store.base import AppendResult
 from threadline.store.codec import encode
@@ -54,9 +56,12 @@ async def ingest_one(
     """Store one OpenLineage event: 201 with its id, ``created`` or ``duplicate``, and facet problems."""
     await state.auth.require(headers, "write")
     body = await read_body(headers, chunks, state.max_body_bytes)
-    event = parse_event(body)
-    event.codec, event.payload = encode(event.raw)
+    event = await state.parser.parse_one(body)  # a large one by a parse worker, off the event loop
+    if event.payload is None:
+        event.codec, event.payload = encode(event.raw)
     result = await state.writer.submit([event])
+    if len(body) >= LARGE_REQUEST_BYTES:
+        await run_in_threadpool(release_memory)
     content = {
         "id": event.id,
         "status": _statuses([event], result)[0],
@@ -88,12 +93,14 @@ async def ingest_batch(
     failed: list[dict[str, Any]] = []
     for index, parsed in enumerate(await state.parser.parse(elements)):
         if isinstance(parsed, tuple):
-            reason, field = parsed
+            reason, field = parsed[:2]
             failed.append({"index": index, "reason": reason, "field": field, "retriable": False})
             continue
         accepted.append(parsed)
         indexes.append(index)
     result = await state.writer.submit(accepted)
+    if len(body) >= LARGE_REQUEST_BYTES:
+        await run_in_threadpool(release_memory)
     stored = [
         {
             "index": index,

@@ -1,0 +1,219 @@
+"""What hostile clients cost the real server (issue 13): large events, slow clients, connection floods.
+
+    .venv/bin/python benchmarks/hostile_clients.py [--part large,flood] [--flood-connections 20200]
+
+Each part starts ``threadline serve``'s server (``run_server``, SQLite, auth none, default settings) in
+a subprocess on a fresh store and prints what it measured:
+
+- **large**: the event of the report (13 MB, 300,000 inputs) sent four times, then four events of
+  100,000 schema fields (9 MB, within the limits); for each, the answer and its time, the worst
+  latency of a small event sent every 0.2 s until the projection has caught up, and the server's
+  resident memory (``VmRSS``) after it, against its size before the first.
+- **flood**: ``--flood-connections`` connections (default 20,200, from two helper processes) that each
+  send half a request line and nothing more; meanwhile, every two seconds, a new client and a client
+  whose keep-alive connection was opened before the flood ask for ``/api/v1/health``: their answers
+  and times, and the server's open file descriptors. Then what the held connections were answered.
+
+The figures are machine-bound (the README gives them with the machine's load), so nothing here is a
+pass/fail threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PRODUCER = "https://example.com/threadline-bench"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _start(folder: Path, **options: Any) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    arguments = {"host": "127.0.0.1", "port": port, "auth": "none", "log_level": "warning", **options}
+    call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
+    store = f"sqlite:///{folder / 'threadline.db'}"
+    code = f"from threadline.server import run_server; run_server({store!r}, {call})"
+    log = (folder / "server.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    msg = f"the server did not start: {(folder / 'server.log').read_text()}"
+    raise SystemExit(msg)
+
+
+def _event(job: str, *, inputs: int = 0, fields: int = 0) -> bytes:
+    outputs: list[dict[str, Any]] = [{"namespace": "bench", "name": f"{job}-out"}]
+    if fields:
+        schema = [
+            {"name": f"column_{i:06d}", "type": "VARCHAR", "description": "a column"} for i in range(fields)
+        ]
+        outputs[0]["facets"] = {
+            "schema": {"_producer": PRODUCER, "_schemaURL": "https://x/schema", "fields": schema}
+        }
+    doc = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T12:00:00Z",
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "bench", "name": job},
+        "inputs": [{"namespace": "warehouse", "name": f"t{i:07d}"} for i in range(inputs)],
+        "outputs": outputs,
+    }
+    return json.dumps(doc).encode()
+
+
+def large(_args: argparse.Namespace) -> None:
+    """The ``large`` part (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as directory:
+        process, base = _start(Path(directory), max_body_bytes=16 << 20)
+        client = httpx.Client(base_url=base, timeout=600)
+        headers = {"Content-Type": "application/json"}
+
+        def small() -> float:
+            started = time.perf_counter()
+            client.post("/api/v1/lineage", content=_event("small"), headers=headers)
+            return time.perf_counter() - started
+
+        small()
+        time.sleep(3)
+        print(f"server RSS at start: {_rss_mb(process.pid)} MB")
+        for name, body in (
+            *((f"report: 300,000 inputs #{n}", _event("huge", inputs=300_000)) for n in range(1, 5)),
+            *((f"100,000 schema fields #{n}", _event("wide", fields=100_000)) for n in range(1, 5)),
+        ):
+            started = time.perf_counter()
+            answer = client.post("/api/v1/lineage", content=body, headers=headers)
+            took = time.perf_counter() - started
+            worst = 0.0
+            deadline = time.monotonic() + 600
+            while client.get("/api/v1/health").json()["projectionLag"] and time.monotonic() < deadline:
+                worst = max(worst, small())
+                time.sleep(0.2)
+            time.sleep(1)
+            print(
+                f"{name}: {len(body) / 1e6:.1f} MB -> {answer.status_code} in {took:.2f} s; worst small "
+                f"event while it was folded {worst:.2f} s; server RSS {_rss_mb(process.pid)} MB"
+            )
+        process.terminate()
+        process.wait(30)
+
+
+_FLOODER = """
+import socket, sys, time, collections
+port, count, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+held, errors = [], collections.Counter()
+for _ in range(count):
+    try:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"GET / HTTP/1.1\\r\\n")
+        held.append(sock)
+    except OSError as exc:
+        errors[type(exc).__name__] += 1
+time.sleep(hold)
+answers = collections.Counter()
+for sock in held:
+    sock.setblocking(False)
+    try:
+        answers[sock.recv(20)[9:12].decode() or "closed"] += 1
+    except BlockingIOError:
+        answers["still open, no answer"] += 1
+    except OSError as exc:
+        answers[type(exc).__name__] += 1
+print(f"flooder: {len(held)} connections held, {dict(errors)} failed to open; answered {dict(answers)}")
+"""
+
+
+def flood(args: argparse.Namespace) -> None:
+    """The ``flood`` part (see the module docstring)."""
+    with tempfile.TemporaryDirectory() as directory:
+        process, base = _start(Path(directory))
+        port = int(base.rsplit(":", 1)[1])
+        kept = httpx.Client(base_url=base, timeout=60)
+        kept.get("/api/v1/health")
+        half = args.flood_connections // 2
+        flooders = [
+            subprocess.Popen([sys.executable, "-c", _FLOODER, str(port), str(count), "20"])
+            for count in (half, args.flood_connections - half)
+        ]
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    fresh: Any = httpx.get(f"{base}/api/v1/health", timeout=30).status_code
+                except httpx.HTTPError as exc:
+                    fresh = type(exc).__name__
+                middle = time.monotonic()
+                try:
+                    old: Any = kept.get("/api/v1/health").status_code
+                except httpx.HTTPError as exc:
+                    old = type(exc).__name__
+                fds = sum(1 for _ in Path(f"/proc/{process.pid}/fd").iterdir())
+                print(
+                    f"  new client: {fresh} in {middle - started:.2f} s; kept-alive client: {old} in "
+                    f"{time.monotonic() - middle:.2f} s; server open files {fds}",
+                    flush=True,
+                )
+                stop.wait(2.0)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        for flooder in flooders:
+            flooder.wait()
+        stop.set()
+        watcher.join()
+        print(f"after the flood: health {httpx.get(f'{base}/api/v1/health', timeout=30).status_code}")
+        process.terminate()
+        process.wait(30)
+        counts = Counter(
+            line.split(":")[0] for line in (Path(directory) / "server.log").read_text().splitlines()
+        )
+        print(f"server log lines by kind: {dict(counts.most_common(5))}")
+
+
+def main() -> None:
+    """Run the parts asked for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", default="large,flood")
+    parser.add_argument("--flood-connections", type=int, default=20_200)
+    args = parser.parse_args()
+    for part in args.part.split(","):
+        print(f"== {part}", flush=True)
+        {"large": large, "flood": flood}[part](args)
+
+
+if __name__ == "__main__":
+    main()
