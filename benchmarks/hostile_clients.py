@@ -53,7 +53,15 @@ def _rss_mb(pid: int) -> int:
 
 def _start(folder: Path, **options: Any) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    arguments = {"host": "127.0.0.1", "port": port, "auth": "none", "log_level": "warning", **options}
+    arguments = {
+        "host": "127.0.0.1",
+        "port": port,
+        "auth": "none",
+        "log_level": "warning",
+        "max_body_bytes": 16 << 20,
+        "max_batch_events": 10_000,
+        **options,
+    }
     call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
     store = f"sqlite:///{folder / 'threadline.db'}"
     code = f"from threadline.server import run_server; run_server({store!r}, {call})"
@@ -97,7 +105,7 @@ def _event(job: str, *, inputs: int = 0, fields: int = 0) -> bytes:
 def large(_args: argparse.Namespace) -> None:
     """The ``large`` part (see the module docstring)."""
     with tempfile.TemporaryDirectory() as directory:
-        process, base = _start(Path(directory), max_body_bytes=16 << 20)
+        process, base = _start(Path(directory))
         client = httpx.Client(base_url=base, timeout=600)
         headers = {"Content-Type": "application/json"}
 

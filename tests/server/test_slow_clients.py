@@ -215,7 +215,7 @@ def test_the_server_process_times_out_a_slowloris_and_survives_a_flood(
         auth="none",
         header_timeout=1.0,
         body_timeout=1.0,
-        max_connections=200,
+        max_connections=100,
     )
     port = server.port
     with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE) as sock:
@@ -227,11 +227,11 @@ def test_the_server_process_times_out_a_slowloris_and_survives_a_flood(
         assert kept.get("/api/v1/health").status_code == 200
         held = []
         try:
-            for _ in range(1000):  # five times the limit
+            for _ in range(500):  # five times the limit (and within a test process's usual 1,024 files)
                 sock = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE)
                 sock.sendall(b"GET / HTTP/1.1\r\n")
                 held.append(sock)
-            statuses = {_status(_receive(sock, PATIENCE)) for sock in held[-100:]}
+            statuses = {_status(_receive(sock, PATIENCE)) for sock in held[-50:]}
             assert statuses <= {503, 408}, statuses
             assert 503 in statuses
             assert kept.get("/api/v1/health").status_code == 200

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from threadline.errors import BadRequest, InvalidEvent, PayloadTooLarge, ThreadlineError
 from threadline.openlineage.events import ParsedEvent, split_batch
 from threadline.server.bodies import read_body
-from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory
+from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory_soon
 from threadline.server.state import ServerState, encode_json, json_response, state_of
 from threadline.store.base import AppendResult
 from threadline.store.codec import encode
@@ -61,7 +60,7 @@ async def ingest_one(
         event.codec, event.payload = encode(event.raw)
     result = await state.writer.submit([event])
     if len(body) >= LARGE_REQUEST_BYTES:
-        await run_in_threadpool(release_memory)
+        release_memory_soon()
     content = {
         "id": event.id,
         "status": _statuses([event], result)[0],
@@ -100,7 +99,7 @@ async def ingest_batch(
         indexes.append(index)
     result = await state.writer.submit(accepted)
     if len(body) >= LARGE_REQUEST_BYTES:
-        await run_in_threadpool(release_memory)
+        release_memory_soon()
     stored = [
         {
             "index": index,

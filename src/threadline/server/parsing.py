@@ -158,9 +158,9 @@ def serve(fd: int, parent: int) -> None:
         answer = pickle.dumps(_parse_in_worker(elements, limits), protocol=pickle.HIGHEST_PROTOCOL)
         large = len(body) >= LARGE_REQUEST_BYTES
         del elements, body
-        if large:
-            release_memory()
         sock.sendall(_HEADER.pack(len(answer)) + answer)
+        if large:  # after answering: the server does not wait for it
+            release_memory()
 
 
 # ---- the server side -------------------------------------------------------------------------------
