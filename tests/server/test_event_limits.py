@@ -136,6 +136,18 @@ def test_refused_exactly_when_a_count_is_over(
         SMALL.check(doc)
 
 
+@given(limit=st.integers(1, 50), count=st.integers(0, 120))
+def test_an_event_too_small_to_be_over_a_limit_is_not_counted(limit: int, count: int) -> None:
+    """The shortcut of ``could_exceed``: the smallest JSON of ``count`` datasets still counts as
+    possibly over when ``count`` is over the limit."""
+    limits = EventLimits(inputs=limit, outputs=limit, fields=limit, column_edges=limit)
+    smallest = json.dumps({"inputs": [0] * count}, separators=(",", ":")).encode()
+    if count > limit:
+        assert limits.could_exceed(len(smallest))
+        with pytest.raises(EventTooLarge):
+            limits.check(json.loads(smallest))
+
+
 @pytest.mark.parametrize(
     "doc",
     [

@@ -274,7 +274,7 @@ def parse_event(raw: bytes, limits: EventLimits | None = None) -> ParsedEvent:
     (:class:`~threadline.openlineage.limits.EventTooLarge`) before any other work on it."""
     try:
         doc = _decoder.decode(raw)
-        if limits is not None:
+        if limits is not None and limits.could_exceed(len(raw)):
             limits.check(doc)
         event = parse_document(doc, raw)
     except msgspec.DecodeError as exc:

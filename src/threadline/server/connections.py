@@ -217,6 +217,8 @@ class _Guarded:
             if self.cycle is not None and self.cycle is not self._head_cycle:
                 self._headers_done(now)
             else:
+                if self._timer is None:  # a kept-alive connection's next request began: time it
+                    self._arm(self.watch.limits.header_timeout - (now - self._since))
                 self._head_size += len(data)
                 if self._head_size > MAX_HEAD_BYTES:
                     message = f"the request's line and headers are over {MAX_HEAD_BYTES} bytes"
@@ -237,7 +239,7 @@ class _Guarded:
             and answered.more_body
             and not answered.disconnected
         ):
-            self._drain()  # answered before the body was all read: end the connection
+            self._drain()  # answered before the body was all read: drop the rest of it (bounded)
         elif self.cycle is not None and not self.cycle.response_complete:
             self._headers_done(self.loop.time())  # a pipelined request's turn: its headers are in
         else:
@@ -246,13 +248,19 @@ class _Guarded:
     # ---- phases -------------------------------------------------------------------------------------
 
     def _wait_for_head(self, now: float, *, fresh: bool) -> None:
+        """Wait for a request's headers: from connecting (``fresh``), timed at once; after a response,
+        idle under uvicorn's keep-alive timeout, and timed from the next request's first byte, if its
+        headers do not come whole (the usual case costs no timer)."""
         self._phase = _HEAD
         self._head_size = 0
         self._head_cycle = None if fresh else self.cycle
         self._since = now
         self.watch.waiting.pop(self, None)
         self.watch.waiting[self] = now
-        self._arm(self.watch.limits.header_timeout)
+        if fresh:
+            self._arm(self.watch.limits.header_timeout)
+        else:
+            self._cancel()
 
     def _headers_done(self, now: float) -> None:
         self.watch.waiting.pop(self, None)
