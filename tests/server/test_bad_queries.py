@@ -123,7 +123,7 @@ def test_the_largest_offset_is_an_empty_page(client: httpx.Client, endpoint: str
 
 
 @settings(
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
