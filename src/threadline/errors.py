@@ -72,6 +72,14 @@ class StoreNotFound(StoreError):
     """A command that only reads found no store where it looked (it never creates one)."""
 
 
+class StoreReadOnly(StoreError):
+    """The store refuses writes (a read-only file, folder or database role); the message says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the store is read-only, so nothing was written: {reason}")
+        self.reason = reason
+
+
 class MigrationRequired(StoreError):
     """The database schema is older than this version of threadline."""
 

@@ -55,6 +55,56 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", int, 16 * 1024 * 1024, "Largest accepted request body (after gzip), bytes."),
     Setting("max_batch_events", int, 10_000, "Most events accepted in one batch request."),
     Setting(
+        "max_event_inputs",
+        int,
+        10_000,
+        "Most input datasets one event may list (more: 413, the event refused).",
+    ),
+    Setting(
+        "max_event_outputs",
+        int,
+        10_000,
+        "Most output datasets one event may list (more: 413, the event refused).",
+    ),
+    Setting(
+        "max_event_fields",
+        int,
+        100_000,
+        "Most schema fields one event may carry, counted over all its datasets, nested fields included.",
+    ),
+    Setting(
+        "max_event_column_edges",
+        int,
+        100_000,
+        "Most column-lineage edges (input fields of output fields) one event may carry.",
+    ),
+    Setting(
+        "max_object_bytes",
+        int,
+        5 * 1024**3,
+        "Largest object `PUT /api/v1/objects/{id}` accepts, bytes (more: 413, nothing kept).",
+    ),
+    Setting(
+        "header_timeout",
+        float,
+        10.0,
+        "Seconds a client has to send a request's headers, from its first byte (or from connecting); "
+        "then it is answered 408 and closed.",
+    ),
+    Setting(
+        "body_timeout",
+        float,
+        30.0,
+        "Seconds a request body may go without a byte arriving; then it is answered 408 and closed.",
+    ),
+    Setting(
+        "max_connections",
+        int,
+        1000,
+        "Most connections open at once; beyond it a client waiting for its headers the longest is "
+        "closed (408) or, with none, the new client is answered 503.",
+    ),
+    Setting(
         "sqlite_synchronous",
         str,
         "NORMAL",
@@ -78,6 +128,11 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default(name: str) -> Any:
+    """The default value of setting ``name``."""
+    return _BY_NAME[name].default
 
 
 def find_project_dir(start: Path | None = None) -> Path | None:

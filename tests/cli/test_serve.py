@@ -45,7 +45,39 @@ def test_defaults_come_from_the_settings_table(run: Run, sqlite_url: str, fake_s
         "pull_from": [],
         "pull_every": 60.0,
         "pull_filter": PullFilter(),
+        "max_event_inputs": 10_000,
+        "max_event_outputs": 10_000,
+        "max_event_fields": 100_000,
+        "max_event_column_edges": 100_000,
+        "max_object_bytes": 5 * 1024**3,
+        "header_timeout": 10.0,
+        "body_timeout": 30.0,
+        "max_connections": 1000,
     }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("THREADLINE_HEADER_TIMEOUT", "0", "header_timeout must be above 0"),
+        ("THREADLINE_MAX_CONNECTIONS", "-5", "max_connections must be above 0"),
+        ("THREADLINE_MAX_EVENT_INPUTS", "many", "setting max_event_inputs"),
+    ],
+)
+def test_a_bad_limit_from_the_environment_is_one_line(
+    run: Run,
+    sqlite_url: str,
+    fake_server: list,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    words: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = run("serve", "--store", sqlite_url)
+    assert result.exit_code == 1
+    assert words in result.stderr
+    assert fake_server == []
 
 
 def test_options_then_environment(

@@ -203,7 +203,8 @@ def test_nul_character_is_refused_not_a_server_error(client: httpx.Client) -> No
 def test_health_reports_the_store(client: httpx.Client, open_server) -> None:
     health = client.get("/api/v1/health").json()
     assert health["status"] == "ok"
-    assert health["store"] in ("sqlite", "postgresql")
+    assert health["store"]["backend"] in ("sqlite", "postgresql")
+    assert health["store"]["writable"] is True
     assert health["events"] >= 0
     assert health["projectionLag"] >= 0
     assert "version" in health

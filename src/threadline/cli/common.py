@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from threadline import settings
 from threadline.errors import StoreNotFound, ThreadlineError
 from threadline.openlineage.timestamps import to_datetime
-from threadline.store import backends
+from threadline.redact import redact_url
 from threadline.store.sql import SqlStore, open_store
 
 #: How wide output is when it goes to a file or a pipe (rich would cut tables to 80 columns, or to the
@@ -145,8 +145,8 @@ def connect(explicit: str | None, *, create: bool = False) -> SqlStore:
 
 
 def display_url(url: str) -> str:
-    """A store URL fit for printing, with any password hidden."""
-    return backends.display_url(url)
+    """A store URL fit for printing, with any password (or secret query value) hidden."""
+    return redact_url(url)
 
 
 def format_micros(micros: int | None) -> str:

@@ -26,6 +26,14 @@ def _setting(name: str, explicit: object, choices: tuple[str, ...] | None = None
     return value
 
 
+def _positive(name: str, value: object) -> object:
+    """A limit from the config file or environment, checked as its option is (above zero)."""
+    if isinstance(value, int | float) and value <= 0:
+        setting = next(s for s in settings.SETTINGS if s.name == name)
+        fail(f"{name} must be above 0, got {value!r} (check {setting.env_var} and the config file)")
+    return value
+
+
 def _help(name: str) -> str:
     setting = next(s for s in settings.SETTINGS if s.name == name)
     return f"{setting.help} (env {setting.env_var}, default {setting.default})"
@@ -72,6 +80,32 @@ def serve(
     objects: Annotated[
         str | None, typer.Option(metavar="DIR", help=_help("objects"), show_default=False)
     ] = None,
+    max_event_inputs: Annotated[
+        int | None, typer.Option(help=_help("max_event_inputs"), show_default=False, min=1)
+    ] = None,
+    max_event_outputs: Annotated[
+        int | None, typer.Option(help=_help("max_event_outputs"), show_default=False, min=1)
+    ] = None,
+    max_event_fields: Annotated[
+        int | None, typer.Option(help=_help("max_event_fields"), show_default=False, min=1)
+    ] = None,
+    max_event_column_edges: Annotated[
+        int | None, typer.Option(help=_help("max_event_column_edges"), show_default=False, min=1)
+    ] = None,
+    max_object_bytes: Annotated[
+        int | None, typer.Option(help=_help("max_object_bytes"), show_default=False, min=1)
+    ] = None,
+    header_timeout: Annotated[
+        float | None,
+        typer.Option(metavar="SECONDS", help=_help("header_timeout"), show_default=False, min=0.1),
+    ] = None,
+    body_timeout: Annotated[
+        float | None,
+        typer.Option(metavar="SECONDS", help=_help("body_timeout"), show_default=False, min=0.1),
+    ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option(help=_help("max_connections"), show_default=False, min=1)
+    ] = None,
     pull_from: Annotated[
         list[str] | None,
         typer.Option(
@@ -111,6 +145,19 @@ def serve(
                 _setting("sqlite_synchronous", sqlite_synchronous, SYNCHRONOUS)
             ).upper(),
             "objects_dir": _setting("objects", objects),
+            **{
+                name: _positive(name, _setting(name, value))
+                for name, value in (
+                    ("max_event_inputs", max_event_inputs),
+                    ("max_event_outputs", max_event_outputs),
+                    ("max_event_fields", max_event_fields),
+                    ("max_event_column_edges", max_event_column_edges),
+                    ("max_object_bytes", max_object_bytes),
+                    ("header_timeout", header_timeout),
+                    ("body_timeout", body_timeout),
+                    ("max_connections", max_connections),
+                )
+            },
             "pull_from": [remotes.server_remote(name) for name in pull_from or []],
             "pull_every": pull_every,
             "pull_filter": PullFilter.from_params(_query(pull_filter)),

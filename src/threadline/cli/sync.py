@@ -26,6 +26,7 @@ from threadline.cli.common import (
 )
 from threadline.openlineage.timestamps import parse_time
 from threadline.projection import project_all
+from threadline.redact import redact_url
 from threadline.sync import remotes
 from threadline.sync.client import SyncClient
 from threadline.sync.filters import PullFilter
@@ -75,7 +76,7 @@ def remote_add(
     with expected_errors():
         key = getpass.getpass(f"API key for {name}: ").strip() if ask_key else None
         path = remotes.add_remote(name, url, key_env=key_env, key=key or None)
-    out.print(f"added remote {name} ({url}) to {path}")
+    out.print(f"added remote {name} ({redact_url(url)}) to {path}")
     if remotes.is_server_url(url) and not (key or key_env):
         err.print(
             f"[dim]its API key comes from {remotes.key_env_var(name)} or {remotes.API_KEY_ENV} when needed[/]"
@@ -103,7 +104,7 @@ def remote_remove(name: Annotated[str, typer.Argument(help="The remote to forget
     """Remove a remote from the config file."""
     with expected_errors():
         url = remotes.remove_remote(name)
-    out.print(f"removed remote {name} ({url})")
+    out.print(f"removed remote {name} ({redact_url(url)})")
 
 
 def _remote(name: str | None) -> remotes.ServerRemote:

@@ -19,6 +19,7 @@ from threadline.errors import BadRequest, InvalidEvent
 from threadline.openlineage.canonical import canonical_event, event_id
 from threadline.openlineage.envelope import fits
 from threadline.openlineage.facets import STANDARD_FACETS, FacetProblem, Location, check_facet
+from threadline.openlineage.limits import EventLimits
 from threadline.openlineage.timestamps import TimeOutOfRange, parse_time_noting
 from threadline.openlineage.versions import (
     DATASET_EVENT,
@@ -275,10 +276,13 @@ def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
     return parsed
 
 
-def parse_event(raw: bytes) -> ParsedEvent:
-    """Decode and validate one event from its JSON bytes."""
+def parse_event(raw: bytes, limits: EventLimits | None = None) -> ParsedEvent:
+    """Decode and validate one event from its JSON bytes; with ``limits``, refuse an event over them
+    (:class:`~threadline.openlineage.limits.EventTooLarge`) before any other work on it."""
     try:
         doc = _decoder.decode(raw)
+        if limits is not None and limits.could_exceed(len(raw)):
+            limits.check(doc)
         event = parse_document(doc, raw)
     except msgspec.DecodeError as exc:
         msg = f"the body is not valid JSON: {exc}"

@@ -10,20 +10,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from threadline import __version__
+from threadline import __version__, settings
 from threadline.artifacts.objects import ObjectDB
 from threadline.errors import ConfigError, ThreadlineError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
+from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
+from threadline.redact import redact_text
 from threadline.server import events, ingest, lineage, objects, status, sync, web
 from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
+from threadline.server.memory import release_memory
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
 from threadline.server.timing import ServerTiming
@@ -63,7 +67,26 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return json_response({"error": "internal server error; the server log has the details"}, status=500)
+    # Starlette raises the error again once this answer is sent, and uvicorn then drops the
+    # connection: saying so (Connection: close) lets the client open a new one for its next request
+    # instead of failing it on a reset.
+    content = {"error": "internal server error; the server log has the details"}
+    return json_response(content, status=500, headers={"Connection": "close"})
+
+
+async def check_store_writable(store: SqlStore) -> None:
+    """Say at start, in the log, when the store refuses writes (``GET /api/v1/health`` says it too)."""
+    try:
+        problem = await run_in_threadpool(store.check_writable)
+    except Exception as exc:  # a store that is busy or down now: the first write will tell
+        log.warning("could not check whether the store can be written: %s", redact_text(str(exc)))
+        return
+    if problem is not None:
+        log.error(
+            "the store is read-only: %s. Reads are served; every write is refused with 503 "
+            "until the store can be written.",
+            problem,
+        )
 
 
 def create_app(
@@ -78,31 +101,44 @@ def create_app(
     pull_from: list[ServerRemote] | None = None,
     pull_every: float = 60.0,
     pull_filter: PullFilter | None = None,
+    event_limits: EventLimits | None = None,
+    max_object_bytes: int | None = None,
 ) -> FastAPI:
     """Build the server for ``store``; ``auth_mode`` is ``token``, ``none`` or ``auto`` (see
     ``resolve_auth_mode``).
 
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
-    ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``).
+    ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``);
+    ``event_limits`` and ``max_object_bytes`` default to their settings' defaults.
     """
     if auth_mode not in AUTH_MODES:
         msg = f"auth_mode must be one of {', '.join(AUTH_MODES)} (see resolve_auth_mode), got {auth_mode!r}"
         raise ConfigError(msg)
     lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
 
+    folded_since_trim = 0
+
     def project() -> int:
+        nonlocal folded_since_trim
+        if store.write_problem is not None:
+            return 0  # a read-only store: said at start and in health, not in a traceback a second
         done = project_pending(store, batch_size=PROJECTION_BATCH)
         if done:
             lineage_index.changed()
+            folded_since_trim += done
+        elif folded_since_trim:  # caught up: give back the pages folding took (see server.memory)
+            folded_since_trim = 0
+            release_memory()
         return done
 
     writer = Writer(store, idle_work=project)
-    parser = BatchParser(parse_workers)
+    parser = BatchParser(parse_workers, event_limits or EventLimits())
 
     federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await check_store_writable(store)
         writer.start()
         await parser.start()
         lineage_index.start()
@@ -135,6 +171,7 @@ def create_app(
         lineage_index=lineage_index,
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
+        max_object_bytes=max_object_bytes or settings.default("max_object_bytes"),
     )
     app.add_exception_handler(ThreadlineError, _threadline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

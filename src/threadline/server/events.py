@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from threadline.catalog.common import MAX_OFFSET
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.timestamps import format_time, parse_time
 from threadline.server.state import json_response, state_of
@@ -52,7 +53,7 @@ def _time_param(request: Request, name: str) -> int | None:
 def _page_params(request: Request) -> dict[str, int | None]:
     return {
         "limit": _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-        "offset": _int_param(request, "offset", 0, 0),
+        "offset": _int_param(request, "offset", 0, 0, MAX_OFFSET),
         "before": _time_param(request, "before"),
         "after": _time_param(request, "after"),
     }

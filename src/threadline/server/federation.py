@@ -14,12 +14,14 @@ import asyncio
 import logging
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from threadline.errors import ThreadlineError
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import format_time, now_micros
+from threadline.redact import redact_text
 from threadline.server.writer import Writer
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
@@ -110,13 +112,15 @@ class Federation:
             try:
                 report = pull(self.store, remote, self.wanted, append=self._append)
             except ThreadlineError as exc:
-                state.last_error = exc.message
-                log.warning("federation: pulling from %s failed: %s", remote, exc.message)
+                state.last_error = redact_text(exc.message)
+                log.warning("federation: pulling from %s failed: %s", remote, state.last_error)
             except InterruptedError:
                 return
             except Exception as exc:  # keep pulling the others, and this one next round
-                state.last_error = f"{exc.__class__.__name__}: {exc}"
-                log.exception("federation: pulling from %s failed", remote)
+                # An exception's text may quote the URL it failed on, password and all.
+                state.last_error = redact_text(f"{exc.__class__.__name__}: {exc}")
+                log.error("federation: pulling from %s failed: %s", remote, state.last_error)
+                log.debug("federation: the failed pull's traceback:\n%s", redact_text(traceback.format_exc()))
             else:
                 state.last_error = None
                 state.events_pulled += report.received

@@ -24,8 +24,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from threadline.errors import BadRequest, InvalidEvent, PayloadTooLarge, ThreadlineError
-from threadline.openlineage.events import ParsedEvent, parse_event, split_batch
+from threadline.openlineage.events import ParsedEvent, split_batch
 from threadline.server.bodies import read_body
+from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory_soon
 from threadline.server.state import ServerState, encode_json, json_response, state_of
 from threadline.store.base import AppendResult
 from threadline.store.codec import encode
@@ -54,9 +55,12 @@ async def ingest_one(
     """Store one OpenLineage event: 201 with its id, ``created`` or ``duplicate``, and facet problems."""
     await state.auth.require(headers, "write")
     body = await read_body(headers, chunks, state.max_body_bytes)
-    event = parse_event(body)
-    event.codec, event.payload = encode(event.raw)
+    event = await state.parser.parse_one(body)  # a large one by a parse worker, off the event loop
+    if event.payload is None:
+        event.codec, event.payload = encode(event.raw)
     result = await state.writer.submit([event])
+    if len(body) >= LARGE_REQUEST_BYTES:
+        release_memory_soon()
     content = {
         "id": event.id,
         "status": _statuses([event], result)[0],
@@ -88,12 +92,14 @@ async def ingest_batch(
     failed: list[dict[str, Any]] = []
     for index, parsed in enumerate(await state.parser.parse(elements)):
         if isinstance(parsed, tuple):
-            reason, field = parsed
+            reason, field = parsed[:2]
             failed.append({"index": index, "reason": reason, "field": field, "retriable": False})
             continue
         accepted.append(parsed)
         indexes.append(index)
     result = await state.writer.submit(accepted)
+    if len(body) >= LARGE_REQUEST_BYTES:
+        release_memory_soon()
     stored = [
         {
             "index": index,
@@ -176,6 +182,7 @@ class IngestFastPath:
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             status, content = 500, {"error": "internal server error; the server log has the details"}
+            headers.append((b"connection", b"close"))  # as the app's own 500s do (see app.py)
         body = encode_json(content)
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})

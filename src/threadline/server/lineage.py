@@ -381,7 +381,8 @@ def _path(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
     source = resolve_node(connection, args["from"])
     target = resolve_node(connection, args["to"])
     found = path(connection, source, target)
-    info = describe(connection, found.nodes)
+    # Unconnected nodes have an empty path, and are still named in the answer (relation ``none``).
+    info = describe(connection, list(dict.fromkeys([source, target, *found.nodes])))
     return {
         "from": info[source].node_id,
         "to": info[target].node_id,

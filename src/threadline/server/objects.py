@@ -1,10 +1,13 @@
 """The server's object store: artifacts pushed and pulled by sites (``threadline push --artifacts``).
 
 - ``POST /api/v1/objects/missing`` (read): a JSON body ``{"ids": [...]}`` (at most
-  :data:`MAX_IDS`); answers ``{"missing": [...]}``, the ids this server does not hold.
-- ``PUT /api/v1/objects/{id}`` (write): the object's bytes. They are spooled to the object store's
-  temporary folder as they arrive, then hashed while being stored; bytes that do not hash to ``id``
-  are refused (400) and nothing is kept. 201 when stored, 200 when it was already here.
+  :data:`MAX_IDS`, and :data:`MISSING_BODY_BYTES`, read as it arrives and refused with 413 beyond);
+  answers ``{"missing": [...]}``, the ids this server does not hold.
+- ``PUT /api/v1/objects/{id}`` (write): the object's bytes, at most ``max_object_bytes`` (413 beyond,
+  from the declared ``Content-Length`` before anything is read, else as soon as the bytes sent pass
+  it; nothing is kept). They are spooled to the object store's temporary folder as they arrive, then
+  hashed while being stored; bytes that do not hash to ``id`` are refused (400) and nothing is kept.
+  201 when stored, 200 when it was already here.
 - ``GET /api/v1/objects/{id}`` (read): the object's bytes, or 404.
 
 The objects live in an :class:`~threadline.artifacts.objects.ObjectDB` (``--objects``; by default the
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,24 @@ from starlette.responses import FileResponse, Response
 from threadline.artifacts.hashing import stream_reader
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
-from threadline.errors import BadRequest, CorruptObject, InvalidObjectId, NotFound, ObjectNotFound
+from threadline.errors import (
+    BadRequest,
+    CorruptObject,
+    InvalidObjectId,
+    NotFound,
+    ObjectNotFound,
+    PayloadTooLarge,
+    StoreError,
+)
+from threadline.server.bodies import read_body
 from threadline.server.state import ServerState, json_response, state_of
 
 router = APIRouter()
 
 #: Most ids one ``missing`` request may ask about.
 MAX_IDS = 10_000
+#: The largest ``missing`` body: room for ``MAX_IDS`` ids (75 bytes each in JSON) and white space.
+MISSING_BODY_BYTES = MAX_IDS * 100
 
 
 class _Ids(msgspec.Struct):
@@ -65,7 +80,13 @@ async def missing(request: Request) -> Response:
     state = state_of(request)
     await state.auth.require(request.headers, "read")
     odb = _objects(state)
-    body = await request.body()
+    body = await read_body(
+        request.headers,
+        request.stream(),
+        MISSING_BODY_BYTES,
+        advice=f"(room for {MAX_IDS} ids); ask about fewer ids at once",
+        expected='{"ids": ["blake3:…", …]}',
+    )
     try:
         wanted = msgspec.json.decode(body, type=_Ids)
     except msgspec.DecodeError as exc:
@@ -82,6 +103,36 @@ async def missing(request: Request) -> Response:
     return json_response({"missing": await run_in_threadpool(work)})
 
 
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the object is larger than {limit} bytes (max_object_bytes): nothing was stored; "
+        "raise the server's max_object_bytes to accept it"
+    )
+
+
+def _check_declared_size(request: Request, limit: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
+    try:
+        size = int(declared)
+    except ValueError:
+        msg = f"Content-Length {declared!r} is not a number"
+        raise BadRequest(msg) from None
+    if size > limit:
+        raise _too_large(limit)
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request's body as it arrives, refused (413) as soon as it passes ``limit`` bytes."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        yield chunk
+
+
 @router.put("/api/v1/objects/{object_id}")
 async def put_object(object_id: str, request: Request) -> Response:
     """Store an object sent by a site, after checking its bytes hash to ``object_id``."""
@@ -89,16 +140,25 @@ async def put_object(object_id: str, request: Request) -> Response:
     await state.auth.require(request.headers, "write")
     odb = _objects(state)
     oid = _object_id(object_id)
+    limit = state.max_object_bytes
+    _check_declared_size(request, limit)
     if await run_in_threadpool(odb.has, oid):
-        async for _ in request.stream():  # read what was sent, so the connection stays usable
+        async for _ in _limited(request, limit):  # read what was sent, so the connection stays usable
             pass
         return json_response({"id": str(oid), "stored": False}, status=200)
     spool_dir = odb.root / "tmp"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    fd, spool = tempfile.mkstemp(dir=spool_dir, prefix="upload-")
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+        fd, spool = tempfile.mkstemp(dir=spool_dir, prefix="upload-")
+    except OSError as exc:
+        msg = (
+            f"the object folder {odb.root} cannot be written ({exc.strerror}): nothing was stored; "
+            "make it writable by the user running threadline"
+        )
+        raise StoreError(msg) from exc
     try:
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
+            async for chunk in _limited(request, limit):
                 await run_in_threadpool(out.write, chunk)
 
         def store() -> int:

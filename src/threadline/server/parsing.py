@@ -31,37 +31,44 @@ from typing import Any
 
 from threadline.errors import InvalidEvent
 from threadline.openlineage.events import ParsedEvent, parse_event
+from threadline.openlineage.limits import EventLimits, EventTooLarge
+from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory
 from threadline.store import codec
 
 log = logging.getLogger(__name__)
 
 #: Below this many events the hand-off to a worker costs more than it saves.
 PARALLEL_MIN = 32
+#: ... unless they are this large together: a few large events are parsed by a worker too, so the time
+#: and the memory their parsing takes (a 14 MB event: over a second, and some 300 MB of objects) are a
+#: worker's, not the event loop's and the server's.
+PARALLEL_MIN_BYTES = 256 * 1024
 _HEADER = struct.Struct("!Q")
 
-#: One parsed element: the event, or the (message, field) of why it was rejected.
-Parsed = ParsedEvent | tuple[str, str]
+#: One parsed element: the event, or the (message, field, HTTP status) of why it was rejected.
+Parsed = ParsedEvent | tuple[str, str, int]
 
 
-def parse_many(elements: list[bytes]) -> list[Parsed]:
-    """Parse each element; a rejected one becomes ``(message, field)``."""
+def parse_many(elements: list[bytes], limits: EventLimits | None = None) -> list[Parsed]:
+    """Parse each element (refusing those over ``limits``); a rejected one becomes
+    ``(message, field, status)``."""
     results: list[Parsed] = []
     for element in elements:
         try:
-            results.append(parse_event(element))
+            results.append(parse_event(element, limits))
         except InvalidEvent as exc:
-            results.append((exc.message, exc.field))
+            results.append((exc.message, exc.field, exc.status))
     return results
 
 
-def _parse_in_worker(elements: list[bytes]) -> list[tuple[Any, ...]]:
+def _parse_in_worker(elements: list[bytes], limits: EventLimits | None = None) -> list[tuple[Any, ...]]:
     """:func:`parse_many` in a worker, with each event's bytes prepared for the log (compressed).
 
     Each event comes back as a tuple of its fields and its stored form, without the bytes received
     (the server has those already).
     """
     answers: list[tuple[Any, ...]] = []
-    for parsed in parse_many(elements):
+    for parsed in parse_many(elements, limits):
         if isinstance(parsed, tuple):
             answers.append(parsed)
             continue
@@ -86,8 +93,8 @@ def _parse_in_worker(elements: list[bytes]) -> list[tuple[Any, ...]]:
 
 
 def _from_worker(answer: tuple[Any, ...], raw: bytes) -> Parsed:
-    if len(answer) == 2:
-        return answer  # (message, field)
+    if len(answer) == 3:
+        return answer  # type: ignore[return-value]  # (message, field, status)
     event_id, kind, event_time, producer, event_type, run_id, namespace, name, schema_url = answer[:9]
     return ParsedEvent(
         id=event_id,
@@ -147,8 +154,13 @@ def serve(fd: int, parent: int) -> None:
         body = _read_exactly(sock, _HEADER.unpack(header)[0])
         if body is None:
             return
-        answer = pickle.dumps(_parse_in_worker(pickle.loads(body)), protocol=pickle.HIGHEST_PROTOCOL)
+        elements, limits = pickle.loads(body)
+        answer = pickle.dumps(_parse_in_worker(elements, limits), protocol=pickle.HIGHEST_PROTOCOL)
+        large = len(body) >= LARGE_REQUEST_BYTES
+        del elements, body
         sock.sendall(_HEADER.pack(len(answer)) + answer)
+        if large:  # after answering: the server does not wait for it
+            release_memory()
 
 
 # ---- the server side -------------------------------------------------------------------------------
@@ -180,10 +192,10 @@ class _Worker:
     async def connect(self) -> None:
         self.reader, self.writer = await asyncio.open_unix_connection(sock=self.sock)
 
-    async def ask(self, elements: list[bytes]) -> list[tuple[Any, ...]]:
+    async def ask(self, elements: list[bytes], limits: EventLimits | None) -> list[tuple[Any, ...]]:
         assert self.reader is not None
         assert self.writer is not None
-        body = pickle.dumps(elements, protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps((elements, limits), protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.write(_HEADER.pack(len(body)) + body)
         await self.writer.drain()
         (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
@@ -203,8 +215,10 @@ class _Worker:
 class BatchParser:
     """Parses batches: small ones in the event loop, large ones in worker processes."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, limits: EventLimits | None = None) -> None:
         self.workers = workers
+        #: What one event may hold (none: no limits).
+        self.limits = limits
         self._idle: asyncio.Queue[_Worker] | None = None
         self._all: list[_Worker] = []
 
@@ -231,27 +245,40 @@ class BatchParser:
         self._idle = None
 
     async def parse(self, elements: list[bytes]) -> list[Parsed]:
-        """Parse a batch, in order; large ones are split between the workers."""
-        if self._idle is None or len(elements) < PARALLEL_MIN:
-            return parse_many(elements)
-        size = max(PARALLEL_MIN, -(-len(elements) // self.workers))
+        """Parse a batch, in order; large ones (many events, or many bytes) go to the workers."""
+        if self._idle is None or (
+            len(elements) < PARALLEL_MIN and sum(map(len, elements)) < PARALLEL_MIN_BYTES
+        ):
+            return parse_many(elements, self.limits)
+        size = max(PARALLEL_MIN, -(-len(elements) // self.workers))  # a few large events: one worker
         chunks = [elements[start : start + size] for start in range(0, len(elements), size)]
         answers = await asyncio.gather(*(self._parse_chunk(chunk) for chunk in chunks))
         return [parsed for chunk_answers in answers for parsed in chunk_answers]
+
+    async def parse_one(self, body: bytes) -> ParsedEvent:
+        """One event (a single POST): in the event loop when small, by a worker when large (at least
+        ``PARALLEL_MIN_BYTES``); raises :class:`InvalidEvent` (:class:`EventTooLarge`) when rejected."""
+        if self._idle is None or len(body) < PARALLEL_MIN_BYTES:
+            return parse_event(body, self.limits)
+        parsed = (await self._parse_chunk([body]))[0]
+        if isinstance(parsed, tuple):
+            message, field, status = parsed
+            raise (EventTooLarge if status == EventTooLarge.status else InvalidEvent)(message, field)
+        return parsed
 
     async def _parse_chunk(self, chunk: list[bytes]) -> list[Parsed]:
         assert self._idle is not None
         idle = self._idle
         worker = await idle.get()
         try:
-            answers = await worker.ask(chunk)
+            answers = await worker.ask(chunk, self.limits)
         except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
             log.warning("a parse worker failed (%s); starting another, parsing this batch here", exc)
             worker.close()
             self._all.remove(worker)
             if self._idle is idle:
                 await self._add_worker()
-            return parse_many(chunk)
+            return parse_many(chunk, self.limits)
         except BaseException:
             # Cancelled mid-answer (the client went away): the socket may hold half an answer.
             worker.close()

@@ -9,13 +9,17 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import uvicorn
-from sqlalchemy.engine import make_url
 
+from threadline import settings
 from threadline.errors import ConfigError
+from threadline.openlineage.limits import EventLimits
+from threadline.redact import redact_url
 from threadline.server.app import asgi_app, create_app
 from threadline.server.auth import AuthMode, resolve_auth_mode
+from threadline.server.connections import MAX_HEAD_BYTES, ConnectionLimits, fit_file_limit, guarded_protocol
 from threadline.server.parsing import tune_gc
 from threadline.store.sql import open_store
 from threadline.sync.filters import PullFilter
@@ -25,11 +29,12 @@ log = logging.getLogger(__name__)
 
 
 def display_url(url: str) -> str:
-    """A store URL fit for printing: any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.rsplit("@", maxsplit=1)[-1] if "@" in url else url
+    """A store URL fit for printing: any password (or secret query value) hidden."""
+    return redact_url(url)
+
+
+def _or_default(name: str, value: Any) -> Any:
+    return settings.default(name) if value is None else value
 
 
 def _has(module: str) -> bool:
@@ -120,8 +125,18 @@ def run_server(
     pull_from: list[ServerRemote] | None = None,
     pull_every: float = 60.0,
     pull_filter: PullFilter | None = None,
+    max_event_inputs: int | None = None,
+    max_event_outputs: int | None = None,
+    max_event_fields: int | None = None,
+    max_event_column_edges: int | None = None,
+    max_object_bytes: int | None = None,
+    header_timeout: float | None = None,
+    body_timeout: float | None = None,
+    max_connections: int | None = None,
 ) -> None:
     """Serve the OpenLineage API for the store at ``store_url`` until interrupted.
+
+    The limits left ``None`` take their settings' defaults (see :mod:`threadline.settings`).
 
     Raises :class:`~threadline.errors.ConfigError` (before listening) when the setup is unsafe, such
     as a non-loopback address with no API key.
@@ -142,6 +157,20 @@ def run_server(
             pull_from=pull_from,
             pull_every=pull_every,
             pull_filter=pull_filter,
+            event_limits=EventLimits(
+                inputs=_or_default("max_event_inputs", max_event_inputs),
+                outputs=_or_default("max_event_outputs", max_event_outputs),
+                fields=_or_default("max_event_fields", max_event_fields),
+                column_edges=_or_default("max_event_column_edges", max_event_column_edges),
+            ),
+            max_object_bytes=max_object_bytes,
+        )
+        connection_limits = fit_file_limit(
+            ConnectionLimits(
+                header_timeout=_or_default("header_timeout", header_timeout),
+                body_timeout=_or_default("body_timeout", body_timeout),
+                max_connections=_or_default("max_connections", max_connections),
+            )
         )
         shown_host = f"[{host}]" if ":" in host else host
         ready_line = (
@@ -155,7 +184,9 @@ def run_server(
             log_level=log_level.lower(),
             access_log=access_log,
             loop="uvloop" if _has("uvloop") else "asyncio",
-            http="httptools" if _has("httptools") else "h11",
+            # uvicorn's protocol with header and body timeouts and a connection limit (connections.py)
+            http=guarded_protocol(connection_limits, "httptools" if _has("httptools") else "h11"),
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=5,
             server_header=False,
         )

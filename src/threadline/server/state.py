@@ -38,6 +38,8 @@ class ServerState:
     objects: ObjectDB | None = None
     #: The servers this one pulls from on a schedule (``serve --pull-from``).
     federation: Federation | None = None
+    #: The largest object ``PUT /api/v1/objects/{id}`` takes (setting ``max_object_bytes``).
+    max_object_bytes: int = 5 * 1024**3
 
 
 def state_of(request: Request) -> ServerState:

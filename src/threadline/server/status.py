@@ -1,6 +1,18 @@
-"""``GET /api/v1/health``: liveness plus a few numbers, open to all (it reveals nothing sensitive)."""
+"""``GET /api/v1/health``: whether the server is up, for anyone; what it is doing, for a read key.
+
+Without a key (on a server that checks keys) the answer is only ``{"status": "ok"}`` or
+``{"status": "read-only"}``: enough for a load balancer or a liveness probe, nothing about the store,
+its paths, the servers it pulls from or their errors. With a read key (or on a server without keys)
+it also gives the version, the store (backend, whether it can be written and why not), the numbers of
+events and of events awaiting projection, what the writer thread has done, the lineage index, the
+object folder and federation.
+"""
 
 from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -8,26 +20,61 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline import __version__
-from threadline.server.state import json_response, state_of
+from threadline.errors import Forbidden, Unauthorized
+from threadline.server.state import ServerState, json_response, state_of
+from threadline.store.sql import SqlStore
 
 router = APIRouter()
+
+#: How often a store known to be read-only is asked again (it may have been fixed), at most.
+RECHECK_SECONDS = 5.0
+_last_check: weakref.WeakKeyDictionary[SqlStore, float] = weakref.WeakKeyDictionary()
+
+
+async def _recheck(store: SqlStore) -> None:
+    """Ask a read-only store again whether it can be written, at most every ``RECHECK_SECONDS``."""
+    if store.write_problem is None:
+        return
+    now = time.monotonic()
+    if now - _last_check.get(store, 0.0) < RECHECK_SECONDS:
+        return
+    _last_check[store] = now
+    try:
+        await run_in_threadpool(store.check_writable)
+    except Exception:  # busy or down: keep what is known
+        return
+
+
+async def _may_see_details(state: ServerState, request: Request) -> bool:
+    try:
+        await state.auth.require(request.headers, "read")
+    except (Unauthorized, Forbidden):
+        return False
+    return True
 
 
 @router.get("/api/v1/health")
 async def health(request: Request) -> Response:
-    """``ok``, the version, the store backend, how many events are logged and await projection, and
-    what the writer thread has done since the server started."""
+    """``ok`` or ``read-only``; with a read key also the version, the store, the numbers of events and
+    of events awaiting projection, the writer thread, the lineage index, objects and federation."""
     state = state_of(request)
     store = state.store
+    await _recheck(store)
+    status = "ok" if store.write_problem is None else "read-only"
+    if not await _may_see_details(state, request):
+        return json_response({"status": status})
 
     def numbers() -> tuple[int, int]:
         return store.count_events(), store.projection_lag()
 
     events, lag = await run_in_threadpool(numbers)
+    store_state: dict[str, Any] = {"backend": store.backend, "writable": store.write_problem is None}
+    if store.write_problem is not None:
+        store_state["reason"] = store.write_problem
     content = {
-        "status": "ok",
+        "status": status,
         "version": __version__,
-        "store": store.backend,
+        "store": store_state,
         "events": events,
         "projectionLag": lag,
         "writer": state.writer.stats.to_dict(),

@@ -89,6 +89,7 @@ async def info(request: Request) -> Response:
             "lastSeq": sync.last_seq(state.store),
             "maxBatchEvents": state.max_batch_events,
             "maxBodyBytes": state.max_body_bytes,
+            "maxObjectBytes": state.max_object_bytes,
         }
 
     return json_response(await run_in_threadpool(work))

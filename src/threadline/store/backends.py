@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 
 from threadline.errors import ConfigError
+from threadline.redact import redact_url
 
 _SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -29,11 +30,8 @@ def normalise_url(url: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """A store URL as the user wrote it, fit for messages: any password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    """A store URL as the user wrote it, fit for messages: any password (or secret query value) hidden."""
+    return redact_url(url)
 
 
 def backend_of(url: str) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, inspect, text
 
 from threadline.errors import MigrationRequired, StoreError, StoreNotFound
+from threadline.redact import redact_url
 from threadline.store.schema import metadata
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def ensure_schema(engine: Engine, url: str, *, create: bool = True) -> None:
     """Create a new database at head (only with ``create``), accept one at head, and refuse anything
     else with advice. ``url`` is the store as shown in messages."""
     head = head_revision()
+    url = redact_url(url)  # for the messages below: never print a password
     with engine.connect() as connection:
         connection.info["write"] = create
         with connection.begin():

@@ -19,13 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from threadline.errors import BadRequest, NotFound, StoreError, StoreNotFound
+from threadline.errors import BadRequest, NotFound, StoreError, StoreNotFound, StoreReadOnly
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
+from threadline.redact import redact_text
 from threadline.store import bulk, codec, schema
 from threadline.store.backends import backend_of, display_url, make_engine
 from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
 from threadline.store.migrate import ensure_schema
+from threadline.store.writable import PROBE_MARK, ConnectionGenerations, probe_write, read_only_reason
 
 _EVENT_COLUMNS = (
     schema.events.c.seq,
@@ -149,12 +151,18 @@ class SqlStore(Store):
         #: Planner statistics bookkeeping (PostgreSQL, see :meth:`note_folded`).
         self._folded_since_analyze = 0
         self._analyzed_size: int | None = None
+        #: Why the store refuses writes, as last seen (a read-only file or role), or ``None``.
+        self.write_problem: str | None = None
+        self._generations = ConnectionGenerations(self.engine)
         try:
             ensure_schema(self.engine, shown, create=create)
         except OperationalError as exc:
             self.engine.dispose()
-            said = str(exc.orig).strip()
-            msg = f"cannot open store {shown}: {said.splitlines()[0] if said else type(exc.orig).__name__}"
+            said = redact_text(str(exc.orig)).strip()
+            reason = read_only_reason(self.backend, url, exc) or (
+                said.splitlines()[0] if said else type(exc.orig).__name__
+            )
+            msg = f"cannot open store {shown}: {reason}"
             raise StoreError(msg) from exc
         except Exception:
             self.engine.dispose()
@@ -164,11 +172,40 @@ class SqlStore(Store):
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends."""
-        with self.engine.connect() as connection:
-            connection.info["write"] = True
-            with connection.begin():
-                yield connection
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends.
+
+        A store that refuses writes (a read-only file, folder or role) raises :class:`StoreReadOnly`
+        saying why, and is remembered as such in :attr:`write_problem` until a write succeeds.
+        """
+        try:
+            with self.engine.connect() as connection:
+                connection.info["write"] = True
+                with connection.begin():
+                    yield connection
+        except SQLAlchemyError as exc:
+            reason = read_only_reason(self.backend, self.url, exc)
+            if reason is None:
+                raise
+            self._note_read_only(reason)
+            raise StoreReadOnly(reason) from exc
+        self.write_problem = None
+
+    def _note_read_only(self, reason: str) -> None:
+        self.write_problem = reason
+        # SQLite opened the file read-only for every connection: only new ones can write once the file
+        # is writable again.
+        self._generations.renew()
+
+    def check_writable(self) -> str | None:
+        """Find out whether the store can be written (a write, rolled back): ``None`` when it can,
+        else why not; the answer is kept in :attr:`write_problem`."""
+        probe = self.upsert(schema.log_marks, ["name"]).values(name=PROBE_MARK, seq=0)
+        reason = probe_write(self.engine, self.backend, self.url, probe)
+        if reason is None:
+            self.write_problem = None
+        else:
+            self._note_read_only(reason)
+        return reason
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -27,6 +27,7 @@ import tomlkit
 
 from threadline import settings
 from threadline.errors import ConfigError, SyncError
+from threadline.redact import redact_url
 from threadline.sync.limits import KEYS as LIMIT_KEYS
 from threadline.sync.limits import SyncLimits
 
@@ -47,7 +48,8 @@ class ServerRemote:
     limits: SyncLimits = field(default_factory=SyncLimits)
 
     def __str__(self) -> str:
-        return self.name if self.name == self.url else f"{self.name} ({self.url})"
+        shown = redact_url(self.url)  # a URL may carry a password: never print it
+        return shown if self.name == self.url else f"{self.name} ({shown})"
 
 
 def key_env_var(name: str) -> str:
@@ -154,7 +156,10 @@ def add_remote(
     tables = document.setdefault("remotes", tomlkit.table(is_super_table=True))
     if name in tables:
         existing = tables[name].get("url")
-        msg = f"remote {name!r} exists ({existing}); remove it first: `threadline remote remove {name}`"
+        msg = (
+            f"remote {name!r} exists ({redact_url(str(existing))}); "
+            f"remove it first: `threadline remote remove {name}`"
+        )
         raise ConfigError(msg)
     table = tomlkit.table()
     table["url"] = url.rstrip("/") if is_server_url(url) else url
@@ -184,9 +189,11 @@ def remove_remote(name: str, start: Path | None = None) -> str:
 
 
 def list_remotes(start: Path | None = None) -> list[tuple[str, str, str]]:
-    """Every remote: (name, URL, where its key comes from, or the kind for object stores)."""
+    """Every remote: (name, URL with any password hidden, where its key comes from, or the kind for
+    object stores)."""
     rows = []
     for name, table in sorted(settings.remotes(start).items()):
         url = str(table["url"])
-        rows.append((name, url, _key(name, table)[1] if is_server_url(url) else "object store"))
+        source = _key(name, table)[1] if is_server_url(url) else "object store"
+        rows.append((name, redact_url(url), source))
     return rows

@@ -26,6 +26,9 @@ CATALOG_NAMESPACE = "threadline://catalog"
 #: Ids per ``IN (...)`` list, under SQLite's variable limit.
 CHUNK = 500
 MAX_LIMIT = 10_000
+#: The largest ``offset`` of a list: JavaScript's largest exact integer, far inside both databases'
+#: 64-bit range (a larger number would not fit an SQL parameter at all).
+MAX_OFFSET = 2**53 - 1
 
 _decoder = msgspec.json.Decoder()
 
@@ -49,12 +52,12 @@ class Namespace:
 
 
 def check_page(limit: int, offset: int) -> None:
-    """Refuse a negative offset or a limit outside 0..MAX_LIMIT."""
+    """Refuse a limit outside 0..MAX_LIMIT or an offset outside 0..MAX_OFFSET."""
     if limit < 0 or limit > MAX_LIMIT:
         msg = f"limit must be between 0 and {MAX_LIMIT}, got {limit}"
         raise BadRequest(msg)
-    if offset < 0:
-        msg = f"offset must be at least 0, got {offset}"
+    if offset < 0 or offset > MAX_OFFSET:
+        msg = f"offset must be between 0 and {MAX_OFFSET}, got {offset}"
         raise BadRequest(msg)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, literal, select, union_all
 from threadline.errors import BadRequest
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.naming import normalize_namespace
-from threadline.projection.readers.common import CATALOG_NAMESPACE, MAX_LIMIT, Page, name_like
+from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, name_like
 from threadline.store import schema
 
 FILTERS = ("DATASET", "JOB", "RUN")
@@ -80,9 +80,7 @@ def search(
     if not query or not query.strip():
         msg = "q must not be empty: give part of a dataset or job name"
         raise BadRequest(msg)
-    if limit < 0 or limit > MAX_LIMIT or offset < 0:
-        msg = f"limit must be between 0 and {MAX_LIMIT} and offset at least 0"
-        raise BadRequest(msg)
+    check_page(limit, offset)
     wanted = query.strip()
     canonical = normalize_namespace(namespace) if namespace else None
     datasets, jobs, fields, runs = schema.datasets, schema.jobs, schema.schema_fields, schema.runs

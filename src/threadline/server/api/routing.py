@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
+from threadline.catalog.common import check_page
 from threadline.errors import BadRequest, ThreadlineError
 from threadline.server.state import ServerState, json_response, state_of
 
@@ -175,8 +176,11 @@ def int_param(request: Request, name: str, default: int) -> int:
 
 
 def page_params(request: Request, default_limit: int = DEFAULT_LIMIT) -> dict[str, int]:
-    """``limit`` and ``offset`` of a list request (checked by the catalog: 400 when out of range)."""
-    return {"limit": int_param(request, "limit", default_limit), "offset": int_param(request, "offset", 0)}
+    """``limit`` and ``offset`` of a list request, checked here at the edge (400 when out of range,
+    before any SQL sees a number too large for it)."""
+    limit, offset = int_param(request, "limit", default_limit), int_param(request, "offset", 0)
+    check_page(limit, offset)
+    return {"limit": limit, "offset": offset}
 
 
 async def read(request: Request, work: Callable[..., T], *args: Any, scope: str = "read", **kwargs: Any) -> T:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.projection.readers import search as catalog
-from threadline.server.api.routing import int_param, new_router, read
+from threadline.server.api.routing import new_router, page_params, read
 from threadline.server.api.shapes import search_json
 from threadline.server.state import json_response
 
@@ -27,8 +27,7 @@ async def search(request: Request) -> Response:
         params.get("q", ""),
         kind=catalog.parse_filter(params.get("filter")),
         sort=catalog.parse_sort(params.get("sort")),
-        limit=int_param(request, "limit", SEARCH_LIMIT),
-        offset=int_param(request, "offset", 0),
+        **page_params(request, SEARCH_LIMIT),
         namespace=params.get("namespace") or None,
     )
     return json_response(search_json(page))
