@@ -22,10 +22,10 @@ import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
-from threadline.catalog.common import MAX_LIMIT, MAX_OFFSET
 
 from tests.server.conftest import ServerProcess, free_port
 from tests.server.helpers import JSON, make_event
+from threadline.projection.readers.common import MAX_LIMIT, MAX_OFFSET
 from threadline.server.app import asgi_app, create_app
 from threadline.store import open_store
 

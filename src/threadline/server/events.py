@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.catalog.common import MAX_OFFSET
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.projection.readers.common import MAX_OFFSET
 from threadline.server.state import json_response, state_of
 from threadline.store.base import StoredEvent
 

@@ -27,8 +27,8 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from threadline.catalog.common import check_page
 from threadline.errors import BadRequest, ThreadlineError
+from threadline.projection.readers.common import check_page
 from threadline.server.state import ServerState, json_response, state_of
 
 T = TypeVar("T")
