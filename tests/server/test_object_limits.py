@@ -16,7 +16,7 @@ import pytest
 
 from tests.server.conftest import ServerProcess, free_port
 from threadline.artifacts.hashing import hash_bytes
-from threadline.server.objects import MAX_IDS, MISSING_BODY_BYTES
+from threadline.server.api.objects import MAX_IDS, MISSING_BODY_BYTES
 
 pytestmark = pytest.mark.slow
 

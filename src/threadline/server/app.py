@@ -23,8 +23,9 @@ from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
 from threadline.redact import redact_text
-from threadline.server import events, ingest, lineage, objects, status, sync, web
-from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
+from threadline.server import web
+from threadline.server.api import ingest
+from threadline.server.api.routers import ROUTERS
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
@@ -177,17 +178,13 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    api = (ingest, events, status, lineage, sync, objects)
-    marquez = (namespaces, sources, datasets, runs, jobs, tags, search)
-    for module in (*api, *marquez):
-        app.include_router(module.router)
-    app.include_router(insights.router)  # the web UI's API (its pages and files: web.WebUI)
-    app.include_router(ui_pages.router)
+    for router in ROUTERS:  # every router, in order, is listed in server.api.routers
+        app.include_router(router)
     return app
 
 
 def asgi_app(app: FastAPI) -> ASGIApp:
     """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
-    ingest fast path (``server.ingest``), with the ``Server-Timing`` header on API answers
+    ingest fast path (``server.api.ingest``), with the ``Server-Timing`` header on API answers
     (``server.timing``)."""
     return ServerTiming(web.WebUI(ingest.IngestFastPath(app, app.state.threadline)))

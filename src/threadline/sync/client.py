@@ -183,7 +183,7 @@ class SyncClient:
 
     def pull(self, after: int, limit: int, *, exclude: str, wanted: PullFilter, entities: str = "") -> Page:
         """The remote's events after its sequence number ``after``, leaving out ours; ``entities`` is
-        the digest of the filtered part the previous page had (see ``server.sync``).
+        the digest of the filtered part the previous page had (see ``server.api.sync``).
 
         Raises :class:`~threadline.sync.limits.TooLarge` for a page over ``max_page_bytes`` (ask for
         fewer events), and :class:`SyncError` for one with more events than ``limit``.

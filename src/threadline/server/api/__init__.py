@@ -1,3 +1,8 @@
-"""Marquez's read API (``/api/v1/namespaces``, ``/datasets``, ``/jobs``, ``/runs``, ``/tags``,
-``/search``, ``/sources``), one module per resource, so that Marquez's web UI and clients work against
-threadline unchanged."""
+"""The HTTP API: one module per group of endpoints, every router listed in ``routers.py``.
+
+threadline's own endpoints (``ingest``, ``events``, ``status``, ``lineage``, ``sync``, ``objects``),
+Marquez's read API (``namespaces``, ``sources``, ``datasets``, ``runs``, ``jobs``, ``tags``,
+``search``: Marquez's web UI and clients work against threadline unchanged) and the web UI's own
+(``insights``, ``ui_lineage``, ``ui_pages``). ``routing.py`` matches Marquez's paths as sent;
+``shapes.py`` holds the answers' shapes.
+"""

@@ -48,7 +48,6 @@ from threadline.projection.readers.common import (
 )
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.projection.readers.runs import io_version
-from threadline.server.api import ui_lineage
 from threadline.server.api.routing import int_param, new_router, read
 from threadline.server.api.ui_lineage import timespan
 from threadline.server.state import json_response
@@ -500,7 +499,3 @@ async def columns_endpoint(request: Request) -> Response:
     limit = int_param(request, "limit", 10)
     check_page(limit, 0)
     return json_response(await read(request, search_columns, query, limit))
-
-
-# The lineage graph the UI draws has a module of its own; it is served under this router.
-router.include_router(ui_lineage.router)
