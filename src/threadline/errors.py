@@ -7,11 +7,28 @@ the CLI prints them as one line.
 
 from __future__ import annotations
 
+import re
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
 
 class ThreadlineError(Exception):
-    """Base class of every expected threadline error."""
+    """Base class of every expected threadline error.
+
+    ``status`` is the HTTP status it answers with; ``code`` the machine-readable code of its answer
+    (``server.api.errors``): the class's name in snake case (``NotFound``: ``not_found``) unless a
+    class sets its own. Clients branch on the code, never on the message's words.
+    """
 
     status: int = 500
+    code: str = "threadline_error"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__:
+            cls.code = _snake(cls.__name__)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,6 +49,18 @@ class InvalidEvent(BadRequest):
         self.field = field
 
 
+class InvalidParameter(BadRequest):
+    """A query or path parameter is missing or malformed (HTTP 400); ``parameter`` names it."""
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class AmbiguousRunId(BadRequest):
+    """A run id prefix starts more than one run (HTTP 400); the message names some of them."""
+
+
 class Unauthorized(ThreadlineError):
     """No or an unknown API key (HTTP 401)."""
 
@@ -50,6 +79,10 @@ class NotFound(ThreadlineError):
     status = 404
 
 
+class NoObjectStore(NotFound):
+    """This server keeps no objects (started without an object folder), so it has none (HTTP 404)."""
+
+
 class PayloadTooLarge(ThreadlineError):
     """The request body is larger than the configured limit (HTTP 413)."""
 
@@ -66,6 +99,7 @@ class StoreError(ThreadlineError):
     """The store cannot be opened or used."""
 
     status = 503
+    code = "store_unavailable"
 
 
 class StoreNotFound(StoreError):
@@ -88,6 +122,7 @@ class ConfigError(ThreadlineError):
     """A setting or command-line option is invalid."""
 
     status = 400
+    code = "invalid_setting"
 
 
 class ArtifactError(ThreadlineError):
@@ -155,3 +190,13 @@ class SyncError(ThreadlineError):
     threadline server, or speaks another version of the sync protocol (HTTP 502 when it reaches HTTP)."""
 
     status = 502
+
+
+class RemoteRefused(SyncError):
+    """A remote answered with an error: ``remote_status`` is its HTTP status and ``remote_code`` the
+    machine-readable ``code`` of its answer (empty when it gave none), for callers to branch on."""
+
+    def __init__(self, message: str, remote_status: int, remote_code: str = "") -> None:
+        super().__init__(message)
+        self.remote_status = remote_status
+        self.remote_code = remote_code

@@ -127,7 +127,8 @@ def ok(response: httpx.Response) -> dict:
 def refused(response: httpx.Response, status: int, *words: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["code"] == status
+    assert body["status"] == status
+    assert isinstance(body["code"], str)  # machine-readable; Marquez's int code is "status" now
     assert body["message"] == body["error"]
     for word in words:
         assert word in body["message"]

@@ -103,7 +103,8 @@ def test_head_and_other_methods_on_pages(http: httpx.Client) -> None:
 def test_an_unknown_static_file_is_a_json_404(http: httpx.Client) -> None:
     response = http.get(f"/static/{asset_digest()}/app/no-such-module.js")
     assert response.status_code == 404
-    assert response.json() == {"error": "no file 'app/no-such-module.js' in the web UI"}
+    message = "no file 'app/no-such-module.js' in the web UI"
+    assert response.json() == {"status": 404, "code": "not_found", "message": message, "error": message}
 
 
 @pytest.mark.parametrize(

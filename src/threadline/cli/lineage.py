@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from threadline.cli.common import StoreOption, connect, expected_errors, fail, out
-from threadline.errors import BadRequest
+from threadline.errors import BadRequest, InvalidParameter
 from threadline.graph.columns import column_lineage
 from threadline.graph.describe import dataset_names, describe
 from threadline.graph.export import column_view, render, subgraph_view
@@ -17,31 +17,32 @@ from threadline.graph.impact import column_impact, impact
 from threadline.graph.nodes import parse_node_id
 from threadline.graph.resolve import resolve_column, resolve_node
 from threadline.graph.traverse import lineage as walk
-from threadline.openlineage.timestamps import parse_time
+from threadline.params import DEPTH_HELP, NO_LIMIT, parse_depth, parse_moment
 from threadline.vocabulary import RunState, state_label
 
 OUTPUTS = ("table", "json", "dot", "mermaid")
 
 
+#: ``--depth``: parsed as the HTTP API's ``depth`` is (``threadline.params``), one spelling of no limit.
+DepthOption = Annotated[str, typer.Option(help=DEPTH_HELP)]
+#: ``--as-of``: parsed as the HTTP API's ``asOf`` is.
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", metavar="TIME", help="The graph as it was at TIME (ISO 8601).")
+]
+
+
 def _as_of(text: str | None) -> int | None:
-    if text is None:
-        return None
     try:
-        return parse_time(text)
-    except ValueError:
-        fail(f"--as-of must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}")
+        return parse_moment(text, "--as-of")
+    except InvalidParameter as exc:
+        fail(exc.message)
 
 
 def _depth(text: str) -> int | None:
-    if text.lower() in ("all", "unbounded"):
-        return None
     try:
-        depth = int(text)
-    except ValueError:
-        fail(f"--depth must be a whole number of edges or 'all', got {text!r}")
-    if depth < 0:
-        fail(f"--depth must be 0 or more, or 'all', got {depth}")
-    return depth
+        return parse_depth(text, None, "--depth")
+    except InvalidParameter as exc:
+        fail(exc.message)
 
 
 def lineage(
@@ -53,10 +54,8 @@ def lineage(
     undirected: Annotated[
         bool, typer.Option("--undirected", help="Every edge either way (Marquez's neighbourhood).")
     ] = False,
-    depth: Annotated[str, typer.Option(help="Most edges away, or 'all'.")] = "all",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", metavar="TIME", help="The graph as it was at TIME (ISO 8601).")
-    ] = None,
+    depth: DepthOption = NO_LIMIT,
+    as_of: AsOfOption = None,
     columns: Annotated[bool, typer.Option("--columns", help="Column-level lineage instead.")] = False,
     output: Annotated[str, typer.Option("--format", help="table, json, dot or mermaid.")] = "table",
     store: StoreOption = None,
@@ -128,7 +127,7 @@ def impact_command(
     node: Annotated[
         str, typer.Argument(help="A node id: dataset:NS:NAME, job:NS:NAME or datasetField:NS:DATASET:FIELD.")
     ],
-    depth: Annotated[str, typer.Option(help="Most edges away, or 'all'.")] = "all",
+    depth: DepthOption = NO_LIMIT,
     as_of: Annotated[
         str | None, typer.Option("--as-of", metavar="TIME", help="What depended on NODE at TIME.")
     ] = None,

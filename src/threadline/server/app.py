@@ -1,4 +1,4 @@
-"""The ASGI application: routes, the writer's lifetime, and turning errors into JSON answers."""
+"""The ASGI application: its routers (``server.api.routers``), the writer's lifetime, the error answers."""
 
 from __future__ import annotations
 
@@ -9,28 +9,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from threadline import __version__, settings
 from threadline.artifacts.objects import ObjectDB
-from threadline.errors import ConfigError, ThreadlineError
+from threadline.errors import ConfigError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
 from threadline.redact import redact_text
 from threadline.server import web
-from threadline.server.api import ingest
+from threadline.server.api import errors, ingest
 from threadline.server.api.routers import ROUTERS
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
 from threadline.server.parsing import BatchParser
-from threadline.server.state import ServerState, json_response
+from threadline.server.state import ServerState
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
 from threadline.server.writer import Writer
@@ -41,38 +37,6 @@ from threadline.sync.remotes import ServerRemote
 log = logging.getLogger(__name__)
 
 PROJECTION_BATCH = 500
-
-
-async def _threadline_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ThreadlineError)
-    content = ingest.error_content(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if exc.status >= 500:
-        log.warning("%s: %s", type(exc).__name__, exc.message)
-    return json_response(content, status=exc.status, headers=headers)
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    return json_response({"error": str(exc.detail)}, status=exc.status_code, headers=exc.headers)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return json_response({"error": "; ".join(parts) or "invalid request"}, status=400)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    # Starlette raises the error again once this answer is sent, and uvicorn then drops the
-    # connection: saying so (Connection: close) lets the client open a new one for its next request
-    # instead of failing it on a reset.
-    content = {"error": "internal server error; the server log has the details"}
-    return json_response(content, status=500, headers={"Connection": "close"})
 
 
 async def check_store_writable(store: SqlStore) -> None:
@@ -174,10 +138,7 @@ def create_app(
         federation=federation,
         max_object_bytes=max_object_bytes or settings.default("max_object_bytes"),
     )
-    app.add_exception_handler(ThreadlineError, _threadline_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    errors.install(app)  # every error answers in one shape (server.api.errors)
     for router in ROUTERS:  # every router, in order, is listed in server.api.routers
         app.include_router(router)
     return app

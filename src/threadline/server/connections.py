@@ -39,6 +39,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from threadline.server.api.errors import error_body, http_code
 from threadline.settings import default
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def fit_file_limit(limits: ConnectionLimits) -> ConnectionLimits:
 
 
 def _answer(status: int, reason: str, message: str, extra: bytes = b"") -> bytes:
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps(error_body(status, http_code(status), message)).encode()  # the one shape
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n"

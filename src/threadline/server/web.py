@@ -31,6 +31,8 @@ from pathlib import Path
 import blake3
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from threadline.server.api.errors import error_body
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 #: What index.html writes where the digest goes: ``/static/ASSETS/app.css``.
 ASSETS_MARK = "/static/ASSETS/"
@@ -214,7 +216,7 @@ _HTML = "text/html; charset=utf-8"
 
 
 async def _not_found(send: Send, message: str) -> None:
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps(error_body(404, "not_found", message)).encode()  # the API's one error shape
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 404, "headers": headers})
     await send({"type": "http.response.body", "body": body})

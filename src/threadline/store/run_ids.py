@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from threadline.errors import BadRequest, NotFound
+from threadline.errors import AmbiguousRunId, BadRequest, NotFound
 from threadline.store import schema
 from threadline.vocabulary import people_time, short_id_length
 
@@ -26,7 +26,7 @@ _PER_STATEMENT = 100
 def resolve_run_id(connection: Connection, text: str) -> str:
     """The full id of the run named by ``text``: its id, a unique prefix of it, or ``run:<id>``.
 
-    Raises :class:`NotFound` when no run matches and :class:`BadRequest` when several do (naming them,
+    Raises :class:`NotFound` when no run matches and :class:`AmbiguousRunId` when several do (naming them,
     with their jobs and times) or the prefix is too short.
     """
     wanted = text.strip().lower().removeprefix("run:")
@@ -46,7 +46,7 @@ def resolve_run_id(connection: Connection, text: str) -> str:
         msg = f"no run with an id starting {wanted!r}; `threadline runs` lists them"
         raise NotFound(msg)
     if len(matches) > 1:
-        raise BadRequest(_ambiguous(connection, wanted, list(matches)))
+        raise AmbiguousRunId(_ambiguous(connection, wanted, list(matches)))
     return matches[0]
 
 

@@ -14,7 +14,7 @@ import msgspec
 import zstandard
 
 from threadline import __version__
-from threadline.errors import SyncError
+from threadline.errors import RemoteRefused, SyncError
 from threadline.sync.filters import PullFilter
 from threadline.sync.limits import MAX_ANSWER_BYTES, SyncLimits, Transfer
 from threadline.sync.remotes import ServerRemote
@@ -120,17 +120,15 @@ class SyncClient:
         with self.stream(method, path, **kwargs) as response:
             transfer = Transfer(self.remote, self.limits, what, limit, setting)
             answer = Answer(response.status_code, response.headers, transfer.read(response))
-        if answer.status_code in (401, 403):
-            msg = (
-                f"remote {self.remote} refused the API key (HTTP {answer.status_code}: "
-                f"{_error_of(answer)}); key from {self.remote.key_source}"
-            )
-            raise SyncError(msg)
-        if answer.status_code >= 400:
-            status, reason = answer.status_code, _error_of(answer)
+        if answer.status_code < 400:
+            return answer
+        status, (code, reason) = answer.status_code, _error_of(answer)
+        if status in (401, 403):
+            msg = f"remote {self.remote} refused the API key (HTTP {status}: {reason})"
+            msg += f"; key from {self.remote.key_source}"
+        else:
             msg = f"remote {self.remote} answered {method} {path} with HTTP {status}: {reason}"
-            raise SyncError(msg)
-        return answer
+        raise RemoteRefused(msg, status, code)
 
     def _json(self, answer: Answer, path: str) -> Any:
         try:
@@ -144,8 +142,8 @@ class SyncClient:
         path = "/api/v1/sync/info"
         try:
             response = self._request("GET", path)
-        except SyncError as exc:
-            if "HTTP 404" in exc.message or "HTTP 405" in exc.message:
+        except RemoteRefused as exc:
+            if exc.remote_status in (404, 405):  # no such route: not threadline, or without sync
                 msg = f"remote {self.remote} is not a threadline server (or one without sync): no {path}"
                 raise SyncError(msg) from exc
             raise
@@ -275,12 +273,16 @@ class _StatusAnswer(msgspec.Struct):
     behind: _Count
 
 
-def _error_of(answer: Answer) -> str:
+def _error_of(answer: Answer) -> tuple[str, str]:
+    """The ``code`` and message of an error answer (``server.api.errors``'s shape; an older server's
+    ``error``, or whatever a server that is not threadline sent)."""
     try:
         data = json.loads(answer.content)
     except ValueError:
         text = answer.content[:200].decode("utf-8", "replace").strip()
-        return " ".join(text.split()) or f"HTTP {answer.status_code}"
+        return "", " ".join(text.split()) or f"HTTP {answer.status_code}"
     if isinstance(data, dict):
-        return str(data.get("error") or data.get("message") or data)[:300]
-    return str(data)[:300]
+        code = data.get("code")
+        message = data.get("message") or data.get("error") or data
+        return (code if isinstance(code, str) else ""), str(message)[:300]
+    return "", str(data)[:300]

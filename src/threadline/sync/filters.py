@@ -22,7 +22,8 @@ from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import lineage
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.naming import normalize_namespace
-from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.openlineage.timestamps import format_time
+from threadline.params import parse_depth, parse_moment
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.store import schema
 
@@ -75,21 +76,8 @@ class PullFilter:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> PullFilter:
         """Read a filter from query parameters; bad values are a :class:`BadRequest` naming them."""
-        since = params.get("since") or None
-        depth = params.get("depth") or "all"
-        try:
-            since_micros = parse_time(since.replace(" ", "+")) if since else None
-        except ValueError:
-            msg = f"since must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {since!r}"
-            raise BadRequest(msg) from None
-        if depth.lower() in ("all", "unbounded"):
-            depth_value = None
-        else:
-            try:
-                depth_value = int(depth)
-            except ValueError:
-                msg = f"depth must be a whole number or all, got {depth!r}"
-                raise BadRequest(msg) from None
+        since_micros = parse_moment(params.get("since"), "since")
+        depth_value = parse_depth(params.get("depth"), None)  # the API's one spelling of depths
         return cls(
             pipeline=params.get("pipeline") or None,
             namespace=params.get("namespace") or None,

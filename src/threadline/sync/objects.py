@@ -23,7 +23,13 @@ from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
 from threadline.artifacts.remote import TransferReport, transfer
 from threadline.artifacts.tree import load_manifest
-from threadline.errors import ArtifactError, InvalidObjectId, ObjectNotFound, SyncError, ThreadlineError
+from threadline.errors import (
+    ArtifactError,
+    InvalidObjectId,
+    ObjectNotFound,
+    RemoteRefused,
+    SyncError,
+)
 from threadline.store.sql import SqlStore
 from threadline.sync.client import SyncClient
 from threadline.sync.limits import Transfer
@@ -316,8 +322,8 @@ def objects_status(store: SqlStore, odb: ObjectDB, client: SyncClient) -> Object
         return ObjectsStatus(0, 0, 0)
     try:
         lacking = missing_on_server(client, wanted)
-    except ThreadlineError as exc:
-        if "keeps no objects" in exc.message:
+    except RemoteRefused as exc:
+        if exc.remote_status == 404:  # this server keeps no objects (code no_object_store)
             return None
         raise
     here = {oid for oid in wanted if odb.has(oid)}

@@ -224,7 +224,8 @@ class HttpTransport(Transport):
     def _refused(self, exc: urllib.error.HTTPError, events: list[bytes]) -> Outcome:
         detail = ""
         with contextlib.suppress(ValueError, AttributeError, OSError):
-            detail = json.loads(exc.read() or b"{}").get("error", "")
+            answer = json.loads(exc.read() or b"{}")  # server.api.errors's shape; an older server's "error"
+            detail = str(answer.get("message") or answer.get("error") or "")
         reason = f"HTTP {exc.code}{f': {detail}' if detail else ''}"
         if exc.code == 413 and len(events) > 1:
             middle = len(events) // 2

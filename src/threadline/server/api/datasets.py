@@ -8,7 +8,6 @@ removal (see ``threadline.projection.readers.tags``), and answers once it is dur
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.errors import NotFound
@@ -22,34 +21,40 @@ from threadline.projection.readers.tags import (
     tag_change,
     tag_change_event,
 )
+from threadline.server.api.access import ReadKey, State, WriteKey
 from threadline.server.api.changes import append_change, wait_folded
-from threadline.server.api.routing import new_router, page_params, read
+from threadline.server.api.models import DatasetList, DatasetOut, DatasetVersionList, DatasetVersionOut
+from threadline.server.api.params import Page
+from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import dataset_json, dataset_version_json
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
+from threadline.store.base import ApiKey
 
 router = new_router()
 
 
-@router.get("/api/v1/namespaces/{namespace}/datasets")
-async def datasets(request: Request, namespace: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/datasets", response_model=DatasetList)
+async def datasets(_key: ReadKey, state: State, namespace: str, page: Page) -> Response:
     """Datasets of a namespace by name: ``{"datasets": [...], "totalCount": N}``."""
-    page = await read(request, catalog.list_datasets, namespace, **page_params(request))
-    return json_response({"datasets": [dataset_json(d) for d in page.items], "totalCount": page.total})
+    found = await read(state, catalog.list_datasets, namespace, **page.kwargs())
+    return json_response({"datasets": [dataset_json(d) for d in found.items], "totalCount": found.total})
 
 
-@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}/versions")
-async def versions(request: Request, namespace: str, dataset: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}/versions", response_model=DatasetVersionList)
+async def versions(_key: ReadKey, state: State, namespace: str, dataset: str, page: Page) -> Response:
     """Versions of a dataset, newest first, each with the run that wrote it."""
-    page = await read(request, catalog.list_dataset_versions, namespace, dataset, **page_params(request))
+    found = await read(state, catalog.list_dataset_versions, namespace, dataset, **page.kwargs())
     return json_response(
-        {"versions": [dataset_version_json(v) for v in page.items], "totalCount": page.total}
+        {"versions": [dataset_version_json(v) for v in found.items], "totalCount": found.total}
     )
 
 
-@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}/versions/{version}")
-async def version(request: Request, namespace: str, dataset: str, version: str) -> Response:
+@router.get(
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/versions/{version}", response_model=DatasetVersionOut
+)
+async def version(_key: ReadKey, state: State, namespace: str, dataset: str, version: str) -> Response:
     """One version of a dataset."""
-    found = await read(request, catalog.get_dataset_version, namespace, dataset, version)
+    found = await read(state, catalog.get_dataset_version, namespace, dataset, version)
     return json_response(dataset_version_json(found))
 
 
@@ -62,12 +67,17 @@ def _field_path(dataset: catalog.Dataset, field: str) -> str:
 
 
 async def _change_tags(
-    request: Request, namespace: str, dataset: str, tag: str, field: str | None, *, add: bool
+    state: ServerState,
+    key: ApiKey | None,
+    namespace: str,
+    dataset: str,
+    tag: str,
+    field: str | None,
+    *,
+    add: bool,
 ) -> Response:
-    state = state_of(request)
-    key = await state.auth.require(request.headers, "write")
     name = check_tag_name(tag)
-    current = await read(request, catalog.get_dataset, namespace, dataset)
+    current = await read(state, catalog.get_dataset, namespace, dataset)
     path = _field_path(current, field) if field is not None else None
     action = ADD if add else REMOVE
     change = tag_change(action, name, path, key.name if key is not None else None)
@@ -85,31 +95,39 @@ def _reread(state: ServerState, dataset: catalog.Dataset) -> catalog.Dataset:
         return catalog.get_dataset(connection, dataset.canonical_namespace, dataset.name)
 
 
-@router.post("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}")
-async def add_tag(request: Request, namespace: str, dataset: str, tag: str) -> Response:
+@router.post("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}", response_model=DatasetOut)
+async def add_tag(key: WriteKey, state: State, namespace: str, dataset: str, tag: str) -> Response:
     """Tag a dataset (``write`` scope); answers with the dataset."""
-    return await _change_tags(request, namespace, dataset, tag, None, add=True)
+    return await _change_tags(state, key, namespace, dataset, tag, None, add=True)
 
 
-@router.delete("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}")
-async def remove_tag(request: Request, namespace: str, dataset: str, tag: str) -> Response:
+@router.delete("/api/v1/namespaces/{namespace}/datasets/{dataset}/tags/{tag}", response_model=DatasetOut)
+async def remove_tag(key: WriteKey, state: State, namespace: str, dataset: str, tag: str) -> Response:
     """Remove a tag from a dataset (``write`` scope); answers with the dataset."""
-    return await _change_tags(request, namespace, dataset, tag, None, add=False)
+    return await _change_tags(state, key, namespace, dataset, tag, None, add=False)
 
 
-@router.post("/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}")
-async def add_field_tag(request: Request, namespace: str, dataset: str, field: str, tag: str) -> Response:
+@router.post(
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}", response_model=DatasetOut
+)
+async def add_field_tag(
+    key: WriteKey, state: State, namespace: str, dataset: str, field: str, tag: str
+) -> Response:
     """Tag a field of a dataset (``write`` scope); answers with the dataset."""
-    return await _change_tags(request, namespace, dataset, tag, field, add=True)
+    return await _change_tags(state, key, namespace, dataset, tag, field, add=True)
 
 
-@router.delete("/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}")
-async def remove_field_tag(request: Request, namespace: str, dataset: str, field: str, tag: str) -> Response:
+@router.delete(
+    "/api/v1/namespaces/{namespace}/datasets/{dataset}/fields/{field}/tags/{tag}", response_model=DatasetOut
+)
+async def remove_field_tag(
+    key: WriteKey, state: State, namespace: str, dataset: str, field: str, tag: str
+) -> Response:
     """Remove a tag from a field of a dataset (``write`` scope); answers with the dataset."""
-    return await _change_tags(request, namespace, dataset, tag, field, add=False)
+    return await _change_tags(state, key, namespace, dataset, tag, field, add=False)
 
 
-@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}")
-async def dataset(request: Request, namespace: str, dataset: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/datasets/{dataset}", response_model=DatasetOut)
+async def dataset(_key: ReadKey, state: State, namespace: str, dataset: str) -> Response:
     """One dataset (found by name or by an alias): fields, tags, facets, current version."""
-    return json_response(dataset_json(await read(request, catalog.get_dataset, namespace, dataset)))
+    return json_response(dataset_json(await read(state, catalog.get_dataset, namespace, dataset)))

@@ -17,14 +17,17 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from threadline.errors import BadRequest, InvalidEvent, PayloadTooLarge, ThreadlineError
+from threadline.errors import BadRequest, PayloadTooLarge, ThreadlineError
 from threadline.openlineage.events import ParsedEvent, split_batch
+from threadline.server.api.access import bearer
+from threadline.server.api.errors import error_answer
+from threadline.server.api.models import ERRORS, BatchAnswer, Ingested
 from threadline.server.bodies import read_body
 from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory_soon
 from threadline.server.state import ServerState, encode_json, json_response, state_of
@@ -32,7 +35,7 @@ from threadline.store.base import AppendResult
 from threadline.store.codec import encode
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 
 LINEAGE_PATH = "/api/v1/lineage"
 BATCH_PATH = "/api/v1/lineage/batch"
@@ -124,26 +127,39 @@ async def ingest_batch(
     return 200, content
 
 
-@router.post(LINEAGE_PATH, status_code=201)
+def _body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    # Read as a stream within max_body_bytes (gzip, deflate or zstd encoded) and parsed by the parse
+    # workers, so documented here rather than declared as a parameter FastAPI would parse.
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "description": description, "content": content}}
+
+
+_EVENT = {"type": "object", "description": "An OpenLineage RunEvent, DatasetEvent or JobEvent"}
+
+
+@router.post(
+    LINEAGE_PATH,
+    status_code=201,
+    response_model=Ingested,
+    dependencies=[Depends(bearer)],
+    openapi_extra=_body(_EVENT, "One OpenLineage event."),
+)
 async def post_lineage(request: Request) -> Response:
     """Store one OpenLineage event; 201 with its id, ``created`` or ``duplicate``, and facet problems."""
     status, content = await ingest_one(state_of(request), request.headers, request.stream())
     return json_response(content, status=status)
 
 
-@router.post(BATCH_PATH)
+@router.post(
+    BATCH_PATH,
+    response_model=BatchAnswer,
+    dependencies=[Depends(bearer)],
+    openapi_extra=_body({"type": "array", "items": _EVENT}, "A JSON array of OpenLineage events."),
+)
 async def post_lineage_batch(request: Request) -> Response:
     """Store a JSON array of events; answer with the spec's (partial) success report."""
     status, content = await ingest_batch(state_of(request), request.headers, request.stream())
     return json_response(content, status=status)
-
-
-def error_content(exc: ThreadlineError) -> dict[str, str]:
-    """The JSON body of an error answer."""
-    content = {"error": exc.message}
-    if isinstance(exc, InvalidEvent):
-        content["field"] = exc.field
-    return content
 
 
 class IngestFastPath:
@@ -173,16 +189,11 @@ class IngestFastPath:
         headers: list[tuple[bytes, bytes]] = []
         try:
             status, content = await handler(self.state, Headers(scope=scope), chunks())
-        except ThreadlineError as exc:
-            status, content = exc.status, error_content(exc)
-            if exc.status == 401:
-                headers.append((b"www-authenticate", b"Bearer"))
-            if exc.status >= 500:
-                log.warning("%s: %s", type(exc).__name__, exc.message)
-        except Exception:
-            log.exception("unexpected error on POST %s", scope["path"])
-            status, content = 500, {"error": "internal server error; the server log has the details"}
-            headers.append((b"connection", b"close"))  # as the app's own 500s do (see app.py)
+        except Exception as exc:
+            if not isinstance(exc, ThreadlineError):
+                log.exception("unexpected error on POST %s", scope["path"])
+            status, content, extra = error_answer(exc)  # the app's one error shape
+            headers += [(name.lower().encode(), value.encode()) for name, value in extra.items()]
         body = encode_json(content)
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})

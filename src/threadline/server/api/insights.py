@@ -27,28 +27,46 @@ queries per page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Query
 from sqlalchemy import Connection, and_, func, or_, select
-from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.errors import BadRequest
+from threadline.errors import BadRequest, InvalidParameter
 from threadline.graph.model import DATASET
 from threadline.graph.nodes import NodeId
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.naming import normalize_namespace
-from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.openlineage.timestamps import format_time
+from threadline.params import parse_choice
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
-    check_page,
     load_facet,
     load_facets,
     name_like,
 )
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.projection.readers.runs import io_version
-from threadline.server.api.routing import int_param, new_router, read
+from threadline.server.api.access import ReadKey, State
+from threadline.server.api.models import (
+    ColumnHits,
+    DatasetRuns,
+    Overview,
+    RunSummaryList,
+    Timespan,
+    UiEventList,
+)
+from threadline.server.api.params import (
+    NodeIdParam,
+    PageParams,
+    flag_param,
+    limit_param,
+    page_param,
+    text_param,
+    time_param,
+)
+from threadline.server.api.routing import new_router, read
 from threadline.server.api.ui_lineage import timespan
 from threadline.server.state import json_response
 from threadline.store import schema
@@ -73,31 +91,16 @@ _IO_FACETS = (
 # ---- parameters ----------------------------------------------------------------------------------
 
 
-def _text(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name, "").strip()
-    return value or None
+def _text(name: str, description: str) -> Any:
+    return Depends(text_param(name, description))
 
 
-def _exact(request: Request, name: str) -> str | None:
+def _exact(name: str, description: str) -> Any:
     """A name or node id as given: a name may be spaces, or begin or end with them."""
-    return request.query_params.get(name) or None
+    return Depends(text_param(name, description, strip=False))
 
 
-def _time(request: Request, name: str) -> int | None:
-    text = _text(request, name)
-    if text is None:
-        return None
-    try:
-        return parse_time(text.replace(" ", "+"))  # an unencoded '+' arrives as ' '
-    except ValueError:
-        msg = f"{name} must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}"
-        raise BadRequest(msg) from None
-
-
-def _page(request: Request) -> tuple[int, int]:
-    limit, offset = int_param(request, "limit", DEFAULT_LIMIT), int_param(request, "offset", 0)
-    check_page(limit, offset)
-    return limit, offset
+UiPage = Annotated[PageParams, Depends(page_param(DEFAULT_LIMIT))]
 
 
 # ---- runs ----------------------------------------------------------------------------------------
@@ -208,32 +211,42 @@ def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any
     return found
 
 
-def _run_filter(request: Request) -> RunFilter:
-    state = _text(request, "state")
+def _run_filter(
+    state: Annotated[str | None, _text("state", "COMPLETED, FAILED, RUNNING, ABORTED or NEW (any case).")],
+    namespace: Annotated[str | None, _exact("namespace", "Only runs of jobs in this namespace.")],
+    job: Annotated[str | None, _text("job", "Only runs of jobs whose name holds this.")],
+    parent: Annotated[str | None, _text("parent", "A run id or unique prefix: its child runs.")],
+    pipeline: Annotated[
+        str | None, _text("pipeline", "A pipeline's name: runs of its job and every job under it.")
+    ],
+    run: Annotated[str | None, _text("run", "The start of the runs' ids.")],
+    since: Annotated[int | None, Depends(time_param("since", "Only runs created at or after this time."))],
+    until: Annotated[int | None, Depends(time_param("until", "Only runs created at or before this time."))],
+) -> RunFilter:
     states = None
     if state is not None:
         try:
             states = RunState.parse(state).event_types
         except ValueError as error:
-            raise BadRequest(str(error)) from None
+            raise InvalidParameter(str(error), "state") from None
     return RunFilter(
         states=states,
-        namespace=_exact(request, "namespace"),
-        job=_text(request, "job"),
-        parent=_text(request, "parent"),
-        pipeline=_text(request, "pipeline"),
-        id_prefix=_text(request, "run"),
-        since=_time(request, "since"),
-        until=_time(request, "until"),
+        namespace=namespace,
+        job=job,
+        parent=parent,
+        pipeline=pipeline,
+        id_prefix=run,
+        since=since,
+        until=until,
     )
 
 
-@router.get("/api/v1/ui/runs")
-async def runs_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/runs", response_model=RunSummaryList)
+async def runs_endpoint(
+    _key: ReadKey, db: State, wanted: Annotated[RunFilter, Depends(_run_filter)], page: UiPage
+) -> Response:
     """Runs of every job, newest first, filtered (see the module docstring)."""
-    wanted = _run_filter(request)
-    limit, offset = _page(request)
-    found, total = await read(request, list_runs, wanted, limit, offset)
+    found, total = await read(db, list_runs, wanted, page.limit, page.offset)
     return json_response({"runs": found, "totalCount": total})
 
 
@@ -279,16 +292,16 @@ def overview(connection: Connection) -> dict[str, Any]:
     }
 
 
-@router.get("/api/v1/ui/timespan")
-async def timespan_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/timespan", response_model=Timespan)
+async def timespan_endpoint(_key: ReadKey, state: State) -> Response:
     """The first and last event times: the range of the lineage view's as-of control."""
-    return json_response(await read(request, timespan))
+    return json_response(await read(state, timespan))
 
 
-@router.get("/api/v1/ui/overview")
-async def overview_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/overview", response_model=Overview)
+async def overview_endpoint(_key: ReadKey, state: State) -> Response:
     """Counts, the time span of the log, recent runs and recent failures (the home page)."""
-    return json_response(await read(request, overview))
+    return json_response(await read(state, overview))
 
 
 # ---- events --------------------------------------------------------------------------------------
@@ -368,27 +381,35 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
     return found, total
 
 
-@router.get("/api/v1/ui/events")
-async def events_endpoint(request: Request) -> Response:
+def _event_filter(
+    event_type: Annotated[str | None, _text("type", f"One of {', '.join(_EVENT_TYPES)} (any case).")],
+    job: Annotated[str | None, _text("job", "Only events of jobs whose name holds this.")],
+    run: Annotated[str | None, _text("run", "The start of the events' run ids.")],
+    producer: Annotated[str | None, _text("producer", "Only events whose producer URL holds this.")],
+    problems: Annotated[bool, Depends(flag_param("problems", "Only events with facet problems."))],
+    before: Annotated[int | None, Depends(time_param("before", "Only events before this time."))],
+    after: Annotated[int | None, Depends(time_param("after", "Only events after this time."))],
+) -> EventFilter:
+    if event_type is not None:
+        event_type = parse_choice(event_type, "type", _EVENT_TYPES, "OTHER")
+    return EventFilter(
+        event_type=event_type,
+        job=job,
+        run=run,
+        producer=producer,
+        problems=problems,
+        before=before,
+        after=after,
+    )
+
+
+@router.get("/api/v1/ui/events", response_model=UiEventList)
+async def events_endpoint(
+    _key: ReadKey, state: State, wanted: Annotated[EventFilter, Depends(_event_filter)], page: UiPage
+) -> Response:
     """Event summaries, newest first, filtered (see the module docstring); bodies come from
     ``/api/v1/events/{id}``."""
-    event_type = _text(request, "type")
-    if event_type is not None:
-        event_type = event_type.upper()
-        if event_type not in _EVENT_TYPES:
-            msg = f"type must be one of {', '.join(_EVENT_TYPES)}, got {event_type!r}"
-            raise BadRequest(msg)
-    wanted = EventFilter(
-        event_type=event_type,
-        job=_text(request, "job"),
-        run=_text(request, "run"),
-        producer=_text(request, "producer"),
-        problems=(_text(request, "problems") or "").lower() in ("1", "true", "yes"),
-        before=_time(request, "before"),
-        after=_time(request, "after"),
-    )
-    limit, offset = _page(request)
-    found, total = await read(request, list_events, wanted, limit, offset)
+    found, total = await read(state, list_events, wanted, page.limit, page.offset)
     return json_response({"events": found, "totalCount": total})
 
 
@@ -445,16 +466,15 @@ def runs_of_dataset(connection: Connection, dataset_id: int, node_id: str, limit
     return answer
 
 
-@router.get("/api/v1/ui/dataset-runs")
-async def dataset_runs_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/dataset-runs", response_model=DatasetRuns)
+async def dataset_runs_endpoint(
+    _key: ReadKey,
+    state: State,
+    node_id: NodeIdParam,
+    limit: Annotated[int, Depends(limit_param(DEFAULT_LIMIT))],
+) -> Response:
     """The runs that wrote and read ``nodeId`` (a dataset), with statistics and quality facets."""
-    node_id = _exact(request, "nodeId")
-    if node_id is None:
-        msg = "the query parameter nodeId is required (dataset:<namespace>:<name>)"
-        raise BadRequest(msg)
-    limit = int_param(request, "limit", DEFAULT_LIMIT)
-    check_page(limit, 0)
-    return json_response(await read(request, dataset_runs, node_id, limit))
+    return json_response(await read(state, dataset_runs, node_id, limit))
 
 
 # ---- columns -------------------------------------------------------------------------------------
@@ -489,13 +509,19 @@ def search_columns(connection: Connection, query: str, limit: int) -> dict[str, 
     }
 
 
-@router.get("/api/v1/ui/columns")
-async def columns_endpoint(request: Request) -> Response:
-    """Dataset fields whose name holds ``q`` (type-ahead search of columns)."""
-    query = _text(request, "q")
-    if query is None:
+def _column_query(q: Annotated[str, Query(description="Part of a field's name.")]) -> str:
+    if not q.strip():
         msg = "q must not be empty: give part of a field name"
-        raise BadRequest(msg)
-    limit = int_param(request, "limit", 10)
-    check_page(limit, 0)
-    return json_response(await read(request, search_columns, query, limit))
+        raise InvalidParameter(msg, "q")
+    return q.strip()
+
+
+@router.get("/api/v1/ui/columns", response_model=ColumnHits)
+async def columns_endpoint(
+    _key: ReadKey,
+    state: State,
+    query: Annotated[str, Depends(_column_query)],
+    limit: Annotated[int, Depends(limit_param(10))],
+) -> Response:
+    """Dataset fields whose name holds ``q`` (type-ahead search of columns)."""
+    return json_response(await read(state, search_columns, query, limit))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.openlineage.tag_changes import ADD, REMOVE
@@ -16,54 +15,58 @@ from threadline.projection.readers.tags import (
     tag_change,
     tag_change_event,
 )
+from threadline.server.api.access import ReadKey, State, WriteKey
 from threadline.server.api.changes import append_change, wait_folded
-from threadline.server.api.routing import new_router, page_params, read
+from threadline.server.api.models import JobList, JobOut, JobVersionList, JobVersionOut, RunList
+from threadline.server.api.params import Page
+from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import job_json, job_version_json, run_json
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
+from threadline.store.base import ApiKey
 
 router = new_router()
 
 
-@router.get("/api/v1/jobs")
-async def all_jobs(request: Request) -> Response:
+@router.get("/api/v1/jobs", response_model=JobList)
+async def all_jobs(_key: ReadKey, state: State, page: Page) -> Response:
     """Jobs of every namespace, by namespace then name: ``{"jobs": [...], "totalCount": N}``."""
-    page = await read(request, catalog.list_jobs, None, **page_params(request))
-    return json_response({"jobs": [job_json(j) for j in page.items], "totalCount": page.total})
+    found = await read(state, catalog.list_jobs, None, **page.kwargs())
+    return json_response({"jobs": [job_json(j) for j in found.items], "totalCount": found.total})
 
 
-@router.get("/api/v1/namespaces/{namespace}/jobs")
-async def jobs(request: Request, namespace: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/jobs", response_model=JobList)
+async def jobs(_key: ReadKey, state: State, namespace: str, page: Page) -> Response:
     """Jobs of a namespace by name: ``{"jobs": [...], "totalCount": N}``."""
-    page = await read(request, catalog.list_jobs, namespace, **page_params(request))
-    return json_response({"jobs": [job_json(j) for j in page.items], "totalCount": page.total})
+    found = await read(state, catalog.list_jobs, namespace, **page.kwargs())
+    return json_response({"jobs": [job_json(j) for j in found.items], "totalCount": found.total})
 
 
-@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/runs")
-async def runs(request: Request, namespace: str, job: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/runs", response_model=RunList)
+async def runs(_key: ReadKey, state: State, namespace: str, job: str, page: Page) -> Response:
     """Runs of a job, newest first: ``{"runs": [...], "totalCount": N}``."""
-    page = await read(request, catalog.list_job_runs, namespace, job, **page_params(request))
-    return json_response({"runs": [run_json(r) for r in page.items], "totalCount": page.total})
+    found = await read(state, catalog.list_job_runs, namespace, job, **page.kwargs())
+    return json_response({"runs": [run_json(r) for r in found.items], "totalCount": found.total})
 
 
-@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/versions")
-async def versions(request: Request, namespace: str, job: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/versions", response_model=JobVersionList)
+async def versions(_key: ReadKey, state: State, namespace: str, job: str, page: Page) -> Response:
     """Versions of a job, newest first: ``{"versions": [...], "totalCount": N}``."""
-    page = await read(request, catalog.list_job_versions, namespace, job, **page_params(request))
-    return json_response({"versions": [job_version_json(v) for v in page.items], "totalCount": page.total})
+    found = await read(state, catalog.list_job_versions, namespace, job, **page.kwargs())
+    return json_response({"versions": [job_version_json(v) for v in found.items], "totalCount": found.total})
 
 
-@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/versions/{version}")
-async def version(request: Request, namespace: str, job: str, version: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/jobs/{job}/versions/{version}", response_model=JobVersionOut)
+async def version(_key: ReadKey, state: State, namespace: str, job: str, version: str) -> Response:
     """One version of a job."""
-    found = await read(request, catalog.get_job_version, namespace, job, version)
+    found = await read(state, catalog.get_job_version, namespace, job, version)
     return json_response(job_version_json(found))
 
 
-async def _change_tags(request: Request, namespace: str, job: str, tag: str, *, add: bool) -> Response:
-    state = state_of(request)
-    key = await state.auth.require(request.headers, "write")
+async def _change_tags(
+    state: ServerState, key: ApiKey | None, namespace: str, job: str, tag: str, *, add: bool
+) -> Response:
     name = check_tag_name(tag)
-    current = await read(request, catalog.get_job, namespace, job)
+    current = await read(state, catalog.get_job, namespace, job)
     action = ADD if add else REMOVE
     change = tag_change(action, name, None, key.name if key is not None else None)
     event = await append_change(state, tag_change_event("job", current.namespace, current.name, [change]))
@@ -81,19 +84,19 @@ def _reread(state: ServerState, job: catalog.Job) -> catalog.Job:
         return catalog.get_job(connection, job.canonical_namespace, job.name)
 
 
-@router.post("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}")
-async def add_tag(request: Request, namespace: str, job: str, tag: str) -> Response:
+@router.post("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}", response_model=JobOut)
+async def add_tag(key: WriteKey, state: State, namespace: str, job: str, tag: str) -> Response:
     """Tag a job (``write`` scope); answers with the job."""
-    return await _change_tags(request, namespace, job, tag, add=True)
+    return await _change_tags(state, key, namespace, job, tag, add=True)
 
 
-@router.delete("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}")
-async def remove_tag(request: Request, namespace: str, job: str, tag: str) -> Response:
+@router.delete("/api/v1/namespaces/{namespace}/jobs/{job}/tags/{tag}", response_model=JobOut)
+async def remove_tag(key: WriteKey, state: State, namespace: str, job: str, tag: str) -> Response:
     """Remove a tag from a job (``write`` scope); answers with the job."""
-    return await _change_tags(request, namespace, job, tag, add=False)
+    return await _change_tags(state, key, namespace, job, tag, add=False)
 
 
-@router.get("/api/v1/namespaces/{namespace}/jobs/{job}")
-async def job(request: Request, namespace: str, job: str) -> Response:
+@router.get("/api/v1/namespaces/{namespace}/jobs/{job}", response_model=JobOut)
+async def job(_key: ReadKey, state: State, namespace: str, job: str) -> Response:
     """One job: type, current inputs and outputs, location, latest runs, facets, current version."""
-    return json_response(job_json(await read(request, catalog.get_job, namespace, job)))
+    return json_response(job_json(await read(state, catalog.get_job, namespace, job)))

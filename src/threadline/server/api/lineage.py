@@ -15,100 +15,66 @@ lineage: the exact dataset versions a run read and the runs that made them).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection, select
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.errors import BadRequest
 from threadline.graph.columns import ColumnGraph, column_lineage
 from threadline.graph.describe import dataset_names, describe
-from threadline.graph.export import FORMATS, column_view, render, run_view, subgraph_view, to_json
+from threadline.graph.export import column_view, render, run_view, subgraph_view, to_json
 from threadline.graph.impact import column_impact, impact
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
 from threadline.graph.nodes import NodeId, parse_node_id
 from threadline.graph.paths import path
 from threadline.graph.resolve import resolve_column, resolve_node
 from threadline.graph.runs import run_lineage
-from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
-from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.graph.traverse import lineage
+from threadline.openlineage.timestamps import format_time
+from threadline.params import ONE_WAY_OR_BOTH, parse_choice, required
 from threadline.projection.readers.datasets import load_datasets
 from threadline.projection.readers.jobs import load_jobs
+from threadline.server.api.access import ReadKey, State
+from threadline.server.api.models import (
+    DRAWING,
+    ERRORS,
+    ColumnLineageGraph,
+    Impact,
+    LineageGraph,
+    LineagePath,
+    RunLineageGraph,
+)
+from threadline.server.api.params import (
+    AsOf,
+    Depth,
+    DepthNoLimit,
+    Direction,
+    Format,
+    NodeIdParam,
+    RunDepth,
+    direction_param,
+    flag_param,
+    node_param,
+)
 from threadline.server.api.shapes import dataset_json, job_json
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
 from threadline.store import schema
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.vocabulary import RunState
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 
 _IN_CHUNK = 400
 _MEDIA = {"dot": "text/vnd.graphviz; charset=utf-8", "mermaid": "text/plain; charset=utf-8"}
 
 
-# ---- parameters -----------------------------------------------------------------------------------------
+# ---- running ---------------------------------------------------------------------------------------------
 
 
-def _param(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name)
-    return value if value not in (None, "") else None
-
-
-def _depth(request: Request, default: int | None = DEFAULT_DEPTH) -> int | None:
-    text = _param(request, "depth")
-    if text is None:
-        return default
-    if text.lower() in ("all", "unbounded", "-1"):
-        return None
-    try:
-        depth = int(text)
-    except ValueError:
-        msg = f"depth must be a whole number of edges, or all (no limit), got {text!r}"
-        raise BadRequest(msg) from None
-    if depth < 0:
-        msg = f"depth must be 0 or more, or all (no limit), got {depth}"
-        raise BadRequest(msg)
-    return depth
-
-
-def _as_of(request: Request) -> int | None:
-    text = _param(request, "asOf")
-    if text is None:
-        return None
-    try:
-        return parse_time(text.replace(" ", "+"))  # an unencoded '+' in a query string arrives as ' '
-    except ValueError:
-        msg = f"asOf must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}"
-        raise BadRequest(msg) from None
-
-
-def _format(request: Request) -> str:
-    fmt = (_param(request, "format") or "json").lower()
-    if fmt not in FORMATS:
-        msg = f"format must be one of {', '.join(FORMATS)}, got {fmt!r}"
-        raise BadRequest(msg)
-    return fmt
-
-
-def _required(request: Request, name: str) -> str:
-    value = _param(request, name)
-    if value is None:
-        msg = f"the query parameter {name} is required (a node id such as dataset:<namespace>:<name>)"
-        raise BadRequest(msg)
-    return value
-
-
-def _flag(request: Request, name: str) -> bool:
-    return (_param(request, name) or "false").lower() in ("true", "1", "yes")
-
-
-async def _run(request: Request, work: Any, *args: Any) -> Any:
-    """Check the read scope, then run ``work(state, connection, *args)`` in a read transaction."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
+async def _run(state: ServerState, work: Any, *args: Any) -> Any:
+    """Run ``work(state, connection, *args)`` in a read transaction (the key was checked already)."""
 
     def call() -> Any:
         with state.store.read() as connection:
@@ -197,18 +163,20 @@ def _lineage(state: ServerState, connection: Connection, request_args: dict[str,
     }
 
 
-@router.get("/api/v1/lineage")
-async def get_lineage(request: Request) -> Response:
+@router.get("/api/v1/lineage", response_model=LineageGraph, responses=DRAWING)
+async def get_lineage(
+    _key: ReadKey,
+    state: State,
+    node_id: NodeIdParam,
+    direction: Direction,
+    depth: Depth,
+    as_of: AsOf,
+    fmt: Format,
+) -> Response:
     """The lineage graph around ``nodeId`` (see the module docstring for the parameters)."""
-    args = {
-        "node_id": _required(request, "nodeId"),
-        "direction": check_direction(_param(request, "direction") or "undirected"),
-        "depth": _depth(request),
-        "as_of": _as_of(request),
-        "format": _format(request),
-    }
-    answer = await _run(request, _lineage, args)
-    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)
+    args = {"node_id": node_id, "direction": direction, "depth": depth, "as_of": as_of, "format": fmt}
+    answer = await _run(state, _lineage, args)
+    return _text(answer, fmt) if isinstance(answer, str) else json_response(answer)
 
 
 # ---- /api/v1/column-lineage ------------------------------------------------------------------------------
@@ -315,23 +283,37 @@ def _column_lineage(state: ServerState, connection: Connection, args: dict[str, 
     return {"graph": column_graph_json(connection, graph), "direction": direction, "depth": args["depth"]}
 
 
-@router.get("/api/v1/column-lineage")
-async def get_column_lineage(request: Request) -> Response:
+_COLUMN_DIRECTION = {"enum": list(ONE_WAY_OR_BOTH), "default": "upstream"}
+
+
+def _column_direction_or_downstream(
+    direction: Annotated[
+        str | None,
+        Query(description="Which way to walk (default upstream).", json_schema_extra=_COLUMN_DIRECTION),
+    ] = None,
+    with_downstream: Annotated[
+        bool, Depends(flag_param("withDownstream", "Marquez's: downstream too (direction=both)."))
+    ] = False,
+) -> str:
+    default = "both" if with_downstream else "upstream"
+    return parse_choice(direction, "direction", ONE_WAY_OR_BOTH, default, "for column lineage")
+
+
+@router.get("/api/v1/column-lineage", response_model=ColumnLineageGraph, responses=DRAWING)
+async def get_column_lineage(
+    _key: ReadKey,
+    state: State,
+    node_id: NodeIdParam,
+    direction: Annotated[str, Depends(_column_direction_or_downstream)],
+    depth: Depth,
+    as_of: AsOf,
+    fmt: Format,
+) -> Response:
     """Column lineage of ``nodeId`` (a ``datasetField:…`` or ``dataset:…`` id): upstream by default,
     and downstream too with ``withDownstream=true`` (Marquez's parameters), or ``direction=…``."""
-    direction = _param(request, "direction") or ("both" if _flag(request, "withDownstream") else "upstream")
-    if direction not in ("upstream", "downstream", "both"):
-        msg = f"direction must be upstream, downstream or both for column lineage, got {direction!r}"
-        raise BadRequest(msg)
-    args = {
-        "node_id": _required(request, "nodeId"),
-        "direction": direction,
-        "depth": _depth(request),
-        "as_of": _as_of(request),
-        "format": _format(request),
-    }
-    answer = await _run(request, _column_lineage, args)
-    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)
+    args = {"node_id": node_id, "direction": direction, "depth": depth, "as_of": as_of, "format": fmt}
+    answer = await _run(state, _column_lineage, args)
+    return _text(answer, fmt) if isinstance(answer, str) else json_response(answer)
 
 
 # ---- impact, path, runs ------------------------------------------------------------------------------------
@@ -370,11 +352,13 @@ def _impact(state: ServerState, connection: Connection, args: dict[str, Any]) ->
     }
 
 
-@router.get("/api/v1/lineage/impact")
-async def get_impact(request: Request) -> Response:
+@router.get("/api/v1/lineage/impact", response_model=Impact)
+async def get_impact(
+    _key: ReadKey, state: State, node_id: NodeIdParam, depth: DepthNoLimit, as_of: AsOf
+) -> Response:
     """Everything downstream of ``nodeId`` (a dataset, job or dataset field), nearest first."""
-    args = {"node_id": _required(request, "nodeId"), "depth": _depth(request, None), "as_of": _as_of(request)}
-    return json_response(await _run(request, _impact, args))
+    args = {"node_id": node_id, "depth": depth, "as_of": as_of}
+    return json_response(await _run(state, _impact, args))
 
 
 def _path(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
@@ -392,11 +376,15 @@ def _path(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
     }
 
 
-@router.get("/api/v1/lineage/path")
-async def get_path(request: Request) -> Response:
+@router.get("/api/v1/lineage/path", response_model=LineagePath)
+async def get_path(
+    _key: ReadKey,
+    state: State,
+    source: Annotated[str, Depends(node_param("from"))],
+    target: Annotated[str, Depends(node_param("to"))],
+) -> Response:
     """The shortest path between the nodes ``from`` and ``to``, and how they relate."""
-    args = {"from": _required(request, "from"), "to": _required(request, "to")}
-    return json_response(await _run(request, _path, args))
+    return json_response(await _run(state, _path, {"from": source, "to": target}))
 
 
 def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> Any:
@@ -433,23 +421,37 @@ def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
     return answer
 
 
-@router.get("/api/v1/lineage/runs")
-async def get_run_lineage(request: Request) -> Response:
+def _run_id(
+    run_id: Annotated[str, Query(alias="runId", description="A run id, or a unique prefix of one.")],
+) -> str:
+    return required(run_id, "runId", "a run id or a unique prefix of one")
+
+
+_run_direction = direction_param(ONE_WAY_OR_BOTH, "upstream", "for run lineage")
+_with_children = flag_param("withChildren", "Of the run and every run below it (marked child).")
+
+
+@router.get("/api/v1/lineage/runs", response_model=RunLineageGraph, responses=DRAWING)
+async def get_run_lineage(
+    _key: ReadKey,
+    state: State,
+    run_id: Annotated[str, Depends(_run_id)],
+    direction: Annotated[str, Depends(_run_direction)],
+    depth: RunDepth,
+    fmt: Format,
+    with_children: Annotated[bool, Depends(_with_children)],
+) -> Response:
     """Run-level lineage of ``runId`` (a run id or a unique prefix): ``direction`` upstream (the
     default), downstream or both; ``depth`` in runs (default 10, ``all`` for no limit);
     ``withChildren=true``: of the run and every run below it (a pipeline's or a dbt invocation's
     steps), which are then marked ``child``. Nodes at the depth limit with more beyond it list the
     sides in ``more``."""
-    direction = _param(request, "direction") or "upstream"
-    if direction not in ("upstream", "downstream", "both"):
-        msg = f"direction must be upstream, downstream or both for run lineage, got {direction!r}"
-        raise BadRequest(msg)
     args = {
-        "run_id": _required(request, "runId"),
+        "run_id": run_id,
         "direction": direction,
-        "depth": _depth(request, 10),
-        "format": _format(request),
-        "with_children": _flag(request, "withChildren"),
+        "depth": depth,
+        "format": fmt,
+        "with_children": with_children,
     }
-    answer = await _run(request, _runs, args)
-    return _text(answer, args["format"]) if isinstance(answer, str) else json_response(answer)
+    answer = await _run(state, _runs, args)
+    return _text(answer, fmt) if isinstance(answer, str) else json_response(answer)

@@ -21,10 +21,11 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -36,15 +37,17 @@ from threadline.errors import (
     BadRequest,
     CorruptObject,
     InvalidObjectId,
-    NotFound,
+    NoObjectStore,
     ObjectNotFound,
     PayloadTooLarge,
     StoreError,
 )
+from threadline.server.api.access import ReadKey, State, WriteKey
+from threadline.server.api.models import ERRORS, MissingObjects, ObjectIds, StoredObject, raw
 from threadline.server.bodies import read_body
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 
 #: Most ids one ``missing`` request may ask about.
 MAX_IDS = 10_000
@@ -62,7 +65,7 @@ def _objects(state: ServerState) -> ObjectDB:
             "this server keeps no objects: start it with --objects DIR (or THREADLINE_OBJECTS) "
             "to accept artifacts"
         )
-        raise NotFound(msg)
+        raise NoObjectStore(msg)
     return state.objects
 
 
@@ -74,11 +77,30 @@ def _object_id(text: str) -> ObjectId:
     return oid.file_id
 
 
-@router.post("/api/v1/objects/missing")
-async def missing(request: Request) -> Response:
+#: The bodies are read as streams, within their limits (``read_body``, :func:`_limited`), so they are
+#: documented here rather than declared as parameters.
+_IDS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ObjectIds.model_json_schema()}},
+    }
+}
+_BYTES_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The object's bytes (at most max_object_bytes).",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+#: ``object_id``: ``blake3:<64 hex>`` (``.dir`` for a directory's manifest).
+ObjectIdPath = Annotated[
+    str, PathParam(description="An object id: blake3:<64 hex digits>, .dir for a directory.")
+]
+
+
+@router.post("/api/v1/objects/missing", response_model=MissingObjects, openapi_extra=_IDS_BODY)
+async def missing(_key: ReadKey, state: State, request: Request) -> Response:
     """Which of the ids in the body this server lacks."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
     odb = _objects(state)
     body = await read_body(
         request.headers,
@@ -133,11 +155,15 @@ async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@router.put("/api/v1/objects/{object_id}")
-async def put_object(object_id: str, request: Request) -> Response:
+@router.put(
+    "/api/v1/objects/{object_id}",
+    response_model=StoredObject,
+    status_code=201,
+    responses={200: {"model": StoredObject, "description": "Already stored here"}},
+    openapi_extra=_BYTES_BODY,
+)
+async def put_object(_key: WriteKey, state: State, object_id: ObjectIdPath, request: Request) -> Response:
     """Store an object sent by a site, after checking its bytes hash to ``object_id``."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "write")
     odb = _objects(state)
     oid = _object_id(object_id)
     limit = state.max_object_bytes
@@ -176,11 +202,9 @@ async def put_object(object_id: str, request: Request) -> Response:
     return json_response({"id": str(oid), "stored": True, "size": size}, status=201)
 
 
-@router.get("/api/v1/objects/{object_id}")
-async def get_object(object_id: str, request: Request) -> Response:
+@router.get("/api/v1/objects/{object_id}", responses=raw("application/octet-stream", "The object's bytes"))
+async def get_object(_key: ReadKey, state: State, object_id: ObjectIdPath) -> Response:
     """An object's bytes."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
     odb = _objects(state)
     oid = _object_id(object_id)
     if not await run_in_threadpool(odb.has, oid):

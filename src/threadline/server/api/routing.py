@@ -10,7 +10,7 @@ Some clients send a name unencoded (Marquez's web UI does when tagging a dataset
 matches segment for segment, a route whose literal segments still line up takes the extra segments
 into one name (the last name first), so ``.../datasets/raw/x.csv/tags/PII`` tags ``raw/x.csv``.
 
-Errors of these endpoints carry Marquez's ``code`` and ``message`` beside threadline's ``error``.
+Errors answer in the one shape of ``server.api.errors`` (with Marquez's ``message``).
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
 
-from threadline.errors import BadRequest, ThreadlineError
-from threadline.projection.readers.common import check_page
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.errors import ThreadlineError
+from threadline.server.api.errors import error_response
+from threadline.server.api.models import ERRORS
+from threadline.server.state import ServerState
 
 T = TypeVar("T")
-
-DEFAULT_LIMIT = 100
 
 
 #: Where a request's segments are kept, so that the routes tried after the first do not split again.
@@ -139,7 +138,8 @@ class RawPathRoute(APIRoute):
         return (Match.FULL if exact and method_ok else Match.PARTIAL), child
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The handler, answering expected errors in threadline's and Marquez's shape at once."""
+        """The handler, answering expected errors here (in the one shape of ``server.api.errors``),
+        without the exception middleware's second pass."""
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
@@ -151,42 +151,14 @@ class RawPathRoute(APIRoute):
         return guarded
 
 
-def error_response(exc: ThreadlineError) -> Response:
-    """``{"error", "code", "message"}``: threadline's key and Marquez's two."""
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    content = {"error": exc.message, "code": exc.status, "message": exc.message}
-    return json_response(content, status=exc.status, headers=headers)
-
-
 def new_router() -> APIRouter:
-    """A router whose routes are :class:`RawPathRoute`."""
-    return APIRouter(route_class=RawPathRoute)
+    """A router whose routes are :class:`RawPathRoute`, documenting the error answers."""
+    return APIRouter(route_class=RawPathRoute, responses=ERRORS)
 
 
-def int_param(request: Request, name: str, default: int) -> int:
-    """An integer query parameter (``default`` when absent); 400 when it is not an integer."""
-    text = request.query_params.get(name)
-    if text is None or not text.strip():
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        msg = f"{name} must be an integer, got {text!r}"
-        raise BadRequest(msg) from None
-
-
-def page_params(request: Request, default_limit: int = DEFAULT_LIMIT) -> dict[str, int]:
-    """``limit`` and ``offset`` of a list request, checked here at the edge (400 when out of range,
-    before any SQL sees a number too large for it)."""
-    limit, offset = int_param(request, "limit", default_limit), int_param(request, "offset", 0)
-    check_page(limit, offset)
-    return {"limit": limit, "offset": offset}
-
-
-async def read(request: Request, work: Callable[..., T], *args: Any, scope: str = "read", **kwargs: Any) -> T:
-    """Check the key's scope, then run ``work(connection, *args, **kwargs)`` in a read transaction."""
-    state = state_of(request)
-    await state.auth.require(request.headers, scope)
+async def read(state: ServerState, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``work(connection, *args, **kwargs)`` in a read transaction, off the event loop (the key
+    was checked by the route's dependency, ``server.api.access``)."""
     return await run_in_threadpool(_in_read, state, work, args, kwargs)
 
 

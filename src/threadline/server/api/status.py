@@ -16,15 +16,15 @@ from typing import Any
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline import __version__
-from threadline.errors import Forbidden, Unauthorized
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.api.access import MayRead, State
+from threadline.server.api.models import ERRORS, Health
+from threadline.server.state import json_response
 from threadline.store.sql import SqlStore
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 
 #: How often a store known to be read-only is asked again (it may have been fixed), at most.
 RECHECK_SECONDS = 5.0
@@ -45,23 +45,14 @@ async def _recheck(store: SqlStore) -> None:
         return
 
 
-async def _may_see_details(state: ServerState, request: Request) -> bool:
-    try:
-        await state.auth.require(request.headers, "read")
-    except (Unauthorized, Forbidden):
-        return False
-    return True
-
-
-@router.get("/api/v1/health")
-async def health(request: Request) -> Response:
+@router.get("/api/v1/health", response_model=Health)
+async def health(state: State, may_read: MayRead) -> Response:
     """``ok`` or ``read-only``; with a read key also the version, the store, the numbers of events and
     of events awaiting projection, the writer thread, the lineage index, objects and federation."""
-    state = state_of(request)
     store = state.store
     await _recheck(store)
     status = "ok" if store.write_problem is None else "read-only"
-    if not await _may_see_details(state, request):
+    if not may_read:
         return json_response({"status": status})
 
     def numbers() -> tuple[int, int]:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import zstandard
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Header, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,13 +33,17 @@ from starlette.responses import Response
 from threadline import __version__
 from threadline.errors import BadRequest, Forbidden, PayloadTooLarge
 from threadline.openlineage.events import ParsedEvent, split_batch
+from threadline.params import DEPTH_HELP, DIRECTIONS, parse_int
+from threadline.server.api.access import ReadKey, State, WriteKey
+from threadline.server.api.models import ERRORS, PullAnswer, PushAnswer, SyncInfo, SyncStatus
+from threadline.server.api.params import limit_param
 from threadline.server.bodies import read_body
-from threadline.server.state import ServerState, encode_json, json_response, state_of
+from threadline.server.state import ServerState, encode_json, json_response
 from threadline.store import sync
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter, entity_digest
 
-router = APIRouter()
+router = APIRouter(responses=ERRORS)
 
 #: The version of the sync protocol: a client refuses a server that speaks another.
 PROTOCOL = 1
@@ -50,19 +54,51 @@ MAX_PULL_LIMIT = 20_000
 PROJECTION_WAIT = 10.0
 
 
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query_params.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        msg = f"{name} must be an integer, got {text!r}"
-        raise BadRequest(msg) from None
-    if not low <= value <= high:
-        msg = f"{name} must be between {low} and {high}, got {value}"
-        raise BadRequest(msg)
-    return value
+_AFTER_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 2**62, "default": 0}
+
+
+def _after(
+    after: Annotated[
+        str | None,
+        Query(description="The puller's mark: our sequence number it has.", json_schema_extra=_AFTER_SCHEMA),
+    ] = None,
+) -> int:
+    return parse_int(after, "after", 0, 0, 2**62)
+
+
+def _exclude(
+    exclude: Annotated[
+        str | None, Query(description="A site id (UUID): leave out the events that came from it.")
+    ] = None,
+) -> str | None:
+    return _site(exclude, "exclude")
+
+
+After = Annotated[int, Depends(_after)]
+Exclude = Annotated[str | None, Depends(_exclude)]
+_text = {
+    "pipeline": "Only a pipeline's part of the graph: its job and every job under it.",
+    "namespace": "Only the jobs and datasets of this namespace.",
+    "node": "Only the lineage of this node (node id), with direction and depth.",
+    "since": "Only events after this time. An ISO 8601 date-time.",
+}
+
+
+def _pull_filter(
+    pipeline: Annotated[str | None, Query(description=_text["pipeline"])] = None,
+    namespace: Annotated[str | None, Query(description=_text["namespace"])] = None,
+    node: Annotated[str | None, Query(description=_text["node"])] = None,
+    direction: Annotated[
+        str | None, Query(description="With node: which way.", json_schema_extra={"enum": list(DIRECTIONS)})
+    ] = None,
+    depth: Annotated[str | None, Query(description="With node: " + DEPTH_HELP)] = None,
+    since: Annotated[
+        str | None, Query(description=_text["since"], json_schema_extra={"format": "date-time"})
+    ] = None,
+) -> PullFilter:
+    given = {"pipeline": pipeline, "namespace": namespace, "node": node, "direction": direction}
+    given |= {"depth": depth, "since": since}
+    return PullFilter.from_params({name: value for name, value in given.items() if value})
 
 
 def _site(text: str | None, what: str) -> str | None:
@@ -75,11 +111,9 @@ def _site(text: str | None, what: str) -> str | None:
         raise BadRequest(msg) from None
 
 
-@router.get("/api/v1/sync/info")
-async def info(request: Request) -> Response:
+@router.get("/api/v1/sync/info", response_model=SyncInfo)
+async def info(_key: ReadKey, state: State) -> Response:
     """Who this store is, for a syncing client."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
 
     def work() -> dict[str, Any]:
         return {
@@ -95,12 +129,26 @@ async def info(request: Request) -> Response:
     return json_response(await run_in_threadpool(work))
 
 
-@router.post("/api/v1/sync/events")
-async def push_events(request: Request) -> Response:
+_PUSH_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A JSON array of OpenLineage events (gzip or zstd Content-Encoding allowed).",
+        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+    }
+}
+
+
+@router.post("/api/v1/sync/events", response_model=PushAnswer, openapi_extra=_PUSH_BODY)
+async def push_events(
+    key: WriteKey,
+    state: State,
+    request: Request,
+    site: Annotated[
+        str | None, Header(alias=SITE_HEADER, description="The pushing store's site id (a UUID).")
+    ] = None,
+) -> Response:
     """Store events pushed by another site; answer with counts and any rejected event."""
-    state = state_of(request)
-    key = await state.auth.require(request.headers, "write")
-    origin = _site(request.headers.get(SITE_HEADER), f"the {SITE_HEADER} header")
+    origin = _site(site, f"the {SITE_HEADER} header")
     if origin is None:
         msg = f"a push names the pushing store in the {SITE_HEADER} header (its site id)"
         raise BadRequest(msg)
@@ -155,8 +203,8 @@ def _claimed(origin: str, binding: sync.SiteBinding, key: str) -> str:
     )
 
 
-def _compressed(request: Request, body: bytes) -> Response:
-    accepted = request.headers.get("accept-encoding", "").lower()
+def _compressed(accepted: str, body: bytes) -> Response:
+    accepted = accepted.lower()
     headers = {}
     if "zstd" in accepted:
         body = zstandard.ZstdCompressor(level=3).compress(body)
@@ -207,27 +255,27 @@ def _pull(
     return encode_json(answer)
 
 
-@router.get("/api/v1/sync/events")
-async def pull_events(request: Request) -> Response:
+@router.get("/api/v1/sync/events", response_model=PullAnswer)
+async def pull_events(
+    _key: ReadKey,
+    state: State,
+    after: After,
+    limit: Annotated[int, Depends(limit_param(DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT))],
+    exclude: Exclude,
+    wanted: Annotated[PullFilter, Depends(_pull_filter)],
+    entities: Annotated[
+        str | None, Query(description="The digest of the filtered part the puller last saw.")
+    ] = None,
+    accept_encoding: Annotated[str, Header(description="zstd: the answer is zstd-compressed.")] = "",
+) -> Response:
     """Events after ``after`` (our sequence numbers), for a pulling site."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
-    after = _int(request, "after", 0, 0, 2**62)
-    limit = _int(request, "limit", DEFAULT_PULL_LIMIT, 1, MAX_PULL_LIMIT)
-    exclude = _site(request.query_params.get("exclude"), "exclude")
-    wanted = PullFilter.from_params(request.query_params)
-    known = request.query_params.get("entities") or ""
-    body = await run_in_threadpool(_pull, state, after, limit, exclude, wanted, known)
-    return _compressed(request, body)
+    body = await run_in_threadpool(_pull, state, after, limit, exclude, wanted, entities or "")
+    return _compressed(accept_encoding, body)
 
 
-@router.get("/api/v1/sync/status")
-async def status(request: Request) -> Response:
+@router.get("/api/v1/sync/status", response_model=SyncStatus)
+async def status(_key: ReadKey, state: State, after: After, exclude: Exclude) -> Response:
     """How many of our events a site lacks after its pull mark ``after``."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
-    after = _int(request, "after", 0, 0, 2**62)
-    exclude = _site(request.query_params.get("exclude"), "exclude")
 
     def work() -> dict[str, Any]:
         last = sync.last_seq(state.store)

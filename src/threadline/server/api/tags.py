@@ -8,20 +8,23 @@ from starlette.responses import Response
 
 from threadline.errors import BadRequest
 from threadline.projection.readers.tags import TagInfo, check_tag_name, list_tags, tag_definition_event
+from threadline.server.api.access import ReadKey, State, WriteKey
 from threadline.server.api.changes import append_change, wait_folded
-from threadline.server.api.routing import new_router, page_params, read
+from threadline.server.api.models import TagDescription, TagList, TagOut
+from threadline.server.api.params import Page
+from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import tag_json
 from threadline.server.bodies import read_body
-from threadline.server.state import json_response, state_of
+from threadline.server.state import json_response
 
 router = new_router()
 
 
-@router.get("/api/v1/tags")
-async def tags(request: Request) -> Response:
+@router.get("/api/v1/tags", response_model=TagList)
+async def tags(_key: ReadKey, state: State, page: Page) -> Response:
     """Tags sorted by name: ``{"tags": [{"name", "description"}], "totalCount": N}``."""
-    page = await read(request, list_tags, **page_params(request))
-    return json_response({"tags": [tag_json(t) for t in page.items], "totalCount": page.total})
+    found = await read(state, list_tags, **page.kwargs())
+    return json_response({"tags": [tag_json(t) for t in found.items], "totalCount": found.total})
 
 
 def _description(body: bytes) -> str | None:
@@ -42,12 +45,20 @@ def _description(body: bytes) -> str | None:
     return description
 
 
-@router.put("/api/v1/tags/{tag}")
-@router.post("/api/v1/tags/{tag}")
-async def describe_tag(request: Request, tag: str) -> Response:
+#: The body is read as a stream (within ``max_body_bytes``) and may be empty, so it is documented here
+#: rather than declared as a parameter.
+_TAG_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": TagDescription.model_json_schema()}},
+    }
+}
+
+
+@router.put("/api/v1/tags/{tag}", response_model=TagOut, openapi_extra=_TAG_BODY)
+@router.post("/api/v1/tags/{tag}", response_model=TagOut, openapi_extra=_TAG_BODY)
+async def describe_tag(_key: WriteKey, state: State, request: Request, tag: str) -> Response:
     """Create or describe a tag (``write`` scope): body ``{"description": "..."}``, optional."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "write")
     name = check_tag_name(tag)
     description = _description(await read_body(request.headers, request.stream(), state.max_body_bytes))
     event = await append_change(state, tag_definition_event(name, description))

@@ -27,22 +27,25 @@ gives it): the range of the view's as-of control, so the view needs no second re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Query
 from sqlalchemy import Connection, func, select
-from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.errors import BadRequest
 from threadline.graph.describe import describe
 from threadline.graph.edges import SqlEdges
 from threadline.graph.model import DATASET, JOB, Edge, Node, Subgraph
 from threadline.graph.resolve import resolve_node
-from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
-from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.graph.traverse import lineage
+from threadline.openlineage.timestamps import format_time
+from threadline.params import DIRECTIONS, NODE_ID_HELP, required
 from threadline.projection.readers.common import load_facet
+from threadline.server.api.access import ReadKey, State
+from threadline.server.api.models import CompactLineage
+from threadline.server.api.params import AsOf, Depth, direction_param, flag_param
 from threadline.server.api.routing import new_router, read
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
 from threadline.store import schema
 from threadline.vocabulary import RunState
 
@@ -173,56 +176,23 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
     }
 
 
-# ---- parameters ----------------------------------------------------------------------------------
+# ---- the endpoint --------------------------------------------------------------------------------
 
 
-def _text(request: Request, name: str) -> str | None:
-    value = request.query_params.get(name, "").strip()
-    return value or None
+def _node_id(node_id: Annotated[str, Query(alias="nodeId", description=NODE_ID_HELP)]) -> str:
+    return required(node_id, "nodeId", "a node id such as dataset:<namespace>:<name>")
 
 
-def _depth(request: Request) -> int | None:
-    text = _text(request, "depth")
-    if text is None:
-        return DEFAULT_DEPTH
-    if text.lower() == "all":
-        return None
-    try:
-        depth = int(text)
-    except ValueError:
-        msg = f"depth must be a whole number of edges, or all (no limit), got {text!r}"
-        raise BadRequest(msg) from None
-    if depth < 0:
-        msg = f"depth must be 0 or more, or all, got {depth}"
-        raise BadRequest(msg)
-    return depth
-
-
-def _as_of(request: Request) -> int | None:
-    text = _text(request, "asOf")
-    if text is None:
-        return None
-    try:
-        return parse_time(text.replace(" ", "+"))  # an unencoded '+' arrives as ' '
-    except ValueError:
-        msg = f"asOf must be an ISO 8601 date-time such as 2024-05-01T12:00:00Z, got {text!r}"
-        raise BadRequest(msg) from None
-
-
-@router.get("/api/v1/ui/lineage")
-async def lineage_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/lineage", response_model=CompactLineage)
+async def lineage_endpoint(
+    _key: ReadKey,
+    state: State,
+    node_id: Annotated[str, Depends(_node_id)],
+    direction: Annotated[str, Depends(direction_param(DIRECTIONS, "both"))],
+    depth: Depth,
+    as_of: AsOf,
+    fields: Annotated[bool, Depends(flag_param("fields", "Datasets with their fields."))],
+) -> Response:
     """The lineage graph around ``nodeId`` in a compact shape (see the module docstring)."""
-    node_id = request.query_params.get("nodeId", "")  # as given: a name may end in spaces
-    node_id = node_id if node_id.strip() else None
-    if node_id is None:
-        msg = "the query parameter nodeId is required (a node id such as dataset:<namespace>:<name>)"
-        raise BadRequest(msg)
-    query = LineageQuery(
-        node_id=node_id,
-        direction=check_direction(_text(request, "direction") or "both"),
-        depth=_depth(request),
-        as_of=_as_of(request),
-        fields=(_text(request, "fields") or "").lower() in ("1", "true", "yes"),
-    )
-    state = state_of(request)
-    return json_response(await read(request, lambda connection: compact_lineage(state, connection, query)))
+    query = LineageQuery(node_id=node_id, direction=direction, depth=depth, as_of=as_of, fields=fields)
+    return json_response(await read(state, lambda connection: compact_lineage(state, connection, query)))

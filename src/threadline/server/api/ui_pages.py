@@ -44,10 +44,10 @@ brief one where the page shows less.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends
 from sqlalchemy import Connection, func, select
-from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline.artifacts.objects import ObjectDB
@@ -58,10 +58,13 @@ from threadline.projection.readers import datasets as dataset_catalog
 from threadline.projection.readers import jobs as job_catalog
 from threadline.projection.readers.common import load_facets
 from threadline.projection.readers.runs import get_run
+from threadline.server.api.access import ReadKey, State
 from threadline.server.api.insights import RunFilter, list_runs, runs_of_dataset
+from threadline.server.api.models import DatasetPage, JobPage, RunPage
+from threadline.server.api.params import name_param, text_param
 from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import dataset_json, job_json, run_json
-from threadline.server.state import json_response, state_of
+from threadline.server.state import json_response
 from threadline.store import schema
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.tracking.compare import compare_runs
@@ -77,12 +80,8 @@ VERSIONS = 50
 DATASET_RUNS = 50
 
 
-def _required(request: Request, name: str, example: str) -> str:
-    value = request.query_params.get(name, "")  # as given: a name may be spaces, or begin or end with them
-    if not value:
-        msg = f"the query parameter {name} is required ({example})"
-        raise BadRequest(msg)
-    return value
+def _name(name: str, description: str, example: str) -> Any:
+    return Depends(name_param(name, description, example))
 
 
 # ---- a run ---------------------------------------------------------------------------------------
@@ -142,13 +141,17 @@ def run_page(
     }
 
 
-@router.get("/api/v1/ui/pages/run")
-async def run_page_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/pages/run", response_model=RunPage)
+async def run_page_endpoint(
+    _key: ReadKey,
+    state: State,
+    run_id: Annotated[
+        str, _name("runId", "A run id or a unique prefix of one.", "a run's id, or a unique prefix of it")
+    ],
+    compare: Annotated[str | None, Depends(text_param("compare", "A run to compare with (id or prefix)."))],
+) -> Response:
     """A run, its job's facets, its child runs and its job's other runs (and a comparison with another)."""
-    run_id = _required(request, "runId", "a run's id, or a unique prefix of it")
-    compare = request.query_params.get("compare", "").strip() or None
-    objects = state_of(request).objects
-    return json_response(await read(request, run_page, run_id, compare, objects))
+    return json_response(await read(state, run_page, run_id, compare, state.objects))
 
 
 # ---- a job ---------------------------------------------------------------------------------------
@@ -171,12 +174,17 @@ def job_page(connection: Connection, namespace: str, name: str) -> dict[str, Any
     }
 
 
-@router.get("/api/v1/ui/pages/job")
-async def job_page_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/pages/job", response_model=JobPage)
+async def job_page_endpoint(
+    _key: ReadKey,
+    state: State,
+    namespace: Annotated[
+        str, _name("namespace", "The job's namespace.", "a job's namespace, such as acme-dbt")
+    ],
+    name: Annotated[str, _name("name", "The job's name.", "a job's name, such as dbt-run-jaffle_shop")],
+) -> Response:
     """A job and its latest runs."""
-    namespace = _required(request, "namespace", "a job's namespace, such as acme-dbt")
-    name = _required(request, "name", "a job's name, such as dbt-run-jaffle_shop")
-    return json_response(await read(request, job_page, namespace, name))
+    return json_response(await read(state, job_page, namespace, name))
 
 
 # ---- a dataset -----------------------------------------------------------------------------------
@@ -224,9 +232,17 @@ def dataset_page(connection: Connection, namespace: str, name: str) -> dict[str,
     }
 
 
-@router.get("/api/v1/ui/pages/dataset")
-async def dataset_page_endpoint(request: Request) -> Response:
+@router.get("/api/v1/ui/pages/dataset", response_model=DatasetPage)
+async def dataset_page_endpoint(
+    _key: ReadKey,
+    state: State,
+    namespace: Annotated[
+        str,
+        _name("namespace", "The dataset's namespace.", "a dataset's namespace, such as postgres://host:5432"),
+    ],
+    name: Annotated[
+        str, _name("name", "The dataset's name (or an alias).", "a dataset's name, such as public.orders")
+    ],
+) -> Response:
     """A dataset, its latest versions, and the runs that wrote and read it."""
-    namespace = _required(request, "namespace", "a dataset's namespace, such as postgres://host:5432")
-    name = _required(request, "name", "a dataset's name, such as public.orders")
-    return json_response(await read(request, dataset_page, namespace, name))
+    return json_response(await read(state, dataset_page, namespace, name))

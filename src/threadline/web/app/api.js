@@ -5,12 +5,16 @@ import { askForKey, getKey } from "./auth.js";
 
 const BASE = "/api/v1";
 
-/** An error answer of the API: `status` (0 when the server could not be reached) and its message. */
+/**
+ * An error answer of the API: `status` (0 when the server could not be reached), its machine-readable
+ * `code` (`not_found`, `ambiguous_run_id`, ...: what to branch on) and its message (for people).
+ */
 export class ApiError extends Error {
-  constructor(status, message, url) {
+  constructor(status, message, url, code = "") {
     super(message);
     this.status = status;
     this.url = url;
+    this.code = code;
   }
 
   /** What to tell the user, with what to do next. */
@@ -55,16 +59,18 @@ export async function get(path, { signal, retried = false } = {}) {
   }
   if (response.ok) return response.json();
   let message = `${response.status} ${response.statusText}`;
+  let code = "";
   try {
-    const body = await response.json();
-    message = body.error || body.message || message;
+    const body = await response.json(); // {status, code, message} (server/api/errors.py)
+    message = body.message || body.error || message;
+    code = typeof body.code === "string" ? body.code : "";
   } catch { /* not JSON: keep the status line */ }
   if (response.status === 401 && !retried) {
     await askForKey(message);
     window.dispatchEvent(new Event("threadline:key"));
     return get(path, { signal, retried: true });
   }
-  throw new ApiError(response.status, message, url);
+  throw new ApiError(response.status, message, url, code);
 }
 
 // ---- the endpoints the UI uses ---------------------------------------------------------------------

@@ -100,7 +100,7 @@ function orNothing(list, empty) {
 
 /** The runs an ambiguous prefix starts, to pick one from (nothing for any other error). */
 async function candidates(prefix, error, signal) {
-  if (error.status !== 400 || !/ambiguous/.test(error.message)) return null;
+  if (error.code !== "ambiguous_run_id") return null;
   try {
     const answer = await api.runs({ run: prefix, limit: 50 }, { signal });
     return section(`Runs whose id starts with ${prefix} (${answer.totalCount})`, runsTable(answer.runs));
