@@ -406,7 +406,7 @@ def _show_run(run: Run, extras: _Extras, output: Format) -> None:
         return
     environment = run.facets.get("threadline_environment")
     environment = environment if isinstance(environment, dict) else {}
-    git = environment.get("git") if isinstance(environment.get("git"), dict) else {}
+    git: dict[str, Any] = environment["git"] if isinstance(environment.get("git"), dict) else {}
     _facts(
         f"run {run.id}",
         [

@@ -623,13 +623,15 @@ def _call_params(
 def step(func: F) -> F: ...
 @overload
 def step(
-    name: str | None = None,
+    step_name: str | None = None,
+    /,
     *,
     pipeline: str | None = None,
     params: dict[str, Any] | None = None,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
     log_args: bool = True,
+    name: str | None = None,
 ) -> Callable[[F], F]: ...
 
 

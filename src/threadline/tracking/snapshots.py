@@ -306,9 +306,9 @@ def restore_run(
             f"or {hint}; nothing was restored"
         )
         raise ObjectNotFound(msg, str(first.object_id))
-    report = artifacts.check([item.object_id for item in items])
-    if report.corrupt:
-        problem: CorruptObject = report.corrupt[0]
+    checked = artifacts.check([item.object_id for item in items])
+    if checked.corrupt:
+        problem: CorruptObject = checked.corrupt[0]
         hint = (
             "nothing was restored; remove it with `threadline artifacts check --remove`, then pull it "
             "again (--remote NAME) or snapshot the run again from unchanged files"
