@@ -221,7 +221,7 @@ class Folder:
         eid: str,
         lww: str,
     ) -> None:
-        facets = run.get("facets") if isinstance(run.get("facets"), dict) else {}
+        facets: dict[str, Any] = run["facets"] if isinstance(run.get("facets"), dict) else {}
         parent = decode_facet(facets.get("parent"), ParentRunFacet)
         parent_run_id = None
         own = stamp(OWN, time, eid)
@@ -300,7 +300,7 @@ class Folder:
         namespace, name = dataset["namespace"], dataset["name"]
         did = dataset_id(namespace, name)
         entity = self._dataset_row(namespace, name, time, lww)
-        facets = dataset.get("facets") if isinstance(dataset.get("facets"), dict) else {}
+        facets: dict[str, Any] = dataset["facets"] if isinstance(dataset.get("facets"), dict) else {}
         self._facets("dataset", str(did), facets, lww)
         schema_hash = self._schema(facets.get("schema"))
         if schema_hash is not None:

@@ -146,7 +146,7 @@ def owners_of(facets: dict[str, Any]) -> list[dict[str, Any]]:
 # ---- lookup ---------------------------------------------------------------------------------------
 
 
-def find_dataset_row(connection: Connection, namespace: str, name: str) -> Row[Any] | None:
+def find_dataset_row(connection: Connection, namespace: str, name: str) -> Row[*tuple[Any, ...]] | None:
     """The projected row of dataset ``namespace``/``name``, found directly or through an alias."""
     found = find_dataset(connection, namespace, name)
     if found is None:
@@ -186,6 +186,7 @@ def list_datasets(
     """Datasets of a namespace (any spelling; all namespaces when ``None``), sorted by name."""
     check_page(limit, offset)
     datasets = schema.datasets
+    order: tuple[Any, ...]
     if namespace is not None:
         where = datasets.c.namespace == get_namespace(connection, namespace).name
         order = (datasets.c.name,)
@@ -241,7 +242,7 @@ def with_tags(dataset: Dataset, tags: list[Tag]) -> Dataset:
     return replace(dataset, tags=tags, fields=_with_tags(dataset.fields, tags))
 
 
-def load_datasets(connection: Connection, rows: Sequence[Row[Any]]) -> list[Dataset]:
+def load_datasets(connection: Connection, rows: Sequence[Row[*tuple[Any, ...]]]) -> list[Dataset]:
     """Datasets from their projected rows, with fields, facets and tags (a fixed number of queries)."""
     if not rows:
         return []
@@ -346,7 +347,9 @@ def get_dataset_version(connection: Connection, namespace: str, name: str, versi
     return _versions(connection, dataset, [row])[0]
 
 
-def _versions(connection: Connection, dataset: Dataset, rows: Sequence[Row[Any]]) -> list[DatasetVersion]:
+def _versions(
+    connection: Connection, dataset: Dataset, rows: Sequence[Row[*tuple[Any, ...]]]
+) -> list[DatasetVersion]:
     """Versions with their own schema; their facets are the dataset's, overlaid with the output facets
     of the run that wrote the version (facets of past versions are not kept apart)."""
     fields = load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])
