@@ -164,7 +164,7 @@ def create_app(
     app.state.threadline = ServerState(
         store=store,
         writer=writer,
-        auth=Authenticator(store, auth_mode, auth_cache_seconds),  # type: ignore[arg-type]
+        auth=Authenticator(store, auth_mode, auth_cache_seconds),
         parser=parser,
         max_body_bytes=max_body_bytes,
         max_batch_events=max_batch_events,

@@ -5,6 +5,8 @@ Events are embedded in responses as the exact bytes received, never re-serialize
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -50,7 +52,7 @@ def _time_param(request: Request, name: str) -> int | None:
         raise BadRequest(msg) from None
 
 
-def _page_params(request: Request) -> dict[str, int | None]:
+def _page_params(request: Request) -> dict[str, Any]:
     return {
         "limit": _int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         "offset": _int_param(request, "offset", 0, 0, MAX_OFFSET),

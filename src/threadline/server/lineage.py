@@ -200,7 +200,7 @@ def _lineage(state: ServerState, connection: Connection, request_args: dict[str,
 @router.get("/api/v1/lineage")
 async def get_lineage(request: Request) -> Response:
     """The lineage graph around ``nodeId`` (see the module docstring for the parameters)."""
-    args = {
+    args: dict[str, Any] = {
         "node_id": _required(request, "nodeId"),
         "direction": check_direction(_param(request, "direction") or "undirected"),
         "depth": _depth(request),
@@ -323,7 +323,7 @@ async def get_column_lineage(request: Request) -> Response:
     if direction not in ("upstream", "downstream", "both"):
         msg = f"direction must be upstream, downstream or both for column lineage, got {direction!r}"
         raise BadRequest(msg)
-    args = {
+    args: dict[str, Any] = {
         "node_id": _required(request, "nodeId"),
         "direction": direction,
         "depth": _depth(request),
@@ -373,7 +373,11 @@ def _impact(state: ServerState, connection: Connection, args: dict[str, Any]) ->
 @router.get("/api/v1/lineage/impact")
 async def get_impact(request: Request) -> Response:
     """Everything downstream of ``nodeId`` (a dataset, job or dataset field), nearest first."""
-    args = {"node_id": _required(request, "nodeId"), "depth": _depth(request, None), "as_of": _as_of(request)}
+    args: dict[str, Any] = {
+        "node_id": _required(request, "nodeId"),
+        "depth": _depth(request, None),
+        "as_of": _as_of(request),
+    }
     return json_response(await _run(request, _impact, args))
 
 
@@ -444,7 +448,7 @@ async def get_run_lineage(request: Request) -> Response:
     if direction not in ("upstream", "downstream", "both"):
         msg = f"direction must be upstream, downstream or both for run lineage, got {direction!r}"
         raise BadRequest(msg)
-    args = {
+    args: dict[str, Any] = {
         "run_id": _required(request, "runId"),
         "direction": direction,
         "depth": _depth(request, 10),

@@ -26,6 +26,7 @@ queries per page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +175,7 @@ def list_runs(connection: Connection, wanted: RunFilter, limit: int, offset: int
     return run_summaries(connection, rows), total
 
 
-def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+def run_summaries(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Rows of runs joined with their jobs as the UI's run summaries, with error messages and the
     job's ``jobType`` facet (which tells the producer: dbt, Airflow, Spark, the SDK…)."""
     errors = load_facet(connection, "run", [row.id for row in rows], "errorMessage")

@@ -175,7 +175,7 @@ def int_param(request: Request, name: str, default: int) -> int:
         raise BadRequest(msg) from None
 
 
-def page_params(request: Request, default_limit: int = DEFAULT_LIMIT) -> dict[str, int]:
+def page_params(request: Request, default_limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
     """``limit`` and ``offset`` of a list request, checked here at the edge (400 when out of range,
     before any SQL sees a number too large for it)."""
     limit, offset = int_param(request, "limit", default_limit), int_param(request, "offset", 0)

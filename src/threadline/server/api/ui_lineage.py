@@ -212,8 +212,8 @@ def _as_of(request: Request) -> int | None:
 @router.get("/api/v1/ui/lineage")
 async def lineage_endpoint(request: Request) -> Response:
     """The lineage graph around ``nodeId`` in a compact shape (see the module docstring)."""
-    node_id = request.query_params.get("nodeId", "")  # as given: a name may end in spaces
-    node_id = node_id if node_id.strip() else None
+    given = request.query_params.get("nodeId", "")  # as given: a name may end in spaces
+    node_id = given if given.strip() else None
     if node_id is None:
         msg = "the query parameter nodeId is required (a node id such as dataset:<namespace>:<name>)"
         raise BadRequest(msg)
