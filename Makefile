@@ -31,7 +31,7 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint format bench lock clean
+.PHONY: venv demo test lint typecheck format bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,13 +57,19 @@ lock: | $(BIN)/python
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
+# mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
@@ -73,4 +79,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo
