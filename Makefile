@@ -31,7 +31,7 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint typecheck format bench lock clean
+.PHONY: venv demo test lint typecheck format bench lock settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ typecheck: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
+
+# docs/settings.md is generated from the settings table (src/threadline/settings.py).
+settings-doc: $(STAMP)
+	$(BIN)/python -c "from threadline.settings import settings_markdown; print(settings_markdown(), end='')" \
+		> docs/settings.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
