@@ -32,6 +32,7 @@ from threadline.errors import (
     TargetExists,
     TrackingError,
 )
+from threadline.openlineage.versions import EventType
 from threadline.store.run_ids import short_run_ids
 from threadline.store.sql import SqlStore
 from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs
@@ -145,7 +146,7 @@ def record_snapshot(store: SqlStore, info: RunInfo, objects: list[dict[str, Any]
     from threadline.tracking.events import build_event, to_bytes
 
     record = EventRecord(
-        event_type="OTHER",
+        event_type=EventType.OTHER,
         time=time.time(),
         run=RunRef(info.id, info.job_namespace, info.job_name),
         snapshot=objects,

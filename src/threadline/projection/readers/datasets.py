@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, and_, func, select
 from threadline.errors import NotFound
 from threadline.graph.resolve import find_dataset
 from threadline.openlineage.naming import normalize_namespace
+from threadline.openlineage.versions import EventType
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
@@ -283,7 +284,7 @@ def _last_modified(connection: Connection, ids: Sequence[int]) -> dict[int, int]
     for part in chunks(list(ids)):
         rows = connection.execute(
             select(versions.c.dataset_id, func.max(versions.c.created_at))
-            .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == "COMPLETE"))
+            .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == EventType.COMPLETE.value))
             .where(versions.c.dataset_id.in_(part))
             .group_by(versions.c.dataset_id)
         )

@@ -40,6 +40,7 @@ from threadline.graph.nodes import NodeId
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time, parse_time
+from threadline.openlineage.versions import EVENT_TYPES, EventType
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     check_page,
@@ -59,7 +60,6 @@ from threadline.vocabulary import RunState
 
 router = new_router()
 
-_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
 RECENT = 8
 DEFAULT_LIMIT = 50
 #: The dataset facets of a run's input or output that the dataset page shows over time.
@@ -314,8 +314,8 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
     events = schema.events
     where: list[Any] = []
     if wanted.event_type is not None:
-        if wanted.event_type == "OTHER":
-            where.append(or_(events.c.event_type == "OTHER", events.c.event_type.is_(None)))
+        if wanted.event_type == EventType.OTHER:
+            where.append(or_(events.c.event_type == EventType.OTHER.value, events.c.event_type.is_(None)))
         else:
             where.append(events.c.event_type == wanted.event_type)
     if wanted.job is not None:
@@ -377,8 +377,8 @@ async def events_endpoint(request: Request) -> Response:
     event_type = _text(request, "type")
     if event_type is not None:
         event_type = event_type.upper()
-        if event_type not in _EVENT_TYPES:
-            msg = f"type must be one of {', '.join(_EVENT_TYPES)}, got {event_type!r}"
+        if event_type not in EVENT_TYPES:
+            msg = f"type must be one of {', '.join(EVENT_TYPES)}, got {event_type!r}"
             raise BadRequest(msg)
     wanted = EventFilter(
         event_type=event_type,
