@@ -31,7 +31,7 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint format bench lock clean
+.PHONY: venv demo test lint typecheck format bench lock settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,20 +57,31 @@ lock: | $(BIN)/python
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
+# mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
+# docs/settings.md is generated from the settings table (src/threadline/settings.py).
+settings-doc: $(STAMP)
+	$(BIN)/python -c "from threadline.settings import settings_markdown; print(settings_markdown(), end='')" \
+		> docs/settings.md
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo

@@ -69,7 +69,10 @@ def _start(folder: Path, **options: Any) -> tuple[subprocess.Popen[bytes], str]:
     }
     call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
     store = f"sqlite:///{folder / 'threadline.db'}"
-    code = f"from threadline.server import run_server; run_server({store!r}, {call})"
+    code = (
+        "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+        f"run_server(ServerConfig(store={store!r}, {call}))"
+    )
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -198,18 +198,18 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.store_url, self.schema = fresh_store_url(backend, directory / "threadline.db", "tl_bench")
         code = (
-            "from threadline.server import run_server; "
-            f"run_server({self.store_url!r}, host='127.0.0.1', port={self.port}, auth='none', "
-            "max_body_bytes=64 * 1024 * 1024, max_batch_events=10_000, log_level='warning')"
+            "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+            f"run_server(ServerConfig(store={self.store_url!r}, host='127.0.0.1', port={self.port}, "
+            "auth='none', max_body_bytes=64 * 1024 * 1024, max_batch_events=10_000, log_level='warning'))"
         )
         if not projection:
             # Diagnostic only: the same app and uvicorn settings with the writer's idle work (the
             # projector) switched off, to measure the ingest path alone.
             code = (
                 "import uvicorn; from threadline.server.app import asgi_app, create_app; "
-                "from threadline.store.sql import open_store; "
-                f"app = create_app(open_store({self.store_url!r}), auth_mode='none', "
-                "max_body_bytes=64 * 1024 * 1024, max_batch_events=10_000); "
+                "from threadline.store.sql import open_store; from threadline.settings import ServerConfig; "
+                f"app = create_app(open_store({self.store_url!r}), ServerConfig(auth='none', "
+                "max_body_bytes=64 * 1024 * 1024, max_batch_events=10_000)); "
                 "app.state.threadline.writer.idle_work = None; "
                 f"uvicorn.run(asgi_app(app), host='127.0.0.1', port={self.port}, log_level='warning', "
                 "access_log=False, loop='uvloop', http='httptools', server_header=False)"

@@ -236,9 +236,9 @@ def serve_and_measure(url: str) -> dict[str, Any]:
     """Start the real server on ``url``, ask for one lineage (loading the index), report its RSS."""
     port = free_port()
     code = (
-        "from threadline.server import run_server; "
-        f"run_server({url!r}, host='127.0.0.1', port={port}, auth='none', max_body_bytes=1 << 24, "
-        "max_batch_events=10000, log_level='warning')"
+        "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+        f"run_server(ServerConfig(store={url!r}, host='127.0.0.1', port={port}, auth='none', "
+        "max_body_bytes=1 << 24, max_batch_events=10000, log_level='warning'))"
     )
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT)

@@ -125,6 +125,7 @@ def stage_http(backend: str, events: list[bytes], profile: bool) -> None:
     import httpx
 
     from threadline.server.app import asgi_app, create_app
+    from threadline.settings import ServerConfig
 
     n = len(events)
     half = n // 2
@@ -132,7 +133,7 @@ def stage_http(backend: str, events: list[bytes], profile: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="tl-prof-") as tmp:
         url, drop = _store_url(backend, Path(tmp))
         store = open_store(url)
-        app = create_app(store, auth_mode="none", max_body_bytes=64 << 20, max_batch_events=10_000)
+        app = create_app(store, ServerConfig(auth="none", max_body_bytes=64 << 20, max_batch_events=10_000))
         # Projection off here (the writer's idle work): this measures the request path alone.
         app.state.threadline.writer.idle_work = None
         headers = {"content-type": "application/json"}

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
+from threadline.openlineage import envelope
+from threadline.openlineage.versions import PHASE_OF
 from threadline.vocabulary import (
+    TERMINAL_TYPES,
+    EventType,
+    RunPhase,
     RunState,
     format_duration,
     iso_time,
@@ -81,3 +88,26 @@ def test_short_ids_are_unique_and_never_end_on_a_dash() -> None:
     # shares its first 8 digits with a neighbour: one more digit, past the dash
     assert run[: short_id_length(run, ("01a248e6-0000-7000-8000-000000000000", None))] == "01a248e6-1"
     assert short_id_length(run, (None, "01a248e6-1b2c-7d3e-8f00-000000000002")) == 36
+
+
+def test_event_types_are_spelled_once() -> None:
+    """The envelope's decoder, the terminal set and the phases all come from EventType."""
+    (literal, _none) = typing.get_args(typing.get_type_hints(envelope._RunEvent)["eventType"])
+    assert typing.get_args(literal) == tuple(t.value for t in EventType)
+    assert {t for t in EventType if t.is_terminal} == TERMINAL_TYPES == {"COMPLETE", "FAIL", "ABORT"}
+    assert {t for t in EventType if t.phase is None} == {EventType.OTHER}
+    assert set(PHASE_OF) == {t.value for t in EventType if t.phase is not None}
+
+
+def test_the_run_lifecycle_is_ordered() -> None:
+    assert RunPhase.STARTED < RunPhase.RUNNING < RunPhase.ENDED
+    assert EventType.START.phase is RunPhase.STARTED
+    assert all(t.phase is RunPhase.ENDED for t in TERMINAL_TYPES)
+
+
+@pytest.mark.parametrize("event_type", list(EventType))
+def test_every_event_type_has_one_state(event_type: EventType) -> None:
+    state = RunState.of(event_type)
+    assert state.is_terminal == event_type.is_terminal
+    assert state is RunState.NEW or event_type in state.event_types
+    assert RunState.of(event_type.value) is state  # text from the store reads the same

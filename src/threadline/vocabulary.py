@@ -3,8 +3,10 @@
 - **Run states** are Marquez's in every JSON answer and output (``NEW``, ``RUNNING``, ``COMPLETED``,
   ``FAILED``, ``ABORTED``: :class:`RunState`), and the same words in lower case wherever people read
   them (the CLI's tables, the web UI's pills): ``completed``, ``failed``. OpenLineage's *event types*
-  (``START``, ``RUNNING``, ``COMPLETE``, ``FAIL``, ``ABORT``, ``OTHER``) are another thing: they name
-  events, and are shown as OpenLineage spells them where events are listed.
+  (``START``, ``RUNNING``, ``COMPLETE``, ``FAIL``, ``ABORT``, ``OTHER``: :class:`EventType`) are
+  another thing: they name events, and are shown as OpenLineage spells them where events are listed.
+  The projections keep a run's latest typed event; :meth:`RunState.of` is the one map from it to the
+  run's state, and :attr:`EventType.phase` (:class:`RunPhase`) places it in the run's life.
 - **Durations** for people: ``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 01 min``
   (:func:`format_duration`; the web UI's ``formatDuration`` spells them the same, and a browser test
   checks it). JSON gives numbers (``durationMs``).
@@ -21,6 +23,20 @@ from __future__ import annotations
 from enum import StrEnum
 
 from threadline.openlineage.timestamps import format_time, to_datetime
+from threadline.openlineage.versions import TERMINAL_TYPES, EventType, RunPhase
+
+__all__ = [
+    "SHORT_ID_LENGTH",
+    "TERMINAL_TYPES",
+    "EventType",
+    "RunPhase",
+    "RunState",
+    "format_duration",
+    "iso_time",
+    "people_time",
+    "short_id_length",
+    "state_label",
+]
 
 #: The shortest short run id shown (UUIDv7 ids share more than their first 8 digits only when made
 #: within about a minute of each other; then they are shown longer).
@@ -63,17 +79,23 @@ class RunState(StrEnum):
         return self.value.lower()
 
     @property
-    def event_types(self) -> tuple[str, ...]:
+    def event_types(self) -> tuple[EventType, ...]:
         """The OpenLineage event types that leave a run in this state (none for NEW)."""
-        return tuple(event for event, state in _OF_EVENT_TYPE.items() if state is self)
+        return tuple(EventType(event) for event, state in _OF_EVENT_TYPE.items() if state is self)
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether a run in this state has ended (COMPLETED, FAILED, ABORTED)."""
+        return any(event in TERMINAL_TYPES for event in self.event_types)
 
 
-_OF_EVENT_TYPE = {
-    "START": RunState.RUNNING,
-    "RUNNING": RunState.RUNNING,
-    "COMPLETE": RunState.COMPLETED,
-    "FAIL": RunState.FAILED,
-    "ABORT": RunState.ABORTED,
+#: The one map from a run's latest typed event to its state (OTHER says nothing of the state).
+_OF_EVENT_TYPE: dict[str, RunState] = {
+    EventType.START: RunState.RUNNING,
+    EventType.RUNNING: RunState.RUNNING,
+    EventType.COMPLETE: RunState.COMPLETED,
+    EventType.FAIL: RunState.FAILED,
+    EventType.ABORT: RunState.ABORTED,
 }
 
 

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
 
 import pytest
 
 from tests.cli.conftest import Run, error_lines
 from threadline.errors import ConfigError
-from threadline.sync.filters import PullFilter
+from threadline.settings import SETTINGS, ServerConfig
 
 
 @pytest.fixture
-def fake_server(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Replace ``threadline.server`` with a stand-in that records how it was called."""
-    calls: list[tuple[str, dict[str, Any]]] = []
+def fake_server(monkeypatch: pytest.MonkeyPatch) -> list[ServerConfig]:
+    """Replace ``threadline.server`` with a stand-in that records the config it was handed."""
+    calls: list[ServerConfig] = []
     module = types.ModuleType("threadline.server")
-
-    def run_server(store_url: str, **options: Any) -> None:
-        calls.append((store_url, options))
-
-    module.run_server = run_server  # type: ignore[attr-defined]
+    module.run_server = calls.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "threadline.server", module)
     return calls
 
@@ -30,38 +25,18 @@ def fake_server(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, An
 def test_defaults_come_from_the_settings_table(run: Run, sqlite_url: str, fake_server: list) -> None:
     result = run("serve", "--store", sqlite_url)
     assert result.exit_code == 0, result.output
-    ((url, options),) = fake_server
-    assert url == sqlite_url
-    assert options == {
-        "host": "127.0.0.1",
-        "port": 5000,
-        "auth": "auto",
-        "max_body_bytes": 16 * 1024 * 1024,
-        "max_batch_events": 10_000,
-        "parse_workers": 2,
-        "log_level": "info",
-        "sqlite_synchronous": "NORMAL",
-        "objects_dir": None,
-        "pull_from": [],
-        "pull_every": 60.0,
-        "pull_filter": PullFilter(),
-        "max_event_inputs": 10_000,
-        "max_event_outputs": 10_000,
-        "max_event_fields": 100_000,
-        "max_event_column_edges": 100_000,
-        "max_object_bytes": 5 * 1024**3,
-        "header_timeout": 10.0,
-        "body_timeout": 30.0,
-        "max_connections": 1000,
-    }
+    (config,) = fake_server
+    assert config == ServerConfig(store=sqlite_url)
+    assert (config.host, config.port, config.auth, config.pull_from) == ("127.0.0.1", 5000, "auto", ())
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "words"),
     [
-        ("THREADLINE_HEADER_TIMEOUT", "0", "header_timeout must be above 0"),
-        ("THREADLINE_MAX_CONNECTIONS", "-5", "max_connections must be above 0"),
+        ("THREADLINE_HEADER_TIMEOUT", "0", "setting header_timeout from THREADLINE_HEADER_TIMEOUT must be"),
+        ("THREADLINE_MAX_CONNECTIONS", "-5", "setting max_connections from THREADLINE_MAX_CONNECTIONS"),
         ("THREADLINE_MAX_EVENT_INPUTS", "many", "setting max_event_inputs"),
+        ("THREADLINE_PULL_EVERY", "0", "setting pull_every from THREADLINE_PULL_EVERY must be a number"),
     ],
 )
 def test_a_bad_limit_from_the_environment_is_one_line(
@@ -86,15 +61,34 @@ def test_options_then_environment(
     monkeypatch.setenv("THREADLINE_PORT", "6001")
     monkeypatch.setenv("THREADLINE_SQLITE_SYNCHRONOUS", "full")
     monkeypatch.setenv("THREADLINE_STORE", sqlite_url)
+    monkeypatch.setenv("THREADLINE_PULL_FROM", "edge-1, https://hpc.example.com")
     result = run("serve", "--host", "0.0.0.0", "--auth", "none", "--max-body-bytes", "1000")
     assert result.exit_code == 0, result.output
-    ((url, options),) = fake_server
-    assert url == sqlite_url
-    assert options["port"] == 6001
-    assert options["host"] == "0.0.0.0"
-    assert options["auth"] == "none"
-    assert options["max_body_bytes"] == 1000
-    assert options["sqlite_synchronous"] == "FULL"
+    (config,) = fake_server
+    assert config.store == sqlite_url
+    assert config.port == 6001
+    assert config.host == "0.0.0.0"
+    assert config.auth == "none"
+    assert config.max_body_bytes == 1000
+    assert config.sqlite_synchronous == "FULL"
+    assert config.pull_from == ("edge-1", "https://hpc.example.com")
+
+
+def test_pull_options(run: Run, sqlite_url: str, fake_server: list) -> None:
+    result = run(
+        "serve", "--store", sqlite_url, "--pull-from", "a", "--pull-from", "http://b:5000",
+        "--pull-every", "5", "--pull-filter", "namespace=prod",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (config,) = fake_server
+    assert (config.pull_from, config.pull_every, config.pull_filter) == (
+        ("a", "http://b:5000"),
+        5.0,
+        "namespace=prod",
+    )
+    result = run("serve", "--store", sqlite_url, "--pull-filter", "colour=red")
+    assert result.exit_code == 1
+    assert "setting pull_filter from --pull-filter must be key=value pairs" in result.stderr
 
 
 def test_bad_values(run: Run, sqlite_url: str, fake_server: list, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,7 +97,9 @@ def test_bad_values(run: Run, sqlite_url: str, fake_server: list, monkeypatch: p
     monkeypatch.setenv("THREADLINE_AUTH", "maybe")
     result = run("serve", "--store", sqlite_url)
     assert result.exit_code == 1
-    assert "THREADLINE_AUTH" in error_lines(result)[0]
+    assert error_lines(result) == [
+        "error: setting auth from THREADLINE_AUTH must be one of auto, token, none, got 'maybe'"
+    ]
     monkeypatch.setenv("THREADLINE_AUTH", "none")
     monkeypatch.setenv("THREADLINE_PORT", "eighty")
     result = run("serve", "--store", sqlite_url)
@@ -112,10 +108,18 @@ def test_bad_values(run: Run, sqlite_url: str, fake_server: list, monkeypatch: p
     assert not fake_server
 
 
+def test_help_lists_every_option(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # no option name cut short
+    result = run("serve", "--help")
+    assert result.exit_code == 0
+    for row in SETTINGS:
+        assert row.option in result.output, f"serve --help lacks {row.option}"
+
+
 def test_server_errors_are_one_line(run: Run, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType("threadline.server")
 
-    def run_server(store_url: str, **options: Any) -> None:
+    def run_server(config: ServerConfig) -> None:
         raise ConfigError("port 5000 is in use; pick another with --port")
 
     module.run_server = run_server  # type: ignore[attr-defined]

@@ -59,7 +59,10 @@ class ServerProcess:
             **self.options,
         }
         call = ", ".join(f"{name}={value!r}" for name, value in arguments.items())
-        code = f"from threadline.server import run_server; run_server({self.store_url!r}, {call})"
+        code = (
+            "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+            f"run_server(ServerConfig(store={self.store_url!r}, {call}))"
+        )
         log = self.log_path.open("ab")
         # In its own session, as a daemon runs: where the kernel shares the CPU between sessions
         # (Linux's autogroups), the server gets its own share rather than a part of the test

@@ -180,14 +180,17 @@ def test_unknown_mode_is_refused(empty_store: SqlStore) -> None:
 @pytest.mark.slow
 def test_server_refuses_to_start_unprotected_on_a_public_address(tmp_path: Path) -> None:
     from threadline.server import run_server
+    from threadline.settings import ServerConfig
 
     with pytest.raises(ConfigError, match="refusing to listen"):
         run_server(
-            f"sqlite:///{tmp_path / 'threadline.db'}",
-            host="0.0.0.0",
-            port=free_port(),
-            max_body_bytes=1000,
-            max_batch_events=10,
+            ServerConfig(
+                store=f"sqlite:///{tmp_path / 'threadline.db'}",
+                host="0.0.0.0",
+                port=free_port(),
+                max_body_bytes=1000,
+                max_batch_events=10,
+            )
         )
 
 

@@ -27,6 +27,7 @@ from tests.server.conftest import ServerProcess, free_port
 from tests.server.helpers import JSON, make_event
 from threadline.projection.readers.common import MAX_LIMIT, MAX_OFFSET
 from threadline.server.app import asgi_app, create_app
+from threadline.settings import ServerConfig
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -195,7 +196,7 @@ def test_times_beyond_the_calendar_are_400(client: httpx.Client, endpoint: str, 
 def failing_server(tmp_path: Path) -> Iterator[str]:
     """The real app served by uvicorn over a real socket, with one extra route that always fails."""
     store = open_store(f"sqlite:///{tmp_path / 'threadline.db'}")
-    app = create_app(store, auth_mode="none", max_body_bytes=1 << 20, max_batch_events=10)
+    app = create_app(store, ServerConfig(auth="none", max_body_bytes=1 << 20, max_batch_events=10))
 
     @app.get("/api/v1/boom")
     async def boom(_request: Request) -> None:

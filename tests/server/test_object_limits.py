@@ -26,7 +26,7 @@ LIMIT = 64 * 1024
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     folder = tmp_path_factory.mktemp("objects-server")
-    options = {"auth": "none", "objects_dir": str(folder / "objects"), "max_object_bytes": LIMIT}
+    options = {"auth": "none", "objects": str(folder / "objects"), "max_object_bytes": LIMIT}
     running = ServerProcess(
         f"sqlite:///{folder / 'threadline.db'}", free_port(), folder / "server.log", options
     )
@@ -45,7 +45,7 @@ def _chunks(data: bytes, size: int = 8192) -> Iterator[bytes]:
 
 
 def _spooled(server: ServerProcess) -> list[Path]:
-    return [path for path in (Path(server.options["objects_dir"]) / "tmp").glob("*") if path.is_file()]
+    return [path for path in (Path(server.options["objects"]) / "tmp").glob("*") if path.is_file()]
 
 
 @pytest.mark.parametrize(

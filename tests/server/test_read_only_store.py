@@ -53,9 +53,9 @@ class Served:
 def _serve(store_url: str, tmp_path: Path, prefix: list[str]) -> Served:
     port = free_port()
     code = (
-        "from threadline.server import run_server; "
-        f"run_server({store_url!r}, host='127.0.0.1', port={port}, auth='none', log_level='info', "
-        "max_body_bytes=1 << 20, max_batch_events=100, parse_workers=0)"
+        "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+        f"run_server(ServerConfig(store={store_url!r}, host='127.0.0.1', port={port}, auth='none', "
+        "log_level='info', max_body_bytes=1 << 20, max_batch_events=100, parse_workers=0))"
     )
     log = tmp_path / f"server-{port}.log"
     with log.open("wb") as out:

@@ -26,6 +26,7 @@ from tests.server.conftest import ServerFactory, free_port
 from tests.server.helpers import make_event
 from threadline.server.app import asgi_app, create_app
 from threadline.server.connections import MAX_HEAD_BYTES, ConnectionLimits, guarded_protocol
+from threadline.settings import ServerConfig
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -63,7 +64,7 @@ def guarded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """The app served by uvicorn with ``LIMITS`` kept, on each HTTP implementation; its port."""
     folder = tmp_path_factory.mktemp(f"guarded-{request.param}")
     store = open_store(f"sqlite:///{folder / 'threadline.db'}")
-    app = create_app(store, auth_mode="none", max_body_bytes=1 << 20, max_batch_events=10)
+    app = create_app(store, ServerConfig(auth="none", max_body_bytes=1 << 20, max_batch_events=10))
     port = free_port()
     config = uvicorn.Config(
         asgi_app(app),

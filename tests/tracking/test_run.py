@@ -412,7 +412,9 @@ def test_a_broken_config_file_turns_tracking_off_with_a_warning(
 def test_configure_refuses_unknown_options_and_bad_values(project: Path) -> None:
     with pytest.raises(threadline.ThreadlineError, match="unknown tracking setting"):
         threadline.configure(transprt="http")
-    with pytest.raises(threadline.ThreadlineError, match="transport must be one of"):
+    with pytest.raises(
+        threadline.ThreadlineError, match="setting transport from the argument transport= must be one of"
+    ):
         threadline.configure(transport="carrier-pigeon")
     with pytest.raises(threadline.ThreadlineError, match="needs a url"):
         threadline.configure(transport="http")

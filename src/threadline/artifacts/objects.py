@@ -26,13 +26,13 @@ stores bytes by id.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from threadline.artifacts import reflink
 from threadline.artifacts.hashing import (
@@ -120,7 +120,7 @@ class ObjectDB:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def open(self, oid: ObjectId) -> BinaryIO:
+    def open(self, oid: ObjectId) -> io.FileIO:
         """Open object ``oid`` for reading (unbuffered, not verified: see :meth:`read`)."""
         try:
             return open(self._path(oid.value), "rb", buffering=0)

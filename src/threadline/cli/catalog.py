@@ -28,7 +28,7 @@ from threadline.projection.readers.runs import Run, child_runs, get_run
 from threadline.server.api import shapes
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.tracking.compare import format_value
-from threadline.vocabulary import format_duration, people_time
+from threadline.vocabulary import EventType, format_duration, people_time
 
 T = TypeVar("T")
 #: How many runs and versions ``show`` lists.
@@ -406,7 +406,7 @@ def _show_run(run: Run, extras: _Extras, output: Format) -> None:
         return
     environment = run.facets.get("threadline_environment")
     environment = environment if isinstance(environment, dict) else {}
-    git = environment.get("git") if isinstance(environment.get("git"), dict) else {}
+    git: dict[str, Any] = environment["git"] if isinstance(environment.get("git"), dict) else {}
     _facts(
         f"run {run.id}",
         [
@@ -455,7 +455,7 @@ def _show_run(run: Run, extras: _Extras, output: Format) -> None:
     if run.states:
         table = _table("time", "event", title="events", title_justify="left")
         for change in run.states:
-            table.add_row(people_time(change.time), change.state or "OTHER")
+            table.add_row(people_time(change.time), change.state or EventType.OTHER)
         out.print(table)
     _facets({name: value for name, value in run.facets.items() if name not in _SHOWN_RUN_FACETS})
 

@@ -11,7 +11,7 @@ from threadline.cli.common import expected_errors, fail, note, out, plural
 from threadline.errors import ConfigError
 from threadline.tracking.config import load_config
 from threadline.tracking.journal import Journal
-from threadline.tracking.transports import EmbeddedTransport, HttpTransport
+from threadline.tracking.transports import EmbeddedTransport, HttpTransport, Transport
 
 app = typer.Typer(
     help="Events waiting in the local journal (.threadline/journal) until a server or the store has them.",
@@ -73,7 +73,7 @@ def flush(url: UrlOption = None, api_key: KeyOption = None) -> None:
         journal = Journal(config.journal_dir)
         before = journal.status()
         if config.transport == "http":
-            transport = HttpTransport(
+            transport: Transport = HttpTransport(
                 config["url"], journal, api_key=config["api_key"], timeout=config["timeout"]
             )
             target = config["url"]

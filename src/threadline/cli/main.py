@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 from typer.core import TyperOption
@@ -31,7 +30,7 @@ TRACEBACK_ENV = "THREADLINE_TRACEBACK"
 _display_type_rich = TyperOption.display_type_rich
 
 
-def _flag_has_no_type(self: TyperOption, ctx: click.Context) -> str | None:
+def _flag_has_no_type(self: TyperOption, ctx: Any) -> str | None:
     """Typer's help gives every option a type, flags included (`--help <bool>`); a flag takes no
     value, so it shows none."""
     return None if self.is_flag else _display_type_rich(self, ctx)

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Connection
 
 from threadline.graph.model import DATASET, JOB, Edge, Node
+from threadline.openlineage.versions import EventType
 
 _IN_CHUNK = 400  # ids per IN (...) list
 
@@ -132,7 +133,7 @@ class SqlEdges:
                 f"AND s.event_time <= {ph}"
             )
             for job, run, state, time, event in self.connection.exec_driver_sql(sql, (*chunk, self.as_of)):
-                rank = (state == "COMPLETE", time, event[:16], run)
+                rank = (state == EventType.COMPLETE, time, event[:16], run)
                 if job not in best or rank > best[job]:
                     best[job] = rank
         return {job: rank[3] for job, rank in best.items()}

@@ -16,6 +16,7 @@ from threadline.graph.describe import NodeInfo, describe
 from threadline.graph.index import LineageIndex
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
 from threadline.graph.traverse import lineage
+from threadline.openlineage.versions import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ class Impact:
     @property
     def failing(self) -> list[Impacted]:
         """Impacted jobs whose latest run failed or was aborted."""
-        return [item for item in self.impacted if item.info.latest_state in ("FAIL", "ABORT")]
+        failed = (EventType.FAIL, EventType.ABORT)
+        return [item for item in self.impacted if item.info.latest_state in failed]
 
 
 def impact(

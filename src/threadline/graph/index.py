@@ -84,10 +84,10 @@ class _Graph:
     extra_nodes: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
-        self.down_ptr_view = memoryview(self.down_ptr)
-        self.down_idx_view = memoryview(self.down_idx)
-        self.up_ptr_view = memoryview(self.up_ptr)
-        self.up_idx_view = memoryview(self.up_idx)
+        self.down_ptr_view = self.down_ptr.data
+        self.down_idx_view = self.down_idx.data
+        self.up_ptr_view = self.up_ptr.data
+        self.up_idx_view = self.up_idx.data
 
     @property
     def size(self) -> int:

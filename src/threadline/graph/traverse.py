@@ -76,6 +76,7 @@ def lineage(
         raise BadRequest(msg)
     graph = source.current() if isinstance(source, LineageIndex) and as_of is None else None
     if graph is not None:
+        assert isinstance(source, LineageIndex)
         index = source
 
         def walk(*, upstream: bool, both_ways: bool = False) -> Subgraph:

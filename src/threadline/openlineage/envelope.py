@@ -89,6 +89,7 @@ class _Event(msgspec.Struct, forbid_unknown_fields=False, kw_only=True):
 class _RunEvent(_Event, forbid_unknown_fields=False, kw_only=True):
     run: _Run
     job: _Job
+    # EventType's values, spelled out for msgspec's decoder (tests/test_vocabulary.py checks they agree)
     eventType: Literal["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"] | None = None
     inputs: list[_InputDataset] | None = None
     outputs: list[_OutputDataset] | None = None

@@ -33,7 +33,7 @@ from threadline.openlineage.facets import (
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.tag_changes import FACET as TAG_CHANGES
 from threadline.openlineage.tag_changes import decode as decode_tag_changes
-from threadline.openlineage.versions import DATASET_EVENT, RUN_EVENT, TERMINAL_TYPES
+from threadline.openlineage.versions import DATASET_EVENT, PHASE_OF, RUN_EVENT, TERMINAL_TYPES, EventType
 from threadline.projection.model import Delta, stamp
 from threadline.store.base import StoredEvent
 from threadline.store.ids import dataset_id, job_id, node_id
@@ -42,7 +42,6 @@ _decoder = msgspec.json.Decoder()
 _lineage_decoder = msgspec.json.Decoder(ColumnLineageDatasetFacet)
 
 #: A run's state is decided by rank first, so a late START or RUNNING never undoes an end state.
-STATE_RANK = {"START": 1, "RUNNING": 2, "COMPLETE": 3, "FAIL": 3, "ABORT": 3}
 OWN, REFERENCED = 1, 0  # a run's own events outrank what a child's parent facet says about it
 
 
@@ -221,7 +220,7 @@ class Folder:
         eid: str,
         lww: str,
     ) -> None:
-        facets = run.get("facets") if isinstance(run.get("facets"), dict) else {}
+        facets: dict[str, Any] = run["facets"] if isinstance(run.get("facets"), dict) else {}
         parent = decode_facet(facets.get("parent"), ParentRunFacet)
         parent_run_id = None
         own = stamp(OWN, time, eid)
@@ -236,7 +235,7 @@ class Folder:
             )
         # The job's current run: the one of its latest COMPLETE event, else of its latest event.
         self._jobs[jid].set(
-            "current_run_stamp", stamp(int(event.event_type == "COMPLETE"), time, eid), run_id
+            "current_run_stamp", stamp(int(event.event_type == EventType.COMPLETE), time, eid), run_id
         )
         row = self._run_row(run_id, jid, own, time)
         row["has_events"] = True
@@ -244,11 +243,11 @@ class Folder:
             row["parent_run_id"] = parent_run_id
             row["parent_stamp"] = own
         event_type = event.event_type
-        rank = STATE_RANK.get(event_type or "")
+        rank = PHASE_OF.get(event_type or "")  # the run lifecycle: started < running < ended
         if rank is not None:
             row["state"] = event_type
             row["state_stamp"] = stamp(rank, time, eid)
-        if event_type == "START":
+        if event_type == EventType.START:
             row["started_at"] = time
         if event_type in TERMINAL_TYPES:
             row["ended_at"] = time
@@ -300,7 +299,7 @@ class Folder:
         namespace, name = dataset["namespace"], dataset["name"]
         did = dataset_id(namespace, name)
         entity = self._dataset_row(namespace, name, time, lww)
-        facets = dataset.get("facets") if isinstance(dataset.get("facets"), dict) else {}
+        facets: dict[str, Any] = dataset["facets"] if isinstance(dataset.get("facets"), dict) else {}
         self._facets("dataset", str(did), facets, lww)
         schema_hash = self._schema(facets.get("schema"))
         if schema_hash is not None:

@@ -7,14 +7,14 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
-from threadline import __version__, settings
+from threadline import __version__
 from threadline.artifacts.objects import ObjectDB
-from threadline.errors import ConfigError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
@@ -22,7 +22,7 @@ from threadline.redact import redact_text
 from threadline.server import web
 from threadline.server.api import errors, ingest
 from threadline.server.api.routers import ROUTERS
-from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
+from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
 from threadline.server.parsing import BatchParser
@@ -30,6 +30,7 @@ from threadline.server.state import ServerState
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
 from threadline.server.writer import Writer
+from threadline.settings import ServerConfig
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter
 from threadline.sync.remotes import ServerRemote
@@ -56,29 +57,22 @@ async def check_store_writable(store: SqlStore) -> None:
 
 def create_app(
     store: SqlStore,
+    config: ServerConfig | None = None,
     *,
-    auth_mode: AuthMode | str,
-    max_body_bytes: int,
-    max_batch_events: int,
     auth_cache_seconds: float = CACHE_SECONDS,
-    parse_workers: int = 0,
     objects_dir: str | os.PathLike[str] | None = None,
     pull_from: list[ServerRemote] | None = None,
-    pull_every: float = 60.0,
     pull_filter: PullFilter | None = None,
-    event_limits: EventLimits | None = None,
-    max_object_bytes: int | None = None,
 ) -> FastAPI:
-    """Build the server for ``store``; ``auth_mode`` is ``token``, ``none`` or ``auto`` (see
-    ``resolve_auth_mode``).
+    """Build the server for ``store`` as ``config`` says (default: every setting's default); its
+    ``auth`` is the mode to run in, ``token``, ``none`` or ``auto`` (see ``resolve_auth_mode``).
 
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
-    ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``);
-    ``event_limits`` and ``max_object_bytes`` default to their settings' defaults.
+    ``pull_from`` are servers to pull from every ``config.pull_every`` seconds, ``pull_filter`` what of
+    them (see ``server.federation``); ``run_server`` works these out from ``config``.
     """
-    if auth_mode not in AUTH_MODES:
-        msg = f"auth_mode must be one of {', '.join(AUTH_MODES)} (see resolve_auth_mode), got {auth_mode!r}"
-        raise ConfigError(msg)
+    config = ServerConfig() if config is None else config
+    auth_mode = cast(AuthMode, config.auth)  # one of AUTH_MODES: ServerConfig checks its choices
     lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
 
     folded_since_trim = 0
@@ -97,9 +91,15 @@ def create_app(
         return done
 
     writer = Writer(store, idle_work=project)
-    parser = BatchParser(parse_workers, event_limits or EventLimits())
+    event_limits = EventLimits(
+        inputs=config.max_event_inputs,
+        outputs=config.max_event_outputs,
+        fields=config.max_event_fields,
+        column_edges=config.max_event_column_edges,
+    )
+    parser = BatchParser(config.parse_workers, event_limits)
 
-    federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
+    federation = Federation(store, writer, pull_from or [], config.pull_every, pull_filter or PullFilter())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -129,14 +129,14 @@ def create_app(
     app.state.threadline = ServerState(
         store=store,
         writer=writer,
-        auth=Authenticator(store, auth_mode, auth_cache_seconds),  # type: ignore[arg-type]
+        auth=Authenticator(store, auth_mode, auth_cache_seconds),
         parser=parser,
-        max_body_bytes=max_body_bytes,
-        max_batch_events=max_batch_events,
+        max_body_bytes=config.max_body_bytes,
+        max_batch_events=config.max_batch_events,
         lineage_index=lineage_index,
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
-        max_object_bytes=max_object_bytes or settings.default("max_object_bytes"),
+        max_object_bytes=config.max_object_bytes,
     )
     errors.install(app)  # every error answers in one shape (server.api.errors)
     for router in ROUTERS:  # every router, in order, is listed in server.api.routers

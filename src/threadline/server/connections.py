@@ -170,7 +170,7 @@ class _Guarded:
 
     # ---- the connection's life ------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:
         watch = self.watch
         now = self.loop.time()
         if len(self.server_state.connections) >= watch.limits.max_connections and not watch.make_room(now):

@@ -94,7 +94,7 @@ def _parse_in_worker(elements: list[bytes], limits: EventLimits | None = None) -
 
 def _from_worker(answer: tuple[Any, ...], raw: bytes) -> Parsed:
     if len(answer) == 3:
-        return answer  # type: ignore[return-value]  # (message, field, status)
+        return answer  # (message, field, status)
     event_id, kind, event_time, producer, event_type, run_id, namespace, name, schema_url = answer[:9]
     return ParsedEvent(
         id=event_id,

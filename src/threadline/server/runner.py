@@ -9,21 +9,20 @@ import logging
 import os
 import socket
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
 from threadline import settings
 from threadline.errors import ConfigError
-from threadline.openlineage.limits import EventLimits
 from threadline.redact import redact_url
 from threadline.server.app import asgi_app, create_app
 from threadline.server.auth import AuthMode, resolve_auth_mode
 from threadline.server.connections import MAX_HEAD_BYTES, ConnectionLimits, fit_file_limit, guarded_protocol
 from threadline.server.parsing import tune_gc
+from threadline.settings import ServerConfig
 from threadline.store.sql import open_store
 from threadline.sync.filters import PullFilter
-from threadline.sync.remotes import ServerRemote
+from threadline.sync.remotes import server_remote
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +30,6 @@ log = logging.getLogger(__name__)
 def display_url(url: str) -> str:
     """A store URL fit for printing: any password (or secret query value) hidden."""
     return redact_url(url)
-
-
-def _or_default(name: str, value: Any) -> Any:
-    return settings.default(name) if value is None else value
 
 
 def _has(module: str) -> bool:
@@ -109,67 +104,34 @@ class _Server(uvicorn.Server):
             print(self.ready_line, flush=True)
 
 
-def run_server(
-    store_url: str,
-    *,
-    host: str,
-    port: int,
-    auth: str = "auto",
-    max_body_bytes: int,
-    max_batch_events: int,
-    log_level: str = "info",
-    sqlite_synchronous: str = "NORMAL",
-    parse_workers: int = 2,
-    access_log: bool = False,
-    objects_dir: str | os.PathLike[str] | None = None,
-    pull_from: list[ServerRemote] | None = None,
-    pull_every: float = 60.0,
-    pull_filter: PullFilter | None = None,
-    max_event_inputs: int | None = None,
-    max_event_outputs: int | None = None,
-    max_event_fields: int | None = None,
-    max_event_column_edges: int | None = None,
-    max_object_bytes: int | None = None,
-    header_timeout: float | None = None,
-    body_timeout: float | None = None,
-    max_connections: int | None = None,
-) -> None:
-    """Serve the OpenLineage API for the store at ``store_url`` until interrupted.
-
-    The limits left ``None`` take their settings' defaults (see :mod:`threadline.settings`).
+def run_server(config: ServerConfig, *, access_log: bool = False) -> None:
+    """Serve the OpenLineage API as ``config`` says (its store, address, limits) until interrupted.
 
     Raises :class:`~threadline.errors.ConfigError` (before listening) when the setup is unsafe, such
-    as a non-loopback address with no API key.
+    as a non-loopback address with no API key, or names a remote that is not configured.
     """
-    store = open_store(store_url, sqlite_synchronous=sqlite_synchronous)
+    store_url = config.store or settings.default_store_url()
+    pull_from = [server_remote(name) for name in config.pull_from]
+    pull_filter = PullFilter.from_query(config.pull_filter)
+    store = open_store(store_url, sqlite_synchronous=config.sqlite_synchronous)
     listening: socket.socket | None = None
     try:
-        mode = resolve_auth_mode(store, host, auth)
-        listening = bind(host, port)
+        host = config.host
+        mode = resolve_auth_mode(store, host, config.auth)
+        listening = bind(host, config.port)
         port = listening.getsockname()[1]  # the port given, or the one chosen for --port 0
         app = create_app(
             store,
-            auth_mode=mode,
-            max_body_bytes=max_body_bytes,
-            max_batch_events=max_batch_events,
-            parse_workers=parse_workers,
-            objects_dir=objects_folder(store_url, objects_dir),
+            config.replace(auth=mode),
+            objects_dir=objects_folder(store_url, config.objects),
             pull_from=pull_from,
-            pull_every=pull_every,
             pull_filter=pull_filter,
-            event_limits=EventLimits(
-                inputs=_or_default("max_event_inputs", max_event_inputs),
-                outputs=_or_default("max_event_outputs", max_event_outputs),
-                fields=_or_default("max_event_fields", max_event_fields),
-                column_edges=_or_default("max_event_column_edges", max_event_column_edges),
-            ),
-            max_object_bytes=max_object_bytes,
         )
         connection_limits = fit_file_limit(
             ConnectionLimits(
-                header_timeout=_or_default("header_timeout", header_timeout),
-                body_timeout=_or_default("body_timeout", body_timeout),
-                max_connections=_or_default("max_connections", max_connections),
+                header_timeout=config.header_timeout,
+                body_timeout=config.body_timeout,
+                max_connections=config.max_connections,
             )
         )
         shown_host = f"[{host}]" if ":" in host else host
@@ -177,11 +139,11 @@ def run_server(
             f"threadline serving http://{shown_host}:{port} "
             f"(store {display_url(store_url)}; auth {mode}: {_AUTH_SHOWN[mode]})"
         )
-        config = uvicorn.Config(
+        served = uvicorn.Config(
             asgi_app(app),
             host=host,
             port=port,
-            log_level=log_level.lower(),
+            log_level=config.log_level,
             access_log=access_log,
             loop="uvloop" if _has("uvloop") else "asyncio",
             # uvicorn's protocol with header and body timeouts and a connection limit (connections.py)
@@ -193,7 +155,7 @@ def run_server(
         tune_gc()  # this process is the server's own: collect less often (see tune_gc)
         # uvicorn shuts down gracefully on Ctrl+C, then re-raises the interrupt: that is a normal end.
         with contextlib.suppress(KeyboardInterrupt):
-            _Server(config, ready_line).run(sockets=[listening])
+            _Server(served, ready_line).run(sockets=[listening])
     finally:
         if listening is not None:
             listening.close()

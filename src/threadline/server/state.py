@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,7 @@ def encode_json(content: object) -> bytes:
     return _encoder.encode(content)
 
 
-def json_response(content: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(content: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response encoded by msgspec (``msgspec.Raw`` values are embedded byte for byte)."""
     body = encode_json(content)
     return Response(body, status_code=status, media_type="application/json", headers=headers)

@@ -72,7 +72,9 @@ def insert_rows(
         sql = f"{head}SELECT * FROM unnest({_pg_array_types(table, columns)}){conflict}"
         driver_error = connection.dialect.loaded_dbapi.Error
         try:
-            with connection.connection.driver_connection.cursor() as cursor:
+            driver = connection.connection.driver_connection
+            assert driver is not None  # an open connection has its driver's
+            with driver.cursor() as cursor:
                 cursor.execute(sql, arrays)
                 return cursor.fetchall() if cursor.description else []
         except driver_error as exc:  # as SQLAlchemy would raise it, for the callers' handlers

@@ -496,7 +496,7 @@ class SqlStore(Store):
             raise BadRequest(msg)
         key_id = secrets.token_hex(6)
         secret = f"{_KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        row = {
+        row: dict[str, Any] = {
             "id": key_id,
             "name": name,
             "scope": scope,

@@ -48,7 +48,9 @@ def site_id(store: SqlStore) -> str:
     with store.write() as connection:
         # Two processes may race to make it: the first one's id stays.
         connection.execute(store.insert_ignore(meta).values(key=SITE_KEY, value=str(uuid.uuid4())))
-        return connection.scalar(select(meta.c.value).where(meta.c.key == SITE_KEY))
+        made = connection.scalar(select(meta.c.value).where(meta.c.key == SITE_KEY))
+        assert made is not None  # inserted just above, or by the process that won the race
+        return str(made)
 
 
 def get_meta(store: SqlStore, key: str) -> str | None:

@@ -10,13 +10,14 @@ one part, then another, then the first again each sends only what is new to that
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import blake3
 from sqlalchemy import Connection, select
 
-from threadline.errors import BadRequest, NotFound
+from threadline.errors import BadRequest, ConfigError, NotFound
 from threadline.graph.index import LineageIndex
 from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import lineage
@@ -25,9 +26,12 @@ from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time
 from threadline.params import parse_depth, parse_moment
 from threadline.projection.readers.pipelines import pipeline_job_ids
+from threadline.settings import PULL_FILTER_KEYS
 from threadline.store import schema
 
 DIRECTIONS = ("upstream", "downstream", "both")
+#: The keys of a filter in query form (:meth:`PullFilter.from_query`).
+QUERY_KEYS = PULL_FILTER_KEYS
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,19 @@ class PullFilter:
         if self.since is not None:
             params["since"] = format_time(self.since) or ""
         return params
+
+    @classmethod
+    def from_query(cls, text: str | None) -> PullFilter:
+        """Read a filter from query text such as ``node=dataset:db:t&depth=3`` (the ``pull_filter``
+        setting); none or "" is everything. Unknown keys are a :class:`ConfigError` naming the known."""
+        if not text:
+            return cls()
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+        unknown = sorted({key for key, _ in pairs} - set(QUERY_KEYS))
+        if unknown or not pairs:
+            msg = f"setting pull_filter takes {', '.join(QUERY_KEYS)} as key=value&…, got {text!r}"
+            raise ConfigError(msg)
+        return cls.from_params(dict(pairs))
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> PullFilter:

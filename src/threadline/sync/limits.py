@@ -32,7 +32,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import IO, Any, cast
 
 import httpx
 import zstandard
@@ -163,7 +163,9 @@ class Transfer:
             decoded = raw
         elif encoding == "zstd":
             dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
-            decoded = dctx.stream_reader(raw, read_size=READ_SIZE, read_across_frames=True, closefd=False)
+            decoded = dctx.stream_reader(
+                cast(IO[bytes], raw), read_size=READ_SIZE, read_across_frames=True, closefd=False
+            )
         elif encoding in ("gzip", "x-gzip"):
             decoded = _Gunzip(raw, f"remote {self.remote} sent {self.what}")
         else:

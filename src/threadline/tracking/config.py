@@ -1,5 +1,6 @@
-"""Tracking settings: one table, read from arguments, the config file's ``[tracking]`` table, then
-``THREADLINE_TRACKING_*`` environment variables (a few also have a short alias such as ``THREADLINE_URL``).
+"""Tracking settings: the tracking rows of the one settings table (:mod:`threadline.settings`), read from
+arguments, the config file's ``[tracking]`` table, then ``THREADLINE_TRACKING_*`` environment variables (a
+few also have a short alias such as ``THREADLINE_URL``).
 
 Code that runs inside a project (a folder with ``.threadline`` at or above the working folder) tracks
 into that project. Code that runs outside any project tracks into the global folder ``~/.threadline``,
@@ -17,98 +18,11 @@ from threadline import settings
 from threadline.errors import ConfigError
 
 #: Transports by name; ``None`` (the default) picks ``http`` when a URL is set, else ``embedded``.
-TRANSPORTS = ("embedded", "http", "file", "console", "off")
+TRANSPORTS = settings.setting("tracking.transport").choices
 _TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
 
-
-@dataclass(frozen=True)
-class TrackingSetting:
-    """One tracking setting: name, type, default, help, and environment aliases."""
-
-    name: str
-    type: type
-    default: Any
-    help: str
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def env_var(self) -> str:
-        """The environment variable that sets it: ``THREADLINE_TRACKING_<NAME>``."""
-        return f"THREADLINE_TRACKING_{self.name.upper()}"
-
-    @property
-    def env_vars(self) -> tuple[str, ...]:
-        """Every environment variable read for it, first wins."""
-        return (self.env_var, *self.aliases)
-
-
-TRACKING_SETTINGS: tuple[TrackingSetting, ...] = (
-    TrackingSetting(
-        "transport",
-        str,
-        None,
-        "Where events go: embedded, http, file, console or off. Default: http when a url is set, "
-        "else embedded (the project's store).",
-    ),
-    TrackingSetting(
-        "url", str, None, "Base URL of a threadline server for the http transport.", ("THREADLINE_URL",)
-    ),
-    TrackingSetting(
-        "api_key",
-        str,
-        None,
-        "API key (write scope) sent as `Authorization: Bearer`.",
-        ("THREADLINE_API_KEY",),
-    ),
-    TrackingSetting(
-        "disabled",
-        bool,
-        False,
-        "true turns tracking into a no-op that never touches disk or network.",
-        ("THREADLINE_DISABLED",),
-    ),
-    TrackingSetting(
-        "namespace",
-        str,
-        None,
-        "Job namespace of tracked runs. Default: the project folder's name (`default` outside a project).",
-    ),
-    TrackingSetting(
-        "store_outputs",
-        bool,
-        False,
-        "Store every output's bytes in the artifact store, as `store=True` does.",
-    ),
-    TrackingSetting(
-        "store_inputs", bool, False, "Store every input's bytes in the artifact store when declared."
-    ),
-    TrackingSetting(
-        "file", str, None, "File the file transport appends JSON lines to. Default: .threadline/events.jsonl."
-    ),
-    TrackingSetting("timeout", float, 5.0, "Seconds an HTTP request to the server may take."),
-    TrackingSetting(
-        "flush_timeout",
-        float,
-        10.0,
-        "Seconds the process waits at exit for queued events to reach the store or the journal.",
-    ),
-    TrackingSetting(
-        "running_points",
-        int,
-        10_000,
-        "A RUNNING event carries the metric points logged since the last event once this many are queued.",
-    ),
-    TrackingSetting(
-        "running_seconds",
-        float,
-        300.0,
-        "... or once this many seconds have passed since the last event and new points exist.",
-    ),
-    TrackingSetting(
-        "remote", str, None, "Artifact remote that `threadline restore` pulls missing objects from."
-    ),
-)
+#: The tracking rows of the one settings table (:data:`threadline.settings.TABLE`).
+TRACKING_SETTINGS = settings.TRACKING_SETTINGS
 _BY_NAME = {s.name: s for s in TRACKING_SETTINGS}
 
 
@@ -124,28 +38,6 @@ def tracking_dir(start: Path | None = None) -> tuple[Path, bool]:
         home = home_dir()
         return found, home.exists() and found == home.resolve()
     return home_dir(), True
-
-
-def _coerce(setting: TrackingSetting, value: Any, source: str) -> Any:
-    if value is None:
-        return None
-    if setting.type is bool:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        msg = f"tracking setting {setting.name} from {source} must be true or false, got {value!r}"
-        raise ConfigError(msg)
-    if isinstance(value, setting.type) and not isinstance(value, bool):
-        return value
-    try:
-        return setting.type(value)
-    except (TypeError, ValueError) as exc:
-        msg = f"tracking setting {setting.name} from {source} must be {setting.type.__name__}, got {value!r}"
-        raise ConfigError(msg) from exc
 
 
 @dataclass(frozen=True)
@@ -202,29 +94,19 @@ def load_config(start: Path | None = None, **explicit: Any) -> TrackingConfig:
         msg = f"unknown tracking setting(s) {', '.join(unknown)}; known: {', '.join(_BY_NAME)}"
         raise ConfigError(msg)
     folder, is_global = tracking_dir(start)
-    table = settings.config_table("tracking", folder.parent) if folder.is_dir() else {}
+    file = settings.ConfigFile.find(folder.parent) if folder.is_dir() else settings.ConfigFile(None)
+    table = file.table("tracking")
     bad = sorted(set(table) - set(_BY_NAME))
     if bad:
         msg = f"{folder / settings.CONFIG_FILE_NAME}: unknown [tracking] setting(s) {', '.join(bad)}"
         raise ConfigError(msg)
-    values: dict[str, Any] = {}
-    for setting in TRACKING_SETTINGS:
-        value: Any = None
-        if explicit.get(setting.name) is not None:
-            value = _coerce(setting, explicit[setting.name], "the argument")
-        elif setting.name in table:
-            value = _coerce(setting, table[setting.name], "[tracking] in config.toml")
-        else:
-            for var in setting.env_vars:
-                raw = os.environ.get(var)
-                if raw not in (None, ""):
-                    value = _coerce(setting, raw, var)
-                    break
-        values[setting.name] = setting.default if value is None else value
+    values: dict[str, Any] = {
+        setting.name: settings.resolve_setting(
+            setting, explicit.get(setting.name), file=file, explicit_source=f"the argument {setting.name}="
+        )
+        for setting in TRACKING_SETTINGS
+    }
     transport = values["transport"]
-    if transport is not None and transport not in TRANSPORTS:
-        msg = f"tracking transport must be one of {', '.join(TRANSPORTS)}, got {transport!r}"
-        raise ConfigError(msg)
     if transport == "http" and not values["url"]:
         msg = "the http transport needs a url: set [tracking] url, THREADLINE_URL or pass url="
         raise ConfigError(msg)

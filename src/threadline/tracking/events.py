@@ -43,6 +43,7 @@ from threadline import __version__
 from threadline.artifacts.hashcache import FileKey
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
+from threadline.openlineage.versions import TERMINAL_TYPES
 from threadline.tracking.content import DatasetRef
 from threadline.tracking.environment import Environment, packages_bytes
 from threadline.tracking.facets import (
@@ -285,7 +286,7 @@ def build_event(record: EventRecord, facts: EnvironmentFacts | None, odb: Object
         run_facets["threadline_params"] = facet(
             _PARAMS, params={name: json_param(value) for name, value in record.params.items()}
         )
-    if record.metrics or (record.event_type in ("COMPLETE", "FAIL", "ABORT") and record.with_environment):
+    if record.metrics or (record.event_type in TERMINAL_TYPES and record.with_environment):
         run_facets["threadline_metrics"] = _metrics(record)
     if record.tags:
         run_facets["tags"] = facet(

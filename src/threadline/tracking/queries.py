@@ -10,7 +10,7 @@ the inputs of the whole tree of runs below it that no run of the tree wrote itse
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,7 @@ def _run_query():
     ).join(jobs, jobs.c.id == runs.c.job_id)
 
 
-def _runs_from_rows(connection: Connection, rows: list[Any]) -> list[RunInfo]:
+def _runs_from_rows(connection: Connection, rows: Sequence[Any]) -> list[RunInfo]:
     facets = _facets_of(connection, "run", [row.id for row in rows])
     return [
         RunInfo(

@@ -36,9 +36,11 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from enum import Enum
 from typing import Any, TypeVar, overload
 
 from threadline.errors import TrackingError
+from threadline.openlineage.versions import TERMINAL_TYPES, EventType
 from threadline.tracking.records import PARENT_ENV, EventRecord, RunRef, error_of
 from threadline.tracking.tracker import Tracker, get_tracker, on_close, on_exit, warn_once
 
@@ -51,7 +53,16 @@ _open_lock = threading.Lock()
 #: The implicit pipeline runs (see the module docstring), by (namespace, pipeline, enclosing run id).
 _pipelines: dict[tuple[str, str, str | None], Run] = {}
 
-_NEW, _ACTIVE, _ENDED, _FOREIGN = 0, 1, 2, 3
+
+class RunLife(Enum):
+    """Where a :class:`Run` object is in its life in this process."""
+
+    NEW = "new"  #: made, not started
+    ACTIVE = "active"  #: started, not ended
+    ENDED = "ended"
+    FOREIGN = "foreign"  #: a run of the parent process, seen in a child: the parent ends it
+
+
 #: Step arguments of these types are logged as parameters (strings cut to this length).
 _SCALARS = (str, int, float, bool)
 _MAX_ARG_TEXT = 200
@@ -125,7 +136,7 @@ class Run:
         self.pid = os.getpid()
         self.started_at: float | None = None
         self._tracker: Tracker | None = None
-        self._state = _NEW
+        self._state = RunLife.NEW
         self._metrics: dict[str, list[tuple[int, float, float]]] = {}
         self._sent: dict[str, int] = {}
         self._inputs: dict[tuple[str, str], Any] = {}
@@ -139,7 +150,7 @@ class Run:
         self._running_at = 0.0
         self._implicit = False
         self._last_step_end: float | None = None
-        self._step_failure: tuple[str, str, str] | None = None  # status, step, message
+        self._step_failure: tuple[EventType, str, str] | None = None  # status, step, message
 
     def __repr__(self) -> str:
         return f"<threadline Run {self.job_name} {self.id}>"
@@ -161,13 +172,13 @@ class Run:
     @property
     def active(self) -> bool:
         """Whether the run has started and not ended."""
-        return self._state == _ACTIVE
+        return self._state == RunLife.ACTIVE
 
     # ---- life cycle -----------------------------------------------------------------------------
 
     def start(self) -> Run:
         """Start the run: it becomes the current run and its START event is queued."""
-        if self._state != _NEW:
+        if self._state != RunLife.NEW:
             msg = f"run {self.id} was already started; make a new one with threadline.run(...)"
             raise TrackingError(msg)
         tracker = get_tracker()
@@ -175,7 +186,7 @@ class Run:
         enclosing = current_run() if not self._implicit else None
         if not (self._implicit and self.started_at):  # a pipeline run starts with its first step
             self.started_at = time.time()
-        self._state = _ACTIVE
+        self._state = RunLife.ACTIVE
         if not self._implicit:  # a pipeline run the SDK opened is nobody's current run
             self._token = _current.set(self)
         self.pid = os.getpid()
@@ -194,7 +205,7 @@ class Run:
                 # Processes started from here (spawn, subprocess) learn that they run inside this run.
                 self._saved_env = os.environ.get(PARENT_ENV, "")
                 os.environ[PARENT_ENV] = self.ref.to_env(self.root)
-            tracker.submit(self._record("START"))
+            tracker.submit(self._record(EventType.START))
         except Exception as exc:  # tracking never fails the user's code
             warn_once(f"start:{exc.__class__.__name__}", "cannot record the start of a run: %s", exc)
         return self
@@ -228,18 +239,19 @@ class Run:
             self.namespace = tracker.namespace
         self.root = root
 
-    def end(self, status: str = "COMPLETE", error: BaseException | None = None) -> None:
+    def end(self, status: EventType | str = EventType.COMPLETE, error: BaseException | None = None) -> None:
         """End the run: ``COMPLETE``, ``FAIL`` or ``ABORT`` (``error`` gives the errorMessage facet)."""
-        if self._state != _ACTIVE:
-            if self._state == _NEW:
+        if self._state != RunLife.ACTIVE:
+            if self._state == RunLife.NEW:
                 msg = f"run {self.id} was never started"
                 raise TrackingError(msg)
             return  # ended already, or a copy of a parent process's run (the parent ends it)
-        if status not in ("COMPLETE", "FAIL", "ABORT"):
+        if status not in TERMINAL_TYPES:
             msg = f"a run ends COMPLETE, FAIL or ABORT, not {status!r}"
             raise TrackingError(msg)
+        status = EventType(status)
         _end_pipelines(lambda pipeline: pipeline.parent is self)  # its implicit pipeline runs first
-        self._state = _ENDED
+        self._state = RunLife.ENDED
         tracker = self._tracker
         if self._token is not None:
             try:
@@ -265,11 +277,11 @@ class Run:
         if isinstance(parent, Run) and parent._implicit:
             parent._step_ended(self, status, ended)
         try:
-            record = self._record(status, final=True, succeeded=status == "COMPLETE", at=ended)
+            record = self._record(status, final=True, succeeded=status == EventType.COMPLETE, at=ended)
         except Exception as exc:  # never let tracking turn a finished run into a crash
             warn_once(f"end:{exc.__class__.__name__}", "cannot record the outputs of a run: %s", exc)
             self._outputs.clear()
-            record = self._record(status, final=True, succeeded=status == "COMPLETE", at=ended)
+            record = self._record(status, final=True, succeeded=status == EventType.COMPLETE, at=ended)
         tracker.submit(record)
         if self.flush_on_end or (
             (not isinstance(self.parent, Run) or self.parent.pid != self.pid) and _in_worker()
@@ -281,25 +293,25 @@ class Run:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
         if exc is None or (isinstance(exc, SystemExit) and exc.code in (None, 0)):
-            self.end("COMPLETE")
+            self.end(EventType.COMPLETE)
         elif isinstance(exc, KeyboardInterrupt | GeneratorExit):
-            self.end("ABORT", exc)
+            self.end(EventType.ABORT, exc)
         else:
-            self.end("FAIL", exc)
+            self.end(EventType.FAIL, exc)
 
     # ---- what a run records ---------------------------------------------------------------------
 
     def _usable(self, what: str) -> bool:
-        if self._state == _ACTIVE:
+        if self._state == RunLife.ACTIVE:
             return True
-        if self._state == _FOREIGN:
+        if self._state == RunLife.FOREIGN:
             warn_once(
                 f"foreign:{what}",
                 "%s on a run of the parent process is ignored in a child process; "
                 "start a run in the child (it becomes a child run)",
                 what,
             )
-        elif self._state == _ENDED:
+        elif self._state == RunLife.ENDED:
             warn_once(f"ended:{what}", "%s on a run that has ended is ignored", what)
         else:
             warn_once(
@@ -309,18 +321,18 @@ class Run:
 
     def log_param(self, name: str, value: Any) -> None:
         """Record a parameter (the last value given for a name wins)."""
-        if self._state == _ACTIVE or self._usable("log_param"):
+        if self._state == RunLife.ACTIVE or self._usable("log_param"):
             self.params[str(name)] = value
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Record several parameters."""
-        if self._state == _ACTIVE or self._usable("log_params"):
+        if self._state == RunLife.ACTIVE or self._usable("log_params"):
             for name, value in params.items():
                 self.params[str(name)] = value
 
     def log_metric(self, name: str, value: float, step: int | None = None) -> None:
         """Append a point to the metric's series; ``step`` defaults to the point's index in it."""
-        if self._state != _ACTIVE and not self._usable("log_metric"):
+        if self._state != RunLife.ACTIVE and not self._usable("log_metric"):
             return
         try:
             number = float(value)
@@ -343,7 +355,7 @@ class Run:
 
     def tag(self, key: str, value: Any) -> None:
         """Set a tag (the standard OpenLineage ``tags`` run facet)."""
-        if self._state == _ACTIVE or self._usable("tag"):
+        if self._state == RunLife.ACTIVE or self._usable("tag"):
             self.tags[str(key)] = str(value)
 
     def input(self, target: str | os.PathLike[str], kind: str = "dataset") -> Any:
@@ -352,7 +364,7 @@ class Run:
         A local file or folder is hashed now (through the hash cache), so the run records the content
         it read. Raises :class:`TrackingError` when a local path does not exist or cannot be read.
         """
-        if self._state != _ACTIVE and not self._usable("input"):
+        if self._state != RunLife.ACTIVE and not self._usable("input"):
             return target
         tracker = self._tracker
         if tracker is None or tracker.disabled:
@@ -368,7 +380,7 @@ class Run:
 
         ``store=True`` (or the ``store_outputs`` setting) also stores its bytes in the artifact store.
         """
-        if self._state != _ACTIVE and not self._usable("output"):
+        if self._state != RunLife.ACTIVE and not self._usable("output"):
             return target
         tracker = self._tracker
         if tracker is None or tracker.disabled:
@@ -381,37 +393,39 @@ class Run:
 
     # ---- records --------------------------------------------------------------------------------
 
-    def _step_ended(self, step: Run, status: str, when: float) -> None:
+    def _step_ended(self, step: Run, status: EventType, when: float) -> None:
         """A step of this implicit pipeline run ended at ``when``: remember it, and the first failure."""
         self._last_step_end = when
-        if status != "COMPLETE" and (self._step_failure is None or self._step_failure[0] == "ABORT"):
+        if status != EventType.COMPLETE and (
+            self._step_failure is None or self._step_failure[0] == EventType.ABORT
+        ):
             message = step._error[0] if step._error else status
             self._step_failure = (status, step.name, message)
 
     def _finish(self, error: BaseException | None = None) -> None:
         """End an implicit pipeline run as its steps ended (see the module docstring)."""
-        if self._state != _ACTIVE:
+        if self._state != RunLife.ACTIVE:
             return
         if error is not None:
-            self.end("FAIL", error)
+            self.end(EventType.FAIL, error)
             return
         failure = self._step_failure
         if failure is None:
-            self.end("COMPLETE")
+            self.end(EventType.COMPLETE)
             return
         status, step, message = failure
         self._error = (f"step {step} ended {status}: {message}", "")
         self.end(status)
 
     def _record(
-        self, event_type: str, *, final: bool = False, succeeded: bool = True, at: float | None = None
+        self, event_type: EventType, *, final: bool = False, succeeded: bool = True, at: float | None = None
     ) -> EventRecord:
         now = at if at is not None else time.time()
         if final and self._implicit and self._last_step_end is not None:
             now = self._last_step_end  # a pipeline run ends with its last step
         record = EventRecord(
             event_type=event_type,
-            time=now if final or event_type != "START" else (self.started_at or now),
+            time=now if final or event_type != EventType.START else (self.started_at or now),
             run=self.ref,
             parent=self.parent.ref if isinstance(self.parent, Run) else self.parent,
             root=self.root,
@@ -472,7 +486,7 @@ class Run:
                 self._sent[name] = len(points)
         if not chunk:
             return
-        record = self._record("RUNNING")
+        record = self._record(EventType.RUNNING)
         record.metrics = chunk
         record.metrics_complete = False
         record.time = now
@@ -535,7 +549,7 @@ def _pipeline_run(
     key = (namespace, pipeline, enclosing_id)
     with _open_lock:
         found = _pipelines.get(key)
-        if found is not None and found._state in (_ACTIVE, _FOREIGN):
+        if found is not None and found._state in (RunLife.ACTIVE, RunLife.FOREIGN):
             return found
         made = Run(pipeline, pipeline=pipeline, parent=enclosing, namespace=namespace)  # type: ignore[arg-type]
         made._implicit = True
@@ -552,7 +566,7 @@ def _end_pipelines(which: Callable[[Run], bool], error: BaseException | None = N
         for key, _ in chosen:
             del _pipelines[key]
     for _, pipeline in chosen:
-        if pipeline._state == _ACTIVE and pipeline.pid == os.getpid():
+        if pipeline._state == RunLife.ACTIVE and pipeline.pid == os.getpid():
             pipeline._finish(error)
 
 
@@ -623,13 +637,15 @@ def _call_params(
 def step(func: F) -> F: ...
 @overload
 def step(
-    name: str | None = None,
+    step_name: str | None = None,
+    /,
     *,
     pipeline: str | None = None,
     params: dict[str, Any] | None = None,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
     log_args: bool = True,
+    name: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -756,13 +772,13 @@ def _end_open_runs() -> None:
     """At exit: runs left open (started with ``start()``) end COMPLETE, or FAIL after an uncaught error;
     then the implicit pipeline runs end."""
     with _open_lock:
-        still_open = [r for r in _open_runs if r._state == _ACTIVE]
+        still_open = [r for r in _open_runs if r._state == RunLife.ACTIVE]
     error = _uncaught_error()
     for open_run in reversed(still_open):
         if error is not None:
-            open_run.end("FAIL", error)
+            open_run.end(EventType.FAIL, error)
         else:
-            open_run.end("COMPLETE")
+            open_run.end(EventType.COMPLETE)
     _end_pipelines(lambda pipeline: True, error)
 
 
@@ -793,11 +809,11 @@ def _after_fork_in_child() -> None:
     global _open_lock  # noqa: PLW0603 - another thread may have held it at the fork
     _open_lock = threading.Lock()
     for inherited in [*_open_runs, *_pipelines.values()]:
-        if inherited._state == _ACTIVE:
-            inherited._state = _FOREIGN
+        if inherited._state == RunLife.ACTIVE:
+            inherited._state = RunLife.FOREIGN
     current = _current.get()
-    if current is not None and current._state == _ACTIVE:
-        current._state = _FOREIGN
+    if current is not None and current._state == RunLife.ACTIVE:
+        current._state = RunLife.FOREIGN
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

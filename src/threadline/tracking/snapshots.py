@@ -32,6 +32,7 @@ from threadline.errors import (
     TargetExists,
     TrackingError,
 )
+from threadline.openlineage.versions import EventType
 from threadline.store.run_ids import short_run_ids
 from threadline.store.sql import SqlStore
 from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs
@@ -145,7 +146,7 @@ def record_snapshot(store: SqlStore, info: RunInfo, objects: list[dict[str, Any]
     from threadline.tracking.events import build_event, to_bytes
 
     record = EventRecord(
-        event_type="OTHER",
+        event_type=EventType.OTHER,
         time=time.time(),
         run=RunRef(info.id, info.job_namespace, info.job_name),
         snapshot=objects,
@@ -306,9 +307,9 @@ def restore_run(
             f"or {hint}; nothing was restored"
         )
         raise ObjectNotFound(msg, str(first.object_id))
-    report = artifacts.check([item.object_id for item in items])
-    if report.corrupt:
-        problem: CorruptObject = report.corrupt[0]
+    checked = artifacts.check([item.object_id for item in items])
+    if checked.corrupt:
+        problem: CorruptObject = checked.corrupt[0]
         hint = (
             "nothing was restored; remove it with `threadline artifacts check --remove`, then pull it "
             "again (--remote NAME) or snapshot the run again from unchanged files"

@@ -170,7 +170,7 @@ class Tracker:
         if self.disabled or self._closed:
             return
         for hook in _close_hooks:
-            _quietly("ending pipeline runs", lambda hook=hook: hook(self))
+            _quietly("ending pipeline runs", functools.partial(hook, self))
         self.flush(timeout)
         self._closed = True
         if self._thread is not None and self._thread.is_alive():

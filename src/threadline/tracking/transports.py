@@ -24,10 +24,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from threadline.errors import InvalidEvent, ThreadlineError
 from threadline.tracking.journal import DeliveryReport, Journal, Outcome
+
+if TYPE_CHECKING:
+    from threadline.store.sql import SqlStore
 
 log = logging.getLogger("threadline.tracking")
 
@@ -103,9 +106,9 @@ class EmbeddedTransport(Transport):
     def __init__(self, store_url: str, journal: Journal) -> None:
         self.store_url = store_url
         self.journal = journal
-        self._store = None
+        self._store: SqlStore | None = None
 
-    def _open(self):
+    def _open(self) -> SqlStore:
         if self._store is None:
             from threadline import settings
             from threadline.store.sql import open_store

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, and_, func, select
 from threadline.errors import NotFound
 from threadline.graph.resolve import find_dataset
 from threadline.openlineage.naming import normalize_namespace
+from threadline.openlineage.versions import EventType
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
@@ -146,7 +147,7 @@ def owners_of(facets: dict[str, Any]) -> list[dict[str, Any]]:
 # ---- lookup ---------------------------------------------------------------------------------------
 
 
-def find_dataset_row(connection: Connection, namespace: str, name: str) -> Row[Any] | None:
+def find_dataset_row(connection: Connection, namespace: str, name: str) -> Row[*tuple[Any, ...]] | None:
     """The projected row of dataset ``namespace``/``name``, found directly or through an alias."""
     found = find_dataset(connection, namespace, name)
     if found is None:
@@ -186,6 +187,7 @@ def list_datasets(
     """Datasets of a namespace (any spelling; all namespaces when ``None``), sorted by name."""
     check_page(limit, offset)
     datasets = schema.datasets
+    order: tuple[Any, ...]
     if namespace is not None:
         where = datasets.c.namespace == get_namespace(connection, namespace).name
         order = (datasets.c.name,)
@@ -241,7 +243,7 @@ def with_tags(dataset: Dataset, tags: list[Tag]) -> Dataset:
     return replace(dataset, tags=tags, fields=_with_tags(dataset.fields, tags))
 
 
-def load_datasets(connection: Connection, rows: Sequence[Row[Any]]) -> list[Dataset]:
+def load_datasets(connection: Connection, rows: Sequence[Row[*tuple[Any, ...]]]) -> list[Dataset]:
     """Datasets from their projected rows, with fields, facets and tags (a fixed number of queries)."""
     if not rows:
         return []
@@ -282,7 +284,7 @@ def _last_modified(connection: Connection, ids: Sequence[int]) -> dict[int, int]
     for part in chunks(list(ids)):
         rows = connection.execute(
             select(versions.c.dataset_id, func.max(versions.c.created_at))
-            .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == "COMPLETE"))
+            .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == EventType.COMPLETE.value))
             .where(versions.c.dataset_id.in_(part))
             .group_by(versions.c.dataset_id)
         )
@@ -346,7 +348,9 @@ def get_dataset_version(connection: Connection, namespace: str, name: str, versi
     return _versions(connection, dataset, [row])[0]
 
 
-def _versions(connection: Connection, dataset: Dataset, rows: Sequence[Row[Any]]) -> list[DatasetVersion]:
+def _versions(
+    connection: Connection, dataset: Dataset, rows: Sequence[Row[*tuple[Any, ...]]]
+) -> list[DatasetVersion]:
     """Versions with their own schema; their facets are the dataset's, overlaid with the output facets
     of the run that wrote the version (facets of past versions are not kept apart)."""
     fields = load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])

@@ -135,7 +135,7 @@ class Job:
         return self.name
 
 
-def _job_row(connection: Connection, namespace: str, name: str) -> Row[Any]:
+def _job_row(connection: Connection, namespace: str, name: str) -> Row[*tuple[Any, ...]]:
     row = connection.execute(select(*_COLUMNS).where(schema.jobs.c.id == job_id(namespace, name))).first()
     if row is None:
         get_namespace(connection, namespace)  # an unknown namespace is the clearer message
@@ -155,6 +155,7 @@ def list_jobs(
     """Jobs of a namespace (any spelling; all namespaces when ``None``), sorted by name."""
     check_page(limit, offset)
     jobs = schema.jobs
+    order: tuple[Any, ...]
     if namespace is not None:
         where = jobs.c.namespace == get_namespace(connection, namespace).name
         order = (jobs.c.name,)
@@ -189,7 +190,9 @@ def _latest_run_ids(connection: Connection, ids: Sequence[int], count: int) -> d
     return found
 
 
-def load_jobs(connection: Connection, rows: Sequence[Row[Any]], *, latest: int = LATEST_RUNS) -> list[Job]:
+def load_jobs(
+    connection: Connection, rows: Sequence[Row[*tuple[Any, ...]]], *, latest: int = LATEST_RUNS
+) -> list[Job]:
     """Jobs from their projected rows, with facets, current inputs and outputs and latest runs."""
     if not rows:
         return []

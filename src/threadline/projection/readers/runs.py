@@ -204,7 +204,7 @@ def _run_io(
     """Each run's inputs and outputs, by dataset name, with their versions (:func:`io_version`)."""
     io, datasets = schema.run_io, schema.datasets
     runs = schema.runs
-    rows = []
+    rows: list[Any] = []
     for part in chunks(list(run_ids)):
         rows += connection.execute(
             select(
@@ -221,7 +221,7 @@ def _run_io(
             .where(io.c.run_id.in_(part))
             .order_by(io.c.run_id, datasets.c.namespace, datasets.c.name)
         ).all()
-    keys = {"input": [], "output": []}
+    keys: dict[str, list[str]] = {"input": [], "output": []}
     for row in rows:
         keys["input" if row.direction == "in" else "output"].append(f"{row.run_id}/{row.dataset_id}")
     io_facets = {kind: load_facets(connection, kind, values) for kind, values in keys.items() if values}

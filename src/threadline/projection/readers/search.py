@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, literal, select, union_all
 
@@ -135,6 +136,7 @@ def search(
     if not parts:
         return Page([], 0)
     matches = union_all(*parts).subquery()
+    order: tuple[Any, ...]
     if sort == "UPDATE_AT":
         order = (matches.c.updated_at.desc(), matches.c.name, matches.c.type, matches.c.namespace)
     else:

@@ -208,8 +208,8 @@ def load_overlays(connection: Connection, entity_type: str, keys: Iterable[str])
                 TagState(field_name or None, tag, action, value, source, stamp)
             )
     for part in chunks(sorted(found)):
-        rows = connection.execute(_TAGS_STAMPS, {"entity_type": entity_type, "keys": list(part)})
-        for key, stamp in rows:
+        stamps = connection.execute(_TAGS_STAMPS, {"entity_type": entity_type, "keys": list(part)})
+        for key, stamp in stamps:
             found[key].facet_stamp = stamp
     return found
 

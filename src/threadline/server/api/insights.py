@@ -26,6 +26,7 @@ queries per page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -39,6 +40,7 @@ from threadline.graph.nodes import NodeId
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time
+from threadline.openlineage.versions import EVENT_TYPES, EventType
 from threadline.params import parse_choice
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
@@ -75,7 +77,6 @@ from threadline.vocabulary import RunState
 
 router = new_router()
 
-_EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
 RECENT = 8
 DEFAULT_LIMIT = 50
 #: The dataset facets of a run's input or output that the dataset page shows over time.
@@ -176,7 +177,7 @@ def list_runs(connection: Connection, wanted: RunFilter, limit: int, offset: int
     return run_summaries(connection, rows), total
 
 
-def run_summaries(connection: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+def run_summaries(connection: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """Rows of runs joined with their jobs as the UI's run summaries, with error messages and the
     job's ``jobType`` facet (which tells the producer: dbt, Airflow, Spark, the SDK…)."""
     errors = load_facet(connection, "run", [row.id for row in rows], "errorMessage")
@@ -325,8 +326,8 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
     events = schema.events
     where: list[Any] = []
     if wanted.event_type is not None:
-        if wanted.event_type == "OTHER":
-            where.append(or_(events.c.event_type == "OTHER", events.c.event_type.is_(None)))
+        if wanted.event_type == EventType.OTHER:
+            where.append(or_(events.c.event_type == EventType.OTHER.value, events.c.event_type.is_(None)))
         else:
             where.append(events.c.event_type == wanted.event_type)
     if wanted.job is not None:
@@ -382,7 +383,7 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
 
 
 def _event_filter(
-    event_type: Annotated[str | None, _text("type", f"One of {', '.join(_EVENT_TYPES)} (any case).")],
+    event_type: Annotated[str | None, _text("type", f"One of {', '.join(EVENT_TYPES)} (any case).")],
     job: Annotated[str | None, _text("job", "Only events of jobs whose name holds this.")],
     run: Annotated[str | None, _text("run", "The start of the events' run ids.")],
     producer: Annotated[str | None, _text("producer", "Only events whose producer URL holds this.")],
@@ -391,7 +392,7 @@ def _event_filter(
     after: Annotated[int | None, Depends(time_param("after", "Only events after this time."))],
 ) -> EventFilter:
     if event_type is not None:
-        event_type = parse_choice(event_type, "type", _EVENT_TYPES, "OTHER")
+        event_type = parse_choice(event_type, "type", EVENT_TYPES, "OTHER")
     return EventFilter(
         event_type=event_type,
         job=job,

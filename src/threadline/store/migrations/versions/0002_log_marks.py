@@ -50,7 +50,7 @@ _COPIED = (
 
 
 def _events_table(name: str, *, codec: bool) -> None:
-    columns = [
+    columns: list[sa.schema.SchemaItem] = [
         sa.Column(
             "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -69,7 +69,7 @@ def _events_table(name: str, *, codec: bool) -> None:
     ]
     if codec:
         columns.append(sa.Column("codec", sa.SmallInteger(), server_default="0", nullable=False))
-    constraints = [] if codec else [sa.UniqueConstraint("id")]
+    constraints: list[sa.schema.SchemaItem] = [] if codec else [sa.UniqueConstraint("id")]
     op.create_table(name, *columns, sa.PrimaryKeyConstraint("seq"), *constraints)
 
 
