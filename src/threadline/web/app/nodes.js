@@ -39,7 +39,18 @@ function escape(part, colons) {
   return colons ? escaped.replaceAll(":", "%3A") : escaped;
 }
 
-/** {kind, namespace, name, field, runId, version} of a node id, or null when it is not one. */
+/**
+ * A node id read: a dataset, job or column ({kind, namespace, name, field, version}) or a run.
+ * @typedef {{kind: "dataset" | "job", namespace: string, name: string, version: string | null, field?: undefined}
+ *   | {kind: "datasetField", namespace: string, name: string, field: string, version: string | null}
+ *   | {kind: "run", runId: string}} NodeRef
+ */
+
+/**
+ * {kind, namespace, name, field, runId, version} of a node id, or null when it is not one.
+ * @param {unknown} id
+ * @returns {NodeRef | null}
+ */
 export function parseNodeId(id) {
   if (typeof id !== "string" || !id.trim()) return null;
   const colon = id.indexOf(":");
@@ -64,8 +75,12 @@ export function parseNodeId(id) {
 }
 
 const sameNode = (a, b) =>
-  !!a && a.kind === b.kind && a.namespace === b.namespace && a.name === b.name &&
-  (a.field ?? null) === (b.field ?? null) && (a.version ?? null) === (b.version ?? null);
+  !!a &&
+  a.kind === b.kind &&
+  a.namespace === b.namespace &&
+  a.name === b.name &&
+  (a.field ?? null) === (b.field ?? null) &&
+  (a.version ?? null) === (b.version ?? null);
 
 /** The id of a node {kind, namespace, name, field?, version?}: what parseNodeId reads back as it. */
 export function formatNodeId(node) {
@@ -75,21 +90,32 @@ export function formatNodeId(node) {
   const joined = (ps, v) => `${node.kind}:${ps.join(":")}${v === null ? "" : `#${v}`}`;
   const plain = joined(parts, version);
   const reads = split(parts.join(":"), parts.length);
-  const simple = reads && reads.every((p, i) => p === parts[i]) && ![...parts, version ?? ""].some((t) => /[#%]/.test(t));
+  const simple =
+    reads && reads.every((p, i) => p === parts[i]) && ![...parts, version ?? ""].some((t) => /[#%]/.test(t));
   if (simple) return plain;
   const v = version === null ? null : escape(version, false);
   const candidates = [
     plain,
-    joined(parts.map((p) => escape(p, false)), v),
-    joined(parts.map((p, i) => escape(p, i < parts.length - 1)), v),
-    joined(parts.map((p) => escape(p, true)), v),
+    joined(
+      parts.map((p) => escape(p, false)),
+      v,
+    ),
+    joined(
+      parts.map((p, i) => escape(p, i < parts.length - 1)),
+      v,
+    ),
+    joined(
+      parts.map((p) => escape(p, true)),
+      v,
+    ),
   ];
   return candidates.find((c) => sameNode(parseNodeId(c), { ...node, version })) ?? candidates[candidates.length - 1];
 }
 
 export const datasetId = (namespace, name) => formatNodeId({ kind: "dataset", namespace, name });
 export const jobId = (namespace, name) => formatNodeId({ kind: "job", namespace, name });
-export const fieldId = (namespace, dataset, field) => formatNodeId({ kind: "datasetField", namespace, name: dataset, field });
+export const fieldId = (namespace, dataset, field) =>
+  formatNodeId({ kind: "datasetField", namespace, name: dataset, field });
 
 // ---- the UI's URLs -----------------------------------------------------------------------------------
 
