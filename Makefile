@@ -31,7 +31,15 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint format bench lock clean
+# The web UI's JavaScript (no build step) is formatted by prettier, linted by eslint and, where a file
+# says `// @ts-check`, type-checked by tsc; the tools come from npm (package.json, pinned in
+# package-lock.json, installed into node_modules/ by `npm ci`).
+NODE_TOOLS := node_modules/.bin
+NODE_STAMP := node_modules/.installed
+JS := src/threadline/web/app tests/web/js eslint.config.js
+JS_FORMATTED := $(JS) package.json tsconfig.json .prettierrc.json
+
+.PHONY: venv demo test lint lint-js format bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,17 +65,27 @@ lock: | $(BIN)/python
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
-test: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+test: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
-format: $(STAMP)
+lint-js: $(NODE_STAMP)
+	$(NODE_TOOLS)/prettier --check $(JS_FORMATTED)
+	$(NODE_TOOLS)/eslint --max-warnings 0 $(JS)
+	$(NODE_TOOLS)/tsc -p tsconfig.json
+
+format: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(NODE_TOOLS)/prettier --write --log-level warn $(JS_FORMATTED)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

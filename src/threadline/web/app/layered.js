@@ -51,7 +51,10 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
         top[1] += 1;
         const w = succ[v][i];
         if (state[w] === 1) back.add(v * n + w);
-        else if (state[w] === 0) { state[w] = 1; stack.push([w, 0]); }
+        else if (state[w] === 0) {
+          state[w] = 1;
+          stack.push([w, 0]);
+        }
       } else {
         state[v] = 2;
         stack.pop();
@@ -117,7 +120,12 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
 
   // 4. Order within layers: barycenter sweeps, keeping the best order seen.
   const pos = new Float64Array(total);
-  const place = () => layers.forEach((list) => list.forEach((v, i) => { pos[v] = i; }));
+  const place = () =>
+    layers.forEach((list) =>
+      list.forEach((v, i) => {
+        pos[v] = i;
+      }),
+    );
   place();
   let best = layers.map((list) => list.slice());
   let bestCrossings = crossings(layers, down, pos);
@@ -129,13 +137,18 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
       const keys = new Map();
       for (const v of layers[l]) {
         const list = neighbours[v];
-        if (!list.length) { keys.set(v, pos[v]); continue; }
+        if (!list.length) {
+          keys.set(v, pos[v]);
+          continue;
+        }
         let sum = 0;
         for (const w of list) sum += pos[w];
         keys.set(v, sum / list.length);
       }
       layers[l].sort((a, b) => keys.get(a) - keys.get(b) || pos[a] - pos[b]);
-      layers[l].forEach((v, i) => { pos[v] = i; });
+      layers[l].forEach((v, i) => {
+        pos[v] = i;
+      });
     }
     const count = crossings(layers, down, pos);
     if (count < bestCrossings) {
@@ -143,7 +156,9 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
       best = layers.map((list) => list.slice());
     }
   }
-  best.forEach((list, l) => { layers[l] = list; });
+  best.forEach((list, l) => {
+    layers[l] = list;
+  });
   place();
 
   // 5. Coordinates. x: one column per layer, as wide as its widest node. y: see above.
@@ -160,7 +175,10 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
   const y = new Float64Array(total);
   for (const list of layers) {
     let top = 0;
-    for (const v of list) { y[v] = top + height(v) / 2; top += height(v) + nodeGap; }
+    for (const v of list) {
+      y[v] = top + height(v) / 2;
+      top += height(v) + nodeGap;
+    }
     const shift = top / 2;
     for (const v of list) y[v] -= shift;
   }
@@ -203,7 +221,12 @@ function solve(list, wanted, y, height, gap) {
       const previous = blocks[blocks.length - 1];
       if (previous.sum / previous.count < block.sum / block.count) break;
       blocks.pop();
-      block = { first: previous.first, last: block.last, sum: previous.sum + block.sum, count: previous.count + block.count };
+      block = {
+        first: previous.first,
+        last: block.last,
+        sum: previous.sum + block.sum,
+        count: previous.count + block.count,
+      };
     }
     blocks.push(block);
   });

@@ -11,9 +11,9 @@ let controller = null;
 let cleanup = null;
 
 /** Register a route. Parameters are ":name" segments, each one percent-encoded path segment. */
-export function route(pattern, render) {
+export function route(pattern, view) {
   const parts = pattern.split("/").filter(Boolean);
-  routes.push({ parts, render });
+  routes.push({ parts, render: view });
 }
 
 function match(pathname) {
@@ -26,7 +26,11 @@ function match(pathname) {
     candidate.parts.forEach((part, i) => {
       if (!ok) return;
       if (part.startsWith(":")) {
-        try { params[part.slice(1)] = decodeURIComponent(segments[i]); } catch { ok = false; }
+        try {
+          params[part.slice(1)] = decodeURIComponent(segments[i]);
+        } catch {
+          ok = false;
+        }
       } else if (part !== segments[i]) {
         ok = false;
       }
@@ -38,7 +42,13 @@ function match(pathname) {
 
 async function render() {
   if (controller) controller.abort();
-  if (cleanup) { try { cleanup(); } catch (error) { console.error(error); } }
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (error) {
+      console.error(error);
+    }
+  }
   cleanup = null;
   controller = new AbortController();
   const { signal } = controller;

@@ -61,18 +61,37 @@ export function chooseDirection(shape, { width, height, padding = 24, top = padd
   const along = (size, gap) => layers * size + Math.max(0, layers - 1) * gap;
   const across = (size, gap) => widest * size + Math.max(0, widest - 1) * gap;
   const margins = { padding, top, bottom };
-  const zoomRight = fitZoom(along(nodeWidth, right[0]), across(nodeHeight, right[1]), width, height, margins, FIRST_MAX_ZOOM);
-  const zoomDown = fitZoom(across(nodeWidth, down[1]), along(nodeHeight, down[0]), width, height, margins, FIRST_MAX_ZOOM);
+  const zoomRight = fitZoom(
+    along(nodeWidth, right[0]),
+    across(nodeHeight, right[1]),
+    width,
+    height,
+    margins,
+    FIRST_MAX_ZOOM,
+  );
+  const zoomDown = fitZoom(
+    across(nodeWidth, down[1]),
+    along(nodeHeight, down[0]),
+    width,
+    height,
+    margins,
+    FIRST_MAX_ZOOM,
+  );
   const direction = zoomRight >= COMFORTABLE_ZOOM || zoomRight * DOWN_GAIN >= zoomDown ? "RIGHT" : "DOWN";
   return { direction, zoomRight, zoomDown };
 }
 
 /** The bounds of boxes ({x, y, width, height}, centres). */
 export function bounds(boxes) {
-  let x1 = Infinity; let y1 = Infinity; let x2 = -Infinity; let y2 = -Infinity;
+  let x1 = Infinity;
+  let y1 = Infinity;
+  let x2 = -Infinity;
+  let y2 = -Infinity;
   for (const b of boxes) {
-    x1 = Math.min(x1, b.x - b.width / 2); x2 = Math.max(x2, b.x + b.width / 2);
-    y1 = Math.min(y1, b.y - b.height / 2); y2 = Math.max(y2, b.y + b.height / 2);
+    x1 = Math.min(x1, b.x - b.width / 2);
+    x2 = Math.max(x2, b.x + b.width / 2);
+    y1 = Math.min(y1, b.y - b.height / 2);
+    y2 = Math.max(y2, b.y + b.height / 2);
   }
   return { x1, y1, x2, y2 };
 }
@@ -115,11 +134,18 @@ function place(intervals, span, lo, hi, focus) {
 
 /** How many of `boxes` are wholly inside the view at `zoom` and `pan` (screen = world * zoom + pan). */
 export function countInView(boxes, { zoom, pan }, { width, height }) {
-  const x1 = -pan.x / zoom; const y1 = -pan.y / zoom;
-  const x2 = (width - pan.x) / zoom; const y2 = (height - pan.y) / zoom;
+  const x1 = -pan.x / zoom;
+  const y1 = -pan.y / zoom;
+  const x2 = (width - pan.x) / zoom;
+  const y2 = (height - pan.y) / zoom;
   const slack = 0.5 / zoom;
-  return boxes.filter((b) => b.x - b.width / 2 >= x1 - slack && b.x + b.width / 2 <= x2 + slack
-    && b.y - b.height / 2 >= y1 - slack && b.y + b.height / 2 <= y2 + slack).length;
+  return boxes.filter(
+    (b) =>
+      b.x - b.width / 2 >= x1 - slack &&
+      b.x + b.width / 2 <= x2 + slack &&
+      b.y - b.height / 2 >= y1 - slack &&
+      b.y + b.height / 2 <= y2 + slack,
+  ).length;
 }
 
 /**
@@ -129,7 +155,19 @@ export function countInView(boxes, { zoom, pan }, { width, height }) {
  * FIRST_MAX_ZOOM); else READABLE_ZOOM with the `focus` box whole and as many other boxes whole as
  * fit. Returns {zoom, pan, shown, total}: `shown` boxes of `total` are wholly in view.
  */
-export function chooseViewport(boxes, { width, height, focus = null, padding = 24, top = padding, bottom = 0, minZoom = READABLE_ZOOM, maxZoom = FIRST_MAX_ZOOM }) {
+export function chooseViewport(
+  boxes,
+  {
+    width,
+    height,
+    focus = null,
+    padding = 24,
+    top = padding,
+    bottom = 0,
+    minZoom = READABLE_ZOOM,
+    maxZoom = FIRST_MAX_ZOOM,
+  },
+) {
   if (!boxes.length) return { zoom: 1, pan: { x: width / 2, y: height / 2 }, shown: 0, total: 0 };
   const b = bounds(boxes);
   const fit = fitZoom(b.x2 - b.x1, b.y2 - b.y1, width, height, { padding, top, bottom }, maxZoom);
@@ -138,18 +176,30 @@ export function chooseViewport(boxes, { width, height, focus = null, padding = 2
   let originY;
   if (fit >= minZoom) {
     zoom = fit;
-    originX = (b.x1 + b.x2) / 2 - (width / 2) / zoom;
-    originY = (b.y1 + b.y2) / 2 - ((top + height - padding - bottom) / 2) / zoom;
+    originX = (b.x1 + b.x2) / 2 - width / 2 / zoom;
+    originY = (b.y1 + b.y2) / 2 - (top + height - padding - bottom) / 2 / zoom;
   } else {
     zoom = minZoom;
     const spanX = (width - 2 * padding) / zoom;
     const spanY = (height - top - padding - bottom) / zoom;
     const xs = focus ? [focus.x - focus.width / 2, focus.x + focus.width / 2] : null;
     const ys = focus ? [focus.y - focus.height / 2, focus.y + focus.height / 2] : null;
-    const startX = place(boxes.map((n) => [n.x - n.width / 2, n.x + n.width / 2]), spanX, b.x1, b.x2, xs);
+    const startX = place(
+      boxes.map((n) => [n.x - n.width / 2, n.x + n.width / 2]),
+      spanX,
+      b.x1,
+      b.x2,
+      xs,
+    );
     // Vertically, count only the boxes the horizontal window holds.
     const inX = boxes.filter((n) => n.x - n.width / 2 >= startX - 0.5 && n.x + n.width / 2 <= startX + spanX + 0.5);
-    const startY = place(inX.map((n) => [n.y - n.height / 2, n.y + n.height / 2]), spanY, b.y1, b.y2, ys);
+    const startY = place(
+      inX.map((n) => [n.y - n.height / 2, n.y + n.height / 2]),
+      spanY,
+      b.y1,
+      b.y2,
+      ys,
+    );
     originX = startX - padding / zoom;
     originY = startY - top / zoom;
   }
