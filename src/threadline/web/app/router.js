@@ -79,11 +79,8 @@ export function navigate(url, { replace = false } = {}) {
   return render();
 }
 
-/**
- * Change the query of the current URL without showing the page again (arrays repeat the key) (a view that updates itself,
- * like the lineage view, keeps the URL in step so it can be shared). `push` adds a history entry.
- */
-export function setQuery(params, { push = false } = {}) {
+/** The query of `params`: arrays repeat the key; null, undefined, "" and false leave it out. */
+export function searchParams(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (Array.isArray(value)) {
@@ -93,7 +90,15 @@ export function setQuery(params, { push = false } = {}) {
     if (value === null || value === undefined || value === "" || value === false) continue;
     search.set(key, String(value));
   }
-  const text = search.toString();
+  return search;
+}
+
+/**
+ * Change the query of the current URL without showing the page again (searchParams) (a view that updates itself,
+ * like the lineage view, keeps the URL in step so it can be shared). `push` adds a history entry.
+ */
+export function setQuery(params, { push = false } = {}) {
+  const text = searchParams(params).toString();
   const url = `${window.location.pathname}${text ? `?${text}` : ""}`;
   if (url === `${window.location.pathname}${window.location.search}`) return;
   if (push) window.history.pushState(null, "", url);
