@@ -31,7 +31,15 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint typecheck format bench lock settings-doc clean
+# The web UI's JavaScript (no build step) is formatted by prettier, linted by eslint and, where a file
+# says `// @ts-check`, type-checked by tsc; the tools come from npm (package.json, pinned in
+# package-lock.json, installed into node_modules/ by `npm ci`).
+NODE_TOOLS := node_modules/.bin
+NODE_STAMP := node_modules/.installed
+JS := src/threadline/web/app tests/web/js eslint.config.js
+JS_FORMATTED := $(JS) package.json tsconfig.json .prettierrc.json
+
+.PHONY: venv demo test lint lint-js typecheck format bench lock settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,13 +65,17 @@ lock: | $(BIN)/python
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
-test: $(STAMP)
+test: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
@@ -71,9 +83,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-format: $(STAMP)
+lint-js: $(NODE_STAMP)
+	$(NODE_TOOLS)/prettier --check $(JS_FORMATTED)
+	$(NODE_TOOLS)/eslint --max-warnings 0 $(JS)
+	$(NODE_TOOLS)/tsc -p tsconfig.json
+
+format: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(NODE_TOOLS)/prettier --write --log-level warn $(JS_FORMATTED)
 
 # docs/settings.md is generated from the settings table (src/threadline/settings.py).
 settings-doc: $(STAMP)

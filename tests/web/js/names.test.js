@@ -9,7 +9,10 @@ const upTo = (n) => (text) => text.length <= n;
 
 // dbt-ol names the steps of `dbt build` <database>.<schema>.<project>.<model>.build.<run|test>.
 const MODELS = ["customers", "customer_segments", "stg_customers", "test_first_dbt_model", "orders"];
-const DBT_BUILD = MODELS.flatMap((m) => [`analytics.jaffle_shop.jaffle.${m}.build.run`, `analytics.jaffle_shop.jaffle.${m}.build.test`]);
+const DBT_BUILD = MODELS.flatMap((m) => [
+  `analytics.jaffle_shop.jaffle.${m}.build.run`,
+  `analytics.jaffle_shop.jaffle.${m}.build.test`,
+]);
 
 test("dbt build steps keep their model and tell a run from its test", () => {
   const peers = peerIndex(DBT_BUILD);
@@ -25,7 +28,10 @@ test("dbt build steps keep their model and tell a run from its test", () => {
 });
 
 test("without other names a long name is cut in the middle: its start and its end stay", () => {
-  assert.equal(shortenName("analytics.jaffle_shop.customer_segments", { fits: upTo(30) }), "analytics…customer_segments");
+  assert.equal(
+    shortenName("analytics.jaffle_shop.customer_segments", { fits: upTo(30) }),
+    "analytics…customer_segments",
+  );
   assert.equal(shortenName("data/raw/2024/06/customers-export.csv", { fits: upTo(28) }), "data/…customers-export.csv");
 });
 
@@ -38,7 +44,13 @@ test("the parts every name in view shares go first", () => {
 
 test("a name that fits is left alone; what does not fit never comes back longer", () => {
   assert.equal(shortenName("churn/model.pkl", { fits: upTo(27) }), "churn/model.pkl");
-  for (const name of [...DBT_BUILD, "s3://acme-lake/features/churn/customer_features.parquet", "x".repeat(80), "a.b", "/tmp/pytest-of-root/data/raw/customers.csv"]) {
+  for (const name of [
+    ...DBT_BUILD,
+    "s3://acme-lake/features/churn/customer_features.parquet",
+    "x".repeat(80),
+    "a.b",
+    "/tmp/pytest-of-root/data/raw/customers.csv",
+  ]) {
     for (const room of [4, 8, 12, 20, 27, 40]) {
       const text = shortenName(name, { fits: upTo(room) });
       assert.ok(text.length <= Math.max(room, 1), `${name} at ${room}: ${text}`);
@@ -67,7 +79,12 @@ test("parts keep their separators; leading slashes belong to the first part", ()
 });
 
 test("what a name is about stays, and what tells it from a name like it", () => {
-  const names = ["raw/churn/customers.parquet", "clean/churn/customers.parquet", "churn_pipeline.clean", "crm.public.customers"];
+  const names = [
+    "raw/churn/customers.parquet",
+    "clean/churn/customers.parquet",
+    "churn_pipeline.clean",
+    "crm.public.customers",
+  ];
   const peers = peerIndex(names);
   assert.equal(shortenName("clean/churn/customers.parquet", { fits: upTo(24), peers }), "clean/…customers.parquet");
 });

@@ -3,7 +3,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { chooseDirection, chooseViewport, countInView, layerShape, READABLE_ZOOM } from "../../../src/threadline/web/app/viewport.js";
+import {
+  chooseDirection,
+  chooseViewport,
+  countInView,
+  layerShape,
+  READABLE_ZOOM,
+} from "../../../src/threadline/web/app/viewport.js";
 
 const W = 256;
 const H = 48;
@@ -13,9 +19,11 @@ function chain(n, gap = 90) {
   return Array.from({ length: n }, (_, i) => ({ id: `n${i}`, x: i * (W + gap) + W / 2, y: 0, width: W, height: H }));
 }
 
-const inside = (box, { zoom, pan }, width, height) => box.x - box.width / 2 >= -pan.x / zoom - 0.01
-  && box.x + box.width / 2 <= (width - pan.x) / zoom + 0.01
-  && box.y - box.height / 2 >= -pan.y / zoom - 0.01 && box.y + box.height / 2 <= (height - pan.y) / zoom + 0.01;
+const inside = (box, { zoom, pan }, width, height) =>
+  box.x - box.width / 2 >= -pan.x / zoom - 0.01 &&
+  box.x + box.width / 2 <= (width - pan.x) / zoom + 0.01 &&
+  box.y - box.height / 2 >= -pan.y / zoom - 0.01 &&
+  box.y + box.height / 2 <= (height - pan.y) / zoom + 0.01;
 
 test("a graph that fits readable is shown whole and centred, never above 100 %", () => {
   const boxes = chain(3);
@@ -36,7 +44,11 @@ test("a long chain opens readable, on its centre node, with as many whole nodes 
     assert.equal(view.zoom, READABLE_ZOOM);
     assert.ok(inside(focus, view, width, height), `node ${i} is not in view`);
     // 1000 px less the margins, at 0.7, hold 1,360 px of the graph: 4 whole nodes and their gaps.
-    assert.equal(view.shown, Math.floor(((width - 48) / READABLE_ZOOM + 90) / (W + 90)), `node ${i}: ${view.shown} whole nodes in view`);
+    assert.equal(
+      view.shown,
+      Math.floor(((width - 48) / READABLE_ZOOM + 90) / (W + 90)),
+      `node ${i}: ${view.shown} whole nodes in view`,
+    );
   }
   // At an end of the chain, the view starts at that end rather than leaving it empty.
   const first = chooseViewport(boxes, { width, height, focus: boxes[0] });
@@ -64,6 +76,13 @@ test("a long chain goes down the screen, a short or wide graph across", () => {
 });
 
 test("layerShape survives cycles", () => {
-  const shape = layerShape([{ id: "a" }, { id: "b" }, { id: "c" }], [{ source: "a", target: "b" }, { source: "b", target: "c" }, { source: "c", target: "b" }]);
+  const shape = layerShape(
+    [{ id: "a" }, { id: "b" }, { id: "c" }],
+    [
+      { source: "a", target: "b" },
+      { source: "b", target: "c" },
+      { source: "c", target: "b" },
+    ],
+  );
   assert.ok(shape.layers >= 2);
 });

@@ -20,7 +20,8 @@ export class ApiError extends Error {
   /** What to tell the user, with what to do next. */
   get advice() {
     if (this.status === 401) return "The API key was not accepted. Enter a key from `threadline token create`.";
-    if (this.status === 403) return "The API key's scope is too low for this page; browsing needs a key with the read scope.";
+    if (this.status === 403)
+      return "The API key's scope is too low for this page; browsing needs a key with the read scope.";
     if (this.status === 404) return "It does not exist (any more?) on this server.";
     if (this.status === 0) return "The server could not be reached. Is `threadline serve` running?";
     return "";
@@ -64,7 +65,9 @@ export async function get(path, { signal, retried = false } = {}) {
     const body = await response.json(); // {status, code, message} (server/api/errors.py)
     message = body.message || body.error || message;
     code = typeof body.code === "string" ? body.code : "";
-  } catch { /* not JSON: keep the status line */ }
+  } catch {
+    /* not JSON: keep the status line */
+  }
   if (response.status === 401 && !retried) {
     await askForKey(message);
     window.dispatchEvent(new Event("threadline:key"));
@@ -93,5 +96,6 @@ export const api = {
   job: (ns, name, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}`, o),
   jobPage: (namespace, name, o) => get(`/ui/pages/job${query({ namespace, name })}`, o),
   datasetPage: (namespace, name, o) => get(`/ui/pages/dataset${query({ namespace, name })}`, o),
-  runLineage: (runId, o, params = {}) => get(`/lineage/runs${query({ runId, direction: "both", depth: 2, ...params })}`, o),
+  runLineage: (runId, o, params = {}) =>
+    get(`/lineage/runs${query({ runId, direction: "both", depth: 2, ...params })}`, o),
 };

@@ -59,7 +59,10 @@ export function askForKey(reason) {
       setKey(key, remember.checked);
       done(true);
     };
-    const onCancel = (event) => { event.preventDefault(); done(false); };
+    const onCancel = (event) => {
+      event.preventDefault();
+      done(false);
+    };
     form.addEventListener("submit", onSubmit);
     dialog.addEventListener("cancel", onCancel);
     dialog.querySelector("[data-cancel]").addEventListener("click", onCancel);
@@ -72,7 +75,9 @@ export function askForKey(reason) {
 /** Show the "key" button in the header once a key is in use, so it can be changed or forgotten. */
 export function setupKeyButton() {
   const button = document.getElementById("key-button");
-  const refresh = () => { button.hidden = !getKey(); };
+  const refresh = () => {
+    button.hidden = !getKey();
+  };
   button.addEventListener("click", () => {
     forgetKey();
     refresh();

@@ -36,13 +36,21 @@ function lookOf(node, marks, selected) {
   let { fill, stroke, width } = base;
   if (node.kind === "job" || node.kind === "run") stroke = STATE_COLORS[node.state] || stroke;
   if (node.kind === "job" && node.state === "FAILED") fill = "#fef2f2";
-  if (node.center) { stroke = "#f59e0b"; width = 3.5; }
+  if (node.center) {
+    stroke = "#f59e0b";
+    width = 3.5;
+  }
   let faded = false;
   if (marks) {
-    if (node.kind !== "handle" && marks.nodes.has(node.ref)) { stroke = MARKED[marks.kind]; width = 3.5; }
-    else faded = true;
+    if (node.kind !== "handle" && marks.nodes.has(node.ref)) {
+      stroke = MARKED[marks.kind];
+      width = 3.5;
+    } else faded = true;
   }
-  if (selected) { stroke = "#2563eb"; width = 3.5; }
+  if (selected) {
+    stroke = "#2563eb";
+    width = 3.5;
+  }
   return { fill, stroke, width, dash: Boolean(base.dash), faded };
 }
 
@@ -108,15 +116,21 @@ export class CanvasGraph {
       this.drag = null;
       if (drag && !drag.moved) this.tap(this.hit(point(event)));
     });
-    canvas.addEventListener("pointercancel", () => { this.drag = null; });
+    canvas.addEventListener("pointercancel", () => {
+      this.drag = null;
+    });
     canvas.addEventListener("dblclick", (event) => {
       const hit = this.hit(point(event));
       if (hit && hit.kind !== "handle" && hit.kind !== "more") this.callbacks.onOpen?.(hit.ref);
     });
-    canvas.addEventListener("wheel", (event) => {
-      event.preventDefault();
-      this.zoomAt(point(event), Math.exp(-event.deltaY * 0.0015));
-    }, { passive: false });
+    canvas.addEventListener(
+      "wheel",
+      (event) => {
+        event.preventDefault();
+        this.zoomAt(point(event), Math.exp(-event.deltaY * 0.0015));
+      },
+      { passive: false },
+    );
   }
 
   tap(node) {
@@ -176,10 +190,15 @@ export class CanvasGraph {
   }
 
   bounds(nodes = this.boxes) {
-    let x1 = Infinity; let y1 = Infinity; let x2 = -Infinity; let y2 = -Infinity;
+    let x1 = Infinity;
+    let y1 = Infinity;
+    let x2 = -Infinity;
+    let y2 = -Infinity;
     for (const n of nodes) {
-      x1 = Math.min(x1, n.x - n.width / 2); x2 = Math.max(x2, n.x + n.width / 2);
-      y1 = Math.min(y1, n.y - n.height / 2); y2 = Math.max(y2, n.y + n.height / 2);
+      x1 = Math.min(x1, n.x - n.width / 2);
+      x2 = Math.max(x2, n.x + n.width / 2);
+      y1 = Math.min(y1, n.y - n.height / 2);
+      y2 = Math.max(y2, n.y + n.height / 2);
     }
     return { x1, y1, x2, y2 };
   }
@@ -187,7 +206,12 @@ export class CanvasGraph {
   /** The whole graph in view, with the margins of the first view (and never above 100 %). */
   fit() {
     if (!this.nodes.length) return;
-    const { zoom, pan } = chooseViewport(this.nodes, { width: this.width, height: this.height, ...this.margins, minZoom: MIN_ZOOM });
+    const { zoom, pan } = chooseViewport(this.nodes, {
+      width: this.width,
+      height: this.height,
+      ...this.margins,
+      minZoom: MIN_ZOOM,
+    });
     this.zoom = zoom;
     this.pan = pan;
     this.changed();
@@ -210,7 +234,8 @@ export class CanvasGraph {
     for (const edge of placed.edges) {
       const source = this.byId.get(edge.source);
       const target = this.byId.get(edge.target);
-      if (source && target) this.edges.push({ ...edge, from: source, to: target, key: `${edge.source}>${edge.target}` });
+      if (source && target)
+        this.edges.push({ ...edge, from: source, to: target, key: `${edge.source}>${edge.target}` });
     }
     this.marks = null;
     this.selected = null;
@@ -220,7 +245,12 @@ export class CanvasGraph {
       this.pan = { x: screen.x - after.x * this.zoom, y: screen.y - after.y * this.zoom };
       this.changed();
     } else {
-      const { zoom, pan } = chooseViewport(this.nodes, { width: this.width, height: this.height, focus: this.byId.get(center), ...margins });
+      const { zoom, pan } = chooseViewport(this.nodes, {
+        width: this.width,
+        height: this.height,
+        focus: this.byId.get(center),
+        ...margins,
+      });
       this.zoom = zoom;
       this.pan = pan;
       this.changed();
@@ -265,16 +295,21 @@ export class CanvasGraph {
     const scale = this.zoom * this.dpr;
     ctx.setTransform(scale, 0, 0, scale, this.pan.x * this.dpr, this.pan.y * this.dpr);
     const view = {
-      x1: -this.pan.x / this.zoom, y1: -this.pan.y / this.zoom,
-      x2: (this.width - this.pan.x) / this.zoom, y2: (this.height - this.pan.y) / this.zoom,
+      x1: -this.pan.x / this.zoom,
+      y1: -this.pan.y / this.zoom,
+      x2: (this.width - this.pan.x) / this.zoom,
+      y2: (this.height - this.pan.y) / this.zoom,
     };
     this.paint(ctx, this.zoom, view);
   }
 
   /** Paint every node and edge inside `view` (world coordinates) at `zoom`. */
   paint(ctx, zoom, view) {
-    const visible = (n) => n.x + n.width / 2 >= view.x1 && n.x - n.width / 2 <= view.x2
-      && n.y + n.height / 2 >= view.y1 && n.y - n.height / 2 <= view.y2;
+    const visible = (n) =>
+      n.x + n.width / 2 >= view.x1 &&
+      n.x - n.width / 2 <= view.x2 &&
+      n.y + n.height / 2 >= view.y1 &&
+      n.y - n.height / 2 <= view.y2;
     this.paintEdges(ctx, zoom, view);
     const groups = new Map();
     const shown = [];

@@ -33,13 +33,23 @@ export function lineChart(series, { time = false, height = 220, xLabel = "", yLa
     if (!box.isConnected || typeof window.uPlot !== "function") return;
     const width = Math.max(280, plot.clientWidth || box.clientWidth || 600);
     const options = {
-      width, height,
+      width,
+      height,
       scales: { x: { time } },
-      axes: [{ label: xLabel, stroke: "#475569", grid: { stroke: "#e2e8f0" } }, { label: yLabel, stroke: "#475569", grid: { stroke: "#e2e8f0" }, size: 60 }],
-      series: [{ label: time ? "time" : "step" }, ...series.map((s, i) => ({
-        label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true,
-        points: { show: xs.length < 60, size: 5 },
-      }))],
+      axes: [
+        { label: xLabel, stroke: "#475569", grid: { stroke: "#e2e8f0" } },
+        { label: yLabel, stroke: "#475569", grid: { stroke: "#e2e8f0" }, size: 60 },
+      ],
+      series: [
+        { label: time ? "time" : "step" },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: COLORS[i % COLORS.length],
+          width: 2,
+          spanGaps: true,
+          points: { show: xs.length < 60, size: 5 },
+        })),
+      ],
       legend: { show: true },
     };
     plot.replaceChildren();

@@ -29,19 +29,25 @@ function badge(producer, kind) {
   const key = `${text}|${producer.color}|${kind}`;
   if (badgeCache.has(key)) return badgeCache.get(key);
   const y = text ? 27 : 17; // the glyph's centre: under the text, or in the middle
-  const glyph = {
-    dataset: `<ellipse cx="17" cy="${y}" rx="7" ry="2.2" fill="none" stroke="white" stroke-width="1.4"/>`
-      + (text ? "" : `<path d="M10 ${y - 6}v6M24 ${y - 6}v6" stroke="white" stroke-width="1.4"/><ellipse cx="17" cy="${y - 6}" rx="7" ry="2.2" fill="none" stroke="white" stroke-width="1.4"/>`),
-    model: `<path d="M17 ${y - 3.5}l4 3.5-4 3.5-4-3.5z" fill="white"/>`,
-    job: `<rect x="13" y="${y - 3}" width="8" height="6" rx="1" fill="none" stroke="white" stroke-width="1.4"/>`,
-    run: `<circle cx="17" cy="${y}" r="3" fill="white"/>`,
-  }[kind] || "";
+  const glyph =
+    {
+      // Without text, the dataset's cylinder is drawn whole: two ellipses and their sides.
+      dataset: `<ellipse cx="17" cy="${y}" rx="7" ry="2.2" fill="none" stroke="white" stroke-width="1.4"/>${
+        text
+          ? ""
+          : `<path d="M10 ${y - 6}v6M24 ${y - 6}v6" stroke="white" stroke-width="1.4"/><ellipse cx="17" cy="${y - 6}" rx="7" ry="2.2" fill="none" stroke="white" stroke-width="1.4"/>`
+      }`,
+      model: `<path d="M17 ${y - 3.5}l4 3.5-4 3.5-4-3.5z" fill="white"/>`,
+      job: `<rect x="13" y="${y - 3}" width="8" height="6" rx="1" fill="none" stroke="white" stroke-width="1.4"/>`,
+      run: `<circle cx="17" cy="${y}" r="3" fill="white"/>`,
+    }[kind] || "";
   const size = text.length > 2 ? 10 : 12;
   const label = text
     ? `<text x="17" y="18" text-anchor="middle" font-family="system-ui,sans-serif" font-size="${size}" font-weight="700" fill="white">${text}</text>`
     : "";
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="34" height="34" viewBox="0 0 34 34">`
-    + `<rect width="34" height="34" rx="8" fill="${producer.color}"/>${label}${glyph}</svg>`;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="34" height="34" viewBox="0 0 34 34">` +
+    `<rect width="34" height="34" rx="8" fill="${producer.color}"/>${label}${glyph}</svg>`;
   const url = `data:image/svg+xml;utf8,${encodeURIComponent(svg)}`;
   badgeCache.set(key, url);
   return url;
@@ -49,72 +55,200 @@ function badge(producer, kind) {
 
 function stylesheet() {
   return [
-    { selector: "node", style: {
-      "width": "data(width)", "height": "data(height)",
-      "shape": "round-rectangle", "background-color": "#ffffff",
-      "border-width": 1.5, "border-color": "#cbd5e1",
-      "label": "data(label)", "font-size": 12, "color": "#0f172a", "font-family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
-      "text-wrap": "wrap", "text-max-width": "data(textWidth)", "text-valign": "center", "text-halign": "center",
-      "text-justification": "left", "text-margin-x": 22, "line-height": 1.35,
-      "min-zoomed-font-size": 6,
-      "background-image": "data(badge)", "background-width": 30, "background-height": 30,
-      "background-position-x": 8, "background-position-y": "50%", "background-clip": "none",
-      "background-image-containment": "over", "background-image-smoothing": "yes",
-    } },
+    {
+      selector: "node",
+      style: {
+        width: "data(width)",
+        height: "data(height)",
+        shape: "round-rectangle",
+        "background-color": "#ffffff",
+        "border-width": 1.5,
+        "border-color": "#cbd5e1",
+        label: "data(label)",
+        "font-size": 12,
+        color: "#0f172a",
+        "font-family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+        "text-wrap": "wrap",
+        "text-max-width": "data(textWidth)",
+        "text-valign": "center",
+        "text-halign": "center",
+        "text-justification": "left",
+        "text-margin-x": 22,
+        "line-height": 1.35,
+        "min-zoomed-font-size": 6,
+        "background-image": "data(badge)",
+        "background-width": 30,
+        "background-height": 30,
+        "background-position-x": 8,
+        "background-position-y": "50%",
+        "background-clip": "none",
+        "background-image-containment": "over",
+        "background-image-smoothing": "yes",
+      },
+    },
     { selector: "node[kind = 'dataset']", style: { "background-color": "#eff6ff", "border-color": "#93c5fd" } },
-    { selector: "node[kind = 'model']", style: { "background-color": "#f5f3ff", "border-color": "#a78bfa", "shape": "round-octagon" } },
-    { selector: "node[kind = 'job']", style: { "shape": "rectangle", "border-width": 2, "border-color": "data(stateColor)" } },
-    { selector: "node[kind = 'run']", style: { "shape": "round-rectangle", "background-color": "#ffffff", "border-width": 2, "border-color": "data(stateColor)" } },
-    { selector: "node.center", style: { "border-width": 3.5, "border-color": "#f59e0b", "underlay-color": "#fde68a", "underlay-opacity": 0.45, "underlay-padding": 6 } },
+    {
+      selector: "node[kind = 'model']",
+      style: { "background-color": "#f5f3ff", "border-color": "#a78bfa", shape: "round-octagon" },
+    },
+    {
+      selector: "node[kind = 'job']",
+      style: { shape: "rectangle", "border-width": 2, "border-color": "data(stateColor)" },
+    },
+    {
+      selector: "node[kind = 'run']",
+      style: {
+        shape: "round-rectangle",
+        "background-color": "#ffffff",
+        "border-width": 2,
+        "border-color": "data(stateColor)",
+      },
+    },
+    {
+      selector: "node.center",
+      style: {
+        "border-width": 3.5,
+        "border-color": "#f59e0b",
+        "underlay-color": "#fde68a",
+        "underlay-opacity": 0.45,
+        "underlay-padding": 6,
+      },
+    },
     { selector: "node[kind = 'job'].failed", style: { "background-color": "#fef2f2" } },
     { selector: "node.child", style: { "underlay-color": "#fde68a", "underlay-opacity": 0.5, "underlay-padding": 5 } },
-    { selector: "node.more", style: {
-      "shape": "round-rectangle", "background-color": "#f8fafc", "border-style": "dashed", "border-color": "#64748b",
-      "background-image": "none", "text-margin-x": 0, "text-justification": "center", "font-weight": 600, "color": "#334155" } },
-    { selector: "node.handle", style: {
-      "width": 20, "height": 20, "shape": "ellipse", "background-color": "#ffffff", "border-width": 1.5, "border-color": "#64748b",
-      "label": "+", "font-size": 15, "font-weight": 700, "text-margin-x": 0, "text-margin-y": -1, "text-justification": "center",
-      "background-image": "none", "color": "#334155", "min-zoomed-font-size": 0 } },
-    { selector: "node.handle.open", style: { "label": "−" } },
-    { selector: "node.table", style: {
-      "shape": "round-rectangle", "background-color": "#f8fafc", "border-color": "#94a3b8", "border-width": 1.5,
-      "label": "data(label)", "text-valign": "top", "text-halign": "center", "text-margin-x": 0, "text-margin-y": -6,
-      "text-justification": "center", "font-weight": 600, "padding": 0, "background-image": "none",
-      "compound-sizing-wrt-labels": "exclude" } },
+    {
+      selector: "node.more",
+      style: {
+        shape: "round-rectangle",
+        "background-color": "#f8fafc",
+        "border-style": "dashed",
+        "border-color": "#64748b",
+        "background-image": "none",
+        "text-margin-x": 0,
+        "text-justification": "center",
+        "font-weight": 600,
+        color: "#334155",
+      },
+    },
+    {
+      selector: "node.handle",
+      style: {
+        width: 20,
+        height: 20,
+        shape: "ellipse",
+        "background-color": "#ffffff",
+        "border-width": 1.5,
+        "border-color": "#64748b",
+        label: "+",
+        "font-size": 15,
+        "font-weight": 700,
+        "text-margin-x": 0,
+        "text-margin-y": -1,
+        "text-justification": "center",
+        "background-image": "none",
+        color: "#334155",
+        "min-zoomed-font-size": 0,
+      },
+    },
+    { selector: "node.handle.open", style: { label: "−" } },
+    {
+      selector: "node.table",
+      style: {
+        shape: "round-rectangle",
+        "background-color": "#f8fafc",
+        "border-color": "#94a3b8",
+        "border-width": 1.5,
+        label: "data(label)",
+        "text-valign": "top",
+        "text-halign": "center",
+        "text-margin-x": 0,
+        "text-margin-y": -6,
+        "text-justification": "center",
+        "font-weight": 600,
+        padding: 0,
+        "background-image": "none",
+        "compound-sizing-wrt-labels": "exclude",
+      },
+    },
     { selector: "node.table.center", style: { "border-color": "#f59e0b", "border-width": 3 } },
-    { selector: "node.field", style: {
-      "shape": "rectangle", "background-color": "#ffffff", "border-width": 0.5, "border-color": "#e2e8f0",
-      "background-image": "none", "text-margin-x": 0, "font-size": 11, "text-justification": "left",
-      "text-halign": "center", "color": "#0f172a" } },
+    {
+      selector: "node.field",
+      style: {
+        shape: "rectangle",
+        "background-color": "#ffffff",
+        "border-width": 0.5,
+        "border-color": "#e2e8f0",
+        "background-image": "none",
+        "text-margin-x": 0,
+        "font-size": 11,
+        "text-justification": "left",
+        "text-halign": "center",
+        color: "#0f172a",
+      },
+    },
     { selector: "node.field.lineage", style: { "background-color": "#eff6ff", "font-weight": 600 } },
-    { selector: "node.field.focus", style: { "background-color": "#fef3c7", "border-color": "#f59e0b", "border-width": 2 } },
-    { selector: "edge", style: {
-      "width": 1.5, "line-color": "#94a3b8", "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle",
-      "arrow-scale": 0.8, "curve-style": "taxi", "taxi-direction": "horizontal", "taxi-turn": "50%", "taxi-radius": 8,
-    } },
+    {
+      selector: "node.field.focus",
+      style: { "background-color": "#fef3c7", "border-color": "#f59e0b", "border-width": 2 },
+    },
+    {
+      selector: "edge",
+      style: {
+        width: 1.5,
+        "line-color": "#94a3b8",
+        "target-arrow-color": "#94a3b8",
+        "target-arrow-shape": "triangle",
+        "arrow-scale": 0.8,
+        "curve-style": "taxi",
+        "taxi-direction": "horizontal",
+        "taxi-turn": "50%",
+        "taxi-radius": 8,
+      },
+    },
     { selector: "edge.down", style: { "taxi-direction": "downward" } },
-    { selector: "edge.field-edge", style: {
-      // From the right side of the source column to the left side of the target column.
-      "curve-style": "bezier", "source-endpoint": "90deg", "target-endpoint": "270deg",
-      "line-color": "#3b82f6", "target-arrow-color": "#3b82f6", "label": "data(label)", "font-size": 9, "color": "#1e3a8a",
-      "text-background-color": "#ffffff", "text-background-opacity": 0.9, "text-background-padding": 2,
-      "text-rotation": "autorotate", "min-zoomed-font-size": 8 } },
-    { selector: "edge.selected-edge", style: { "width": 3, "min-zoomed-font-size": 0, "z-index": 10 } },
-    { selector: "edge.indirect", style: { "line-style": "dashed", "line-color": "#a855f7", "target-arrow-color": "#a855f7", "color": "#6b21a8" } },
+    {
+      selector: "edge.field-edge",
+      style: {
+        // From the right side of the source column to the left side of the target column.
+        "curve-style": "bezier",
+        "source-endpoint": "90deg",
+        "target-endpoint": "270deg",
+        "line-color": "#3b82f6",
+        "target-arrow-color": "#3b82f6",
+        label: "data(label)",
+        "font-size": 9,
+        color: "#1e3a8a",
+        "text-background-color": "#ffffff",
+        "text-background-opacity": 0.9,
+        "text-background-padding": 2,
+        "text-rotation": "autorotate",
+        "min-zoomed-font-size": 8,
+      },
+    },
+    { selector: "edge.selected-edge", style: { width: 3, "min-zoomed-font-size": 0, "z-index": 10 } },
+    {
+      selector: "edge.indirect",
+      style: { "line-style": "dashed", "line-color": "#a855f7", "target-arrow-color": "#a855f7", color: "#6b21a8" },
+    },
     { selector: "edge.more-edge", style: { "line-style": "dashed" } },
     { selector: "node:selected", style: { "overlay-color": "#2563eb", "overlay-opacity": 0.12, "overlay-padding": 4 } },
-    { selector: ".faded", style: { "opacity": 0.18 } },
+    { selector: ".faded", style: { opacity: 0.18 } },
     { selector: "node.impact", style: { "border-color": "#e11d48", "border-width": 3 } },
-    { selector: "edge.impact", style: { "line-color": "#e11d48", "target-arrow-color": "#e11d48", "width": 2.5 } },
+    { selector: "edge.impact", style: { "line-color": "#e11d48", "target-arrow-color": "#e11d48", width: 2.5 } },
     { selector: "node.path", style: { "border-color": "#7c3aed", "border-width": 3.5 } },
-    { selector: "edge.path", style: { "line-color": "#7c3aed", "target-arrow-color": "#7c3aed", "width": 3.5 } },
+    { selector: "edge.path", style: { "line-color": "#7c3aed", "target-arrow-color": "#7c3aed", width: 3.5 } },
   ];
 }
 
 /** Cytoscape's element JSON for a placed node (see graph.js). */
 function element(node) {
   const data = {
-    id: node.id, ref: node.ref, kind: node.kind, label: node.label, width: node.width, height: node.height,
+    id: node.id,
+    ref: node.ref,
+    kind: node.kind,
+    label: node.label,
+    width: node.width,
+    height: node.height,
     textWidth: node.width - (TEXT_INSET[node.kind] ?? 64),
     badge: node.producer ? badge(node.producer, node.kind) : "none",
     stateColor: STATE_COLORS[node.state] || "#cbd5e1",
@@ -149,8 +283,12 @@ export class CytoscapeGraph {
     cy.on("tap", (event) => {
       if (event.target === cy) callbacks.onSelect?.(null);
     });
-    cy.on("mouseover", "node.handle, node.more", () => { container.style.cursor = "pointer"; });
-    cy.on("mouseout", "node", () => { container.style.cursor = ""; });
+    cy.on("mouseover", "node.handle, node.more", () => {
+      container.style.cursor = "pointer";
+    });
+    cy.on("mouseout", "node", () => {
+      container.style.cursor = "";
+    });
     cy.on("viewport", () => callbacks.onViewport?.(cy.zoom(), cy.pan()));
   }
 
@@ -172,9 +310,13 @@ export class CytoscapeGraph {
     cy.batch(() => {
       cy.elements().remove();
       cy.add(placed.nodes.map(element));
-      cy.add(placed.edges.map((edge) => ({
-        group: "edges", data: { id: edge.id, source: edge.source, target: edge.target, label: edge.label }, classes: edge.classes,
-      })));
+      cy.add(
+        placed.edges.map((edge) => ({
+          group: "edges",
+          data: { id: edge.id, source: edge.source, target: edge.target, label: edge.label },
+          classes: edge.classes,
+        })),
+      );
     });
     this.highlighted = false;
     performance.mark("threadline:elements-added");
@@ -184,7 +326,12 @@ export class CytoscapeGraph {
       cy.panBy({ x: keptScreen.x - now.x, y: keptScreen.y - now.y });
     } else {
       const boxes = placed.nodes.filter((n) => n.kind !== "field"); // the expand handles too: they are clicked
-      const { zoom, pan } = chooseViewport(boxes, { width: cy.width(), height: cy.height(), focus: boxes.find((n) => n.id === center), ...margins });
+      const { zoom, pan } = chooseViewport(boxes, {
+        width: cy.width(),
+        height: cy.height(),
+        focus: boxes.find((n) => n.id === center),
+        ...margins,
+      });
       cy.viewport({ zoom, pan });
     }
     this.callbacks.onViewport?.(cy.zoom(), cy.pan());
@@ -218,7 +365,10 @@ export class CytoscapeGraph {
     cy.nodes(":selected").unselect();
     cy.edges(".selected-edge").removeClass("selected-edge");
     if (!id) return;
-    const node = cy.nodes().filter((n) => (n.data("ref") || n.id()) === id && !n.hasClass("handle")).first();
+    const node = cy
+      .nodes()
+      .filter((n) => (n.data("ref") || n.id()) === id && !n.hasClass("handle"))
+      .first();
     if (node.empty()) return;
     node.select();
     node.connectedEdges().addClass("selected-edge");
@@ -230,7 +380,10 @@ export class CytoscapeGraph {
   /** The whole graph in view, with the margins of the first view (and never above 100 %). */
   fit() {
     const cy = this.cy;
-    const boxes = cy.nodes().filter((n) => !n.hasClass("field")).map((n) => ({ ...n.position(), width: n.width(), height: n.height() }));
+    const boxes = cy
+      .nodes()
+      .filter((n) => !n.hasClass("field"))
+      .map((n) => ({ ...n.position(), width: n.width(), height: n.height() }));
     cy.viewport(chooseViewport(boxes, { width: cy.width(), height: cy.height(), ...this.margins, minZoom: 0 }));
   }
 

@@ -19,16 +19,23 @@ const loading = new Map();
 /** Resolves once the library `name` (cytoscape, elk or uplot) has run; loads it the first time. */
 export function library(name) {
   if (!loading.has(name)) {
-    loading.set(name, new Promise((resolve, reject) => {
-      // Beside this module, under the same /static/<digest>/ prefix (allowed by the page's policy).
-      const script = h("script", { src: new URL(LIBRARIES[name], import.meta.url).href });
-      script.addEventListener("load", () => resolve(), { once: true });
-      script.addEventListener("error", () => {
-        loading.delete(name); // a later page may try again
-        reject(new Error(`the ${name} library could not be loaded`));
-      }, { once: true });
-      document.head.append(script);
-    }));
+    loading.set(
+      name,
+      new Promise((resolve, reject) => {
+        // Beside this module, under the same /static/<digest>/ prefix (allowed by the page's policy).
+        const script = h("script", { src: new URL(LIBRARIES[name], import.meta.url).href });
+        script.addEventListener("load", () => resolve(), { once: true });
+        script.addEventListener(
+          "error",
+          () => {
+            loading.delete(name); // a later page may try again
+            reject(new Error(`the ${name} library could not be loaded`));
+          },
+          { once: true },
+        );
+        document.head.append(script);
+      }),
+    );
   }
   return loading.get(name);
 }
@@ -83,7 +90,12 @@ export function link(href, ...children) {
 // ---- formatting ------------------------------------------------------------------------------------
 
 const dateTime = new Intl.DateTimeFormat(undefined, {
-  year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
 });
 
 /** "Nov 3, 2026, 04:12:09" in the browser's time zone, or "–". */
@@ -97,7 +109,13 @@ export function formatTime(iso) {
 export function relativeTime(iso) {
   if (!iso) return "";
   const seconds = (new Date(iso).getTime() - Date.now()) / 1000;
-  const units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  const units = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
   const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
   for (const [unit, size] of units) {
     if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
@@ -133,7 +151,10 @@ export function formatBytes(bytes) {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let value = Number(bytes);
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
@@ -187,9 +208,30 @@ export function details(pairs) {
 /** A table from column names and rows of cells (strings or nodes). */
 export function table(columns, rows, { empty = "Nothing here yet.", className = "" } = {}) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
-  return h("table", { class: `grid ${className}` },
-    h("thead", null, h("tr", null, columns.map((c) => h("th", null, c)))),
-    h("tbody", null, rows.map((cells) => h("tr", null, cells.map((cell) => h("td", null, cell))))));
+  return h(
+    "table",
+    { class: `grid ${className}` },
+    h(
+      "thead",
+      null,
+      h(
+        "tr",
+        null,
+        columns.map((c) => h("th", null, c)),
+      ),
+    ),
+    h(
+      "tbody",
+      null,
+      rows.map((cells) =>
+        h(
+          "tr",
+          null,
+          cells.map((cell) => h("td", null, cell)),
+        ),
+      ),
+    ),
+  );
 }
 
 /** A section with a heading. */
@@ -212,7 +254,9 @@ export function copyButton(text, label = "Copy") {
     } catch {
       button.textContent = "Copy failed";
     }
-    setTimeout(() => { button.textContent = label; }, 1500);
+    setTimeout(() => {
+      button.textContent = label;
+    }, 1500);
   });
   return button;
 }

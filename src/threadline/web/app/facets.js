@@ -14,16 +14,41 @@ export function jsonTree(value, openDepth = 1, depth = 0) {
   const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
   if (!entries.length) return h("span", { class: "json-empty" }, Array.isArray(value) ? "[]" : "{}");
   const summary = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
-  return h("details", { class: "json", open: depth < openDepth },
+  return h(
+    "details",
+    { class: "json", open: depth < openDepth },
     h("summary", null, summary),
-    h("ul", null, entries.map(([key, v]) => h("li", null, h("span", { class: "json-key" }, String(key)), ": ", jsonTree(v, openDepth, depth + 1)))));
+    h(
+      "ul",
+      null,
+      entries.map(([key, v]) =>
+        h("li", null, h("span", { class: "json-key" }, String(key)), ": ", jsonTree(v, openDepth, depth + 1)),
+      ),
+    ),
+  );
 }
 
 /** Every facet of `facets` as its own collapsible block, by name (the "_producer"/"_schemaURL" kept). */
 export function facetList(facets, { skip = [] } = {}) {
-  const names = Object.keys(facets || {}).filter((n) => !skip.includes(n)).sort();
+  const names = Object.keys(facets || {})
+    .filter((n) => !skip.includes(n))
+    .sort();
   if (!names.length) return h("p", { class: "empty" }, "No facets.");
-  return h("div", { class: "facets" }, names.map((name) => h("details", { class: "facet" },
-    h("summary", null, h("code", null, name), facets[name]?._producer ? h("span", { class: "muted small" }, ` · ${facets[name]._producer}`) : null),
-    jsonTree(facets[name], 2))));
+  return h(
+    "div",
+    { class: "facets" },
+    names.map((name) =>
+      h(
+        "details",
+        { class: "facet" },
+        h(
+          "summary",
+          null,
+          h("code", null, name),
+          facets[name]?._producer ? h("span", { class: "muted small" }, ` · ${facets[name]._producer}`) : null,
+        ),
+        jsonTree(facets[name], 2),
+      ),
+    ),
+  );
 }

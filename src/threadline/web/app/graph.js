@@ -77,20 +77,29 @@ function nodeWidth(long) {
 
 /** Each node's label: its own, or its title and subtitle shortened to the node's room. */
 function labels(model, width, peers) {
-  return new Map(model.nodes.map((node) => {
-    if (node.label !== undefined || node.title === undefined) return [node.id, node.label ?? ""];
-    const room = (node.width || width) - LABEL_INSET;
-    const fits = (text) => textWidth(text) <= room;
-    const lines = [shortenName(node.title, { fits, peers }), node.subtitle ? shortenName(node.subtitle, { fits }) : ""];
-    return [node.id, lines.filter(Boolean).join("\n")];
-  }));
+  return new Map(
+    model.nodes.map((node) => {
+      if (node.label !== undefined || node.title === undefined) return [node.id, node.label ?? ""];
+      const room = (node.width || width) - LABEL_INSET;
+      const fits = (text) => textWidth(text) <= room;
+      const lines = [
+        shortenName(node.title, { fits, peers }),
+        node.subtitle ? shortenName(node.subtitle, { fits }) : "",
+      ];
+      return [node.id, lines.filter(Boolean).join("\n")];
+    }),
+  );
 }
 
 /** Nodes and edges of the view model with their positions (the renderers' common input), laid out
  * in `direction` (RIGHT or DOWN; the layered engine goes RIGHT only), nodes `defaultWidth` wide
  * unless they say otherwise. */
 async function placeNodes(model, direction, defaultWidth, peers) {
-  const sized = model.nodes.map((node) => ({ id: node.id, width: node.width || defaultWidth, height: node.height || NODE_HEIGHT }));
+  const sized = model.nodes.map((node) => ({
+    id: node.id,
+    width: node.width || defaultWidth,
+    height: node.height || NODE_HEIGHT,
+  }));
   const placed = await layout(sized, model.edges, { direction });
   const { positions } = placed;
   const down = placed.direction === "DOWN";
@@ -101,22 +110,46 @@ async function placeNodes(model, direction, defaultWidth, peers) {
     const width = node.width || defaultWidth;
     const height = node.height || NODE_HEIGHT;
     nodes.push({
-      id: node.id, ref: node.ref || node.id, kind: node.kind, label: text.get(node.id), width, height, x, y,
-      classes: node.classes || "", producer: node.producer || null, state: node.state || null,
+      id: node.id,
+      ref: node.ref || node.id,
+      kind: node.kind,
+      label: text.get(node.id),
+      width,
+      height,
+      x,
+      y,
+      classes: node.classes || "",
+      producer: node.producer || null,
+      state: node.state || null,
     });
     // Expand handles: upstream before the node, downstream after it (left and right, or above and below).
-    for (const [direction, side] of [["up", -1], ["down", 1]]) {
-      const handle = node.handles?.[direction];
+    for (const [way, side] of [
+      ["up", -1],
+      ["down", 1],
+    ]) {
+      const handle = node.handles?.[way];
       if (!handle) continue;
       nodes.push({
-        id: `handle:${direction}:${node.id}`, ref: node.id, kind: "handle", owner: node.id, direction, label: "",
-        width: 20, height: 20, x: down ? x : x + side * (width / 2 + 14), y: down ? y + side * (height / 2 + 14) : y,
+        id: `handle:${way}:${node.id}`,
+        ref: node.id,
+        kind: "handle",
+        owner: node.id,
+        direction: way,
+        label: "",
+        width: 20,
+        height: 20,
+        x: down ? x : x + side * (width / 2 + 14),
+        y: down ? y + side * (height / 2 + 14) : y,
         classes: handle === "open" ? "handle open" : "handle",
       });
     }
   }
   const edges = model.edges.map((edge) => ({
-    id: edge.id, source: edge.source, target: edge.target, label: edge.label || "", classes: [edge.classes, down ? "down" : ""].filter(Boolean).join(" "),
+    id: edge.id,
+    source: edge.source,
+    target: edge.target,
+    label: edge.label || "",
+    classes: [edge.classes, down ? "down" : ""].filter(Boolean).join(" "),
   }));
   return { nodes, edges, engine: placed.engine, direction: placed.direction };
 }
@@ -131,7 +164,11 @@ async function placeColumns(model) {
     fieldsOf.get(node.parent)?.push(node);
     tableOf.set(node.id, node.parent);
   }
-  const sized = tables.map((t) => ({ id: t.id, width: TABLE_WIDTH, height: TABLE_HEADER + fieldsOf.get(t.id).length * FIELD_HEIGHT + 8 }));
+  const sized = tables.map((t) => ({
+    id: t.id,
+    width: TABLE_WIDTH,
+    height: TABLE_HEADER + fieldsOf.get(t.id).length * FIELD_HEIGHT + 8,
+  }));
   const tableEdges = [];
   const seen = new Set();
   for (const edge of model.edges) {
@@ -147,15 +184,39 @@ async function placeColumns(model) {
     const box = sized[i];
     const center = positions.get(table.id) || { x: 0, y: 0 };
     const top = center.y - box.height / 2;
-    nodes.push({ id: table.id, ref: table.ref, kind: "table", label: table.label, width: TABLE_WIDTH, height: box.height, x: center.x, y: center.y, classes: `table ${table.classes || ""}` });
+    nodes.push({
+      id: table.id,
+      ref: table.ref,
+      kind: "table",
+      label: table.label,
+      width: TABLE_WIDTH,
+      height: box.height,
+      x: center.x,
+      y: center.y,
+      classes: `table ${table.classes || ""}`,
+    });
     fieldsOf.get(table.id).forEach((field, j) => {
       nodes.push({
-        id: field.id, ref: field.ref, kind: "field", parent: table.id, label: field.label, width: TABLE_WIDTH - 12, height: FIELD_HEIGHT - 2,
-        x: center.x, y: top + TABLE_HEADER + j * FIELD_HEIGHT + FIELD_HEIGHT / 2, classes: `field ${field.classes || ""}`,
+        id: field.id,
+        ref: field.ref,
+        kind: "field",
+        parent: table.id,
+        label: field.label,
+        width: TABLE_WIDTH - 12,
+        height: FIELD_HEIGHT - 2,
+        x: center.x,
+        y: top + TABLE_HEADER + j * FIELD_HEIGHT + FIELD_HEIGHT / 2,
+        classes: `field ${field.classes || ""}`,
       });
     });
   });
-  const edges = model.edges.map((edge) => ({ id: edge.id, source: edge.source, target: edge.target, label: edge.label || "", classes: `field-edge ${edge.classes || ""}` }));
+  const edges = model.edges.map((edge) => ({
+    id: edge.id,
+    source: edge.source,
+    target: edge.target,
+    label: edge.label || "",
+    classes: `field-edge ${edge.classes || ""}`,
+  }));
   return { nodes, edges, engine, direction: "RIGHT" };
 }
 
@@ -196,8 +257,12 @@ export class GraphView {
     if (!this.hint) return;
     this.hint.hidden = shown >= total;
     if (!this.hint.hidden) {
-      this.hint.replaceChildren(`${shown} of ${total} nodes in view `, this.hintButton
-        ? h("button", { type: "button", class: "small ghost", onclick: () => this.fit() }, "Show all") : "");
+      this.hint.replaceChildren(
+        `${shown} of ${total} nodes in view `,
+        this.hintButton
+          ? h("button", { type: "button", class: "small ghost", onclick: () => this.fit() }, "Show all")
+          : "",
+      );
     }
   }
 
@@ -213,15 +278,21 @@ export class GraphView {
     // Each library only when it is used: ELK (1.6 MB to compile) lays out views up to ELK_MAX_NODES,
     // Cytoscape draws views up to CANVAS_FROM.
     const large = !model.columns && model.nodes.length > CANVAS_FROM;
-    await Promise.all([large ? null : library("cytoscape"), model.nodes.length > ELK_MAX_NODES ? null : library("elk")]);
+    await Promise.all([
+      large ? null : library("cytoscape"),
+      model.nodes.length > ELK_MAX_NODES ? null : library("elk"),
+    ]);
     const size = { width: this.container.clientWidth, height: height ? height[1] : this.container.clientHeight };
     // Only names too long for a node are shortened, and only then are the names in view compared.
     const titles = model.nodes.filter((n) => n.title !== undefined).map((n) => n.title);
     const long = titles.filter((title) => textWidth(title) > NODE_WIDTH - LABEL_INSET);
     const peers = long.length ? peerIndex(titles) : null;
     const width = model.columns ? TABLE_WIDTH : nodeWidth(long);
-    const direction = model.columns || model.nodes.length > ELK_MAX_NODES ? "RIGHT"
-      : chooseDirection(layerShape(model.nodes, model.edges), { ...size, ...this.margins }, { nodeWidth: width }).direction;
+    const direction =
+      model.columns || model.nodes.length > ELK_MAX_NODES
+        ? "RIGHT"
+        : chooseDirection(layerShape(model.nodes, model.edges), { ...size, ...this.margins }, { nodeWidth: width })
+            .direction;
     const placed = model.columns ? await placeColumns(model) : await placeNodes(model, direction, width, peers);
     performance.mark("threadline:layout-done");
     this.boxes = placed.nodes.filter((n) => n.kind !== "handle" && n.kind !== "field");
@@ -237,19 +308,35 @@ export class GraphView {
     const kind = !model.columns && drawn > CANVAS_FROM ? "canvas" : "cytoscape";
     if (this.renderer?.kind !== kind) {
       this.renderer?.destroy();
-      this.renderer = kind === "canvas" ? new CanvasGraph(this.container, this.callbacks) : new CytoscapeGraph(this.container, this.callbacks);
+      this.renderer =
+        kind === "canvas"
+          ? new CanvasGraph(this.container, this.callbacks)
+          : new CytoscapeGraph(this.container, this.callbacks);
       keepViewport = false;
     }
-    const center = placed.nodes.find((n) => n.kind !== "handle" && n.kind !== "field" && /(^| )center( |$)/.test(n.classes));
+    const center = placed.nodes.find(
+      (n) => n.kind !== "handle" && n.kind !== "field" && /(^| )center( |$)/.test(n.classes),
+    );
     this.renderer.draw(placed, { keepViewport, focus, center: center?.id || null, margins: this.margins });
     Object.assign(this.container.dataset, {
-      nodes: String(drawn), edges: String(placed.edges.length), engine: placed.engine, renderer: kind, direction: placed.direction, nodeWidth: String(width),
+      nodes: String(drawn),
+      edges: String(placed.edges.length),
+      engine: placed.engine,
+      renderer: kind,
+      direction: placed.direction,
+      nodeWidth: String(width),
     });
     await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
     performance.mark("threadline:graph-painted");
     this.container.dataset.state = "ready";
     const labelsDrawn = new Map(placed.nodes.filter((n) => n.kind !== "handle").map((n) => [n.id, n.label]));
-    return { engine: placed.engine, renderer: kind, direction: placed.direction, ms: performance.now() - started, labels: labelsDrawn };
+    return {
+      engine: placed.engine,
+      renderer: kind,
+      direction: placed.direction,
+      ms: performance.now() - started,
+      labels: labelsDrawn,
+    };
   }
 
   /** Fade everything but `nodeIds` and `edgeKeys` ("source>target"), marking those with `kind`

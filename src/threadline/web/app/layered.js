@@ -1,3 +1,4 @@
+// @ts-check
 // A fast left-to-right layered layout for large lineage views.
 //
 // ELK's layered algorithm (app/layout.js) draws the best pictures but needs seconds for thousands of
@@ -16,10 +17,21 @@
 //
 // Input: nodes [{id, width, height}], edges [{source, target}]. Output: Map id -> {x, y} (centres).
 
+/**
+ * Positions (centres) of `nodes` laid out in layers from left to right along `edges`; edges to ids
+ * that are not among the nodes, self-loops and repeats are ignored.
+ * @param {{id: string, width: number, height: number}[]} nodes
+ * @param {{source: string, target: string}[]} edges
+ * @param {{layerGap?: number, nodeGap?: number, sweeps?: number}} [options] the space between layers
+ *   and between nodes of a layer; how many ordering sweeps at most
+ * @returns {Map<string, {x: number, y: number}>}
+ */
 export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweeps = 6 } = {}) {
   const n = nodes.length;
   const index = new Map(nodes.map((node, i) => [node.id, i]));
+  /** @type {number[][]} */
   const succ = Array.from({ length: n }, () => []);
+  /** @type {number[][]} */
   const pred = Array.from({ length: n }, () => []);
   const seen = new Set();
   for (const edge of edges) {
@@ -41,7 +53,9 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
     dfs(root);
   }
   for (let root = 0; root < n; root += 1) if (!state[root]) dfs(root);
+  /** @param {number} root */
   function dfs(root) {
+    /** @type {[number, number][]} vertex, index of its next successor */
     const stack = [[root, 0]];
     state[root] = 1;
     while (stack.length) {
@@ -51,7 +65,10 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
         top[1] += 1;
         const w = succ[v][i];
         if (state[w] === 1) back.add(v * n + w);
-        else if (state[w] === 0) { state[w] = 1; stack.push([w, 0]); }
+        else if (state[w] === 0) {
+          state[w] = 1;
+          stack.push([w, 0]);
+        }
       } else {
         state[v] = 2;
         stack.pop();
@@ -64,11 +81,13 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
   // 2. Longest-path layers (Kahn's order), then pull sources towards their consumers.
   const layer = new Int32Array(n);
   const indegree = inn.map((list) => list.length);
+  /** @type {number[]} */
   const order = [];
+  /** @type {number[]} */
   const queue = [];
   for (let v = 0; v < n; v += 1) if (!indegree[v]) queue.push(v);
   while (queue.length) {
-    const v = queue.pop();
+    const v = /** @type {number} */ (queue.pop());
     order.push(v);
     for (const w of out[v]) {
       if (layer[v] + 1 > layer[w]) layer[w] = layer[v] + 1;
@@ -88,7 +107,9 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
 
   // 3. Virtual nodes for long edges (ids n, n+1, …), so ordering sees every edge between neighbours.
   const up = inn.map((list) => list.slice()); // neighbours in the layer before, per node (real + virtual)
+  /** @type {number[][]} */
   const down = out.map(() => []);
+  /** @type {number[][]} */
   const layers = Array.from({ length: layerCount }, () => []);
   const nodeLayer = Array.from(layer);
   for (const v of order) layers[layer[v]].push(v);
@@ -117,7 +138,12 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
 
   // 4. Order within layers: barycenter sweeps, keeping the best order seen.
   const pos = new Float64Array(total);
-  const place = () => layers.forEach((list) => list.forEach((v, i) => { pos[v] = i; }));
+  const place = () =>
+    layers.forEach((list) =>
+      list.forEach((v, i) => {
+        pos[v] = i;
+      }),
+    );
   place();
   let best = layers.map((list) => list.slice());
   let bestCrossings = crossings(layers, down, pos);
@@ -129,13 +155,18 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
       const keys = new Map();
       for (const v of layers[l]) {
         const list = neighbours[v];
-        if (!list.length) { keys.set(v, pos[v]); continue; }
+        if (!list.length) {
+          keys.set(v, pos[v]);
+          continue;
+        }
         let sum = 0;
         for (const w of list) sum += pos[w];
         keys.set(v, sum / list.length);
       }
       layers[l].sort((a, b) => keys.get(a) - keys.get(b) || pos[a] - pos[b]);
-      layers[l].forEach((v, i) => { pos[v] = i; });
+      layers[l].forEach((v, i) => {
+        pos[v] = i;
+      });
     }
     const count = crossings(layers, down, pos);
     if (count < bestCrossings) {
@@ -143,12 +174,17 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
       best = layers.map((list) => list.slice());
     }
   }
-  best.forEach((list, l) => { layers[l] = list; });
+  best.forEach((list, l) => {
+    layers[l] = list;
+  });
   place();
 
   // 5. Coordinates. x: one column per layer, as wide as its widest node. y: see above.
+  /** @param {number} v */
   const width = (v) => (v < n ? nodes[v].width : 0);
+  /** @param {number} v */
   const height = (v) => (v < n ? nodes[v].height : 4);
+  /** @type {number[]} */
   const columnX = [];
   let x = 0;
   for (const list of layers) {
@@ -160,7 +196,10 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
   const y = new Float64Array(total);
   for (const list of layers) {
     let top = 0;
-    for (const v of list) { y[v] = top + height(v) / 2; top += height(v) + nodeGap; }
+    for (const v of list) {
+      y[v] = top + height(v) / 2;
+      top += height(v) + nodeGap;
+    }
     const shift = top / 2;
     for (const v of list) y[v] -= shift;
   }
@@ -187,15 +226,24 @@ export function layeredLayout(nodes, edges, { layerGap = 90, nodeGap = 18, sweep
   return positions;
 }
 
-/** Place `list` (in order) as near `wanted` as possible with gaps: least squares, merging blocks. */
+/**
+ * Place `list` (in order) as near `wanted` as possible with gaps: least squares, merging blocks.
+ * @param {number[]} list the nodes of a layer, in order
+ * @param {number[]} wanted the position each would have
+ * @param {Float64Array} y the positions, set for the nodes of `list`
+ * @param {(v: number) => number} height
+ * @param {number} gap
+ */
 function solve(list, wanted, y, height, gap) {
   // Each block: first index, last index, sum of (wanted - offset), count; offsets stack the nodes.
+  /** @type {number[]} */
   const offsets = [];
   let offset = 0;
   list.forEach((v, i) => {
     if (i > 0) offset += height(list[i - 1]) / 2 + gap + height(v) / 2;
     offsets.push(offset);
   });
+  /** @type {{first: number, last: number, sum: number, count: number}[]} */
   const blocks = [];
   list.forEach((v, i) => {
     let block = { first: i, last: i, sum: wanted[i] - offsets[i], count: 1 };
@@ -203,7 +251,12 @@ function solve(list, wanted, y, height, gap) {
       const previous = blocks[blocks.length - 1];
       if (previous.sum / previous.count < block.sum / block.count) break;
       blocks.pop();
-      block = { first: previous.first, last: block.last, sum: previous.sum + block.sum, count: previous.count + block.count };
+      block = {
+        first: previous.first,
+        last: block.last,
+        sum: previous.sum + block.sum,
+        count: previous.count + block.count,
+      };
     }
     blocks.push(block);
   });
@@ -213,12 +266,18 @@ function solve(list, wanted, y, height, gap) {
   }
 }
 
-/** Edge crossings between consecutive layers (accumulator tree, O(E log V) per pair of layers). */
+/**
+ * Edge crossings between consecutive layers (accumulator tree, O(E log V) per pair of layers).
+ * @param {number[][]} layers the nodes of each layer, in order
+ * @param {number[][]} down each node's neighbours in the next layer
+ * @param {Float64Array} pos each node's index in its layer
+ */
 function crossings(layers, down, pos) {
   let count = 0;
   for (let l = 0; l + 1 < layers.length; l += 1) {
     const south = layers[l + 1].length;
     if (!south) continue;
+    /** @type {number[]} */
     const targets = [];
     for (const v of layers[l]) {
       const list = down[v].map((w) => pos[w]).sort((a, b) => a - b);

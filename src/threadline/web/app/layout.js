@@ -52,7 +52,10 @@ export async function layout(nodes, edges, { engine = "auto", direction = "RIGHT
       const graph = await instance.layout({
         id: "root",
         layoutOptions: {
-          ...ELK_OPTIONS, "elk.direction": direction, "elk.spacing.nodeNode": nodeGap, "elk.layered.spacing.nodeNodeBetweenLayers": layerGap,
+          ...ELK_OPTIONS,
+          "elk.direction": direction,
+          "elk.spacing.nodeNode": nodeGap,
+          "elk.layered.spacing.nodeNodeBetweenLayers": layerGap,
         },
         children: nodes.map((node) => ({ id: node.id, width: node.width, height: node.height })),
         edges: edges.map((edge, i) => ({ id: `e${i}`, sources: [edge.source], targets: [edge.target] })),

@@ -1,3 +1,4 @@
+// @ts-check
 // What the lineage view shows: the graph answers merged (the base view and each expansion), then the
 // nodes to draw, with large fan-outs folded into one "+N more" node.
 //
@@ -9,7 +10,85 @@
 
 import { jobTypeLabel, producerOf } from "./producers.js";
 
+/**
+ * Who made a node (producers.js).
+ * @typedef {{key: string, label: string, short: string, color: string}} Producer
+ */
+
+/**
+ * A node of a compact lineage answer (/api/v1/ui/lineage).
+ * @typedef {object} AnswerNode
+ * @property {string} id its node id
+ * @property {"DATASET" | "JOB"} type
+ * @property {string} [name]
+ * @property {string} [namespace]
+ * @property {{jobType?: string, integration?: string, processingType?: string} | null} [jobType] the job's jobType facet
+ * @property {string | null} [latestRunState] a job's latest run's state (COMPLETED, FAILED, RUNNING, …)
+ * @property {boolean} [model] a dataset that is a model
+ * @property {{name: string, type?: string}[]} [fields] a dataset's current schema (asked with fields=true)
+ * @property {("up" | "down")[]} [more] the sides on which it has edges beyond the answer
+ * @property {string[]} [outEdges] the ids of the nodes it has edges to
+ * @property {number} [distance] edges from the centre (0: the centre)
+ */
+
+/**
+ * A compact lineage answer.
+ * @typedef {object} LineageAnswer
+ * @property {AnswerNode[]} graph
+ * @property {string | null} [firstEventTime] the store's first event (the as-of control's range)
+ * @property {string | null} [lastEventTime]
+ */
+
+/**
+ * A node of the merged graph: what the answers said of it, `more` merged.
+ * @typedef {Omit<AnswerNode, "more"> & {more: Set<string>}} GraphNode
+ */
+
+/**
+ * A node of the view model that graph.js draws. A "more" node is a folded group (`owner`, `label`);
+ * the column view's are "table" boxes and "field" rows (`parent`, `dataset`).
+ * @typedef {object} ViewNode
+ * @property {string} id
+ * @property {string} kind "dataset", "model", "job", "more", "table", "field", "run"
+ * @property {string} [ref] the node id it stands for
+ * @property {string} [name]
+ * @property {string} [title] the first line drawn
+ * @property {string} [subtitle] the second line drawn
+ * @property {Producer} [producer]
+ * @property {string | null} [state] a job's latest run's state
+ * @property {{up?: "open" | "closed", down?: "open" | "closed"}} [handles] expand handles
+ * @property {string} [classes] space-separated: center, failed, more, lineage, focus
+ * @property {string} [owner] a "more" node's owner
+ * @property {string} [label] the text of a "more", "table" or "field" node
+ * @property {number} [width]
+ * @property {number} [height]
+ * @property {string} [parent] a field's table node
+ * @property {string} [dataset] a field's dataset name
+ */
+
+/**
+ * An edge of the view model.
+ * @typedef {{id: string, source: string, target: string, classes?: string, label?: string}} ViewEdge
+ */
+
+/**
+ * The table view's model: what to draw, how many nodes are folded into groups, and which are shown.
+ * @typedef {{nodes: ViewNode[], edges: ViewEdge[], hidden: number, visible: Set<string>}} LineageView
+ */
+
+/**
+ * buildView's options.
+ * @typedef {object} ViewOptions
+ * @property {string} center the centre's node id
+ * @property {string} direction upstream, downstream, both or undirected
+ * @property {Set<string>} expansions nodes expanded in place, as "up~<id>" and "down~<id>"
+ * @property {Set<string>} unfolded groups unfolded, as "<id>~up" and "<id>~down"
+ * @property {number} [fanout] group the fresh neighbours on a side above this many (0: never)
+ * @property {Set<string>} [pinned] ids shown first when a fan-out is grouped
+ */
+
 export const DEFAULT_FANOUT = 12;
+/** @type {Producer} */
 const NO_PRODUCER = { key: "other", label: "", short: "", color: "#94a3b8" };
 const KEEP = 8;
 
@@ -20,13 +99,20 @@ const KEEP = 8;
  */
 export class LineageGraph {
   constructor() {
+    /** @type {Map<string, GraphNode>} */
     this.nodes = new Map();
-    this.edges = new Map(); // key -> {source, target}
+    /** @type {Map<string, {source: string, target: string}>} key "source>target" */
+    this.edges = new Map();
+    /** @type {Map<string, string[]>} */
     this.outgoing = new Map();
+    /** @type {Map<string, string[]>} */
     this.incoming = new Map();
   }
 
-  /** Add the nodes and edges of an answer. */
+  /**
+   * Add the nodes and edges of an answer.
+   * @param {LineageAnswer} answer
+   */
   add(answer) {
     for (const node of answer.graph || []) {
       const known = this.nodes.get(node.id);
@@ -36,36 +122,63 @@ export class LineageGraph {
     }
   }
 
+  /**
+   * @param {string} source
+   * @param {string} target
+   */
   _edge(source, target) {
     const key = `${source}>${target}`;
     if (this.edges.has(key)) return;
     this.edges.set(key, { source, target });
-    if (!this.outgoing.has(source)) this.outgoing.set(source, []);
-    if (!this.incoming.has(target)) this.incoming.set(target, []);
-    this.outgoing.get(source).push(target);
-    this.incoming.get(target).push(source);
+    const out = this.outgoing.get(source) || [];
+    const inn = this.incoming.get(target) || [];
+    out.push(target);
+    inn.push(source);
+    this.outgoing.set(source, out);
+    this.incoming.set(target, inn);
   }
 
+  /**
+   * The ids a node has edges from ("up") or to ("down").
+   * @param {string} id
+   * @param {string} direction "up" or "down"
+   * @returns {string[]}
+   */
   neighbours(id, direction) {
     return (direction === "up" ? this.incoming.get(id) : this.outgoing.get(id)) || [];
   }
 }
 
-/** "dataset", "model" or "job" for a node of the graph. */
+/**
+ * "dataset", "model" or "job" for a node of the graph.
+ * @param {{type: string, model?: boolean}} node
+ */
 export function nodeKind(node) {
   if (node.type === "JOB") return "job";
   return node.model ? "model" : "dataset";
 }
 
-/** Who made a node: a job's producer from its jobType facet; a dataset's is that of the job that
- * writes it, when that job is in view (otherwise none: its facets may come from the jobs that read it). */
+/**
+ * Who made a node: a job's producer from its jobType facet; a dataset's is that of the job that
+ * writes it, when that job is in view (otherwise none: its facets may come from the jobs that read it).
+ * @param {GraphNode} node
+ * @param {LineageGraph} graph
+ * @returns {Producer}
+ */
 export function nodeProducer(node, graph) {
   if (node.type === "JOB") return producerOf({ jobType: node.jobType || undefined });
-  const writer = graph.neighbours(node.id, "up").map((id) => graph.nodes.get(id)).find((n) => n?.type === "JOB");
+  const writer = graph
+    .neighbours(node.id, "up")
+    .map((id) => graph.nodes.get(id))
+    .find((n) => n?.type === "JOB");
   return writer ? producerOf({ jobType: writer.jobType || undefined }) : NO_PRODUCER;
 }
 
-/** A node's two lines on the canvas: its name (graph.js shortens it to fit), then kind · producer · state. */
+/**
+ * A node's two lines on the canvas: its name (graph.js shortens it to fit), then kind · producer · state.
+ * @param {GraphNode} node
+ * @param {LineageGraph} graph
+ */
 function describe(node, graph) {
   const kind = nodeKind(node);
   const producer = nodeProducer(node, graph);
@@ -84,16 +197,24 @@ function describe(node, graph) {
  * unfolded (Set of "id~up"), fanout, pinned (ids to keep). A node gets an expand handle on a side
  * the view walks from it when the server said it has more there (`more`), and an open one when it
  * was expanded that way.
+ * @param {LineageGraph} graph
+ * @param {ViewOptions} options
+ * @returns {LineageView}
  */
 export function buildView(graph, options) {
   const { center, direction, expansions, unfolded, fanout = DEFAULT_FANOUT, pinned = new Set() } = options;
+  /** @type {Set<string>} */
   const visible = new Set();
-  const ways = new Map(); // id -> Set of directions to walk on from it
-  const groups = new Map(); // "more:id~dir" -> {owner, direction, members}
+  /** @type {Map<string, Set<string>>} id -> the directions to walk on from it */
+  const ways = new Map();
+  /** @type {Map<string, {owner: string, direction: string, members: string[]}>} "more:id~dir" -> its group */
+  const groups = new Map();
   const undirected = direction === "undirected";
   const startWays = direction === "upstream" ? ["up"] : direction === "downstream" ? ["down"] : ["up", "down"];
 
+  /** @type {string[]} */
   const queue = [];
+  /** @param {string} id @param {string[]} walk */
   const reach = (id, walk) => {
     if (!graph.nodes.has(id)) return;
     const known = ways.get(id) || new Set();
@@ -111,13 +232,15 @@ export function buildView(graph, options) {
   for (const key of expansions) {
     const [dir, ...rest] = key.split("~");
     const id = rest.join("~");
-    if (ways.has(id)) ways.get(id).add(dir);
+    ways.get(id)?.add(dir);
   }
 
+  /** @param {string} id */
   const score = (id) => (pinned.has(id) ? 0 : 1);
+  /** @param {string} id */
   const nameOf = (id) => graph.nodes.get(id)?.name || id;
   while (queue.length) {
-    const id = queue.shift();
+    const id = /** @type {string} */ (queue.shift());
     const walk = new Set(ways.get(id));
     for (const key of expansions) if (key.endsWith(`~${id}`)) walk.add(key.split("~")[0]);
     const directions = undirected ? ["up", "down"] : [...walk];
@@ -135,34 +258,66 @@ export function buildView(graph, options) {
     }
   }
 
+  /** @type {ViewNode[]} */
   const nodes = [];
   for (const id of visible) {
-    const node = graph.nodes.get(id);
+    const node = /** @type {GraphNode} */ (graph.nodes.get(id)); // reach() shows only nodes of the graph
     const described = describe(node, graph);
+    /** @type {Record<string, "open" | "closed">} */
     const handles = {};
     for (const dir of ["up", "down"]) {
       if (expansions.has(`${dir}~${id}`)) handles[dir] = "open";
       else if (id !== center && node.more.has(dir) && (undirected || ways.get(id)?.has(dir))) handles[dir] = "closed";
     }
     nodes.push({
-      id, ref: id, name: node.name, kind: described.kind, title: described.title, subtitle: described.subtitle, producer: described.producer,
-      state: described.state, handles,
+      id,
+      ref: id,
+      name: node.name,
+      kind: described.kind,
+      title: described.title,
+      subtitle: described.subtitle,
+      producer: described.producer,
+      state: described.state,
+      handles,
       classes: [id === center ? "center" : "", described.state === "FAILED" ? "failed" : ""].filter(Boolean).join(" "),
     });
   }
+  /** @type {ViewEdge[]} */
   const edges = [];
   for (const [key, edge] of graph.edges) {
-    if (visible.has(edge.source) && visible.has(edge.target)) edges.push({ id: `e:${key}`, source: edge.source, target: edge.target });
+    if (visible.has(edge.source) && visible.has(edge.target))
+      edges.push({ id: `e:${key}`, source: edge.source, target: edge.target });
   }
   let hidden = 0;
   for (const [groupId, group] of groups) {
     const members = group.members.filter((id) => !visible.has(id));
     if (!members.length) continue;
     hidden += members.length;
-    nodes.push({ id: groupId, kind: "more", owner: group.owner, label: `+${members.length} more`, width: 140, height: 40, classes: "more", handles: {} });
-    edges.push(group.direction === "up"
-      ? { id: `e:${groupId}`, source: groupId, target: group.owner, classes: "more-edge" }
-      : { id: `e:${groupId}`, source: group.owner, target: groupId, classes: "more-edge" });
+    nodes.push({
+      id: groupId,
+      kind: "more",
+      owner: group.owner,
+      label: `+${members.length} more`,
+      width: 140,
+      height: 40,
+      classes: "more",
+      handles: {},
+    });
+    edges.push(
+      group.direction === "up"
+        ? { id: `e:${groupId}`, source: groupId, target: group.owner, classes: "more-edge" }
+        : { id: `e:${groupId}`, source: group.owner, target: groupId, classes: "more-edge" },
+    );
   }
   return { nodes, edges, hidden, visible };
+}
+
+/**
+ * The edges of the graph between nodes of `ids` (the impact highlight), as "source>target" keys.
+ * @param {LineageGraph} graph
+ * @param {Set<string>} ids
+ * @returns {string[]}
+ */
+export function edgesWithin(graph, ids) {
+  return [...graph.edges].filter(([, e]) => ids.has(e.source) && ids.has(e.target)).map(([key]) => key);
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Names shortened to fit a node of the graph: cut in the middle, keeping what tells them apart.
 //
 // Names are dotted or slashed paths ("analytics.jaffle_shop.customers", "s3://lake/clean/x.parquet",
@@ -13,21 +14,56 @@
 
 // Words that end many names and tell little: dbt's build steps, file extensions.
 const GENERIC = new Set([
-  "build", "run", "test", "tests", "seed", "snapshot", "sql", "task",
-  "csv", "tsv", "json", "jsonl", "parquet", "pkl", "pickle", "avro", "orc", "txt", "yaml", "yml", "py",
+  "build",
+  "run",
+  "test",
+  "tests",
+  "seed",
+  "snapshot",
+  "sql",
+  "task",
+  "csv",
+  "tsv",
+  "json",
+  "jsonl",
+  "parquet",
+  "pkl",
+  "pickle",
+  "avro",
+  "orc",
+  "txt",
+  "yaml",
+  "yml",
+  "py",
 ]);
 
-/** A name's parts, each with the separator that follows it: "s3://a/b.csv" -> ["s3://", "a/", "b.", "csv"]. */
+/**
+ * What peerIndex says of the names in view: how many names hold each part (`all`), and for each
+ * thing a name is about, how many of the names about it hold each part (`about`).
+ * @typedef {{all: Map<string, number>, about: Map<string, Map<string, number>>}} Peers
+ */
+
+/**
+ * A name's parts, each with the separator that follows it: "s3://a/b.csv" -> ["s3://", "a/", "b.", "csv"].
+ * @param {unknown} name
+ * @returns {string[]}
+ */
 export function nameParts(name) {
-  const parts = String(name).split(/(?<=[./:])(?![./:])/).filter(Boolean);
+  const parts = String(name)
+    .split(/(?<=[./:])(?![./:])/)
+    .filter(Boolean);
   // Leading separators ("/tmp/x", "./x") belong to the first word.
   while (parts.length > 1 && !/[^./:]/.test(parts[0])) parts.splice(0, 2, parts[0] + parts[1]);
   return parts;
 }
 
+/** @param {string} part */
 const bare = (part) => part.replace(/[./:]+$/, "");
 
-/** The index of what the name is about: its last part that is not a generic word (see the top). */
+/**
+ * The index of what the name is about: its last part that is not a generic word (see the top).
+ * @param {string[]} parts
+ */
 function keyPart(parts) {
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     const word = bare(parts[i]);
@@ -40,15 +76,19 @@ function keyPart(parts) {
  * What the names in view (`names`) hold, for shortenName's `peers`: for each part (without its
  * separator), how many names hold it (`all`), and for each thing a name is about, how many of the
  * names about it hold it (`about`).
+ * @param {Iterable<string>} names
+ * @returns {Peers}
  */
 export function peerIndex(names) {
+  /** @type {Peers["all"]} */
   const all = new Map();
+  /** @type {Peers["about"]} */
   const about = new Map();
   for (const name of new Set(names)) {
     const parts = nameParts(name);
     const key = bare(parts[keyPart(parts)]);
-    if (!about.has(key)) about.set(key, new Map());
-    const local = about.get(key);
+    const local = about.get(key) || new Map();
+    about.set(key, local);
     for (const word of new Set(parts.map(bare))) {
       all.set(word, (all.get(word) || 0) + 1);
       local.set(word, (local.get(word) || 0) + 1);
@@ -58,9 +98,14 @@ export function peerIndex(names) {
 }
 
 /** A kept part before a gap: a dot there goes ("scores…run", not "scores.…run"); "/" and ":" stay. */
+/** @param {string} part */
 const beforeGap = (part) => part.replace(/\.+$/, "");
 
-/** The kept parts (a Set of indices) as text, "…" where parts are left out. */
+/**
+ * The kept parts (a Set of indices) as text, "…" where parts are left out.
+ * @param {string[]} parts
+ * @param {Set<number>} kept
+ */
 function render(parts, kept) {
   let text = "";
   let gap = false;
@@ -76,7 +121,11 @@ function render(parts, kept) {
   return text;
 }
 
-/** `text` cut in the middle (characters) until it fits. */
+/**
+ * `text` cut in the middle (characters) until it fits.
+ * @param {string} text
+ * @param {(text: string) => boolean} fits
+ */
 function cutMiddle(text, fits) {
   if (fits(text)) return text;
   for (let keep = text.length - 1; keep > 1; keep -= 1) {
@@ -87,7 +136,10 @@ function cutMiddle(text, fits) {
   return "…";
 }
 
-/** The least of `name` that still tells it apart: what it is about and its last part, the rest "…". */
+/**
+ * The least of `name` that still tells it apart: what it is about and its last part, the rest "…".
+ * @param {unknown} name
+ */
 export function essentialName(name) {
   const parts = nameParts(String(name ?? ""));
   return render(parts, new Set([keyPart(parts), parts.length - 1]));
@@ -98,6 +150,9 @@ export function essentialName(name) {
  * middle: what it is about and its last part stay whole when they can, then the parts that tell it
  * from the other names in view (`peers`, from peerIndex of those names). Without peers the first
  * part comes next, so a lone name keeps its start and its end: "analytics…customers".
+ * @param {unknown} name
+ * @param {{fits?: (text: string) => boolean, peers?: Peers | null}} [options]
+ * @returns {string}
  */
 export function shortenName(name, { fits = (text) => text.length <= 27, peers = null } = {}) {
   const text = String(name ?? "");
@@ -120,7 +175,9 @@ export function shortenName(name, { fits = (text) => text.length <= 27, peers = 
   }
   const rest = parts.map((_, i) => i).filter((i) => i !== key && i !== last);
   const local = peers?.about.get(bare(parts[key]));
+  /** @param {number} i */
   const alike = (i) => local?.get(bare(parts[i])) ?? 1;
+  /** @param {number} i */
   const count = (i) => peers?.all.get(bare(parts[i])) ?? 1;
   rest.sort((a, b) => alike(a) - alike(b) || count(a) - count(b) || Math.abs(a - key) - Math.abs(b - key) || b - a);
   const order = [...(peers ? [] : [0]), ...rest].filter((i, n, all) => i !== key && all.indexOf(i) === n);

@@ -3,23 +3,63 @@
 // of every facet, which OpenLineage integrations set to their own repository.
 
 export const PRODUCERS = [
-  { key: "dbt", label: "dbt", short: "dbt", color: "#ff694b",
-    test: (url, integration) => integration === "DBT" || /integration\/dbt|dbt-ol|\/dbt-labs\//i.test(url) },
-  { key: "airflow", label: "Airflow", short: "AF", color: "#017cee",
-    test: (url, integration) => integration === "AIRFLOW" || /apache\/airflow|integration\/airflow/i.test(url) },
-  { key: "spark", label: "Spark", short: "Sp", color: "#e25a1c",
-    test: (url, integration) => integration === "SPARK" || /integration\/spark|databricks/i.test(url) },
-  { key: "flink", label: "Flink", short: "Fl", color: "#e6526f",
-    test: (url, integration) => integration === "FLINK" || /integration\/flink/i.test(url) },
-  { key: "dagster", label: "Dagster", short: "Dg", color: "#4f43dd",
-    test: (url, integration) => integration === "DAGSTER" || /dagster/i.test(url) },
-  { key: "great_expectations", label: "Great Expectations", short: "GX", color: "#ff6310",
-    test: (url, integration) => integration === "GREAT_EXPECTATIONS" || /great.expectations/i.test(url) },
+  {
+    key: "dbt",
+    label: "dbt",
+    short: "dbt",
+    color: "#ff694b",
+    test: (url, integration) => integration === "DBT" || /integration\/dbt|dbt-ol|\/dbt-labs\//i.test(url),
+  },
+  {
+    key: "airflow",
+    label: "Airflow",
+    short: "AF",
+    color: "#017cee",
+    test: (url, integration) => integration === "AIRFLOW" || /apache\/airflow|integration\/airflow/i.test(url),
+  },
+  {
+    key: "spark",
+    label: "Spark",
+    short: "Sp",
+    color: "#e25a1c",
+    test: (url, integration) => integration === "SPARK" || /integration\/spark|databricks/i.test(url),
+  },
+  {
+    key: "flink",
+    label: "Flink",
+    short: "Fl",
+    color: "#e6526f",
+    test: (url, integration) => integration === "FLINK" || /integration\/flink/i.test(url),
+  },
+  {
+    key: "dagster",
+    label: "Dagster",
+    short: "Dg",
+    color: "#4f43dd",
+    test: (url, integration) => integration === "DAGSTER" || /dagster/i.test(url),
+  },
+  {
+    key: "great_expectations",
+    label: "Great Expectations",
+    short: "GX",
+    color: "#ff6310",
+    test: (url, integration) => integration === "GREAT_EXPECTATIONS" || /great.expectations/i.test(url),
+  },
   // threadline's SDK before threadline in general: both say integration THREADLINE.
-  { key: "sdk", label: "threadline SDK", short: "SDK", color: "#7c3aed",
-    test: (url) => /threadline[^ ]*\/tracking/i.test(url) },
-  { key: "threadline", label: "threadline", short: "TL", color: "#0d9488",
-    test: (url, integration) => integration === "THREADLINE" || /threadline/i.test(url) },
+  {
+    key: "sdk",
+    label: "threadline SDK",
+    short: "SDK",
+    color: "#7c3aed",
+    test: (url) => /threadline[^ ]*\/tracking/i.test(url),
+  },
+  {
+    key: "threadline",
+    label: "threadline",
+    short: "TL",
+    color: "#0d9488",
+    test: (url, integration) => integration === "THREADLINE" || /threadline/i.test(url),
+  },
 ];
 
 const UNKNOWN = { key: "other", label: "other producer", short: "?", color: "#64748b" };
@@ -42,7 +82,11 @@ export function producerOf(facets, producerUrl = "") {
     if (producer.test(url, integration)) return producer;
   }
   let host = "";
-  try { host = new URL(url).host; } catch { host = url; }
+  try {
+    host = new URL(url).host;
+  } catch {
+    host = url;
+  }
   return { ...UNKNOWN, label: host || UNKNOWN.label };
 }
 
@@ -64,5 +108,8 @@ export function kindOf(type, data) {
 export function jobTypeLabel(facets) {
   const jobType = facets?.jobType;
   if (!jobType) return "";
-  return [jobType.jobType, jobType.processingType === "STREAMING" ? "streaming" : ""].filter(Boolean).join(" ").toLowerCase();
+  return [jobType.jobType, jobType.processingType === "STREAMING" ? "streaming" : ""]
+    .filter(Boolean)
+    .join(" ")
+    .toLowerCase();
 }

@@ -11,9 +11,9 @@ let controller = null;
 let cleanup = null;
 
 /** Register a route. Parameters are ":name" segments, each one percent-encoded path segment. */
-export function route(pattern, render) {
+export function route(pattern, view) {
   const parts = pattern.split("/").filter(Boolean);
-  routes.push({ parts, render });
+  routes.push({ parts, render: view });
 }
 
 function match(pathname) {
@@ -26,7 +26,11 @@ function match(pathname) {
     candidate.parts.forEach((part, i) => {
       if (!ok) return;
       if (part.startsWith(":")) {
-        try { params[part.slice(1)] = decodeURIComponent(segments[i]); } catch { ok = false; }
+        try {
+          params[part.slice(1)] = decodeURIComponent(segments[i]);
+        } catch {
+          ok = false;
+        }
       } else if (part !== segments[i]) {
         ok = false;
       }
@@ -38,7 +42,13 @@ function match(pathname) {
 
 async function render() {
   if (controller) controller.abort();
-  if (cleanup) { try { cleanup(); } catch (error) { console.error(error); } }
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (error) {
+      console.error(error);
+    }
+  }
   cleanup = null;
   controller = new AbortController();
   const { signal } = controller;
@@ -69,11 +79,8 @@ export function navigate(url, { replace = false } = {}) {
   return render();
 }
 
-/**
- * Change the query of the current URL without showing the page again (arrays repeat the key) (a view that updates itself,
- * like the lineage view, keeps the URL in step so it can be shared). `push` adds a history entry.
- */
-export function setQuery(params, { push = false } = {}) {
+/** The query of `params`: arrays repeat the key; null, undefined, "" and false leave it out. */
+export function searchParams(params) {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (Array.isArray(value)) {
@@ -83,7 +90,15 @@ export function setQuery(params, { push = false } = {}) {
     if (value === null || value === undefined || value === "" || value === false) continue;
     search.set(key, String(value));
   }
-  const text = search.toString();
+  return search;
+}
+
+/**
+ * Change the query of the current URL without showing the page again (searchParams) (a view that updates itself,
+ * like the lineage view, keeps the URL in step so it can be shared). `push` adds a history entry.
+ */
+export function setQuery(params, { push = false } = {}) {
+  const text = searchParams(params).toString();
   const url = `${window.location.pathname}${text ? `?${text}` : ""}`;
   if (url === `${window.location.pathname}${window.location.search}`) return;
   if (push) window.history.pushState(null, "", url);

@@ -76,16 +76,39 @@ export function setupSearch() {
   const show = (q, found) => {
     items = found.items;
     const rows = items.map((item, i) => {
-      const li = h("li", { id: `search-option-${i}`, role: "option", "aria-selected": "false", class: "search-option",
-        dataset: { kind: item.kind.toLowerCase() } },
+      const li = h(
+        "li",
+        {
+          id: `search-option-${i}`,
+          role: "option",
+          "aria-selected": "false",
+          class: "search-option",
+          dataset: { kind: item.kind.toLowerCase() },
+        },
         h("span", { class: `kind-badge kind-${item.kind.toLowerCase()}` }, KIND_LABEL[item.kind]),
-        h("span", { class: "search-text" },
+        h(
+          "span",
+          { class: "search-text" },
           h("span", { class: "search-title" }, item.title),
-          h("span", { class: "search-subtitle" }, item.subtitle)),
+          h("span", { class: "search-subtitle" }, item.subtitle),
+        ),
         item.lineage
-          ? h("a", { href: item.lineage, "data-link": "", class: "search-lineage", title: "Open its lineage",
-            onclick: (event) => { event.stopPropagation(); close(); } }, "lineage")
-          : null);
+          ? h(
+              "a",
+              {
+                href: item.lineage,
+                "data-link": "",
+                class: "search-lineage",
+                title: "Open its lineage",
+                onclick: (event) => {
+                  event.stopPropagation();
+                  close();
+                },
+              },
+              "lineage",
+            )
+          : null,
+      );
       li.addEventListener("mousedown", (event) => event.preventDefault()); // keep focus in the box
       li.addEventListener("click", (event) => {
         if (event.target.closest(".search-lineage")) return;
@@ -94,8 +117,18 @@ export function setupSearch() {
       return li;
     });
     if (!rows.length) rows.push(h("li", { class: "search-empty", role: "presentation" }, `Nothing matches “${q}”.`));
-    else rows.push(h("li", { class: "search-all", role: "presentation" },
-      h("a", { href: `/search?q=${encodeURIComponent(q)}`, "data-link": "", onclick: close }, `All results for “${q}”`)));
+    else
+      rows.push(
+        h(
+          "li",
+          { class: "search-all", role: "presentation" },
+          h(
+            "a",
+            { href: `/search?q=${encodeURIComponent(q)}`, "data-link": "", onclick: close },
+            `All results for “${q}”`,
+          ),
+        ),
+      );
     list.replaceChildren(...rows);
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
@@ -117,7 +150,10 @@ export function setupSearch() {
 
   input.addEventListener("input", () => {
     const q = input.value.trim();
-    if (!q) { close(); return; }
+    if (!q) {
+      close();
+      return;
+    }
     lookup(q);
   });
   input.addEventListener("keydown", (event) => {
@@ -130,13 +166,18 @@ export function setupSearch() {
     } else if (event.key === "Enter") {
       event.preventDefault();
       if (!list.hidden && active >= 0 && items[active]) open(items[active]);
-      else if (input.value.trim()) { close(); navigate(`/search?q=${encodeURIComponent(input.value.trim())}`); }
+      else if (input.value.trim()) {
+        close();
+        navigate(`/search?q=${encodeURIComponent(input.value.trim())}`);
+      }
     } else if (event.key === "Escape") {
       close();
     }
   });
   input.addEventListener("blur", () => setTimeout(close, 150));
-  input.addEventListener("focus", () => { if (input.value.trim() && items.length) list.hidden = false; });
+  input.addEventListener("focus", () => {
+    if (input.value.trim() && items.length) list.hidden = false;
+  });
   document.addEventListener("keydown", (event) => {
     if (event.key === "/" && !event.target.closest("input, textarea, select, [contenteditable]")) {
       event.preventDefault();

@@ -30,16 +30,40 @@ function viewModel(answer, run, producer, children) {
     if (n.type === "run") {
       const state = own ? run.state : STATES[n.state] || n.state || null;
       nodes.push({
-        id: n.id, kind: "run", title: n.job || n.label, subtitle: [`run ${n.shortId || n.runId.slice(0, 8)}`, state?.toLowerCase()].filter(Boolean).join(" · "),
-        producer: own || n.child ? producer : null, state, classes: [own ? "center" : "", n.child ? "child" : ""].filter(Boolean).join(" "), handles: {},
+        id: n.id,
+        kind: "run",
+        title: n.job || n.label,
+        subtitle: [`run ${n.shortId || n.runId.slice(0, 8)}`, state?.toLowerCase()].filter(Boolean).join(" · "),
+        producer: own || n.child ? producer : null,
+        state,
+        classes: [own ? "center" : "", n.child ? "child" : ""].filter(Boolean).join(" "),
+        handles: {},
       });
     } else {
-      nodes.push({ id: n.id, kind: "dataset", title: n.name || n.label, subtitle: n.version ? `version ${shortHash(n.version, 10)}` : "", handles: {} });
+      nodes.push({
+        id: n.id,
+        kind: "dataset",
+        title: n.name || n.label,
+        subtitle: n.version ? `version ${shortHash(n.version, 10)}` : "",
+        handles: {},
+      });
     }
     for (const side of n.more || []) {
       const id = `more:${side}:${n.id}`;
-      nodes.push({ id, kind: "more", label: side === "up" ? "more upstream…" : "more downstream…", width: 150, height: 40, classes: "more", handles: {} });
-      edges.push(side === "up" ? { id: `e:${id}`, source: id, target: n.id, classes: "more-edge" } : { id: `e:${id}`, source: n.id, target: id, classes: "more-edge" });
+      nodes.push({
+        id,
+        kind: "more",
+        label: side === "up" ? "more upstream…" : "more downstream…",
+        width: 150,
+        height: 40,
+        classes: "more",
+        handles: {},
+      });
+      edges.push(
+        side === "up"
+          ? { id: `e:${id}`, source: id, target: n.id, classes: "more-edge" }
+          : { id: `e:${id}`, source: n.id, target: id, classes: "more-edge" },
+      );
     }
   }
   return { nodes, edges };
@@ -59,8 +83,16 @@ export function runLineageSection(run, { children = 0, producer = null, signal }
   const caption = withChildren
     ? `This run read and wrote nothing itself. Shown instead: what the ${children} runs below it read and wrote, the runs that made their inputs and the runs that read their outputs (the runs below it are outlined).`
     : "The exact dataset versions this run read and wrote, the runs that made its inputs and the runs that read its outputs.";
-  const element = h("section", { class: "card" }, h("h2", null, "Run lineage"), h("p", { class: "muted small" }, caption),
-    box, hint, note, h("details", { class: "graph-list-box" }, summary, list));
+  const element = h(
+    "section",
+    { class: "card" },
+    h("h2", null, "Run lineage"),
+    h("p", { class: "muted small" }, caption),
+    box,
+    hint,
+    note,
+    h("details", { class: "graph-list-box" }, summary, list),
+  );
   let depth = withChildren ? 1 : DEPTHS[0];
   const deeper = () => {
     depth = depth === "all" ? "all" : DEPTHS.find((d) => d === "all" || d > depth);
@@ -68,7 +100,9 @@ export function runLineageSection(run, { children = 0, producer = null, signal }
   };
   const view = new GraphView(box, {
     hint,
-    onSelect: (nodeId) => { if (nodeId?.startsWith("run:") && nodeId !== `run:${run.id}`) navigate(runUrl(nodeId.slice(4))); },
+    onSelect: (nodeId) => {
+      if (nodeId?.startsWith("run:") && nodeId !== `run:${run.id}`) navigate(runUrl(nodeId.slice(4)));
+    },
     onMore: deeper,
   });
 
@@ -79,14 +113,28 @@ export function runLineageSection(run, { children = 0, producer = null, signal }
       const model = viewModel(answer, run, producer, withChildren);
       const result = await view.show(model, { height: HEIGHT });
       const more = model.nodes.filter((n) => n.kind === "more").length;
-      note.replaceChildren(more
-        ? h("p", { class: "muted small" }, `Showing runs up to ${depth} step${depth === 1 ? "" : "s"} away; there is more beyond (the dashed boxes). `,
-          h("button", { type: "button", class: "small ghost", onclick: deeper }, "Show more"))
-        : h("p", { class: "muted small" }, "That is all of it: no more runs beyond these."));
+      note.replaceChildren(
+        more
+          ? h(
+              "p",
+              { class: "muted small" },
+              `Showing runs up to ${depth} step${depth === 1 ? "" : "s"} away; there is more beyond (the dashed boxes). `,
+              h("button", { type: "button", class: "small ghost", onclick: deeper }, "Show more"),
+            )
+          : h("p", { class: "muted small" }, "That is all of it: no more runs beyond these."),
+      );
       const drawn = model.nodes.filter((n) => n.kind !== "more");
       summary.textContent = `Runs and versions in view (${drawn.length})`;
-      list.replaceChildren(...drawn.map((n) => h("li", { dataset: { id: n.id, kind: n.kind, label: result.labels.get(n.id)?.split("\n")[0] || "" } },
-        n.kind === "run" ? h("a", { href: runUrl(n.id.slice(4)), "data-link": "" }, n.title) : n.title, h("span", { class: "muted small" }, ` ${n.subtitle}`))));
+      list.replaceChildren(
+        ...drawn.map((n) =>
+          h(
+            "li",
+            { dataset: { id: n.id, kind: n.kind, label: result.labels.get(n.id)?.split("\n")[0] || "" } },
+            n.kind === "run" ? h("a", { href: runUrl(n.id.slice(4)), "data-link": "" }, n.title) : n.title,
+            h("span", { class: "muted small" }, ` ${n.subtitle}`),
+          ),
+        ),
+      );
     } catch (error) {
       if (error.name === "AbortError") return;
       note.replaceChildren(error.status ? errorBox(error) : notice("error", error.message));
