@@ -31,7 +31,7 @@ define install
 	fi
 endef
 
-.PHONY: venv demo test lint format bench lock clean
+.PHONY: venv demo test docs lint format bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,19 @@ lock: | $(BIN)/python
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
 
+# The documentation site (mkdocs.yml, docs/) is built strictly, so a broken link or a page left out of
+# the nav fails the tests too; into a temporary folder, since only whether it builds matters there.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
+	@out=$$(mktemp -d) && $(MKDOCS) build --strict --site-dir $$out; status=$$?; rm -rf $$out; \
+		[ $$status -eq 0 ] && echo "docs: mkdocs build --strict passed" || exit $$status
 	$(BIN)/python -m pytest -q
+
+# Build the documentation site into site/ (open site/index.html); `$(MKDOCS) serve` previews it live.
+docs: $(STAMP)
+	$(MKDOCS) build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
@@ -73,4 +83,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache .demo site
