@@ -39,7 +39,7 @@ NODE_STAMP := node_modules/.installed
 JS := src/threadline/web/app tests/web/js eslint.config.js
 JS_FORMATTED := $(JS) package.json tsconfig.json .prettierrc.json
 
-.PHONY: venv demo test lint lint-js typecheck format bench lock settings-doc clean
+.PHONY: venv demo test docs lint lint-js typecheck format bench lock settings-doc clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,11 +69,21 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+# The documentation site (mkdocs.yml, docs/) is built strictly, so a broken link or a page left out of
+# the nav fails the tests too; into a temporary folder, since only whether it builds matters there.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
 # mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
 test: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
+	@out=$$(mktemp -d) && $(MKDOCS) build --strict --site-dir $$out; status=$$?; rm -rf $$out; \
+		[ $$status -eq 0 ] && echo "docs: mkdocs build --strict passed" || exit $$status
 	$(BIN)/python -m pytest -q
+
+# Build the documentation site into site/ (open site/index.html); `$(MKDOCS) serve` previews it live.
+docs: $(STAMP)
+	$(MKDOCS) build --strict
 
 lint: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
@@ -102,4 +112,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .demo site node_modules

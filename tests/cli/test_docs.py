@@ -1,5 +1,6 @@
-"""The README documents every command (a test fails when one is missing); every setting is in
-docs/settings.md, generated from the table (tests/test_settings.py)."""
+"""The documentation (README.md and the site's pages in docs/) documents every setting and every command
+(a test fails when one is missing); docs/settings.md is generated from the settings table
+(tests/test_settings.py checks it matches)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 import pytest
 import typer
 
-from tests.conftest import ROOT
+from tests import documents
 from threadline.cli.main import app
 from threadline.settings import SETTINGS
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCUMENTATION = documents.text()
 
 
 def _commands(group: Any, prefix: str) -> Iterator[str]:
@@ -37,7 +38,13 @@ def test_commands_are_found() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_documented(command: str) -> None:
-    assert f"`{command}" in README, f"README.md does not document `{command}`"
+    assert f"`{command}" in DOCUMENTATION, f"neither README.md nor docs/ documents `{command}`"
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_documented(setting: object) -> None:
+    assert f"`{setting.name}`" in DOCUMENTATION, f"the docs' settings table lacks `{setting.name}`"  # type: ignore[attr-defined]
+    assert f"`{setting.env_var}`" in DOCUMENTATION, f"the docs do not name `{setting.env_var}`"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)

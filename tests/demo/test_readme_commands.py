@@ -1,10 +1,11 @@
-"""Every `threadline …` command of the README's shell examples works on the demo data, typed as written.
+"""Every `threadline …` command of the documentation's shell examples works on the demo data, typed as
+written: README.md and every page of the site in docs/ (`tests.documents`).
 
-The README says to try its commands in the demo project (`make demo`, then `cd .demo`). This test
-builds that project, then runs each shell block's `threadline` lines in order, in README order, with
-bash in the demo folder and the test's interpreter's `bin/` first on PATH (what `. .venv/bin/activate`
-does): each must exit 0 without a traceback. The README's Python examples that `import threadline` run
-there too.
+The documentation says to try its commands in the demo project (`make demo`, then `cd .demo`). This
+test builds that project, then runs each shell block's `threadline` lines in order (README.md, then the
+pages in the site's nav order), with bash in the demo folder and the test's interpreter's `bin/` first
+on PATH (what `. .venv/bin/activate` does): each must exit 0 without a traceback. The documents'
+Python examples that `import threadline` run there too.
 
 Only three things are changed, each listed below with its reason: ids that differ in every demo
 (`PLACEHOLDERS`: run ids, object ids), commands that cannot run here (`SKIPPED`: a remote server,
@@ -27,11 +28,12 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.demo.conftest import build_demo
+from tests.documents import documents
 
 pytestmark = pytest.mark.slow
 
-#: The documents whose examples must work on the demo data (the docs site will add its pages here).
-DOCUMENTS: tuple[str, ...] = ("README.md",)
+#: The documents whose examples must work on the demo data: README.md and every page of docs/.
+DOCUMENTS: tuple[str, ...] = tuple(documents())
 
 #: Commands that are not run, each with why. Keys are the command as written (comments removed).
 SKIPPED: dict[str, str] = {
@@ -82,7 +84,7 @@ def _stored_folder(folder: Path) -> str:
     return added.split()[0]
 
 
-#: Ids in the README that stand for ones that differ in every project (the README says so), and how
+#: Ids in the documents that stand for ones that differ in every project (they say so), and how
 #: the test finds the demo's own: the third churn run (whose input file is still as it read it, so
 #: it can be snapshotted) and the first (which read other data), the stored data/raw folder.
 PLACEHOLDERS: dict[str, Callable[[Path], str]] = {
@@ -196,7 +198,7 @@ def _threadline(folder: Path, *arguments: str) -> str:
 
 @pytest.fixture(scope="module")
 def readme_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo project of this module's own: the README's commands change it (tokens, snapshots…)."""
+    """A demo project of this module's own: the documents' commands change it (tokens, snapshots…)."""
     return build_demo(tmp_path_factory.mktemp("readme") / "demo")
 
 
@@ -206,6 +208,8 @@ def placeholders(readme_demo: Path) -> dict[str, str]:
 
 
 def test_the_documents_have_commands() -> None:
+    assert "README.md" in DOCUMENTS
+    assert "docs/commands/serve.md" in DOCUMENTS
     assert len(SHELL_BLOCKS) >= 10
     assert sum(len(block.commands) for block in SHELL_BLOCKS) >= 40
     assert PYTHON_BLOCKS
