@@ -30,6 +30,10 @@ from threadline.graph.traverse import DEFAULT_DEPTH
 DEFAULT_LIMIT = 100
 
 
+def _shown(default: int | None) -> str:
+    return params.NO_LIMIT if default is None else str(default)
+
+
 def _depth_schema(default: int | None) -> dict[str, Any]:
     return {
         "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": [params.NO_LIMIT]}],
@@ -42,7 +46,11 @@ def depth_param(default: int | None) -> Callable[..., Awaitable[int | None]]:
 
     async def depth(
         depth: Annotated[
-            str | None, Query(description=params.DEPTH_HELP, json_schema_extra=_depth_schema(default))
+            str | None,
+            Query(
+                description=f"{params.DEPTH_HELP} Default: {_shown(default)}.",
+                json_schema_extra=_depth_schema(default),
+            ),
         ] = None,
     ) -> int | None:
         return params.parse_depth(depth, default)
@@ -99,7 +107,10 @@ def direction_param(choices: tuple[str, ...], default: str, what: str = "") -> C
 
     async def direction(
         direction: Annotated[
-            str | None, Query(description="Which way to walk from the node.", json_schema_extra=schema)
+            str | None,
+            Query(
+                description=f"Which way to walk from the node. Default: {default}.", json_schema_extra=schema
+            ),
         ] = None,
     ) -> str:
         return params.parse_choice(direction, "direction", choices, default, what)
@@ -130,7 +141,7 @@ async def _format(
         str | None,
         Query(
             alias="format",
-            description="json, or a drawing: dot (Graphviz) or mermaid.",
+            description="json (the default), or a drawing: dot (Graphviz) or mermaid.",
             json_schema_extra={"enum": list(FORMATS), "default": "json"},
         ),
     ] = None,
@@ -176,7 +187,11 @@ def limit_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Cal
 
     async def limit(
         limit: Annotated[
-            str | None, Query(description="Most items in the answer.", json_schema_extra=schema)
+            str | None,
+            Query(
+                description=f"Most items in the answer ({low} to {high}). Default: {default}.",
+                json_schema_extra=schema,
+            ),
         ] = None,
     ) -> int:
         return params.parse_int(limit, "limit", default, low, high)
@@ -189,7 +204,8 @@ _OFFSET_SCHEMA = {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET,
 
 async def _offset(
     offset: Annotated[
-        str | None, Query(description="How many items to skip (paging).", json_schema_extra=_OFFSET_SCHEMA)
+        str | None,
+        Query(description="How many items to skip (paging). Default: 0.", json_schema_extra=_OFFSET_SCHEMA),
     ] = None,
 ) -> int:
     return params.parse_int(offset, "offset", 0, 0, params.MAX_OFFSET)
