@@ -26,7 +26,7 @@ bearer = HTTPBearer(
 )
 
 
-def _state(request: Request) -> ServerState:
+async def _state(request: Request) -> ServerState:
     return state_of(request)
 
 

@@ -38,7 +38,7 @@ class EventPage:
     after: int | None
 
 
-def _event_page(
+async def _event_page(
     page: Annotated[PageParams, Depends(page_param(DEFAULT_LIMIT, 1, MAX_LIMIT))],
     before: Annotated[int | None, Depends(time_param("before", "Only events before this time."))],
     after: Annotated[int | None, Depends(time_param("after", "Only events after this time."))],
@@ -46,7 +46,7 @@ def _event_page(
     return EventPage(page.limit, page.offset, before, after)
 
 
-def _ascending(
+async def _ascending(
     direction: Annotated[
         str | None,
         Query(

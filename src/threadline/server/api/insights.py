@@ -212,7 +212,7 @@ def run_summaries(connection: Connection, rows: Sequence[Any]) -> list[dict[str,
     return found
 
 
-def _run_filter(
+async def _run_filter(
     state: Annotated[str | None, _text("state", "COMPLETED, FAILED, RUNNING, ABORTED or NEW (any case).")],
     namespace: Annotated[str | None, _exact("namespace", "Only runs of jobs in this namespace.")],
     job: Annotated[str | None, _text("job", "Only runs of jobs whose name holds this.")],
@@ -382,7 +382,7 @@ def list_events(connection: Connection, wanted: EventFilter, limit: int, offset:
     return found, total
 
 
-def _event_filter(
+async def _event_filter(
     event_type: Annotated[str | None, _text("type", f"One of {', '.join(EVENT_TYPES)} (any case).")],
     job: Annotated[str | None, _text("job", "Only events of jobs whose name holds this.")],
     run: Annotated[str | None, _text("run", "The start of the events' run ids.")],
@@ -510,7 +510,7 @@ def search_columns(connection: Connection, query: str, limit: int) -> dict[str, 
     }
 
 
-def _column_query(q: Annotated[str, Query(description="Part of a field's name.")]) -> str:
+async def _column_query(q: Annotated[str, Query(description="Part of a field's name.")]) -> str:
     if not q.strip():
         msg = "q must not be empty: give part of a field name"
         raise InvalidParameter(msg, "q")

@@ -286,7 +286,7 @@ def _column_lineage(state: ServerState, connection: Connection, args: dict[str, 
 _COLUMN_DIRECTION = {"enum": list(ONE_WAY_OR_BOTH), "default": "upstream"}
 
 
-def _column_direction_or_downstream(
+async def _column_direction_or_downstream(
     direction: Annotated[
         str | None,
         Query(description="Which way to walk (default upstream).", json_schema_extra=_COLUMN_DIRECTION),
@@ -421,7 +421,7 @@ def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
     return answer
 
 
-def _run_id(
+async def _run_id(
     run_id: Annotated[str, Query(alias="runId", description="A run id, or a unique prefix of one.")],
 ) -> str:
     return required(run_id, "runId", "a run id or a unique prefix of one")

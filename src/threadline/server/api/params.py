@@ -6,14 +6,16 @@ A handler writes ``depth: Depth`` or ``page: Page`` and gets the value parsed an
 the raw text rather than a plain typed ``Query``, so that what is accepted (blank is absent, an
 unencoded ``+`` in a time, ``all`` for no depth limit) and the words of a refusal stay exactly
 threadline's, and refusals answer in the one error shape (``invalid_parameter``, naming the
-parameter in ``field``).
+parameter in ``field``). Every dependency is ``async``: FastAPI runs a plain ``def`` dependency in
+its thread pool, a thread hop per parameter per request that cost about a millisecond a request under
+load; these only parse text, so they run on the event loop.
 
 The factories below build their dependencies as closures whose annotations use the factory's
 arguments, so this module does without ``from __future__ import annotations``: FastAPI reads the
 annotations of a closure at run time, where a string one could not see those arguments.
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -28,6 +30,10 @@ from threadline.graph.traverse import DEFAULT_DEPTH
 DEFAULT_LIMIT = 100
 
 
+def _shown(default: int | None) -> str:
+    return params.NO_LIMIT if default is None else str(default)
+
+
 def _depth_schema(default: int | None) -> dict[str, Any]:
     return {
         "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "enum": [params.NO_LIMIT]}],
@@ -35,12 +41,16 @@ def _depth_schema(default: int | None) -> dict[str, Any]:
     }
 
 
-def depth_param(default: int | None) -> Callable[..., int | None]:
+def depth_param(default: int | None) -> Callable[..., Awaitable[int | None]]:
     """The dependency reading ``depth`` (``default`` when absent; ``None``: no limit)."""
 
-    def depth(
+    async def depth(
         depth: Annotated[
-            str | None, Query(description=params.DEPTH_HELP, json_schema_extra=_depth_schema(default))
+            str | None,
+            Query(
+                description=f"{params.DEPTH_HELP} Default: {_shown(default)}.",
+                json_schema_extra=_depth_schema(default),
+            ),
         ] = None,
     ) -> int | None:
         return params.parse_depth(depth, default)
@@ -56,7 +66,7 @@ DepthNoLimit = Annotated[int | None, Depends(depth_param(None))]
 RunDepth = Annotated[int | None, Depends(depth_param(10))]
 
 
-def _as_of(
+async def _as_of(
     as_of: Annotated[
         str | None,
         Query(
@@ -73,10 +83,10 @@ def _as_of(
 AsOf = Annotated[int | None, Depends(_as_of)]
 
 
-def time_param(name: str, description: str) -> Callable[..., int | None]:
+def time_param(name: str, description: str) -> Callable[..., Awaitable[int | None]]:
     """The dependency reading the date-time parameter ``name`` (``None`` when absent)."""
 
-    def moment(
+    async def moment(
         text: Annotated[
             str | None,
             Query(
@@ -91,13 +101,16 @@ def time_param(name: str, description: str) -> Callable[..., int | None]:
     return moment
 
 
-def direction_param(choices: tuple[str, ...], default: str, what: str = "") -> Callable[..., str]:
+def direction_param(choices: tuple[str, ...], default: str, what: str = "") -> Callable[..., Awaitable[str]]:
     """The dependency reading ``direction``: one of ``choices``, ``default`` when absent."""
     schema = {"enum": list(choices), "default": default}
 
-    def direction(
+    async def direction(
         direction: Annotated[
-            str | None, Query(description="Which way to walk from the node.", json_schema_extra=schema)
+            str | None,
+            Query(
+                description=f"Which way to walk from the node. Default: {default}.", json_schema_extra=schema
+            ),
         ] = None,
     ) -> str:
         return params.parse_choice(direction, "direction", choices, default, what)
@@ -109,11 +122,11 @@ def direction_param(choices: tuple[str, ...], default: str, what: str = "") -> C
 Direction = Annotated[str, Depends(direction_param(params.DIRECTIONS, "undirected"))]
 
 
-def node_param(name: str) -> Callable[..., str]:
+def node_param(name: str) -> Callable[..., Awaitable[str]]:
     """The dependency reading the required node id ``name``, as given (a name may begin or end with
     spaces)."""
 
-    def node(value: Annotated[str, Query(alias=name, description=params.NODE_ID_HELP)]) -> str:
+    async def node(value: Annotated[str, Query(alias=name, description=params.NODE_ID_HELP)]) -> str:
         return params.required(value, name, "a node id such as dataset:<namespace>:<name>")
 
     return node
@@ -123,12 +136,12 @@ def node_param(name: str) -> Callable[..., str]:
 NodeIdParam = Annotated[str, Depends(node_param("nodeId"))]
 
 
-def _format(
+async def _format(
     fmt: Annotated[
         str | None,
         Query(
             alias="format",
-            description="json, or a drawing: dot (Graphviz) or mermaid.",
+            description="json (the default), or a drawing: dot (Graphviz) or mermaid.",
             json_schema_extra={"enum": list(FORMATS), "default": "json"},
         ),
     ] = None,
@@ -140,10 +153,10 @@ def _format(
 Format = Annotated[str, Depends(_format)]
 
 
-def flag_param(name: str, description: str) -> Callable[..., bool]:
+def flag_param(name: str, description: str) -> Callable[..., Awaitable[bool]]:
     """The dependency reading the flag ``name`` (true: ``true``, ``1`` or ``yes``)."""
 
-    def flag(
+    async def flag(
         text: Annotated[
             str | None,
             Query(
@@ -168,13 +181,17 @@ class PageParams:
         return {"limit": self.limit, "offset": self.offset}
 
 
-def limit_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Callable[..., int]:
+def limit_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Callable[..., Awaitable[int]]:
     """The dependency reading ``limit``: ``low``..``high``, ``default`` when absent."""
     schema = {"type": "integer", "minimum": low, "maximum": high, "default": default}
 
-    def limit(
+    async def limit(
         limit: Annotated[
-            str | None, Query(description="Most items in the answer.", json_schema_extra=schema)
+            str | None,
+            Query(
+                description=f"Most items in the answer ({low} to {high}). Default: {default}.",
+                json_schema_extra=schema,
+            ),
         ] = None,
     ) -> int:
         return params.parse_int(limit, "limit", default, low, high)
@@ -185,19 +202,22 @@ def limit_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Cal
 _OFFSET_SCHEMA = {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET, "default": 0}
 
 
-def _offset(
+async def _offset(
     offset: Annotated[
-        str | None, Query(description="How many items to skip (paging).", json_schema_extra=_OFFSET_SCHEMA)
+        str | None,
+        Query(description="How many items to skip (paging). Default: 0.", json_schema_extra=_OFFSET_SCHEMA),
     ] = None,
 ) -> int:
     return params.parse_int(offset, "offset", 0, 0, params.MAX_OFFSET)
 
 
-def page_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Callable[..., PageParams]:
+def page_param(
+    default: int, low: int = 0, high: int = params.MAX_LIMIT
+) -> Callable[..., Awaitable[PageParams]]:
     """The dependency reading ``limit`` and ``offset``."""
     read_limit = limit_param(default, low, high)
 
-    def page(
+    async def page(
         limit: Annotated[int, Depends(read_limit)], offset: Annotated[int, Depends(_offset)]
     ) -> PageParams:
         return PageParams(limit, offset)
@@ -209,11 +229,13 @@ def page_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Call
 Page = Annotated[PageParams, Depends(page_param(DEFAULT_LIMIT))]
 
 
-def text_param(name: str, description: str, *, strip: bool = True) -> Callable[..., str | None]:
+def text_param(name: str, description: str, *, strip: bool = True) -> Callable[..., Awaitable[str | None]]:
     """The dependency reading the optional text ``name`` (``None`` when absent or blank; stripped of
     surrounding spaces unless ``strip`` is false: a name may begin or end with them)."""
 
-    def text(value: Annotated[str | None, Query(alias=name, description=description)] = None) -> str | None:
+    async def text(
+        value: Annotated[str | None, Query(alias=name, description=description)] = None,
+    ) -> str | None:
         if value is None or not value.strip():
             return None
         return value.strip() if strip else value
@@ -221,11 +243,11 @@ def text_param(name: str, description: str, *, strip: bool = True) -> Callable[.
     return text
 
 
-def name_param(name: str, description: str, example: str) -> Callable[..., str]:
+def name_param(name: str, description: str, example: str) -> Callable[..., Awaitable[str]]:
     """The dependency reading the required name ``name`` exactly as given: a name may be spaces, or
     begin or end with them, so only an absent or empty one is refused."""
 
-    def value(text: Annotated[str, Query(alias=name, description=description)]) -> str:
+    async def value(text: Annotated[str, Query(alias=name, description=description)]) -> str:
         if not text:
             msg = f"the query parameter {name} is required ({example})"
             raise InvalidParameter(msg, name)

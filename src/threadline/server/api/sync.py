@@ -57,7 +57,7 @@ PROJECTION_WAIT = 10.0
 _AFTER_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 2**62, "default": 0}
 
 
-def _after(
+async def _after(
     after: Annotated[
         str | None,
         Query(description="The puller's mark: our sequence number it has.", json_schema_extra=_AFTER_SCHEMA),
@@ -66,7 +66,7 @@ def _after(
     return parse_int(after, "after", 0, 0, 2**62)
 
 
-def _exclude(
+async def _exclude(
     exclude: Annotated[
         str | None, Query(description="A site id (UUID): leave out the events that came from it.")
     ] = None,
@@ -84,7 +84,7 @@ _text = {
 }
 
 
-def _pull_filter(
+async def _pull_filter(
     pipeline: Annotated[str | None, Query(description=_text["pipeline"])] = None,
     namespace: Annotated[str | None, Query(description=_text["namespace"])] = None,
     node: Annotated[str | None, Query(description=_text["node"])] = None,

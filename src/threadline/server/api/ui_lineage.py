@@ -179,7 +179,7 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
 # ---- the endpoint --------------------------------------------------------------------------------
 
 
-def _node_id(node_id: Annotated[str, Query(alias="nodeId", description=NODE_ID_HELP)]) -> str:
+async def _node_id(node_id: Annotated[str, Query(alias="nodeId", description=NODE_ID_HELP)]) -> str:
     return required(node_id, "nodeId", "a node id such as dataset:<namespace>:<name>")
 
 
