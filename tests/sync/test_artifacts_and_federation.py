@@ -207,4 +207,4 @@ def test_federation_with_an_unknown_remote_refuses_to_start(run: Run, tmp_path: 
     assert "no remote named 'nowhere'" in result.stderr
     bad = run("serve", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--pull-filter", "colour=blue")
     assert bad.exit_code != 0
-    assert "--pull-filter takes" in bad.stderr
+    assert "setting pull_filter from --pull-filter must be key=value pairs" in bad.stderr

@@ -59,8 +59,8 @@ _PHASES = {
     EventType.ABORT: RunPhase.ENDED,
     EventType.FAIL: RunPhase.ENDED,
 }
-#: Every event type, in the spec's order.
-EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
+#: Every event type's text, in the spec's order (plain strings: ingest checks each event against them).
+EVENT_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
 #: The event types that end a run.
 TERMINAL_TYPES: frozenset[EventType] = frozenset(t for t, phase in _PHASES.items() if phase is RunPhase.ENDED)
 #: The phase of each event type, by its text (for code that reads types as text from the store).
