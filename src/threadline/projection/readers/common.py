@@ -74,6 +74,12 @@ def decode_json(value: str | bytes | None) -> Any:
     return _decoder.decode(value)
 
 
+def is_deleted(facet: Any) -> bool:
+    """Whether a facet's latest value deletes it: OpenLineage's ``{"_deleted": true}`` (a producer's
+    way to say the facet no longer applies). Readers leave such facets out, as if never sent."""
+    return isinstance(facet, dict) and facet.get("_deleted") is True
+
+
 # Built once: a statement built for each call costs SQLAlchemy about four times what running it costs
 # (building the expression, then its cache key); these are among the most run of every page.
 _facets = schema.facets
@@ -100,9 +106,8 @@ def load_facets(connection: Connection, entity_type: str, keys: Iterable[str]) -
         rows = connection.execute(_FACETS_OF, {"entity_type": entity_type, "keys": list(part)})
         for key, name, value in rows:
             decoded = decode_json(value)
-            if isinstance(decoded, dict) and decoded.get("_deleted") is True:
-                continue
-            found[key][name] = decoded
+            if not is_deleted(decoded):
+                found[key][name] = decoded
     return found
 
 
@@ -116,7 +121,7 @@ def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], na
         )
         for key, value in rows:
             decoded = decode_json(value)
-            if not (isinstance(decoded, dict) and decoded.get("_deleted") is True):
+            if not is_deleted(decoded):
                 found[key] = decoded
     return found
 

@@ -1,10 +1,11 @@
 """Runs, read with their state history, facets, inputs and outputs (a run named by a prefix of its id
-is found by ``store/run_ids.py``)."""
+is found by ``store/run_ids.py``): the one reader of runs for the HTTP API, the CLI and tracking
+(``threadline runs``, ``diff``, ``snapshot`` and ``restore`` read runs here too)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,10 @@ from threadline.vocabulary import RunState
 # ---- reading runs -----------------------------------------------------------------------------------
 
 
+#: Where a run's tracked content lives among its facets (``threadline.tracking``).
+_PARAMS, _METRICS, _ENVIRONMENT = "threadline_params", "threadline_metrics", "threadline_environment"
+
+
 @dataclass(slots=True)
 class RunDataset:
     """A dataset a run read or wrote, the version it read or wrote, and the run's facets about it."""
@@ -28,6 +33,21 @@ class RunDataset:
     name: str
     version: str | None
     facets: dict[str, Any]
+
+    @property
+    def local_path(self) -> str | None:
+        """The local path of a ``file`` dataset."""
+        return self.name if self.namespace == "file" else None
+
+    @property
+    def object_id(self) -> str | None:
+        """The content id of the version (``blake3:…``), when it is one."""
+        return self.version if self.version and self.version.startswith("blake3:") else None
+
+    @property
+    def label(self) -> str:
+        """``namespace/name`` for people, or the path of a local file."""
+        return self.name if self.namespace == "file" else f"{self.namespace}/{self.name}"
 
 
 @dataclass(slots=True)
@@ -66,17 +86,55 @@ class Run:
         return RunState.of(self.state)
 
     @property
-    def duration_ms(self) -> int | None:
-        """From start to end, in milliseconds, once both are known."""
+    def duration_micros(self) -> int | None:
+        """From start to end, in microseconds, once both are known."""
         if self.started_at is None or self.ended_at is None:
             return None
-        return (self.ended_at - self.started_at) // 1000
+        return self.ended_at - self.started_at
+
+    @property
+    def duration_ms(self) -> int | None:
+        """From start to end, in milliseconds, once both are known."""
+        micros = self.duration_micros
+        return None if micros is None else micros // 1000
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameters (the ``threadline_params`` facet)."""
+        return dict(_field(self.facets.get(_PARAMS), "params"))
+
+    @property
+    def metrics(self) -> dict[str, list[list[Any]]]:
+        """Metric series: name to ``[step, value, timestamp ms]`` points (``threadline_metrics``)."""
+        return dict(_field(self.facets.get(_METRICS), "metrics"))
+
+    @property
+    def final_metrics(self) -> dict[str, Any]:
+        """The last value of each metric series."""
+        return {name: points[-1][1] for name, points in self.metrics.items() if points}
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        """The ``threadline_environment`` facet (Python, packages object, host, command line, git)."""
+        facet = self.facets.get(_ENVIRONMENT)
+        return dict(facet) if isinstance(facet, dict) else {}
+
+    @property
+    def git(self) -> dict[str, Any]:
+        """Commit, branch, dirty flag and remote of the code, when it was in git."""
+        return dict(_field(self.environment, "git"))
 
     def nominal_time(self, which: str) -> str | None:
         """``nominalStartTime`` or ``nominalEndTime`` of the ``nominalTime`` facet."""
         facet = self.facets.get("nominalTime")
         value = facet.get(which) if isinstance(facet, dict) else None
         return value if isinstance(value, str) else None
+
+
+def _field(facet: Any, key: str) -> dict[str, Any]:
+    """The object under ``key`` of a facet, or an empty one (no facet, or not the shape expected)."""
+    value = facet.get(key) if isinstance(facet, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def is_run_uuid(text: str) -> bool:
@@ -101,12 +159,16 @@ def get_run(connection: Connection, run_id: str) -> Run:
     return runs[0]
 
 
-def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
+def load_runs(
+    connection: Connection, run_ids: Sequence[str], *, recorded_versions: bool = False
+) -> list[Run]:
     """The runs with these ids, in the order given (unknown ids are skipped); a fixed number of queries.
 
     Every reader of a run's Marquez shape (one run, a job's runs, a job's latest runs, a dataset
     version's run) reads it here, so they all give the same versions: an input read without a version
-    facet has the version :func:`io_version` gives it.
+    facet has the version :func:`io_version` gives it. With ``recorded_versions`` an input has only the
+    version its run recorded (``None`` without one): what ``snapshot`` and ``restore`` need, which
+    promise the exact bytes a run read and so must not take the version current then for them.
     """
     wanted = list(dict.fromkeys(run_ids))
     if not wanted:
@@ -128,7 +190,7 @@ def load_runs(connection: Connection, run_ids: Sequence[str]) -> list[Run]:
     found = [rows[run_id] for run_id in wanted if run_id in rows]
     ids = [row.id for row in found]
     facets = load_facets(connection, "run", ids)
-    io = _run_io(connection, ids)
+    io = _run_io(connection, ids, recorded_versions=recorded_versions)
     states = _states(connection, ids)
     locations = load_facet(connection, "job", [str(row.job_id) for row in found], "sourceCodeLocation")
     result = []
@@ -198,12 +260,45 @@ def child_runs(connection: Connection, run_id: str, limit: int = 100) -> tuple[l
     return load_runs(connection, ids), total
 
 
+def newest_runs(
+    connection: Connection, *, job_ids: Collection[int] | None = None, limit: int = 20
+) -> list[Run]:
+    """The newest runs that have events, newest first, optionally only those of the jobs ``job_ids``
+    (a pipeline's: :func:`~threadline.projection.readers.pipelines.pipeline_job_ids`)."""
+    runs = schema.runs
+    query = select(runs.c.id).where(runs.c.has_events.is_(True))
+    if job_ids is not None:
+        query = query.where(runs.c.job_id.in_(list(job_ids)))
+    ids = connection.scalars(query.order_by(runs.c.created_at.desc(), runs.c.id).limit(limit)).all()
+    return load_runs(connection, ids)
+
+
+def run_tree(connection: Connection, run_id: str) -> list[str]:
+    """``run_id`` and every run below it (its children, theirs, …), breadth first."""
+    runs = schema.runs
+    found = [run_id]
+    seen = {run_id}
+    frontier = [run_id]
+    while frontier:
+        children: list[str] = []
+        for part in chunks(frontier):
+            children += connection.scalars(
+                select(runs.c.id).where(runs.c.parent_run_id.in_(part)).order_by(runs.c.id)
+            ).all()
+        frontier = [child for child in children if child not in seen]
+        seen.update(frontier)
+        found += frontier
+    return found
+
+
 def _run_io(
-    connection: Connection, run_ids: Sequence[str]
+    connection: Connection, run_ids: Sequence[str], *, recorded_versions: bool = False
 ) -> dict[str, tuple[list[RunDataset], list[RunDataset]]]:
-    """Each run's inputs and outputs, by dataset name, with their versions (:func:`io_version`)."""
+    """Each run's inputs and outputs, by dataset name, with their versions (:func:`io_version`, or only
+    the recorded ones)."""
     io, datasets = schema.run_io, schema.datasets
     runs = schema.runs
+    version = io.c.version if recorded_versions else io_version(io, runs.c.created_at)
     rows = []
     for part in chunks(list(run_ids)):
         rows += connection.execute(
@@ -211,7 +306,7 @@ def _run_io(
                 io.c.run_id,
                 io.c.dataset_id,
                 io.c.direction,
-                io_version(io, runs.c.created_at).label("version"),
+                version.label("version"),
                 datasets.c.namespace,
                 datasets.c.display_namespace,
                 datasets.c.name,

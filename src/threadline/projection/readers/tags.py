@@ -32,7 +32,14 @@ from threadline.errors import BadRequest
 from threadline.openlineage import tag_changes
 from threadline.openlineage.tag_changes import ADD, REMOVE, TagChange
 from threadline.openlineage.timestamps import format_time, now_micros
-from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, chunks, decode_json
+from threadline.projection.readers.common import (
+    CATALOG_NAMESPACE,
+    Page,
+    check_page,
+    chunks,
+    decode_json,
+    is_deleted,
+)
 from threadline.store import schema
 from threadline.store.ids import dataset_id
 
@@ -358,6 +365,6 @@ def _descriptions(connection: Connection) -> dict[str, str]:
     found = {}
     for name, value in rows:
         doc = decode_json(value)
-        if isinstance(doc, dict) and doc.get("_deleted") is not True:
+        if isinstance(doc, dict) and not is_deleted(doc):
             found[name.removeprefix(DEFINITION_PREFIX)] = str(doc.get("description") or "")
     return found
