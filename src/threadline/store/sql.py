@@ -23,7 +23,7 @@ from threadline.errors import BadRequest, NotFound, StoreError, StoreNotFound, S
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
 from threadline.redact import redact_text
-from threadline.store import bulk, codec, schema
+from threadline.store import bulk, codec, lookups, schema
 from threadline.store.backends import backend_of, display_url, make_engine
 from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
 from threadline.store.migrate import ensure_schema
@@ -71,7 +71,8 @@ ANALYZE_MIN_GROWTH = 50_000
 # schemas of one database do not wait for each other): one append at a time keeps sequence numbers
 # visible in order, which is what lets the projector keep a mark instead of a queue.
 _PG_LOG_LOCK = "SELECT pg_advisory_xact_lock(7715340, hashtext(current_schema()))"
-_IN_CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+#: Which events of a batch the log holds, by its key (time, id): two IN lists, of times and of ids.
+_STORED_IDS = "SELECT event_time, id FROM {events} WHERE event_time IN ({times}) AND id IN ({keys})"
 
 
 def _log_row(event: ParsedEvent, received: int) -> tuple[Any, ...]:
@@ -136,8 +137,6 @@ class SqlStore(Store):
         without it a missing store is a :class:`StoreNotFound` and nothing is created."""
         self.url = url
         self.backend = backend_of(url)
-        #: The DBAPI parameter marker of this backend, for the few statements written as SQL text.
-        self.placeholder = "%s" if self.backend == "postgresql" else "?"
         shown = display_url(url)
         if not create and self.backend == "sqlite":
             database = make_url(url).database or ""
@@ -281,22 +280,15 @@ class SqlStore(Store):
     def _stored_ids(self, connection: Connection, events: list[ParsedEvent]) -> set[str]:
         """Which of ``events`` the log already holds (looked up by the log's key, time then id)."""
         found: set[str] = set()
-        chunk_size = _IN_CHUNK // 2
-        for start in range(0, len(events), chunk_size):
-            chunk = events[start : start + chunk_size]
-            wanted = {(event.event_time, event.id) for event in chunk}
-            times = sorted({event.event_time for event in chunk})
-            ids = [event.id for event in chunk]
-            sql = (
-                f"SELECT event_time, id FROM events WHERE event_time IN ({self._marks(len(times))}) "
-                f"AND id IN ({self._marks(len(ids))})"
-            )
+        # two IN lists per statement (times, ids): half a batch of events each
+        for batch in lookups.batches(events, lookups.IN_BATCH // 2):
+            wanted = {(event.event_time, event.id) for event in batch}
+            times = sorted({event.event_time for event in batch})
+            ids = [event.id for event in batch]
+            sql = lookups.sql_text(connection, _STORED_IDS, len(ids), times=len(times))
             result = connection.exec_driver_sql(sql, (*times, *ids))
             found.update(event_id for event_time, event_id in result if (event_time, event_id) in wanted)
         return found
-
-    def _marks(self, count: int) -> str:
-        return ", ".join([self.placeholder] * count)
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """One event by id, or ``None``.
@@ -383,6 +375,17 @@ class SqlStore(Store):
         """The sequence number up to which the consumer ``name`` has read the log (0: nothing yet)."""
         value = connection.scalar(select(schema.log_marks.c.seq).where(schema.log_marks.c.name == name))
         return int(value or 0)
+
+    def logged_jobs(self, connection: Connection, after: int, upto: int) -> set[tuple[str, str]]:
+        """The jobs (namespace and name, as sent) of the events logged after sequence number ``after``
+        up to ``upto``: which jobs a fold of those events may have changed."""
+        events = schema.events
+        rows = connection.execute(
+            select(events.c.job_namespace, events.c.job_name)
+            .where(events.c.seq > after, events.c.seq <= upto, events.c.job_name.is_not(None))
+            .distinct()
+        )
+        return {(namespace, name) for namespace, name in rows}
 
     def set_log_mark(self, connection: Connection, seq: int, name: str = PROJECTION_MARK) -> None:
         """Record that the consumer ``name`` has read the log up to ``seq``."""

@@ -7,7 +7,7 @@ of N entities costs a fixed number of queries, never one per entity.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -17,14 +17,13 @@ from sqlalchemy import ColumnElement, Connection, bindparam, func, literal, lite
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.naming import normalize_namespace
 from threadline.store import schema
+from threadline.store.lookups import batches
 
 T = TypeVar("T")
 
 #: Where threadline keeps what the catalog itself defines (tag descriptions): a namespace of its own,
 #: hidden from listings and search.
 CATALOG_NAMESPACE = "threadline://catalog"
-#: Ids per ``IN (...)`` list, under SQLite's variable limit.
-CHUNK = 500
 MAX_LIMIT = 10_000
 #: The largest ``offset`` of a list: JavaScript's largest exact integer, far inside both databases'
 #: 64-bit range (a larger number would not fit an SQL parameter at all).
@@ -59,12 +58,6 @@ def check_page(limit: int, offset: int) -> None:
     if offset < 0 or offset > MAX_OFFSET:
         msg = f"offset must be between 0 and {MAX_OFFSET}, got {offset}"
         raise BadRequest(msg)
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def decode_json(value: str | bytes | None) -> Any:
@@ -102,8 +95,8 @@ def load_facets(connection: Connection, entity_type: str, keys: Iterable[str]) -
     """The latest facets of each entity, ``{key: {facet name: value}}``; deleted facets are left out."""
     wanted = sorted(set(keys))
     found: dict[str, dict[str, Any]] = {key: {} for key in wanted}
-    for part in chunks(wanted):
-        rows = connection.execute(_FACETS_OF, {"entity_type": entity_type, "keys": list(part)})
+    for part in batches(wanted):
+        rows = connection.execute(_FACETS_OF, {"entity_type": entity_type, "keys": part})
         for key, name, value in rows:
             decoded = decode_json(value)
             if not is_deleted(decoded):
@@ -115,10 +108,8 @@ def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], na
     """One facet of each entity that has it, ``{key: value}`` (a deleted facet is absent)."""
     wanted = sorted(set(keys))
     found: dict[str, Any] = {}
-    for part in chunks(wanted):
-        rows = connection.execute(
-            _ONE_FACET_OF, {"entity_type": entity_type, "keys": list(part), "name": name}
-        )
+    for part in batches(wanted):
+        rows = connection.execute(_ONE_FACET_OF, {"entity_type": entity_type, "keys": part, "name": name})
         for key, value in rows:
             decoded = decode_json(value)
             if not is_deleted(decoded):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from threadline.openlineage.naming import normalize_namespace
 from threadline.projection.readers.common import CATALOG_NAMESPACE, Namespace, Page, check_page, get_namespace
 from threadline.store import schema
 
-__all__ = ["Namespace", "get_namespace", "list_namespaces"]
+__all__ = ["Namespace", "get_namespace", "list_namespaces", "namespace_members"]
 
 
 def list_namespaces(connection: Connection, *, limit: int = 100, offset: int = 0) -> Page[Namespace]:
@@ -25,3 +26,11 @@ def list_namespaces(connection: Connection, *, limit: int = 100, offset: int = 0
     total = connection.scalar(select(func.count()).select_from(table).where(visible)) or 0
     items = [Namespace(r.name, r.display_name or r.name, r.created_at, r.updated_at) for r in rows]
     return Page(items, total)
+
+
+def namespace_members(connection: Connection, namespace: str) -> list[int]:
+    """The ids of the jobs and datasets of a namespace (any spelling), sorted; none for an unknown one."""
+    wanted = normalize_namespace(namespace)
+    jobs = connection.scalars(select(schema.jobs.c.id).where(schema.jobs.c.namespace == wanted))
+    datasets = connection.scalars(select(schema.datasets.c.id).where(schema.datasets.c.namespace == wanted))
+    return sorted({*jobs, *datasets})

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from threadline.errors import BadRequest, NotFound
-from threadline.projection.readers.common import chunks, load_facet, load_facets
+from threadline.projection.readers.common import load_facet, load_facets
 from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
+from threadline.store.lookups import batches
 from threadline.vocabulary import RunState
 
 # ---- reading runs -----------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ def load_runs(
         return []
     runs, jobs = schema.runs, schema.jobs
     rows: dict[str, Any] = {}
-    for part in chunks(wanted):
+    for part in batches(wanted):
         for row in connection.execute(
             select(
                 runs,
@@ -273,6 +274,18 @@ def newest_runs(
     return load_runs(connection, ids)
 
 
+def run_labels(connection: Connection, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """The job name and state of each run of ``run_ids`` that exists (what a run graph labels runs by)."""
+    runs, jobs = schema.runs, schema.jobs
+    found: dict[str, tuple[str, str | None]] = {}
+    query = select(runs.c.id, runs.c.state, jobs.c.name).join(jobs, jobs.c.id == runs.c.job_id)
+    for part in batches(run_ids):
+        found.update(
+            (row.id, (row.name, row.state)) for row in connection.execute(query.where(runs.c.id.in_(part)))
+        )
+    return found
+
+
 def run_tree(connection: Connection, run_id: str) -> list[str]:
     """``run_id`` and every run below it (its children, theirs, …), breadth first."""
     runs = schema.runs
@@ -281,7 +294,7 @@ def run_tree(connection: Connection, run_id: str) -> list[str]:
     frontier = [run_id]
     while frontier:
         children: list[str] = []
-        for part in chunks(frontier):
+        for part in batches(frontier):
             children += connection.scalars(
                 select(runs.c.id).where(runs.c.parent_run_id.in_(part)).order_by(runs.c.id)
             ).all()
@@ -300,7 +313,7 @@ def _run_io(
     runs = schema.runs
     version = io.c.version if recorded_versions else io_version(io, runs.c.created_at)
     rows = []
-    for part in chunks(list(run_ids)):
+    for part in batches(run_ids):
         rows += connection.execute(
             select(
                 io.c.run_id,
@@ -338,7 +351,7 @@ def _run_io(
 def _states(connection: Connection, run_ids: Sequence[str]) -> dict[str, list[StateChange]]:
     table = schema.run_states
     found: dict[str, list[StateChange]] = {}
-    for part in chunks(list(run_ids)):
+    for part in batches(run_ids):
         rows = connection.execute(
             select(table.c.run_id, table.c.state, table.c.event_time, table.c.event_id)
             .where(table.c.run_id.in_(part))

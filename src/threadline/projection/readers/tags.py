@@ -36,12 +36,12 @@ from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
     check_page,
-    chunks,
     decode_json,
     is_deleted,
 )
 from threadline.store import schema
 from threadline.store.ids import dataset_id
+from threadline.store.lookups import batches
 
 PRODUCER = "https://github.com/threadline-dev/threadline"
 DATASET_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
@@ -208,13 +208,13 @@ def load_overlays(connection: Connection, entity_type: str, keys: Iterable[str])
     """The tag changes of each entity that has any, with its ``tags`` facet's stamp (two statements,
     the second only for entities with changes)."""
     found: dict[str, TagOverlay] = {}
-    for part in chunks(sorted(set(keys))):
+    for part in batches(sorted(set(keys))):
         rows = connection.execute(_CHANGES_OF, {"entity_type": entity_type, "keys": list(part)})
         for key, field_name, tag, action, value, source, stamp in rows:
             found.setdefault(key, TagOverlay()).changes.append(
                 TagState(field_name or None, tag, action, value, source, stamp)
             )
-    for part in chunks(sorted(found)):
+    for part in batches(sorted(found)):
         rows = connection.execute(_TAGS_STAMPS, {"entity_type": entity_type, "keys": list(part)})
         for key, stamp in rows:
             found[key].facet_stamp = stamp
@@ -331,7 +331,7 @@ def _count_changes(connection: Connection, uses: dict[str, int]) -> None:
             continue
         overlays = load_overlays(connection, entity_type, keys)
         values: dict[str, Any] = {}
-        for part in chunks(sorted(overlays)):
+        for part in batches(sorted(overlays)):
             values.update(
                 connection.execute(
                     select(_facets.c.entity_key, _facets.c.value).where(

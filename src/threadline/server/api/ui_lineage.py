@@ -41,6 +41,7 @@ from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import DEFAULT_DEPTH, check_direction, lineage
 from threadline.openlineage.timestamps import format_time, parse_time
 from threadline.projection.readers.common import load_facet
+from threadline.projection.readers.datasets import field_types
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response, state_of
 from threadline.store import schema
@@ -50,7 +51,6 @@ router = new_router()
 
 #: The parts of a job's ``jobType`` facet the UI reads (the producer and what the job is).
 _JOB_TYPE_KEYS = ("integration", "jobType", "processingType", "_producer")
-_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -70,18 +70,10 @@ def _node_key(node: Node) -> tuple[str, int]:
 
 
 def _fields_of(connection: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    datasets, fields = schema.datasets, schema.schema_fields
-    found: dict[int, list[dict[str, Any]]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(
-            select(datasets.c.id, fields.c.path, fields.c.type)
-            .join(fields, fields.c.schema_hash == datasets.c.schema_hash)
-            .where(datasets.c.id.in_(ids[start : start + _CHUNK]))
-            .order_by(datasets.c.id, fields.c.ordinal, fields.c.path)
-        )
-        for row in rows:
-            found.setdefault(row.id, []).append({"name": row.path, "type": row.type})
-    return found
+    return {
+        dataset: [{"name": path, "type": kind} for path, kind in found]
+        for dataset, found in field_types(connection, ids).items()
+    }
 
 
 def _beyond(connection: Connection, subgraph: Subgraph, depth: int | None, as_of: int | None) -> dict:
