@@ -18,7 +18,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, literal
 
 from threadline.store import schema
 
@@ -74,3 +74,16 @@ def fetch_in(
         statement = sql_text(connection, template, len(batch))
         rows += connection.exec_driver_sql(statement, tuple(params(batch))).all()
     return rows
+
+
+def like_pattern(query: str) -> str:
+    """A ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards, as in Marquez's
+    search; a backslash is itself, escaped for ``ESCAPE '\\'``). Use it through :func:`name_like`."""
+    return "%" + query.replace("\\", "\\\\") + "%"
+
+
+def name_like(column: Any, query: str) -> Any:
+    """``column`` holds ``query`` anywhere, ignoring case: both sides lowered by the database itself,
+    so that a name matches itself on every backend whatever its letters (PostgreSQL would take a
+    backslash for an escape, SQLite lowers ASCII letters only)."""
+    return func.lower(column).like(func.lower(literal(like_pattern(query))), escape="\\")

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -25,7 +25,18 @@ from threadline.openlineage.timestamps import now_micros
 from threadline.redact import redact_text
 from threadline.store import bulk, codec, lookups, schema
 from threadline.store.backends import backend_of, display_url, make_engine
-from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
+from threadline.store.base import (
+    PROJECTION_MARK,
+    SCOPES,
+    ApiKey,
+    AppendResult,
+    EventFilter,
+    EventPage,
+    EventSummary,
+    Store,
+    StoredEvent,
+)
+from threadline.store.lookups import name_like
 from threadline.store.migrate import ensure_schema
 from threadline.store.writable import PROBE_MARK, ConnectionGenerations, probe_write, read_only_reason
 
@@ -45,6 +56,19 @@ _EVENT_COLUMNS = (
     schema.events.c.problems,
     schema.events.c.codec,
 )
+# An event's summary (:class:`EventSummary`, less ``has_problems``), in its order.
+_SUMMARY_COLUMNS = (
+    schema.events.c.id,
+    schema.events.c.event_time,
+    schema.events.c.received_at,
+    schema.events.c.kind,
+    schema.events.c.event_type,
+    schema.events.c.run_id,
+    schema.events.c.job_namespace,
+    schema.events.c.job_name,
+    schema.events.c.producer,
+)
+_TIMESPAN = select(func.min(schema.events.c.event_time), func.max(schema.events.c.event_time))
 # The columns an append fills, in the order of the rows it builds.
 _APPENDED_COLUMNS = (
     "id",
@@ -63,8 +87,6 @@ _APPENDED_COLUMNS = (
     "origin",
 )
 _KEY_PREFIX = "tl_"
-#: The log mark of the projector.
-PROJECTION_MARK = "projection"
 #: Events folded before PostgreSQL's planner statistics are refreshed, at the least (``note_folded``).
 ANALYZE_MIN_GROWTH = 50_000
 # Appends take this transaction-level lock on PostgreSQL (keyed by schema, so that stores in different
@@ -386,6 +408,45 @@ class SqlStore(Store):
             .distinct()
         )
         return {(namespace, name) for namespace, name in rows}
+
+    def event_summaries(
+        self, connection: Connection, wanted: EventFilter, limit: int, offset: int
+    ) -> tuple[list[EventSummary], int]:
+        """Events matching ``wanted``, newest first, without their bodies, and how many match in all."""
+        events = schema.events
+        where: list[Any] = []
+        if wanted.event_type is not None:
+            if wanted.event_type == "OTHER":
+                where.append(or_(events.c.event_type == "OTHER", events.c.event_type.is_(None)))
+            else:
+                where.append(events.c.event_type == wanted.event_type)
+        if wanted.job is not None:
+            where.append(name_like(events.c.job_name, wanted.job))
+        if wanted.run is not None:
+            prefix = wanted.run.lower().removeprefix("run:")
+            where.append(and_(events.c.run_id >= prefix, events.c.run_id < prefix + "\uffff"))
+        if wanted.producer is not None:
+            where.append(name_like(events.c.producer, wanted.producer))
+        if wanted.problems:
+            where.append(events.c.problems.is_not(None))
+        if wanted.before is not None:
+            where.append(events.c.event_time < wanted.before)
+        if wanted.after is not None:
+            where.append(events.c.event_time > wanted.after)
+        rows = connection.execute(
+            select(*_SUMMARY_COLUMNS, events.c.problems.is_not(None).label("has_problems"))
+            .where(*where)
+            .order_by(events.c.event_time.desc(), events.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        total = connection.scalar(select(func.count()).select_from(events).where(*where)) or 0
+        return [EventSummary(*row) for row in rows], total
+
+    def event_timespan(self, connection: Connection) -> tuple[int | None, int | None]:
+        """The times of the first and the last event of the log (``None`` for an empty log)."""
+        first, last = connection.execute(_TIMESPAN).one()
+        return first, last
 
     def set_log_mark(self, connection: Connection, seq: int, name: str = PROJECTION_MARK) -> None:
         """Record that the consumer ``name`` has read the log up to ``seq``."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, bindparam, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, select
 
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.naming import normalize_namespace
@@ -160,16 +160,3 @@ def json_text(connection: Connection, column: ColumnElement[Any], key: str) -> C
     if connection.dialect.name == "postgresql":
         return literal_column(f"(CAST({compiled} AS json) ->> '{key}')")
     return literal_column(f"json_extract({compiled}, '$.{key}')")
-
-
-def like_pattern(query: str) -> str:
-    """A ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards, as in Marquez's
-    search; a backslash is itself, escaped for ``ESCAPE '\\'``). Use it through :func:`name_like`."""
-    return "%" + query.replace("\\", "\\\\") + "%"
-
-
-def name_like(column: Any, query: str) -> Any:
-    """``column`` holds ``query`` anywhere, ignoring case: both sides lowered by the database itself,
-    so that a name matches itself on every backend whatever its letters (PostgreSQL would take a
-    backslash for an escape, SQLite lowers ASCII letters only)."""
-    return func.lower(column).like(func.lower(literal(like_pattern(query))), escape="\\")

@@ -351,6 +351,35 @@ _VERSION_COLUMNS = (
 )
 
 
+@dataclass(slots=True)
+class VersionMade:
+    """A version of a dataset as its history lists it: when it was made, its schema, and the run that
+    made it with that run's state."""
+
+    version: str
+    created_at: int
+    schema_hash: str | None
+    run_id: str | None
+    run_state: str | None
+
+
+def latest_versions(connection: Connection, dataset_id: int, limit: int) -> Page[VersionMade]:
+    """The newest ``limit`` versions of a dataset, and how many it has."""
+    versions, runs = schema.dataset_versions, schema.runs
+    where = versions.c.dataset_id == dataset_id
+    rows = connection.execute(
+        select(
+            versions.c.version, versions.c.created_at, versions.c.schema_hash, versions.c.run_id, runs.c.state
+        )
+        .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id))
+        .where(where)
+        .order_by(versions.c.created_at.desc(), versions.c.version.desc())
+        .limit(limit)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(versions).where(where)) or 0
+    return Page([VersionMade(*row) for row in rows], total)
+
+
 def list_dataset_versions(
     connection: Connection, namespace: str, name: str, *, limit: int = 100, offset: int = 0
 ) -> Page[DatasetVersion]:

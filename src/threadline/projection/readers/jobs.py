@@ -237,6 +237,17 @@ def jobs_by_id(connection: Connection, ids: Sequence[int], *, latest: int = LATE
     return load_jobs(connection, rows, latest=latest)
 
 
+def child_jobs(connection: Connection, job_id: int) -> list[tuple[str, str]]:
+    """The jobs right under a job (a pipeline's steps): ``(namespace as first spelled, name)``, by name."""
+    jobs = schema.jobs
+    rows = connection.execute(
+        select(func.coalesce(jobs.c.display_namespace, jobs.c.namespace), jobs.c.name)
+        .where(jobs.c.parent_job_id == job_id)
+        .order_by(jobs.c.name)
+    )
+    return [(namespace, name) for namespace, name in rows]
+
+
 def _refs(ids: Iterable[int], names: dict[int, tuple[str, str]]) -> list[DatasetRef]:
     """Datasets by id as references, sorted by namespace and name."""
     return sorted(

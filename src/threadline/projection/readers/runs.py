@@ -9,13 +9,16 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from threadline.errors import BadRequest, NotFound
-from threadline.projection.readers.common import load_facet, load_facets
+from threadline.openlineage.naming import normalize_namespace
+from threadline.projection.readers.common import Page, load_facet, load_facets
+from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
-from threadline.store.lookups import batches
+from threadline.store.lookups import batches, name_like
+from threadline.store.run_ids import resolve_run_id
 from threadline.vocabulary import RunState
 
 # ---- reading runs -----------------------------------------------------------------------------------
@@ -272,6 +275,180 @@ def newest_runs(
         query = query.where(runs.c.job_id.in_(list(job_ids)))
     ids = connection.scalars(query.order_by(runs.c.created_at.desc(), runs.c.id).limit(limit)).all()
     return load_runs(connection, ids)
+
+
+# ---- run lists ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunFilter:
+    """Which runs to list (every field optional)."""
+
+    #: OpenLineage event types (a Marquez state's: ``RunState.event_types``).
+    states: tuple[str, ...] | None = None
+    namespace: str | None = None
+    #: Part of the job's name.
+    job: str | None = None
+    #: A run id or a unique prefix of it: its child runs.
+    parent: str | None = None
+    since: int | None = None
+    until: int | None = None
+    #: One job, by its id in the store.
+    job_id: int | None = None
+    #: A pipeline, by name: the runs of the jobs named so and of every job under them.
+    pipeline: str | None = None
+    #: The start of the runs' ids.
+    id_prefix: str | None = None
+
+
+@dataclass(slots=True)
+class RunSummary:
+    """A run as lists show it: its job, state and times, the message of the error that failed it, and
+    its job's ``jobType`` facet (which tells the producer: dbt, Airflow, Spark, the SDK…)."""
+
+    id: str
+    job_id: int
+    namespace: str  # the job's, as first spelled
+    job: str
+    state: str | None
+    created_at: int
+    started_at: int | None
+    ended_at: int | None
+    parent_run_id: str | None
+    error_message: str | None
+    job_type: dict[str, Any] | None
+
+    @property
+    def duration_ms(self) -> int | None:
+        """From start to end, in milliseconds, once both are known."""
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at) // 1000
+
+
+@dataclass(slots=True)
+class DatasetRun:
+    """A run that wrote or read a dataset: the run, the version, when the run first named the dataset,
+    and the run's facets of it."""
+
+    run: RunSummary
+    version: str | None
+    seen_at: int
+    facets: dict[str, Any]
+
+
+def _summary_columns() -> tuple[Any, ...]:
+    runs, jobs = schema.runs, schema.jobs
+    return (
+        runs.c.id,
+        runs.c.job_id,
+        runs.c.state,
+        runs.c.created_at,
+        runs.c.started_at,
+        runs.c.ended_at,
+        runs.c.parent_run_id,
+        func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"),
+        jobs.c.name.label("job"),
+    )
+
+
+def _summaries(connection: Connection, rows: Sequence[Any]) -> list[RunSummary]:
+    """Rows of :func:`_summary_columns` as summaries, with error messages and job types."""
+    errors = load_facet(connection, "run", [row.id for row in rows], "errorMessage")
+    job_types = load_facet(connection, "job", [str(row.job_id) for row in rows], "jobType")
+    found = []
+    for row in rows:
+        error = errors.get(row.id)
+        job_type = job_types.get(str(row.job_id))
+        found.append(
+            RunSummary(
+                id=row.id,
+                job_id=row.job_id,
+                namespace=row.namespace,
+                job=row.job,
+                state=row.state,
+                created_at=row.created_at,
+                started_at=row.started_at,
+                ended_at=row.ended_at,
+                parent_run_id=row.parent_run_id,
+                error_message=error.get("message") if isinstance(error, dict) else None,
+                job_type=job_type if isinstance(job_type, dict) else None,
+            )
+        )
+    return found
+
+
+def _run_conditions(connection: Connection, wanted: RunFilter) -> list[Any]:
+    runs, jobs = schema.runs, schema.jobs
+    where: list[Any] = [runs.c.has_events.is_(True)]
+    if wanted.states is not None:
+        where.append(runs.c.state.in_(wanted.states))
+    if wanted.namespace is not None:
+        where.append(jobs.c.namespace == normalize_namespace(wanted.namespace))
+    if wanted.job is not None:
+        where.append(name_like(jobs.c.name, wanted.job))
+    if wanted.job_id is not None:
+        where.append(runs.c.job_id == wanted.job_id)
+    if wanted.parent is not None:
+        where.append(runs.c.parent_run_id == resolve_run_id(connection, wanted.parent))
+    if wanted.id_prefix is not None:
+        prefix = wanted.id_prefix.strip().lower().removeprefix("run:")
+        where.append(and_(runs.c.id >= prefix, runs.c.id < prefix + "\uffff"))
+    if wanted.pipeline is not None:
+        where.append(runs.c.job_id.in_(pipeline_job_ids(connection, wanted.pipeline)))
+    if wanted.since is not None:
+        where.append(runs.c.created_at >= wanted.since)
+    if wanted.until is not None:
+        where.append(runs.c.created_at <= wanted.until)
+    return where
+
+
+def list_run_summaries(
+    connection: Connection, wanted: RunFilter, limit: int, offset: int
+) -> Page[RunSummary]:
+    """Runs (that have events) matching ``wanted``, newest first, and how many match in all."""
+    runs, jobs = schema.runs, schema.jobs
+    where = _run_conditions(connection, wanted)
+    joined = runs.join(jobs, jobs.c.id == runs.c.job_id)
+    rows = connection.execute(
+        select(*_summary_columns())
+        .select_from(joined)
+        .where(*where)
+        .order_by(runs.c.created_at.desc(), runs.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    return Page(_summaries(connection, rows), total)
+
+
+def dataset_io_runs(
+    connection: Connection, dataset_id: int, direction: str, limit: int, facet_names: Sequence[str]
+) -> list[DatasetRun]:
+    """The runs that wrote (``direction`` ``out``) or read (``in``) a dataset, newest first (by when they
+    first named it), each with the version (:func:`io_version`) and its facets ``facet_names`` of it."""
+    io, runs, jobs = schema.run_io, schema.runs, schema.jobs
+    rows = connection.execute(
+        select(*_summary_columns(), io_version(io, runs.c.created_at).label("version"), io.c.first_seen)
+        .select_from(io.join(runs, runs.c.id == io.c.run_id).join(jobs, jobs.c.id == runs.c.job_id))
+        .where(io.c.dataset_id == dataset_id, io.c.direction == direction)
+        .order_by(io.c.first_seen.desc(), runs.c.id.desc())
+        .limit(limit)
+    ).all()
+    kind = "output" if direction == "out" else "input"
+    facets = load_facets(connection, kind, [f"{row.id}/{dataset_id}" for row in rows])
+    found = []
+    for row, summary in zip(rows, _summaries(connection, rows), strict=True):
+        mine = facets.get(f"{row.id}/{dataset_id}", {})
+        found.append(
+            DatasetRun(
+                summary,
+                row.version,
+                row.first_seen,
+                {name: mine[name] for name in facet_names if name in mine},
+            )
+        )
+    return found
 
 
 def run_labels(connection: Connection, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:

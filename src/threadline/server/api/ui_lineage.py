@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -44,7 +44,7 @@ from threadline.projection.readers.common import load_facet
 from threadline.projection.readers.datasets import field_types
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response, state_of
-from threadline.store import schema
+from threadline.store.base import Store
 from threadline.vocabulary import RunState
 
 router = new_router()
@@ -96,12 +96,9 @@ def _beyond(connection: Connection, subgraph: Subgraph, depth: int | None, as_of
     return more
 
 
-_TIMESPAN = select(func.min(schema.events.c.event_time), func.max(schema.events.c.event_time))
-
-
-def timespan(connection: Connection) -> dict[str, Any]:
+def timespan(connection: Connection, store: Store) -> dict[str, Any]:
     """The times of the first and the last event of the log (``None`` for an empty log)."""
-    first, last = connection.execute(_TIMESPAN).one()
+    first, last = store.event_timespan(connection)
     return {"firstEventTime": format_time(first), "lastEventTime": format_time(last)}
 
 
@@ -161,7 +158,7 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
         "direction": query.direction,
         "depth": query.depth,
         "asOf": format_time(query.as_of),
-        **timespan(connection),
+        **timespan(connection, state.store),
     }
 
 
