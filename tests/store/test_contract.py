@@ -12,6 +12,7 @@ from threadline.openlineage.events import ParsedEvent, parse_event
 from threadline.openlineage.timestamps import parse_time
 from threadline.projection import project_all
 from threadline.store import schema
+from threadline.store.base import EventFilter
 
 BASE = "2024-05-01T12:00:{:02d}Z"
 
@@ -332,3 +333,34 @@ def test_the_projection_lock_is_per_store_on_postgresql(pg_url: str, tmp_path) -
     finally:
         mine.close()
         others.close()
+
+
+# ---- reads inside a caller's transaction ------------------------------------------------------------
+
+
+def test_event_summaries_filter_and_page(store, ten) -> None:
+    store.append([make(30, job="etl.Load_Orders", producer="https://example.com/airflow")])
+    with store.read() as connection:
+        everything, total = store.event_summaries(connection, EventFilter(), 3, 0)
+        loads, loaded = store.event_summaries(
+            connection, EventFilter(job="load_o", producer="AIRFLOW"), 10, 0
+        )
+        window, inside = store.event_summaries(
+            connection, EventFilter(after=micros(12), before=micros(15)), 10, 0
+        )
+        first, last = store.event_timespan(connection)
+    assert total == 11
+    assert [e.event_time for e in everything] == [micros(30), micros(19), micros(18)]
+    assert (loaded, [e.job_name for e in loads]) == (1, ["etl.Load_Orders"])
+    assert inside == 2
+    assert [e.event_time for e in window] == [micros(14), micros(13)]
+    assert not any(e.has_problems for e in everything)
+    assert (first, last) == (micros(10), micros(30))
+
+
+def test_logged_jobs_of_a_span_of_the_log(store) -> None:
+    store.append([make(1, job="a"), make(2, job="b"), make(3, job="a")])
+    with store.read() as connection:
+        assert store.logged_jobs(connection, 0, 3) == {("ns", "a"), ("ns", "b")}
+        assert store.logged_jobs(connection, 2, 3) == {("ns", "a")}
+        assert store.logged_jobs(connection, 3, 3) == set()

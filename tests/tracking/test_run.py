@@ -14,18 +14,13 @@ import threadline
 from tests.tracking.conftest import events_of, write_old
 from threadline.artifacts import ArtifactStore, ObjectId
 from threadline.artifacts.hashing import hash_bytes
+from threadline.projection.readers.runs import Run, get_run, run_tree
 from threadline.store import SqlStore
-from threadline.tracking import queries
 
 
-def _run(store: SqlStore, run_id: str) -> queries.RunInfo:
+def _run(store: SqlStore, run_id: str) -> Run:
     with store.read() as connection:
-        return queries.get_run(connection, run_id)
-
-
-def _datasets(store: SqlStore, run_id: str) -> list[queries.RunDataset]:
-    with store.read() as connection:
-        return queries.run_datasets(connection, [run_id])
+        return get_run(connection, run_id)
 
 
 def test_a_run_is_a_start_and_a_complete_event_with_everything(project: Path, store: SqlStore) -> None:
@@ -92,8 +87,8 @@ def test_a_run_is_a_start_and_a_complete_event_with_everything(project: Path, st
     assert info.state == "COMPLETE"
     assert info.params["epochs"] == 3
     assert info.final_metrics == {"loss": pytest.approx(1 / 3), "acc": 0.9}
-    versions = {d.direction: d.version for d in _datasets(store, run.id)}
-    assert versions == {"in": content, "out": f"blake3:{hash_bytes(b'weights')}"}
+    assert [d.version for d in info.inputs] == [content]
+    assert [d.object_id for d in info.outputs] == [f"blake3:{hash_bytes(b'weights')}"]
 
 
 def test_steps_and_nested_runs_are_children_of_the_pipeline_run(project: Path, store: SqlStore) -> None:
@@ -124,7 +119,8 @@ def test_steps_and_nested_runs_are_children_of_the_pipeline_run(project: Path, s
     assert events_of(store, pipeline.id)[-1]["job"]["facets"]["jobType"]["jobType"] == "PIPELINE"
     assert _run(store, clean_id).parent_run_id == pipeline.id
     with store.read() as connection:
-        assert set(queries.descendants(connection, pipeline.id)) == {clean_id, report.id, deep.id}
+        assert run_tree(connection, pipeline.id)[0] == pipeline.id
+        assert set(run_tree(connection, pipeline.id)[1:]) == {clean_id, report.id, deep.id}
 
 
 def test_an_exception_fails_the_run_with_the_error_and_propagates(project: Path, store: SqlStore) -> None:

@@ -200,7 +200,7 @@ def referenced_by_runs(store_url: str | None, artifacts: ArtifactStore) -> list[
     """The stored objects that runs in the store refer to (dataset versions, run inputs and outputs,
     `threadline_artifact` hashes, snapshots, package lists); ids not stored here are left out."""
     from threadline.cli.tracked import opened_store
-    from threadline.tracking.queries import referenced_objects
+    from threadline.projection.readers.objects import referenced_objects
 
     try:
         with opened_store(store_url) as store, store.read() as connection:

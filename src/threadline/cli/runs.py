@@ -16,6 +16,7 @@ from threadline.artifacts.store import OBJECTS_DIR_NAME
 from threadline.cli.common import StoreOption, err, expected_errors, out
 from threadline.cli.tracked import RunArgument, opened_store, resolve_run, store_url_for, tracking_folder
 from threadline.projection.readers.pipelines import pipeline_job_ids
+from threadline.projection.readers.runs import Run, newest_runs
 from threadline.store.run_ids import short_run_ids
 from threadline.tracking.compare import (
     SECTIONS,
@@ -26,7 +27,6 @@ from threadline.tracking.compare import (
     shown,
     shown_key,
 )
-from threadline.tracking.queries import RunInfo, list_runs
 from threadline.vocabulary import RunState, format_duration, iso_time, people_time, state_label
 
 #: Final metric values shown per run in `threadline runs`.
@@ -45,7 +45,7 @@ FormatOption = Annotated[
 ]
 
 
-def _run_json(info: RunInfo, short_id: str) -> dict[str, Any]:
+def _run_json(info: Run, short_id: str) -> dict[str, Any]:
     return {
         "id": info.id,
         "shortId": short_id,
@@ -54,7 +54,7 @@ def _run_json(info: RunInfo, short_id: str) -> dict[str, Any]:
         "createdAt": iso_time(info.created_at),
         "startedAt": iso_time(info.started_at),
         "endedAt": iso_time(info.ended_at),
-        "durationMs": None if info.duration_micros is None else info.duration_micros // 1000,
+        "durationMs": info.duration_ms,
         "parentRunId": info.parent_run_id,
         "params": info.params,
         "metrics": info.final_metrics,
@@ -78,7 +78,7 @@ def runs(
     """
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
         job_ids = pipeline_job_ids(connection, pipeline) if pipeline else None
-        found = list_runs(connection, job_ids=job_ids, limit=limit)
+        found = newest_runs(connection, job_ids=job_ids, limit=limit)
         short = short_run_ids(connection, [info.id for info in found])
     if output_format == OutputFormat.json:
         out.print_json(json.dumps([_run_json(info, short[info.id]) for info in found]))

@@ -24,13 +24,21 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest
+from threadline.store.lookups import fetch_in, sql_text
 
 #: A column: (dataset id, field path); field ``""`` is the dataset as a whole.
 Column = tuple[int, str]
-_IN_CHUNK = 400
 _COLUMNS = (
     "output_dataset_id, output_field, input_dataset_id, input_field, transformation_type, "
     "transformation_subtype, description, masking, job_id, first_seen, last_seen"
+)
+_LATEST_REPORTS = (
+    "SELECT output_dataset_id, job_id, max(last_seen) FROM {column_lineage} "
+    "WHERE output_dataset_id IN ({keys}) GROUP BY output_dataset_id, job_id"
+)
+_FIELDS = (
+    "SELECT output_field FROM {column_lineage} WHERE output_dataset_id = {p} AND output_field <> '' "
+    "UNION SELECT input_field FROM {column_lineage} WHERE input_dataset_id = {p}"
 )
 
 
@@ -74,34 +82,19 @@ class _ColumnEdges:
     def __init__(self, connection: Connection, as_of: int | None) -> None:
         self.connection = connection
         self.as_of = as_of
-        self.ph = "%s" if connection.dialect.name == "postgresql" else "?"
 
     def _rows(self, where: str, ids: Sequence[int]) -> list[tuple]:
-        rows: list[tuple] = []
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = list(ids[start : start + _IN_CHUNK])
-            marks = ", ".join([self.ph] * len(chunk))
-            sql = f"SELECT {_COLUMNS} FROM column_lineage WHERE {where} IN ({marks})"
-            params: tuple = tuple(chunk)
-            if self.as_of is not None:
-                sql += f" AND first_seen <= {self.ph}"
-                params = (*params, self.as_of)
-            rows += list(self.connection.exec_driver_sql(sql, params))
-        return rows
+        sql = f"SELECT {_COLUMNS} FROM {{column_lineage}} WHERE {where} IN ({{keys}})"
+        if self.as_of is None:
+            return fetch_in(self.connection, sql, ids)
+        return fetch_in(
+            self.connection, sql + " AND first_seen <= {p}", ids, lambda batch: (*batch, self.as_of)
+        )
 
     def _latest_reports(self, outputs: Sequence[int]) -> dict[tuple[int, int | None], int]:
         """When each (output dataset, job) group was last reported."""
-        latest: dict[tuple[int, int | None], int] = {}
-        for start in range(0, len(outputs), _IN_CHUNK):
-            chunk = list(outputs[start : start + _IN_CHUNK])
-            marks = ", ".join([self.ph] * len(chunk))
-            sql = (
-                "SELECT output_dataset_id, job_id, max(last_seen) FROM column_lineage "
-                f"WHERE output_dataset_id IN ({marks}) GROUP BY output_dataset_id, job_id"
-            )
-            for output, job, last in self.connection.exec_driver_sql(sql, tuple(chunk)):
-                latest[(output, job)] = last
-        return latest
+        rows = fetch_in(self.connection, _LATEST_REPORTS, outputs)
+        return {(output, job): last for output, job, last in rows}
 
     def _current(self, rows: list[tuple]) -> list[ColumnEdge]:
         if self.as_of is not None:
@@ -130,12 +123,7 @@ class _ColumnEdges:
 
 def dataset_fields(connection: Connection, dataset: int) -> list[Column]:
     """Every field of ``dataset`` that column lineage knows, as an output or an input."""
-    ph = "%s" if connection.dialect.name == "postgresql" else "?"
-    rows = connection.exec_driver_sql(
-        f"SELECT output_field FROM column_lineage WHERE output_dataset_id = {ph} AND output_field <> '' "
-        f"UNION SELECT input_field FROM column_lineage WHERE input_dataset_id = {ph}",
-        (dataset, dataset),
-    )
+    rows = connection.exec_driver_sql(sql_text(connection, _FIELDS), (dataset, dataset))
     return sorted((dataset, name) for (name,) in rows)
 
 

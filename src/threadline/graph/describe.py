@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection
 
 from threadline.graph.model import DATASET, JOB, Node
 from threadline.graph.nodes import NodeId, format_node_id
-
-_IN_CHUNK = 400
+from threadline.store.lookups import fetch_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +30,6 @@ class NodeInfo:
         return format_node_id(NodeId(self.kind, self.namespace, self.name))  # type: ignore[arg-type]
 
 
-def _query(connection: Connection, sql: str, ids: Sequence) -> list[tuple]:
-    ph = "%s" if connection.dialect.name == "postgresql" else "?"
-    rows: list[tuple] = []
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = tuple(ids[start : start + _IN_CHUNK])
-        rows += list(connection.exec_driver_sql(sql.format(marks=", ".join([ph] * len(chunk))), chunk))
-    return rows
-
-
 def _owners(value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -57,27 +47,27 @@ def describe(connection: Connection, nodes: Iterable[Node]) -> dict[Node, NodeIn
     datasets = sorted({node.id for node in wanted if node.kind == DATASET})
     owners = {
         (kind, int(key)): _owners(value)
-        for kind, key, value in _query(
+        for kind, key, value in fetch_in(
             connection,
-            "SELECT entity_type, entity_key, value FROM facets WHERE name = 'ownership' "
-            "AND entity_key IN ({marks})",
+            "SELECT entity_type, entity_key, value FROM {facets} WHERE name = 'ownership' "
+            "AND entity_key IN ({keys})",
             [str(i) for i in (*jobs, *datasets)],
         )
         if kind in (JOB, DATASET)
     }
     info: dict[Node, NodeInfo] = {}
-    for job, namespace, name, display, state in _query(
+    for job, namespace, name, display, state in fetch_in(
         connection,
         "SELECT j.id, j.namespace, j.name, j.display_namespace, "
-        "(SELECT r.state FROM runs r WHERE r.job_id = j.id AND r.has_events "
-        " ORDER BY r.created_at DESC, r.id DESC LIMIT 1) FROM jobs j WHERE j.id IN ({marks})",
+        "(SELECT r.state FROM {runs} r WHERE r.job_id = j.id AND r.has_events "
+        " ORDER BY r.created_at DESC, r.id DESC LIMIT 1) FROM {jobs} j WHERE j.id IN ({keys})",
         jobs,
     ):
         node = Node(JOB, job)
         info[node] = NodeInfo(JOB, display or namespace, name, namespace, state, owners.get((JOB, job), ()))
-    for dataset, namespace, name, display in _query(
+    for dataset, namespace, name, display in fetch_in(
         connection,
-        "SELECT id, namespace, name, display_namespace FROM datasets WHERE id IN ({marks})",
+        "SELECT id, namespace, name, display_namespace FROM {datasets} WHERE id IN ({keys})",
         datasets,
     ):
         node = Node(DATASET, dataset)
@@ -91,9 +81,9 @@ def dataset_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple
     """``(namespace as first spelled, name)`` of each dataset id that exists."""
     return {
         dataset: (display or namespace, name)
-        for dataset, namespace, display, name in _query(
+        for dataset, namespace, display, name in fetch_in(
             connection,
-            "SELECT id, namespace, display_namespace, name FROM datasets WHERE id IN ({marks})",
+            "SELECT id, namespace, display_namespace, name FROM {datasets} WHERE id IN ({keys})",
             sorted(set(ids)),
         )
     }

@@ -16,23 +16,55 @@ its time, ``run_io`` when each edge was first seen).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
 from threadline.graph.model import DATASET, JOB, Edge, Node
 from threadline.openlineage.versions import EventType
+from threadline.store.lookups import fetch_in, sql_text
 
-_IN_CHUNK = 400  # ids per IN (...) list
+#: A job's current edges: its current run's inputs and outputs, else (never ran) its JobEvents'.
+_CURRENT_JOB_EDGES = (
+    "SELECT j.id, io.dataset_id, io.direction FROM {jobs} j "
+    "JOIN {run_io} io ON io.run_id = j.current_run_id WHERE j.id IN ({keys}){only_io} "
+    "UNION ALL SELECT io.job_id, io.dataset_id, io.direction FROM {job_io} io "
+    "JOIN {jobs} j ON j.id = io.job_id WHERE io.job_id IN ({keys}){only_io} AND j.current_run_id IS NULL"
+)
+_CURRENT_DATASET_EDGES = (
+    "SELECT j.id, io.dataset_id FROM {run_io} io JOIN {jobs} j ON j.current_run_id = io.run_id "
+    "WHERE io.dataset_id IN ({keys}) AND io.direction = {p} "
+    "UNION ALL SELECT io.job_id, io.dataset_id FROM {job_io} io JOIN {jobs} j ON j.id = io.job_id "
+    "WHERE io.dataset_id IN ({keys}) AND io.direction = {p} AND j.current_run_id IS NULL"
+)
+_STATES_AS_OF = (
+    "SELECT r.job_id, s.run_id, s.state, s.event_time, s.event_id FROM {runs} r "
+    "JOIN {run_states} s ON s.run_id = r.id WHERE r.job_id IN ({keys}) AND s.event_time <= {p}"
+)
+_RUN_EDGES_AS_OF = (
+    "SELECT run_id, dataset_id, direction FROM {run_io} WHERE run_id IN ({keys}) AND first_seen <= {p}{only}"
+)
+_JOB_IO_AS_OF = (
+    "SELECT job_id, dataset_id, direction FROM {job_io} WHERE job_id IN ({keys}) AND first_seen <= {p}{only}"
+)
+_JOBS_TOUCHING_AS_OF = (
+    "SELECT DISTINCT r.job_id FROM {run_io} io JOIN {runs} r ON r.id = io.run_id "
+    "WHERE io.dataset_id IN ({keys}) AND io.direction = {p} AND io.first_seen <= {p} "
+    "UNION SELECT job_id FROM {job_io} WHERE dataset_id IN ({keys}) AND direction = {p} AND first_seen <= {p}"
+)
+_ALL_CURRENT_EDGES = (
+    "SELECT j.id, io.dataset_id, io.direction FROM {jobs} j JOIN {run_io} io ON io.run_id = j.current_run_id "
+    "UNION ALL SELECT io.job_id, io.dataset_id, io.direction FROM {job_io} io "
+    "JOIN {jobs} j ON j.id = io.job_id WHERE j.current_run_id IS NULL"
+)
+_JOBS = "SELECT id FROM {jobs} WHERE id IN ({keys})"
 
 
-def _chunks(ids: Sequence[int] | Sequence[str]) -> Iterable[list]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield list(ids[start : start + _IN_CHUNK])
-
-
-def _marks(count: int, placeholder: str) -> str:
-    return ", ".join([placeholder] * count)
+def _only(template: str, direction: str | None) -> str:
+    """``template`` limited to one direction (``{only}``: a ``direction = {p}`` more), or not."""
+    return template.replace("{only}", " AND direction = {p}" if direction else "").replace(
+        "{only_io}", " AND io.direction = {p}" if direction else ""
+    )
 
 
 def _edge(job: int, dataset: int, direction: str) -> Edge:
@@ -48,7 +80,6 @@ class SqlEdges:
     def __init__(self, connection: Connection, as_of: int | None = None) -> None:
         self.connection = connection
         self.as_of = as_of
-        self.placeholder = "%s" if connection.dialect.name == "postgresql" else "?"
 
     # ---- the public question ---------------------------------------------------------------------
 
@@ -70,7 +101,7 @@ class SqlEdges:
         current = self._current_runs_as_of(jobs)
         edges = self._run_edges(current, direction)
         runless = [job for job in jobs if job not in current]
-        return edges + self._job_io_edges(runless, direction, by="job_id")
+        return edges + self._job_io_edges(runless, direction)
 
     def dataset_edges(self, datasets: Sequence[int], direction: str) -> list[Edge]:
         """The edges from jobs that read (``direction`` ``in``) or write (``out``) ``datasets``."""
@@ -87,126 +118,72 @@ class SqlEdges:
     # ---- now --------------------------------------------------------------------------------------
 
     def _current_job_edges(self, jobs: Sequence[int], direction: str | None) -> list[Edge]:
-        ph = self.placeholder
-        only = f" AND io.direction = {ph}" if direction else ""
         extra = (direction,) if direction else ()
-        edges: list[Edge] = []
-        for chunk in _chunks(jobs):
-            marks = _marks(len(chunk), ph)
-            sql = (
-                "SELECT j.id, io.dataset_id, io.direction FROM jobs j "
-                f"JOIN run_io io ON io.run_id = j.current_run_id WHERE j.id IN ({marks}){only} "
-                "UNION ALL SELECT io.job_id, io.dataset_id, io.direction FROM job_io io "
-                f"JOIN jobs j ON j.id = io.job_id WHERE io.job_id IN ({marks}){only} "
-                "AND j.current_run_id IS NULL"
-            )
-            rows = self.connection.exec_driver_sql(sql, (*chunk, *extra, *chunk, *extra))
-            edges += [_edge(job, dataset, way) for job, dataset, way in rows]
-        return edges
+        rows = fetch_in(
+            self.connection,
+            _only(_CURRENT_JOB_EDGES, direction),
+            jobs,
+            lambda batch: (*batch, *extra, *batch, *extra),
+        )
+        return [_edge(job, dataset, way) for job, dataset, way in rows]
 
     def _current_dataset_edges(self, datasets: Sequence[int], direction: str) -> list[Edge]:
-        ph = self.placeholder
-        edges: list[Edge] = []
-        for chunk in _chunks(datasets):
-            marks = _marks(len(chunk), ph)
-            sql = (
-                "SELECT j.id, io.dataset_id FROM run_io io JOIN jobs j ON j.current_run_id = io.run_id "
-                f"WHERE io.dataset_id IN ({marks}) AND io.direction = {ph} "
-                "UNION ALL SELECT io.job_id, io.dataset_id FROM job_io io JOIN jobs j ON j.id = io.job_id "
-                f"WHERE io.dataset_id IN ({marks}) AND io.direction = {ph} AND j.current_run_id IS NULL"
-            )
-            rows = self.connection.exec_driver_sql(sql, (*chunk, direction, *chunk, direction))
-            edges += [_edge(job, dataset, direction) for job, dataset in rows]
-        return edges
+        rows = fetch_in(
+            self.connection,
+            _CURRENT_DATASET_EDGES,
+            datasets,
+            lambda batch: (*batch, direction, *batch, direction),
+        )
+        return [_edge(job, dataset, direction) for job, dataset in rows]
 
     # ---- as of a time -------------------------------------------------------------------------------
 
     def _current_runs_as_of(self, jobs: Sequence[int]) -> dict[int, str]:
         """Each job's current run as of ``as_of``: its latest COMPLETE event's run, else its latest
         event's run (ties broken by event id, as the projector's stamps do)."""
-        ph = self.placeholder
         best: dict[int, tuple[bool, int, str, str]] = {}
-        for chunk in _chunks(jobs):
-            sql = (
-                "SELECT r.job_id, s.run_id, s.state, s.event_time, s.event_id FROM runs r "
-                f"JOIN run_states s ON s.run_id = r.id WHERE r.job_id IN ({_marks(len(chunk), ph)}) "
-                f"AND s.event_time <= {ph}"
-            )
-            for job, run, state, time, event in self.connection.exec_driver_sql(sql, (*chunk, self.as_of)):
-                rank = (state == EventType.COMPLETE, time, event[:16], run)
-                if job not in best or rank > best[job]:
-                    best[job] = rank
+        rows = fetch_in(self.connection, _STATES_AS_OF, jobs, lambda batch: (*batch, self.as_of))
+        for job, run, state, time, event in rows:
+            rank = (state == EventType.COMPLETE, time, event[:16], run)
+            if job not in best or rank > best[job]:
+                best[job] = rank
         return {job: rank[3] for job, rank in best.items()}
 
     def _run_edges(self, current: dict[int, str], direction: str | None) -> list[Edge]:
-        ph = self.placeholder
         job_of = {run: job for job, run in current.items()}
-        only = f" AND direction = {ph}" if direction else ""
-        edges: list[Edge] = []
-        for chunk in _chunks(list(job_of)):
-            sql = (
-                "SELECT run_id, dataset_id, direction FROM run_io "
-                f"WHERE run_id IN ({_marks(len(chunk), ph)}) AND first_seen <= {ph}{only}"
-            )
-            params = (*chunk, self.as_of, *((direction,) if direction else ()))
-            edges += [
-                _edge(job_of[run], dataset, way)
-                for run, dataset, way in self.connection.exec_driver_sql(sql, params)
-            ]
-        return edges
+        extra = (self.as_of, *((direction,) if direction else ()))
+        rows = fetch_in(
+            self.connection, _only(_RUN_EDGES_AS_OF, direction), list(job_of), lambda batch: (*batch, *extra)
+        )
+        return [_edge(job_of[run], dataset, way) for run, dataset, way in rows]
 
-    def _job_io_edges(self, ids: Sequence[int], direction: str | None, *, by: str) -> list[Edge]:
-        ph = self.placeholder
-        only = f" AND direction = {ph}" if direction else ""
-        edges: list[Edge] = []
-        for chunk in _chunks(ids):
-            sql = (
-                f"SELECT job_id, dataset_id, direction FROM job_io WHERE {by} IN ({_marks(len(chunk), ph)}) "
-                f"AND first_seen <= {ph}{only}"
-            )
-            params = (*chunk, self.as_of, *((direction,) if direction else ()))
-            edges += [
-                _edge(job, dataset, way) for job, dataset, way in self.connection.exec_driver_sql(sql, params)
-            ]
-        return edges
+    def _job_io_edges(self, jobs: Sequence[int], direction: str | None) -> list[Edge]:
+        extra = (self.as_of, *((direction,) if direction else ()))
+        rows = fetch_in(
+            self.connection, _only(_JOB_IO_AS_OF, direction), jobs, lambda batch: (*batch, *extra)
+        )
+        return [_edge(job, dataset, way) for job, dataset, way in rows]
 
     def _jobs_touching_as_of(self, datasets: Sequence[int], direction: str) -> set[int]:
         """Jobs that had, by ``as_of``, some run (or JobEvent) with ``datasets`` on side ``direction``."""
-        ph = self.placeholder
-        jobs: set[int] = set()
-        for chunk in _chunks(datasets):
-            marks = _marks(len(chunk), ph)
-            sql = (
-                "SELECT DISTINCT r.job_id FROM run_io io JOIN runs r ON r.id = io.run_id "
-                f"WHERE io.dataset_id IN ({marks}) AND io.direction = {ph} AND io.first_seen <= {ph} "
-                "UNION SELECT job_id FROM job_io "
-                f"WHERE dataset_id IN ({marks}) AND direction = {ph} AND first_seen <= {ph}"
-            )
-            params = (*chunk, direction, self.as_of, *chunk, direction, self.as_of)
-            jobs.update(row[0] for row in self.connection.exec_driver_sql(sql, params))
-        return jobs
+        at = (direction, self.as_of)
+        rows = fetch_in(
+            self.connection, _JOBS_TOUCHING_AS_OF, datasets, lambda batch: (*batch, *at, *batch, *at)
+        )
+        return {row[0] for row in rows}
 
 
 def all_current_edges(connection: Connection) -> dict[int, list[tuple[int, str]]]:
     """Every job's current edges, ``job id -> [(dataset id, "in"|"out"), ...]`` (for the index)."""
-    sql = (
-        "SELECT j.id, io.dataset_id, io.direction FROM jobs j JOIN run_io io ON io.run_id = j.current_run_id "
-        "UNION ALL SELECT io.job_id, io.dataset_id, io.direction FROM job_io io "
-        "JOIN jobs j ON j.id = io.job_id WHERE j.current_run_id IS NULL"
-    )
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for job, dataset, direction in connection.exec_driver_sql(sql):
+    for job, dataset, direction in connection.exec_driver_sql(sql_text(connection, _ALL_CURRENT_EDGES)):
         edges[job].append((dataset, direction))
     return edges
 
 
 def current_edges_of(connection: Connection, jobs: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
     """The current edges of each of ``jobs`` that exists (with no edges if it has none)."""
-    placeholder = "%s" if connection.dialect.name == "postgresql" else "?"
-    edges: dict[int, list[tuple[int, str]]] = {}
-    for chunk in _chunks(jobs):
-        sql = f"SELECT id FROM jobs WHERE id IN ({_marks(len(chunk), placeholder)})"
-        edges.update((job, []) for (job,) in connection.exec_driver_sql(sql, tuple(chunk)))
+    edges: dict[int, list[tuple[int, str]]] = {job: [] for (job,) in fetch_in(connection, _JOBS, jobs)}
     for source, target in SqlEdges(connection).job_edges(sorted(edges)):
         if source.kind == JOB:
             edges[source.id].append((target.id, "out"))

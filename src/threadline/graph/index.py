@@ -201,7 +201,7 @@ class LineageIndex:
             if graph is None or mark < graph.mark:  # first use, or a reindex started over
                 self._graph = self._build(connection, mark)
                 return
-            touched = self._touched_jobs(connection, graph.mark, mark)
+            touched = {job_id(*job) for job in self.store.logged_jobs(connection, graph.mark, mark)}
             overlay = dict(graph.overlay_jobs)
             overlay.update(current_edges_of(connection, sorted(touched)))
             limit = max(REBUILD_OVERLAY_JOBS, int(REBUILD_OVERLAY_SHARE * graph.base_size))
@@ -209,16 +209,6 @@ class LineageIndex:
                 self._graph = self._build(connection, mark)
             else:
                 self._graph = self._with_overlay(graph, overlay, mark)
-
-    @staticmethod
-    def _touched_jobs(connection: Any, after: int, upto: int) -> set[int]:
-        placeholder = "%s" if connection.dialect.name == "postgresql" else "?"
-        rows = connection.exec_driver_sql(
-            "SELECT DISTINCT job_namespace, job_name FROM events "
-            f"WHERE seq > {placeholder} AND seq <= {placeholder} AND job_name IS NOT NULL",
-            (after, upto),
-        )
-        return {job_id(namespace, name) for namespace, name in rows}
 
     def _build(self, connection: Any, mark: int) -> _Graph:
         self.builds += 1

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest
+from threadline.store.lookups import fetch_in
 
-_IN_CHUNK = 400
 #: At most this many runs below a run start a ``with_children`` walk.
 MAX_CHILDREN = 500
 
@@ -62,22 +62,16 @@ def _version(dataset: int, version: str) -> RunNode:
 class _RunEdges:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.ph = "%s" if connection.dialect.name == "postgresql" else "?"
 
-    def _query(self, sql: str, ids: Sequence, extra: tuple = ()) -> list[tuple]:
-        rows: list[tuple] = []
-        for start in range(0, len(ids), _IN_CHUNK):
-            chunk = tuple(ids[start : start + _IN_CHUNK])
-            marks = ", ".join([self.ph] * len(chunk))
-            rows += list(self.connection.exec_driver_sql(sql.format(marks=marks), (*chunk, *extra)))
-        return rows
+    def _query(self, sql: str, ids: Sequence) -> list[tuple]:
+        return fetch_in(self.connection, sql, ids)
 
     def _versions_of(self, datasets: Sequence[int]) -> dict[int, list[tuple[int, str, str | None]]]:
         """Every version of ``datasets``: (created_at, version, producing run), oldest first."""
         versions: dict[int, list[tuple[int, str, str | None]]] = defaultdict(list)
         rows = self._query(
-            "SELECT dataset_id, created_at, version, run_id FROM dataset_versions "
-            "WHERE dataset_id IN ({marks})",
+            "SELECT dataset_id, created_at, version, run_id FROM {dataset_versions} "
+            "WHERE dataset_id IN ({keys})",
             datasets,
         )
         for dataset, created, version, run in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
@@ -93,8 +87,8 @@ class _RunEdges:
     def inputs(self, runs: Sequence[str]) -> list[tuple[RunNode, RunNode, str | None]]:
         """``(input version, run, producing run)`` for every input of ``runs``."""
         rows = self._query(
-            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM run_io io "
-            "JOIN runs r ON r.id = io.run_id WHERE io.run_id IN ({marks}) AND io.direction = 'in'",
+            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM {run_io} io "
+            "JOIN {runs} r ON r.id = io.run_id WHERE io.run_id IN ({keys}) AND io.direction = 'in'",
             runs,
         )
         versions = self._versions_of(sorted({row[1] for row in rows}))
@@ -111,8 +105,8 @@ class _RunEdges:
     def outputs(self, runs: Sequence[str]) -> list[tuple[RunNode, RunNode]]:
         """``(run, output version)`` for every output of ``runs``."""
         rows = self._query(
-            "SELECT run_id, dataset_id, version FROM run_io "
-            "WHERE run_id IN ({marks}) AND direction = 'out' AND version IS NOT NULL",
+            "SELECT run_id, dataset_id, version FROM {run_io} "
+            "WHERE run_id IN ({keys}) AND direction = 'out' AND version IS NOT NULL",
             runs,
         )
         return [(_run(run), _version(dataset, version)) for run, dataset, version in rows]
@@ -123,7 +117,7 @@ class _RunEdges:
         seen = {run}
         frontier = [run]
         while frontier and len(found) < limit:
-            rows = self._query("SELECT id FROM runs WHERE parent_run_id IN ({marks}) ORDER BY id", frontier)
+            rows = self._query("SELECT id FROM {runs} WHERE parent_run_id IN ({keys}) ORDER BY id", frontier)
             frontier = [row[0] for row in rows if row[0] not in seen][: limit - len(found)]
             seen.update(frontier)
             found += frontier
@@ -135,8 +129,8 @@ class _RunEdges:
         wanted = set(versions)
         history = self._versions_of(datasets)
         rows = self._query(
-            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM run_io io "
-            "JOIN runs r ON r.id = io.run_id WHERE io.dataset_id IN ({marks}) AND io.direction = 'in'",
+            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM {run_io} io "
+            "JOIN {runs} r ON r.id = io.run_id WHERE io.dataset_id IN ({keys}) AND io.direction = 'in'",
             datasets,
         )
         answer = []

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import Connection
 
 from threadline.openlineage.events import ParsedEvent
 
 SCOPES = ("read", "write", "admin")
+#: The log mark of the projector.
+PROJECTION_MARK = "projection"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,37 @@ class EventPage:
 
     events: list[StoredEvent]
     total: int
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list (every field optional): an event type (``OTHER`` takes events without one
+    too), part of the job's name, the start of the run's id, part of the producer, only events with
+    problems, and event times strictly before or after (microseconds)."""
+
+    event_type: str | None = None
+    job: str | None = None
+    run: str | None = None
+    producer: str | None = None
+    problems: bool = False
+    before: int | None = None
+    after: int | None = None
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    """An event as lists show it: the columns the log indexes, without its body."""
+
+    id: str
+    event_time: int
+    received_at: int
+    kind: str
+    event_type: str | None
+    run_id: str | None
+    job_namespace: str | None
+    job_name: str | None
+    producer: str
+    has_problems: bool
 
 
 @dataclass(frozen=True)
@@ -110,6 +146,36 @@ class Store(ABC):
     @abstractmethod
     def projection_lag(self) -> int:
         """How many logged events are not yet folded into the projections."""
+
+    # ---- reads inside a caller's read transaction -----------------------------------------------
+    # What other packages read of the log, so that none of them queries its tables (the way dagster's
+    # EventLogStorage answers its readers): each takes a connection of ``read()``, so that one answer
+    # (a page of the UI, a refresh of the lineage index) reads one consistent snapshot.
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction with a consistent snapshot of the log and the projections."""
+
+    @abstractmethod
+    def log_mark(self, connection: Connection, name: str = PROJECTION_MARK) -> int:
+        """The sequence number up to which the consumer ``name`` (the projector by default) has read
+        the log (0: nothing yet)."""
+
+    @abstractmethod
+    def logged_jobs(self, connection: Connection, after: int, upto: int) -> set[tuple[str, str]]:
+        """The jobs (namespace and name, as sent) of the events logged after sequence number ``after``
+        up to ``upto``."""
+
+    @abstractmethod
+    def event_summaries(
+        self, connection: Connection, wanted: EventFilter, limit: int, offset: int
+    ) -> tuple[list[EventSummary], int]:
+        """Events matching ``wanted``, newest first (by event time, then id), without their bodies, and
+        how many match in all."""
+
+    @abstractmethod
+    def event_timespan(self, connection: Connection) -> tuple[int | None, int | None]:
+        """The times of the first and the last event of the log (``None`` for an empty log)."""
 
     @abstractmethod
     def create_api_key(self, name: str, scope: str) -> tuple[str, ApiKey]:

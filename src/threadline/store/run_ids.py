@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from threadline.errors import AmbiguousRunId, BadRequest, NotFound
 from threadline.store import schema
+from threadline.store.lookups import batches, sql_text
 from threadline.vocabulary import people_time, short_id_length
 
 #: Shorter prefixes would match too much to be useful (git asks for 4 as well).
@@ -21,6 +22,12 @@ MIN_PREFIX = 4
 AMBIGUOUS_SHOWN = 5
 #: Ids per statement of :func:`short_run_ids`.
 _PER_STATEMENT = 100
+#: A run id with the ids just before and after it: one part of :func:`short_run_ids`'s statements.
+_NEIGHBOURS = (
+    "SELECT CAST({p} AS VARCHAR(36)), "
+    "(SELECT id FROM {runs} WHERE id < {p} ORDER BY id DESC LIMIT 1), "
+    "(SELECT id FROM {runs} WHERE id > {p} ORDER BY id LIMIT 1)"
+)
 
 
 def resolve_run_id(connection: Connection, text: str) -> str:
@@ -84,16 +91,9 @@ def short_run_ids(connection: Connection, run_ids: Sequence[str]) -> dict[str, s
     One statement per 100 ids: for each, the ids just before and after it, by the primary key.
     """
     wanted = sorted({run_id for run_id in run_ids if run_id})
-    mark = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
-    part_sql = (
-        f"SELECT CAST({mark} AS VARCHAR(36)), "
-        f"(SELECT id FROM runs WHERE id < {mark} ORDER BY id DESC LIMIT 1), "
-        f"(SELECT id FROM runs WHERE id > {mark} ORDER BY id LIMIT 1)"
-    )
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), _PER_STATEMENT):
-        part = wanted[start : start + _PER_STATEMENT]
-        sql = " UNION ALL ".join([part_sql] * len(part))
+    for part in batches(wanted, _PER_STATEMENT):
+        sql = sql_text(connection, " UNION ALL ".join([_NEIGHBOURS] * len(part)))
         values = tuple(value for run_id in part for value in (run_id, run_id, run_id))
         for run_id, before, after in connection.exec_driver_sql(sql, values):
             found[run_id] = run_id[: short_id_length(run_id, (before, after))]

@@ -343,3 +343,13 @@ PROJECTION_TABLES = (
     facets,
     tag_changes,
 )
+
+
+def sql_name(table: Table) -> str:
+    """``table``'s name as SQL text writes it (quoted, as both backends read it): the one way SQL text
+    names a table (see :func:`threadline.store.lookups.sql_text`)."""
+    return f'"{table.name}"'
+
+
+#: Every table's name for SQL text, by table name (the templates of ``threadline.store.lookups``).
+SQL_NAMES = {table.name: sql_name(table) for table in metadata.sorted_tables}

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -23,9 +23,20 @@ from threadline.errors import BadRequest, NotFound, StoreError, StoreNotFound, S
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
 from threadline.redact import redact_text
-from threadline.store import bulk, codec, schema
+from threadline.store import bulk, codec, lookups, schema
 from threadline.store.backends import backend_of, display_url, make_engine
-from threadline.store.base import SCOPES, ApiKey, AppendResult, EventPage, Store, StoredEvent
+from threadline.store.base import (
+    PROJECTION_MARK,
+    SCOPES,
+    ApiKey,
+    AppendResult,
+    EventFilter,
+    EventPage,
+    EventSummary,
+    Store,
+    StoredEvent,
+)
+from threadline.store.lookups import name_like
 from threadline.store.migrate import ensure_schema
 from threadline.store.writable import PROBE_MARK, ConnectionGenerations, probe_write, read_only_reason
 
@@ -45,6 +56,19 @@ _EVENT_COLUMNS = (
     schema.events.c.problems,
     schema.events.c.codec,
 )
+# An event's summary (:class:`EventSummary`, less ``has_problems``), in its order.
+_SUMMARY_COLUMNS = (
+    schema.events.c.id,
+    schema.events.c.event_time,
+    schema.events.c.received_at,
+    schema.events.c.kind,
+    schema.events.c.event_type,
+    schema.events.c.run_id,
+    schema.events.c.job_namespace,
+    schema.events.c.job_name,
+    schema.events.c.producer,
+)
+_TIMESPAN = select(func.min(schema.events.c.event_time), func.max(schema.events.c.event_time))
 # The columns an append fills, in the order of the rows it builds.
 _APPENDED_COLUMNS = (
     "id",
@@ -63,15 +87,14 @@ _APPENDED_COLUMNS = (
     "origin",
 )
 _KEY_PREFIX = "tl_"
-#: The log mark of the projector.
-PROJECTION_MARK = "projection"
 #: Events folded before PostgreSQL's planner statistics are refreshed, at the least (``note_folded``).
 ANALYZE_MIN_GROWTH = 50_000
 # Appends take this transaction-level lock on PostgreSQL (keyed by schema, so that stores in different
 # schemas of one database do not wait for each other): one append at a time keeps sequence numbers
 # visible in order, which is what lets the projector keep a mark instead of a queue.
 _PG_LOG_LOCK = "SELECT pg_advisory_xact_lock(7715340, hashtext(current_schema()))"
-_IN_CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+#: Which events of a batch the log holds, by its key (time, id): two IN lists, of times and of ids.
+_STORED_IDS = "SELECT event_time, id FROM {events} WHERE event_time IN ({times}) AND id IN ({keys})"
 
 
 def _log_row(event: ParsedEvent, received: int) -> tuple[Any, ...]:
@@ -136,8 +159,6 @@ class SqlStore(Store):
         without it a missing store is a :class:`StoreNotFound` and nothing is created."""
         self.url = url
         self.backend = backend_of(url)
-        #: The DBAPI parameter marker of this backend, for the few statements written as SQL text.
-        self.placeholder = "%s" if self.backend == "postgresql" else "?"
         shown = display_url(url)
         if not create and self.backend == "sqlite":
             database = make_url(url).database or ""
@@ -281,22 +302,15 @@ class SqlStore(Store):
     def _stored_ids(self, connection: Connection, events: list[ParsedEvent]) -> set[str]:
         """Which of ``events`` the log already holds (looked up by the log's key, time then id)."""
         found: set[str] = set()
-        chunk_size = _IN_CHUNK // 2
-        for start in range(0, len(events), chunk_size):
-            chunk = events[start : start + chunk_size]
-            wanted = {(event.event_time, event.id) for event in chunk}
-            times = sorted({event.event_time for event in chunk})
-            ids = [event.id for event in chunk]
-            sql = (
-                f"SELECT event_time, id FROM events WHERE event_time IN ({self._marks(len(times))}) "
-                f"AND id IN ({self._marks(len(ids))})"
-            )
+        # two IN lists per statement (times, ids): half a batch of events each
+        for batch in lookups.batches(events, lookups.IN_BATCH // 2):
+            wanted = {(event.event_time, event.id) for event in batch}
+            times = sorted({event.event_time for event in batch})
+            ids = [event.id for event in batch]
+            sql = lookups.sql_text(connection, _STORED_IDS, len(ids), times=len(times))
             result = connection.exec_driver_sql(sql, (*times, *ids))
             found.update(event_id for event_time, event_id in result if (event_time, event_id) in wanted)
         return found
-
-    def _marks(self, count: int) -> str:
-        return ", ".join([self.placeholder] * count)
 
     def get_event(self, event_id: str) -> StoredEvent | None:
         """One event by id, or ``None``.
@@ -383,6 +397,56 @@ class SqlStore(Store):
         """The sequence number up to which the consumer ``name`` has read the log (0: nothing yet)."""
         value = connection.scalar(select(schema.log_marks.c.seq).where(schema.log_marks.c.name == name))
         return int(value or 0)
+
+    def logged_jobs(self, connection: Connection, after: int, upto: int) -> set[tuple[str, str]]:
+        """The jobs (namespace and name, as sent) of the events logged after sequence number ``after``
+        up to ``upto``: which jobs a fold of those events may have changed."""
+        events = schema.events
+        rows = connection.execute(
+            select(events.c.job_namespace, events.c.job_name)
+            .where(events.c.seq > after, events.c.seq <= upto, events.c.job_name.is_not(None))
+            .distinct()
+        )
+        return {(namespace, name) for namespace, name in rows}
+
+    def event_summaries(
+        self, connection: Connection, wanted: EventFilter, limit: int, offset: int
+    ) -> tuple[list[EventSummary], int]:
+        """Events matching ``wanted``, newest first, without their bodies, and how many match in all."""
+        events = schema.events
+        where: list[Any] = []
+        if wanted.event_type is not None:
+            if wanted.event_type == "OTHER":
+                where.append(or_(events.c.event_type == "OTHER", events.c.event_type.is_(None)))
+            else:
+                where.append(events.c.event_type == wanted.event_type)
+        if wanted.job is not None:
+            where.append(name_like(events.c.job_name, wanted.job))
+        if wanted.run is not None:
+            prefix = wanted.run.lower().removeprefix("run:")
+            where.append(and_(events.c.run_id >= prefix, events.c.run_id < prefix + "\uffff"))
+        if wanted.producer is not None:
+            where.append(name_like(events.c.producer, wanted.producer))
+        if wanted.problems:
+            where.append(events.c.problems.is_not(None))
+        if wanted.before is not None:
+            where.append(events.c.event_time < wanted.before)
+        if wanted.after is not None:
+            where.append(events.c.event_time > wanted.after)
+        rows = connection.execute(
+            select(*_SUMMARY_COLUMNS, events.c.problems.is_not(None).label("has_problems"))
+            .where(*where)
+            .order_by(events.c.event_time.desc(), events.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        total = connection.scalar(select(func.count()).select_from(events).where(*where)) or 0
+        return [EventSummary(*row) for row in rows], total
+
+    def event_timespan(self, connection: Connection) -> tuple[int | None, int | None]:
+        """The times of the first and the last event of the log (``None`` for an empty log)."""
+        first, last = connection.execute(_TIMESPAN).one()
+        return first, last
 
     def set_log_mark(self, connection: Connection, seq: int, name: str = PROJECTION_MARK) -> None:
         """Record that the consumer ``name`` has read the log up to ``seq``."""

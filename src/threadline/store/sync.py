@@ -24,10 +24,10 @@ from sqlalchemy import Connection, func, select
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.timestamps import now_micros
 from threadline.store import codec, schema
+from threadline.store.lookups import batches
 from threadline.store.sql import SqlStore
 
 SITE_KEY = "site_id"
-_IN_CHUNK = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +167,7 @@ def read_entities_after(
         conditions.append(events.c.seq <= upto)
     found: dict[int, LogEntry] = {}
     with store.read() as connection:
-        for start in range(0, len(entities), _IN_CHUNK):
-            chunk = list(entities[start : start + _IN_CHUNK])
+        for chunk in batches(entities):
             query = (
                 select(events.c.seq, events.c.raw, events.c.codec)
                 .join(links, (links.c.event_time == events.c.event_time) & (links.c.event_id == events.c.id))

@@ -15,19 +15,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import blake3
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from threadline.errors import BadRequest, ConfigError, NotFound
 from threadline.graph.index import LineageIndex
 from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import lineage
 from threadline.openlineage.canonical import canonical_json
-from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.timestamps import format_time
 from threadline.params import parse_depth, parse_moment
+from threadline.projection.readers.namespaces import namespace_members
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.settings import PULL_FILTER_KEYS
-from threadline.store import schema
 
 DIRECTIONS = ("upstream", "downstream", "both")
 #: The keys of a filter in query form (:meth:`PullFilter.from_query`).
@@ -124,12 +123,7 @@ class PullFilter:
             graph = lineage(index or connection, start, direction=self.direction, depth=self.depth)
             return sorted(node.id for node in graph.distances)
         if self.namespace:
-            wanted = normalize_namespace(self.namespace)
-            jobs = connection.scalars(select(schema.jobs.c.id).where(schema.jobs.c.namespace == wanted))
-            datasets = connection.scalars(
-                select(schema.datasets.c.id).where(schema.datasets.c.namespace == wanted)
-            )
-            return sorted({*jobs, *datasets})
+            return namespace_members(connection, self.namespace)
         if self.pipeline:
             return _pipeline_jobs(connection, self.pipeline)
         return []

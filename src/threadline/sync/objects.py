@@ -2,9 +2,9 @@
 
 ``threadline push --artifacts`` and ``pull --artifacts`` move, besides events, the objects the runs of
 the store refer to (the content of their inputs and outputs, snapshots, package lists: what
-:func:`~threadline.tracking.queries.referenced_objects` finds). Only objects the other side lacks move:
-the server is asked which of a list it is missing (``POST /api/v1/objects/missing``), never for a
-listing of everything it holds. Every object is verified on both ends: a site checks each object
+:func:`~threadline.projection.readers.objects.referenced_objects` finds). Only objects the other side
+lacks move: the server is asked which of a list it is missing (``POST /api/v1/objects/missing``),
+never for a listing of everything it holds. Every object is verified on both ends: a site checks each object
 before it leaves, the server checks the bytes it receives against the id before keeping them, and a
 pulled object is hashed while it is stored. Inputs that were hashed but never stored (``store=False``)
 exist nowhere to be sent; they are counted as *unavailable*, not as failures.
@@ -64,7 +64,7 @@ class ObjectsReport:
 
 def referenced(store: SqlStore) -> set[ObjectId]:
     """The ids (files and folders) the runs of ``store`` refer to."""
-    from threadline.tracking.queries import referenced_objects
+    from threadline.projection.readers.objects import referenced_objects
 
     with store.read() as connection:
         texts = referenced_objects(connection)

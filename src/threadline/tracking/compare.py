@@ -36,10 +36,9 @@ from sqlalchemy import Connection
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.objects import ObjectDB
 from threadline.errors import ArtifactError, InvalidObjectId
-from threadline.projection.readers.runs import RunDataset, load_runs
+from threadline.projection.readers.runs import Run, load_runs, run_tree
 from threadline.store.run_ids import short_run_ids
 from threadline.tracking.environment import parse_packages
-from threadline.tracking.queries import RunInfo, tree_runs
 from threadline.vocabulary import RunState, format_duration, iso_time
 
 #: The sections of a comparison, in the order they are shown.
@@ -115,7 +114,7 @@ class Change:
 class RunSide:
     """One of the two runs compared: its id and short id, job, state and times."""
 
-    info: RunInfo
+    info: Run
     short_id: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,7 +240,7 @@ def _keyed(section: str, a: dict[str, Any], b: dict[str, Any]) -> list[Change]:
     ]
 
 
-def _tree_values(runs: list[RunInfo], attribute: str) -> dict[str, Any]:
+def _tree_values(runs: list[Run], attribute: str) -> dict[str, Any]:
     """Parameters or final metrics of a run tree; those of runs below the top one are named ``step.key``."""
     values: dict[str, Any] = {}
     top = runs[0]
@@ -252,18 +251,12 @@ def _tree_values(runs: list[RunInfo], attribute: str) -> dict[str, Any]:
     return values
 
 
-def _label(entry: RunDataset) -> str:
-    """A dataset as people name it: the path of a local file, else ``namespace/name``."""
-    return entry.name if entry.namespace == "file" else f"{entry.namespace}/{entry.name}"
-
-
-def _datasets(connection: Connection, tree: list[str]) -> tuple[dict[int, Any], dict[int, Any]]:
+def _datasets(runs: list[Run]) -> tuple[dict[int, Any], dict[int, Any]]:
     """The inputs and outputs of a run tree by dataset id: ``(label, identity, versions)``.
 
     Inputs are those no run of the tree wrote at the version read; outputs every dataset a run of
     the tree wrote. A dataset read or written in several versions has them all, sorted.
     """
-    runs = load_runs(connection, tree)
     written = {(entry.id, entry.version) for run in runs for entry in run.outputs}
     sides: tuple[dict[int, Any], dict[int, Any]] = ({}, {})
     for run in runs:
@@ -272,7 +265,7 @@ def _datasets(connection: Connection, tree: list[str]) -> tuple[dict[int, Any], 
                 if side == 0 and (entry.id, entry.version) in written:
                     continue
                 identity = {"namespace": entry.namespace, "name": entry.name}
-                found = sides[side].setdefault(entry.id, (_label(entry), identity, set()))
+                found = sides[side].setdefault(entry.id, (entry.label, identity, set()))
                 if entry.version is not None:
                     found[2].add(entry.version)
     return sides
@@ -289,9 +282,7 @@ def _dataset_changes(section: str, a: dict[int, Any], b: dict[int, Any]) -> list
     return sorted(changes, key=lambda change: change.key)
 
 
-def _packages(
-    objects: ObjectDB | None, info: RunInfo, short_id: str, notes: list[str]
-) -> dict[str, str] | None:
+def _packages(objects: ObjectDB | None, info: Run, short_id: str, notes: list[str]) -> dict[str, str] | None:
     text = info.environment.get("packages_object")
     if not text:
         return None
@@ -311,17 +302,15 @@ def compare_runs(
 ) -> RunComparison:
     """Compare runs ``a_id`` and ``b_id`` (full ids; resolve prefixes first), with the runs below them
     (see the module docstring). ``objects`` is the object store holding package lists, if any."""
-    a_runs, b_runs = tree_runs(connection, a_id), tree_runs(connection, b_id)
+    a_runs, b_runs = (load_runs(connection, run_tree(connection, run_id)) for run_id in (a_id, b_id))
     short = short_run_ids(connection, [a_id, b_id])
     result = RunComparison(RunSide(a_runs[0], short[a_id]), RunSide(b_runs[0], short[b_id]))
     a, b = result.a.info, result.b.info
     changes = result.changes
     changes.append(Change("run", "job", a.job_name, b.job_name))
     changes.append(Change("run", "state", RunState.of(a.state).value, RunState.of(b.state).value))
-    duration = [None if i.duration_micros is None else i.duration_micros // 1000 for i in (a, b)]
-    changes.append(Change("run", "duration", duration[0], duration[1]))
-    a_io = _datasets(connection, [info.id for info in a_runs])
-    b_io = _datasets(connection, [info.id for info in b_runs])
+    changes.append(Change("run", "duration", a.duration_ms, b.duration_ms))
+    a_io, b_io = _datasets(a_runs), _datasets(b_runs)
     changes += _dataset_changes("inputs", a_io[0], b_io[0])
     changes += _dataset_changes("outputs", a_io[1], b_io[1])
     changes += _keyed("params", _tree_values(a_runs, "params"), _tree_values(b_runs, "params"))

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from threadline.artifacts.object_id import ObjectId
 from threadline.artifacts.store import ArtifactStore
 from threadline.artifacts.tree import load_manifest
@@ -33,17 +35,45 @@ from threadline.errors import (
     TrackingError,
 )
 from threadline.openlineage.versions import EventType
+from threadline.projection.readers.runs import Run, RunDataset, get_run, load_runs, run_tree
 from threadline.store.run_ids import short_run_ids
 from threadline.store.sql import SqlStore
-from threadline.tracking.queries import RunDataset, RunInfo, get_run, tree_inputs
 from threadline.tracking.records import EventRecord, RunRef
+
+
+@dataclass(frozen=True, slots=True)
+class TreeInput:
+    """An input of a run tree (see :func:`tree_inputs`) and the run of the tree that read it."""
+
+    run_id: str
+    dataset: RunDataset
+
+
+def tree_inputs(connection: Connection, run_id: str) -> list[TreeInput]:
+    """The inputs a run (with every run below it) read that no run of that tree wrote itself.
+
+    For a step, its own inputs; for a pipeline run, the data that came from outside the pipeline:
+    what restoring it needs to re-run the whole pipeline. One entry per dataset and content id, with
+    the versions the runs recorded (never one inferred: a restore promises the exact bytes).
+    """
+    runs = load_runs(connection, run_tree(connection, run_id), recorded_versions=True)
+    written = {(entry.id, entry.version) for run in runs for entry in run.outputs}
+    chosen: dict[tuple[int, str | None], TreeInput] = {}
+    for run in runs:
+        for entry in run.inputs:
+            if (entry.id, entry.version) not in written:
+                chosen.setdefault((entry.id, entry.version), TreeInput(run.id, entry))
+    return sorted(
+        chosen.values(), key=lambda i: (i.dataset.namespace, i.dataset.name, i.dataset.version or "")
+    )
 
 
 @dataclass
 class SnapshotItem:
-    """One input of a snapshot and what the snapshot did with it."""
+    """One input of a snapshot (and the run that read it) and what the snapshot did with it."""
 
     dataset: RunDataset
+    run_id: str
     object_id: str | None
     action: str  # "stored already", "added", "not hashed"
 
@@ -52,7 +82,7 @@ class SnapshotItem:
 class SnapshotResult:
     """What :func:`snapshot_run` did."""
 
-    run: RunInfo
+    run: Run
     items: list[SnapshotItem] = field(default_factory=list)
     event_id: str | None = None
 
@@ -88,14 +118,15 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
     reader = ContentReader(artifacts.hash_cache, artifacts.odb)
     to_add: list[tuple[SnapshotItem, str]] = []
     problems: list[str] = []
-    for dataset in inputs:
+    for found in inputs:
+        dataset = found.dataset
         oid_text = dataset.object_id
         if oid_text is None:
-            result.items.append(SnapshotItem(dataset, None, "not hashed"))
+            result.items.append(SnapshotItem(dataset, found.run_id, None, "not hashed"))
             continue
         oid = ObjectId.parse(oid_text)
         if is_stored(artifacts, oid):
-            result.items.append(SnapshotItem(dataset, oid_text, "stored already"))
+            result.items.append(SnapshotItem(dataset, found.run_id, oid_text, "stored already"))
             continue
         path = dataset.local_path
         if path is None:
@@ -112,7 +143,7 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
                 f"(it was {oid_text[:19]}…, it is now {str(now)[:19]}…)"
             )
             continue
-        item = SnapshotItem(dataset, oid_text, "added")
+        item = SnapshotItem(dataset, found.run_id, oid_text, "added")
         to_add.append((item, path))
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -129,7 +160,7 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
             "namespace": i.dataset.namespace,
             "name": i.dataset.name,
             "object": i.object_id,
-            "run": i.dataset.run_id,
+            "run": i.run_id,
         }
         for i in result.items
         if i.object_id is not None
@@ -139,7 +170,7 @@ def snapshot_run(store: SqlStore, artifacts: ArtifactStore, run_id: str) -> Snap
     return result
 
 
-def record_snapshot(store: SqlStore, info: RunInfo, objects: list[dict[str, Any]]) -> str:
+def record_snapshot(store: SqlStore, info: Run, objects: list[dict[str, Any]]) -> str:
     """Append an OTHER event of the run carrying a ``threadline_snapshot`` facet; return its event id."""
     from threadline.openlineage.events import parse_event
     from threadline.projection.projector import project_all
@@ -236,11 +267,11 @@ def plan_restore(
     to: Path | None,
     project_root: Path | None,
     root: Path | None = None,
-) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
+) -> tuple[Run, list[RestoreItem], list[RunDataset]]:
     """The inputs to restore and where, and the inputs that cannot be (no content id recorded)."""
     with store.read() as connection:
         info = get_run(connection, run_id)
-        inputs = tree_inputs(connection, run_id)
+        inputs = [found.dataset for found in tree_inputs(connection, run_id)]
     items: list[RestoreItem] = []
     skipped: list[RunDataset] = []
     targets: dict[Path, RunDataset] = {}
@@ -270,7 +301,7 @@ def restore_run(
     remote: str | None = None,
     project_root: Path | None = None,
     root: Path | None = None,
-) -> tuple[RunInfo, list[RestoreItem], list[RunDataset]]:
+) -> tuple[Run, list[RestoreItem], list[RunDataset]]:
     """Write the exact bytes each input of a run had when the run read it (see the module docstring).
 
     Every target must lie under ``to``, or in place under ``root`` (default: ``project_root``); see

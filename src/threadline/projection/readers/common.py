@@ -7,24 +7,23 @@ of N entities costs a fixed number of queries, never one per entity.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import ColumnElement, Connection, bindparam, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Connection, bindparam, literal_column, select
 
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.naming import normalize_namespace
 from threadline.store import schema
+from threadline.store.lookups import batches
 
 T = TypeVar("T")
 
 #: Where threadline keeps what the catalog itself defines (tag descriptions): a namespace of its own,
 #: hidden from listings and search.
 CATALOG_NAMESPACE = "threadline://catalog"
-#: Ids per ``IN (...)`` list, under SQLite's variable limit.
-CHUNK = 500
 MAX_LIMIT = 10_000
 #: The largest ``offset`` of a list: JavaScript's largest exact integer, far inside both databases'
 #: 64-bit range (a larger number would not fit an SQL parameter at all).
@@ -61,17 +60,17 @@ def check_page(limit: int, offset: int) -> None:
         raise BadRequest(msg)
 
 
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    """``values`` in slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def decode_json(value: str | bytes | None) -> Any:
     """A stored JSON value, decoded (``None`` stays ``None``)."""
     if value is None:
         return None
     return _decoder.decode(value)
+
+
+def is_deleted(facet: Any) -> bool:
+    """Whether a facet's latest value deletes it: OpenLineage's ``{"_deleted": true}`` (a producer's
+    way to say the facet no longer applies). Readers leave such facets out, as if never sent."""
+    return isinstance(facet, dict) and facet.get("_deleted") is True
 
 
 # Built once: a statement built for each call costs SQLAlchemy about four times what running it costs
@@ -96,13 +95,12 @@ def load_facets(connection: Connection, entity_type: str, keys: Iterable[str]) -
     """The latest facets of each entity, ``{key: {facet name: value}}``; deleted facets are left out."""
     wanted = sorted(set(keys))
     found: dict[str, dict[str, Any]] = {key: {} for key in wanted}
-    for part in chunks(wanted):
-        rows = connection.execute(_FACETS_OF, {"entity_type": entity_type, "keys": list(part)})
+    for part in batches(wanted):
+        rows = connection.execute(_FACETS_OF, {"entity_type": entity_type, "keys": part})
         for key, name, value in rows:
             decoded = decode_json(value)
-            if isinstance(decoded, dict) and decoded.get("_deleted") is True:
-                continue
-            found[key][name] = decoded
+            if not is_deleted(decoded):
+                found[key][name] = decoded
     return found
 
 
@@ -110,13 +108,11 @@ def load_facet(connection: Connection, entity_type: str, keys: Iterable[str], na
     """One facet of each entity that has it, ``{key: value}`` (a deleted facet is absent)."""
     wanted = sorted(set(keys))
     found: dict[str, Any] = {}
-    for part in chunks(wanted):
-        rows = connection.execute(
-            _ONE_FACET_OF, {"entity_type": entity_type, "keys": list(part), "name": name}
-        )
+    for part in batches(wanted):
+        rows = connection.execute(_ONE_FACET_OF, {"entity_type": entity_type, "keys": part, "name": name})
         for key, value in rows:
             decoded = decode_json(value)
-            if not (isinstance(decoded, dict) and decoded.get("_deleted") is True):
+            if not is_deleted(decoded):
                 found[key] = decoded
     return found
 
@@ -164,16 +160,3 @@ def json_text(connection: Connection, column: ColumnElement[Any], key: str) -> C
     if connection.dialect.name == "postgresql":
         return literal_column(f"(CAST({compiled} AS json) ->> '{key}')")
     return literal_column(f"json_extract({compiled}, '$.{key}')")
-
-
-def like_pattern(query: str) -> str:
-    """A ``LIKE`` pattern matching ``query`` anywhere (``%`` and ``_`` stay wildcards, as in Marquez's
-    search; a backslash is itself, escaped for ``ESCAPE '\\'``). Use it through :func:`name_like`."""
-    return "%" + query.replace("\\", "\\\\") + "%"
-
-
-def name_like(column: Any, query: str) -> Any:
-    """``column`` holds ``query`` anywhere, ignoring case: both sides lowered by the database itself,
-    so that a name matches itself on every backend whatever its letters (PostgreSQL would take a
-    backslash for an escape, SQLite lowers ASCII letters only)."""
-    return func.lower(column).like(func.lower(literal(like_pattern(query))), escape="\\")

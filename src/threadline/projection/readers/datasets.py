@@ -21,13 +21,13 @@ from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
     check_page,
-    chunks,
     get_namespace,
     load_facets,
 )
 from threadline.projection.readers.runs import Run, load_runs
 from threadline.projection.readers.tags import Tag, load_overlays, parse_tags
 from threadline.store import schema
+from threadline.store.lookups import batches
 
 _COLUMNS = (
     schema.datasets.c.id,
@@ -208,7 +208,7 @@ def load_fields(connection: Connection, schema_hashes: Sequence[str]) -> dict[st
     """The fields of each schema, in their order in the schema facet."""
     table = schema.schema_fields
     found: dict[str, list[Field]] = {h: [] for h in schema_hashes}
-    for part in chunks(sorted(set(schema_hashes))):
+    for part in batches(sorted(set(schema_hashes))):
         rows = connection.execute(
             select(
                 table.c.schema_hash,
@@ -224,6 +224,35 @@ def load_fields(connection: Connection, schema_hashes: Sequence[str]) -> dict[st
         )
         for r in rows:
             found[r.schema_hash].append(Field(r.path, r.name, r.type, r.description, r.depth, r.parent_path))
+    return found
+
+
+def field_types(connection: Connection, ids: Sequence[int]) -> dict[int, list[tuple[str, str | None]]]:
+    """The fields of each dataset's current schema, ``(path, type)`` in their order in the schema (a
+    dataset without a schema is left out): what lineage graphs show of a dataset's columns."""
+    datasets, fields = schema.datasets, schema.schema_fields
+    found: dict[int, list[tuple[str, str | None]]] = {}
+    for part in batches(ids):
+        rows = connection.execute(
+            select(datasets.c.id, fields.c.path, fields.c.type)
+            .join(fields, fields.c.schema_hash == datasets.c.schema_hash)
+            .where(datasets.c.id.in_(part))
+            .order_by(datasets.c.id, fields.c.ordinal, fields.c.path)
+        )
+        for row in rows:
+            found.setdefault(row.id, []).append((row.path, row.type))
+    return found
+
+
+def current_versions(connection: Connection, ids: Sequence[int]) -> dict[int, str | None]:
+    """The current version of each dataset of ``ids`` that exists."""
+    datasets = schema.datasets
+    found: dict[int, str | None] = {}
+    for part in batches(ids):
+        rows = connection.execute(
+            select(datasets.c.id, datasets.c.current_version).where(datasets.c.id.in_(part))
+        )
+        found.update((row.id, row.current_version) for row in rows)
     return found
 
 
@@ -277,11 +306,19 @@ def load_datasets(connection: Connection, rows: Sequence[Row[*tuple[Any, ...]]])
     return result
 
 
+def datasets_by_id(connection: Connection, ids: Sequence[int]) -> list[Dataset]:
+    """The datasets with these ids (unknown ids are skipped), as :func:`load_datasets` reads them."""
+    rows: list[Any] = []
+    for part in batches(ids):
+        rows += connection.execute(select(*_COLUMNS).where(schema.datasets.c.id.in_(part))).all()
+    return load_datasets(connection, rows)
+
+
 def _last_modified(connection: Connection, ids: Sequence[int]) -> dict[int, int]:
     """When each dataset was last written by a run that completed (Marquez's ``lastModifiedAt``)."""
     versions, runs = schema.dataset_versions, schema.runs
     found: dict[int, int] = {}
-    for part in chunks(list(ids)):
+    for part in batches(ids):
         rows = connection.execute(
             select(versions.c.dataset_id, func.max(versions.c.created_at))
             .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == EventType.COMPLETE.value))
@@ -296,7 +333,7 @@ def dataset_refs(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[
     """The shown namespace and the name of each dataset id."""
     datasets = schema.datasets
     found: dict[int, tuple[str, str]] = {}
-    for part in chunks(sorted(set(ids))):
+    for part in batches(sorted(set(ids))):
         rows = connection.execute(
             select(datasets.c.id, datasets.c.namespace, datasets.c.display_namespace, datasets.c.name).where(
                 datasets.c.id.in_(part)
@@ -314,6 +351,35 @@ _VERSION_COLUMNS = (
     schema.dataset_versions.c.run_id,
     schema.dataset_versions.c.schema_hash,
 )
+
+
+@dataclass(slots=True)
+class VersionMade:
+    """A version of a dataset as its history lists it: when it was made, its schema, and the run that
+    made it with that run's state."""
+
+    version: str
+    created_at: int
+    schema_hash: str | None
+    run_id: str | None
+    run_state: str | None
+
+
+def latest_versions(connection: Connection, dataset_id: int, limit: int) -> Page[VersionMade]:
+    """The newest ``limit`` versions of a dataset, and how many it has."""
+    versions, runs = schema.dataset_versions, schema.runs
+    where = versions.c.dataset_id == dataset_id
+    rows = connection.execute(
+        select(
+            versions.c.version, versions.c.created_at, versions.c.schema_hash, versions.c.run_id, runs.c.state
+        )
+        .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id))
+        .where(where)
+        .order_by(versions.c.created_at.desc(), versions.c.version.desc())
+        .limit(limit)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(versions).where(where)) or 0
+    return Page([VersionMade(*row) for row in rows], total)
 
 
 def list_dataset_versions(

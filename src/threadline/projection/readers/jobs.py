@@ -19,7 +19,6 @@ from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
     check_page,
-    chunks,
     get_namespace,
     load_facets,
 )
@@ -29,9 +28,12 @@ from threadline.projection.readers.tags import Tag, TagOverlay, load_overlays, p
 from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
 from threadline.store.ids import job_id
+from threadline.store.lookups import batches, sql_text
 
 #: How many recent runs a job listing carries per job (Marquez's ``latestRuns``).
 LATEST_RUNS = 10
+#: Jobs per statement of :func:`_latest_run_ids` (one ``LIMIT``-ed select each).
+_JOBS_PER_STATEMENT = 100
 
 _COLUMNS = (
     schema.jobs.c.id,
@@ -173,14 +175,14 @@ def _latest_run_ids(connection: Connection, ids: Sequence[int], count: int) -> d
     """The ``count`` newest runs of each job, newest first: one statement per 100 jobs, a ``UNION ALL``
     of one ``LIMIT``-ed select per job, each served by the (job, time) index however many runs the job
     has. (Written as SQL text: SQLAlchemy would compile a 100-part union anew for every page size.)"""
-    mark = "%s" if connection.dialect.paramstyle in ("format", "pyformat") else "?"
     found: dict[int, list[str]] = {}
-    for part in chunks(list(ids), 100):
-        sql = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT job_id, id, created_at FROM runs WHERE job_id = {mark} "
+    for part in batches(ids, _JOBS_PER_STATEMENT):
+        template = " UNION ALL ".join(
+            "SELECT * FROM (SELECT job_id, id, created_at FROM {runs} WHERE job_id = {p} "
             f"ORDER BY created_at DESC, id DESC LIMIT {int(count)}) AS r{i}"
             for i in range(len(part))
         )
+        sql = sql_text(connection, template)
         rows = sorted(connection.exec_driver_sql(sql, tuple(part)), key=lambda r: (r[0], -r[2], r[1]))
         newest: dict[int, list[tuple[int, str]]] = {}
         for jid, run_id, created in rows:
@@ -230,6 +232,25 @@ def load_jobs(
     return result
 
 
+def jobs_by_id(connection: Connection, ids: Sequence[int], *, latest: int = LATEST_RUNS) -> list[Job]:
+    """The jobs with these ids (unknown ids are skipped), as :func:`load_jobs` reads them."""
+    rows: list[Any] = []
+    for part in batches(ids):
+        rows += connection.execute(select(*_COLUMNS).where(schema.jobs.c.id.in_(part))).all()
+    return load_jobs(connection, rows, latest=latest)
+
+
+def child_jobs(connection: Connection, job_id: int) -> list[tuple[str, str]]:
+    """The jobs right under a job (a pipeline's steps): ``(namespace as first spelled, name)``, by name."""
+    jobs = schema.jobs
+    rows = connection.execute(
+        select(func.coalesce(jobs.c.display_namespace, jobs.c.namespace), jobs.c.name)
+        .where(jobs.c.parent_job_id == job_id)
+        .order_by(jobs.c.name)
+    )
+    return [(namespace, name) for namespace, name in rows]
+
+
 def _refs(ids: Iterable[int], names: dict[int, tuple[str, str]]) -> list[DatasetRef]:
     """Datasets by id as references, sorted by namespace and name."""
     return sorted(
@@ -240,7 +261,7 @@ def _refs(ids: Iterable[int], names: dict[int, tuple[str, str]]) -> list[Dataset
 def _job_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
     jobs = schema.jobs
     found: dict[int, tuple[str, str]] = {}
-    for part in chunks(sorted(set(ids))):
+    for part in batches(sorted(set(ids))):
         rows = connection.execute(
             select(jobs.c.id, jobs.c.namespace, jobs.c.display_namespace, jobs.c.name).where(
                 jobs.c.id.in_(part)

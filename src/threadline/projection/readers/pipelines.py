@@ -18,8 +18,8 @@ from sqlalchemy import Connection, select
 
 from threadline.errors import NotFound
 from threadline.openlineage.naming import normalize_namespace
-from threadline.projection.readers.common import chunks
 from threadline.store import schema
+from threadline.store.lookups import batches
 
 #: What to do when no job has the name given, where the store is this one.
 LIST_JOBS = "`threadline jobs` lists the jobs"
@@ -45,7 +45,7 @@ def pipeline_job_ids(
     frontier = sorted(found)
     while frontier:
         children: set[int] = set()
-        for part in chunks(frontier, 400):
+        for part in batches(frontier):
             children.update(connection.scalars(select(jobs.c.id).where(jobs.c.parent_job_id.in_(part))))
         frontier = sorted(children - found)
         found |= children

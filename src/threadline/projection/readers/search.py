@@ -17,8 +17,9 @@ from sqlalchemy import Connection, func, literal, select, union_all
 from threadline.errors import BadRequest
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.naming import normalize_namespace
-from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, name_like
+from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page
 from threadline.store import schema
+from threadline.store.lookups import name_like
 
 FILTERS = ("DATASET", "JOB", "RUN")
 SORTS = ("NAME", "UPDATE_AT")
@@ -145,3 +146,31 @@ def search(
     total = connection.scalar(select(func.count()).select_from(matches)) or 0
     items = [SearchResult(r.type, r.name, r.namespace, r.updated_at, r.match) for r in rows]
     return Page(items, total)
+
+
+@dataclass(slots=True)
+class FieldHit:
+    """A field of a dataset's current schema that a search found."""
+
+    namespace: str  # the dataset's, as first spelled
+    dataset: str
+    path: str
+    type: str | None
+
+
+def search_fields(connection: Connection, query: str, limit: int) -> Page[FieldHit]:
+    """Fields of current dataset schemas whose name holds ``query`` (any case), by field name then
+    dataset, at most ``limit``, and how many there are."""
+    fields, datasets = schema.schema_fields, schema.datasets
+    namespace = func.coalesce(datasets.c.display_namespace, datasets.c.namespace)
+    where = [name_like(fields.c.name, query), datasets.c.namespace != CATALOG_NAMESPACE]
+    joined = fields.join(datasets, datasets.c.schema_hash == fields.c.schema_hash)
+    rows = connection.execute(
+        select(namespace, datasets.c.name, fields.c.path, fields.c.type)
+        .select_from(joined)
+        .where(*where)
+        .order_by(fields.c.name, datasets.c.name, fields.c.path)
+        .limit(limit)
+    ).all()
+    total = connection.scalar(select(func.count()).select_from(joined).where(*where)) or 0
+    return Page([FieldHit(*row) for row in rows], total)

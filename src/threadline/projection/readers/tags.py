@@ -32,9 +32,16 @@ from threadline.errors import BadRequest
 from threadline.openlineage import tag_changes
 from threadline.openlineage.tag_changes import ADD, REMOVE, TagChange
 from threadline.openlineage.timestamps import format_time, now_micros
-from threadline.projection.readers.common import CATALOG_NAMESPACE, Page, check_page, chunks, decode_json
+from threadline.projection.readers.common import (
+    CATALOG_NAMESPACE,
+    Page,
+    check_page,
+    decode_json,
+    is_deleted,
+)
 from threadline.store import schema
 from threadline.store.ids import dataset_id
+from threadline.store.lookups import batches
 
 PRODUCER = "https://github.com/threadline-dev/threadline"
 DATASET_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
@@ -201,13 +208,13 @@ def load_overlays(connection: Connection, entity_type: str, keys: Iterable[str])
     """The tag changes of each entity that has any, with its ``tags`` facet's stamp (two statements,
     the second only for entities with changes)."""
     found: dict[str, TagOverlay] = {}
-    for part in chunks(sorted(set(keys))):
+    for part in batches(sorted(set(keys))):
         rows = connection.execute(_CHANGES_OF, {"entity_type": entity_type, "keys": list(part)})
         for key, field_name, tag, action, value, source, stamp in rows:
             found.setdefault(key, TagOverlay()).changes.append(
                 TagState(field_name or None, tag, action, value, source, stamp)
             )
-    for part in chunks(sorted(found)):
+    for part in batches(sorted(found)):
         stamps = connection.execute(_TAGS_STAMPS, {"entity_type": entity_type, "keys": list(part)})
         for key, stamp in stamps:
             found[key].facet_stamp = stamp
@@ -324,7 +331,7 @@ def _count_changes(connection: Connection, uses: dict[str, int]) -> None:
             continue
         overlays = load_overlays(connection, entity_type, keys)
         values: dict[str, Any] = {}
-        for part in chunks(sorted(overlays)):
+        for part in batches(sorted(overlays)):
             values.update(
                 connection.execute(
                     select(_facets.c.entity_key, _facets.c.value).where(
@@ -358,6 +365,6 @@ def _descriptions(connection: Connection) -> dict[str, str]:
     found = {}
     for name, value in rows:
         doc = decode_json(value)
-        if isinstance(doc, dict) and doc.get("_deleted") is not True:
+        if isinstance(doc, dict) and not is_deleted(doc):
             found[name.removeprefix(DEFINITION_PREFIX)] = str(doc.get("description") or "")
     return found

@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -34,8 +34,13 @@ from threadline.graph.runs import run_lineage
 from threadline.graph.traverse import lineage
 from threadline.openlineage.timestamps import format_time
 from threadline.params import ONE_WAY_OR_BOTH, parse_choice, required
-from threadline.projection.readers.datasets import load_datasets
-from threadline.projection.readers.jobs import load_jobs
+from threadline.projection.readers.datasets import (
+    current_versions,
+    datasets_by_id,
+    field_types,
+)
+from threadline.projection.readers.jobs import jobs_by_id
+from threadline.projection.readers.runs import run_labels
 from threadline.server.api.access import ReadKey, State
 from threadline.server.api.models import (
     DRAWING,
@@ -60,13 +65,11 @@ from threadline.server.api.params import (
 )
 from threadline.server.api.shapes import dataset_json, job_json
 from threadline.server.state import ServerState, json_response
-from threadline.store import schema
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.vocabulary import RunState
 
 router = APIRouter(responses=ERRORS)
 
-_IN_CHUNK = 400
 _MEDIA = {"dot": "text/vnd.graphviz; charset=utf-8", "mermaid": "text/plain; charset=utf-8"}
 
 
@@ -90,22 +93,10 @@ def _text(body: str, fmt: str) -> Response:
 # ---- node data in Marquez's shape ------------------------------------------------------------------------
 
 
-def _rows(connection: Connection, table: Any, ids: list[int]) -> list[Any]:
-    rows: list[Any] = []
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        rows += list(connection.execute(select(table).where(table.c.id.in_(chunk))))
-    return rows
-
-
 def node_data(connection: Connection, nodes: list[Node]) -> dict[Node, dict[str, Any]]:
     """Marquez's ``data`` of each job and dataset node (what ``/namespaces/…/jobs/…`` returns)."""
-    datasets = load_datasets(
-        connection, _rows(connection, schema.datasets, [n.id for n in nodes if n.kind == DATASET])
-    )
-    jobs = load_jobs(
-        connection, _rows(connection, schema.jobs, [n.id for n in nodes if n.kind == JOB]), latest=1
-    )
+    datasets = datasets_by_id(connection, [n.id for n in nodes if n.kind == DATASET])
+    jobs = jobs_by_id(connection, [n.id for n in nodes if n.kind == JOB], latest=1)
     data = {Node(DATASET, d.id): dataset_json(d) for d in datasets}
     data.update({Node(JOB, j.id): job_json(j) for j in jobs})
     return data
@@ -182,27 +173,16 @@ async def get_lineage(
 # ---- /api/v1/column-lineage ------------------------------------------------------------------------------
 
 
-def _field_types(connection: Connection, ids: list[int]) -> dict[tuple[int, str], str | None]:
-    datasets, fields = schema.datasets, schema.schema_fields
-    types: dict[tuple[int, str], str | None] = {}
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
-        query = (
-            select(datasets.c.id, fields.c.path, fields.c.type)
-            .join(fields, fields.c.schema_hash == datasets.c.schema_hash)
-            .where(datasets.c.id.in_(chunk))
-        )
-        for row in connection.execute(query):
-            types[(row.id, row.path)] = row.type
-    return types
-
-
 def column_graph_json(connection: Connection, graph: ColumnGraph) -> list[dict[str, Any]]:
     """A column graph in Marquez's ``/column-lineage`` shape (``DATASET_FIELD`` nodes)."""
     ids = sorted({dataset for dataset, _ in graph.distances})
     names = dataset_names(connection, ids)
-    types = _field_types(connection, ids)
-    versions = {row.id: row.current_version for row in _rows(connection, schema.datasets, ids)}
+    types = {
+        (dataset, path): kind
+        for dataset, found in field_types(connection, ids).items()
+        for path, kind in found
+    }
+    versions = current_versions(connection, ids)
 
     def node_id(column: tuple[int, str]) -> str:
         namespace, name = names[column[0]]
@@ -400,18 +380,10 @@ def _runs(state: ServerState, connection: Connection, args: dict[str, Any]) -> A
     )
     dataset_ids = sorted({node.dataset_id for node in graph.distances if node.dataset_id is not None})
     names = dataset_names(connection, dataset_ids)
-    runs = schema.runs
     run_ids = [node.run for node in graph.distances if node.run is not None]
-    jobs: dict[str, str] = {}
-    states: dict[str, str | None] = {}
-    for start in range(0, len(run_ids), _IN_CHUNK):
-        chunk = run_ids[start : start + _IN_CHUNK]
-        query = select(runs.c.id, runs.c.state, schema.jobs.c.name).join(
-            schema.jobs, schema.jobs.c.id == runs.c.job_id
-        )
-        for row in connection.execute(query.where(runs.c.id.in_(chunk))):
-            jobs[row.id] = row.name
-            states[row.id] = row.state
+    labels = run_labels(connection, run_ids)
+    jobs = {run: job for run, (job, _) in labels.items()}
+    states = {run: state for run, (_, state) in labels.items()}
     view = run_view(graph, names, jobs, states, short_run_ids(connection, run_ids))
     if args["format"] != "json":
         return render(view, args["format"])

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from threadline.graph.describe import describe
@@ -41,19 +41,19 @@ from threadline.graph.traverse import lineage
 from threadline.openlineage.timestamps import format_time
 from threadline.params import DIRECTIONS, NODE_ID_HELP, required
 from threadline.projection.readers.common import load_facet
+from threadline.projection.readers.datasets import field_types
 from threadline.server.api.access import ReadKey, State
 from threadline.server.api.models import CompactLineage
 from threadline.server.api.params import AsOf, Depth, direction_param, flag_param
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response
-from threadline.store import schema
+from threadline.store.base import Store
 from threadline.vocabulary import RunState
 
 router = new_router()
 
 #: The parts of a job's ``jobType`` facet the UI reads (the producer and what the job is).
 _JOB_TYPE_KEYS = ("integration", "jobType", "processingType", "_producer")
-_CHUNK = 500
 
 
 @dataclass(slots=True)
@@ -73,18 +73,10 @@ def _node_key(node: Node) -> tuple[str, int]:
 
 
 def _fields_of(connection: Connection, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    datasets, fields = schema.datasets, schema.schema_fields
-    found: dict[int, list[dict[str, Any]]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(
-            select(datasets.c.id, fields.c.path, fields.c.type)
-            .join(fields, fields.c.schema_hash == datasets.c.schema_hash)
-            .where(datasets.c.id.in_(ids[start : start + _CHUNK]))
-            .order_by(datasets.c.id, fields.c.ordinal, fields.c.path)
-        )
-        for row in rows:
-            found.setdefault(row.id, []).append({"name": row.path, "type": row.type})
-    return found
+    return {
+        dataset: [{"name": path, "type": kind} for path, kind in found]
+        for dataset, found in field_types(connection, ids).items()
+    }
 
 
 def _beyond(connection: Connection, subgraph: Subgraph, depth: int | None, as_of: int | None) -> dict:
@@ -107,12 +99,9 @@ def _beyond(connection: Connection, subgraph: Subgraph, depth: int | None, as_of
     return more
 
 
-_TIMESPAN = select(func.min(schema.events.c.event_time), func.max(schema.events.c.event_time))
-
-
-def timespan(connection: Connection) -> dict[str, Any]:
+def timespan(connection: Connection, store: Store) -> dict[str, Any]:
     """The times of the first and the last event of the log (``None`` for an empty log)."""
-    first, last = connection.execute(_TIMESPAN).one()
+    first, last = store.event_timespan(connection)
     return {"firstEventTime": format_time(first), "lastEventTime": format_time(last)}
 
 
@@ -172,7 +161,7 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
         "direction": query.direction,
         "depth": query.depth,
         "asOf": format_time(query.as_of),
-        **timespan(connection),
+        **timespan(connection, state.store),
     }
 
 

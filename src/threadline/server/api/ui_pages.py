@@ -47,7 +47,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 from starlette.responses import Response
 
 from threadline.artifacts.objects import ObjectDB
@@ -57,15 +57,14 @@ from threadline.openlineage.timestamps import format_time
 from threadline.projection.readers import datasets as dataset_catalog
 from threadline.projection.readers import jobs as job_catalog
 from threadline.projection.readers.common import load_facets
-from threadline.projection.readers.runs import get_run
+from threadline.projection.readers.runs import RunFilter, get_run, list_run_summaries
 from threadline.server.api.access import ReadKey, State
-from threadline.server.api.insights import RunFilter, list_runs, runs_of_dataset
+from threadline.server.api.insights import list_runs, runs_of_dataset
 from threadline.server.api.models import DatasetPage, JobPage, RunPage
 from threadline.server.api.params import name_param, text_param
 from threadline.server.api.routing import new_router, read
 from threadline.server.api.shapes import dataset_json, job_json, run_json
 from threadline.server.state import json_response
-from threadline.store import schema
 from threadline.store.run_ids import resolve_run_id, short_run_ids
 from threadline.tracking.compare import compare_runs
 from threadline.vocabulary import RunState
@@ -88,27 +87,19 @@ def _name(name: str, description: str, example: str) -> Any:
 
 
 def _job_runs(connection: Connection, job_id: int) -> dict[str, Any]:
-    runs = schema.runs
-    where = (runs.c.job_id == job_id, runs.c.has_events.is_(True))
-    rows = connection.execute(
-        select(runs.c.id, runs.c.state, runs.c.created_at, runs.c.started_at)
-        .where(*where)
-        .order_by(runs.c.created_at.desc(), runs.c.id.desc())
-        .limit(JOB_RUNS)
-    ).all()
-    total = connection.scalar(select(func.count()).select_from(runs).where(*where)) or 0
-    short = short_run_ids(connection, [row.id for row in rows])
+    page = list_run_summaries(connection, RunFilter(job_id=job_id), JOB_RUNS, 0)
+    short = short_run_ids(connection, [run.id for run in page.items])
     found = [
         {
-            "id": row.id,
-            "shortId": short[row.id],
-            "state": RunState.of(row.state),
-            "createdAt": format_time(row.created_at),
-            "startedAt": format_time(row.started_at),
+            "id": run.id,
+            "shortId": short[run.id],
+            "state": RunState.of(run.state),
+            "createdAt": format_time(run.created_at),
+            "startedAt": format_time(run.started_at),
         }
-        for row in rows
+        for run in page.items
     ]
-    return {"runs": found, "totalCount": total}
+    return {"runs": found, "totalCount": page.total}
 
 
 def run_page(
@@ -161,16 +152,10 @@ def job_page(connection: Connection, namespace: str, name: str) -> dict[str, Any
     """The job page's answer (see the module docstring)."""
     job = job_catalog.get_job(connection, namespace, name)
     runs, total = list_runs(connection, RunFilter(job_id=job.id), JOB_PAGE_RUNS, 0)
-    jobs = schema.jobs
-    steps = connection.execute(
-        select(func.coalesce(jobs.c.display_namespace, jobs.c.namespace).label("namespace"), jobs.c.name)
-        .where(jobs.c.parent_job_id == job.id)
-        .order_by(jobs.c.name)
-    ).all()
     return {
         "job": job_json(job),
         "runs": {"runs": runs, "totalCount": total},
-        "steps": [{"namespace": row.namespace, "name": row.name} for row in steps],
+        "steps": [{"namespace": ns, "name": step} for ns, step in job_catalog.child_jobs(connection, job.id)],
     }
 
 
@@ -195,18 +180,8 @@ def _brief_run(run_id: str | None, state: str | None, short: dict[str, str]) -> 
 
 
 def _versions(connection: Connection, dataset: dataset_catalog.Dataset) -> dict[str, Any]:
-    versions, runs = schema.dataset_versions, schema.runs
-    where = versions.c.dataset_id == dataset.id
-    rows = connection.execute(
-        select(
-            versions.c.version, versions.c.created_at, versions.c.schema_hash, versions.c.run_id, runs.c.state
-        )
-        .select_from(versions.outerjoin(runs, runs.c.id == versions.c.run_id))
-        .where(where)
-        .order_by(versions.c.created_at.desc(), versions.c.version.desc())
-        .limit(VERSIONS)
-    ).all()
-    total = connection.scalar(select(func.count()).select_from(versions).where(where)) or 0
+    page = dataset_catalog.latest_versions(connection, dataset.id, VERSIONS)
+    rows = page.items
     fields = dataset_catalog.load_fields(connection, [row.schema_hash for row in rows if row.schema_hash])
     short = short_run_ids(connection, [row.run_id for row in rows if row.run_id])
     found = [
@@ -214,11 +189,11 @@ def _versions(connection: Connection, dataset: dataset_catalog.Dataset) -> dict[
             "version": row.version,
             "createdAt": format_time(row.created_at),
             "fieldCount": len(fields[row.schema_hash]) if row.schema_hash else len(dataset.fields),
-            "createdByRun": _brief_run(row.run_id, row.state, short),
+            "createdByRun": _brief_run(row.run_id, row.run_state, short),
         }
         for row in rows
     ]
-    return {"versions": found, "totalCount": total}
+    return {"versions": found, "totalCount": page.total}
 
 
 def dataset_page(connection: Connection, namespace: str, name: str) -> dict[str, Any]:
