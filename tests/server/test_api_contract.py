@@ -25,6 +25,7 @@ from tests.conftest import EXAMPLE_EVENTS
 from threadline.openlineage.events import parse_event
 from threadline.projection import project_all
 from threadline.server.app import asgi_app, create_app
+from threadline.settings import ServerConfig
 from threadline.store import open_store
 
 #: Handlers that take the raw request, each for its body, read as a stream within a limit (never
@@ -51,9 +52,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, example_events_module: list
     store.append([parse_event(raw) for raw in example_events_module])
     project_all(store)
     objects = directory / "objects"
-    app = create_app(
-        store, auth_mode="none", max_body_bytes=BODY_LIMIT, max_batch_events=10, objects_dir=objects
-    )
+    config = ServerConfig(auth="none", max_body_bytes=BODY_LIMIT, max_batch_events=10)
+    app = create_app(store, config, objects_dir=objects)
     with TestClient(asgi_app(app), raise_server_exceptions=False) as client:
         yield app, client
     store.close()
@@ -359,7 +359,7 @@ def test_without_a_key_every_route_is_refused_in_the_one_shape(
     store = open_store(f"sqlite:///{tmp_path / 'keys.db'}")
     try:
         store.create_api_key("reader", "read")
-        app = create_app(store, auth_mode="token", max_body_bytes=BODY_LIMIT, max_batch_events=10)
+        app = create_app(store, ServerConfig(auth="token", max_body_bytes=BODY_LIMIT, max_batch_events=10))
         with TestClient(asgi_app(app), raise_server_exceptions=False) as client:
             for method, path, _ in _operations(document):
                 if path == "/api/v1/health":
