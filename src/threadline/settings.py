@@ -117,6 +117,27 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes that parse (and compress) large batches beside the server's own process "
         "(0: parse in-process only).",
     ),
+    Setting(
+        "max_writer_queue",
+        int,
+        100_000,
+        "Back-pressure: most events waiting to be committed; beyond it ingest answers 503 with "
+        "Retry-After (0: no limit).",
+    ),
+    Setting(
+        "max_projection_lag",
+        float,
+        60.0,
+        "Back-pressure: most seconds the oldest event not yet in the lineage may wait; beyond it "
+        "ingest answers 503 with Retry-After (0: no limit).",
+    ),
+    Setting(
+        "metrics",
+        str,
+        "auth",
+        "GET /metrics (Prometheus): `auth` needs a read key when the server checks keys, `open` "
+        "answers anyone, `off` answers 404.",
+    ),
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
     Setting(
         "objects",

@@ -15,6 +15,7 @@ from threadline.sync.filters import PullFilter
 AUTH_MODES = ("auto", "token", "none")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+METRICS = ("auth", "open", "off")
 
 
 def _setting(name: str, explicit: object, choices: tuple[str, ...] | None = None) -> object:
@@ -31,6 +32,15 @@ def _positive(name: str, value: object) -> object:
     if isinstance(value, int | float) and value <= 0:
         setting = next(s for s in settings.SETTINGS if s.name == name)
         fail(f"{name} must be above 0, got {value!r} (check {setting.env_var} and the config file)")
+    return value
+
+
+def _not_negative(name: str, value: object) -> object:
+    """A limit where 0 means none, from the config file or environment, checked as its option is."""
+    if isinstance(value, int | float) and value < 0:
+        setting = next(s for s in settings.SETTINGS if s.name == name)
+        where = f"check {setting.env_var} and the config file"
+        fail(f"{name} must be 0 (no limit) or more, got {value!r} ({where})")
     return value
 
 
@@ -106,6 +116,17 @@ def serve(
     max_connections: Annotated[
         int | None, typer.Option(help=_help("max_connections"), show_default=False, min=1)
     ] = None,
+    max_writer_queue: Annotated[
+        int | None, typer.Option(help=_help("max_writer_queue"), show_default=False, min=0)
+    ] = None,
+    max_projection_lag: Annotated[
+        float | None,
+        typer.Option(metavar="SECONDS", help=_help("max_projection_lag"), show_default=False, min=0),
+    ] = None,
+    metrics: Annotated[
+        Literal["auth", "open", "off"] | None,
+        typer.Option(help=_help("metrics"), case_sensitive=False, show_default=False),
+    ] = None,
     pull_from: Annotated[
         list[str] | None,
         typer.Option(
@@ -145,6 +166,13 @@ def serve(
                 _setting("sqlite_synchronous", sqlite_synchronous, SYNCHRONOUS)
             ).upper(),
             "objects_dir": _setting("objects", objects),
+            "metrics": str(_setting("metrics", metrics, METRICS)).lower(),
+            "max_writer_queue": _not_negative(
+                "max_writer_queue", _setting("max_writer_queue", max_writer_queue)
+            ),
+            "max_projection_lag": _not_negative(
+                "max_projection_lag", _setting("max_projection_lag", max_projection_lag)
+            ),
             **{
                 name: _positive(name, _setting(name, value))
                 for name, value in (

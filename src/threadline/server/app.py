@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp
 
 from threadline import __version__, settings
 from threadline.artifacts.objects import ObjectDB
-from threadline.errors import ConfigError, ThreadlineError
+from threadline.errors import ConfigError, Overloaded, StoreError, ThreadlineError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
@@ -28,7 +29,9 @@ from threadline.server.api import datasets, insights, jobs, namespaces, runs, se
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
+from threadline.server.metrics import MetricsMiddleware, MetricsMode, ServerMetrics
 from threadline.server.parsing import BatchParser
+from threadline.server.pressure import BackPressure
 from threadline.server.state import ServerState, json_response
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
@@ -46,7 +49,11 @@ async def _threadline_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
     content = ingest.error_content(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if exc.status >= 500:
+    if isinstance(exc, Overloaded):
+        headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, StoreError):
+        _count_store_error(_request)
+    if exc.status >= 500 and not isinstance(exc, Overloaded):  # back-pressure logs its own start and end
         log.warning("%s: %s", type(exc).__name__, exc.message)
     return json_response(content, status=exc.status, headers=headers)
 
@@ -65,7 +72,15 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return json_response({"error": "; ".join(parts) or "invalid request"}, status=400)
 
 
+def _count_store_error(request: Request) -> None:
+    state = getattr(request.app.state, "threadline", None)
+    if state is not None and state.metrics is not None:
+        state.metrics.store_error("request")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, SQLAlchemyError):
+        _count_store_error(request)
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     # Starlette raises the error again once this answer is sent, and uvicorn then drops the
     # connection: saying so (Connection: close) lets the client open a new one for its next request
@@ -103,6 +118,9 @@ def create_app(
     pull_filter: PullFilter | None = None,
     event_limits: EventLimits | None = None,
     max_object_bytes: int | None = None,
+    metrics: MetricsMode | str = "auth",
+    max_writer_queue: int | None = None,
+    max_projection_lag: float | None = None,
 ) -> FastAPI:
     """Build the server for ``store``; ``auth_mode`` is ``token``, ``none`` or ``auto`` (see
     ``resolve_auth_mode``).
@@ -110,6 +128,10 @@ def create_app(
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
     ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``);
     ``event_limits`` and ``max_object_bytes`` default to their settings' defaults.
+
+    ``metrics`` is who may read ``GET /metrics`` (``auth``, ``open``, ``off``: see
+    ``server.metrics``); ``max_writer_queue`` and ``max_projection_lag`` are the back-pressure limits
+    (see ``server.pressure``; None: the settings' defaults, 0: no limit).
     """
     if auth_mode not in AUTH_MODES:
         msg = f"auth_mode must be one of {', '.join(AUTH_MODES)} (see resolve_auth_mode), got {auth_mode!r}"
@@ -131,7 +153,17 @@ def create_app(
             release_memory()
         return done
 
-    writer = Writer(store, idle_work=project)
+    server_metrics = ServerMetrics(metrics)  # type: ignore[arg-type]  # checked there
+    writer = Writer(store, idle_work=server_metrics.counting_failures("projection", project))
+    pressure = BackPressure(
+        store,
+        writer.queue_depth,
+        max_queue=settings.default("max_writer_queue") if max_writer_queue is None else max_writer_queue,
+        max_lag_seconds=(
+            settings.default("max_projection_lag") if max_projection_lag is None else max_projection_lag
+        ),
+        on_error=lambda: server_metrics.store_error("lag_sample"),
+    )
     parser = BatchParser(parse_workers, event_limits or EventLimits())
 
     federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
@@ -143,11 +175,13 @@ def create_app(
         await parser.start()
         lineage_index.start()
         federation.start()
+        pressure.start()
         warming = asyncio.create_task(warm_up(app, app.state.threadline.auth.internal_secret))
         try:
             yield
         finally:
             warming.cancel()
+            pressure.stop()
             federation.stop()
             lineage_index.stop()
             parser.stop()
@@ -172,7 +206,10 @@ def create_app(
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
         max_object_bytes=max_object_bytes or settings.default("max_object_bytes"),
+        metrics=server_metrics,
+        pressure=pressure,
     )
+    server_metrics.bind(app.state.threadline)
     app.add_exception_handler(ThreadlineError, _threadline_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -189,5 +226,6 @@ def create_app(
 def asgi_app(app: FastAPI) -> ASGIApp:
     """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
     ingest fast path (``server.ingest``), with the ``Server-Timing`` header on API answers
-    (``server.timing``)."""
-    return ServerTiming(web.WebUI(ingest.IngestFastPath(app, app.state.threadline)))
+    (``server.timing``), every request timed and ``GET /metrics`` answered (``server.metrics``)."""
+    state = app.state.threadline
+    return MetricsMiddleware(ServerTiming(web.WebUI(ingest.IngestFastPath(app, state))), state)

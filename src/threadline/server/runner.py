@@ -133,6 +133,9 @@ def run_server(
     header_timeout: float | None = None,
     body_timeout: float | None = None,
     max_connections: int | None = None,
+    metrics: str | None = None,
+    max_writer_queue: int | None = None,
+    max_projection_lag: float | None = None,
 ) -> None:
     """Serve the OpenLineage API for the store at ``store_url`` until interrupted.
 
@@ -164,6 +167,9 @@ def run_server(
                 column_edges=_or_default("max_event_column_edges", max_event_column_edges),
             ),
             max_object_bytes=max_object_bytes,
+            metrics=_or_default("metrics", metrics),
+            max_writer_queue=max_writer_queue,
+            max_projection_lag=max_projection_lag,
         )
         connection_limits = fit_file_limit(
             ConnectionLimits(
