@@ -247,7 +247,7 @@ def _bare_cpu_per_request(kind: str, requests: int) -> float:
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-c", _BARE_SERVER, str(port), kind])
     try:
-        for _ in range(100):
+        for _ in range(600):  # importing the server's modules takes a while on a loaded machine
             try:
                 sock = socket.create_connection(("127.0.0.1", port))
                 break

@@ -369,7 +369,7 @@ class MetricsMiddleware:
             try:
                 if mode == "auth":
                     await self.state.auth.require(headers, "read")
-            except (Unauthorized, Forbidden) as exc:
+            except ThreadlineError as exc:  # 401, 403, or a store that cannot say whether keys exist
                 status, body, content_type = (
                     exc.status,
                     encode_json({"error": exc.message}),
