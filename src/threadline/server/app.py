@@ -45,14 +45,14 @@ log = logging.getLogger(__name__)
 PROJECTION_BATCH = 500
 
 
-async def _threadline_error(_request: Request, exc: Exception) -> Response:
+async def _threadline_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ThreadlineError)
     content = ingest.error_content(exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if isinstance(exc, Overloaded):
         headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, StoreError):
-        _count_store_error(_request)
+        _count_store_error(request)
     if exc.status >= 500 and not isinstance(exc, Overloaded):  # back-pressure logs its own start and end
         log.warning("%s: %s", type(exc).__name__, exc.message)
     return json_response(content, status=exc.status, headers=headers)
