@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -156,3 +157,31 @@ def test_metrics_labels_stay_bounded_whatever_paths_are_asked(
         text = client.get("/metrics").text
     assert len(_samples(text)) == before
     assert "namespaces/{namespace}/datasets/{dataset}" in text
+
+
+@pytest.mark.postgres
+def test_store_errors_are_counted(start_server: ServerFactory, pg_url: str) -> None:
+    """A store that fails a write: the request is refused (nothing acknowledged) and both the refusal
+    and the store error are counted; once the store works again, so does ingest."""
+    server = start_server(pg_url, auth="none")
+    with server.client() as client:
+        assert client.post("/api/v1/lineage", content=make_event(job="ok"), headers=JSON).status_code == 201
+        with psycopg.connect(pg_url, autocommit=True) as connection:
+            connection.execute(
+                "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'no space left on device (a test)'; END $$"
+            )
+            connection.execute(
+                "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_events()"
+            )
+            failed = client.post("/api/v1/lineage", content=make_event(job="refused"), headers=JSON)
+            assert failed.status_code >= 500
+            connection.execute("DROP TRIGGER refuse_events ON events")
+        again = client.post("/api/v1/lineage", content=make_event(job="again"), headers=JSON)
+        assert again.status_code == 201
+        samples = _samples(client.get("/metrics").text)
+    assert _value(samples, "threadline_store_errors_total", operation="append") == 1
+    rejected = "threadline_ingest_requests_rejected_total"
+    assert _value(samples, rejected, endpoint="single", reason="store_unavailable") == 1
+    assert _value(samples, "threadline_events_accepted_total", status="created") == 2
