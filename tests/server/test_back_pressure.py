@@ -142,11 +142,11 @@ def test_a_full_writer_queue_answers_503_and_loses_nothing(
 
 
 def test_projection_lag_over_its_limit_answers_503_then_recovers(
-    start_server: ServerFactory, sqlite_url: str
+    start_server: ServerFactory, store_url: str
 ) -> None:
     """With a limit far below what any fold keeps to under load (1 ms), steady ingest soon meets
     back-pressure; the clients pause, the projection catches up and ingest is accepted again."""
-    server = start_server(sqlite_url, auth="none", max_projection_lag=0.001)
+    server = start_server(store_url, auth="none", max_projection_lag=0.001)
     acknowledged: list[str] = []
     refusals: list[httpx.Response] = []
     stop = threading.Event()
@@ -184,7 +184,7 @@ def test_projection_lag_over_its_limit_answers_503_then_recovers(
         answer = client.post("/api/v1/lineage", content=make_event(job="after-lag"), headers=JSON)
     assert answer.status_code == 201, answer.text
     acknowledged.append(answer.json()["id"])
-    assert _stored_ids(sqlite_url) == set(acknowledged)
+    assert _stored_ids(store_url) == set(acknowledged)
     assert "back-pressure over after" in server.log()
 
 
