@@ -18,6 +18,7 @@ a subprocess on a fresh store and prints what it measured:
   ASGI app served by uvicorn (httptools, uvloop) with and without it, side by side, 20,000 POSTs of
   2.1 KB on one kept-alive connection each round: the server's CPU per request; and the same with the
   metrics middleware (``server/metrics.py``: each request timed into the latency histogram) as well.
+  All three import the same modules and freeze their heap as the server does (``tune_gc``).
 
 The figures are machine-bound (the README gives them with the machine's load), so nothing here is a
 pass/fail threshold.
@@ -229,11 +230,16 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"{}"})
 http = guarded_protocol(ConnectionLimits(), "httptools") if sys.argv[2] != "plain" else "httptools"
+# Imported by every variant, so that all three carry the same modules, and the heap frozen out of the
+# collector's passes as the server does (tune_gc): a full pass walks every object a process holds, so a
+# larger heap alone would make requests dearer.
+from types import SimpleNamespace
+from threadline.server.metrics import MetricsMiddleware, ServerMetrics
+from threadline.server.parsing import tune_gc
 if sys.argv[2] == "metered":  # the server's metrics middleware around it (server/metrics.py)
-    from types import SimpleNamespace
-    from threadline.server.metrics import MetricsMiddleware, ServerMetrics
     app = MetricsMiddleware(app, SimpleNamespace(metrics=ServerMetrics("open")))
 port = int(sys.argv[1])
+tune_gc()
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", http=http, loop="uvloop", lifespan="off")
 """
 
