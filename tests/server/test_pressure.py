@@ -74,3 +74,12 @@ def test_zero_means_no_limit() -> None:
     pressure.check()
     assert pressure.active() is None
     assert pressure.status()["active"] is False
+
+
+def test_a_store_that_refuses_writes_is_not_taken_for_a_lagging_one() -> None:
+    """The projector cannot fold into a read-only store: its writes say why (503, read-only), not
+    back-pressure."""
+    pressure = _pressure([0], Backlog(5000, 600.0), max_lag_seconds=60.0)
+    pressure.store.write_problem = "the file is read-only"  # type: ignore[attr-defined]
+    pressure.check()
+    assert pressure.active() is None

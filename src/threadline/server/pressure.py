@@ -131,7 +131,7 @@ class BackPressure:
                     "retry after the Retry-After seconds"
                 )
                 raise Overloaded(msg, retry_after=1, reason="writer_queue")
-        if self.max_lag_seconds and self.backlog.seconds >= self.max_lag_seconds:
+        if self._lagging():
             backlog = self.backlog
             self._refuse("projection_lag")
             over = backlog.seconds - self.max_lag_seconds
@@ -143,6 +143,15 @@ class BackPressure:
                 "Retry-After seconds"
             )
             raise Overloaded(msg, retry_after=retry_after, reason="projection_lag")
+
+    def _lagging(self) -> bool:
+        """Whether the projection lag is over its limit. Not on a store that refuses writes: the
+        projector cannot fold there, and a write's own answer says why better (503, read-only)."""
+        return (
+            bool(self.max_lag_seconds)
+            and self.backlog.seconds >= self.max_lag_seconds
+            and getattr(self.store, "write_problem", None) is None
+        )
 
     def _refuse(self, reason: str) -> None:
         self.refused[reason] += 1
@@ -170,7 +179,7 @@ class BackPressure:
         """What is over its limit now (``writer_queue`` or ``projection_lag``), or None."""
         if self.max_queue and self.queue_depth() >= self.max_queue:
             return "writer_queue"
-        if self.max_lag_seconds and self.backlog.seconds >= self.max_lag_seconds:
+        if self._lagging():
             return "projection_lag"
         return None
 
