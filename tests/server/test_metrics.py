@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import httpx
@@ -185,3 +186,15 @@ def test_store_errors_are_counted(start_server: ServerFactory, pg_url: str) -> N
     rejected = "threadline_ingest_requests_rejected_total"
     assert _value(samples, rejected, endpoint="single", reason="store_unavailable") == 1
     assert _value(samples, "threadline_events_accepted_total", status="created") == 2
+
+
+def test_connections_closed_by_the_guard_are_counted(start_server: ServerFactory, sqlite_url: str) -> None:
+    server = start_server(sqlite_url, auth="none", header_timeout=0.5)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+        slow.sendall(b"GET /api/v1/hea")  # and nothing more
+        answer = slow.recv(1000)
+    assert answer.startswith(b"HTTP/1.1 408")
+    samples = _samples(httpx.get(f"{server.url}/metrics").text)
+    assert _value(samples, "threadline_connections_closed_total", reason="timeout") == 1
+    assert _value(samples, "threadline_connections_closed_total", reason="max_connections") == 0
+    assert ("threadline_connections_waiting_for_headers", frozenset()) in samples

@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -152,8 +152,14 @@ class ServerMetrics:
         GCCollector(registry=registry)
         for status in ("created", "duplicate"):  # shown at 0 before the first event
             self.events_accepted.labels(status)
+        #: The connection guard's counts (``watch_connections``), when the server runs behind it.
+        self.connections: Any = None
         self._accepted_created = self.events_accepted.labels("created")
         self._accepted_duplicate = self.events_accepted.labels("duplicate")
+
+    def watch_connections(self, watch: Any) -> None:
+        """Also show what the connection guard (``server.connections``: its ``_Watch``) has closed."""
+        self.connections = watch
 
     def bind(self, state: ServerState) -> None:
         """Read the server's writer, projection lag, back-pressure and lineage index at scrape time."""
@@ -268,6 +274,16 @@ class _StateCollector:
         yield _counter("threadline_projection_folded_events", stats.projected_events)
         yield _counter("threadline_projection_seconds", stats.projection_seconds)
         yield _counter("threadline_lineage_index_builds", state.lineage_index.builds)
+        watch = state.metrics.connections if state.metrics is not None else None
+        if watch is not None:
+            closed = CounterMetricFamily(
+                "threadline_connections_closed", _HELP["threadline_connections_closed"], labels=["reason"]
+            )
+            closed.add_metric(["timeout"], watch.timed_out)
+            closed.add_metric(["evicted"], watch.evicted)
+            closed.add_metric(["max_connections"], watch.refused)
+            yield closed
+            yield _gauge("threadline_connections_waiting_for_headers", len(watch.waiting))
         pressure = state.pressure
         if pressure is None:
             return
@@ -303,6 +319,10 @@ _HELP = {
     "reads answer from (sampled every 0.5 s).",
     "threadline_projection_lag_seconds": "Age of the oldest event not yet folded into the projections "
     "(sampled every 0.5 s).",
+    "threadline_connections_closed": "Connections the server closed with an answer of its own: timeout "
+    "(408: headers or body too slow, header_timeout / body_timeout), evicted (the slowest waiting for "
+    "its headers, to make room at max_connections), max_connections (503 at once, nothing read).",
+    "threadline_connections_waiting_for_headers": "Connections waiting for a request's headers now.",
     "threadline_back_pressure": "1 while ingest is refused with 503 because this limit is reached, else 0.",
     "threadline_back_pressure_limit": "The back-pressure limits (0: none): max_writer_queue in events, "
     "max_projection_lag in seconds.",
