@@ -81,7 +81,7 @@ def _stored_ids(store_url: str) -> set[str]:
 
 
 def test_a_full_writer_queue_answers_503_and_loses_nothing(
-    start_server: ServerFactory, store_url: str
+    store_url: str, start_server: ServerFactory
 ) -> None:
     server = start_server(store_url, auth="none", max_writer_queue=3)
     acknowledged: list[str] = []
@@ -142,7 +142,7 @@ def test_a_full_writer_queue_answers_503_and_loses_nothing(
 
 
 def test_projection_lag_over_its_limit_answers_503_then_recovers(
-    start_server: ServerFactory, store_url: str
+    store_url: str, start_server: ServerFactory
 ) -> None:
     """With a limit far below what any fold keeps to under load (1 ms), steady ingest soon meets
     back-pressure; the clients pause, the projection catches up and ingest is accepted again."""
@@ -199,7 +199,7 @@ def _run_event(job: str) -> RunEvent:
 
 
 def test_the_openlineage_client_retries_503_and_delivers(
-    start_server: ServerFactory, sqlite_url: str
+    sqlite_url: str, start_server: ServerFactory
 ) -> None:
     """openlineage-python's HTTP transport (its default retry: 5 times on 500/502/503/504, waiting
     Retry-After) gets its event stored once the server takes events again."""

@@ -31,7 +31,7 @@ def _value(samples: dict, name: str, **labels: str) -> float:
 
 
 def test_metrics_count_ingest_and_requests_by_route_template(
-    start_server: ServerFactory, store_url: str
+    store_url: str, start_server: ServerFactory
 ) -> None:
     server = start_server(store_url, auth="none")
     with server.client() as client:
@@ -104,7 +104,7 @@ def test_metrics_count_ingest_and_requests_by_route_template(
     assert _value(samples, "process_resident_memory_bytes") > 0
 
 
-def test_metrics_in_openmetrics_when_asked(start_server: ServerFactory, sqlite_url: str) -> None:
+def test_metrics_in_openmetrics_when_asked(sqlite_url: str, start_server: ServerFactory) -> None:
     server = start_server(sqlite_url, auth="none")
     answer = httpx.get(f"{server.url}/metrics", headers={"Accept": "application/openmetrics-text"})
     assert answer.status_code == 200
@@ -113,7 +113,7 @@ def test_metrics_in_openmetrics_when_asked(start_server: ServerFactory, sqlite_u
     assert httpx.post(f"{server.url}/metrics").status_code == 405
 
 
-def test_metrics_modes(start_server: ServerFactory, sqlite_url: str) -> None:
+def test_metrics_modes(sqlite_url: str, start_server: ServerFactory) -> None:
     store = open_store(sqlite_url)
     reader, _ = store.create_api_key("prometheus", "read")
     store.close()
@@ -140,7 +140,7 @@ def test_metrics_modes(start_server: ServerFactory, sqlite_url: str) -> None:
 
 
 def test_metrics_labels_stay_bounded_whatever_paths_are_asked(
-    start_server: ServerFactory, sqlite_url: str
+    sqlite_url: str, start_server: ServerFactory
 ) -> None:
     """A scanner's random paths add no series: the scrape is as large after 400 of them as after 2."""
     server = start_server(sqlite_url, auth="none")
@@ -161,7 +161,7 @@ def test_metrics_labels_stay_bounded_whatever_paths_are_asked(
 
 
 @pytest.mark.postgres
-def test_store_errors_are_counted(start_server: ServerFactory, pg_url: str) -> None:
+def test_store_errors_are_counted(pg_url: str, start_server: ServerFactory) -> None:
     """A store that fails a write: the request is refused (nothing acknowledged) and both the refusal
     and the store error are counted; once the store works again, so does ingest."""
     server = start_server(pg_url, auth="none")
@@ -188,7 +188,7 @@ def test_store_errors_are_counted(start_server: ServerFactory, pg_url: str) -> N
     assert _value(samples, "threadline_events_accepted_total", status="created") == 2
 
 
-def test_connections_closed_by_the_guard_are_counted(start_server: ServerFactory, sqlite_url: str) -> None:
+def test_connections_closed_by_the_guard_are_counted(sqlite_url: str, start_server: ServerFactory) -> None:
     server = start_server(sqlite_url, auth="none", header_timeout=0.5)
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
         slow.sendall(b"GET /api/v1/hea")  # and nothing more

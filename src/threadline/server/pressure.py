@@ -67,7 +67,10 @@ def projection_backlog(store: SqlStore) -> Backlog:
     events of 1 KB, against a few microseconds). PostgreSQL's sequence skips a number for each
     duplicate, so there the rows are counted, over the primary key's index."""
     events = schema.events
-    with store.read() as connection:
+    # Each statement its own transaction: a sample never holds one table's lock while it asks for
+    # another's, so it cannot deadlock with DDL (a migration, a schema dropped) taking them in turn.
+    with store.engine.connect() as opened:
+        connection = opened.execution_options(isolation_level="AUTOCOMMIT")
         mark = store.log_mark(connection)
         if store.backend == "sqlite":
             count = max(0, (connection.scalar(select(func.max(events.c.seq))) or 0) - mark)
