@@ -16,7 +16,9 @@ a subprocess on a fresh store and prints what it measured:
 
 - **guard**: what the connection guard (``server/connections.py``) costs a well-behaved client: a bare
   ASGI app served by uvicorn (httptools, uvloop) with and without it, side by side, 20,000 POSTs of
-  2.1 KB on one kept-alive connection each round: the server's CPU per request.
+  2.1 KB on one kept-alive connection each round: the server's CPU per request; and the same with the
+  metrics middleware (``server/metrics.py``: each request timed into the latency histogram) as well.
+  All three import the same modules and freeze their heap as the server does (``tune_gc``).
 
 The figures are machine-bound (the README gives them with the machine's load), so nothing here is a
 pass/fail threshold.
@@ -230,8 +232,17 @@ async def app(scope, receive, send):
         pass
     await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"{}"})
-http = guarded_protocol(ConnectionLimits(), "httptools") if sys.argv[2] == "guarded" else "httptools"
+http = guarded_protocol(ConnectionLimits(), "httptools") if sys.argv[2] != "plain" else "httptools"
+# Imported by every variant, so that all three carry the same modules, and the heap frozen out of the
+# collector's passes as the server does (tune_gc): a full pass walks every object a process holds, so a
+# larger heap alone would make requests dearer.
+from types import SimpleNamespace
+from threadline.server.metrics import MetricsMiddleware, ServerMetrics
+from threadline.server.parsing import tune_gc
+if sys.argv[2] == "metered":  # the server's metrics middleware around it (server/metrics.py)
+    app = MetricsMiddleware(app, SimpleNamespace(metrics=ServerMetrics("open")))
 port = int(sys.argv[1])
+tune_gc()
 uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", http=http, loop="uvloop", lifespan="off")
 """
 
@@ -245,7 +256,7 @@ def _bare_cpu_per_request(kind: str, requests: int) -> float:
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-c", _BARE_SERVER, str(port), kind])
     try:
-        for _ in range(100):
+        for _ in range(600):  # importing the server's modules takes a while on a loaded machine
             try:
                 sock = socket.create_connection(("127.0.0.1", port))
                 break
@@ -271,9 +282,11 @@ def guard(_args: argparse.Namespace) -> None:
     for round_ in range(1, 4):
         plain = _bare_cpu_per_request("plain", 20_000)
         guarded = _bare_cpu_per_request("guarded", 20_000)
+        metered = _bare_cpu_per_request("metered", 20_000)
         print(
             f"round {round_}: plain uvicorn {plain * 1e6:.1f} us a request, "
-            f"with the guard {guarded * 1e6:.1f} us"
+            f"with the guard {guarded * 1e6:.1f} us, "
+            f"with the guard and the metrics middleware {metered * 1e6:.1f} us"
         )
 
 

@@ -118,6 +118,19 @@ class MigrationRequired(StoreError):
     """The database schema is older than this version of threadline."""
 
 
+class Overloaded(ThreadlineError):
+    """The server takes no more work for now (back-pressure, HTTP 503); ``retry_after`` says in how
+    many seconds to try again (the ``Retry-After`` header)."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int, reason: str) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        #: What is over its limit: ``writer_queue`` or ``projection_lag``.
+        self.reason = reason
+
+
 class ConfigError(ThreadlineError):
     """A setting or command-line option is invalid."""
 

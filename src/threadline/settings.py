@@ -331,6 +331,31 @@ TABLE: tuple[Setting, ...] = (
         choices=("debug", "info", "warning", "error"),
     ),
     Setting(
+        "max_writer_queue",
+        int,
+        100_000,
+        "Back-pressure: most events waiting to be committed; beyond it ingest answers 503 with "
+        "Retry-After (0: no limit).",
+        minimum=0,
+    ),
+    Setting(
+        "max_projection_lag",
+        float,
+        60.0,
+        "Back-pressure: most seconds the oldest event not yet in the lineage may wait; beyond it "
+        "ingest answers 503 with Retry-After (0: no limit).",
+        minimum=0,
+        metavar="SECONDS",
+    ),
+    Setting(
+        "metrics",
+        str,
+        "auth",
+        "GET /metrics (Prometheus): `auth` needs a read key when the server checks keys, `open` "
+        "answers anyone, `off` answers 404.",
+        choices=("auth", "open", "off"),
+    ),
+    Setting(
         "objects",
         str,
         None,
@@ -640,6 +665,9 @@ class ServerConfig:
     header_timeout: float = default("header_timeout")
     body_timeout: float = default("body_timeout")
     max_connections: int = default("max_connections")
+    max_writer_queue: int = default("max_writer_queue")
+    max_projection_lag: float = default("max_projection_lag")
+    metrics: str = default("metrics")
     parse_workers: int = default("parse_workers")
     log_level: str = default("log_level")
     objects: str | None = default("objects")

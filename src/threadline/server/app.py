@@ -25,7 +25,9 @@ from threadline.server.api.routers import ROUTERS
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
+from threadline.server.metrics import MetricsMiddleware, ServerMetrics
 from threadline.server.parsing import BatchParser
+from threadline.server.pressure import BackPressure
 from threadline.server.state import ServerState
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
@@ -70,6 +72,10 @@ def create_app(
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
     ``pull_from`` are servers to pull from every ``config.pull_every`` seconds, ``pull_filter`` what of
     them (see ``server.federation``); ``run_server`` works these out from ``config``.
+
+    ``config.metrics`` is who may read ``GET /metrics`` (``auth``, ``open``, ``off``: see
+    ``server.metrics``); ``config.max_writer_queue`` and ``config.max_projection_lag`` are the
+    back-pressure limits (see ``server.pressure``; 0: no limit).
     """
     config = ServerConfig() if config is None else config
     auth_mode = cast(AuthMode, config.auth)  # one of AUTH_MODES: ServerConfig checks its choices
@@ -90,7 +96,15 @@ def create_app(
             release_memory()
         return done
 
-    writer = Writer(store, idle_work=project)
+    server_metrics = ServerMetrics(config.metrics)  # type: ignore[arg-type]  # checked there
+    writer = Writer(store, idle_work=server_metrics.counting_failures("projection", project))
+    pressure = BackPressure(
+        store,
+        writer.queue_depth,
+        max_queue=config.max_writer_queue,
+        max_lag_seconds=config.max_projection_lag,
+        on_error=lambda: server_metrics.store_error("lag_sample"),
+    )
     event_limits = EventLimits(
         inputs=config.max_event_inputs,
         outputs=config.max_event_outputs,
@@ -108,11 +122,13 @@ def create_app(
         await parser.start()
         lineage_index.start()
         federation.start()
+        pressure.start()
         warming = asyncio.create_task(warm_up(app, app.state.threadline.auth.internal_secret))
         try:
             yield
         finally:
             warming.cancel()
+            pressure.stop()
             federation.stop()
             lineage_index.stop()
             parser.stop()
@@ -137,7 +153,10 @@ def create_app(
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
         max_object_bytes=config.max_object_bytes,
+        metrics=server_metrics,
+        pressure=pressure,
     )
+    server_metrics.bind(app.state.threadline)
     errors.install(app)  # every error answers in one shape (server.api.errors)
     for router in ROUTERS:  # every router, in order, is listed in server.api.routers
         app.include_router(router)
@@ -147,5 +166,6 @@ def create_app(
 def asgi_app(app: FastAPI) -> ASGIApp:
     """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
     ingest fast path (``server.api.ingest``), with the ``Server-Timing`` header on API answers
-    (``server.timing``)."""
-    return ServerTiming(web.WebUI(ingest.IngestFastPath(app, app.state.threadline)))
+    (``server.timing``), every request timed and ``GET /metrics`` answered (``server.metrics``)."""
+    state = app.state.threadline
+    return MetricsMiddleware(ServerTiming(web.WebUI(ingest.IngestFastPath(app, state))), state)

@@ -139,6 +139,9 @@ def run_server(config: ServerConfig, *, access_log: bool = False) -> None:
             f"threadline serving http://{shown_host}:{port} "
             f"(store {display_url(store_url)}; auth {mode}: {_AUTH_SHOWN[mode]})"
         )
+        protocol = guarded_protocol(connection_limits, "httptools" if _has("httptools") else "h11")
+        if app.state.threadline.metrics is not None:
+            app.state.threadline.metrics.watch_connections(protocol.watch)  # type: ignore[attr-defined]
         served = uvicorn.Config(
             asgi_app(app),
             host=host,
@@ -147,7 +150,7 @@ def run_server(config: ServerConfig, *, access_log: bool = False) -> None:
             access_log=access_log,
             loop="uvloop" if _has("uvloop") else "asyncio",
             # uvicorn's protocol with header and body timeouts and a connection limit (connections.py)
-            http=guarded_protocol(connection_limits, "httptools" if _has("httptools") else "h11"),
+            http=protocol,
             h11_max_incomplete_event_size=MAX_HEAD_BYTES,
             timeout_graceful_shutdown=5,
             server_header=False,

@@ -19,6 +19,8 @@ from threadline.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from threadline.server.federation import Federation
+    from threadline.server.metrics import ServerMetrics
+    from threadline.server.pressure import BackPressure
 
 _encoder = msgspec.json.Encoder()
 
@@ -41,6 +43,10 @@ class ServerState:
     federation: Federation | None = None
     #: The largest object ``PUT /api/v1/objects/{id}`` takes (setting ``max_object_bytes``).
     max_object_bytes: int = 5 * 1024**3
+    #: ``GET /metrics`` and the counters code updates (None: a server made without them, in tests).
+    metrics: ServerMetrics | None = None
+    #: Back-pressure on ingest (None: no limits).
+    pressure: BackPressure | None = None
 
 
 def state_of(request: Request) -> ServerState:

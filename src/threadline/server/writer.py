@@ -105,6 +105,8 @@ class Writer:
         self._pending: list[_Submission] = []
         #: Submissions announced by :meth:`expect` and not yet made (or withdrawn).
         self._expected = 0
+        #: Events submitted and not yet committed (or failed): see :meth:`queue_depth`.
+        self._queued_events = 0
         self._condition = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -155,8 +157,18 @@ class Writer:
                 msg = "the server is shutting down and accepts no more events; retry shortly"
                 raise StoreError(msg)
             self._pending.append(_Submission(events, future, loop))
+            self._queued_events += len(events)
             self._condition.notify()
-        return await future
+        try:
+            return await future
+        finally:
+            with self._condition:
+                self._queued_events -= len(events)
+
+    def queue_depth(self) -> int:
+        """How many events are waiting for the writer: submitted and not yet committed (back-pressure
+        and ``GET /metrics`` read it)."""
+        return self._queued_events
 
     # ---- the thread -----------------------------------------------------------------------------
 

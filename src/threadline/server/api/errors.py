@@ -23,11 +23,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from threadline.errors import InvalidEvent, InvalidParameter, ThreadlineError
+from threadline.errors import InvalidEvent, InvalidParameter, Overloaded, StoreError, ThreadlineError
 from threadline.server.state import json_response
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ def error_answer(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str
         elif isinstance(exc, InvalidParameter):
             extra["field"] = exc.parameter
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        if exc.status >= 500:
+        if isinstance(exc, Overloaded):  # back-pressure: logged when it starts and ends (server.pressure)
+            headers = {"Retry-After": str(exc.retry_after)}
+        elif exc.status >= 500:
             log.warning("%s: %s", type(exc).__name__, exc.message)
         return exc.status, error_body(exc.status, exc.code, exc.message, **extra), headers
     if isinstance(exc, RequestValidationError):
@@ -123,6 +126,10 @@ def error_response(exc: BaseException) -> Response:
 
 
 async def _handle(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StoreError | SQLAlchemyError):  # counted for operators (server.metrics)
+        state = getattr(request.app.state, "threadline", None)
+        if state is not None and state.metrics is not None:
+            state.metrics.store_error("request")
     if not isinstance(exc, ThreadlineError | RequestValidationError | StarletteHTTPException):
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(exc)

@@ -35,6 +35,7 @@ from threadline.server.api.errors import error_answer
 from threadline.server.api.models import ERRORS, BatchAnswer, Ingested
 from threadline.server.bodies import read_body
 from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory_soon
+from threadline.server.metrics import event_rejection_reason
 from threadline.server.state import ServerState, encode_json, json_response, state_of
 from threadline.store.base import AppendResult
 from threadline.store.codec import encode
@@ -57,11 +58,19 @@ def _statuses(events: list[ParsedEvent], result: AppendResult) -> list[str]:
     return statuses
 
 
+def _count_accepted(state: ServerState, statuses: list[str]) -> None:
+    if state.metrics is not None:
+        created = statuses.count("created")
+        state.metrics.accepted(created, len(statuses) - created)
+
+
 async def ingest_one(
     state: ServerState, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
 ) -> tuple[int, dict[str, Any]]:
     """Store one OpenLineage event: 201 with its id, ``created`` or ``duplicate``, and facet problems."""
     await state.auth.require(headers, "write")
+    if state.pressure is not None:
+        state.pressure.check()  # before the body is read: a refusal costs next to nothing
     body = await read_body(headers, chunks, state.max_body_bytes)
     event = await state.parser.parse_one(body)  # a large one by a parse worker, off the event loop
     if event.payload is None:
@@ -69,9 +78,11 @@ async def ingest_one(
     result = await state.writer.submit([event])
     if len(body) >= LARGE_REQUEST_BYTES:
         release_memory_soon()
+    statuses = _statuses([event], result)
+    _count_accepted(state, statuses)
     content = {
         "id": event.id,
-        "status": _statuses([event], result)[0],
+        "status": statuses[0],
         "problems": [problem.to_dict() for problem in event.problems],
     }
     return 201, content
@@ -87,6 +98,8 @@ async def ingest_batch(
     OpenLineage-api.yml defines, plus ``events``: the id and status of each stored event by index.
     """
     await state.auth.require(headers, "write")
+    if state.pressure is not None:
+        state.pressure.check()
     body = await read_body(headers, chunks, state.max_body_bytes)
     elements = split_batch(body)
     if len(elements) > state.max_batch_events:
@@ -98,8 +111,10 @@ async def ingest_batch(
     accepted: list[ParsedEvent] = []
     indexes: list[int] = []
     failed: list[dict[str, Any]] = []
+    refused: list[tuple[str, str, int]] = []
     for index, parsed in enumerate(await state.parser.parse(elements)):
         if isinstance(parsed, tuple):
+            refused.append(parsed)
             reason, field = parsed[:2]
             failed.append({"index": index, "reason": reason, "field": field, "retriable": False})
             continue
@@ -108,6 +123,10 @@ async def ingest_batch(
     result = await state.writer.submit(accepted)
     if len(body) >= LARGE_REQUEST_BYTES:
         release_memory_soon()
+    statuses = _statuses(accepted, result)
+    _count_accepted(state, statuses)
+    if failed and state.metrics is not None:
+        state.metrics.rejected_events(event_rejection_reason(parsed[0], parsed[2]) for parsed in refused)
     stored = [
         {
             "index": index,
@@ -115,7 +134,7 @@ async def ingest_batch(
             "status": status,
             "problems": [problem.to_dict() for problem in event.problems],
         }
-        for index, event, status in zip(indexes, accepted, _statuses(accepted, result), strict=True)
+        for index, event, status in zip(indexes, accepted, statuses, strict=True)
     ]
     content = {
         "status": "partial_success" if failed else "success",
@@ -174,6 +193,8 @@ class IngestFastPath:
         self.app = app
         self.state = state
         self.handlers = {LINEAGE_PATH: ingest_one, BATCH_PATH: ingest_batch}
+        #: The ``endpoint`` label of each path in the rejection metrics.
+        self.endpoints = {LINEAGE_PATH: "single", BATCH_PATH: "batch"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = self.handlers.get(scope.get("path", "")) if scope["type"] == "http" else None
@@ -197,9 +218,14 @@ class IngestFastPath:
         except Exception as exc:
             if not isinstance(exc, ThreadlineError):
                 log.exception("unexpected error on POST %s", scope["path"])
+            self._count_rejected(scope, exc)
             status, content, extra = error_answer(exc)  # the app's one error shape
             headers += [(name.lower().encode(), value.encode()) for name, value in extra.items()]
         body = encode_json(content)
         headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _count_rejected(self, scope: Scope, exc: BaseException) -> None:
+        if self.state.metrics is not None:
+            self.state.metrics.rejected_request(self.endpoints[scope["path"]], exc)

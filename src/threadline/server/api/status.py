@@ -5,7 +5,8 @@ Without a key (on a server that checks keys) the answer is only ``{"status": "ok
 its paths, the servers it pulls from or their errors. With a read key (or on a server without keys)
 it also gives the version, the store (backend, whether it can be written and why not), the numbers of
 events and of events awaiting projection, what the writer thread has done, the lineage index, the
-object folder and federation.
+object folder and federation, and back-pressure (``backPressure``: whether ingest is refused now and
+why, the writer queue and projection lag against their limits, the requests refused so far).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ async def health(state: State, may_read: MayRead) -> Response:
         "projectionLag": lag,
         "writer": state.writer.stats.to_dict(),
         "lineageIndex": state.lineage_index.status(),
+        "backPressure": state.pressure.status() if state.pressure is not None else None,
         "objects": str(state.objects.root) if state.objects is not None else None,
     }
     if state.federation is not None and state.federation.remotes:
