@@ -13,7 +13,7 @@ from typer.core import TyperOption
 
 from threadline import __version__
 from threadline.cli import artifacts, common, db, journal, tokens
-from threadline.cli.catalog import datasets, jobs, show
+from threadline.cli.browse import datasets, jobs, show
 from threadline.cli.common import err
 from threadline.cli.events import events
 from threadline.cli.ingest import ingest

@@ -1,4 +1,4 @@
-"""``threadline datasets``, ``threadline jobs`` and ``threadline show``: reading the catalog.
+"""``threadline datasets``, ``threadline jobs`` and ``threadline show``: browsing what lineage knows.
 
 Tables go to stdout; ``--format json`` prints exactly what the HTTP API answers for the same thing.
 """
