@@ -50,6 +50,12 @@ class NotFound(ThreadlineError):
     status = 404
 
 
+class Conflict(ThreadlineError):
+    """The thing to create exists already, or the change needs ``force`` (HTTP 409)."""
+
+    status = 409
+
+
 class PayloadTooLarge(ThreadlineError):
     """The request body is larger than the configured limit (HTTP 413)."""
 
