@@ -27,16 +27,19 @@ def plan(
         return result, planner.changes
 
 
-def commit(store: SqlStore, changes: list[CatalogChange]) -> int:
-    """Append ``changes`` as events (one transaction) and fold them; how many there were."""
+def commit(store: SqlStore, changes: list[CatalogChange], *, event_time: int | None = None) -> int:
+    """Append ``changes`` as events (one transaction) and fold them; how many there were.
+    ``event_time``: when they were made (now unless given)."""
     if changes:
-        store.append([parse_event(raw) for raw in change_events(changes)])
+        store.append([parse_event(raw) for raw in change_events(changes, event_time=event_time)])
         project_all(store)
     return len(changes)
 
 
-def change(store: SqlStore, work: Callable[[Planner], T], *, by: str | None = None) -> T:
+def change(
+    store: SqlStore, work: Callable[[Planner], T], *, by: str | None = None, event_time: int | None = None
+) -> T:
     """Plan ``work`` and commit what it planned; its result."""
     result, changes = plan(store, work, by=by)
-    commit(store, changes)
+    commit(store, changes, event_time=event_time)
     return result
