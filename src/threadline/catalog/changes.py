@@ -226,7 +226,9 @@ class Planner:
         for value in values:
             if value["displayName"] == old:
                 value["displayName"] = new
-        result = self.put_template(template_id, body, create=None)
+        # a rename is the one change that takes a value away: checked as a template, not as an evolution
+        result = to_json(check_template(decode(TagTemplate, body, "tag template")))
+        self._plan(TEMPLATE, name, result)
         for tag in self._template_tags(template_id):
             tag_body = json.loads(json.dumps(self.current(TAG, tag)))
             value = tag_body.get("fields", {}).get(field_id, {}).get("enumValue")

@@ -172,9 +172,23 @@ def decode(kind: type[T], value: Any, what: str) -> T:
     try:
         return msgspec.convert(value, kind)
     except msgspec.ValidationError as exc:
-        message = str(exc).replace("`$.", "`")
+        message = _name_the_key(kind, value, str(exc)).replace("`$.", "`")
         msg = f"invalid {what}: {message}"
         raise BadRequest(msg) from None
+
+
+def _name_the_key(kind: type, value: dict[str, Any], message: str) -> str:
+    """msgspec writes ``fields[...]`` for a map's key: find the field that failed and name it."""
+    item_type = {Tag: TagField, TagTemplate: TemplateField}.get(kind)
+    fields = value.get("fields")
+    if "fields[...]" not in message or item_type is None or not isinstance(fields, dict):
+        return message
+    for key, item in fields.items():
+        try:
+            msgspec.convert(item, item_type)
+        except msgspec.ValidationError as exc:
+            return str(exc).replace("`$.", f"`fields.{key}.").replace("`$`", f"`fields.{key}`")
+    return message
 
 
 def to_json(value: msgspec.Struct) -> dict[str, Any]:

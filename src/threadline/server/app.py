@@ -24,7 +24,18 @@ from threadline.openlineage.limits import EventLimits
 from threadline.projection import project_pending
 from threadline.redact import redact_text
 from threadline.server import events, ingest, lineage, objects, status, sync, web
-from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
+from threadline.server.api import (
+    catalog,
+    datasets,
+    insights,
+    jobs,
+    namespaces,
+    runs,
+    search,
+    sources,
+    tags,
+    ui_pages,
+)
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
 from threadline.server.memory import release_memory
@@ -181,6 +192,7 @@ def create_app(
     marquez = (namespaces, sources, datasets, runs, jobs, tags, search)
     for module in (*api, *marquez):
         app.include_router(module.router)
+    app.include_router(catalog.router)  # the Data Catalog (/api/v1/catalog/)
     app.include_router(insights.router)  # the web UI's API (its pages and files: web.WebUI)
     app.include_router(ui_pages.router)
     return app
