@@ -81,6 +81,16 @@ class Planner:
         self.by = by
         self.changes: list[CatalogChange] = []
         self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._loaded: dict[tuple[str, str], dict[str, Any]] | None = None
+
+    def preload(self) -> None:
+        """Read the whole catalog once (for a large batch such as a catalog file), instead of one
+        resource at a time."""
+        self._loaded = {}
+        for kind in (GROUP, ENTRY, TEMPLATE, TAG):
+            records, _ = reads.list_records(self.connection, kind)
+            for record in records:
+                self._loaded[kind, record.name] = record.body
 
     # ---- reading through the plan ----------------------------------------------------------------
 
@@ -88,11 +98,16 @@ class Planner:
         """The body ``name`` has now, with the changes planned so far; ``None`` if it does not exist."""
         if (kind, name) in self._pending:
             return self._pending[kind, name]
+        if self._loaded is not None:
+            return self._loaded.get((kind, name))
         record = reads.get(self.connection, kind, name)
         return None if record is None else record.body
 
     def _children(self, kind: str, parent: str) -> list[str]:
-        names = set(reads.child_names(self.connection, kind, parent))
+        if self._loaded is not None:
+            names = {n for (k, n) in self._loaded if k == kind and n.rsplit("/", 2)[0] == parent}
+        else:
+            names = set(reads.child_names(self.connection, kind, parent))
         for (k, name), body in self._pending.items():
             if k == kind and name.rsplit("/", 2)[0] == parent:
                 if body is None:
@@ -102,7 +117,14 @@ class Planner:
         return sorted(names)
 
     def _template_tags(self, template_id: str) -> list[str]:
-        names = set(reads.template_tag_names(self.connection, template_id))
+        if self._loaded is not None:
+            names = {
+                n
+                for (k, n), body in self._loaded.items()
+                if k == TAG and template_id_of(body.get("template", "")) == template_id
+            }
+        else:
+            names = set(reads.template_tag_names(self.connection, template_id))
         for (k, name), body in self._pending.items():
             if k == TAG:
                 if body is None:
@@ -258,6 +280,9 @@ class Planner:
         parent = entry_name(group_id, entry_id)
         entry_body = self._require(ENTRY, parent, "entry")
         tag = decode(Tag, _plain(body, drop=("source",)), "tag")
+        if "/" in tag.column or "@" in tag.column:
+            msg = f"column {tag.column!r}: a column path has no '/' or '@' (nest with '.': outer.inner)"
+            raise BadRequest(msg)
         template_id = template_id_of(tag.template)
         template_body = self.current(TEMPLATE, template_name(template_id))
         if template_body is None:
