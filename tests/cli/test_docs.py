@@ -13,6 +13,8 @@ from threadline.cli.main import app
 from threadline.settings import SETTINGS
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: Commands may be documented on a page of their own under docs/ (the catalog's: docs/catalog.md).
+DOCS = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
 
 
 def _commands(group: Any, prefix: str) -> Iterator[str]:
@@ -36,7 +38,7 @@ def test_commands_are_found() -> None:
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_documented(command: str) -> None:
-    assert f"`{command}" in README, f"README.md does not document `{command}`"
+    assert f"`{command}" in DOCS, f"neither README.md nor docs/ documents `{command}`"
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection
 
 from threadline.catalog import reads
@@ -82,6 +83,7 @@ class Planner:
         self.changes: list[CatalogChange] = []
         self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._loaded: dict[tuple[str, str], dict[str, Any]] | None = None
+        self._fetched: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     def preload(self) -> None:
         """Read the whole catalog once (for a large batch such as a catalog file), instead of one
@@ -100,8 +102,19 @@ class Planner:
             return self._pending[kind, name]
         if self._loaded is not None:
             return self._loaded.get((kind, name))
+        if (kind, name) in self._fetched:
+            return self._fetched[kind, name]
         record = reads.get(self.connection, kind, name)
-        return None if record is None else record.body
+        body = self._fetched[kind, name] = None if record is None else record.body
+        return body
+
+    def prefetch(self, kind: str, names: list[str]) -> None:
+        """Read the resources ``names`` of ``kind`` at once (for a batch), instead of one at a time."""
+        wanted = [n for n in dict.fromkeys(names) if (kind, n) not in self._fetched]
+        for name in wanted:
+            self._fetched[kind, name] = None
+        for record in reads.get_many(self.connection, kind, wanted):
+            self._fetched[kind, record.name] = record.body
 
     def _children(self, kind: str, parent: str) -> list[str]:
         if self._loaded is not None:
@@ -326,21 +339,26 @@ def _value_only(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k not in ("displayName", "order")}
 
 
+#: How many changes one event carries at most (a catalog file or a batch of tags is a few events).
+CHANGES_PER_EVENT = 200
+
+
 def change_events(changes: list[CatalogChange], *, event_time: int | None = None) -> list[bytes]:
-    """One DatasetEvent of the hidden catalog namespace per change (JSON bytes), a microsecond apart
-    so that their order is the order of the plan."""
+    """DatasetEvents of the hidden catalog namespace carrying ``changes`` in order (JSON bytes),
+    :data:`CHANGES_PER_EVENT` each, a microsecond apart."""
     start = event_time if event_time is not None else now_micros()
     events = []
-    for index, change in enumerate(changes):
+    for index in range(0, len(changes), CHANGES_PER_EVENT):
+        part = changes[index : index + CHANGES_PER_EVENT]
         doc = {
-            "eventTime": format_time(start + index),
+            "eventTime": format_time(start + index // CHANGES_PER_EVENT),
             "producer": PRODUCER,
             "schemaURL": DATASET_EVENT_SCHEMA,
             "dataset": {
                 "namespace": CATALOG_NAMESPACE,
-                "name": f"catalog/{change.name}",
-                "facets": {catalog_changes.FACET: catalog_changes.facet(change, PRODUCER)},
+                "name": "catalog/changes",
+                "facets": {catalog_changes.FACET: catalog_changes.facet(part, PRODUCER)},
             },
         }
-        events.append(json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode())
+        events.append(msgspec.json.encode(doc))
     return events

@@ -4,9 +4,11 @@ catalog as of any time (folded from ``catalog_history``, as lineage's as-of fold
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, and_, func, select
 
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE
@@ -14,6 +16,7 @@ from threadline.openlineage.timestamps import format_time
 from threadline.store import schema
 
 _objects = schema.catalog_objects
+_decode = msgspec.json.Decoder(dict).decode
 _history = schema.catalog_history
 
 
@@ -48,7 +51,7 @@ def _record(row: Any) -> Record:
     return Record(
         row.kind,
         row.name,
-        json.loads(row.body),
+        _decode(row.body),
         row.created_at,
         row.changed_at,
         row.changed_by,
@@ -80,6 +83,19 @@ def get(connection: Connection, kind: str, name: str, *, as_of: int | None = Non
         )
     ).first()
     return None if row is None else _record(row)
+
+
+def get_many(connection: Connection, kind: str, names: list[str]) -> Iterator[Record]:
+    """The live resources of ``kind`` among ``names`` (those that exist), a few queries in all."""
+    for start in range(0, len(names), 500):
+        rows = connection.execute(
+            select(*_COLUMNS).where(
+                _objects.c.kind == kind,
+                _objects.c.name.in_(names[start : start + 500]),
+                _objects.c.deleted.is_(False),
+            )
+        )
+        yield from (_record(r) for r in rows)
 
 
 def list_records(

@@ -20,11 +20,13 @@ from __future__ import annotations
 import base64
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from threadline.catalog import reads
 from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
 from threadline.openlineage.timestamps import format_time
 from threadline.projection.catalog import column_paths, labels_text, token_text, tokens, typed_value
@@ -404,42 +406,42 @@ def search(
     condition = compiler.compile(tree)
     where = f"o.kind = 'entry' AND o.deleted = false AND {condition}"
     offset = _offset(page_token)
-    ordering = {
-        "relevance": (f"{rank} DESC, " if (rank := compiler.rank()) else "") + "o.changed_at DESC, o.name",
-        "last_modified_timestamp": "o.changed_at DESC, o.name",
-        "last_modified_timestamp desc": "o.changed_at DESC, o.name",
-        "last_modified_timestamp asc": "o.changed_at ASC, o.name",
-        "default": "o.name",
-    }[order]
-    params = {**compiler.params, "limit": page_size, "offset": offset}
+    rank = compiler.rank() or "0"
+    # one pass over the matches: their count, the type and system facets and the order come from the
+    # same rows; only the page's bodies are read
     rows = connection.execute(
         text(
-            f"SELECT o.name, o.body, o.changed_at FROM catalog_objects o WHERE {where} "
-            f"ORDER BY {ordering} LIMIT :limit OFFSET :offset"
+            f"SELECT o.name, o.entry_type, o.entry_system, o.changed_at, {rank} AS score "
+            f"FROM catalog_objects o WHERE {where}"
         ),
-        params,
+        compiler.params,
     ).all()
-    total = (
-        connection.scalar(text(f"SELECT count(*) FROM catalog_objects o WHERE {where}"), compiler.params) or 0
-    )
+    if order == "relevance":
+        rows.sort(key=lambda r: (-r.score, -r.changed_at, r.name))
+    elif order == "last_modified_timestamp asc":
+        rows.sort(key=lambda r: (r.changed_at, r.name))
+    elif order == "default":
+        rows.sort(key=lambda r: r.name)
+    else:
+        rows.sort(key=lambda r: (-r.changed_at, r.name))
+    page = rows[offset : offset + page_size]
+    bodies = {r.name: r.body for r in reads.get_many(connection, "entry", [row.name for row in page])}
     answer: dict[str, Any] = {
-        "results": [_result(name, json.loads(body), changed) for name, body, changed in rows],
-        "totalSize": total,
+        "results": [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page],
+        "totalSize": len(rows),
     }
-    if offset + len(rows) < total:
-        answer["nextPageToken"] = _page_token(offset + len(rows))
+    if offset + len(page) < len(rows):
+        answer["nextPageToken"] = _page_token(offset + len(page))
     if facets:
-        answer["facets"] = _facets(connection, where, compiler.params)
+        answer["facets"] = {
+            "type": dict(Counter(str(r.entry_type).upper() for r in rows if r.entry_type)),
+            "system": dict(Counter(str(r.entry_system) for r in rows if r.entry_system)),
+            "template": _template_facet(connection, where, compiler.params) if rows else {},
+        }
     return answer
 
 
-def _facets(connection: Connection, where: str, params: dict[str, Any]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for key, column in (("type", "o.entry_type"), ("system", "o.entry_system")):
-        rows = connection.execute(
-            text(f"SELECT {column}, count(*) FROM catalog_objects o WHERE {where} GROUP BY {column}"), params
-        )
-        out[key] = {str(value).upper() if key == "type" else str(value): n for value, n in rows if value}
+def _template_facet(connection: Connection, where: str, params: dict[str, Any]) -> dict[str, int]:
     rows = connection.execute(
         text(
             "SELECT t.template, count(DISTINCT t.parent) FROM catalog_objects t WHERE t.kind = 'tag' "
@@ -448,8 +450,7 @@ def _facets(connection: Connection, where: str, params: dict[str, Any]) -> dict[
         ),
         params,
     )
-    out["template"] = {template: n for template, n in rows if template}
-    return out
+    return {template: n for template, n in rows if template}
 
 
 def _result(name: str, body: dict[str, Any], changed_at: int) -> dict[str, Any]:

@@ -1,15 +1,18 @@
-"""The ``threadline_catalog`` facet: one change to the Data Catalog (an entry group, an entry, a tag
-template or a tag), carried by a DatasetEvent of the hidden catalog namespace.
+"""The ``threadline_catalog`` facet: changes to the Data Catalog (entry groups, entries, tag templates,
+tags), carried by a DatasetEvent of the hidden catalog namespace.
 
 A change says what one catalog resource became, not a diff: ``upsert`` with the resource's whole body
 (Data Catalog v1 JSON, as validated by :mod:`threadline.catalog`), or ``delete``. The event's
-``eventTime`` says when, ``by`` says which API key (or person) made it::
+``eventTime`` says when, ``by`` says which API key (or person) made it; the changes of one event
+apply in their order::
 
     "threadline_catalog": {
       "_producer": "…", "_schemaURL": "…/ThreadlineCatalogFacet.json#/$defs/ThreadlineCatalogFacet",
-      "kind": "tag", "action": "upsert", "by": "alice", "source": "USER",
-      "name": "entryGroups/ml/entries/pipeline/tags/lineage_notes",
-      "body": {"template": "tagTemplates/lineage_notes", "fields": {"usage": {"stringValue": "training"}}}
+      "changes": [{
+        "kind": "tag", "action": "upsert", "by": "alice", "source": "USER",
+        "name": "entryGroups/ml/entries/pipeline/tags/lineage_notes",
+        "body": {"template": "tagTemplates/lineage_notes", "fields": {"usage": {"stringValue": "training"}}}
+      }]
     }
 
 The projection keeps each resource's latest change (by event time, then event id) and every change
@@ -45,16 +48,20 @@ class CatalogChange(msgspec.Struct, frozen=True, omit_defaults=True):
     by: str | None = None
 
 
-def facet(change: CatalogChange, producer: str) -> dict[str, Any]:
-    """The facet value holding ``change``."""
-    return {"_producer": producer, "_schemaURL": SCHEMA_URL, **msgspec.to_builtins(change)}
+class _Facet(msgspec.Struct):
+    changes: list[CatalogChange]
 
 
-def decode(value: Any) -> CatalogChange | None:
-    """The change a facet value holds; ``None`` when it is not one (such an event changes nothing)."""
+def facet(changes: list[CatalogChange], producer: str) -> dict[str, Any]:
+    """The facet value holding ``changes``."""
+    return {"_producer": producer, "_schemaURL": SCHEMA_URL, "changes": msgspec.to_builtins(changes)}
+
+
+def decode(value: Any) -> list[CatalogChange]:
+    """The changes a facet value holds; none when it is not one (such an event changes nothing)."""
     if not isinstance(value, dict):
-        return None
+        return []
     try:
-        return msgspec.convert({k: v for k, v in value.items() if not k.startswith("_")}, CatalogChange)
+        return msgspec.convert(value, _Facet).changes
     except msgspec.ValidationError:
-        return None
+        return []

@@ -127,9 +127,8 @@ class Folder:
             self._tag_changes("dataset", did, dataset.get("facets"), time, lww)
             facets = dataset.get("facets")
             if isinstance(facets, dict) and CATALOG in facets:
-                change = decode_catalog_change(facets[CATALOG])
-                if change is not None:
-                    fold_change(self.delta, change, time, lww)
+                for index, change in enumerate(decode_catalog_change(facets[CATALOG])):
+                    fold_change(self.delta, change, time, f"{lww}{index:04x}")
             return
         job = doc.get("job") or {}
         jid = self._job(job["namespace"], job["name"], time, lww)
