@@ -382,6 +382,11 @@ def report(results: list[dict[str, Any]]) -> None:
             f"{a['unchanged_s']:.2f} s (target < {TARGET_APPLY_S} s: "
             f"{'met' if a['unchanged_s'] < TARGET_APPLY_S else 'NOT met'}; {a['said']})"
         )
+        print(
+            f"  CPU time of the command: first {a['first_cpu_s']:.2f} s, "
+            f"unchanged {a['unchanged_cpu_s']:.2f} s; "
+            f"`threadline --version` alone takes {a['startup_s']:.2f} s here"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,7 @@ class Planner:
         self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._loaded: dict[tuple[str, str], dict[str, Any]] | None = None
         self._fetched: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._tags_of: set[str] = set()  # entries whose tags were all read (prefetch_tags)
 
     def preload(self) -> None:
         """Read the whole catalog once (for a large batch such as a catalog file), instead of one
@@ -104,9 +105,18 @@ class Planner:
             return self._loaded.get((kind, name))
         if (kind, name) in self._fetched:
             return self._fetched[kind, name]
+        if kind == TAG and name.rsplit("/", 2)[0] in self._tags_of:
+            return None  # every tag of its entry was read: it has none of this name
         record = reads.get(self.connection, kind, name)
         body = self._fetched[kind, name] = None if record is None else record.body
         return body
+
+    def prefetch_tags(self, entries: list[str]) -> None:
+        """Read every tag of the entries ``entries`` at once (for a batch of tags)."""
+        wanted = [e for e in dict.fromkeys(entries) if e not in self._tags_of]
+        for record in reads.children_of(self.connection, TAG, wanted):
+            self._fetched.setdefault((TAG, record.name), record.body)
+        self._tags_of.update(wanted)
 
     def prefetch(self, kind: str, names: list[str]) -> None:
         """Read the resources ``names`` of ``kind`` at once (for a batch), instead of one at a time."""

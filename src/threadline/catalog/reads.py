@@ -98,6 +98,19 @@ def get_many(connection: Connection, kind: str, names: list[str]) -> Iterator[Re
         yield from (_record(r) for r in rows)
 
 
+def children_of(connection: Connection, kind: str, parents: list[str]) -> Iterator[Record]:
+    """The live resources of ``kind`` under any of ``parents``, a few queries in all."""
+    for start in range(0, len(parents), 500):
+        rows = connection.execute(
+            select(*_COLUMNS).where(
+                _objects.c.kind == kind,
+                _objects.c.parent.in_(parents[start : start + 500]),
+                _objects.c.deleted.is_(False),
+            )
+        )
+        yield from (_record(r) for r in rows)
+
+
 def list_records(
     connection: Connection,
     kind: str,

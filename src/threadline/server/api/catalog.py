@@ -337,9 +337,9 @@ async def batch_tags(request: Request) -> Response:
 
     def work(planner: Planner) -> dict[str, Any]:
         written = []
-        planner.prefetch(
-            ENTRY, [i["entry"] for i in items if isinstance(i, dict) and isinstance(i.get("entry"), str)]
-        )
+        entries = [i["entry"] for i in items if isinstance(i, dict) and isinstance(i.get("entry"), str)]
+        planner.prefetch(ENTRY, entries)
+        planner.prefetch_tags(entries)
         for index, item in enumerate(items):
             entry = item.get("entry") if isinstance(item, dict) else None
             parts = entry.split("/") if isinstance(entry, str) else []
