@@ -142,7 +142,11 @@ def load(store: SqlStore, changes: list[CatalogChange], chunk: int = 5000) -> fl
     started = time.perf_counter()
     for start in range(0, len(changes), chunk):
         store.append([parse_event(raw) for raw in change_events(changes[start : start + chunk])])
-        project_all(store, batch_size=2000)
+        project_all(store, batch_size=50)
+    if store.backend == "postgresql":  # the planner's statistics, as autovacuum keeps them
+        with store.write() as connection:
+            connection.exec_driver_sql("ANALYZE catalog_objects")
+            connection.exec_driver_sql("ANALYZE catalog_tag_values")
     return time.perf_counter() - started
 
 
