@@ -15,8 +15,10 @@ from sqlalchemy import Connection, select
 
 from threadline.catalog import reads
 from threadline.catalog.globs import dataset_uri, parse_pattern
+from threadline.catalog.propagation import propagated_tags
 from threadline.errors import NotFound
 from threadline.graph.nodes import NodeId, parse_node_id
+from threadline.openlineage.catalog_changes import TAG
 from threadline.openlineage.naming import normalize_namespace
 from threadline.projection.readers.datasets import get_dataset
 from threadline.projection.readers.jobs import get_job
@@ -113,6 +115,9 @@ def decorate(connection: Connection, record: reads.Record) -> dict[str, Any]:
     if node is not None:
         extra["linkedNode"] = str(node)
         extra["integrationTags"] = integration_tags(connection, record.name, node)
+        if node.is_dataset:
+            own = [r.body for r in reads.children_of(connection, TAG, [record.name])]
+            extra["propagatedTags"] = propagated_tags(connection, node, own, record.name)
     patterns = (record.body.get("gcsFilesetSpec") or {}).get("filePatterns")
     if patterns:
         extra["matchingDatasets"] = matching_datasets(connection, patterns)

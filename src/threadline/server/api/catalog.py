@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from threadline.catalog import links, reads
 from threadline.catalog.changes import Planner, change_events, entry_name, group_name, template_name
+from threadline.catalog.propagation import propagated_tags
 from threadline.catalog.search import MAX_PAGE, search
 from threadline.errors import BadRequest, NotFound
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
@@ -270,9 +271,10 @@ def _tags(connection: Any, group_id: str, entry_id: str, as_of: int | None) -> l
             value["displayName"] = field.get("displayName") or field_id
             value["order"] = field.get("order", 0)
         out.append(doc)
-    out.extend(
-        links.integration_tags(connection, parent, links.linked_node(entry.body.get("linkedResource")))
-    )
+    node = links.linked_node(entry.body.get("linkedResource"))
+    out.extend(links.integration_tags(connection, parent, node))
+    if node is not None and node.is_dataset:
+        out.extend(propagated_tags(connection, node, [r.body for r in records], parent))
     return out
 
 

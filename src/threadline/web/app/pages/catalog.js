@@ -87,6 +87,7 @@ function tagCard(tag) {
     h("div", { class: "tag-card-title" }, tag.templateDisplayName || lastPart(tag.template),
       tag.column ? h("span", { class: "muted small" }, ` on ${tag.column}`) : null,
       tag.source && tag.source !== "USER" ? h("span", { class: "tag" }, tag.source.toLowerCase()) : null),
+    tag.propagatedFrom ? h("div", { class: "muted small" }, `propagated from ${tag.propagatedFrom.tag.split("/tags/")[0]} column ${tag.propagatedFrom.column}`, tag.via?.length ? ` via ${tag.via.join(" → ")}` : "") : null,
     h("dl", { class: "details" }, fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))])));
 }
 
