@@ -304,17 +304,25 @@ def bench_apply(url: str, apply_tags: int) -> dict[str, Any]:
             "--store",
             url,
         ]
-        timings = []
+        timings, cpu = [], []
         for _ in range(2):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             result = subprocess.run(command, capture_output=True, text=True, check=False)
             timings.append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             if result.returncode != 0:
                 raise RuntimeError(result.stderr)
+        started = time.perf_counter()
+        subprocess.run([command[0], "--version"], capture_output=True, check=True)
         return {
             "tags": apply_tags,
             "first_s": timings[0],
             "unchanged_s": timings[1],
+            "first_cpu_s": cpu[0],
+            "unchanged_cpu_s": cpu[1],
+            "startup_s": time.perf_counter() - started,
             "said": result.stderr.strip(),
         }
 
@@ -408,10 +416,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     changes = generate(args.entries, args.templates, args.tags)
-    results = [bench_backend(backend, args, changes) for backend in backends]
+    results = []
+    for backend in backends:
+        results.append(bench_backend(backend, args, changes))
+        if args.json:  # kept as each backend finishes
+            args.json.write_text(json.dumps(results, indent=2))
     report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
     return 0
 
 
