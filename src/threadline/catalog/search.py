@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, distinct, func, select, text
 
 from threadline.catalog import reads
 from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
@@ -446,19 +446,19 @@ def search(
 def _template_facet(connection: Connection, names: list[str]) -> dict[str, int]:
     """How many of the entries ``names`` have a tag of each template: the tags of those entries, read
     by their parent (an index), not every tag filtered by the query again."""
-    entries: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
     for start in range(0, len(names), 500):
+        # only tags have an entry as their parent: no test of the kind, which would lead SQLite to
+        # the primary key's index (every tag) instead of the parent's
         rows = connection.execute(
-            # only tags have an entry as their parent: no test of the kind, which would lead SQLite to
-            # the primary key's index (every tag) instead of the parent's
-            select(_objects.c.template, _objects.c.parent).where(
-                _objects.c.parent.in_(names[start : start + 500]), _objects.c.deleted.is_(False)
-            )
+            select(_objects.c.template, func.count(distinct(_objects.c.parent)))
+            .where(_objects.c.parent.in_(names[start : start + 500]), _objects.c.deleted.is_(False))
+            .group_by(_objects.c.template)
         )
-        for template, parent in rows:
+        for template, count in rows:
             if template:
-                entries.setdefault(template, set()).add(parent)
-    return {template: len(parents) for template, parents in sorted(entries.items())}
+                counts[template] = counts.get(template, 0) + count
+    return dict(sorted(counts.items()))
 
 
 def _result(name: str, body: dict[str, Any], changed_at: int) -> dict[str, Any]:
