@@ -83,6 +83,12 @@ class NoObjectStore(NotFound):
     """This server keeps no objects (started without an object folder), so it has none (HTTP 404)."""
 
 
+class Conflict(ThreadlineError):
+    """The thing to create exists already, or the change needs ``force`` (HTTP 409)."""
+
+    status = 409
+
+
 class PayloadTooLarge(ThreadlineError):
     """The request body is larger than the configured limit (HTTP 413)."""
 

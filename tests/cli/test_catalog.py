@@ -1,136 +1,200 @@
-"""``threadline datasets``, ``jobs`` and ``show``: tables, JSON as the API answers, clear errors."""
+"""``threadline catalog``: the issue's user story end to end over a real server (catalog apply from the
+CLI, then the REST API), per-resource commands, apply's idempotence and dry run, export, bad input."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
-from typer.testing import CliRunner
 
 from tests.cli.conftest import Run, error_lines
-from tests.conftest import EXAMPLE_EVENTS
-from threadline.cli import common
-from threadline.cli.main import app
+from tests.projection.helpers import ds, feed, run_event
+from tests.server.conftest import ServerProcess, free_port
 from threadline.store import open_store
 
-LAKE = "s3://acme-lake"
-RAW = "raw/churn/customers.parquet"
-FIRST_RUN = "f67a73f9-1da3-4124-974d-72e2bc80841b"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "catalog" / "ml-pipelines.yaml"
+BUCKET = "gs://your-bucket"
+ENTRY = "/api/v1/catalog/entryGroups/machine-learning-pipelines/entries/ml-pipeline"
 
 
-@pytest.fixture(autouse=True)
-def _wide(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A wide terminal, so that table cells are not cut."""
-    monkeypatch.setattr(common.out, "_width", 250)
+def _lineage() -> list[dict]:
+    return [
+        run_event(
+            "COMPLETE",
+            1,
+            1,
+            job="ml_pipeline_job",
+            namespace="dataflow",
+            inputs=[ds("raw/clicks.json", BUCKET)],
+            outputs=[ds(f"path/to/output/data/part-{i}", BUCKET) for i in range(3)],
+        ),
+        run_event(
+            "COMPLETE", 2, 2, job="train", namespace="ml", inputs=[ds("path/to/output/data/part-0", BUCKET)]
+        ),
+    ]
 
 
 @pytest.fixture
-def loaded(run: Run, sqlite_url: str) -> str:
-    assert run("ingest", str(EXAMPLE_EVENTS), "--store", sqlite_url).exit_code == 0
-    return sqlite_url
+def served(store_url: str, tmp_path: Path) -> Iterator[tuple[str, ServerProcess, str]]:
+    """A store with the story's lineage and an admin key, and a server on it."""
+    store = open_store(store_url)
+    feed(store, _lineage())
+    key = store.create_api_key("ml-team", "admin")[0]
+    store.close()
+    server = ServerProcess(store_url, free_port(), tmp_path / "server.log", {"auth": "token"}).start()
+    yield store_url, server, key
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
 
 
-def test_datasets_table_and_json(run: Run, loaded: str) -> None:
-    result = run("datasets", "--store", loaded)
-    assert result.exit_code == 0, result.output
-    assert "crm.public.customers" in result.stdout
-    assert "6 of 6 datasets" in result.stderr
-    page = run(
-        "datasets", "--namespace", "S3://ACME-LAKE", "--limit", "2", "--format", "json", "--store", loaded
-    )
-    doc = json.loads(page.stdout)
-    assert doc["totalCount"] == 3
-    assert [d["name"] for d in doc["datasets"]] == [
-        "clean/churn/customers.parquet",
-        "features/churn/customer_features.parquet",
+def test_the_user_story_end_to_end(run: Run, served: tuple[str, ServerProcess, str], tmp_path: Path) -> None:
+    url, server, key = served
+    # catalog as code: the example file, applied from the command line
+    dry = run("catalog", "apply", str(EXAMPLE), "--dry-run", "--store", url)
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines() == [
+        "+ create tag template tagTemplates/lineage_notes",
+        "+ create entry group entryGroups/machine-learning-pipelines",
+        "+ create entry entryGroups/machine-learning-pipelines/entries/ml-pipeline",
+        "+ create tag entryGroups/machine-learning-pipelines/entries/ml-pipeline/tags/lineage_notes",
     ]
-    assert doc["datasets"][0]["namespace"] == LAKE
+    assert "not applied" in dry.stderr
+    assert run("catalog", "apply", str(EXAMPLE), "--store", url).stderr.strip() == "applied 4 changes"
+    again = run("catalog", "apply", str(EXAMPLE), "--store", url)
+    assert again.stdout == ""
+    assert "nothing to change" in again.stderr
 
-
-def test_jobs(run: Run, loaded: str) -> None:
-    result = run("jobs", "--namespace", "threadline-examples", "--store", loaded)
-    assert result.exit_code == 0, result.output
-    assert "churn_pipeline.train" in result.stdout
-    assert "completed" in result.stdout  # states for people: Marquez's word, in lower case
-    assert "5 of 5 jobs" in result.stderr
-    # (the failed run's errorMessage facet holds a stack trace, which the `run` fixture would refuse)
-    doc = json.loads(CliRunner().invoke(app, ["jobs", "--format", "json", "--store", loaded]).stdout)
-    assert doc["jobs"][0]["latestRun"]["state"] == "COMPLETED"
-
-
-def test_show_dataset_job_run_and_field(run: Run, loaded: str) -> None:
-    dataset = run("show", f"dataset:{LAKE}:{RAW}", "--store", loaded)
-    assert dataset.exit_code == 0, dataset.output
-    for text in (
-        "schema",
-        "subscription",
-        "  status",
-        "versions",
-        "churn_pipeline.extract",
-        "completed",
-        "dataSource",
-    ):
-        assert text in dataset.stdout
-    job = run("show", "job:threadline-examples:churn_pipeline.train", "--store", loaded)
-    assert job.exit_code == 0, job.output
-    for text in ("recent runs", "failed", "features/churn/customer_features.parquet", "team:ml-platform"):
-        assert text in job.stdout
-    by_prefix = run("show", FIRST_RUN[:8], "--store", loaded)
-    assert by_prefix.exit_code == 0, by_prefix.output
-    assert f"run {FIRST_RUN}" in by_prefix.stdout
-    assert "START" in by_prefix.stdout
-    assert run("show", f"run:{FIRST_RUN}", "--store", loaded).stdout == by_prefix.stdout
-    assert run("show", f"run:{FIRST_RUN[:8]}", "--store", loaded).stdout == by_prefix.stdout
-    field = run("show", f"datasetField:{LAKE}:{RAW}:customer_id", "--format", "json", "--store", loaded)
-    assert json.loads(field.stdout)["name"] == "customer_id"
-
-
-def test_show_json_is_what_the_api_answers(run: Run, loaded: str) -> None:
-    doc = json.loads(run("show", f"dataset:{LAKE}:{RAW}", "--format", "json", "--store", loaded).stdout)
-    assert doc["id"] == {"namespace": LAKE, "name": RAW}
-    assert doc["sourceName"] == "acme-lake"
-    version = doc["currentVersion"]
-    at = json.loads(
-        run("show", f"dataset:{LAKE}:{RAW}#{version}", "--format", "json", "--store", loaded).stdout
+    # the team searches, opens the entry, sees its lineage and the datasets its patterns name
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+        found = api.post(
+            "/api/v1/catalog/catalog:search", json={"query": "tag:lineage_notes.usage:training"}
+        ).json()
+        assert [r["relativeResourceName"] for r in found["results"]] == [
+            "entryGroups/machine-learning-pipelines/entries/ml-pipeline"
+        ]
+        entry = api.get(ENTRY).json()
+        assert entry["threadline"]["matchingDatasets"] == [
+            f"dataset:{BUCKET}:path/to/output/data/part-{i}" for i in range(3)
+        ]
+        lineage = api.get("/api/v1/lineage", params={"nodeId": entry["threadline"]["linkedNode"]}).json()
+        names = {n["id"] for n in lineage["graph"]}
+        assert "job:dataflow:ml_pipeline_job" in names
+        assert f"dataset:{BUCKET}:path/to/output/data/part-0" in names
+        tags = api.get(f"{ENTRY}/tags").json()["tags"]
+        assert tags[0]["fields"]["usage"]["stringValue"] == "Model training for the churn model"
+        # an edit through the API shows in the CLI, and the file's next apply puts it back
+        api.patch(f"{ENTRY}", json={"description": "edited in the API"}).raise_for_status()
+    shown = json.loads(
+        run("catalog", "entry", "show", "machine-learning-pipelines", "ml-pipeline", "--store", url).stdout
     )
-    assert at["version"] == version
-    assert at["createdByRun"]["state"] == "COMPLETED"
-    # (the failed run's errorMessage facet holds a stack trace, which the `run` fixture would refuse)
-    args = ["show", "job:threadline-examples:churn_pipeline.train", "-f", "json", "--store", loaded]
-    job = json.loads(CliRunner().invoke(app, args).stdout)
-    assert job["type"] == "BATCH"
-    versioned = run(
-        "show", f"job:threadline-examples:churn_pipeline.train#{job['currentVersion']}", "--store", loaded
+    assert shown["description"] == "edited in the API"
+    drift = run("catalog", "apply", str(EXAMPLE), "--dry-run", "--store", url)
+    assert drift.stdout.splitlines() == [
+        "~ update entry entryGroups/machine-learning-pipelines/entries/ml-pipeline (description)"
+    ]
+    run("catalog", "apply", str(EXAMPLE), "--store", url)
+    search = run("catalog", "search", "tag:lineage_notes.usage:training", "--store", url)
+    assert "ml-pipeline" in search.stdout
+    history = run("catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", "--store", url)
+    assert history.stdout.count("upsert") == 3
+    assert "ml-team" in history.stdout  # the API key's name
+
+    # export gives a file that makes the same catalog elsewhere
+    exported = tmp_path / "exported.yaml"
+    run("catalog", "export", "-o", str(exported), "--store", url)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert run("catalog", "apply", str(exported), "--store", other).exit_code == 0
+    assert run("catalog", "export", "--store", other).stdout == exported.read_text()
+
+
+def test_commands_per_resource(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert run("catalog", "group", "set", "sales", "--display-name", "Sales", "--store", url).exit_code == 0
+    run(
+        "catalog",
+        "template",
+        "set",
+        "quality",
+        "--field",
+        "score:DOUBLE",
+        "--field",
+        "level:ENUM(GOLD|RAW):required",
+        "--store",
+        url,
     )
-    assert "version" in versioned.stdout
-    assert json.loads(run("show", FIRST_RUN, "-f", "json", "--store", loaded).stdout)["id"] == FIRST_RUN
-
-
-@pytest.mark.parametrize(
-    ("node", "message"),
-    [
-        ("dataset:nope", "bad node id"),
-        ("dataset:s3://acme-lake:nope", "no dataset 'nope'"),
-        ("job:nowhere:x", "no namespace 'nowhere'"),
-        ("ab", "too short"),
-        ("ffffffff", "no run"),
-        (f"datasetField:{LAKE}:{RAW}:nope", "no field 'nope'"),
-    ],
-)
-def test_errors_are_one_line(run: Run, loaded: str, node: str, message: str) -> None:
-    result = run("show", node, "--store", loaded)
-    assert result.exit_code == 1
-    lines = error_lines(result)
-    assert len(lines) == 1
-    assert message in lines[0]
-
-
-def test_empty_store(run: Run, sqlite_url: str) -> None:
-    open_store(sqlite_url).close()
-    result = run("datasets", "--store", sqlite_url)
-    assert result.exit_code == 0
-    assert "no datasets" in result.stderr
-    assert "no jobs" in run("jobs", "--store", sqlite_url).stderr
-    assert error_lines(run("datasets", "--namespace", "x", "--store", sqlite_url))[0].startswith(
-        "error: no namespace"
+    schema = json.dumps({"columns": [{"column": "email", "type": "STRING"}]})
+    run(
+        "catalog",
+        "entry",
+        "set",
+        "sales",
+        "orders",
+        "--type",
+        "TABLE",
+        "--schema",
+        schema,
+        "--label",
+        "env=prod",
+        "--store",
+        url,
     )
+    tagged = run(
+        "catalog",
+        "tag",
+        "set",
+        "sales",
+        "orders",
+        "quality",
+        "score=0.5",
+        "level=GOLD",
+        "--column",
+        "email",
+        "--store",
+        url,
+    )
+    assert tagged.exit_code == 0, tagged.output
+    assert json.loads(tagged.stdout)["fields"]["score"] == {"doubleValue": 0.5}
+    assert "orders" in run("catalog", "search", "tag:quality.score<1 label.env:prod", "--store", url).stdout
+    listed = run("catalog", "tag", "list", "sales", "orders", "--store", url).stdout
+    assert "email" in listed
+    assert "GOLD" in listed
+    # bad input: one line naming what is wrong, exit status 1, nothing written
+    bad = run(
+        "catalog", "tag", "set", "sales", "orders", "quality", "score=high", "level=GOLD", "--store", url
+    )
+    assert bad.exit_code == 1
+    assert error_lines(bad) == ["error: fields.score is a DOUBLE field: 'high' is not a number"]
+    bad = run("catalog", "tag", "set", "sales", "orders", "quality", "level=SILVER", "--store", url)
+    assert "'SILVER' is not an allowed value" in error_lines(bad)[0]
+    bad = run("catalog", "template", "set", "quality", "--field", "score:STRING", "--store", url)
+    assert "a field's type never changes" in error_lines(bad)[0]
+    bad = run("catalog", "template", "delete", "quality", "--store", url)
+    assert "--force" in error_lines(bad)[0] or "force" in error_lines(bad)[0]
+    bad = run("catalog", "search", "tag:quality.score:1", "--store", url)
+    assert error_lines(bad) == [
+        "error: query error at position 18: score is a DOUBLE field: use = < > <= or >="
+    ]
+    assert run("catalog", "template", "delete", "quality", "--force", "--store", url).exit_code == 0
+    assert "no tags" in run("catalog", "tag", "list", "sales", "orders", "--store", url).stderr
+    assert "1 entries" in run("catalog", "group", "delete", "sales", "--store", url).stderr
+
+
+def test_a_bad_catalog_file_is_one_clear_line(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    missing = run("catalog", "apply", str(tmp_path / "nope.yaml"), "--store", url)
+    assert error_lines(missing) == [f"error: no catalog file at {tmp_path / 'nope.yaml'}"]
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("tagTemplates: [\n")
+    assert "is not valid YAML" in error_lines(run("catalog", "apply", str(broken), "--store", url))[0]
+    wrong = tmp_path / "wrong.yaml"
+    text = EXAMPLE.read_text().replace("usage: Model training for the churn model", "usage: 3")
+    wrong.write_text(text)
+    result = run("catalog", "apply", str(wrong), "--store", url)
+    assert error_lines(result) == [
+        "error: entryGroups[0].entries[0].tags[0].fields.usage: 3 is not a STRING value"
+    ]
+    # nothing of the file was written: the template before the bad tag is not there either
+    assert "no tag templates" in run("catalog", "template", "list", "--store", url).stderr

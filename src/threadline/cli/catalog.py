@@ -1,63 +1,66 @@
-"""``threadline datasets``, ``threadline jobs`` and ``threadline show``: reading the catalog.
+"""``threadline catalog``: the Data Catalog from the command line, on the store (``--store``).
 
-Tables go to stdout; ``--format json`` prints exactly what the HTTP API answers for the same thing.
+One command group per resource (``group``, ``entry``, ``template``, ``tag``), ``search``, and catalog
+as code: ``apply FILE [--dry-run]`` and ``export``. Changes are events in the store's log like the
+server's, recorded as made by the user running the command.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import getpass
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import Connection
 
-from threadline.cli.common import StoreOption, connect, err, expected_errors, out, plural
-from threadline.errors import NotFound
-from threadline.graph.nodes import NodeId, parse_node_id
-from threadline.projection.readers import datasets as dataset_catalog
-from threadline.projection.readers import jobs as job_catalog
-from threadline.projection.readers.datasets import Dataset, DatasetVersion, Field
-from threadline.projection.readers.jobs import Job, JobVersion
-from threadline.projection.readers.runs import Run, child_runs, get_run
-from threadline.server.api import shapes
-from threadline.store.run_ids import resolve_run_id, short_run_ids
-from threadline.tracking.compare import format_value
-from threadline.vocabulary import EventType, format_duration, people_time
+from threadline.catalog import files, links, reads
+from threadline.catalog.changes import Planner, entry_name, group_name, template_name
+from threadline.catalog.local import commit, plan
+from threadline.catalog.search import search as run_search
+from threadline.cli.common import StoreOption, connect, err, expected_errors, fail, out, plural
+from threadline.errors import BadRequest
+from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE
+from threadline.openlineage.timestamps import parse_time
+from threadline.vocabulary import people_time
 
 T = TypeVar("T")
-#: How many runs and versions ``show`` lists.
-RECENT = 10
-#: How many child runs ``show RUN`` lists.
-CHILD_RUNS = 50
 
+app = typer.Typer(
+    help="The Data Catalog: entry groups, entries, tag templates, tags, search; catalog files.",
+    no_args_is_help=True,
+)
+group_app = typer.Typer(help="Entry groups.", no_args_is_help=True)
+entry_app = typer.Typer(help="Entries of a group.", no_args_is_help=True)
+template_app = typer.Typer(help="Tag templates (typed fields).", no_args_is_help=True)
+tag_app = typer.Typer(help="Tags on entries and columns.", no_args_is_help=True)
+app.add_typer(group_app, name="group")
+app.add_typer(entry_app, name="entry")
+app.add_typer(template_app, name="template")
+app.add_typer(tag_app, name="tag")
 
-class Format(StrEnum):
-    """How results are printed."""
-
-    table = "table"
-    json = "json"
-
-
-FormatOption = Annotated[
-    Format, typer.Option("--format", "-f", help="table, or json: what the HTTP API answers.")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON (as the REST API answers).")]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", metavar="TIME", help="Read the catalog as it was then.")
 ]
-NamespaceOption = Annotated[
-    str | None,
-    typer.Option("--namespace", "-n", help="Only this namespace (any spelling of it). Default: all."),
+LabelOption = Annotated[
+    list[str] | None, typer.Option("--label", metavar="KEY=VALUE", help="A label (repeat).")
 ]
-LimitOption = Annotated[int, typer.Option("--limit", min=0, help="Show at most this many.")]
-OffsetOption = Annotated[int, typer.Option("--offset", min=0, help="Skip this many first.")]
 
 
-def _read(store: str | None, work: Callable[[Connection], T]) -> T:
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def _read(store: str | None, work: Callable[[Any], T], *, create: bool = False) -> T:
     with expected_errors():
-        opened = connect(store)
+        opened = connect(store, create=create)
         try:
             with opened.read() as connection:
                 return work(connection)
@@ -65,431 +68,509 @@ def _read(store: str | None, work: Callable[[Connection], T]) -> T:
             opened.close()
 
 
-def _table(*headers: str, **options: Any) -> Table:
-    """A table whose cells wrap rather than lose their end (names and ids must stay whole)."""
-    table = Table(*headers, **options)
-    for column in table.columns:
-        column.overflow = "fold"
+def _change(store: str | None, work: Callable[[Planner], T]) -> T:
+    with expected_errors():
+        opened = connect(store, create=True)
+        try:
+            result, changes = plan(opened, work, by=_user())
+            commit(opened, changes)
+            if not changes:
+                err.print("nothing to change: it is already so")
+            return result
+        finally:
+            opened.close()
+
+
+def _print_json(doc: Any) -> None:
+    out.print_json(json.dumps(doc, ensure_ascii=False))
+
+
+def _as_of(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        fail(f"--as-of must be an ISO time such as 2026-01-31T12:00:00Z, not {text!r}")
+
+
+def _labels(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    labels = {}
+    for value in values:
+        key, sep, label = value.partition("=")
+        if not sep or not key:
+            fail(f"--label takes KEY=VALUE, not {value!r}")
+        labels[key] = label
+    return labels
+
+
+def _get(store: str | None, kind: str, name: str, as_of: int | None, what: str) -> dict[str, Any]:
+    def work(connection: Any) -> dict[str, Any]:
+        record = reads.get(connection, kind, name, as_of=as_of)
+        if record is None:
+            return {}
+        return links.decorate(connection, record) if kind == ENTRY else record.to_json()
+
+    doc = _read(store, work)
+    if not doc:
+        fail(f"{what} {name} does not exist" + (" at that time" if as_of is not None else ""))
+    return doc
+
+
+def _table(*columns: str) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
     return table
 
 
-def _json(content: Any) -> None:
-    out.print_json(json.dumps(content), highlight=False)
+def _history(store: str | None, kind: str, name: str, what: str) -> None:
+    changes = _read(store, lambda c: reads.history(c, kind, name))
+    if not changes:
+        fail(f"{what} {name} has never existed")
+    table = _table("time", "action", "by")
+    for change in changes:
+        table.add_row(change["time"], change["action"], escape(change["by"] or ""))
+    out.print(table)
 
 
-def _duration(ms: int | None) -> str:
-    return format_duration(None if ms is None else ms * 1000)
+def _set_create(store: str | None, kind: str, name: str) -> bool:
+    """Whether ``set`` creates (the resource is missing) or updates."""
+    return _read(store, lambda c: reads.get(c, kind, name), create=True) is None
 
 
-def _tags(tags: list[Any]) -> str:
-    return ", ".join(tag.name for tag in tags)
+def _fields(**given: Any) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if v is not None}
 
 
-def _owners(owners: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{o['name']}" + (f" ({o['type']})" if o.get("type") else "") for o in owners)
+# ---- groups -------------------------------------------------------------------------------------
 
 
-# ---- lists ------------------------------------------------------------------------------------------
-
-
-def datasets(
-    namespace: NamespaceOption = None,
-    limit: LimitOption = 50,
-    offset: OffsetOption = 0,
-    output: FormatOption = Format.table,
-    store: StoreOption = None,
-) -> None:
-    """List datasets by namespace and name: fields, tags, current version, last update."""
-    page = _read(store, lambda c: dataset_catalog.list_datasets(c, namespace, limit=limit, offset=offset))
-    if output is Format.json:
-        _json({"datasets": [shapes.dataset_json(d) for d in page.items], "totalCount": page.total})
+@group_app.command("list")
+def group_list(as_of: AsOfOption = None, as_json: JsonOption = False, store: StoreOption = None) -> None:
+    """List entry groups."""
+    records, _ = _read(store, lambda c: reads.list_records(c, GROUP, as_of=_as_of(as_of)))
+    if as_json:
+        _print_json({"entryGroups": [r.to_json() for r in records]})
         return
-    if not page.items:
-        err.print("no datasets" + (f" in namespace {namespace}" if namespace else ""))
+    if not records:
+        err.print("no entry groups")
         return
-    table = _table("namespace", "name", "fields", "tags", "version", "updated")
-    for d in page.items:
+    table = _table("id", "display name", "description", "updated")
+    for r in records:
         table.add_row(
-            escape(d.namespace),
-            escape(d.name),
-            str(len(d.fields)),
-            escape(_tags(d.dataset_tags)),
-            (d.current_version or "")[:12],
-            people_time(d.updated_at),
+            escape(r.name.rsplit("/", 1)[-1]),
+            escape(r.body.get("displayName", "")),
+            escape(r.body.get("description", "")),
+            people_time(r.changed_at),
         )
     out.print(table)
-    err.print(f"{len(page.items)} of {plural(page.total, 'dataset')}")
 
 
-def jobs(
-    namespace: NamespaceOption = None,
-    limit: LimitOption = 50,
-    offset: OffsetOption = 0,
-    output: FormatOption = Format.table,
+@group_app.command("show")
+def group_show(group_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+    """Show an entry group (JSON)."""
+    _print_json(_get(store, GROUP, group_name(group_id), _as_of(as_of), "entry group"))
+
+
+@group_app.command("set")
+def group_set(
+    group_id: str,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    label: LabelOption = None,
     store: StoreOption = None,
 ) -> None:
-    """List jobs by namespace and name: type, inputs and outputs, latest run."""
-    page = _read(store, lambda c: job_catalog.list_jobs(c, namespace, limit=limit, offset=offset))
-    if output is Format.json:
-        _json({"jobs": [shapes.job_json(j) for j in page.items], "totalCount": page.total})
+    """Create an entry group, or update the fields given."""
+    body = _fields(displayName=display_name, description=description, labels=_labels(label))
+    create = _set_create(store, GROUP, group_name(group_id))
+    _print_json(_change(store, lambda p: p.put_group(group_id, body, create=create)))
+
+
+@group_app.command("delete")
+def group_delete(
+    group_id: str,
+    force: Annotated[bool, typer.Option("--force", help="Delete its entries and their tags too.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Delete an entry group (one with entries needs --force)."""
+    _change(store, lambda p: p.delete_group(group_id, force=force))
+    err.print(f"deleted entry group {group_id}")
+
+
+@group_app.command("history")
+def group_history(group_id: str, store: StoreOption = None) -> None:
+    """Every change of an entry group."""
+    _history(store, GROUP, group_name(group_id), "entry group")
+
+
+# ---- entries ------------------------------------------------------------------------------------
+
+
+@entry_app.command("list")
+def entry_list(
+    group_id: str, as_of: AsOfOption = None, as_json: JsonOption = False, store: StoreOption = None
+) -> None:
+    """List the entries of a group."""
+    records, _ = _read(
+        store, lambda c: reads.list_records(c, ENTRY, parent=group_name(group_id), as_of=_as_of(as_of))
+    )
+    if as_json:
+        _print_json({"entries": [r.to_json() for r in records]})
         return
-    if not page.items:
-        err.print("no jobs" + (f" in namespace {namespace}" if namespace else ""))
+    if not records:
+        err.print(f"no entries in {group_id}")
         return
-    table = _table("namespace", "name", "type", "inputs", "outputs", "latest run", "state", "duration")
-    for j in page.items:
-        run = j.latest_run
+    table = _table("id", "type", "system", "display name", "linked resource")
+    for r in records:
         table.add_row(
-            escape(j.namespace),
-            escape(j.name),
-            j.type,
-            str(len(j.inputs)),
-            str(len(j.outputs)),
-            people_time(run.created_at) if run else "",
-            run.marquez_state.label if run else "",
-            _duration(run.duration_ms) if run else "",
+            escape(r.name.rsplit("/", 1)[-1]),
+            escape(r.body.get("type") or r.body.get("userSpecifiedType") or ""),
+            escape(r.body.get("userSpecifiedSystem") or ""),
+            escape(r.body.get("displayName", "")),
+            escape(r.body.get("linkedResource") or ""),
         )
     out.print(table)
-    err.print(f"{len(page.items)} of {plural(page.total, 'job')}")
 
 
-# ---- show -------------------------------------------------------------------------------------------
+@entry_app.command("show")
+def entry_show(group_id: str, entry_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+    """Show an entry (JSON), with the datasets its file patterns name and its linked lineage node."""
+    _print_json(_get(store, ENTRY, entry_name(group_id, entry_id), _as_of(as_of), "entry"))
 
 
-def _resolve(connection: Connection, node: str) -> Any:
-    """What ``node`` names, read: a dataset (or version, or field), a job (or version), or a run."""
-    text = node.strip()
-    kind = text.split(":", 1)[0]
-    if kind not in ("dataset", "job", "datasetField", "run"):
-        return get_run(connection, resolve_run_id(connection, text))
-    if kind == "run":  # run:ID, where ID may be a unique prefix like everywhere else
-        return get_run(connection, resolve_run_id(connection, text.split(":", 1)[1]))
-    parsed = parse_node_id(text)
-    if parsed.is_run:
-        return get_run(connection, resolve_run_id(connection, parsed.run_id or ""))
-    assert parsed.namespace is not None
-    assert parsed.name is not None
-    if parsed.is_job:
-        if parsed.version is not None:
-            return job_catalog.get_job_version(connection, parsed.namespace, parsed.name, parsed.version)
-        job = job_catalog.get_job(connection, parsed.namespace, parsed.name)
-        return job, job_catalog.list_job_runs(connection, parsed.namespace, parsed.name, limit=RECENT)
-    if parsed.version is not None:
-        return dataset_catalog.get_dataset_version(connection, parsed.namespace, parsed.name, parsed.version)
-    dataset = dataset_catalog.get_dataset(connection, parsed.namespace, parsed.name)
-    if parsed.is_field:
-        return _field(dataset, parsed)
-    versions = dataset_catalog.list_dataset_versions(connection, parsed.namespace, parsed.name, limit=RECENT)
-    return dataset, versions
-
-
-@dataclass
-class _Extras:
-    """What ``show`` prints beside what the API answers: short run ids, a run's child runs."""
-
-    short: dict[str, str] = dataclasses.field(default_factory=dict)
-    children: list[Run] = dataclasses.field(default_factory=list)
-    child_count: int = 0
-
-    def short_id(self, run_id: str | None) -> str:
-        """The short id of a run (the first 8 characters when unknown)."""
-        return self.short.get(run_id, run_id[:8]) if run_id else ""
-
-
-def _with_extras(connection: Connection, found: Any) -> tuple[Any, _Extras]:
-    """``found`` and, read in the same transaction, the extras it is shown with."""
-    extras = _Extras()
-    ids: list[str | None] = []
-    if isinstance(found, Run):
-        extras.children, extras.child_count = child_runs(connection, found.id, CHILD_RUNS)
-        ids = [found.id, found.parent_run_id, *(child.id for child in extras.children)]
-    elif isinstance(found, tuple) and isinstance(found[0], Job):
-        ids = [run.id for run in found[1].items]
-    elif isinstance(found, tuple) and isinstance(found[0], Dataset) and not isinstance(found[1], Field):
-        ids = [v.created_by.id for v in found[1].items if v.created_by]
-    extras.short = short_run_ids(connection, [i for i in ids if i])
-    return found, extras
-
-
-def _field(dataset: Dataset, node: NodeId) -> tuple[Dataset, Field]:
-    for field in dataset.fields:
-        if node.field in (field.path, field.name):
-            return dataset, field
-    msg = f"dataset {dataset.name!r} has no field {node.field!r}"
-    raise NotFound(msg)
-
-
-def show(
-    node: Annotated[
-        str,
-        typer.Argument(
-            help="dataset:NAMESPACE:NAME, job:NAMESPACE:NAME, datasetField:NAMESPACE:DATASET:FIELD, "
-            "run:ID (each may end in #VERSION but runs), or a run id or unique prefix of one.",
-            show_default=False,
-        ),
-    ],
-    output: FormatOption = Format.table,
+@entry_app.command("set")
+def entry_set(
+    group_id: str,
+    entry_id: str,
+    entry_type: Annotated[
+        str | None, typer.Option("--type", help="TABLE, FILESET, DATA_STREAM, MODEL, …")
+    ] = None,
+    user_type: Annotated[str | None, typer.Option("--user-type", help="Your own type instead.")] = None,
+    system: Annotated[
+        str | None, typer.Option("--system", help="The system it lives in (userSpecifiedSystem).")
+    ] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    label: LabelOption = None,
+    file_pattern: Annotated[
+        list[str] | None, typer.Option("--file-pattern", help="A file pattern such as gs://b/dir/* (repeat).")
+    ] = None,
+    linked_resource: Annotated[
+        str | None, typer.Option("--linked-resource", help="dataset:NAMESPACE:NAME or job:NAMESPACE:NAME.")
+    ] = None,
+    schema: Annotated[
+        str | None, typer.Option("--schema", metavar="JSON", help='{"columns": [{"column": …, "type": …}]}')
+    ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Show a dataset, a job or a run: facets, schema, versions, runs, inputs and outputs, tags."""
-    found, extras = _read(store, lambda c: _with_extras(c, _resolve(c, node)))
-    if isinstance(found, Run):
-        _show_run(found, extras, output)
-    elif isinstance(found, JobVersion):
-        _show_job_version(found, output)
-    elif isinstance(found, DatasetVersion):
-        _show_dataset_version(found, output)
-    elif isinstance(found[0], Job):
-        _show_job(found[0], found[1].items, extras, output)
-    elif isinstance(found[1], Field):
-        if output is Format.json:
-            _json(shapes.field_json(found[1]))
-        else:
-            _fields_table([found[1]], f"{found[0].namespace} {found[0].name}")
+    """Create an entry, or update the fields given."""
+    body = _fields(
+        type=entry_type,
+        userSpecifiedType=user_type,
+        userSpecifiedSystem=system,
+        displayName=display_name,
+        description=description,
+        labels=_labels(label),
+        linkedResource=linked_resource,
+        gcsFilesetSpec={"filePatterns": file_pattern} if file_pattern else None,
+    )
+    if schema is not None:
+        try:
+            body["schema"] = json.loads(schema)
+        except json.JSONDecodeError as exc:
+            fail(f"--schema is not JSON: {exc}")
+    create = _set_create(store, ENTRY, entry_name(group_id, entry_id))
+    _print_json(_change(store, lambda p: p.put_entry(group_id, entry_id, body, create=create)))
+
+
+@entry_app.command("delete")
+def entry_delete(group_id: str, entry_id: str, store: StoreOption = None) -> None:
+    """Delete an entry and its tags."""
+    _change(store, lambda p: p.delete_entry(group_id, entry_id))
+    err.print(f"deleted entry {group_id}/{entry_id}")
+
+
+@entry_app.command("history")
+def entry_history(group_id: str, entry_id: str, store: StoreOption = None) -> None:
+    """Every change of an entry."""
+    _history(store, ENTRY, entry_name(group_id, entry_id), "entry")
+
+
+@app.command("lookup")
+def lookup(linked_resource: str, store: StoreOption = None) -> None:
+    """The entry of a lineage dataset or job (dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)."""
+    _print_json(_read(store, lambda c: links.lookup(c, linked_resource)))
+
+
+# ---- templates ----------------------------------------------------------------------------------
+
+
+def _template_field(spec: str) -> tuple[str, dict[str, Any]]:
+    """``id:TYPE[:required]`` with TYPE one of the primitive types or ``ENUM(A|B|C)``."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "required"):
+        fail(
+            "--field takes ID:TYPE or ID:TYPE:required (TYPE: STRING, DOUBLE, BOOL, TIMESTAMP, "
+            f"RICHTEXT, ENUM(A|B)), not {spec!r}"
+        )
+    field_id, kind = parts[0], parts[1]
+    field: dict[str, Any] = {}
+    if kind.upper().startswith("ENUM(") and kind.endswith(")"):
+        values = [v for v in kind[5:-1].split("|") if v]
+        field["type"] = {"enumType": {"allowedValues": [{"displayName": v} for v in values]}}
     else:
-        _show_dataset(found[0], found[1].items, extras, output)
+        field["type"] = {"primitiveType": kind.upper()}
+    if len(parts) == 3:
+        field["isRequired"] = True
+    return field_id, field
 
 
-def _facts(title: str, rows: list[tuple[str, str | None]]) -> None:
-    out.print(f"[bold]{escape(title)}[/]")
-    for label, value in rows:
-        if value:
-            out.print(f"  [dim]{label + ':':<16}[/] {escape(value)}")
-
-
-def _facets(facets: dict[str, Any]) -> None:
-    if not facets:
+@template_app.command("list")
+def template_list(as_json: JsonOption = False, store: StoreOption = None) -> None:
+    """List tag templates and their fields."""
+    records, _ = _read(store, lambda c: reads.list_records(c, TEMPLATE))
+    if as_json:
+        _print_json({"tagTemplates": [r.to_json() for r in records]})
         return
-    table = _table("facet", "value", title="facets", title_justify="left")
-    for name, value in sorted(facets.items()):
-        shown = (
-            {k: v for k, v in value.items() if not k.startswith("_")} if isinstance(value, dict) else value
+    if not records:
+        err.print("no tag templates")
+        return
+    table = _table("id", "display name", "fields")
+    for r in records:
+        fields = ", ".join(
+            f"{f}:{(v.get('type', {}).get('primitiveType') or 'ENUM')}{'*' if v.get('isRequired') else ''}"
+            for f, v in r.body.get("fields", {}).items()
         )
-        text = json.dumps(shown, ensure_ascii=False, sort_keys=True)
-        table.add_row(escape(name), escape(text if len(text) <= 160 else text[:157] + "..."))
-    out.print(table)
-
-
-def _fields_table(fields: list[Field], title: str = "schema") -> None:
-    if not fields:
-        return
-    table = _table("field", "type", "tags", "description", title=title, title_justify="left")
-    for field in fields:
         table.add_row(
-            escape("  " * field.depth + field.name),
-            escape(field.type or ""),
-            escape(_tags(field.tags)),
-            escape(field.description or ""),
+            escape(r.name.rsplit("/", 1)[-1]), escape(r.body.get("displayName", "")), escape(fields)
         )
     out.print(table)
 
 
-def _show_dataset(dataset: Dataset, versions: list[DatasetVersion], extras: _Extras, output: Format) -> None:
-    if output is Format.json:
-        _json(shapes.dataset_json(dataset))
+@template_app.command("show")
+def template_show(template_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+    """Show a tag template (JSON)."""
+    _print_json(_get(store, TEMPLATE, template_name(template_id), _as_of(as_of), "tag template"))
+
+
+@template_app.command("set")
+def template_set(
+    template_id: str,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field",
+            metavar="ID:TYPE[:required]",
+            help="A field (repeat): usage:STRING, level:ENUM(GOLD|RAW).",
+        ),
+    ] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Create a tag template, or add fields to one (a field's type never changes)."""
+    name = template_name(template_id)
+    current = _read(store, lambda c: reads.get(c, TEMPLATE, name), create=True)
+    fields = dict(current.body.get("fields", {})) if current is not None else {}
+    for spec in field or []:
+        field_id, value = _template_field(spec)
+        fields[field_id] = {**fields.get(field_id, {}), **value}
+    body = _fields(displayName=display_name, fields=fields)
+    _print_json(_change(store, lambda p: p.put_template(template_id, body, create=current is None)))
+
+
+@template_app.command("delete")
+def template_delete(
+    template_id: str,
+    force: Annotated[bool, typer.Option("--force", help="Delete the tags that use it too.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Delete a tag template (one that tags use needs --force)."""
+    _change(store, lambda p: p.delete_template(template_id, force=force))
+    err.print(f"deleted tag template {template_id}")
+
+
+# ---- tags ---------------------------------------------------------------------------------------
+
+
+@tag_app.command("list")
+def tag_list(
+    group_id: str,
+    entry_id: str,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """List the tags of an entry and its columns."""
+    parent = entry_name(group_id, entry_id)
+    records, _ = _read(store, lambda c: reads.list_records(c, TAG, parent=parent, as_of=_as_of(as_of)))
+    if as_json:
+        _print_json({"tags": [r.to_json() for r in records]})
         return
-    _facts(
-        f"dataset {dataset.namespace} {dataset.name}",
-        [
-            ("description", dataset.description),
-            ("source", dataset.source_name),
-            ("current version", dataset.current_version),
-            ("created", people_time(dataset.created_at)),
-            ("updated", people_time(dataset.updated_at)),
-            ("owners", _owners(dataset.owners)),
-            ("tags", _tags(dataset.dataset_tags)),
-            ("aliases", ", ".join(f"{a.namespace} {a.name}" for a in dataset.aliases)),
-        ],
-    )
-    _fields_table(dataset.fields)
-    if versions:
-        table = _table("version", "created", "run", "job", "state", title="versions", title_justify="left")
-        for v in versions:
-            run = v.created_by
+    if not records:
+        err.print(f"no tags on {group_id}/{entry_id}")
+        return
+    table = _table("template", "column", "field", "value")
+    for r in records:
+        for field_id, value in r.body.get("fields", {}).items():
+            shown = files._plain_value(value)
             table.add_row(
-                escape(v.version),
-                people_time(v.created_at),
-                extras.short_id(run.id if run else None),
-                escape(f"{run.job_namespace} {run.job_name}") if run else "",
-                run.marquez_state.label if run else "",
+                escape(r.body.get("template", "").rsplit("/", 1)[-1]),
+                escape(r.body.get("column", "")),
+                escape(field_id),
+                escape(str(shown)),
             )
-        out.print(table)
-    _facets(dataset.facets)
-
-
-def _show_dataset_version(version: DatasetVersion, output: Format) -> None:
-    if output is Format.json:
-        _json(shapes.dataset_version_json(version))
-        return
-    run = version.created_by
-    _facts(
-        f"dataset {version.dataset.namespace} {version.dataset.name} version {version.version}",
-        [
-            ("created", people_time(version.created_at)),
-            ("written by run", run.id if run else None),
-            ("job", f"{run.job_namespace} {run.job_name}" if run else None),
-        ],
-    )
-    _fields_table(version.fields)
-    _facets(version.facets)
-
-
-def _io_table(title: str, refs: list[Any], with_version: bool = False) -> None:
-    if not refs:
-        return
-    columns = ["namespace", "name"] + (["version"] if with_version else [])
-    table = _table(*columns, title=title, title_justify="left")
-    for ref in refs:
-        row = [escape(ref.namespace), escape(ref.name)]
-        if with_version:
-            row.append(escape(ref.version or ""))
-        table.add_row(*row)
     out.print(table)
 
 
-def _show_job(job: Job, runs: list[Run], extras: _Extras, output: Format) -> None:
-    if output is Format.json:
-        _json(shapes.job_json(job))
-        return
-    _facts(
-        f"job {job.namespace} {job.name}",
-        [
-            ("type", job.type),
-            ("description", job.description),
-            ("location", job.location),
-            ("parent", f"{job.parent[0]} {job.parent[1]}" if job.parent else None),
-            ("current version", job.current_version),
-            ("created", people_time(job.created_at)),
-            ("updated", people_time(job.updated_at)),
-            ("owners", _owners(job.owners)),
-            ("tags", _tags(job.tags)),
-        ],
-    )
-    _io_table("inputs", job.inputs)
-    _io_table("outputs", job.outputs)
-    if runs:
-        table = _table(
-            "run", "state", "started", "ended", "duration", title="recent runs", title_justify="left"
+@tag_app.command("set")
+def tag_set(
+    group_id: str,
+    entry_id: str,
+    template: str,
+    values: Annotated[
+        list[str], typer.Argument(metavar="FIELD=VALUE...", help="Field values, typed by the template.")
+    ],
+    column: Annotated[
+        str, typer.Option("--column", help="Tag this column (dotted path for nested ones).")
+    ] = "",
+    store: StoreOption = None,
+) -> None:
+    """Tag an entry (or a column) with a template's values; tagging again updates the tag."""
+    fields: dict[str, Any] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            fail(f"values are FIELD=VALUE, not {value!r}")
+        fields[key] = text
+
+    def work(planner: Planner) -> dict[str, Any]:
+        body = files.tag_body(
+            planner,
+            {"template": template, "column": column, "fields": _coerce(planner, template, fields)},
+            "tag",
         )
-        for run in runs:
-            table.add_row(
-                extras.short_id(run.id),
-                run.marquez_state.label,
-                people_time(run.started_at),
-                people_time(run.ended_at),
-                _duration(run.duration_ms),
-            )
-        out.print(table)
-    _facets(job.facets)
+        return planner.put_tag(group_id, entry_id, body)
+
+    _print_json(_change(store, work))
 
 
-def _show_job_version(version: JobVersion, output: Format) -> None:
-    if output is Format.json:
-        _json(shapes.job_version_json(version))
+def _coerce(planner: Planner, template: str, fields: dict[str, str]) -> dict[str, Any]:
+    """Command-line text as the template's types (numbers and booleans are text on a command line)."""
+    found = planner.current(TEMPLATE, template_name(template.rsplit("/", 1)[-1]))
+    if found is None:
+        msg = f"tag template {template} does not exist"
+        raise BadRequest(msg)
+    kinds = {
+        f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in found.get("fields", {}).items()
+    }
+    coerced: dict[str, Any] = {}
+    for key, text in fields.items():
+        kind = kinds.get(key)
+        if kind == "DOUBLE":
+            try:
+                coerced[key] = float(text)
+            except ValueError:
+                msg = f"fields.{key} is a DOUBLE field: {text!r} is not a number"
+                raise BadRequest(msg) from None
+        elif kind == "BOOL":
+            if text.lower() not in ("true", "false"):
+                msg = f"fields.{key} is a BOOL field: give true or false, not {text!r}"
+                raise BadRequest(msg)
+            coerced[key] = text.lower() == "true"
+        else:
+            coerced[key] = text
+    return coerced
+
+
+@tag_app.command("delete")
+def tag_delete(group_id: str, entry_id: str, tag_id: str, store: StoreOption = None) -> None:
+    """Delete a tag (its id is the template's, with @COLUMN for a column's tag)."""
+    _change(store, lambda p: p.delete_tag(group_id, entry_id, tag_id))
+    err.print(f"deleted tag {tag_id} of {group_id}/{entry_id}")
+
+
+# ---- search, apply, export ----------------------------------------------------------------------
+
+
+@app.command("search")
+def search(
+    query: str,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=1000)] = 20,
+    order_by: Annotated[
+        str, typer.Option("--order-by", help="relevance, last_modified_timestamp [asc|desc], default")
+    ] = "relevance",
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+) -> None:
+    """Search entries with Data Catalog's grammar, e.g. `tag:lineage_notes.usage:training`."""
+    answer = _read(store, lambda c: run_search(c, query, page_size=page_size, order_by=order_by))
+    if as_json:
+        _print_json(answer)
         return
-    _facts(
-        f"job {version.namespace} {version.name} version {version.version}",
-        [
-            ("first run", people_time(version.created_at)),
-            ("runs", str(version.run_count)),
-            ("latest run", version.latest_run.id if version.latest_run else None),
-            ("location", version.location),
-        ],
-    )
-    _io_table("inputs", version.inputs)
-    _io_table("outputs", version.outputs)
-
-
-def _show_run(run: Run, extras: _Extras, output: Format) -> None:
-    if output is Format.json:
-        _json(shapes.run_json(run))
+    if not answer["results"]:
+        err.print("no entries match")
         return
-    environment = run.facets.get("threadline_environment")
-    environment = environment if isinstance(environment, dict) else {}
-    git: dict[str, Any] = environment["git"] if isinstance(environment.get("git"), dict) else {}
-    _facts(
-        f"run {run.id}",
-        [
-            ("short id", extras.short_id(run.id)),
-            ("job", f"{run.job_namespace} {run.job_name}"),
-            ("state", run.marquez_state.label),
-            ("started", people_time(run.started_at)),
-            ("ended", people_time(run.ended_at)),
-            ("duration", _duration(run.duration_ms)),
-            ("parent run", extras.short_id(run.parent_run_id) or None),
-            ("job version", run.job_version),
-            ("error", _error_message(run.facets)),
-            ("commit", git.get("commit")),
-            ("branch", git.get("branch")),
-            ("dirty", None if git.get("dirty") is None else "yes" if git.get("dirty") else "no"),
-            ("python", environment.get("python")),
-            ("host", environment.get("host")),
-            ("command", environment.get("command_line")),
-        ],
-    )
-    _params_table(run.facets)
-    _metrics_table(run.facets)
-    _io_table("inputs", run.inputs, with_version=True)
-    _io_table("outputs", run.outputs, with_version=True)
-    if extras.children:
-        shown = len(extras.children)
-        more = f", the newest {shown}" if extras.child_count > shown else ""
-        table = _table(
-            "run",
-            "job",
-            "state",
-            "started",
-            "duration",
-            title=f"child runs ({extras.child_count}{more})",
-            title_justify="left",
+    table = _table("entry", "type", "display name", "description")
+    for r in answer["results"]:
+        table.add_row(
+            escape(r["relativeResourceName"]),
+            escape(r["searchResultSubtype"].removeprefix("entry.").upper()),
+            escape(r.get("displayName", "")),
+            escape(r.get("description", "")),
         )
-        for child in extras.children:
-            table.add_row(
-                extras.short_id(child.id),
-                escape(child.job_name),
-                child.marquez_state.label,
-                people_time(child.started_at or child.created_at),
-                _duration(child.duration_ms),
+    out.print(table)
+    err.print(
+        f"{len(answer['results'])} of {plural(answer['totalSize'], 'entry')}".replace("entrys", "entries")
+    )
+
+
+@app.command("apply")
+def apply(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="A catalog file (YAML or JSON).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would change; change nothing.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Create or update the templates, entry groups, entries and tags of a catalog file. Applying the
+    same file again changes nothing."""
+    with expected_errors():
+        doc = files.load(path)
+        opened = connect(store, create=not dry_run)
+        try:
+            _, changes = plan(opened, lambda p: files.plan_file(p, doc), by=_user())
+            with opened.read() as connection:
+                diff = files.differences(connection, changes)
+            for line in diff:
+                out.print(escape(line.line()))
+            if dry_run:
+                err.print(f"dry run: {plural(len(diff), 'change')} not applied")
+                return
+            commit(opened, changes)
+            err.print(
+                f"applied {plural(len(diff), 'change')}"
+                if diff
+                else "nothing to change: the catalog is as the file says"
             )
-        out.print(table)
-    if run.states:
-        table = _table("time", "event", title="events", title_justify="left")
-        for change in run.states:
-            table.add_row(people_time(change.time), change.state or EventType.OTHER)
-        out.print(table)
-    _facets({name: value for name, value in run.facets.items() if name not in _SHOWN_RUN_FACETS})
+        finally:
+            opened.close()
 
 
-#: Run facets ``show RUN`` prints as tables or facts rather than in the facet list.
-_SHOWN_RUN_FACETS = ("threadline_params", "threadline_metrics", "errorMessage")
-
-
-def _error_message(facets: dict[str, Any]) -> str | None:
-    facet = facets.get("errorMessage")
-    message = facet.get("message") if isinstance(facet, dict) else None
-    return message if isinstance(message, str) else None
-
-
-def _params_table(facets: dict[str, Any]) -> None:
-    """The run's parameters (``threadline_params``), one per row, whole."""
-    facet = facets.get("threadline_params")
-    params = facet.get("params") if isinstance(facet, dict) else None
-    if not isinstance(params, dict) or not params:
+@app.command("export")
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here, not to stdout.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Write the whole catalog as a catalog file (what `apply` reads)."""
+    text = files.dump(_read(store, files.export))
+    if output is None:
+        typer.echo(text, nl=False)
         return
-    table = _table("name", "value", title=f"parameters ({len(params)})", title_justify="left")
-    for name, value in sorted(params.items()):
-        table.add_row(escape(str(name)), escape(format_value(value)))
-    out.print(table)
-
-
-def _metrics_table(facets: dict[str, Any]) -> None:
-    """The run's metrics (``threadline_metrics``): the last value of each series and its length."""
-    facet = facets.get("threadline_metrics")
-    series = facet.get("metrics") if isinstance(facet, dict) else None
-    if not isinstance(series, dict) or not series:
-        return
-    table = _table("metric", "last value", "points", title=f"metrics ({len(series)})", title_justify="left")
-    for name, points in sorted(series.items()):
-        last = points[-1][1] if isinstance(points, list) and points and isinstance(points[-1], list) else None
-        table.add_row(escape(str(name)), escape(format_value(last)), str(len(points or [])))
-    out.print(table)
+    with expected_errors():
+        output.write_text(text, encoding="utf-8")
+    err.print(f"wrote {output}")

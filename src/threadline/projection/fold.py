@@ -20,6 +20,8 @@ import blake3
 import msgspec
 
 from threadline.openlineage.canonical import canonical_json
+from threadline.openlineage.catalog_changes import FACET as CATALOG
+from threadline.openlineage.catalog_changes import decode as decode_catalog_change
 from threadline.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
@@ -34,6 +36,7 @@ from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.tag_changes import FACET as TAG_CHANGES
 from threadline.openlineage.tag_changes import decode as decode_tag_changes
 from threadline.openlineage.versions import DATASET_EVENT, PHASE_OF, RUN_EVENT, TERMINAL_TYPES, EventType
+from threadline.projection.catalog import fold_change
 from threadline.projection.model import Delta, stamp
 from threadline.store.base import StoredEvent
 from threadline.store.ids import dataset_id, job_id, node_id
@@ -121,6 +124,10 @@ class Folder:
             did = dataset_id(dataset["namespace"], dataset["name"])
             self._entity_event(did, time, eid)
             self._tag_changes("dataset", did, dataset.get("facets"), time, lww)
+            facets = dataset.get("facets")
+            if isinstance(facets, dict) and CATALOG in facets:
+                for index, change in enumerate(decode_catalog_change(facets[CATALOG])):
+                    fold_change(self.delta, change, time, f"{lww}{index:04x}")
             return
         job = doc.get("job") or {}
         jid = self._job(job["namespace"], job["name"], time, lww)
@@ -368,8 +375,8 @@ class Folder:
             return
         values = self._facet_values
         for name, value in facets.items():
-            if name == TAG_CHANGES:
-                continue  # operations, folded by _tag_changes, not a state to show
+            if name in (TAG_CHANGES, CATALOG):
+                continue  # operations, folded by _tag_changes and fold_change, not a state to show
             key = (entity_type, entity_key, name)
             current = values.get(key)
             if current is None:

@@ -193,6 +193,36 @@ SPECS: tuple[TableSpec, ...] = (
         ("entity_type", "entity_key", "field", "tag"),
         lww={"stamp": ("action", "value", "source", "changed_by", "changed_at")},
     ),
+    TableSpec(
+        schema.catalog_objects,
+        ("kind", "name"),
+        mins=("created_at",),
+        lww={
+            "stamp": (
+                "parent",
+                "deleted",
+                "body",
+                "source",
+                "changed_by",
+                "changed_at",
+                "entry_type",
+                "entry_system",
+                "t_name",
+                "t_description",
+                "t_columns",
+                "labels",
+                "linked_resource",
+                "template",
+                "tag_column",
+            )
+        },
+    ),
+    TableSpec(
+        schema.catalog_tag_values,
+        ("tag", "field"),
+        lww={"stamp": ("entry", "template", "kind", "num_value", "text_value")},
+    ),
+    TableSpec(schema.catalog_history, ("kind", "name", "stamp")),
 )
 
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}

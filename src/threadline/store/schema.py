@@ -8,9 +8,11 @@ same rows whatever order they arrive in, and graph traversals join on integers.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
+    Double,
     Index,
     Integer,
     LargeBinary,
@@ -19,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    event,
 )
 
 metadata = MetaData()
@@ -325,6 +328,106 @@ tag_changes = Table(
     Column("stamp", Text, nullable=False),
 )
 
+# ---- the Data Catalog (projected from ``threadline_catalog`` facets; see ``threadline.catalog``) ----
+
+#: Each catalog resource's latest change: entry groups, entries, tag templates and tags (``kind``),
+#: by resource name. ``body`` is the resource's Data Catalog v1 JSON; the columns after ``stamp`` are
+#: what search needs, derived from the body by the fold: normalised tokens (``t_*``), ``|key=value|``
+#: labels, a tag's template and column.
+catalog_objects = Table(
+    "catalog_objects",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("parent", Text),
+    Column("deleted", Boolean, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("source", Text),
+    Column("changed_by", Text),
+    Column("changed_at", _TIME, nullable=False),
+    Column("created_at", _TIME, nullable=False),
+    Column("stamp", Text, nullable=False),
+    Column("entry_type", Text),
+    Column("entry_system", Text),
+    Column("t_name", Text),
+    Column("t_description", Text),
+    Column("t_columns", Text),
+    Column("labels", Text),
+    Column("linked_resource", Text),
+    Column("template", Text),
+    Column("tag_column", Text),
+    Index("ix_catalog_objects_parent", "parent"),
+    Index("ix_catalog_objects_template", "template"),
+    Index("ix_catalog_objects_linked", "linked_resource"),
+)
+
+#: The typed index of tag values: one row per field of a tag, valid while ``stamp`` equals the tag's
+#: stamp in ``catalog_objects`` (a newer write of the tag makes the rows of the fields it dropped stale).
+#: Numbers and timestamps (microseconds) in ``num_value``; strings as normalised tokens, enums and
+#: booleans lower-cased, in ``text_value``.
+catalog_tag_values = Table(
+    "catalog_tag_values",
+    metadata,
+    Column("tag", Text, primary_key=True),
+    Column("field", Text, primary_key=True),
+    Column("stamp", Text, nullable=False),
+    Column("entry", Text, nullable=False),
+    Column("template", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("num_value", Double),
+    Column("text_value", Text),
+    Index("ix_catalog_tag_values_num", "template", "field", "num_value"),
+    Index("ix_catalog_tag_values_text", "template", "field", "text_value"),
+    Index("ix_catalog_tag_values_entry", "entry"),
+)
+
+#: Every change of every catalog resource: its history, and the catalog as of any time.
+catalog_history = Table(
+    "catalog_history",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("stamp", Text, primary_key=True),
+    Column("action", String(8), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("source", Text),
+    Column("changed_by", Text),
+    Column("changed_at", _TIME, nullable=False),
+)
+
+#: Full-text search over entries: an FTS5 table kept by triggers on SQLite, expression GIN indexes
+#: on PostgreSQL (``simple`` configuration: the fold has already normalised the tokens).
+CATALOG_SEARCH_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE catalog_fts USING fts5(t_name, t_description, t_columns, "
+        "tokenize = 'unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER catalog_fts_insert AFTER INSERT ON catalog_objects WHEN new.kind = 'entry' "
+        "BEGIN INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
+        "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END",
+        "CREATE TRIGGER catalog_fts_update AFTER UPDATE ON catalog_objects WHEN new.kind = 'entry' "
+        "BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; "
+        "INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
+        "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END",
+        "CREATE TRIGGER catalog_fts_delete AFTER DELETE ON catalog_objects WHEN old.kind = 'entry' "
+        "BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; END",
+    ),
+    "postgresql": tuple(
+        f"CREATE INDEX ix_catalog_fts_{column} ON catalog_objects "
+        f"USING gin (to_tsvector('simple', coalesce({column}, ''))) WHERE kind = 'entry'"
+        for column in ("t_name", "t_description", "t_columns")
+    ),
+}
+for _dialect, _statements in CATALOG_SEARCH_DDL.items():
+    for _statement in _statements:
+        event.listen(catalog_objects, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+def made_by_search_ddl(name: str | None) -> bool:
+    """Whether a table or index is one :data:`CATALOG_SEARCH_DDL` makes (FTS5's tables, PostgreSQL's
+    expression indexes): outside :data:`metadata`, so a schema comparison leaves it out."""
+    return bool(name) and str(name).startswith(("catalog_fts", "ix_catalog_fts_"))
+
+
 #: Projection tables in the order they are cleared and rebuilt by a reindex.
 PROJECTION_TABLES = (
     event_ids,
@@ -342,6 +445,9 @@ PROJECTION_TABLES = (
     column_lineage,
     facets,
     tag_changes,
+    catalog_objects,
+    catalog_tag_values,
+    catalog_history,
 )
 
 

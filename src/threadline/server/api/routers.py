@@ -10,6 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from threadline.server.api import (
+    catalog,
     datasets,
     events,
     ingest,
@@ -47,7 +48,9 @@ MARQUEZ: tuple[APIRouter, ...] = (
     tags.router,
     search.router,
 )
+#: The Data Catalog (``/api/v1/catalog/``, in Data Catalog v1's JSON).
+CATALOG: tuple[APIRouter, ...] = (catalog.router,)
 #: The web UI's API (its pages and files are served by ``server.web.WebUI``).
 UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router)
 
-ROUTERS: tuple[APIRouter, ...] = (*OWN, *MARQUEZ, *UI)
+ROUTERS: tuple[APIRouter, ...] = (*OWN, *MARQUEZ, *CATALOG, *UI)

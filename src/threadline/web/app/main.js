@@ -1,6 +1,7 @@
 // The UI's entry point: the header's search box and key button, the routes, then the first page.
 
 import { setupKeyButton } from "./auth.js";
+import { catalogEntryPage, catalogSearchPage, catalogTemplatesPage } from "./pages/catalog.js";
 import { datasetPage } from "./pages/dataset.js";
 import { homePage } from "./pages/home.js";
 import { jobPage } from "./pages/job.js";
@@ -18,6 +19,9 @@ route("/runs", runsPage);
 route("/runs/:id", runPage);
 route("/events", eventsPage);
 route("/search", searchPage);
+route("/catalog", catalogSearchPage);
+route("/catalog/templates", catalogTemplatesPage);
+route("/catalog/entryGroups/:group/entries/:entry", catalogEntryPage);
 route("/__not_found__", notFoundPage);
 
 // Mark the current section in the navigation.

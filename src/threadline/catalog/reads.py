@@ -1,0 +1,268 @@
+"""Reading the projected catalog: one resource, a list of them, a resource's history, and the
+catalog as of any time (folded from ``catalog_history``, as lineage's as-of folds events)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, and_, func, select
+
+from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE
+from threadline.openlineage.timestamps import format_time
+from threadline.store import schema
+
+_objects = schema.catalog_objects
+_decode = msgspec.json.Decoder(dict).decode
+_history = schema.catalog_history
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A catalog resource as last changed (at or before the time asked)."""
+
+    kind: str
+    name: str
+    body: dict[str, Any]
+    created_at: int
+    changed_at: int
+    changed_by: str | None
+    source: str | None
+    stamp: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The resource's Data Catalog v1 JSON with its name and times."""
+        doc = {"name": self.name, **self.body}
+        if self.kind == TAG:
+            if self.source:
+                doc["source"] = self.source
+            return doc
+        doc["dataCatalogTimestamps"] = {
+            "createTime": format_time(self.created_at),
+            "updateTime": format_time(self.changed_at),
+        }
+        return doc
+
+
+def _record(row: Any) -> Record:
+    return Record(
+        row.kind,
+        row.name,
+        _decode(row.body),
+        row.created_at,
+        row.changed_at,
+        row.changed_by,
+        row.source,
+        row.stamp,
+    )
+
+
+_COLUMNS = (
+    _objects.c.kind,
+    _objects.c.name,
+    _objects.c.body,
+    _objects.c.created_at,
+    _objects.c.changed_at,
+    _objects.c.changed_by,
+    _objects.c.source,
+    _objects.c.stamp,
+)
+
+
+def get(connection: Connection, kind: str, name: str, *, as_of: int | None = None) -> Record | None:
+    """The resource ``name`` of ``kind``; ``None`` when it does not exist (or was deleted)."""
+    if as_of is not None:
+        found = _fold_history(connection, kind, as_of, names=[name])
+        return found.get(name)
+    row = connection.execute(
+        select(*_COLUMNS).where(
+            _objects.c.kind == kind, _objects.c.name == name, _objects.c.deleted.is_(False)
+        )
+    ).first()
+    return None if row is None else _record(row)
+
+
+def get_many(connection: Connection, kind: str, names: list[str]) -> Iterator[Record]:
+    """The live resources of ``kind`` among ``names`` (those that exist), a few queries in all."""
+    for start in range(0, len(names), 500):
+        rows = connection.execute(
+            select(*_COLUMNS).where(
+                _objects.c.kind == kind,
+                _objects.c.name.in_(names[start : start + 500]),
+                _objects.c.deleted.is_(False),
+            )
+        )
+        yield from (_record(r) for r in rows)
+
+
+def children_of(connection: Connection, kind: str, parents: list[str]) -> Iterator[Record]:
+    """The live resources of ``kind`` under any of ``parents``, a few queries in all."""
+    for start in range(0, len(parents), 500):
+        rows = connection.execute(
+            select(*_COLUMNS).where(
+                _objects.c.kind == kind,
+                _objects.c.parent.in_(parents[start : start + 500]),
+                _objects.c.deleted.is_(False),
+            )
+        )
+        yield from (_record(r) for r in rows)
+
+
+def list_records(
+    connection: Connection,
+    kind: str,
+    *,
+    parent: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    as_of: int | None = None,
+) -> tuple[list[Record], int]:
+    """Resources of ``kind`` (under ``parent``) by name, a page of them and how many there are."""
+    if as_of is not None:
+        found = _fold_history(connection, kind, as_of, parent=parent)
+        items = [found[n] for n in sorted(found)]
+        return items[offset : None if limit is None else offset + limit], len(items)
+    where = [_objects.c.kind == kind, _objects.c.deleted.is_(False)]
+    if parent is not None:
+        where.append(_objects.c.parent == parent)
+    total = connection.scalar(select(func.count()).select_from(_objects).where(*where)) or 0
+    query = select(*_COLUMNS).where(*where).order_by(_objects.c.name).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [_record(r) for r in connection.execute(query)], total
+
+
+def _fold_history(
+    connection: Connection,
+    kind: str,
+    as_of: int,
+    *,
+    names: list[str] | None = None,
+    parent: str | None = None,
+) -> dict[str, Record]:
+    where = [_history.c.kind == kind, _history.c.changed_at <= as_of]
+    if names is not None:
+        where.append(_history.c.name.in_(names))
+    if parent is not None:
+        where.append(_history.c.name.startswith(parent + "/", autoescape=True))
+    rows = connection.execute(select(_history).where(*where).order_by(_history.c.name, _history.c.stamp))
+    latest: dict[str, Any] = {}
+    created: dict[str, int] = {}
+    for row in rows:
+        if parent is not None and row.name.rsplit("/", 2)[0] != parent:
+            continue
+        created.setdefault(row.name, row.changed_at)
+        if row.action == DELETE:
+            created.pop(row.name, None)
+        latest[row.name] = row
+    return {
+        name: Record(
+            kind,
+            name,
+            json.loads(row.body),
+            created.get(name, row.changed_at),
+            row.changed_at,
+            row.changed_by,
+            row.source,
+            row.stamp,
+        )
+        for name, row in latest.items()
+        if row.action != DELETE
+    }
+
+
+def history(connection: Connection, kind: str, name: str) -> list[dict[str, Any]]:
+    """Every change of a resource, oldest first: what, when, by whom."""
+    rows = connection.execute(
+        select(_history).where(_history.c.kind == kind, _history.c.name == name).order_by(_history.c.stamp)
+    )
+    return [
+        {
+            "action": row.action,
+            "time": format_time(row.changed_at),
+            "by": row.changed_by,
+            "source": row.source,
+            "resource": None if row.action == DELETE else {"name": name, **json.loads(row.body)},
+        }
+        for row in rows
+    ]
+
+
+def template_tag_count(connection: Connection, template_id: str) -> int:
+    """How many tags use the template ``template_id``."""
+    return (
+        connection.scalar(
+            select(func.count())
+            .select_from(_objects)
+            .where(_objects.c.kind == TAG, _objects.c.template == template_id, _objects.c.deleted.is_(False))
+        )
+        or 0
+    )
+
+
+def template_tag_names(connection: Connection, template_id: str) -> list[str]:
+    """The tags that use the template ``template_id``."""
+    return list(
+        connection.scalars(
+            select(_objects.c.name).where(
+                _objects.c.kind == TAG, _objects.c.template == template_id, _objects.c.deleted.is_(False)
+            )
+        )
+    )
+
+
+def child_names(connection: Connection, kind: str, parent: str) -> list[str]:
+    """The live resources of ``kind`` directly under ``parent``."""
+    return list(
+        connection.scalars(
+            select(_objects.c.name).where(
+                _objects.c.kind == kind, _objects.c.parent == parent, _objects.c.deleted.is_(False)
+            )
+        )
+    )
+
+
+def entries_linked_to(connection: Connection, linked_resource: str) -> list[Record]:
+    """The entries whose ``linkedResource`` is ``linked_resource``."""
+    rows = connection.execute(
+        select(*_COLUMNS).where(
+            and_(
+                _objects.c.kind == ENTRY,
+                _objects.c.linked_resource == linked_resource,
+                _objects.c.deleted.is_(False),
+            )
+        )
+    )
+    return [_record(r) for r in rows]
+
+
+def fileset_entries(connection: Connection) -> list[Record]:
+    """The entries that have file patterns."""
+    rows = connection.execute(
+        select(*_COLUMNS).where(
+            _objects.c.kind == ENTRY,
+            _objects.c.deleted.is_(False),
+            _objects.c.body.like('%"gcsFilesetSpec"%'),
+        )
+    )
+    return [_record(r) for r in rows]
+
+
+__all__ = [
+    "ENTRY",
+    "GROUP",
+    "TAG",
+    "TEMPLATE",
+    "Record",
+    "child_names",
+    "entries_linked_to",
+    "fileset_entries",
+    "get",
+    "history",
+    "list_records",
+    "template_tag_count",
+    "template_tag_names",
+]

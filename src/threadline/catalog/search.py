@@ -1,0 +1,479 @@
+"""Searching catalog entries: the parsed query (``query``) compiled to SQL over the full-text index
+(SQLite FTS5 or PostgreSQL ``tsvector``) and the typed tag-value index, with ranking, paging and facet
+counts; and the same query evaluated in Python over every entry (:func:`matches`), the brute-force
+answer that tests and benchmarks hold the index to.
+
+Every term has one meaning on both paths (full recall, no false hits):
+
+* a word, ``name:``, ``column:``, ``description:``: each of its tokens is the start of a token of the
+  field (of any of the three for a word). Tokens are runs of letters and digits, lower-cased;
+* ``type=``/``system=``: equal, ignoring case; ``parent:`` an entry group id; ``label.K:V`` a label;
+* ``createtime``/``updatetime`` against a period (``2024`` is the whole year): ``=`` within it,
+  ``<`` before it, ``>=`` from its start, ``>`` after it, ``<=`` up to its end;
+* ``tag:T`` a tag of template ``T`` on the entry or a column; ``tag:T.F`` with field ``F`` set;
+  ``tag:T.F:words`` for STRING and RICHTEXT (tokens as for words), ``=`` for BOOL (``true``/``false``)
+  and ENUM (ignoring case), ``= < > <= >=`` for DOUBLE and TIMESTAMP (``:`` too for a timestamp).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, distinct, func, select, text
+
+from threadline.catalog import reads
+from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
+from threadline.openlineage.timestamps import format_time
+from threadline.projection.catalog import column_paths, labels_text, token_text, tokens, typed_value
+from threadline.store import schema
+
+_objects = schema.catalog_objects
+MAX_PAGE = 1000
+DEFAULT_PAGE = 10
+ORDERS = (
+    "relevance",
+    "last_modified_timestamp",
+    "last_modified_timestamp desc",
+    "last_modified_timestamp asc",
+    "default",
+)
+TEXT_COLUMNS = {"name": "t_name", "description": "t_description", "column": "t_columns"}
+_NUMBER_OPS = ("=", "<", ">", "<=", ">=")
+
+
+def load_template_kinds(connection: Connection) -> dict[str, dict[str, str]]:
+    """Each template's fields and their kinds (``DOUBLE`` … ``ENUM``)."""
+    rows = connection.execute(
+        text("SELECT name, body FROM catalog_objects WHERE kind = 'template' AND deleted = false")
+    )
+    kinds: dict[str, dict[str, str]] = {}
+    for name, body in rows:
+        fields = json.loads(body).get("fields", {})
+        kinds[name.rsplit("/", 1)[-1]] = {
+            f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in fields.items()
+        }
+    return kinds
+
+
+@dataclass(frozen=True)
+class TagCheck:
+    """A tag term resolved against its template: what to compare, and how."""
+
+    template: str
+    field: str | None
+    kind: str | None
+    op: str | None
+    words: tuple[str, ...] = ()
+    text: str | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+def resolve_tag(term: TagTerm, kinds: dict[str, dict[str, str]]) -> TagCheck:
+    """Check a tag term against its template's field type; a :class:`QueryError` when it does not fit."""
+    fields = kinds.get(term.template)
+    if fields is None:
+        raise QueryError(f"there is no tag template {term.template!r}", term.position)
+    if term.field is None:
+        return TagCheck(term.template, None, None, None)
+    kind = fields.get(term.field)
+    if kind is None:
+        raise QueryError(
+            f"the tag template {term.template!r} has no field {term.field!r} "
+            f"(it has {', '.join(sorted(fields))})",
+            term.position + len(term.template) + 1,
+        )
+    if term.op is None or term.value is None:
+        return TagCheck(term.template, term.field, kind, None)
+    at = term.position + len(term.template) + 1 + len(term.field)
+    value = term.value
+    if kind in ("STRING", "RICHTEXT"):
+        if term.op != ":":
+            raise QueryError(f"{term.field} is a {kind} field: use ':' (a token match)", at)
+        words = tuple(tokens(value))
+        if not words:
+            raise QueryError(f"{value!r} has no letters or digits to search for", at + 1)
+        return TagCheck(term.template, term.field, kind, ":", words=words)
+    if kind in ("BOOL", "ENUM"):
+        if term.op != "=":
+            raise QueryError(f"{term.field} is a {kind} field: use '='", at)
+        lowered = value.lower()
+        if kind == "BOOL" and lowered not in ("true", "false"):
+            raise QueryError(f"{term.field} is a BOOL field: compare with true or false", at + 1)
+        return TagCheck(term.template, term.field, kind, "=", text=lowered)
+    if kind == "DOUBLE":
+        if term.op not in _NUMBER_OPS:
+            raise QueryError(f"{term.field} is a DOUBLE field: use = < > <= or >=", at)
+        try:
+            number = float(value)
+        except ValueError:
+            raise QueryError(f"{value!r} is not a number", at + len(term.op)) from None
+        if math.isnan(number):
+            raise QueryError("NaN is not a number to compare with", at + len(term.op))
+        return TagCheck(term.template, term.field, kind, term.op, low=number, high=number)
+    start, end = period(value, at + len(term.op))
+    op = "=" if term.op == ":" else term.op
+    return TagCheck(term.template, term.field, kind, op, low=float(start), high=float(end))
+
+
+def _compare(value: float, op: str, low: float, high: float, *, exact: bool) -> bool:
+    """``value`` against a point (``exact``: a number) or a period ``[low, high)``."""
+    if exact:
+        return {
+            "=": value == low,
+            "<": value < low,
+            ">": value > low,
+            "<=": value <= low,
+            ">=": value >= low,
+        }[op]
+    return {
+        "=": low <= value < high,
+        "<": value < low,
+        ">=": value >= low,
+        ">": value >= high,
+        "<=": value < high,
+    }[op]
+
+
+# ---- the brute-force answer -------------------------------------------------------------------------
+
+
+@dataclass
+class EntryDoc:
+    """What search knows of an entry, for the brute-force evaluation."""
+
+    name: str
+    parent: str
+    entry_type: str
+    system: str
+    t_name: list[str]
+    t_description: list[str]
+    t_columns: list[str]
+    labels: str
+    created_at: int
+    updated_at: int
+    tags: list[tuple[str, dict[str, tuple[str, float | None, str | None]]]] = field(default_factory=list)
+
+
+def entry_doc(name: str, body: dict[str, Any], created_at: int, updated_at: int) -> EntryDoc:
+    """An entry's search document from its body (as the fold derives its search columns)."""
+    raw_schema = body.get("schema")
+    schema: dict[str, Any] = raw_schema if isinstance(raw_schema, dict) else {}
+    return EntryDoc(
+        name=name,
+        parent=name.rsplit("/", 2)[0],
+        entry_type=str(body.get("type") or body.get("userSpecifiedType") or "").lower(),
+        system=str(body.get("integratedSystem") or body.get("userSpecifiedSystem") or "").lower(),
+        t_name=token_text(name.rsplit("/", 1)[-1], body.get("displayName")).split(),
+        t_description=token_text(body.get("description")).split(),
+        t_columns=token_text(*column_paths(schema.get("columns"))).split(),
+        labels=labels_text(body.get("labels")),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def add_tag(doc: EntryDoc, body: dict[str, Any]) -> None:
+    """Add a tag (its body) to an entry's search document."""
+    values = {}
+    for field_id, value in (body.get("fields") or {}).items():
+        typed = typed_value(value)
+        if typed is not None:
+            values[field_id] = typed
+    doc.tags.append((str(body.get("template", "")).rsplit("/", 1)[-1], values))
+
+
+def _has_prefixes(words: tuple[str, ...], haystack: list[str]) -> bool:
+    return all(any(token.startswith(word) for token in haystack) for word in words)
+
+
+def matches(node: Node, doc: EntryDoc, kinds: dict[str, dict[str, str]]) -> bool:
+    """Whether ``doc`` answers ``node``: the brute-force evaluation of a query."""
+    if isinstance(node, And):
+        return all(matches(child, doc, kinds) for child in node.children)
+    if isinstance(node, Or):
+        return any(matches(child, doc, kinds) for child in node.children)
+    if isinstance(node, Not):
+        return not matches(node.child, doc, kinds)
+    if isinstance(node, Text):
+        if node.field is None:
+            everything = doc.t_name + doc.t_description + doc.t_columns
+            return all(any(t.startswith(w) for t in everything) for w in node.words)
+        return _has_prefixes(node.words, getattr(doc, TEXT_COLUMNS[node.field]))
+    if isinstance(node, Exact):
+        if node.field == "type":
+            return doc.entry_type == node.value.lower()
+        if node.field == "system":
+            return doc.system == node.value.lower()
+        if node.field == "parent":
+            return doc.parent == f"entryGroups/{node.value}"
+        return f"|{node.value}|" in doc.labels
+    if isinstance(node, Time):
+        moment = doc.created_at if node.field == "createtime" else doc.updated_at
+        return _compare(moment, node.op, node.start, node.end, exact=False)
+    check = resolve_tag(node, kinds)
+    for template, values in doc.tags:
+        if template != check.template:
+            continue
+        if check.field is None:
+            return True
+        typed = values.get(check.field)
+        if typed is None:
+            continue
+        if check.op is None:
+            return True
+        _kind, number, text_value = typed
+        if check.words:
+            if text_value is not None and all(f" {w}" in text_value for w in check.words):
+                return True
+        elif check.text is not None:
+            if text_value == check.text:
+                return True
+        elif (
+            number is not None
+            and check.low is not None
+            and check.high is not None
+            and _compare(number, check.op, check.low, check.high, exact=check.kind == "DOUBLE")
+        ):
+            return True
+    return False
+
+
+def load_docs(connection: Connection) -> list[EntryDoc]:
+    """Every live entry's search document, read from the projected catalog (the brute-force scan)."""
+    docs: dict[str, EntryDoc] = {}
+    rows = connection.execute(
+        text(
+            "SELECT name, body, created_at, changed_at FROM catalog_objects "
+            "WHERE kind = 'entry' AND deleted = false"
+        )
+    )
+    for name, body, created, changed in rows:
+        docs[name] = entry_doc(name, json.loads(body), created, changed)
+    rows = connection.execute(
+        text("SELECT parent, body FROM catalog_objects WHERE kind = 'tag' AND deleted = false")
+    )
+    for parent, body in rows:
+        doc = docs.get(parent)
+        if doc is not None:
+            add_tag(doc, json.loads(body))
+    return list(docs.values())
+
+
+# ---- SQL ----------------------------------------------------------------------------------------
+
+
+class _Compiler:
+    """Compiles a query tree into a SQL condition on ``o`` (``catalog_objects`` rows of entries)."""
+
+    def __init__(self, dialect: str, kinds: dict[str, dict[str, str]]) -> None:
+        self.dialect = dialect
+        self.kinds = kinds
+        self.params: dict[str, Any] = {}
+        self.rank_words: list[str] = []
+
+    def param(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def compile(self, node: Node, *, negated: bool = False) -> str:
+        if isinstance(node, And):
+            return "(" + " AND ".join(self.compile(c, negated=negated) for c in node.children) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self.compile(c, negated=negated) for c in node.children) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self.compile(node.child, negated=not negated)})"
+        if isinstance(node, Text):
+            if not negated and node.field in (None, "name"):
+                self.rank_words.extend(node.words)
+            return self.text(node)
+        if isinstance(node, Exact):
+            if node.field == "type":
+                return f"o.entry_type = {self.param(node.value.lower())}"
+            if node.field == "system":
+                return f"o.entry_system = {self.param(node.value.lower())}"
+            if node.field == "parent":
+                return f"o.parent = {self.param('entryGroups/' + node.value)}"
+            escaped = node.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            return f"o.labels LIKE {self.param('%|' + escaped + '|%')} ESCAPE '\\'"
+        if isinstance(node, Time):
+            column = "o.created_at" if node.field == "createtime" else "o.changed_at"
+            return self.period(column, node.op, node.start, node.end, exact=False)
+        return self.tag(resolve_tag(node, self.kinds))
+
+    def text(self, node: Text) -> str:
+        if self.dialect == "sqlite":
+            if node.field is None:
+                match = " AND ".join(f'"{w}"*' for w in node.words)
+            else:
+                column = TEXT_COLUMNS[node.field]
+                match = " AND ".join(f'{column} : "{w}"*' for w in node.words)
+            return f"o.rowid IN (SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH {self.param(match)})"
+        columns = list(TEXT_COLUMNS.values()) if node.field is None else [TEXT_COLUMNS[node.field]]
+        parts = []
+        for word in node.words:
+            query = self.param(f"{word}:*")
+            either = " OR ".join(
+                f"to_tsvector('simple', coalesce(o.{c}, '')) @@ to_tsquery('simple', {query})"
+                for c in columns
+            )
+            parts.append(f"({either})")
+        return "(" + " AND ".join(parts) + ")"
+
+    def period(self, column: str, op: str, low: float, high: float, *, exact: bool) -> str:
+        if exact:
+            return f"{column} {op} {self.param(low)}"
+        if op == "=":
+            return f"({column} >= {self.param(low)} AND {column} < {self.param(high)})"
+        bound = {"<": ("<", low), ">=": (">=", low), ">": (">=", high), "<=": ("<", high)}[op]
+        return f"{column} {bound[0]} {self.param(bound[1])}"
+
+    def tag(self, check: TagCheck) -> str:
+        template = self.param(check.template)
+        if check.field is None:
+            return (
+                "o.name IN (SELECT t.parent FROM catalog_objects t WHERE t.kind = 'tag' "
+                f"AND t.template = {template} AND t.deleted = false)"
+            )
+        where = [f"v.template = {template}", f"v.field = {self.param(check.field)}"]
+        if check.words:
+            where.extend(f"v.text_value LIKE {self.param('% ' + w + '%')}" for w in check.words)
+        elif check.text is not None:
+            where.append(f"v.text_value = {self.param(check.text)}")
+        elif check.op is not None and check.low is not None and check.high is not None:
+            where.append(
+                self.period("v.num_value", check.op, check.low, check.high, exact=check.kind == "DOUBLE")
+            )
+        return (
+            "o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t "
+            "ON t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false "
+            f"WHERE {' AND '.join(where)})"
+        )
+
+    def rank(self) -> str:
+        if not self.rank_words:
+            return ""
+        terms = []
+        for word in dict.fromkeys(self.rank_words):
+            pattern = self.param(f"% {word}%")
+            terms.append(f"(CASE WHEN (' ' || o.t_name) LIKE {pattern} THEN 2 ELSE 0 END)")
+            terms.append(
+                f"(CASE WHEN (' ' || coalesce(o.t_description, '')) LIKE {pattern} THEN 1 ELSE 0 END)"
+            )
+        return " + ".join(terms)
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        decoded = base64.urlsafe_b64decode(token.encode()).decode()
+        if decoded.startswith("o:") and int(decoded[2:]) >= 0:
+            return int(decoded[2:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    msg = "pageToken is not one this server gave: pass the nextPageToken of the previous answer"
+    raise QueryError(msg, 0)
+
+
+def search(
+    connection: Connection,
+    query: str,
+    *,
+    page_size: int = DEFAULT_PAGE,
+    page_token: str | None = None,
+    order_by: str = "relevance",
+    facets: bool = True,
+) -> dict[str, Any]:
+    """Entries answering ``query``: ``{"results", "totalSize", "nextPageToken", "facets"}``, in Data
+    Catalog's ``SearchCatalogResult`` shape."""
+    if not 1 <= page_size <= MAX_PAGE:
+        msg = f"pageSize must be between 1 and {MAX_PAGE}, not {page_size}"
+        raise QueryError(msg, 0)
+    order = " ".join(order_by.lower().split()) or "relevance"
+    if order not in ORDERS:
+        msg = f"orderBy must be relevance, last_modified_timestamp [asc|desc] or default, not {order_by!r}"
+        raise QueryError(msg, 0)
+    tree = parse(query)
+    compiler = _Compiler(connection.dialect.name, load_template_kinds(connection))
+    condition = compiler.compile(tree)
+    where = f"o.kind = 'entry' AND o.deleted = false AND {condition}"
+    offset = _offset(page_token)
+    rank = compiler.rank() or "0"
+    # one pass over the matches: their count, the type and system facets and the order come from the
+    # same rows; only the page's bodies are read
+    rows = list(
+        connection.execute(
+            text(
+                f"SELECT o.name, o.entry_type, o.entry_system, o.changed_at, {rank} AS score "
+                f"FROM catalog_objects o WHERE {where}"
+            ),
+            compiler.params,
+        ).all()
+    )
+    if order == "relevance":
+        rows.sort(key=lambda r: (-r.score, -r.changed_at, r.name))
+    elif order == "last_modified_timestamp asc":
+        rows.sort(key=lambda r: (r.changed_at, r.name))
+    elif order == "default":
+        rows.sort(key=lambda r: r.name)
+    else:
+        rows.sort(key=lambda r: (-r.changed_at, r.name))
+    page = rows[offset : offset + page_size]
+    bodies = {r.name: r.body for r in reads.get_many(connection, "entry", [row.name for row in page])}
+    answer: dict[str, Any] = {
+        "results": [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page],
+        "totalSize": len(rows),
+    }
+    if offset + len(page) < len(rows):
+        answer["nextPageToken"] = _page_token(offset + len(page))
+    if facets:
+        answer["facets"] = {
+            "type": dict(Counter(str(r.entry_type).upper() for r in rows if r.entry_type)),
+            "system": dict(Counter(str(r.entry_system) for r in rows if r.entry_system)),
+            "template": _template_facet(connection, [r.name for r in rows]),
+        }
+    return answer
+
+
+def _template_facet(connection: Connection, names: list[str]) -> dict[str, int]:
+    """How many of the entries ``names`` have a tag of each template: the tags of those entries, read
+    by their parent (an index), not every tag filtered by the query again."""
+    counts: dict[str, int] = {}
+    for start in range(0, len(names), 500):
+        # only tags have an entry as their parent: no test of the kind, which would lead SQLite to
+        # the primary key's index (every tag) instead of the parent's
+        rows = connection.execute(
+            select(_objects.c.template, func.count(distinct(_objects.c.parent)))
+            .where(_objects.c.parent.in_(names[start : start + 500]), _objects.c.deleted.is_(False))
+            .group_by(_objects.c.template)
+        )
+        for template, count in rows:
+            if template:
+                counts[template] = counts.get(template, 0) + count
+    return dict(sorted(counts.items()))
+
+
+def _result(name: str, body: dict[str, Any], changed_at: int) -> dict[str, Any]:
+    kind = body.get("type") or body.get("userSpecifiedType") or ""
+    result: dict[str, Any] = {
+        "searchResultType": "ENTRY",
+        "searchResultSubtype": f"entry.{str(kind).lower()}",
+        "relativeResourceName": name,
+        "modifyTime": format_time(changed_at),
+        "displayName": body.get("displayName") or name.rsplit("/", 1)[-1],
+    }
+    for key in ("linkedResource", "description", "userSpecifiedSystem"):
+        if body.get(key):
+            result[key] = body[key]
+    return result

@@ -1,0 +1,229 @@
+// The Data Catalog's pages: search (Data Catalog's grammar, facets), an entry (type, system, links to
+// lineage, schema with column tags, tags as typed cards with the template's names, history, a form to
+// tag it), and the tag templates.
+
+import { catalog } from "../catalog-api.js";
+import { details, formatTime, h, link, relativeTime, replace, section, table } from "../dom.js";
+import { datasetUrl, lineageUrl, parseNodeId } from "../nodes.js";
+import { navigate } from "../router.js";
+import { errorBox, pageHeader } from "./common.js";
+
+const PAGE = 20;
+
+const entryUrl = (name) => {
+  const [, group, , entry] = name.split("/");
+  return `/catalog/entryGroups/${encodeURIComponent(group)}/entries/${encodeURIComponent(entry)}`;
+};
+const lastPart = (name) => String(name || "").split("/").pop();
+
+/** A search page: the query box, the results, and facet counts that narrow the query. */
+export async function catalogSearchPage({ query, outlet, signal }) {
+  document.title = "Catalog · threadline";
+  const q = query.get("q") || "";
+  const token = query.get("page") || "";
+  const box = h("input", { type: "search", name: "q", value: q, id: "catalog-query", class: "wide",
+    placeholder: "tag:lineage_notes.usage:training   type=TABLE   name:orders   (a OR b) -c", "aria-label": "Catalog query" });
+  const form = h("form", { class: "catalog-search", onsubmit: (event) => {
+    event.preventDefault();
+    navigate(`/catalog?q=${encodeURIComponent(box.value.trim())}`);
+  } }, box, h("button", { type: "submit" }, "Search"));
+  const help = h("p", { class: "muted small" },
+    "Words match names, descriptions and columns; qualifiers: name:, column:, description:, type=, system=, parent:, label.KEY:, ",
+    "createtime/updatetime with = < > <= >=, tag:TEMPLATE, tag:TEMPLATE.FIELD with : (text), = (bool, enum) or = < > <= >= (numbers, times); AND, OR, NOT, -, ( ).");
+  const header = pageHeader({ title: "Catalog", subtitle: "Entries, tags and templates", actions: [link("/catalog/templates", "Tag templates")] });
+  if (!q) {
+    replace(outlet, header, section("Search the catalog", form, help));
+    box.focus();
+    return;
+  }
+  let answer;
+  try {
+    answer = await catalog.search({ query: q, pageSize: PAGE, pageToken: token || undefined }, { signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, header, section("Search the catalog", form, help), errorBox(error));
+    return;
+  }
+  const narrow = (clause) => `/catalog?q=${encodeURIComponent(`${q} ${clause}`)}`;
+  const facet = (title, counts, clause) => {
+    const entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
+    if (!entries.length) return null;
+    return h("div", { class: "facet" }, h("h3", null, title),
+      h("ul", null, entries.map(([value, n]) => h("li", null, link(narrow(clause(value)), value), h("span", { class: "muted" }, ` ${n}`)))));
+  };
+  const results = answer.results.map((r) => h("li", { class: "catalog-result" },
+    h("div", null, h("span", { class: "kind-badge" }, r.searchResultSubtype.replace("entry.", "").toUpperCase()), " ",
+      link(entryUrl(r.relativeResourceName), r.displayName || lastPart(r.relativeResourceName))),
+    h("div", { class: "muted small" }, r.relativeResourceName, r.userSpecifiedSystem ? ` · ${r.userSpecifiedSystem}` : "", ` · changed ${relativeTime(r.modifyTime)}`),
+    r.description ? h("p", null, r.description) : null));
+  const more = answer.nextPageToken ? link(`/catalog?q=${encodeURIComponent(q)}&page=${encodeURIComponent(answer.nextPageToken)}`, "More results →") : null;
+  replace(outlet, header,
+    section("Search the catalog", form, help),
+    h("div", { class: "catalog-layout" },
+      h("aside", { class: "card facets", "aria-label": "Facets" },
+        facet("Type", answer.facets?.type, (v) => `type=${v}`),
+        facet("System", answer.facets?.system, (v) => `system=${v}`),
+        facet("Template", answer.facets?.template, (v) => `tag:${v}`)),
+      section(`${answer.totalSize.toLocaleString()} ${answer.totalSize === 1 ? "entry" : "entries"}`,
+        answer.results.length ? h("ul", { class: "catalog-results", id: "catalog-results" }, results) : h("p", { class: "empty" }, "No entry matches."),
+        more)));
+}
+
+/** A tag field's value, formatted by its type. */
+function valueText(value) {
+  if ("stringValue" in value) return value.stringValue;
+  if ("richtextValue" in value) return value.richtextValue;
+  if ("doubleValue" in value) return String(value.doubleValue);
+  if ("boolValue" in value) return value.boolValue ? "yes" : "no";
+  if ("timestampValue" in value) return formatTime(value.timestampValue);
+  if ("enumValue" in value) return value.enumValue.displayName;
+  return JSON.stringify(value);
+}
+
+/** A tag as a card: the template's display name, then its fields in the template's order. */
+function tagCard(tag) {
+  const fields = Object.entries(tag.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
+  return h("div", { class: `tag-card source-${String(tag.source || "USER").toLowerCase()}` },
+    h("div", { class: "tag-card-title" }, tag.templateDisplayName || lastPart(tag.template),
+      tag.column ? h("span", { class: "muted small" }, ` on ${tag.column}`) : null,
+      tag.source && tag.source !== "USER" ? h("span", { class: "tag" }, tag.source.toLowerCase()) : null),
+    tag.propagatedFrom ? h("div", { class: "muted small" }, `propagated from ${tag.propagatedFrom.tag.split("/tags/")[0]} column ${tag.propagatedFrom.column}`, tag.via?.length ? ` via ${tag.via.join(" → ")}` : "") : null,
+    h("dl", { class: "details" }, fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))])));
+}
+
+function columnRows(columns, prefix, tagsByColumn) {
+  return (columns || []).flatMap((c) => {
+    const path = `${prefix}${c.column}`;
+    const tags = tagsByColumn.get(path) || [];
+    return [[h("code", null, path), c.type || "", c.mode || "", tags.map((t) => h("span", { class: "tag" }, t.templateDisplayName || lastPart(t.template))), c.description || ""],
+      ...columnRows(c.subcolumns, `${path}.`, tagsByColumn)];
+  });
+}
+
+/** A form that writes a tag of a chosen template (needs a key with the write scope). */
+function tagForm(group, entryId, templates, columns, onWritten) {
+  const status = h("p", { class: "muted small", role: "status" });
+  const fieldsBox = h("div", { class: "tag-fields" });
+  const select = h("select", { name: "template", "aria-label": "Template" },
+    templates.map((t) => h("option", { value: lastPart(t.name) }, t.displayName || lastPart(t.name))));
+  const column = h("select", { name: "column", "aria-label": "Column" }, h("option", { value: "" }, "the entry itself"),
+    columns.map((c) => h("option", { value: c }, c)));
+  const inputs = new Map();
+  const render = () => {
+    inputs.clear();
+    const template = templates.find((t) => lastPart(t.name) === select.value);
+    const fields = Object.entries(template?.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
+    replace(fieldsBox, ...fields.map(([id, f]) => {
+      const type = f.type.primitiveType || "ENUM";
+      let input;
+      if (type === "BOOL") input = h("select", { name: id }, h("option", { value: "" }, "–"), h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no"));
+      else if (type === "ENUM") input = h("select", { name: id }, h("option", { value: "" }, "–"), f.type.enumType.allowedValues.map((v) => h("option", { value: v.displayName }, v.displayName)));
+      else input = h("input", { name: id, type: type === "DOUBLE" ? "number" : "text", step: "any", placeholder: type === "TIMESTAMP" ? "2026-01-31T12:00:00Z" : "" });
+      inputs.set(id, [type, input]);
+      return h("label", null, `${f.displayName || id}${f.isRequired ? " *" : ""} `, h("span", { class: "muted small" }, type.toLowerCase()), input);
+    }));
+  };
+  select.addEventListener("change", render);
+  render();
+  const submit = async (event) => {
+    event.preventDefault();
+    const fields = {};
+    for (const [id, [type, input]] of inputs) {
+      const value = input.value;
+      if (value === "") continue;
+      if (type === "DOUBLE") fields[id] = { doubleValue: Number(value) };
+      else if (type === "BOOL") fields[id] = { boolValue: value === "true" };
+      else if (type === "ENUM") fields[id] = { enumValue: { displayName: value } };
+      else if (type === "TIMESTAMP") fields[id] = { timestampValue: value };
+      else if (type === "RICHTEXT") fields[id] = { richtextValue: value };
+      else fields[id] = { stringValue: value };
+    }
+    status.textContent = "Saving…";
+    try {
+      await catalog.writeTag(group, entryId, { template: `tagTemplates/${select.value}`, column: column.value, fields });
+      status.textContent = "Saved.";
+      onWritten();
+    } catch (error) {
+      status.textContent = `Not saved: ${error.message}${error.advice ? ` ${error.advice}` : ""}`;
+    }
+  };
+  return h("form", { class: "tag-form", onsubmit: submit }, h("label", null, "Template ", select), h("label", null, "On ", column), fieldsBox,
+    h("button", { type: "submit" }, "Save tag"), status);
+}
+
+/** An entry: what it is, where lineage has it, its schema and tags, and its history. */
+export async function catalogEntryPage({ params, outlet, signal }) {
+  const { group, entry: entryId } = params;
+  document.title = `${entryId} · catalog · threadline`;
+  let entry;
+  let tags;
+  let history;
+  let templates;
+  try {
+    [entry, { tags }, { changes: history }, { tagTemplates: templates }] = await Promise.all([
+      catalog.entry(group, entryId, { signal }), catalog.tags(group, entryId, { signal }),
+      catalog.history(group, entryId, { signal }), catalog.templates({ signal })]);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, pageHeader({ title: entryId, subtitle: group }), errorBox(error));
+    return;
+  }
+  const extra = entry.threadline || {};
+  const kind = entry.type || entry.userSpecifiedType;
+  const node = extra.linkedNode ? parseNodeId(extra.linkedNode) : null;
+  const header = pageHeader({
+    kind: String(kind || "").toLowerCase(), title: entry.displayName || entryId, subtitle: `${group} / ${entryId}`,
+    actions: node ? [h("a", { href: lineageUrl(extra.linkedNode), "data-link": "", class: "button", id: "open-lineage" }, "Lineage")] : [],
+  });
+  const ownTags = tags.filter((t) => t.source !== "INTEGRATION");
+  const byColumn = new Map();
+  for (const tag of tags) if (tag.column) byColumn.set(tag.column, [...(byColumn.get(tag.column) || []), tag]);
+  const columns = columnRows(entry.schema?.columns, "", byColumn);
+  const matching = extra.matchingDatasets || [];
+  const reload = () => navigate(window.location.pathname + window.location.search, { replace: true });
+  replace(outlet, header,
+    h("div", { class: "columns-2" },
+      section("About", details([
+        ["Type", kind],
+        ["System", entry.userSpecifiedSystem],
+        ["Description", entry.description],
+        ["Linked to", node ? link(node.kind === "job" ? `/jobs/${encodeURIComponent(node.namespace)}/${encodeURIComponent(node.name)}` : datasetUrl(node.namespace, node.name), extra.linkedNode) : entry.linkedResource],
+        ["File patterns", entry.gcsFilesetSpec ? entry.gcsFilesetSpec.filePatterns.map((p) => h("code", { class: "block" }, p)) : null],
+        ["Labels", Object.keys(entry.labels || {}).length ? Object.entries(entry.labels).map(([k, v]) => h("span", { class: "tag" }, `${k}: ${v}`)) : null],
+        ["Created", formatTime(entry.dataCatalogTimestamps?.createTime)],
+        ["Updated", formatTime(entry.dataCatalogTimestamps?.updateTime)],
+      ])),
+      section(`Tags (${ownTags.length})`, h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(tagCard)),
+        tags.length ? null : h("p", { class: "empty" }, "No tags yet."))),
+    matching.length || entry.gcsFilesetSpec ? section(`Datasets matching the file patterns (${matching.length})`,
+      h("ul", { id: "matching-datasets" }, matching.map((id) => {
+        const d = parseNodeId(id);
+        return h("li", null, link(datasetUrl(d.namespace, d.name), `${d.namespace}/${d.name}`), " ", link(lineageUrl(id), h("span", { class: "small" }, "lineage")));
+      }))) : null,
+    section(`Schema (${columns.length} columns)`, table(["Column", "Type", "Mode", "Tags", "Description"], columns, { empty: "No schema." }),
+      [...byColumn.values()].flat().length ? h("div", { class: "tag-cards" }, [...byColumn.values()].flat().map(tagCard)) : null),
+    templates.length ? section("Tag this entry", tagForm(group, entryId, templates, columns.map((row) => row[0].textContent), reload)) : null,
+    section("History", table(["When", "Change", "By"], history.map((c, i) => [
+      h("span", { title: formatTime(c.time) }, relativeTime(c.time)), c.action === "delete" ? "deleted" : i === 0 || history[i - 1].action === "delete" ? "created" : "changed", c.by || "–"]).reverse())));
+}
+
+/** The tag templates, with their typed fields. */
+export async function catalogTemplatesPage({ outlet, signal }) {
+  document.title = "Tag templates · threadline";
+  let templates;
+  try {
+    ({ tagTemplates: templates } = await catalog.templates({ signal }));
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, pageHeader({ title: "Tag templates" }), errorBox(error));
+    return;
+  }
+  replace(outlet, pageHeader({ title: "Tag templates", subtitle: "Typed fields that tags fill", actions: [link("/catalog", "Search")] }),
+    templates.length ? templates.map((t) => section(t.displayName || lastPart(t.name),
+      h("p", { class: "muted small" }, lastPart(t.name), t.description ? ` · ${t.description}` : ""),
+      table(["Field", "Display name", "Type", "Required", "Description"], Object.entries(t.fields || {}).map(([id, f]) => [
+        h("code", null, id), f.displayName || "", f.type.primitiveType || `ENUM (${f.type.enumType.allowedValues.map((v) => v.displayName).join(", ")})`,
+        f.isRequired ? "yes" : "", f.description || ""])),
+      link(`/catalog?q=${encodeURIComponent(`tag:${lastPart(t.name)}`)}`, "Entries with this tag →")))
+      : section("No templates", h("p", { class: "empty" }, "threadline catalog template set ID --field name:STRING creates one.")));
+}

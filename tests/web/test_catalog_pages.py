@@ -1,0 +1,142 @@
+"""The catalog's pages in headless Chromium, over the real server: the user story (search with the
+grammar, open the entry, see its tags as typed cards, the datasets its patterns name and its lineage),
+tagging from the page with a write key, templates, and hostile names shown as text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.projection.helpers import ds, feed, run_event
+from tests.server.conftest import ServerProcess, free_port
+from tests.web.conftest import VIEWPORT, save_screenshot
+from threadline.catalog import files
+from threadline.catalog.local import change, plan
+from threadline.catalog.local import commit as commit_changes
+from threadline.store import open_store
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = ROOT / "examples" / "catalog" / "ml-pipelines.yaml"
+BUCKET = "gs://your-bucket"
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("catalog-web")
+    url = f"sqlite:///{folder / 'threadline.db'}"
+    store = open_store(url)
+    feed(
+        store,
+        [
+            run_event(
+                "COMPLETE",
+                1,
+                1,
+                job="ml_pipeline_job",
+                namespace="dataflow",
+                inputs=[ds("raw/clicks.json", BUCKET)],
+                outputs=[ds(f"path/to/output/data/part-{i}", BUCKET) for i in range(2)],
+            )
+        ],
+    )
+    _, changes = plan(store, lambda p: files.plan_file(p, files.load(EXAMPLE)))
+    commit_changes(store, changes)
+    change(
+        store,
+        lambda p: p.put_template(
+            "quality",
+            {
+                "displayName": "Data quality",
+                "fields": {
+                    "score": {"displayName": "Score", "type": {"primitiveType": "DOUBLE"}},
+                    "level": {"type": {"enumType": {"allowedValues": [{"displayName": "GOLD"}]}}},
+                    "note": {"displayName": "Note", "type": {"primitiveType": "STRING"}},
+                },
+            },
+        ),
+    )
+    change(
+        store,
+        lambda p: p.put_entry(
+            "machine-learning-pipelines",
+            "hostile",
+            {"type": "TABLE", "displayName": HOSTILE, "description": HOSTILE},
+        ),
+    )
+    store.close()
+    server = ServerProcess(url, free_port(), folder / "server.log", {"auth": "none"}).start()
+    yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+def page(browser: Any, catalog_server: ServerProcess) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT, base_url=catalog_server.url)
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    # an error answer the page shows (a malformed query's 400) is no problem; anything else is
+    expected = "the server responded with a status of 400"
+    opened.on(
+        "console", lambda m: problems.append(m.text) if m.type == "error" and expected not in m.text else None
+    )
+    yield opened
+    context.close()
+    assert problems == []
+
+
+def test_search_open_see_tags_and_lineage(page: Any) -> None:
+    page.goto("/catalog")
+    page.fill("#catalog-query", "tag:lineage_notes.usage:training")
+    page.press("#catalog-query", "Enter")
+    page.wait_for_selector("#catalog-results")
+    assert page.locator("#catalog-results li").count() == 1
+    assert "DATA_STREAM" in page.inner_text(".facets")
+    save_screenshot(page, "catalog-search")
+    page.click("#catalog-results a")
+    page.wait_for_selector("#entry-tags .tag-card")
+    card = page.inner_text("#entry-tags .tag-card")
+    assert "Lineage notes" in card  # the template's display name
+    assert "Usage" in card
+    assert "Model training for the churn model" in card
+    matching = page.inner_text("#matching-datasets")
+    assert f"{BUCKET}/path/to/output/data/part-0" in matching
+    assert f"{BUCKET}/path/to/output/data/part-1" in matching
+    save_screenshot(page, "catalog-entry")
+    page.click("#open-lineage")
+    page.wait_for_url("**/lineage?**")
+    page.wait_for_selector("text=ml_pipeline_job", timeout=30_000)
+
+
+def test_tag_an_entry_from_its_page(page: Any) -> None:
+    page.goto("/catalog/entryGroups/machine-learning-pipelines/entries/ml-pipeline")
+    page.wait_for_selector(".tag-form")
+    page.select_option(".tag-form select[name=template]", "quality")
+    page.fill(".tag-form input[name=score]", "0.97")
+    page.select_option(".tag-form select[name=level]", "GOLD")
+    page.fill(".tag-form input[name=note]", "checked by hand")
+    page.click(".tag-form button[type=submit]")
+    page.wait_for_selector("text=Data quality")
+    assert "0.97" in page.inner_text("#entry-tags")
+    page.goto("/catalog?q=" + "tag%3Aquality.score%3E0.9")
+    page.wait_for_selector("#catalog-results")
+    assert page.locator("#catalog-results li").count() == 1
+
+
+def test_templates_and_hostile_names(page: Any) -> None:
+    page.goto("/catalog/templates")
+    page.wait_for_selector("text=Lineage notes")
+    assert "ENUM (GOLD)" in page.inner_text("body")
+    page.goto("/catalog?q=type%3DTABLE")
+    page.wait_for_selector("#catalog-results")
+    assert HOSTILE in page.inner_text("#catalog-results")  # shown as text, no image, no alert
+    assert page.locator("#catalog-results img").count() == 0
+    page.goto("/catalog?q=tag%3Aquality.score%3Dabc")
+    page.wait_for_selector(".notice-error")
+    assert "position" in page.inner_text(".notice-error")
