@@ -105,6 +105,14 @@ SETTINGS: tuple[Setting, ...] = (
         "closed (408) or, with none, the new client is answered 503.",
     ),
     Setting(
+        "read_wait",
+        float,
+        2.0,
+        "Seconds a read may wait for the projections to hold every event acknowledged before it "
+        "(read-your-writes; on PostgreSQL, by any server of the store); past it the answer says "
+        "X-Threadline-Projection-Lag. 0: never wait.",
+    ),
+    Setting(
         "sqlite_synchronous",
         str,
         "NORMAL",

@@ -106,6 +106,10 @@ def serve(
     max_connections: Annotated[
         int | None, typer.Option(help=_help("max_connections"), show_default=False, min=1)
     ] = None,
+    read_wait: Annotated[
+        float | None,
+        typer.Option(metavar="SECONDS", help=_help("read_wait"), show_default=False, min=0.0),
+    ] = None,
     pull_from: Annotated[
         list[str] | None,
         typer.Option(
@@ -158,6 +162,7 @@ def serve(
                     ("max_connections", max_connections),
                 )
             },
+            "read_wait": _setting("read_wait", read_wait),
             "pull_from": [remotes.server_remote(name) for name in pull_from or []],
             "pull_every": pull_every,
             "pull_filter": PullFilter.from_params(_query(pull_filter)),

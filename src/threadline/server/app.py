@@ -21,25 +21,27 @@ from threadline.artifacts.objects import ObjectDB
 from threadline.errors import ConfigError, ThreadlineError
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
-from threadline.projection import project_pending
+from threadline.projection.projector import DEFAULT_BATCH, project_step
 from threadline.redact import redact_text
 from threadline.server import events, ingest, lineage, objects, status, sync, web
 from threadline.server.api import datasets, insights, jobs, namespaces, runs, search, sources, tags, ui_pages
 from threadline.server.auth import AUTH_MODES, CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
+from threadline.server.freshness import ProjectionClock, ReadYourWrites
 from threadline.server.memory import release_memory
 from threadline.server.parsing import BatchParser
 from threadline.server.state import ServerState, json_response
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
-from threadline.server.writer import Writer
+from threadline.server.writer import INLINE_FOLD_EVENTS, Writer
+from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter
 from threadline.sync.remotes import ServerRemote
 
 log = logging.getLogger(__name__)
 
-PROJECTION_BATCH = 500
+PROJECTION_BATCH = DEFAULT_BATCH
 
 
 async def _threadline_error(_request: Request, exc: Exception) -> Response:
@@ -103,13 +105,16 @@ def create_app(
     pull_filter: PullFilter | None = None,
     event_limits: EventLimits | None = None,
     max_object_bytes: int | None = None,
+    read_wait: float | None = None,
 ) -> FastAPI:
     """Build the server for ``store``; ``auth_mode`` is ``token``, ``none`` or ``auto`` (see
     ``resolve_auth_mode``).
 
     ``objects_dir`` holds the objects sites push (none: the object endpoints say there are none);
     ``pull_from`` are servers to pull from every ``pull_every`` seconds (see ``server.federation``);
-    ``event_limits`` and ``max_object_bytes`` default to their settings' defaults.
+    ``event_limits``, ``max_object_bytes`` and ``read_wait`` (how long a read waits for the
+    projections to hold what was acknowledged, see ``server.freshness``) default to their settings'
+    defaults.
     """
     if auth_mode not in AUTH_MODES:
         msg = f"auth_mode must be one of {', '.join(AUTH_MODES)} (see resolve_auth_mode), got {auth_mode!r}"
@@ -122,7 +127,9 @@ def create_app(
         nonlocal folded_since_trim
         if store.write_problem is not None:
             return 0  # a read-only store: said at start and in health, not in a traceback a second
-        done = project_pending(store, batch_size=PROJECTION_BATCH)
+        done, mark = project_step(store, batch_size=PROJECTION_BATCH)
+        if mark:
+            clock.fold(mark)
         if done:
             lineage_index.changed()
             folded_since_trim += done
@@ -131,7 +138,19 @@ def create_app(
             release_memory()
         return done
 
-    writer = Writer(store, idle_work=project)
+    def appended(result: AppendResult) -> None:
+        clock.acknowledge(result.head)
+        if result.projected:
+            clock.fold(result.head)
+            lineage_index.changed()
+
+    writer = Writer(store, idle_work=project, inline_fold=INLINE_FOLD_EVENTS, on_append=appended)
+    clock = ProjectionClock(
+        store,
+        wait_seconds=settings.default("read_wait") if read_wait is None else read_wait,
+        hurry=writer.hurry,
+        on_folded=lambda _mark: lineage_index.changed(),
+    )
     parser = BatchParser(parse_workers, event_limits or EventLimits())
 
     federation = Federation(store, writer, pull_from or [], pull_every, pull_filter or PullFilter())
@@ -169,6 +188,7 @@ def create_app(
         max_body_bytes=max_body_bytes,
         max_batch_events=max_batch_events,
         lineage_index=lineage_index,
+        clock=clock,
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
         max_object_bytes=max_object_bytes or settings.default("max_object_bytes"),
@@ -189,5 +209,6 @@ def create_app(
 def asgi_app(app: FastAPI) -> ASGIApp:
     """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
     ingest fast path (``server.ingest``), with the ``Server-Timing`` header on API answers
-    (``server.timing``)."""
-    return ServerTiming(web.WebUI(ingest.IngestFastPath(app, app.state.threadline)))
+    (``server.timing``), reads waiting for what was acknowledged (``server.freshness``)."""
+    state = app.state.threadline
+    return ServerTiming(web.WebUI(ReadYourWrites(ingest.IngestFastPath(app, state), state.clock)))

@@ -133,6 +133,7 @@ def run_server(
     header_timeout: float | None = None,
     body_timeout: float | None = None,
     max_connections: int | None = None,
+    read_wait: float | None = None,
 ) -> None:
     """Serve the OpenLineage API for the store at ``store_url`` until interrupted.
 
@@ -164,6 +165,7 @@ def run_server(
                 column_edges=_or_default("max_event_column_edges", max_event_column_edges),
             ),
             max_object_bytes=max_object_bytes,
+            read_wait=_or_default("read_wait", read_wait),
         )
         connection_limits = fit_file_limit(
             ConnectionLimits(

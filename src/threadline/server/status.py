@@ -79,6 +79,7 @@ async def health(request: Request) -> Response:
         "projectionLag": lag,
         "writer": state.writer.stats.to_dict(),
         "lineageIndex": state.lineage_index.status(),
+        "readYourWrites": state.clock.status(),
         "objects": str(state.objects.root) if state.objects is not None else None,
     }
     if state.federation is not None and state.federation.remotes:
