@@ -178,17 +178,12 @@ def _percentile(values: list[float], p: float) -> float:
 def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     """Every measurement on one backend."""
     result: dict[str, Any] = {"backend": backend}
-    batch_events = int(args.seconds * 40_000)
-    sustain_events = int(args.sustain_seconds * 30_000)
+    batch_events = int(args.seconds * 25_000)  # more than a server takes in that time
+    ryw_events = int(args.seconds * 3_000)
     print(f"\n== {backend}: generating events", flush=True)
-    start = 0
-    batch_file = _write(eventgen.generate(batch_events, start=start), directory / "batch.jsonl")
-    start += batch_events
-    sustain_file = _write(eventgen.generate(sustain_events, start=start), directory / "sustain.jsonl")
-    start += sustain_events
-    ryw_file = _write(eventgen.generate(int(args.seconds * 4_000), start=start), directory / "ryw.jsonl")
-    start += int(args.seconds * 4_000)
-
+    batch_file = _write(eventgen.generate(batch_events, start=0), directory / "batch.jsonl")
+    ryw_file = _write(eventgen.generate(ryw_events, start=batch_events), directory / "ryw.jsonl")
+    start = batch_events + ryw_events
     OUT.mkdir(exist_ok=True)
     store_url, schema = fresh_store_url(backend, directory / f"{backend}.db", "tl_lag")
     server = Server(store_url, OUT / f"lag-server-{backend}.log", read_wait=60.0)
@@ -210,6 +205,9 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> dict
         )
 
         rate = args.load * batch["events_per_second"]
+        sustain_events = int(rate * args.sustain_seconds * 1.05) + BATCH
+        sustain_file = _write(eventgen.generate(sustain_events, start=start), directory / "sustain.jsonl")
+        start += sustain_events
         print(f"   sustained: {rate:,.0f} events/s offered for {args.sustain_seconds:.0f} s", flush=True)
         waits: list[float] = []
         lags: list[int] = []
