@@ -150,6 +150,7 @@ def create_app(
         wait_seconds=settings.default("read_wait") if read_wait is None else read_wait,
         hurry=writer.hurry,
         on_folded=lambda _mark: lineage_index.changed(),
+        failing=lambda: writer.projection_failing,
     )
     parser = BatchParser(parse_workers, event_limits or EventLimits())
 

@@ -34,8 +34,16 @@ from threadline.store.sql import SqlStore
 LAG_HEADER = b"x-threadline-projection-lag"
 #: How often a waiting read looks at the store's mark when another process may be the one folding.
 POLL_SECONDS = 0.02
-#: Reads that never wait: health (it reports the lag), metrics, the API docs.
-_NO_WAIT = ("/api/v1/health", "/metrics", "/api/docs", "/api/openapi.json")
+#: Reads that never wait: health (it reports the lag), metrics, the API docs, and what is read from
+#: the log or the object store rather than the projections (sync pulls, objects).
+_NO_WAIT = (
+    "/api/v1/health",
+    "/metrics",
+    "/api/docs",
+    "/api/openapi.json",
+    "/api/v1/sync/",
+    "/api/v1/objects/",
+)
 
 
 class ProjectionClock:
@@ -48,13 +56,16 @@ class ProjectionClock:
         wait_seconds: float,
         hurry: Callable[[], None] = lambda: None,
         on_folded: Callable[[int], None] = lambda mark: None,
+        failing: Callable[[], bool] = lambda: False,
     ) -> None:
         """``hurry`` asks the local projector to fold now; ``on_folded(mark)`` is told of each new mark
-        (the lineage index looks at the store again)."""
+        (the lineage index looks at the store again); ``failing()`` says the local projector's last
+        step failed (reads then do not wait for it: they are answered at once, marked stale)."""
         self.store = store
         self.wait_seconds = wait_seconds
         self.hurry = hurry
         self.on_folded = on_folded
+        self.failing = failing
         #: Other processes may append to the store: a read also waits for the log's head.
         self.shared = store.backend == "postgresql"
         #: The log's head after the last append this server acknowledged.
@@ -106,6 +117,9 @@ class ProjectionClock:
             target = max(target, head)
         if self.folded >= target:
             return 0
+        if self.failing():  # waiting would not help: say how stale the answer is, at once
+            self.stale_reads += 1
+            return target - self.folded
         loop = asyncio.get_running_loop()
         self._loop = loop
         deadline = loop.time() + self.wait_seconds

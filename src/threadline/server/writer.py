@@ -125,6 +125,8 @@ class Writer:
         #: Appended events not folded yet, as far as this writer knows (for ``PROJECTION_LAG_LIMIT``).
         self.unfolded = 0
         self._hurry = False
+        #: Whether the last projection step failed (reads do not wait for a projector that fails).
+        self.projection_failing = False
         self.stats = WriterStats()
         self._pending: list[_Submission] = []
         #: Submissions announced by :meth:`expect` and not yet made (or withdrawn).
@@ -240,9 +242,11 @@ class Writer:
             done = self.idle_work()
         except Exception:
             log.exception("projection failed; it is retried after the next append")
+            self.projection_failing = True
             return False
         finally:
             self.stats.projection_seconds += time.perf_counter() - started
+        self.projection_failing = False
         self.stats.projection_steps += 1
         self.stats.projected_events += done
         # Nothing folded: nothing pending, or another server folds (and keeps the lag in check).
