@@ -36,6 +36,7 @@ class _Conn:
     started: float = 0.0
     writing: bool = False
     reading_back: bool = False
+    busy: bool = False
 
 
 def build_requests(host: str, port: int, path: str, bodies: list[bytes]) -> list[bytes]:
@@ -86,14 +87,18 @@ def run(
     ``read_back``: a GET per request, sent on the same connection as soon as the POST is answered
     (a request counts as done when both are; the GETs' statuses are counted apart)."""
     selector = selectors.DefaultSelector()
-    conns = []
-    for _ in range(min(concurrency, len(requests))):
+
+    def connect() -> socket.socket:
         sock = socket.create_connection((host, port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
-        conn = _Conn(sock)
+        return sock
+
+    conns = []
+    for _ in range(min(concurrency, len(requests))):
+        conn = _Conn(connect())
         conns.append(conn)
-        selector.register(sock, selectors.EVENT_READ, conn)
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -125,6 +130,7 @@ def run(
         offered += events_per_request[next_request]
         conn.request = next_request
         next_request += 1
+        conn.busy = True
         conn.started = now
         send(conn, requests[conn.request])
         in_flight += 1
@@ -165,6 +171,12 @@ def run(
             except BlockingIOError:
                 continue
             if not chunk:
+                if not conn.busy:  # an idle paced connection the server timed out: open another
+                    selector.unregister(conn.sock)
+                    conn.sock.close()
+                    conn.sock = connect()
+                    selector.register(conn.sock, selectors.EVENT_READ, conn)
+                    continue
                 msg = f"the server closed a connection during request {conn.request}"
                 raise RuntimeError(msg)
             conn.buf += chunk
@@ -178,6 +190,7 @@ def run(
                 read_statuses[status] = read_statuses.get(status, 0) + 1
                 now = time.perf_counter()
                 last_done = now
+                conn.busy = False
                 in_flight -= 1
                 start(conn, now)
                 continue
@@ -197,6 +210,7 @@ def run(
                 conn.reading_back = True
                 send(conn, read_back[conn.request])
                 continue
+            conn.busy = False
             in_flight -= 1
             start(conn, now)
         now = time.perf_counter()

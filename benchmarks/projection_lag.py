@@ -162,10 +162,13 @@ def _probe(server: Server, stop: threading.Event, waits: list[float], lags: list
     url = f"{server.base}/api/v1/namespaces"
     while not stop.wait(PROBE_SECONDS):
         started = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=120) as response:
-            response.read()
-        waits.append(time.perf_counter() - started)
-        lags.append(int(server.health()["projectionLag"]))
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                response.read()
+            waits.append(time.perf_counter() - started)
+            lags.append(int(server.health()["projectionLag"]))
+        except OSError:  # the server is gone (the phase failed): the phase says why
+            return
 
 
 def _percentile(values: list[float], p: float) -> float:
