@@ -185,6 +185,8 @@ def run(
                 continue
             status, body, consumed = parsed
             del conn.buf[:consumed]
+            if not conn.busy:  # the server's 408 to a connection idle too long: its close follows
+                continue
             if conn.reading_back:
                 conn.reading_back = False
                 read_statuses[status] = read_statuses.get(status, 0) + 1
@@ -214,7 +216,9 @@ def run(
             in_flight -= 1
             start(conn, now)
         now = time.perf_counter()
-        while idle and now >= due() and start(idle.pop(), now):
+        # First in, first out: every connection is used in turn, none idles until the server's
+        # header timeout.
+        while idle and now >= due() and start(idle.pop(0), now):
             pass
         if not selector.get_map():
             break
