@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 IDLE_RETRY_SECONDS = 1.0
 #: How long ingest must pause before the projector runs (so it folds big batches, not one event).
 QUIET_SECONDS = 0.05
-#: The longest the projector waits under sustained ingest.
-MAX_PROJECTION_DELAY = 1.0
+#: The longest the projector waits under sustained ingest when no read waits for it (a read that
+#: does asks for a step at once, :meth:`Writer.hurry`). 1 s instead cost batch ingest 2-3x on a loaded
+#: machine (benchmarks/README.md).
+MAX_PROJECTION_DELAY = 5.0
 #: Past this many acknowledged events not yet folded, projection steps take turns with appends.
 PROJECTION_LAG_LIMIT = 50_000
 #: Groups of at most this many events are folded in their append's transaction (0: never).
