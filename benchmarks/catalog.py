@@ -205,9 +205,9 @@ def bench_search(store: SqlStore, templates: int, count: int) -> dict[str, Any]:
 def bench_batch(url: str, batch_tags: int, entries: int) -> dict[str, Any]:
     port = free_port()
     code = (
-        "from threadline.server import run_server; "
-        f"run_server({url!r}, host='127.0.0.1', port={port}, auth='none', max_body_bytes=1 << 26, "
-        "max_batch_events=10000, log_level='warning')"
+        "from threadline.server import run_server; from threadline.settings import ServerConfig; "
+        f"run_server(ServerConfig(store={url!r}, host='127.0.0.1', port={port}, auth='none', "
+        "max_body_bytes=1 << 26, max_batch_events=10000, log_level='warning'))"
     )
     store = open_store(url)
     store.append(

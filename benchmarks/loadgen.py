@@ -8,10 +8,11 @@ before the clock starts, and responses parsed just far enough to read the status
 Usage (normally started by ``ingest.py``)::
 
     python benchmarks/loadgen.py --port P --path /api/v1/lineage --bodies FILE \
-        [--per-request 1] [--concurrency 8] [--max-seconds 0]
+        [--per-request 1] [--concurrency 8] [--max-seconds 0] [--rate 0]
 
 ``FILE`` holds one pre-encoded event per line. With ``--per-request K`` > 1, K consecutive events are
-sent as one JSON array (the batch endpoint). The result is one JSON object on stdout.
+sent as one JSON array (the batch endpoint). With ``--rate R`` requests are paced so that at most R
+events per second are offered (a sustained load below the maximum). The result is one JSON object on stdout.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class _Conn:
     request: int = -1
     started: float = 0.0
     writing: bool = False
+    reading_back: bool = False
+    busy: bool = False
 
 
 def build_requests(host: str, port: int, path: str, bodies: list[bytes]) -> list[bytes]:
@@ -76,17 +79,26 @@ def run(
     concurrency: int,
     max_seconds: float = 0.0,
     inspect_batches: bool = False,
+    rate: float = 0.0,
+    read_back: list[bytes] | None = None,
 ) -> dict[str, object]:
-    """Send every request over ``concurrency`` keep-alive connections; return the figures."""
+    """Send every request over ``concurrency`` keep-alive connections; return the figures.
+    ``rate``: offer at most this many events per second (0: as fast as the server answers);
+    ``read_back``: a GET per request, sent on the same connection as soon as the POST is answered
+    (a request counts as done when both are; the GETs' statuses are counted apart)."""
     selector = selectors.DefaultSelector()
-    conns = []
-    for _ in range(min(concurrency, len(requests))):
+
+    def connect() -> socket.socket:
         sock = socket.create_connection((host, port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
-        conn = _Conn(sock)
+        return sock
+
+    conns = []
+    for _ in range(min(concurrency, len(requests))):
+        conn = _Conn(connect())
         conns.append(conn)
-        selector.register(sock, selectors.EVENT_READ, conn)
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -101,15 +113,31 @@ def run(
     if max_seconds > 0:
         deadline = t0 + max_seconds
     in_flight = 0
+    read_statuses: dict[int, int] = {}
+    idle: list[_Conn] = []  # paced (``rate``): connections waiting for their request's time
+    offered = 0
+
+    def due() -> float:
+        return t0 + offered / rate
 
     def start(conn: _Conn, now: float) -> bool:
-        nonlocal next_request, in_flight
+        nonlocal next_request, in_flight, offered
         if next_request >= len(requests) or now >= deadline:
             return False
+        if rate and now < due():
+            idle.append(conn)
+            return False
+        offered += events_per_request[next_request]
         conn.request = next_request
         next_request += 1
+        conn.busy = True
         conn.started = now
-        data = memoryview(requests[conn.request])
+        send(conn, requests[conn.request])
+        in_flight += 1
+        return True
+
+    def send(conn: _Conn, request: bytes) -> None:
+        data = memoryview(request)
         try:
             sent = conn.sock.send(data)
         except BlockingIOError:
@@ -118,15 +146,14 @@ def run(
         if conn.out:
             conn.writing = True
             selector.modify(conn.sock, selectors.EVENT_READ | selectors.EVENT_WRITE, conn)
-        in_flight += 1
-        return True
 
     now = time.perf_counter()
     for conn in conns:
         start(conn, now)
     last_done = t0
-    while in_flight:
-        for key, mask in selector.select(timeout=60):
+    while in_flight or (idle and next_request < len(requests) and now < deadline):
+        timeout = 60.0 if not idle else max(0.0, min(due(), deadline) - time.perf_counter())
+        for key, mask in selector.select(timeout=timeout):
             conn = key.data
             if mask & selectors.EVENT_WRITE and conn.out:
                 try:
@@ -144,6 +171,12 @@ def run(
             except BlockingIOError:
                 continue
             if not chunk:
+                if not conn.busy:  # an idle paced connection the server timed out: open another
+                    selector.unregister(conn.sock)
+                    conn.sock.close()
+                    conn.sock = connect()
+                    selector.register(conn.sock, selectors.EVENT_READ, conn)
+                    continue
                 msg = f"the server closed a connection during request {conn.request}"
                 raise RuntimeError(msg)
             conn.buf += chunk
@@ -152,11 +185,21 @@ def run(
                 continue
             status, body, consumed = parsed
             del conn.buf[:consumed]
+            if not conn.busy:  # the server's 408 to a connection idle too long: its close follows
+                continue
+            if conn.reading_back:
+                conn.reading_back = False
+                read_statuses[status] = read_statuses.get(status, 0) + 1
+                now = time.perf_counter()
+                last_done = now
+                conn.busy = False
+                in_flight -= 1
+                start(conn, now)
+                continue
             now = time.perf_counter()
             last_done = now
             latencies.append(now - conn.started)
             statuses[status] = statuses.get(status, 0) + 1
-            in_flight -= 1
             if 200 <= status < 300:
                 acknowledged += events_per_request[conn.request]
                 if inspect_batches:
@@ -165,7 +208,18 @@ def run(
                     batch_failed += summary["failed"]
             elif len(errors) < 5:
                 errors.append(f"{status}: {body[:300].decode(errors='replace')}")
+            if read_back is not None:
+                conn.reading_back = True
+                send(conn, read_back[conn.request])
+                continue
+            conn.busy = False
+            in_flight -= 1
             start(conn, now)
+        now = time.perf_counter()
+        # First in, first out: every connection is used in turn, none idles until the server's
+        # header timeout.
+        while idle and now >= due() and start(idle.pop(0), now):
+            pass
         if not selector.get_map():
             break
     elapsed = last_done - t0
@@ -188,6 +242,7 @@ def run(
         "batch_successful": batch_created,
         "batch_failed": batch_failed,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "read_back_statuses": {str(k): v for k, v in sorted(read_statuses.items())},
         "errors": errors,
         "seconds": elapsed,
         "events_per_second": acknowledged / elapsed if elapsed > 0 else 0.0,
@@ -213,6 +268,12 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=1, help="events per request (>1: JSON array)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=0.0, help="stop issuing requests after this")
+    parser.add_argument(
+        "--read-back", action="store_true", help="after each POST, GET its run on the same connection"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="offer at most this many events/s (0: no pacing)"
+    )
     args = parser.parse_args()
 
     with open(args.bodies, "rb") as handle:
@@ -224,6 +285,10 @@ def main() -> None:
     else:
         bodies, counts = events, [1] * len(events)
     requests = build_requests(args.host, args.port, args.path, bodies)
+    read_back = None
+    if args.read_back:  # single events: GET /api/v1/jobs/runs/{runId} of each
+        head = f"GET /api/v1/jobs/runs/{{}} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n\r\n"
+        read_back = [head.format(json.loads(event)["run"]["runId"]).encode() for event in events]
     del events, bodies
     result = run(
         args.host,
@@ -233,6 +298,8 @@ def main() -> None:
         concurrency=args.concurrency,
         max_seconds=args.max_seconds,
         inspect_batches=args.per_request > 1,
+        rate=args.rate,
+        read_back=read_back,
     )
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")

@@ -331,6 +331,16 @@ TABLE: tuple[Setting, ...] = (
         choices=("debug", "info", "warning", "error"),
     ),
     Setting(
+        "read_wait",
+        float,
+        2.0,
+        "Seconds a read may wait for the projections to hold every event acknowledged before it "
+        "(read-your-writes; on PostgreSQL, by any server of the store); past it the answer says "
+        "X-Threadline-Projection-Lag. 0: never wait.",
+        minimum=0,
+        metavar="SECONDS",
+    ),
+    Setting(
         "max_writer_queue",
         int,
         100_000,
@@ -665,6 +675,7 @@ class ServerConfig:
     header_timeout: float = default("header_timeout")
     body_timeout: float = default("body_timeout")
     max_connections: int = default("max_connections")
+    read_wait: float = default("read_wait")
     max_writer_queue: int = default("max_writer_queue")
     max_projection_lag: float = default("max_projection_lag")
     metrics: str = default("metrics")

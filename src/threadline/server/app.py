@@ -17,13 +17,14 @@ from threadline import __version__
 from threadline.artifacts.objects import ObjectDB
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
-from threadline.projection import project_pending
+from threadline.projection.projector import DEFAULT_BATCH, project_step
 from threadline.redact import redact_text
 from threadline.server import web
 from threadline.server.api import errors, ingest
 from threadline.server.api.routers import ROUTERS
 from threadline.server.auth import CACHE_SECONDS, Authenticator, AuthMode
 from threadline.server.federation import Federation
+from threadline.server.freshness import ProjectionClock, ReadYourWrites
 from threadline.server.memory import release_memory
 from threadline.server.metrics import MetricsMiddleware, ServerMetrics
 from threadline.server.parsing import BatchParser
@@ -31,15 +32,16 @@ from threadline.server.pressure import BackPressure
 from threadline.server.state import ServerState
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
-from threadline.server.writer import Writer
+from threadline.server.writer import INLINE_FOLD_EVENTS, Writer
 from threadline.settings import ServerConfig
+from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
 from threadline.sync.filters import PullFilter
 from threadline.sync.remotes import ServerRemote
 
 log = logging.getLogger(__name__)
 
-PROJECTION_BATCH = 500
+PROJECTION_BATCH = DEFAULT_BATCH
 
 
 async def check_store_writable(store: SqlStore) -> None:
@@ -76,6 +78,9 @@ def create_app(
     ``config.metrics`` is who may read ``GET /metrics`` (``auth``, ``open``, ``off``: see
     ``server.metrics``); ``config.max_writer_queue`` and ``config.max_projection_lag`` are the
     back-pressure limits (see ``server.pressure``; 0: no limit).
+
+    ``config.read_wait`` is how long a read waits for the projections to hold what was acknowledged
+    (see ``server.freshness``).
     """
     config = ServerConfig() if config is None else config
     auth_mode = cast(AuthMode, config.auth)  # one of AUTH_MODES: ServerConfig checks its choices
@@ -87,7 +92,9 @@ def create_app(
         nonlocal folded_since_trim
         if store.write_problem is not None:
             return 0  # a read-only store: said at start and in health, not in a traceback a second
-        done = project_pending(store, batch_size=PROJECTION_BATCH)
+        done, mark = project_step(store, batch_size=PROJECTION_BATCH)
+        if mark:
+            clock.fold(mark)
         if done:
             lineage_index.changed()
             folded_since_trim += done
@@ -96,8 +103,26 @@ def create_app(
             release_memory()
         return done
 
+    def appended(result: AppendResult) -> None:
+        clock.acknowledge(result.head)
+        if result.projected:
+            clock.fold(result.head)
+            lineage_index.changed()
+
     server_metrics = ServerMetrics(config.metrics)  # type: ignore[arg-type]  # checked there
-    writer = Writer(store, idle_work=server_metrics.counting_failures("projection", project))
+    writer = Writer(
+        store,
+        idle_work=server_metrics.counting_failures("projection", project),
+        inline_fold=INLINE_FOLD_EVENTS,
+        on_append=appended,
+    )
+    clock = ProjectionClock(
+        store,
+        wait_seconds=config.read_wait,
+        hurry=writer.hurry,
+        on_folded=lambda _mark: lineage_index.changed(),
+        failing=lambda: writer.projection_failing,
+    )
     pressure = BackPressure(
         store,
         writer.queue_depth,
@@ -150,6 +175,7 @@ def create_app(
         max_body_bytes=config.max_body_bytes,
         max_batch_events=config.max_batch_events,
         lineage_index=lineage_index,
+        clock=clock,
         objects=ObjectDB(objects_dir) if objects_dir is not None else None,
         federation=federation,
         max_object_bytes=config.max_object_bytes,
@@ -166,6 +192,8 @@ def create_app(
 def asgi_app(app: FastAPI) -> ASGIApp:
     """The application to serve: the web UI's pages and files (``server.web``) and ``app`` behind the
     ingest fast path (``server.api.ingest``), with the ``Server-Timing`` header on API answers
-    (``server.timing``), every request timed and ``GET /metrics`` answered (``server.metrics``)."""
+    (``server.timing``), reads waiting for what was acknowledged (``server.freshness``), every request
+    timed and ``GET /metrics`` answered (``server.metrics``)."""
     state = app.state.threadline
-    return MetricsMiddleware(ServerTiming(web.WebUI(ingest.IngestFastPath(app, state))), state)
+    served = ServerTiming(web.WebUI(ReadYourWrites(ingest.IngestFastPath(app, state), state.clock)))
+    return MetricsMiddleware(served, state)

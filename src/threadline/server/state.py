@@ -13,6 +13,7 @@ from starlette.responses import Response
 from threadline.artifacts.objects import ObjectDB
 from threadline.graph.index import LineageIndex
 from threadline.server.auth import Authenticator
+from threadline.server.freshness import ProjectionClock
 from threadline.server.parsing import BatchParser
 from threadline.server.writer import Writer
 from threadline.store.sql import SqlStore
@@ -37,6 +38,8 @@ class ServerState:
     max_batch_events: int
     #: The current lineage graph in memory, loaded on first use and kept current from the log.
     lineage_index: LineageIndex
+    #: What this server acknowledged and saw folded; reads wait on it (``server.freshness``).
+    clock: ProjectionClock
     #: The object store sites push artifacts to (None: this server keeps none).
     objects: ObjectDB | None = None
     #: The servers this one pulls from on a schedule (``serve --pull-from``).

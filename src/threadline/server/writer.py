@@ -6,7 +6,11 @@ requests costs one commit instead of one each. A future is resolved only after t
 so an acknowledged event is durable. When no submission has arrived for ``QUIET_SECONDS``, the
 thread runs ``idle_work`` (the projector) in steps: appends come first and projections catch up in
 large, cheap batches when ingest pauses; under sustained load a step still runs every
-``MAX_PROJECTION_DELAY`` seconds so that reads never fall far behind. A request can announce its
+``MAX_PROJECTION_DELAY`` seconds, and steps take turns with appends while more than
+``PROJECTION_LAG_LIMIT`` events wait, so that reads never fall far behind. A read that must see an
+acknowledged event asks for a step at once (:meth:`Writer.hurry`). A small group (at most
+``inline_fold`` events, the single-event posts) is folded in its own append transaction when the
+projections were caught up, so it is readable the moment it is acknowledged. A request can announce its
 submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
 batch is still being parsed" is then not taken for quiet (a push streams batches that way).
 """
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 from threadline.errors import StoreError
 from threadline.openlineage.events import ParsedEvent
+from threadline.projection.projector import fold_appended
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
 
@@ -33,8 +38,14 @@ log = logging.getLogger(__name__)
 IDLE_RETRY_SECONDS = 1.0
 #: How long ingest must pause before the projector runs (so it folds big batches, not one event).
 QUIET_SECONDS = 0.05
-#: The longest the projector waits under sustained ingest.
+#: The longest the projector waits under sustained ingest when no read waits for it (a read that
+#: does asks for a step at once, :meth:`Writer.hurry`). 1 s instead cost batch ingest 2-3x on a loaded
+#: machine (benchmarks/README.md).
 MAX_PROJECTION_DELAY = 5.0
+#: Past this many acknowledged events not yet folded, projection steps take turns with appends.
+PROJECTION_LAG_LIMIT = 50_000
+#: Groups of at most this many events are folded in their append's transaction (0: never).
+INLINE_FOLD_EVENTS = 64
 
 
 @dataclass(slots=True)
@@ -98,9 +109,26 @@ class WriterStats:
 class Writer:
     """One thread that owns every write to the store (appends, then projection when idle)."""
 
-    def __init__(self, store: SqlStore, idle_work: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        idle_work: Callable[[], int] | None = None,
+        *,
+        inline_fold: int = 0,
+        on_append: Callable[[AppendResult], None] | None = None,
+    ) -> None:
+        """``idle_work``: one projection step, returning how many events it folded; ``inline_fold``:
+        fold groups of at most this many events in their append's transaction (0: never);
+        ``on_append``: told of each committed append before its submitters are answered."""
         self.store = store
         self.idle_work = idle_work
+        self.inline_fold = inline_fold
+        self.on_append = on_append
+        #: Appended events not folded yet, as far as this writer knows (for ``PROJECTION_LAG_LIMIT``).
+        self.unfolded = 0
+        self._hurry = False
+        #: Whether the last projection step failed (reads do not wait for a projector that fails).
+        self.projection_failing = False
         self.stats = WriterStats()
         self._pending: list[_Submission] = []
         #: Submissions announced by :meth:`expect` and not yet made (or withdrawn).
@@ -139,6 +167,14 @@ class Writer:
         """Withdraw an announcement of :meth:`expect` (the request ended without submitting)."""
         with self._condition:
             self._expected = max(0, self._expected - 1)
+            self._condition.notify()
+
+    def hurry(self) -> None:
+        """Run a projection step as soon as the current append is done (a read waits for it)."""
+        if self.idle_work is None or self._hurry:
+            return
+        with self._condition:
+            self._hurry = True
             self._condition.notify()
 
     async def submit(self, events: list[ParsedEvent], *, expected: bool = False) -> AppendResult:
@@ -192,11 +228,16 @@ class Writer:
                 group, self._pending = self._pending, []
                 stopping = self._stopping
                 expected = self._expected
+                hurry, self._hurry = self._hurry, False
             now = time.monotonic()
+            if hurry or self.unfolded > PROJECTION_LAG_LIMIT:
+                idle_due = self.idle_work is not None
+                last_projection = float("-inf")  # overdue now
             overdue = idle_due and now - last_projection >= MAX_PROJECTION_DELAY
             if group and not overdue:
                 self._write(group)
-                idle_due = self.idle_work is not None
+                # Nothing to fold when the append was folded in its own transaction.
+                idle_due = self.idle_work is not None and (idle_due or self.unfolded > 0)
                 quiet_until = time.monotonic() + QUIET_SECONDS
                 continue
             if group:
@@ -215,11 +256,15 @@ class Writer:
             done = self.idle_work()
         except Exception:
             log.exception("projection failed; it is retried after the next append")
+            self.projection_failing = True
             return False
         finally:
             self.stats.projection_seconds += time.perf_counter() - started
+        self.projection_failing = False
         self.stats.projection_steps += 1
         self.stats.projected_events += done
+        # Nothing folded: nothing pending, or another server folds (and keeps the lag in check).
+        self.unfolded = max(0, self.unfolded - done) if done else 0
         return done > 0
 
     def _write(self, group: list[_Submission]) -> None:
@@ -237,7 +282,15 @@ class Writer:
     def _append(self, group: list[_Submission]) -> list[AppendResult]:
         events = [event for submission in group for event in submission.events]
         started = time.perf_counter()
-        result = self.store.append(events)
+        then = None
+        # Folded with the append only while nothing older waits (else the projector comes first).
+        if len(events) <= self.inline_fold and not self.unfolded and self.store.write_problem is None:
+            then = fold_appended(self.store, events)
+        result = self.store.append(events) if then is None else self.store.append(events, then=then)
+        if not result.projected:
+            self.unfolded += len(result.inserted)
+        if self.on_append is not None:
+            self.on_append(result)
         stats = self.stats
         stats.append_seconds += time.perf_counter() - started
         stats.appends += 1

@@ -23,6 +23,11 @@ class AppendResult:
 
     inserted: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    #: The log's head (highest sequence number) once this append committed: every event of the
+    #: append is at or below it (0: not known, as for an empty append).
+    head: int = 0
+    #: Whether the projections were brought up to :attr:`head` in the same transaction.
+    projected: bool = False
 
 
 @dataclass(frozen=True)

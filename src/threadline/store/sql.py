@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -243,13 +243,23 @@ class SqlStore(Store):
 
     # ---- the log --------------------------------------------------------------------------------
 
-    def append(self, events: Sequence[ParsedEvent]) -> AppendResult:
+    def append(
+        self,
+        events: Sequence[ParsedEvent],
+        *,
+        then: Callable[[Connection, int, int], bool] | None = None,
+    ) -> AppendResult:
         """Durably add events to the log; events already stored (same id) are reported as duplicates.
 
         Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so
         sequence numbers become visible in order. On SQLite the events already stored are looked up
         first and the rest inserted; on PostgreSQL one statement inserts the batch and returns what
         was new (a round trip saved).
+
+        ``then(connection, head_before, head_after)`` runs in the same transaction after the insert,
+        with the log's head before and after it; what it returns is the result's ``projected`` (the
+        projector folds the events in the same commit this way, see
+        :func:`threadline.projection.projector.fold_appended`).
         """
         if not events:
             return AppendResult()
@@ -257,19 +267,18 @@ class SqlStore(Store):
         unique: dict[str, ParsedEvent] = {}
         for parsed in events:
             unique.setdefault(parsed.id, parsed)
+        projected = False
         try:
             with self.write() as connection:
                 self._lock_log(connection)
+                before = self.log_head(connection) if then is not None else 0
                 if self.backend == "postgresql":
                     # Appends are serialised, so the conflict clause only meets events already stored.
                     rows = [_log_row(parsed, received) for parsed in unique.values()]
-                    conflict = " ON CONFLICT (event_time, id) DO NOTHING RETURNING id"
-                    fresh = {
-                        row[0]
-                        for row in bulk.insert_rows(
-                            connection, schema.events, _APPENDED_COLUMNS, rows, conflict
-                        )
-                    }
+                    conflict = " ON CONFLICT (event_time, id) DO NOTHING RETURNING id, seq"
+                    returned = bulk.insert_rows(connection, schema.events, _APPENDED_COLUMNS, rows, conflict)
+                    fresh = {row[0] for row in returned}
+                    head = max((row[1] for row in returned), default=0)
                 else:
                     stored = self._stored_ids(connection, list(unique.values()))
                     rows = [
@@ -279,6 +288,11 @@ class SqlStore(Store):
                     ]
                     bulk.insert_rows(connection, schema.events, _APPENDED_COLUMNS, rows)
                     fresh = {row[0] for row in rows}
+                    head = self.log_head(connection) if fresh else 0
+                if not fresh:
+                    head = before if then is not None else self.log_head(connection)
+                if then is not None:
+                    projected = then(connection, before, head)
         except SQLAlchemyError as exc:
             msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
             raise StoreError(msg) from exc
@@ -292,7 +306,21 @@ class SqlStore(Store):
                 inserted.append(parsed.id)
             else:
                 duplicates.append(parsed.id)
-        return AppendResult(inserted=inserted, duplicates=duplicates)
+        return AppendResult(inserted=inserted, duplicates=duplicates, head=head, projected=projected)
+
+    def log_head(self, connection: Connection) -> int:
+        """The highest sequence number in the log (0: empty), as ``connection`` sees it."""
+        return int(connection.scalar(select(func.max(schema.events.c.seq))) or 0)
+
+    def freshness(self) -> tuple[int, int]:
+        """The log's head and the projector's mark, read together (one round trip)."""
+        marks = schema.log_marks
+        mark = select(marks.c.seq).where(marks.c.name == PROJECTION_MARK).scalar_subquery()
+        with self.engine.connect() as connection:
+            head, folded = connection.execute(
+                select(select(func.max(schema.events.c.seq)).scalar_subquery(), mark)
+            ).one()
+        return int(head or 0), int(folded or 0)
 
     def _lock_log(self, connection: Connection) -> None:
         """Serialise appends for the rest of this transaction (SQLite's ``BEGIN IMMEDIATE`` already does)."""

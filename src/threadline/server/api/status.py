@@ -72,6 +72,7 @@ async def health(state: State, may_read: MayRead) -> Response:
         "writer": state.writer.stats.to_dict(),
         "lineageIndex": state.lineage_index.status(),
         "backPressure": state.pressure.status() if state.pressure is not None else None,
+        "readYourWrites": state.clock.status(),
         "objects": str(state.objects.root) if state.objects is not None else None,
     }
     if state.federation is not None and state.federation.remotes:
