@@ -11,7 +11,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from threadline import __version__
-from threadline.cli import artifacts, common, db, journal, tokens
+from threadline.cli import artifacts, common, db, journal, pipeline, tokens
 from threadline.cli.catalog import datasets, jobs, show
 from threadline.cli.common import err
 from threadline.cli.events import events
@@ -70,6 +70,7 @@ app.add_typer(tokens.app, name="token")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(remote_app, name="remote")
 app.add_typer(journal.app, name="journal")
+app.add_typer(pipeline.app, name="pipeline")
 
 
 def _version(value: bool) -> None:
