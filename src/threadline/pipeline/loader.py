@@ -39,7 +39,9 @@ def load_pipeline(path: str | Path, name: str | None = None) -> Pipeline:
         raise
     except Exception as exc:
         frames = traceback.extract_tb(exc.__traceback__)
-        line = next((f.lineno for f in reversed(frames) if Path(f.filename) == file), None)
+        line = next(
+            (f.lineno for f in reversed(frames) if Path(f.filename).resolve() == file.resolve()), None
+        )
         where = f"{file}:{line}" if line else str(file)
         msg = f"{where}: the pipeline file failed: {exc.__class__.__name__}: {exc}"
         raise PipelineError(msg) from exc
