@@ -10,7 +10,17 @@ from __future__ import annotations
 from threadline.pipeline import checks
 from threadline.pipeline.config import Environment
 from threadline.pipeline.declare import Pipeline
+from threadline.pipeline.http_source import api
 from threadline.pipeline.runner import PipelineResult, run_pipeline
 from threadline.pipeline.sources import files, sql
 
-__all__ = ["Environment", "Pipeline", "PipelineResult", "checks", "files", "run_pipeline", "sql"]
+__all__ = [
+    "Environment",
+    "Pipeline",
+    "PipelineResult",
+    "api",
+    "checks",
+    "files",
+    "run_pipeline",
+    "sql",
+]

@@ -38,7 +38,8 @@ class Source(Protocol):
         ...
 
 
-def _after(table: pa.Table, cursor: str | None, since: Any) -> pa.Table:
+def after_cursor(table: pa.Table, cursor: str | None, since: Any) -> pa.Table:
+    """The rows of ``table`` whose ``cursor`` column is greater than ``since`` (all without one)."""
     if cursor is None:
         return table
     if cursor not in table.column_names:
@@ -122,7 +123,7 @@ class FileSource:
                 msg = f"cannot read {opened.path} as {fmt}: {exc}"
                 raise PipelineError(msg) from exc
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-        return _after(table, cursor, since)
+        return after_cursor(table, cursor, since)
 
 
 @dataclass(frozen=True)
