@@ -55,6 +55,10 @@ def test_sql_source_incremental(project: Path) -> None:
         (2, "cash", 5.0, "2026-12-01"),
         (3, "card", 7.5, "2026-12-02"),
     ]
+    # nothing new: an empty result (which has no column types) changes nothing
+    third = run_pipeline(pipeline, "staging")
+    assert {s.name: s.rows for s in third.stages}["extract.payments"] == 0
+    assert len(analytics(project, "payments")) == 3
 
 
 def test_a_sql_source_that_is_down(project: Path) -> None:

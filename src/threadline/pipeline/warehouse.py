@@ -174,6 +174,13 @@ class Warehouse:
         if missing:
             msg = f"the primary key column {missing[0]!r} of {table} is not in the extracted data"
             raise PipelineError(msg)
+        if batch.num_rows == 0 and mode != "replace" and self.exists(table, production=True):
+            # nothing new (an incremental extract; a SQL source's empty result has no column types)
+            self.connection.execute(
+                f"CREATE OR REPLACE TABLE {self.qualified(table)} AS "
+                f"SELECT * FROM {self.qualified(table, production=True)}"
+            ).fetchall()
+            return self.count(table)
         self._check_schema(table, batch)
         now = time.time()
         target = self.qualified(table)
