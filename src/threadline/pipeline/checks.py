@@ -228,19 +228,23 @@ def run_checks(
     warehouse: Warehouse, table: str, checks: Sequence[Check]
 ) -> tuple[list[CheckResult], dict[str, set[Any]]]:
     """Run every check on the staging ``table``; returns the results and, per row-level check label,
-    the index labels of its failing rows (of :meth:`Warehouse.frame`'s frame)."""
+    the row ids of its failing rows (:meth:`Warehouse.frame`'s index)."""
     import pandas as pd
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
 
-    frame = warehouse.frame(table)
+    table_columns = [name for name, _ in warehouse.columns(table)]
+    # only the columns the checks read (a custom Python check reads them all); samples are fetched whole
+    wanted = {c.column for c in checks if c.column is not None}
+    everything = any(c.kind == "rows" for c in checks)
+    frame = warehouse.frame(table, None if everything else [c for c in table_columns if c in wanted])
     results: list[CheckResult] = []
     failing: dict[str, set[Any]] = {}
     column_checks: dict[str, list[Check]] = {}
     frame_checks: list[Check] = []
     for check in checks:
         if check.column is not None and check.kind not in ("freshness", "relationship", "dtype"):
-            if check.column not in frame.columns:
+            if check.column not in table_columns:
                 results.append(
                     CheckResult(check, 1, message=f"column {check.column} does not exist in {table}")
                 )
@@ -286,21 +290,27 @@ def run_checks(
             results.append(CheckResult(check, 1, message=whole_frame[id(check)]))
             continue
         failing[check.label] = index
-        result = CheckResult(check, len(index), sample_rows(frame.loc[sorted(index)]) if index else [])
+        sample = sample_rows(warehouse.rows(table, sorted(index)[:SAMPLE_ROWS])) if index else []
+        result = CheckResult(check, len(index), sample)
         if index:
             result.message = f"{len(index)} of {len(frame)} rows fail {check.label}"
         results.append(result)
     for check in checks:
         if check.kind in ("not_null", "unique", "between", "accepted_values", "matches", "rows"):
             continue
-        results.append(_table_check(warehouse, table, frame, check, failing))
+        results.append(_table_check(warehouse, table, frame, table_columns, check, failing))
     order = {id(c): i for i, c in enumerate(checks)}
     results.sort(key=lambda r: order.get(id(r.check), 0))
     return results, failing
 
 
 def _table_check(
-    warehouse: Warehouse, table: str, frame: pd.DataFrame, check: Check, failing: dict[str, set[Any]]
+    warehouse: Warehouse,
+    table: str,
+    frame: pd.DataFrame,
+    table_columns: list[str],
+    check: Check,
+    failing: dict[str, set[Any]],
 ) -> CheckResult:
     import pandas as pd
 
@@ -315,7 +325,7 @@ def _table_check(
             check, 0 if ok else 1, message="" if ok else f"{check.column} is {got}, not {want}"
         )
     if kind == "columns":
-        missing = [name for name in check.args["names"] if name not in frame.columns]
+        missing = [name for name in check.args["names"] if name not in table_columns]
         return CheckResult(
             check, len(missing), message=f"missing columns: {', '.join(missing)}" if missing else ""
         )

@@ -233,9 +233,8 @@ class _Runner:
                 frames = {}
                 for table in step.inputs:
                     self._table_input(run, table)
-                    frames[table] = self.warehouse.frame(table).drop(
-                        columns=list(BOOKKEEPING), errors="ignore"
-                    )
+                    frame = self.warehouse.frame(table).reset_index(drop=True)
+                    frames[table] = frame.drop(columns=list(BOOKKEEPING), errors="ignore")
                 out = step.function(**frames)
                 import pandas as pd
 

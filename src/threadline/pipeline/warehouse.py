@@ -111,9 +111,23 @@ class Warehouse:
         found = row.fetchall()
         return int(found[0][0]) if found else 0
 
-    def frame(self, table: str, *, production: bool = False) -> pd.DataFrame:
-        """The table as a pandas DataFrame."""
-        return self.connection.execute(f"SELECT * FROM {self.qualified(table, production=production)}").df()
+    def frame(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The staging table (or only its ``columns``) as a pandas DataFrame indexed by row id."""
+        chosen = "*" if columns is None else ", ".join(quote(c) for c in columns)
+        frame = self.connection.execute(
+            f"SELECT rowid AS __rowid, {chosen} FROM {self.qualified(table)}"
+        ).df()
+        return frame.set_index("__rowid").rename_axis(None)
+
+    def rows(self, table: str, rowids: Sequence[Any]) -> pd.DataFrame:
+        """The staging table's rows of these row ids (see :meth:`frame`), every column."""
+        ids = [int(i) for i in rowids]
+        if not ids:
+            return self.connection.execute(f"SELECT * FROM {self.qualified(table)} LIMIT 0").df()
+        marks = ", ".join("?" for _ in ids)
+        return self.connection.execute(
+            f"SELECT * FROM {self.qualified(table)} WHERE rowid IN ({marks}) ORDER BY rowid", ids
+        ).df()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """The result of ``sql`` run with the staging schema first on the search path."""
