@@ -198,6 +198,13 @@ class TrackingError(ThreadlineError):
     status = 400
 
 
+class PipelineError(ThreadlineError):
+    """A pipeline cannot run or a stage of it failed: a source that is down, a schema that changed
+    upstream, a typo'd stage or table, a check of severity ``error`` that failed."""
+
+    status = 422
+
+
 class RunNotReproducible(ThreadlineError):
     """A run's inputs cannot be snapshotted or restored: changed since the run, or not stored anywhere."""
 

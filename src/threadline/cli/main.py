@@ -11,7 +11,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from threadline import __version__
-from threadline.cli import artifacts, catalog, common, db, journal, tokens
+from threadline.cli import artifacts, catalog, common, db, journal, pipeline, tokens
 from threadline.cli.browse import datasets, jobs, show
 from threadline.cli.common import err
 from threadline.cli.events import events
@@ -71,6 +71,7 @@ app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(remote_app, name="remote")
 app.add_typer(journal.app, name="journal")
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(pipeline.app, name="pipeline")
 
 
 def _version(value: bool) -> None:

@@ -87,6 +87,10 @@ class DatasetRef:
     format: str | None = None
     #: Work left for the tracking thread: bytes to store under ``oid``, or :data:`RECHECK`.
     pending: Any = None
+    #: Facets the caller gave: dataset facets (``schema``, ``columnLineage``, ...) and input or output
+    #: facets (``dataQualityAssertions``, ``outputStatistics``, ...), each a JSON document by name.
+    facets: dict[str, Any] | None = None
+    io_facets: dict[str, Any] | None = None
 
     @property
     def is_local(self) -> bool:

@@ -251,6 +251,8 @@ def _dataset_facets(ref: DatasetRef, odb: ObjectDB | None) -> tuple[dict[str, An
             )
     if ref.kind != "dataset":
         facets["datasetType"] = facet(_DATASET_TYPE, datasetType=ref.kind.upper())
+    if ref.facets:
+        facets.update(ref.facets)
     return facets, info
 
 
@@ -265,6 +267,8 @@ def _datasets(refs: list[DatasetRef], odb: ObjectDB | None, side: str) -> list[d
             io_facets[f"{side}Statistics"] = facet(
                 schema_url, rowCount=info.rows if info else None, size=ref.size, fileCount=ref.files
             )
+        if ref.io_facets:
+            io_facets.update(ref.io_facets)
         datasets.append(
             {"namespace": ref.namespace, "name": ref.name, "facets": facets, f"{side}Facets": io_facets}
         )

@@ -81,6 +81,7 @@ class Run:
         "_inputs",
         "_last_step_end",
         "_metrics",
+        "_output_facets",
         "_outputs",
         "_pending_points",
         "_running_at",
@@ -141,6 +142,7 @@ class Run:
         self._sent: dict[str, int] = {}
         self._inputs: dict[tuple[str, str], Any] = {}
         self._outputs: dict[tuple[str, str], tuple[Any, str, bool | None]] = {}
+        self._output_facets: dict[tuple[str, str], tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         self._token: Token[Run | None] | None = None
         self._saved_env: str | None = None
         self._error: tuple[str, str] | None = None
@@ -358,11 +360,20 @@ class Run:
         if self._state == RunLife.ACTIVE or self._usable("tag"):
             self.tags[str(key)] = str(value)
 
-    def input(self, target: str | os.PathLike[str], kind: str = "dataset") -> Any:
+    def input(
+        self,
+        target: str | os.PathLike[str],
+        kind: str = "dataset",
+        *,
+        facets: dict[str, Any] | None = None,
+        input_facets: dict[str, Any] | None = None,
+    ) -> Any:
         """Declare an input (a path or a URI); returns ``target`` unchanged, for use in place.
 
         A local file or folder is hashed now (through the hash cache), so the run records the content
         it read. Raises :class:`TrackingError` when a local path does not exist or cannot be read.
+        ``facets`` (dataset facets) and ``input_facets`` (e.g. ``dataQualityAssertions``) are OpenLineage
+        facets, as JSON documents by name, added to the dataset in the run's final event.
         """
         if self._state != RunLife.ACTIVE and not self._usable("input"):
             return target
@@ -372,13 +383,27 @@ class Run:
         store = bool(tracker.setting("store_inputs"))
         ref = _describe(tracker, target, kind, store=store, role="input")
         if ref is not None:
+            if facets:
+                ref.facets = {**(ref.facets or {}), **facets}
+            if input_facets:
+                ref.io_facets = {**(ref.io_facets or {}), **input_facets}
             self._inputs[(ref.namespace, ref.name)] = ref
         return target
 
-    def output(self, target: str | os.PathLike[str], kind: str = "dataset", store: bool | None = None) -> Any:
+    def output(
+        self,
+        target: str | os.PathLike[str],
+        kind: str = "dataset",
+        store: bool | None = None,
+        *,
+        facets: dict[str, Any] | None = None,
+        output_facets: dict[str, Any] | None = None,
+    ) -> Any:
         """Declare an output; returns ``target`` unchanged. It is hashed when the run ends.
 
         ``store=True`` (or the ``store_outputs`` setting) also stores its bytes in the artifact store.
+        ``facets`` (dataset facets, e.g. ``columnLineage``) and ``output_facets`` (e.g.
+        ``outputStatistics``) are OpenLineage facets, as JSON documents by name, added to the dataset.
         """
         if self._state != RunLife.ACTIVE and not self._usable("output"):
             return target
@@ -389,6 +414,8 @@ class Run:
 
         namespace, name, _ = dataset_name(target)
         self._outputs[(namespace, name)] = (target, kind, store)
+        if facets or output_facets:
+            self._output_facets[(namespace, name)] = (facets, output_facets)
         return target
 
     # ---- records --------------------------------------------------------------------------------
@@ -453,7 +480,7 @@ class Run:
         default_store = bool(tracker.setting("store_outputs"))
         from threadline.tracking.content import DatasetRef, dataset_name
 
-        for target, kind, store in self._outputs.values():
+        for key, (target, kind, store) in self._outputs.items():
             try:
                 ref = _describe(
                     tracker,
@@ -469,6 +496,11 @@ class Run:
                 namespace, name, path = dataset_name(target)
                 ref = DatasetRef(namespace, name, kind, path=path)
             if ref is not None:
+                extra, io_extra = self._output_facets.get(key, (None, None))
+                if extra:
+                    ref.facets = {**(ref.facets or {}), **extra}
+                if io_extra:
+                    ref.io_facets = {**(ref.io_facets or {}), **io_extra}
                 refs.append(ref)
         return refs
 

@@ -90,6 +90,13 @@ class Run:
         return RunState.of(self.state)
 
     @property
+    def error(self) -> str | None:
+        """The message of the error that failed the run (its ``errorMessage`` facet), if any."""
+        facet = self.facets.get("errorMessage")
+        message = facet.get("message") if isinstance(facet, dict) else None
+        return message if isinstance(message, str) else None
+
+    @property
     def duration_micros(self) -> int | None:
         """From start to end, in microseconds, once both are known."""
         if self.started_at is None or self.ended_at is None:

@@ -1,0 +1,198 @@
+"""``threadline pipeline run|list|show``: run a staged pipeline declared in a Python file, list the
+pipelines that ran, and show a pipeline's runs with each stage's state and check results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from threadline.cli.common import StoreOption, err, expected_errors, fail, out
+from threadline.cli.tracked import opened_store
+from threadline.errors import PipelineError
+from threadline.store.run_ids import short_run_ids
+from threadline.vocabulary import people_time, state_label
+
+app = typer.Typer(
+    help="Staged DataOps pipelines: extract, land, load, validate, transform, validate, promote.",
+    no_args_is_help=True,
+)
+
+_STATUS_STYLE = {
+    "completed": "green",
+    "passed": "green",
+    "warned": "yellow",
+    "failed": "red",
+    "skipped": "dim",
+}
+
+
+def _need_extra() -> None:
+    try:
+        import duckdb  # noqa: F401
+        import pandera  # noqa: F401
+        import pyarrow  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as exc:
+        fail(f"pipelines need the pipeline extra ({exc.name} is missing): pip install 'threadline[pipeline]'")
+
+
+@app.command("run")
+def run_command(
+    file: Annotated[
+        Path, typer.Argument(help="The Python file that declares the pipeline.", show_default=False)
+    ],
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="The environment to run in (from the pipeline's environments).")
+    ] = "staging",
+    pipeline: Annotated[
+        str | None,
+        typer.Option("--pipeline", "-p", help="The pipeline's name, when the file declares several."),
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+) -> None:
+    """Run a pipeline: each stage is a threadline run under the pipeline's run; production changes only
+    when every error check passed. Exits 1, naming the failed checks, when the promotion was blocked."""
+    _need_extra()
+    if output_format not in ("table", "json"):
+        fail(f"unknown --format {output_format!r}: use table or json", 2)
+    from threadline.pipeline.loader import load_pipeline
+    from threadline.pipeline.runner import PipelineResult, run_pipeline
+    from threadline.tracking import flush
+
+    result: PipelineResult | None = None
+    message = ""
+    with expected_errors():
+        declared = load_pipeline(file, pipeline)
+        try:
+            result = run_pipeline(declared, env)
+        except PipelineError as exc:
+            result = getattr(exc, "result", None)
+            message = exc.message
+            if result is None:
+                raise
+        finally:
+            flush()
+    assert result is not None
+    if output_format == "json":
+        out.print_json(json.dumps(_result_json(result, message)))
+    else:
+        _print_result(result)
+    if message:
+        fail(message)
+    err.print(f"pipeline {escape(result.pipeline)} ({escape(result.env)}): promoted; run {result.run_id}")
+
+
+def _result_json(result: Any, message: str) -> dict[str, Any]:
+    return {
+        "pipeline": result.pipeline,
+        "env": result.env,
+        "runId": result.run_id,
+        "promoted": result.promoted,
+        "error": message or None,
+        "cursors": result.cursors,
+        "stages": [
+            {
+                "stage": s.name,
+                "status": s.status,
+                "rows": s.rows,
+                "message": s.message,
+                "checks": [c.as_json() for c in s.checks],
+            }
+            for s in result.stages
+        ],
+    }
+
+
+def _print_result(result: Any) -> None:
+    table = Table("stage", "status", "rows", "detail")
+    for stage in result.stages:
+        style = _STATUS_STYLE.get(stage.status, "")
+        table.add_row(
+            escape(stage.name),
+            f"[{style}]{stage.status}[/]" if style else stage.status,
+            "" if stage.rows is None else str(stage.rows),
+            escape(stage.message),
+        )
+        for check in stage.checks:
+            status = check.status
+            detail = check.message + (f" (sample: {json.dumps(check.sample[:2])})" if check.sample else "")
+            table.add_row(
+                f"  {escape(check.check.label)}",
+                f"[{_STATUS_STYLE[status]}]{status}[/]",
+                str(check.failures) if check.failures else "",
+                escape(detail),
+            )
+    out.print(table)
+
+
+@app.command("list")
+def list_command(store: StoreOption = None) -> None:
+    """List the pipelines that ran, with their newest run."""
+    from threadline.pipeline.history import pipelines
+
+    with expected_errors(), opened_store(store) as opened, opened.read() as connection:
+        found = pipelines(connection)
+        short = short_run_ids(connection, [p.last.id for p in found])
+    if not found:
+        err.print("no pipeline runs yet; `threadline pipeline run FILE.py` runs one")
+        return
+    table = Table("pipeline", "runs", "last run", "env", "state", "started")
+    for summary in found:
+        last = summary.last
+        table.add_row(
+            escape(summary.name),
+            str(summary.runs),
+            short[last.id],
+            escape(str(last.params.get("env", ""))),
+            state_label(last.state),
+            people_time(last.started_at or last.created_at),
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[
+        str, typer.Argument(help="The pipeline's name (`threadline pipeline list`).", show_default=False)
+    ],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to show.")] = 3,
+    store: StoreOption = None,
+) -> None:
+    """Show a pipeline's newest runs: each stage's state, and each check's result with its failing rows."""
+    from threadline.pipeline.history import pipeline_runs
+
+    with expected_errors(), opened_store(store) as opened, opened.read() as connection:
+        views = pipeline_runs(connection, name, limit)
+        short = short_run_ids(connection, [v.run.id for v in views])
+    if not views:
+        err.print(f"pipeline {escape(name)} has no runs")
+        return
+    for view in views:
+        run = view.run
+        header = (
+            f"[bold]{escape(name)}[/] run {short[run.id]} ({escape(view.env)}): {state_label(run.state)}, "
+            f"{people_time(run.started_at or run.created_at)}"
+        )
+        out.print(header)
+        if run.error:
+            out.print(f"  [red]{escape(run.error)}[/]")
+        table = Table("stage", "state", "detail")
+        for stage in view.stages:
+            label = stage.job_name.removeprefix(f"{name}.")
+            table.add_row(escape(label), state_label(stage.state), escape(stage.error or ""))
+            for check in view.checks(stage):
+                status = str(check.get("status"))
+                detail = str(check.get("message") or "")
+                if check.get("sample"):
+                    detail += f" sample: {json.dumps(check['sample'][:2])}"
+                table.add_row(
+                    f"  {escape(str(check.get('check')))}",
+                    f"[{_STATUS_STYLE.get(status, '')}]{status}[/]",
+                    escape(detail),
+                )
+        out.print(table)

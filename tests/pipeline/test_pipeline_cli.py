@@ -1,0 +1,122 @@
+"""``threadline pipeline run|list|show`` as a user types them: the example end to end, and clear
+one-line errors for a missing file, a typo'd table or environment, and a configuration mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from threadline.cli.main import app
+
+
+def threadline(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert "Traceback" not in result.output
+    return result.exit_code, result.stdout, result.stderr
+
+
+def error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_run_list_and_show_the_example(example: Path) -> None:
+    code, out, err = threadline("pipeline", "run", str(example / "shop.py"), "--env", "staging")
+    assert code == 0, err
+    assert "promote" in out
+    assert "promoted; run" in err
+    code, out, _ = threadline("pipeline", "list")
+    assert code == 0
+    assert "shop" in out
+    assert "staging" in out
+    code, out, _ = threadline("pipeline", "show", "shop")
+    assert code == 0
+    for stage in (
+        "extract.orders",
+        "load.orders",
+        "validate.orders",
+        "transform.revenue_by_country",
+        "promote",
+    ):
+        assert stage in out
+    assert "unique(order_id)" in out
+    assert "passed" in out
+
+
+def test_a_blocked_run_exits_1_naming_the_check_and_show_has_the_rows(example: Path) -> None:
+    assert threadline("pipeline", "run", str(example / "shop.py"))[0] == 0
+    with (example / "data/orders.csv").open("a") as handle:
+        handle.write("1011,2,-1.00,shipped,2026-12-05T09:00:00\n")
+    code, out, err = threadline("pipeline", "run", str(example / "shop.py"), "--format", "json")
+    assert code == 1
+    assert "between(amount)" in error_line(err)
+    assert "production analytics is unchanged" in error_line(err)
+    report = json.loads(out)
+    assert report["promoted"] is False
+    checks = {c["check"]: c for s in report["stages"] for c in s["checks"]}
+    assert checks["between(amount)"]["sample"][0]["order_id"] == 1011
+    code, out, _ = threadline("pipeline", "show", "shop", "-n", "1")
+    assert code == 0
+    assert "failed" in out
+    assert "1011" in out
+
+
+def test_missing_file(project: Path) -> None:
+    code, _, err = threadline("pipeline", "run", "nope.py")
+    assert code == 1
+    assert (
+        error_line(err)
+        == "error: no pipeline file nope.py: give the path of a .py file that declares a Pipeline"
+    )
+
+
+def test_unknown_environment(example: Path) -> None:
+    code, _, err = threadline("pipeline", "run", str(example / "shop.py"), "--env", "prod")
+    assert code == 1
+    assert "has no environment 'prod'; its environments: staging, production" in error_line(err)
+
+
+def test_typo_in_a_table_name(example: Path) -> None:
+    path = example / "shop.py"
+    path.write_text(
+        path.read_text().replace('pipeline.validate(\n    "orders"', 'pipeline.validate(\n    "oders"')
+    )
+    code, _, err = threadline("pipeline", "run", str(path))
+    assert code == 1
+    assert "validate names table 'oders', which it does not make; did you mean 'orders'?" in error_line(err)
+
+
+def test_bad_config_key_is_one_line_naming_it(example: Path) -> None:
+    path = example / "shop.py"
+    path.write_text(path.read_text().replace('"staging": {"lake"', '"staging": {"lakes"'))
+    code, _, err = threadline("pipeline", "run", str(path))
+    assert code == 1
+    assert "environments.staging: unknown key 'lakes'; known keys: lake, warehouse" in error_line(err)
+
+
+def test_a_file_that_fails_says_where(project: Path) -> None:
+    (project / "broken.py").write_text("from threadline.pipeline import Pipeline\n\nx = 1 / 0\n")
+    code, _, err = threadline("pipeline", "run", "broken.py")
+    assert code == 1
+    assert (
+        error_line(err) == "error: broken.py:3: the pipeline file failed: ZeroDivisionError: division by zero"
+    )
+
+
+def test_a_file_without_a_pipeline(project: Path) -> None:
+    (project / "empty.py").write_text("x = 1\n")
+    code, _, err = threadline("pipeline", "run", "empty.py")
+    assert code == 1
+    assert "declares no pipeline" in error_line(err)
+
+
+def test_show_an_unknown_pipeline(example: Path) -> None:
+    assert threadline("pipeline", "run", str(example / "shop.py"))[0] == 0
+    code, _, err = threadline("pipeline", "show", "shoop")
+    assert code == 1
+    assert "no pipeline 'shoop'" in error_line(err)
