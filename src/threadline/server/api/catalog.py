@@ -1,10 +1,16 @@
 """``/api/v1/catalog/``: the Data Catalog over HTTP, in Data Catalog v1's JSON (``entryGroups``,
 ``entries``, ``tagTemplates``, ``tags``, ``catalog:search``, ``entries:lookup``).
 
-Scopes: ``read`` to browse and search, ``write`` to edit entry groups, entries and tags, ``admin`` for
-tag templates. A write is planned against the catalog as it is (every check passes or nothing is
-written), appended through the writer as events, and answered once folded, so the next read shows it.
-Reads take ``asOf`` (an ISO time) to read the catalog as it was then.
+Declared like every router of this package: the scope is a dependency (``ReadKey`` to browse and
+search, ``WriteKey`` to edit entry groups, entries and tags, ``AdminKey`` for tag templates), whose key's
+name is each change's ``by`` in the history; the query parameters are ``server.api.params``
+dependencies (``asOf``, an ISO time, reads the catalog as it was then; ``pageSize``/``pageToken`` page a
+list; ``force``); a body is documented from the pydantic mirrors of ``catalog_models`` and decoded by
+the catalog's msgspec structs, which name the field at fault; each answer's ``response_model`` documents
+it, while the handler answers msgspec-encoded JSON. Errors are threadline's (the one shape).
+
+A write is planned against the catalog as it is (every check passes or nothing is written), appended
+through the writer as events, and answered once folded, so the next read shows it.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +40,8 @@ from threadline.server.api.catalog_models import (
     CatalogEntryGroup,
     CatalogHistory,
     CatalogTag,
+    CatalogTagList,
+    CatalogTagOut,
     CatalogTagTemplate,
     Deleted,
     EntryGroupList,
@@ -45,8 +53,6 @@ from threadline.server.api.catalog_models import (
     SearchRequest,
     TagBatch,
     TagBatchAnswer,
-    TagList,
-    TagOut,
     TagTemplateList,
     TagTemplateOut,
     body,
@@ -100,7 +106,7 @@ async def _token_page(
     size: Annotated[
         int, Depends(params.int_param("pageSize", "Most items in the answer", DEFAULT_PAGE, 1, MAX_PAGE))
     ],
-    token: Annotated[str | None, Query(alias="pageToken", description=_PAGE_TOKEN_HELP)] = None,
+    token: Annotated[str | None, Depends(params.text_param("pageToken", _PAGE_TOKEN_HELP))],
 ) -> TokenPage:
     return TokenPage(size, _offset(token))
 
@@ -124,6 +130,15 @@ LinkedResource = Annotated[
         )
     ),
 ]
+
+
+#: The ids in the paths (a name is ``entryGroups/GROUP/entries/ENTRY/tags/TAG``, ``tagTemplates/ID``).
+GroupId = Annotated[str, Path(description="The entry group's id.")]
+EntryIdInPath = Annotated[str, Path(description="The entry's id, in its group.")]
+TagId = Annotated[str, Path(description="The tag's id: its template's id, then @COLUMN if on a column.")]
+TemplateId = Annotated[str, Path(description="The tag template's id.")]
+FieldId = Annotated[str, Path(description="The enum field's id in the template.")]
+EnumValueName = Annotated[str, Path(description="The enum value's current display name.")]
 
 
 async def _json_body(request: Request, state: State) -> Any:
@@ -222,7 +237,7 @@ async def create_entry_group(
 
 
 @router.get("/entryGroups/{group_id}", response_model=EntryGroupOut)
-async def get_entry_group(_key: ReadKey, state: State, group_id: str, as_of: AsOf) -> Response:
+async def get_entry_group(_key: ReadKey, state: State, group_id: GroupId, as_of: AsOf) -> Response:
     """One entry group."""
     record = await read(state, _get, GROUP, group_name(group_id), as_of, "entry group")
     return json_response(record.to_json())
@@ -233,21 +248,21 @@ async def get_entry_group(_key: ReadKey, state: State, group_id: str, as_of: AsO
     response_model=EntryGroupOut,
     openapi_extra=body(CatalogEntryGroup, "The fields to change."),
 )
-async def update_entry_group(key: WriteKey, state: State, group_id: str, doc: JsonBody) -> Response:
+async def update_entry_group(key: WriteKey, state: State, group_id: GroupId, doc: JsonBody) -> Response:
     """Update an entry group's fields given in the body (``write``)."""
     await _write(state, key, lambda p: p.put_group(group_id, doc, create=False))
     return await _answer(state, GROUP, group_name(group_id), "entry group")
 
 
 @router.delete("/entryGroups/{group_id}", response_model=Deleted)
-async def delete_entry_group(key: WriteKey, state: State, group_id: str, force: Force) -> Response:
+async def delete_entry_group(key: WriteKey, state: State, group_id: GroupId, force: Force) -> Response:
     """Delete an entry group; one with entries needs ``force`` (``write``)."""
     await _write(state, key, lambda p: p.delete_group(group_id, force=force))
     return json_response({})
 
 
 @router.get("/entryGroups/{group_id}/history", response_model=CatalogHistory)
-async def entry_group_history(_key: ReadKey, state: State, group_id: str) -> Response:
+async def entry_group_history(_key: ReadKey, state: State, group_id: GroupId) -> Response:
     """Every change of an entry group: what, when, by which key."""
     return json_response(await read(state, _history, GROUP, group_name(group_id), "entry group"))
 
@@ -263,7 +278,7 @@ async def _answer(state: ServerState, kind: str, name: str, what: str) -> Respon
 
 
 @router.get("/entryGroups/{group_id}/entries", response_model=EntryList)
-async def list_entries(_key: ReadKey, state: State, group_id: str, page: Page, as_of: AsOf) -> Response:
+async def list_entries(_key: ReadKey, state: State, group_id: GroupId, page: Page, as_of: AsOf) -> Response:
     """The entries of a group, by name."""
     await read(state, _get, GROUP, group_name(group_id), as_of, "entry group")
     items, total = await read(state, _list, ENTRY, group_name(group_id), page.size, page.offset, as_of)
@@ -276,7 +291,7 @@ async def list_entries(_key: ReadKey, state: State, group_id: str, page: Page, a
     openapi_extra=body(CatalogEntry, "The entry's fields."),
 )
 async def create_entry(
-    key: WriteKey, state: State, group_id: str, entry_id: EntryId, doc: JsonBody
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryId, doc: JsonBody
 ) -> Response:
     """Create an entry (``write``)."""
     await _write(state, key, lambda p: p.put_entry(group_id, entry_id, doc, create=True))
@@ -284,7 +299,9 @@ async def create_entry(
 
 
 @router.get("/entryGroups/{group_id}/entries/{entry_id}", response_model=EntryOut)
-async def get_entry(_key: ReadKey, state: State, group_id: str, entry_id: str, as_of: AsOf) -> Response:
+async def get_entry(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, as_of: AsOf
+) -> Response:
     """One entry, with what lineage adds (``threadline``: linked node, matching datasets, producers' tags)."""
     record = await read(state, _get, ENTRY, entry_name(group_id, entry_id), as_of, "entry")
     return json_response(await read(state, links.decorate, record))
@@ -295,21 +312,23 @@ async def get_entry(_key: ReadKey, state: State, group_id: str, entry_id: str, a
     response_model=EntryOut,
     openapi_extra=body(CatalogEntry, "The fields to change."),
 )
-async def update_entry(key: WriteKey, state: State, group_id: str, entry_id: str, doc: JsonBody) -> Response:
+async def update_entry(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, doc: JsonBody
+) -> Response:
     """Update the entry's fields given in the body (``write``)."""
     await _write(state, key, lambda p: p.put_entry(group_id, entry_id, doc, create=False))
     return await _answer(state, ENTRY, entry_name(group_id, entry_id), "entry")
 
 
 @router.delete("/entryGroups/{group_id}/entries/{entry_id}", response_model=Deleted)
-async def delete_entry(key: WriteKey, state: State, group_id: str, entry_id: str) -> Response:
+async def delete_entry(key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath) -> Response:
     """Delete an entry and its tags (``write``)."""
     await _write(state, key, lambda p: p.delete_entry(group_id, entry_id))
     return json_response({})
 
 
 @router.get("/entryGroups/{group_id}/entries/{entry_id}/history", response_model=CatalogHistory)
-async def entry_history(_key: ReadKey, state: State, group_id: str, entry_id: str) -> Response:
+async def entry_history(_key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath) -> Response:
     """Every change of an entry."""
     return json_response(await read(state, _history, ENTRY, entry_name(group_id, entry_id), "entry"))
 
@@ -344,8 +363,10 @@ def _tags(connection: Any, group_id: str, entry_id: str, as_of: int | None) -> l
     return out
 
 
-@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags", response_model=TagList)
-async def list_tags(_key: ReadKey, state: State, group_id: str, entry_id: str, as_of: AsOf) -> Response:
+@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags", response_model=CatalogTagList)
+async def list_tags(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, as_of: AsOf
+) -> Response:
     """An entry's tags (its columns' included), with the templates' display names; then the tags its
     producers sent (source ``INTEGRATION``)."""
     tags = await read(state, _tags, group_id, entry_id, as_of)
@@ -354,10 +375,12 @@ async def list_tags(_key: ReadKey, state: State, group_id: str, entry_id: str, a
 
 @router.post(
     "/entryGroups/{group_id}/entries/{entry_id}/tags",
-    response_model=TagOut,
+    response_model=CatalogTagOut,
     openapi_extra=body(CatalogTag, "The tag: its template, its field values, its column if on one."),
 )
-async def create_tag(key: WriteKey, state: State, group_id: str, entry_id: str, doc: JsonBody) -> Response:
+async def create_tag(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, doc: JsonBody
+) -> Response:
     """Write a tag on the entry or one of its columns; writing the same template (and column) again
     updates it (``write``)."""
     tag = await _write(state, key, lambda p: p.put_tag(group_id, entry_id, doc))
@@ -366,11 +389,11 @@ async def create_tag(key: WriteKey, state: State, group_id: str, entry_id: str, 
 
 @router.patch(
     "/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}",
-    response_model=TagOut,
+    response_model=CatalogTagOut,
     openapi_extra=body(CatalogTag, "The field values to change (template and column are the tag's)."),
 )
 async def update_tag(
-    key: WriteKey, state: State, group_id: str, entry_id: str, tag_id: str, doc: JsonBody
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId, doc: JsonBody
 ) -> Response:
     """Update the fields given of one tag (``write``)."""
     name = f"{entry_name(group_id, entry_id)}/tags/{tag_id}"
@@ -388,14 +411,18 @@ async def update_tag(
 
 
 @router.delete("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}", response_model=Deleted)
-async def delete_tag(key: WriteKey, state: State, group_id: str, entry_id: str, tag_id: str) -> Response:
+async def delete_tag(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId
+) -> Response:
     """Delete one tag (``write``)."""
     await _write(state, key, lambda p: p.delete_tag(group_id, entry_id, tag_id))
     return json_response({})
 
 
 @router.get("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}/history", response_model=CatalogHistory)
-async def tag_history(_key: ReadKey, state: State, group_id: str, entry_id: str, tag_id: str) -> Response:
+async def tag_history(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId
+) -> Response:
     """Every change of one tag."""
     name = f"{entry_name(group_id, entry_id)}/tags/{tag_id}"
     return json_response(await read(state, _history, TAG, name, "tag"))
@@ -458,7 +485,7 @@ async def create_tag_template(
 
 
 @router.get("/tagTemplates/{template_id}", response_model=TagTemplateOut)
-async def get_tag_template(_key: ReadKey, state: State, template_id: str, as_of: AsOf) -> Response:
+async def get_tag_template(_key: ReadKey, state: State, template_id: TemplateId, as_of: AsOf) -> Response:
     """One tag template."""
     record = await read(state, _get, TEMPLATE, template_name(template_id), as_of, "tag template")
     return json_response(record.to_json())
@@ -469,7 +496,9 @@ async def get_tag_template(_key: ReadKey, state: State, template_id: str, as_of:
     response_model=TagTemplateOut,
     openapi_extra=body(CatalogTagTemplate, "The fields of the template to change."),
 )
-async def update_tag_template(key: AdminKey, state: State, template_id: str, doc: JsonBody) -> Response:
+async def update_tag_template(
+    key: AdminKey, state: State, template_id: TemplateId, doc: JsonBody
+) -> Response:
     """Update a template (``admin``) by Data Catalog's evolution rules: a field's type never changes,
     enum values are only added (or renamed), no required field is added while tags use it."""
     await _write(state, key, lambda p: p.put_template(template_id, doc, create=False))
@@ -477,7 +506,7 @@ async def update_tag_template(key: AdminKey, state: State, template_id: str, doc
 
 
 @router.delete("/tagTemplates/{template_id}", response_model=Deleted)
-async def delete_tag_template(key: AdminKey, state: State, template_id: str, force: Force) -> Response:
+async def delete_tag_template(key: AdminKey, state: State, template_id: TemplateId, force: Force) -> Response:
     """Delete a template; one that tags use needs ``force``, which deletes them too (``admin``)."""
     await _write(state, key, lambda p: p.delete_template(template_id, force=force))
     return json_response({})
@@ -489,7 +518,12 @@ async def delete_tag_template(key: AdminKey, state: State, template_id: str, for
     openapi_extra=body(EnumValueRename, "The value's new name."),
 )
 async def rename_enum_value(
-    key: AdminKey, state: State, template_id: str, field_id: str, value: str, doc: JsonBody
+    key: AdminKey,
+    state: State,
+    template_id: TemplateId,
+    field_id: FieldId,
+    value: EnumValueName,
+    doc: JsonBody,
 ) -> Response:
     """Rename an enum value, in the template and every tag that holds it (``admin``):
     ``{"newEnumValueDisplayName": "…"}``."""
@@ -502,7 +536,7 @@ async def rename_enum_value(
 
 
 @router.get("/tagTemplates/{template_id}/history", response_model=CatalogHistory)
-async def tag_template_history(_key: ReadKey, state: State, template_id: str) -> Response:
+async def tag_template_history(_key: ReadKey, state: State, template_id: TemplateId) -> Response:
     """Every change of a tag template."""
     return json_response(await read(state, _history, TEMPLATE, template_name(template_id), "tag template"))
 

@@ -179,7 +179,7 @@ class PropagatedFrom(Model):
     column: str
 
 
-class TagOut(CatalogTag):
+class CatalogTagOut(CatalogTag):
     """A tag as read: a person's (``USER``), a producer's (``INTEGRATION``) or one propagated along
     column lineage (``PROPAGATED``)."""
 
@@ -195,8 +195,8 @@ class EntryLineage(Model):
     """What lineage adds to an entry (threadline's)."""
 
     linked_node: str | None = None
-    integration_tags: list[TagOut] | None = None
-    propagated_tags: list[TagOut] | None = None
+    integration_tags: list[CatalogTagOut] | None = None
+    propagated_tags: list[CatalogTagOut] | None = None
     matching_datasets: list[str] | None = Field(None, description="The datasets its file patterns name.")
     covering_entries: list[str] | None = Field(None, description="The entries whose patterns name it.")
 
@@ -213,12 +213,12 @@ class EntryList(Model):
     next_page_token: str | None = None
 
 
-class TagList(Model):
-    tags: list[TagOut]
+class CatalogTagList(Model):
+    tags: list[CatalogTagOut]
 
 
 class TagBatchAnswer(Model):
-    tags: list[TagOut]
+    tags: list[CatalogTagOut]
     changed: int = Field(description="How many tags changed (one already as given changes nothing).")
 
 
