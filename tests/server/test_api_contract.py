@@ -21,7 +21,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from tests.conftest import EXAMPLE_EVENTS
+from tests.conftest import EXAMPLE_EVENTS, ROOT
+from threadline.catalog import local
+from threadline.catalog.files import load, plan_file
 from threadline.openlineage.events import parse_event
 from threadline.projection import project_all
 from threadline.server.app import asgi_app, create_app
@@ -42,6 +44,40 @@ BODY_READERS = {
 RAW_ANSWERS = {("get", "/api/v1/events/{event_id}/raw"), ("get", "/api/v1/objects/{object_id}")}
 ERROR_KEYS = {"status", "code", "message", "error"}
 BODY_LIMIT = 64 * 1024
+LAKE = "s3://acme-lake"
+#: Beside examples/catalog/ml-pipelines.yaml: entries linked to the example's datasets, a column tag
+#: on the raw customers that propagates along column lineage to the clean ones, a producer's tags.
+CATALOG = {
+    "tagTemplates": [
+        {
+            "id": "sensitivity",
+            "displayName": "Sensitivity",
+            "fields": {"level": {"type": {"enum": ["PUBLIC", "PII"]}, "propagate": "downstream"}},
+        }
+    ],
+    "entryGroups": [
+        {
+            "id": "lake",
+            "entries": [
+                {
+                    "id": "raw-customers",
+                    "type": "TABLE",
+                    "linkedResource": f"dataset:{LAKE}:raw/churn/customers.parquet",
+                    "schema": {"columns": [{"column": "customer_id", "type": "STRING"}]},
+                    "tags": [
+                        {"template": "sensitivity", "column": "customer_id", "fields": {"level": "PII"}}
+                    ],
+                },
+                {
+                    "id": "clean-customers",
+                    "type": "TABLE",
+                    "linkedResource": f"dataset:{LAKE}:clean/churn/customers.parquet",
+                    "schema": {"columns": [{"column": "customer_id", "type": "STRING"}]},
+                },
+            ],
+        }
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +87,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, example_events_module: list
     store = open_store(f"sqlite:///{directory / 'threadline.db'}")
     store.append([parse_event(raw) for raw in example_events_module])
     project_all(store)
+    for doc in (load(ROOT / "examples" / "catalog" / "ml-pipelines.yaml"), CATALOG):
+        local.change(store, lambda planner, doc=doc: plan_file(planner, doc), by="contract")
     objects = directory / "objects"
     config = ServerConfig(auth="none", max_body_bytes=BODY_LIMIT, max_batch_events=10)
     app = create_app(store, config, objects_dir=objects)
@@ -248,6 +286,7 @@ def test_the_answers_match_their_documented_schemas(served: Any, document: dict[
         "/api/v1/ui/pages/run": f"/api/v1/ui/pages/run?runId={values['run_id']}",
         "/api/v1/ui/pages/job": f"/api/v1/ui/pages/job?namespace={ns}&name={job}",
         "/api/v1/ui/pages/dataset": f"/api/v1/ui/pages/dataset?namespace={dns}&name={ds}",
+        **_catalog_reads(),
     }
     gets = {path for method, path, _ in _operations(document) if method == "get"} - {
         p for _, p in RAW_ANSWERS
@@ -258,6 +297,124 @@ def test_the_answers_match_their_documented_schemas(served: Any, document: dict[
         assert answer.status_code == 200, (url, answer.text[:300])
         schema = document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         _validate(document, schema, answer.json())
+
+
+def _catalog_reads() -> dict[str, str]:
+    c, ml, clean = "/api/v1/catalog", "entryGroups/machine-learning-pipelines", "entryGroups/lake"
+    entry = f"{c}/entryGroups/{{group_id}}/entries/{{entry_id}}"
+    raw = _q(f"dataset:{LAKE}:raw/churn/customers.parquet")
+    return {
+        f"{c}/entryGroups": f"{c}/entryGroups?pageSize=1",
+        f"{c}/entryGroups/{{group_id}}": f"{c}/{ml}",
+        f"{c}/entryGroups/{{group_id}}/history": f"{c}/{ml}/history",
+        f"{c}/entryGroups/{{group_id}}/entries": f"{c}/{clean}/entries",
+        entry: f"{c}/{clean}/entries/clean-customers",
+        f"{entry}/history": f"{c}/{ml}/entries/ml-pipeline/history",
+        f"{entry}/tags": f"{c}/{clean}/entries/clean-customers/tags",
+        f"{entry}/tags/{{tag_id}}/history": f"{c}/{ml}/entries/ml-pipeline/tags/lineage_notes/history",
+        f"{c}/tagTemplates": f"{c}/tagTemplates",
+        f"{c}/tagTemplates/{{template_id}}": f"{c}/tagTemplates/sensitivity",
+        f"{c}/tagTemplates/{{template_id}}/history": f"{c}/tagTemplates/lineage_notes/history",
+        f"{c}/entries:lookup": f"{c}/entries:lookup?linkedResource={raw}",
+    }
+
+
+def test_the_catalog_answers_are_the_full_ones(served: Any, document: dict[str, Any]) -> None:
+    """The catalog's answers checked above hold what lineage adds, and its writes match their schemas."""
+    _, client = served
+    c = "/api/v1/catalog"
+    clean = client.get(f"{c}/entryGroups/lake/entries/clean-customers").json()
+    assert clean["threadline"]["propagatedTags"][0]["source"] == "PROPAGATED"
+    assert [
+        t["source"] for t in client.get(f"{c}/entryGroups/lake/entries/clean-customers/tags").json()["tags"]
+    ]
+    ml = client.get(f"{c}/entryGroups/machine-learning-pipelines/entries/ml-pipeline").json()
+    assert "matchingDatasets" in ml["threadline"]
+    assert client.get(f"{c}/entryGroups?pageSize=1").json()["nextPageToken"]
+    history = client.get(f"{c}/tagTemplates/lineage_notes/history").json()
+    assert history["changes"][0]["by"] == "contract"
+    lookup = client.get(
+        f"{c}/entries:lookup", params={"linkedResource": f"dataset:{LAKE}:raw/churn/customers.parquet"}
+    )
+    assert lookup.json()["name"] == "entryGroups/lake/entries/raw-customers"
+    writes = [
+        ("post", f"{c}/catalog:search", {"query": "customers"}, None),
+        ("post", f"{c}/entryGroups", {"displayName": "Scratch"}, {"entryGroupId": "scratch"}),
+        ("patch", f"{c}/entryGroups/scratch", {"description": "for the contract"}, None),
+        ("post", f"{c}/entryGroups/scratch/entries", {"type": "TABLE"}, {"entryId": "t"}),
+        ("patch", f"{c}/entryGroups/scratch/entries/t", {"description": "a table"}, None),
+        (
+            "post",
+            f"{c}/entryGroups/scratch/entries/t/tags",
+            {"template": "sensitivity", "fields": {"level": {"enumValue": {"displayName": "PUBLIC"}}}},
+            None,
+        ),
+        (
+            "patch",
+            f"{c}/entryGroups/scratch/entries/t/tags/sensitivity",
+            {"fields": {"level": {"enumValue": {"displayName": "PII"}}}},
+            None,
+        ),
+        (
+            "post",
+            f"{c}/tags:batch",
+            {
+                "tags": [
+                    {
+                        "entry": "entryGroups/scratch/entries/t",
+                        "tag": {"template": "lineage_notes", "fields": {"usage": {"stringValue": "tests"}}},
+                    }
+                ]
+            },
+            None,
+        ),
+        (
+            "post",
+            f"{c}/tagTemplates",
+            {"fields": {"n": {"type": {"primitiveType": "DOUBLE"}}}},
+            {"tagTemplateId": "scratch"},
+        ),
+        ("patch", f"{c}/tagTemplates/scratch", {"displayName": "Scratch"}, None),
+        (
+            "post",
+            f"{c}/tagTemplates/sensitivity/fields/level/enumValues/PUBLIC:rename",
+            {"newEnumValueDisplayName": "OPEN"},
+            None,
+        ),
+        ("delete", f"{c}/entryGroups/scratch/entries/t/tags/sensitivity", None, None),
+        ("delete", f"{c}/entryGroups/scratch", None, {"force": "true"}),
+        ("delete", f"{c}/tagTemplates/scratch", None, None),
+    ]
+    for method, url, body, params in writes:
+        answer = client.request(method.upper(), url, json=body, params=params)
+        assert answer.status_code == 200, (method, url, answer.text[:300])
+        path = next(
+            p
+            for m, p, _ in _operations(document)
+            if m == method and re.fullmatch(re.sub(r"{\w+}", "[^/]+", p), url)
+        )
+        schema = document["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+        _validate(document, schema, answer.json())
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_every_reference_of_the_document_resolves(document: dict[str, Any]) -> None:
+    """Bodies documented by hand (``openapi_extra``) refer only to schemas the document has."""
+    schemas = document["components"]["schemas"]
+    refs = set(_refs(document["paths"]))
+    assert refs
+    assert all(ref.startswith("#/components/schemas/") for ref in refs), refs
+    assert {ref.rsplit("/", 1)[-1] for ref in refs} <= set(schemas)
 
 
 # ---- one error shape -------------------------------------------------------------------------------------

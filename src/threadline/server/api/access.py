@@ -58,3 +58,5 @@ MayRead = Annotated[bool, Depends(_may_read)]
 ReadKey = Annotated[ApiKey | None, Depends(scope("read"))]
 #: A key with the write scope (or none needed).
 WriteKey = Annotated[ApiKey | None, Depends(scope("write"))]
+#: A key with the admin scope (or none needed).
+AdminKey = Annotated[ApiKey | None, Depends(scope("admin"))]

@@ -1,20 +1,27 @@
 """``/api/v1/catalog/``: the Data Catalog over HTTP, in Data Catalog v1's JSON (``entryGroups``,
 ``entries``, ``tagTemplates``, ``tags``, ``catalog:search``, ``entries:lookup``).
 
-Scopes: ``read`` to browse and search, ``write`` to edit entry groups, entries and tags, ``admin`` for
-tag templates. A write is planned against the catalog as it is (every check passes or nothing is
-written), appended through the writer as events, and answered once folded, so the next read shows it.
-Reads take ``asOf`` (an ISO time) to read the catalog as it was then.
+Declared like every router of this package: the scope is a dependency (``ReadKey`` to browse and
+search, ``WriteKey`` to edit entry groups, entries and tags, ``AdminKey`` for tag templates), whose key's
+name is each change's ``by`` in the history; the query parameters are ``server.api.params``
+dependencies (``asOf``, an ISO time, reads the catalog as it was then; ``pageSize``/``pageToken`` page a
+list; ``force``); a body is documented from the pydantic mirrors of ``catalog_models`` and decoded by
+the catalog's msgspec structs, which name the field at fault; each answer's ``response_model`` documents
+it, while the handler answers msgspec-encoded JSON. Errors are threadline's (the one shape).
+
+A write is planned against the catalog as it is (every check passes or nothing is written), appended
+through the writer as events, and answered once folded, so the next read shows it.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,38 +30,63 @@ from threadline.catalog import links, reads
 from threadline.catalog.changes import Planner, change_events, entry_name, group_name, template_name
 from threadline.catalog.propagation import propagated_tags
 from threadline.catalog.search import MAX_PAGE, search
-from threadline.errors import BadRequest, NotFound
+from threadline.errors import BadRequest, InvalidParameter, NotFound
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
 from threadline.openlineage.events import parse_event
-from threadline.openlineage.timestamps import parse_time
-from threadline.server.api import routing
+from threadline.server.api import params
+from threadline.server.api.access import AdminKey, ReadKey, State, WriteKey
+from threadline.server.api.catalog_models import (
+    CatalogEntry,
+    CatalogEntryGroup,
+    CatalogHistory,
+    CatalogTag,
+    CatalogTagList,
+    CatalogTagOut,
+    CatalogTagTemplate,
+    Deleted,
+    EntryGroupList,
+    EntryGroupOut,
+    EntryList,
+    EntryOut,
+    EnumValueRename,
+    SearchAnswer,
+    SearchRequest,
+    TagBatch,
+    TagBatchAnswer,
+    TagTemplateList,
+    TagTemplateOut,
+    body,
+)
 from threadline.server.api.changes import wait_folded
+from threadline.server.api.models import ERRORS
+from threadline.server.api.routing import read
 from threadline.server.bodies import read_body
-from threadline.server.state import ServerState, json_response, state_of
+from threadline.server.state import ServerState, json_response
+from threadline.store.base import ApiKey
 from threadline.store.codec import encode
 
 T = TypeVar("T")
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 PREFIX = "/api/v1/catalog"
+router = APIRouter(prefix=PREFIX, tags=["catalog"], responses=ERRORS)
 DEFAULT_PAGE = 100
 
-AsOf = Annotated[str | None, Query(alias="asOf", description="Read the catalog as it was at this ISO time.")]
-PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE)]
-PageToken = Annotated[str | None, Query(alias="pageToken")]
-Force = Annotated[bool, Query(description="Delete what depends on it too.")]
+# ---- parameters -----------------------------------------------------------------------------------------
+
+#: ``asOf``: the catalog as it was at that time (microseconds), ``None`` for now.
+AsOf = Annotated[int | None, Depends(params.as_of_param("The catalog"))]
+#: ``force``: delete what depends on the resource too.
+Force = Annotated[
+    bool, Depends(params.flag_param("force", "Delete what depends on it too (true, 1 or yes)."))
+]
+_PAGE_TOKEN_HELP = "The nextPageToken of the previous answer, for the next page."
 
 
-# ---- helpers ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class TokenPage:
+    """``pageSize`` and ``pageToken`` of a list request, checked (the token as an offset)."""
 
-
-def _as_of(text: str | None) -> int | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_time(text)
-    except ValueError:
-        msg = f"asOf must be an ISO 8601 time such as 2026-01-31T12:00:00Z, not {text!r}"
-        raise BadRequest(msg) from None
+    size: int
+    offset: int
 
 
 def _offset(token: str | None) -> int:
@@ -66,19 +98,52 @@ def _offset(token: str | None) -> int:
         offset = -1
     if offset < 0:
         msg = "pageToken is not one this server gave: pass the nextPageToken of the previous answer"
-        raise BadRequest(msg)
+        raise InvalidParameter(msg, "pageToken")
     return offset
 
 
-def _page(key: str, items: list[dict[str, Any]], total: int, offset: int) -> dict[str, Any]:
-    answer: dict[str, Any] = {key: items, "totalSize": total}
-    if offset + len(items) < total:
-        answer["nextPageToken"] = base64.urlsafe_b64encode(str(offset + len(items)).encode()).decode()
-    return answer
+async def _token_page(
+    size: Annotated[
+        int, Depends(params.int_param("pageSize", "Most items in the answer", DEFAULT_PAGE, 1, MAX_PAGE))
+    ],
+    token: Annotated[str | None, Depends(params.text_param("pageToken", _PAGE_TOKEN_HELP))],
+) -> TokenPage:
+    return TokenPage(size, _offset(token))
 
 
-async def _body(request: Request) -> Any:
-    state = state_of(request)
+#: ``pageSize`` (default 100) and ``pageToken``.
+Page = Annotated[TokenPage, Depends(_token_page)]
+EntryGroupId = Annotated[
+    str, Depends(params.name_param("entryGroupId", "The new entry group's id.", "such as ml-pipelines"))
+]
+EntryId = Annotated[str, Depends(params.name_param("entryId", "The new entry's id.", "such as orders"))]
+TagTemplateId = Annotated[
+    str, Depends(params.name_param("tagTemplateId", "The new template's id.", "such as data_quality"))
+]
+LinkedResource = Annotated[
+    str,
+    Depends(
+        params.name_param(
+            "linkedResource",
+            "The lineage dataset or job: dataset:NAMESPACE:NAME or job:NAMESPACE:NAME.",
+            "such as dataset:postgres://db:5432:public.orders",
+        )
+    ),
+]
+
+
+#: The ids in the paths (a name is ``entryGroups/GROUP/entries/ENTRY/tags/TAG``, ``tagTemplates/ID``).
+GroupId = Annotated[str, Path(description="The entry group's id.")]
+EntryIdInPath = Annotated[str, Path(description="The entry's id, in its group.")]
+TagId = Annotated[str, Path(description="The tag's id: its template's id, then @COLUMN if on a column.")]
+TemplateId = Annotated[str, Path(description="The tag template's id.")]
+FieldId = Annotated[str, Path(description="The enum field's id in the template.")]
+EnumValueName = Annotated[str, Path(description="The enum value's current display name.")]
+
+
+async def _json_body(request: Request, state: State) -> Any:
+    """The request's JSON body (``{}`` when empty), read within the server's body limit; what it must
+    hold is checked by the catalog's msgspec structs, which name the field at fault."""
     raw = await read_body(request.headers, request.stream(), state.max_body_bytes)
     if not raw.strip():
         return {}
@@ -89,17 +154,31 @@ async def _body(request: Request) -> Any:
         raise BadRequest(msg) from None
 
 
+#: The JSON body, decoded (documented on each route by ``openapi_extra``).
+JsonBody = Annotated[Any, Depends(_json_body)]
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _page(key: str, items: list[dict[str, Any]], total: int, offset: int) -> dict[str, Any]:
+    answer: dict[str, Any] = {key: items, "totalSize": total}
+    if offset + len(items) < total:
+        answer["nextPageToken"] = base64.urlsafe_b64encode(str(offset + len(items)).encode()).decode()
+    return answer
+
+
 def _plan(state: ServerState, work: Callable[[Planner], T], by: str | None) -> tuple[T, list[CatalogChange]]:
     with state.store.read() as connection:
         planner = Planner(connection, by=by)
         return work(planner), planner.changes
 
 
-async def _write(request: Request, scope: str, work: Callable[[Planner], T]) -> T:
-    """Check the key, plan ``work``, append its changes as events (all or none) and wait until folded."""
-    state = state_of(request)
-    key = await state.auth.require(request.headers, scope)
-    result, changes = await run_in_threadpool(_plan, state, work, key.name if key is not None else None)
+async def _write(state: ServerState, key: ApiKey | None, work: Callable[[Planner], T]) -> T:
+    """Plan ``work`` as ``key`` (its name is each change's ``by``), append its changes as events (all
+    or none) and wait until they are folded (the key's scope was checked by the route's dependency)."""
+    by = key.name if key is not None else None
+    result, changes = await run_in_threadpool(_plan, state, work, by)
     if changes:
         events = []
         for raw in change_events(changes):
@@ -109,13 +188,6 @@ async def _write(request: Request, scope: str, work: Callable[[Planner], T]) -> 
         await state.writer.submit(events)
         await wait_folded(state, events[-1])
     return result
-
-
-async def read(request: Request, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Check the key's read scope, then run ``work(connection, *args, **kwargs)`` in a read transaction."""
-    state = state_of(request)
-    await state.auth.require(request.headers, "read")
-    return await routing.read(state, work, *args, **kwargs)
 
 
 def _get(connection: Any, kind: str, name: str, as_of: int | None, what: str) -> reads.Record:
@@ -144,115 +216,121 @@ def _history(connection: Any, kind: str, name: str, what: str) -> dict[str, Any]
 # ---- entry groups -------------------------------------------------------------------------------
 
 
-@router.get("/entryGroups")
-async def list_entry_groups(
-    request: Request, page_size: PageSize = DEFAULT_PAGE, page_token: PageToken = None, as_of: AsOf = None
-) -> Response:
+@router.get("/entryGroups", response_model=EntryGroupList)
+async def list_entry_groups(_key: ReadKey, state: State, page: Page, as_of: AsOf) -> Response:
     """Entry groups by name."""
-    offset, when = _offset(page_token), _as_of(as_of)
-    items, total = await read(request, _list, GROUP, None, page_size, offset, when)
-    return json_response(_page("entryGroups", [r.to_json() for r in items], total, offset))
+    items, total = await read(state, _list, GROUP, None, page.size, page.offset, as_of)
+    return json_response(_page("entryGroups", [r.to_json() for r in items], total, page.offset))
 
 
-@router.post("/entryGroups")
+@router.post(
+    "/entryGroups",
+    response_model=EntryGroupOut,
+    openapi_extra=body(CatalogEntryGroup, "The entry group's fields."),
+)
 async def create_entry_group(
-    request: Request, entry_group_id: Annotated[str, Query(alias="entryGroupId")]
+    key: WriteKey, state: State, entry_group_id: EntryGroupId, doc: JsonBody
 ) -> Response:
     """Create an entry group (``write``)."""
-    body = await _body(request)
-    await _write(request, "write", lambda p: p.put_group(entry_group_id, body, create=True))
-    return await _answer(request, GROUP, group_name(entry_group_id), "entry group")
+    await _write(state, key, lambda p: p.put_group(entry_group_id, doc, create=True))
+    return await _answer(state, GROUP, group_name(entry_group_id), "entry group")
 
 
-@router.get("/entryGroups/{group_id}")
-async def get_entry_group(request: Request, group_id: str, as_of: AsOf = None) -> Response:
+@router.get("/entryGroups/{group_id}", response_model=EntryGroupOut)
+async def get_entry_group(_key: ReadKey, state: State, group_id: GroupId, as_of: AsOf) -> Response:
     """One entry group."""
-    record = await read(request, _get, GROUP, group_name(group_id), _as_of(as_of), "entry group")
+    record = await read(state, _get, GROUP, group_name(group_id), as_of, "entry group")
     return json_response(record.to_json())
 
 
-@router.patch("/entryGroups/{group_id}")
-async def update_entry_group(request: Request, group_id: str) -> Response:
+@router.patch(
+    "/entryGroups/{group_id}",
+    response_model=EntryGroupOut,
+    openapi_extra=body(CatalogEntryGroup, "The fields to change."),
+)
+async def update_entry_group(key: WriteKey, state: State, group_id: GroupId, doc: JsonBody) -> Response:
     """Update an entry group's fields given in the body (``write``)."""
-    body = await _body(request)
-    await _write(request, "write", lambda p: p.put_group(group_id, body, create=False))
-    return await _answer(request, GROUP, group_name(group_id), "entry group")
+    await _write(state, key, lambda p: p.put_group(group_id, doc, create=False))
+    return await _answer(state, GROUP, group_name(group_id), "entry group")
 
 
-@router.delete("/entryGroups/{group_id}")
-async def delete_entry_group(request: Request, group_id: str, force: Force = False) -> Response:
+@router.delete("/entryGroups/{group_id}", response_model=Deleted)
+async def delete_entry_group(key: WriteKey, state: State, group_id: GroupId, force: Force) -> Response:
     """Delete an entry group; one with entries needs ``force`` (``write``)."""
-    await _write(request, "write", lambda p: p.delete_group(group_id, force=force))
+    await _write(state, key, lambda p: p.delete_group(group_id, force=force))
     return json_response({})
 
 
-@router.get("/entryGroups/{group_id}/history")
-async def entry_group_history(request: Request, group_id: str) -> Response:
+@router.get("/entryGroups/{group_id}/history", response_model=CatalogHistory)
+async def entry_group_history(_key: ReadKey, state: State, group_id: GroupId) -> Response:
     """Every change of an entry group: what, when, by which key."""
-    return json_response(await read(request, _history, GROUP, group_name(group_id), "entry group"))
+    return json_response(await read(state, _history, GROUP, group_name(group_id), "entry group"))
 
 
-async def _answer(request: Request, kind: str, name: str, what: str) -> Response:
-    record = await read(request, _get, kind, name, None, what)
+async def _answer(state: ServerState, kind: str, name: str, what: str) -> Response:
+    record = await read(state, _get, kind, name, None, what)
     if kind == ENTRY:
-        return json_response(await read(request, links.decorate, record))
+        return json_response(await read(state, links.decorate, record))
     return json_response(record.to_json())
 
 
 # ---- entries ------------------------------------------------------------------------------------
 
 
-@router.get("/entryGroups/{group_id}/entries")
-async def list_entries(
-    request: Request,
-    group_id: str,
-    page_size: PageSize = DEFAULT_PAGE,
-    page_token: PageToken = None,
-    as_of: AsOf = None,
-) -> Response:
+@router.get("/entryGroups/{group_id}/entries", response_model=EntryList)
+async def list_entries(_key: ReadKey, state: State, group_id: GroupId, page: Page, as_of: AsOf) -> Response:
     """The entries of a group, by name."""
-    offset, when = _offset(page_token), _as_of(as_of)
-    await read(request, _get, GROUP, group_name(group_id), when, "entry group")
-    items, total = await read(request, _list, ENTRY, group_name(group_id), page_size, offset, when)
-    return json_response(_page("entries", [r.to_json() for r in items], total, offset))
+    await read(state, _get, GROUP, group_name(group_id), as_of, "entry group")
+    items, total = await read(state, _list, ENTRY, group_name(group_id), page.size, page.offset, as_of)
+    return json_response(_page("entries", [r.to_json() for r in items], total, page.offset))
 
 
-@router.post("/entryGroups/{group_id}/entries")
+@router.post(
+    "/entryGroups/{group_id}/entries",
+    response_model=EntryOut,
+    openapi_extra=body(CatalogEntry, "The entry's fields."),
+)
 async def create_entry(
-    request: Request, group_id: str, entry_id: Annotated[str, Query(alias="entryId")]
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryId, doc: JsonBody
 ) -> Response:
     """Create an entry (``write``)."""
-    body = await _body(request)
-    await _write(request, "write", lambda p: p.put_entry(group_id, entry_id, body, create=True))
-    return await _answer(request, ENTRY, entry_name(group_id, entry_id), "entry")
+    await _write(state, key, lambda p: p.put_entry(group_id, entry_id, doc, create=True))
+    return await _answer(state, ENTRY, entry_name(group_id, entry_id), "entry")
 
 
-@router.get("/entryGroups/{group_id}/entries/{entry_id}")
-async def get_entry(request: Request, group_id: str, entry_id: str, as_of: AsOf = None) -> Response:
+@router.get("/entryGroups/{group_id}/entries/{entry_id}", response_model=EntryOut)
+async def get_entry(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, as_of: AsOf
+) -> Response:
     """One entry, with what lineage adds (``threadline``: linked node, matching datasets, producers' tags)."""
-    record = await read(request, _get, ENTRY, entry_name(group_id, entry_id), _as_of(as_of), "entry")
-    return json_response(await read(request, links.decorate, record))
+    record = await read(state, _get, ENTRY, entry_name(group_id, entry_id), as_of, "entry")
+    return json_response(await read(state, links.decorate, record))
 
 
-@router.patch("/entryGroups/{group_id}/entries/{entry_id}")
-async def update_entry(request: Request, group_id: str, entry_id: str) -> Response:
+@router.patch(
+    "/entryGroups/{group_id}/entries/{entry_id}",
+    response_model=EntryOut,
+    openapi_extra=body(CatalogEntry, "The fields to change."),
+)
+async def update_entry(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, doc: JsonBody
+) -> Response:
     """Update the entry's fields given in the body (``write``)."""
-    body = await _body(request)
-    await _write(request, "write", lambda p: p.put_entry(group_id, entry_id, body, create=False))
-    return await _answer(request, ENTRY, entry_name(group_id, entry_id), "entry")
+    await _write(state, key, lambda p: p.put_entry(group_id, entry_id, doc, create=False))
+    return await _answer(state, ENTRY, entry_name(group_id, entry_id), "entry")
 
 
-@router.delete("/entryGroups/{group_id}/entries/{entry_id}")
-async def delete_entry(request: Request, group_id: str, entry_id: str) -> Response:
+@router.delete("/entryGroups/{group_id}/entries/{entry_id}", response_model=Deleted)
+async def delete_entry(key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath) -> Response:
     """Delete an entry and its tags (``write``)."""
-    await _write(request, "write", lambda p: p.delete_entry(group_id, entry_id))
+    await _write(state, key, lambda p: p.delete_entry(group_id, entry_id))
     return json_response({})
 
 
-@router.get("/entryGroups/{group_id}/entries/{entry_id}/history")
-async def entry_history(request: Request, group_id: str, entry_id: str) -> Response:
+@router.get("/entryGroups/{group_id}/entries/{entry_id}/history", response_model=CatalogHistory)
+async def entry_history(_key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath) -> Response:
     """Every change of an entry."""
-    return json_response(await read(request, _history, ENTRY, entry_name(group_id, entry_id), "entry"))
+    return json_response(await read(state, _history, ENTRY, entry_name(group_id, entry_id), "entry"))
 
 
 # ---- tags ---------------------------------------------------------------------------------------
@@ -285,27 +363,39 @@ def _tags(connection: Any, group_id: str, entry_id: str, as_of: int | None) -> l
     return out
 
 
-@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags")
-async def list_tags(request: Request, group_id: str, entry_id: str, as_of: AsOf = None) -> Response:
+@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags", response_model=CatalogTagList)
+async def list_tags(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, as_of: AsOf
+) -> Response:
     """An entry's tags (its columns' included), with the templates' display names; then the tags its
     producers sent (source ``INTEGRATION``)."""
-    tags = await read(request, _tags, group_id, entry_id, _as_of(as_of))
+    tags = await read(state, _tags, group_id, entry_id, as_of)
     return json_response({"tags": tags})
 
 
-@router.post("/entryGroups/{group_id}/entries/{entry_id}/tags")
-async def create_tag(request: Request, group_id: str, entry_id: str) -> Response:
+@router.post(
+    "/entryGroups/{group_id}/entries/{entry_id}/tags",
+    response_model=CatalogTagOut,
+    openapi_extra=body(CatalogTag, "The tag: its template, its field values, its column if on one."),
+)
+async def create_tag(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, doc: JsonBody
+) -> Response:
     """Write a tag on the entry or one of its columns; writing the same template (and column) again
     updates it (``write``)."""
-    body = await _body(request)
-    tag = await _write(request, "write", lambda p: p.put_tag(group_id, entry_id, body))
+    tag = await _write(state, key, lambda p: p.put_tag(group_id, entry_id, doc))
     return json_response(tag)
 
 
-@router.patch("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}")
-async def update_tag(request: Request, group_id: str, entry_id: str, tag_id: str) -> Response:
+@router.patch(
+    "/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}",
+    response_model=CatalogTagOut,
+    openapi_extra=body(CatalogTag, "The field values to change (template and column are the tag's)."),
+)
+async def update_tag(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId, doc: JsonBody
+) -> Response:
     """Update the fields given of one tag (``write``)."""
-    body = await _body(request)
     name = f"{entry_name(group_id, entry_id)}/tags/{tag_id}"
 
     def work(planner: Planner) -> dict[str, Any]:
@@ -313,33 +403,40 @@ async def update_tag(request: Request, group_id: str, entry_id: str, tag_id: str
         if current is None:
             msg = f"tag {name} does not exist"
             raise NotFound(msg)
-        fields = body.get("fields") if isinstance(body, dict) else None
+        fields = doc.get("fields") if isinstance(doc, dict) else None
         patch = {"template": current["template"], "column": current.get("column", ""), "fields": fields or {}}
         return planner.put_tag(group_id, entry_id, patch, create=False)
 
-    return json_response(await _write(request, "write", work))
+    return json_response(await _write(state, key, work))
 
 
-@router.delete("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}")
-async def delete_tag(request: Request, group_id: str, entry_id: str, tag_id: str) -> Response:
+@router.delete("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}", response_model=Deleted)
+async def delete_tag(
+    key: WriteKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId
+) -> Response:
     """Delete one tag (``write``)."""
-    await _write(request, "write", lambda p: p.delete_tag(group_id, entry_id, tag_id))
+    await _write(state, key, lambda p: p.delete_tag(group_id, entry_id, tag_id))
     return json_response({})
 
 
-@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}/history")
-async def tag_history(request: Request, group_id: str, entry_id: str, tag_id: str) -> Response:
+@router.get("/entryGroups/{group_id}/entries/{entry_id}/tags/{tag_id}/history", response_model=CatalogHistory)
+async def tag_history(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, tag_id: TagId
+) -> Response:
     """Every change of one tag."""
     name = f"{entry_name(group_id, entry_id)}/tags/{tag_id}"
-    return json_response(await read(request, _history, TAG, name, "tag"))
+    return json_response(await read(state, _history, TAG, name, "tag"))
 
 
-@router.post("/tags:batch")
-async def batch_tags(request: Request) -> Response:
+@router.post(
+    "/tags:batch",
+    response_model=TagBatchAnswer,
+    openapi_extra=body(TagBatch, "The tags, each with its entry."),
+)
+async def batch_tags(key: WriteKey, state: State, doc: JsonBody) -> Response:
     """Write many tags at once, all or none (``write``): ``{"tags": [{"entry": "entryGroups/G/entries/E",
     "tag": {…}}]}``. A tag that is already as given changes nothing."""
-    body = await _body(request)
-    items = body.get("tags") if isinstance(body, dict) else None
+    items = doc.get("tags") if isinstance(doc, dict) else None
     if not isinstance(items, list):
         msg = 'the body must be {"tags": [{"entry": "entryGroups/G/entries/E", "tag": {...}}]}'
         raise BadRequest(msg)
@@ -361,105 +458,121 @@ async def batch_tags(request: Request) -> Response:
                 raise type(exc)(f"tags[{index}]: {exc.message}") from None
         return {"tags": written, "changed": len(planner.changes)}
 
-    return json_response(await _write(request, "write", work))
+    return json_response(await _write(state, key, work))
 
 
 # ---- tag templates ------------------------------------------------------------------------------
 
 
-@router.get("/tagTemplates")
-async def list_tag_templates(
-    request: Request, page_size: PageSize = DEFAULT_PAGE, page_token: PageToken = None, as_of: AsOf = None
-) -> Response:
+@router.get("/tagTemplates", response_model=TagTemplateList)
+async def list_tag_templates(_key: ReadKey, state: State, page: Page, as_of: AsOf) -> Response:
     """Tag templates by name."""
-    offset, when = _offset(page_token), _as_of(as_of)
-    items, total = await read(request, _list, TEMPLATE, None, page_size, offset, when)
-    return json_response(_page("tagTemplates", [r.to_json() for r in items], total, offset))
+    items, total = await read(state, _list, TEMPLATE, None, page.size, page.offset, as_of)
+    return json_response(_page("tagTemplates", [r.to_json() for r in items], total, page.offset))
 
 
-@router.post("/tagTemplates")
+@router.post(
+    "/tagTemplates",
+    response_model=TagTemplateOut,
+    openapi_extra=body(CatalogTagTemplate, "The template's typed fields by id."),
+)
 async def create_tag_template(
-    request: Request, tag_template_id: Annotated[str, Query(alias="tagTemplateId")]
+    key: AdminKey, state: State, tag_template_id: TagTemplateId, doc: JsonBody
 ) -> Response:
     """Create a tag template (``admin``)."""
-    body = await _body(request)
-    await _write(request, "admin", lambda p: p.put_template(tag_template_id, body, create=True))
-    return await _answer(request, TEMPLATE, template_name(tag_template_id), "tag template")
+    await _write(state, key, lambda p: p.put_template(tag_template_id, doc, create=True))
+    return await _answer(state, TEMPLATE, template_name(tag_template_id), "tag template")
 
 
-@router.get("/tagTemplates/{template_id}")
-async def get_tag_template(request: Request, template_id: str, as_of: AsOf = None) -> Response:
+@router.get("/tagTemplates/{template_id}", response_model=TagTemplateOut)
+async def get_tag_template(_key: ReadKey, state: State, template_id: TemplateId, as_of: AsOf) -> Response:
     """One tag template."""
-    record = await read(request, _get, TEMPLATE, template_name(template_id), _as_of(as_of), "tag template")
+    record = await read(state, _get, TEMPLATE, template_name(template_id), as_of, "tag template")
     return json_response(record.to_json())
 
 
-@router.patch("/tagTemplates/{template_id}")
-async def update_tag_template(request: Request, template_id: str) -> Response:
+@router.patch(
+    "/tagTemplates/{template_id}",
+    response_model=TagTemplateOut,
+    openapi_extra=body(CatalogTagTemplate, "The fields of the template to change."),
+)
+async def update_tag_template(
+    key: AdminKey, state: State, template_id: TemplateId, doc: JsonBody
+) -> Response:
     """Update a template (``admin``) by Data Catalog's evolution rules: a field's type never changes,
     enum values are only added (or renamed), no required field is added while tags use it."""
-    body = await _body(request)
-    await _write(request, "admin", lambda p: p.put_template(template_id, body, create=False))
-    return await _answer(request, TEMPLATE, template_name(template_id), "tag template")
+    await _write(state, key, lambda p: p.put_template(template_id, doc, create=False))
+    return await _answer(state, TEMPLATE, template_name(template_id), "tag template")
 
 
-@router.delete("/tagTemplates/{template_id}")
-async def delete_tag_template(request: Request, template_id: str, force: Force = False) -> Response:
+@router.delete("/tagTemplates/{template_id}", response_model=Deleted)
+async def delete_tag_template(key: AdminKey, state: State, template_id: TemplateId, force: Force) -> Response:
     """Delete a template; one that tags use needs ``force``, which deletes them too (``admin``)."""
-    await _write(request, "admin", lambda p: p.delete_template(template_id, force=force))
+    await _write(state, key, lambda p: p.delete_template(template_id, force=force))
     return json_response({})
 
 
-@router.post("/tagTemplates/{template_id}/fields/{field_id}/enumValues/{value}:rename")
-async def rename_enum_value(request: Request, template_id: str, field_id: str, value: str) -> Response:
+@router.post(
+    "/tagTemplates/{template_id}/fields/{field_id}/enumValues/{value}:rename",
+    response_model=TagTemplateOut,
+    openapi_extra=body(EnumValueRename, "The value's new name."),
+)
+async def rename_enum_value(
+    key: AdminKey,
+    state: State,
+    template_id: TemplateId,
+    field_id: FieldId,
+    value: EnumValueName,
+    doc: JsonBody,
+) -> Response:
     """Rename an enum value, in the template and every tag that holds it (``admin``):
     ``{"newEnumValueDisplayName": "…"}``."""
-    body = await _body(request)
-    new = body.get("newEnumValueDisplayName") if isinstance(body, dict) else None
+    new = doc.get("newEnumValueDisplayName") if isinstance(doc, dict) else None
     if not isinstance(new, str) or not new.strip():
         msg = "newEnumValueDisplayName must be a non-empty string"
         raise BadRequest(msg)
-    await _write(request, "admin", lambda p: p.rename_enum_value(template_id, field_id, value, new))
-    return await _answer(request, TEMPLATE, template_name(template_id), "tag template")
+    await _write(state, key, lambda p: p.rename_enum_value(template_id, field_id, value, new))
+    return await _answer(state, TEMPLATE, template_name(template_id), "tag template")
 
 
-@router.get("/tagTemplates/{template_id}/history")
-async def tag_template_history(request: Request, template_id: str) -> Response:
+@router.get("/tagTemplates/{template_id}/history", response_model=CatalogHistory)
+async def tag_template_history(_key: ReadKey, state: State, template_id: TemplateId) -> Response:
     """Every change of a tag template."""
-    return json_response(await read(request, _history, TEMPLATE, template_name(template_id), "tag template"))
+    return json_response(await read(state, _history, TEMPLATE, template_name(template_id), "tag template"))
 
 
 # ---- search and lookup --------------------------------------------------------------------------
 
 
-@router.post("/catalog:search")
-async def search_catalog(request: Request) -> Response:
+@router.post(
+    "/catalog:search",
+    response_model=SearchAnswer,
+    openapi_extra=body(SearchRequest, "The query, and the page wanted."),
+)
+async def search_catalog(_key: ReadKey, state: State, doc: JsonBody) -> Response:
     """Search entries: ``{"query", "pageSize", "pageToken", "orderBy"}`` → ``{"results", "totalSize",
     "nextPageToken", "facets"}``; a malformed query is a 400 naming its position."""
-    body = await _body(request)
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+    if not isinstance(doc, dict) or not isinstance(doc.get("query"), str):
         msg = 'the body must be {"query": "..."} (with pageSize, pageToken, orderBy if wanted)'
         raise BadRequest(msg)
-    size = body.get("pageSize", 10)
+    size = doc.get("pageSize", 10)
     if not isinstance(size, int) or isinstance(size, bool):
         msg = "pageSize must be an integer"
         raise BadRequest(msg)
-    token, order = body.get("pageToken"), body.get("orderBy", "relevance")
+    token, order = doc.get("pageToken"), doc.get("orderBy", "relevance")
     if token is not None and not isinstance(token, str):
         msg = "pageToken must be a string"
         raise BadRequest(msg)
     if not isinstance(order, str):
         msg = "orderBy must be a string"
         raise BadRequest(msg)
-    answer = await read(request, search, body["query"], page_size=size, page_token=token, order_by=order)
+    answer = await read(state, search, doc["query"], page_size=size, page_token=token, order_by=order)
     return json_response(answer)
 
 
-@router.get("/entries:lookup")
-async def lookup_entry(
-    request: Request, linked_resource: Annotated[str, Query(alias="linkedResource")]
-) -> Response:
+@router.get("/entries:lookup", response_model=EntryOut)
+async def lookup_entry(_key: ReadKey, state: State, linked_resource: LinkedResource) -> Response:
     """The entry of a lineage dataset or job (``dataset:NAMESPACE:NAME``, ``job:NAMESPACE:NAME``): the
     registered entry that links it, else its implicit entry in the group ``@NAMESPACE``; with the
     file-set entries whose patterns cover a dataset."""
-    return json_response(await read(request, links.lookup, linked_resource))
+    return json_response(await read(state, links.lookup, linked_resource))

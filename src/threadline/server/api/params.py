@@ -66,21 +66,26 @@ DepthNoLimit = Annotated[int | None, Depends(depth_param(None))]
 RunDepth = Annotated[int | None, Depends(depth_param(10))]
 
 
-async def _as_of(
-    as_of: Annotated[
-        str | None,
-        Query(
-            alias="asOf",
-            description="The graph as it was at this time. " + params.TIME_HELP,
-            json_schema_extra={"format": "date-time"},
-        ),
-    ] = None,
-) -> int | None:
-    return params.parse_moment(as_of, "asOf")
+def as_of_param(what: str) -> Callable[..., Awaitable[int | None]]:
+    """The dependency reading ``asOf``: ``what`` (the graph, the catalog) as it was at that time."""
+
+    async def as_of(
+        as_of: Annotated[
+            str | None,
+            Query(
+                alias="asOf",
+                description=f"{what} as it was at this time. {params.TIME_HELP}",
+                json_schema_extra={"format": "date-time"},
+            ),
+        ] = None,
+    ) -> int | None:
+        return params.parse_moment(as_of, "asOf")
+
+    return as_of
 
 
 #: ``asOf``: a time in microseconds, ``None`` for now.
-AsOf = Annotated[int | None, Depends(_as_of)]
+AsOf = Annotated[int | None, Depends(as_of_param("The graph"))]
 
 
 def time_param(name: str, description: str) -> Callable[..., Awaitable[int | None]]:
@@ -197,6 +202,27 @@ def limit_param(default: int, low: int = 0, high: int = params.MAX_LIMIT) -> Cal
         return params.parse_int(limit, "limit", default, low, high)
 
     return limit
+
+
+def int_param(
+    name: str, description: str, default: int, low: int, high: int
+) -> Callable[..., Awaitable[int]]:
+    """The dependency reading the whole number ``name``: ``low``..``high``, ``default`` when absent."""
+    schema = {"type": "integer", "minimum": low, "maximum": high, "default": default}
+
+    async def number(
+        text: Annotated[
+            str | None,
+            Query(
+                alias=name,
+                description=f"{description} ({low} to {high}). Default: {default}.",
+                json_schema_extra=schema,
+            ),
+        ] = None,
+    ) -> int:
+        return params.parse_int(text, name, default, low, high)
+
+    return number
 
 
 _OFFSET_SCHEMA = {"type": "integer", "minimum": 0, "maximum": params.MAX_OFFSET, "default": 0}
