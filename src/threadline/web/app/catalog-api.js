@@ -24,7 +24,9 @@ async function post(path, body, { signal } = {}) {
   try {
     const answer = await response.json();
     message = answer.error || message;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   throw new ApiError(response.status, message, url);
 }
 

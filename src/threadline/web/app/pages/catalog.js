@@ -14,23 +14,48 @@ const entryUrl = (name) => {
   const [, group, , entry] = name.split("/");
   return `/catalog/entryGroups/${encodeURIComponent(group)}/entries/${encodeURIComponent(entry)}`;
 };
-const lastPart = (name) => String(name || "").split("/").pop();
+const lastPart = (name) =>
+  String(name || "")
+    .split("/")
+    .pop();
 
 /** A search page: the query box, the results, and facet counts that narrow the query. */
 export async function catalogSearchPage({ query, outlet, signal }) {
   document.title = "Catalog · threadline";
   const q = query.get("q") || "";
   const token = query.get("page") || "";
-  const box = h("input", { type: "search", name: "q", value: q, id: "catalog-query", class: "wide",
-    placeholder: "tag:lineage_notes.usage:training   type=TABLE   name:orders   (a OR b) -c", "aria-label": "Catalog query" });
-  const form = h("form", { class: "catalog-search", onsubmit: (event) => {
-    event.preventDefault();
-    navigate(`/catalog?q=${encodeURIComponent(box.value.trim())}`);
-  } }, box, h("button", { type: "submit" }, "Search"));
-  const help = h("p", { class: "muted small" },
+  const box = h("input", {
+    type: "search",
+    name: "q",
+    value: q,
+    id: "catalog-query",
+    class: "wide",
+    placeholder: "tag:lineage_notes.usage:training   type=TABLE   name:orders   (a OR b) -c",
+    "aria-label": "Catalog query",
+  });
+  const form = h(
+    "form",
+    {
+      class: "catalog-search",
+      onsubmit: (event) => {
+        event.preventDefault();
+        navigate(`/catalog?q=${encodeURIComponent(box.value.trim())}`);
+      },
+    },
+    box,
+    h("button", { type: "submit" }, "Search"),
+  );
+  const help = h(
+    "p",
+    { class: "muted small" },
     "Words match names, descriptions and columns; qualifiers: name:, column:, description:, type=, system=, parent:, label.KEY:, ",
-    "createtime/updatetime with = < > <= >=, tag:TEMPLATE, tag:TEMPLATE.FIELD with : (text), = (bool, enum) or = < > <= >= (numbers, times); AND, OR, NOT, -, ( ).");
-  const header = pageHeader({ title: "Catalog", subtitle: "Entries, tags and templates", actions: [link("/catalog/templates", "Tag templates")] });
+    "createtime/updatetime with = < > <= >=, tag:TEMPLATE, tag:TEMPLATE.FIELD with : (text), = (bool, enum) or = < > <= >= (numbers, times); AND, OR, NOT, -, ( ).",
+  );
+  const header = pageHeader({
+    title: "Catalog",
+    subtitle: "Entries, tags and templates",
+    actions: [link("/catalog/templates", "Tag templates")],
+  });
   if (!q) {
     replace(outlet, header, section("Search the catalog", form, help));
     box.focus();
@@ -48,25 +73,66 @@ export async function catalogSearchPage({ query, outlet, signal }) {
   const facet = (title, counts, clause) => {
     const entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
     if (!entries.length) return null;
-    return h("div", { class: "facet" }, h("h3", null, title),
-      h("ul", null, entries.map(([value, n]) => h("li", null, link(narrow(clause(value)), value), h("span", { class: "muted" }, ` ${n}`)))));
+    return h(
+      "div",
+      { class: "facet" },
+      h("h3", null, title),
+      h(
+        "ul",
+        null,
+        entries.map(([value, n]) =>
+          h("li", null, link(narrow(clause(value)), value), h("span", { class: "muted" }, ` ${n}`)),
+        ),
+      ),
+    );
   };
-  const results = answer.results.map((r) => h("li", { class: "catalog-result" },
-    h("div", null, h("span", { class: "kind-badge" }, r.searchResultSubtype.replace("entry.", "").toUpperCase()), " ",
-      link(entryUrl(r.relativeResourceName), r.displayName || lastPart(r.relativeResourceName))),
-    h("div", { class: "muted small" }, r.relativeResourceName, r.userSpecifiedSystem ? ` · ${r.userSpecifiedSystem}` : "", ` · changed ${relativeTime(r.modifyTime)}`),
-    r.description ? h("p", null, r.description) : null));
-  const more = answer.nextPageToken ? link(`/catalog?q=${encodeURIComponent(q)}&page=${encodeURIComponent(answer.nextPageToken)}`, "More results →") : null;
-  replace(outlet, header,
+  const results = answer.results.map((r) =>
+    h(
+      "li",
+      { class: "catalog-result" },
+      h(
+        "div",
+        null,
+        h("span", { class: "kind-badge" }, r.searchResultSubtype.replace("entry.", "").toUpperCase()),
+        " ",
+        link(entryUrl(r.relativeResourceName), r.displayName || lastPart(r.relativeResourceName)),
+      ),
+      h(
+        "div",
+        { class: "muted small" },
+        r.relativeResourceName,
+        r.userSpecifiedSystem ? ` · ${r.userSpecifiedSystem}` : "",
+        ` · changed ${relativeTime(r.modifyTime)}`,
+      ),
+      r.description ? h("p", null, r.description) : null,
+    ),
+  );
+  const more = answer.nextPageToken
+    ? link(`/catalog?q=${encodeURIComponent(q)}&page=${encodeURIComponent(answer.nextPageToken)}`, "More results →")
+    : null;
+  replace(
+    outlet,
+    header,
     section("Search the catalog", form, help),
-    h("div", { class: "catalog-layout" },
-      h("aside", { class: "card facets", "aria-label": "Facets" },
+    h(
+      "div",
+      { class: "catalog-layout" },
+      h(
+        "aside",
+        { class: "card facets", "aria-label": "Facets" },
         facet("Type", answer.facets?.type, (v) => `type=${v}`),
         facet("System", answer.facets?.system, (v) => `system=${v}`),
-        facet("Template", answer.facets?.template, (v) => `tag:${v}`)),
-      section(`${answer.totalSize.toLocaleString()} ${answer.totalSize === 1 ? "entry" : "entries"}`,
-        answer.results.length ? h("ul", { class: "catalog-results", id: "catalog-results" }, results) : h("p", { class: "empty" }, "No entry matches."),
-        more)));
+        facet("Template", answer.facets?.template, (v) => `tag:${v}`),
+      ),
+      section(
+        `${answer.totalSize.toLocaleString()} ${answer.totalSize === 1 ? "entry" : "entries"}`,
+        answer.results.length
+          ? h("ul", { class: "catalog-results", id: "catalog-results" }, results)
+          : h("p", { class: "empty" }, "No entry matches."),
+        more,
+      ),
+    ),
+  );
 }
 
 /** A tag field's value, formatted by its type. */
@@ -83,20 +149,46 @@ function valueText(value) {
 /** A tag as a card: the template's display name, then its fields in the template's order. */
 function tagCard(tag) {
   const fields = Object.entries(tag.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
-  return h("div", { class: `tag-card source-${String(tag.source || "USER").toLowerCase()}` },
-    h("div", { class: "tag-card-title" }, tag.templateDisplayName || lastPart(tag.template),
+  return h(
+    "div",
+    { class: `tag-card source-${String(tag.source || "USER").toLowerCase()}` },
+    h(
+      "div",
+      { class: "tag-card-title" },
+      tag.templateDisplayName || lastPart(tag.template),
       tag.column ? h("span", { class: "muted small" }, ` on ${tag.column}`) : null,
-      tag.source && tag.source !== "USER" ? h("span", { class: "tag" }, tag.source.toLowerCase()) : null),
-    tag.propagatedFrom ? h("div", { class: "muted small" }, `propagated from ${tag.propagatedFrom.tag.split("/tags/")[0]} column ${tag.propagatedFrom.column}`, tag.via?.length ? ` via ${tag.via.join(" → ")}` : "") : null,
-    h("dl", { class: "details" }, fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))])));
+      tag.source && tag.source !== "USER" ? h("span", { class: "tag" }, tag.source.toLowerCase()) : null,
+    ),
+    tag.propagatedFrom
+      ? h(
+          "div",
+          { class: "muted small" },
+          `propagated from ${tag.propagatedFrom.tag.split("/tags/")[0]} column ${tag.propagatedFrom.column}`,
+          tag.via?.length ? ` via ${tag.via.join(" → ")}` : "",
+        )
+      : null,
+    h(
+      "dl",
+      { class: "details" },
+      fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))]),
+    ),
+  );
 }
 
 function columnRows(columns, prefix, tagsByColumn) {
   return (columns || []).flatMap((c) => {
     const path = `${prefix}${c.column}`;
     const tags = tagsByColumn.get(path) || [];
-    return [[h("code", null, path), c.type || "", c.mode || "", tags.map((t) => h("span", { class: "tag" }, t.templateDisplayName || lastPart(t.template))), c.description || ""],
-      ...columnRows(c.subcolumns, `${path}.`, tagsByColumn)];
+    return [
+      [
+        h("code", null, path),
+        c.type || "",
+        c.mode || "",
+        tags.map((t) => h("span", { class: "tag" }, t.templateDisplayName || lastPart(t.template))),
+        c.description || "",
+      ],
+      ...columnRows(c.subcolumns, `${path}.`, tagsByColumn),
+    ];
   });
 }
 
@@ -104,24 +196,59 @@ function columnRows(columns, prefix, tagsByColumn) {
 function tagForm(group, entryId, templates, columns, onWritten) {
   const status = h("p", { class: "muted small", role: "status" });
   const fieldsBox = h("div", { class: "tag-fields" });
-  const select = h("select", { name: "template", "aria-label": "Template" },
-    templates.map((t) => h("option", { value: lastPart(t.name) }, t.displayName || lastPart(t.name))));
-  const column = h("select", { name: "column", "aria-label": "Column" }, h("option", { value: "" }, "the entry itself"),
-    columns.map((c) => h("option", { value: c }, c)));
+  const select = h(
+    "select",
+    { name: "template", "aria-label": "Template" },
+    templates.map((t) => h("option", { value: lastPart(t.name) }, t.displayName || lastPart(t.name))),
+  );
+  const column = h(
+    "select",
+    { name: "column", "aria-label": "Column" },
+    h("option", { value: "" }, "the entry itself"),
+    columns.map((c) => h("option", { value: c }, c)),
+  );
   const inputs = new Map();
   const render = () => {
     inputs.clear();
     const template = templates.find((t) => lastPart(t.name) === select.value);
     const fields = Object.entries(template?.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
-    replace(fieldsBox, ...fields.map(([id, f]) => {
-      const type = f.type.primitiveType || "ENUM";
-      let input;
-      if (type === "BOOL") input = h("select", { name: id }, h("option", { value: "" }, "–"), h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no"));
-      else if (type === "ENUM") input = h("select", { name: id }, h("option", { value: "" }, "–"), f.type.enumType.allowedValues.map((v) => h("option", { value: v.displayName }, v.displayName)));
-      else input = h("input", { name: id, type: type === "DOUBLE" ? "number" : "text", step: "any", placeholder: type === "TIMESTAMP" ? "2026-01-31T12:00:00Z" : "" });
-      inputs.set(id, [type, input]);
-      return h("label", null, `${f.displayName || id}${f.isRequired ? " *" : ""} `, h("span", { class: "muted small" }, type.toLowerCase()), input);
-    }));
+    replace(
+      fieldsBox,
+      ...fields.map(([id, f]) => {
+        const type = f.type.primitiveType || "ENUM";
+        let input;
+        if (type === "BOOL")
+          input = h(
+            "select",
+            { name: id },
+            h("option", { value: "" }, "–"),
+            h("option", { value: "true" }, "yes"),
+            h("option", { value: "false" }, "no"),
+          );
+        else if (type === "ENUM")
+          input = h(
+            "select",
+            { name: id },
+            h("option", { value: "" }, "–"),
+            f.type.enumType.allowedValues.map((v) => h("option", { value: v.displayName }, v.displayName)),
+          );
+        else
+          input = h("input", {
+            name: id,
+            type: type === "DOUBLE" ? "number" : "text",
+            step: "any",
+            placeholder: type === "TIMESTAMP" ? "2026-01-31T12:00:00Z" : "",
+          });
+        inputs.set(id, [type, input]);
+        return h(
+          "label",
+          null,
+          `${f.displayName || id}${f.isRequired ? " *" : ""} `,
+          h("span", { class: "muted small" }, type.toLowerCase()),
+          input,
+        );
+      }),
+    );
   };
   select.addEventListener("change", render);
   render();
@@ -140,15 +267,26 @@ function tagForm(group, entryId, templates, columns, onWritten) {
     }
     status.textContent = "Saving…";
     try {
-      await catalog.writeTag(group, entryId, { template: `tagTemplates/${select.value}`, column: column.value, fields });
+      await catalog.writeTag(group, entryId, {
+        template: `tagTemplates/${select.value}`,
+        column: column.value,
+        fields,
+      });
       status.textContent = "Saved.";
       onWritten();
     } catch (error) {
       status.textContent = `Not saved: ${error.message}${error.advice ? ` ${error.advice}` : ""}`;
     }
   };
-  return h("form", { class: "tag-form", onsubmit: submit }, h("label", null, "Template ", select), h("label", null, "On ", column), fieldsBox,
-    h("button", { type: "submit" }, "Save tag"), status);
+  return h(
+    "form",
+    { class: "tag-form", onsubmit: submit },
+    h("label", null, "Template ", select),
+    h("label", null, "On ", column),
+    fieldsBox,
+    h("button", { type: "submit" }, "Save tag"),
+    status,
+  );
 }
 
 /** An entry: what it is, where lineage has it, its schema and tags, and its history. */
@@ -161,8 +299,11 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   let templates;
   try {
     [entry, { tags }, { changes: history }, { tagTemplates: templates }] = await Promise.all([
-      catalog.entry(group, entryId, { signal }), catalog.tags(group, entryId, { signal }),
-      catalog.history(group, entryId, { signal }), catalog.templates({ signal })]);
+      catalog.entry(group, entryId, { signal }),
+      catalog.tags(group, entryId, { signal }),
+      catalog.history(group, entryId, { signal }),
+      catalog.templates({ signal }),
+    ]);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     replace(outlet, pageHeader({ title: entryId, subtitle: group }), errorBox(error));
@@ -172,8 +313,18 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   const kind = entry.type || entry.userSpecifiedType;
   const node = extra.linkedNode ? parseNodeId(extra.linkedNode) : null;
   const header = pageHeader({
-    kind: String(kind || "").toLowerCase(), title: entry.displayName || entryId, subtitle: `${group} / ${entryId}`,
-    actions: node ? [h("a", { href: lineageUrl(extra.linkedNode), "data-link": "", class: "button", id: "open-lineage" }, "Lineage")] : [],
+    kind: String(kind || "").toLowerCase(),
+    title: entry.displayName || entryId,
+    subtitle: `${group} / ${entryId}`,
+    actions: node
+      ? [
+          h(
+            "a",
+            { href: lineageUrl(extra.linkedNode), "data-link": "", class: "button", id: "open-lineage" },
+            "Lineage",
+          ),
+        ]
+      : [],
   });
   const ownTags = tags.filter((t) => t.source !== "INTEGRATION");
   const byColumn = new Map();
@@ -181,30 +332,103 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   const columns = columnRows(entry.schema?.columns, "", byColumn);
   const matching = extra.matchingDatasets || [];
   const reload = () => navigate(window.location.pathname + window.location.search, { replace: true });
-  replace(outlet, header,
-    h("div", { class: "columns-2" },
-      section("About", details([
-        ["Type", kind],
-        ["System", entry.userSpecifiedSystem],
-        ["Description", entry.description],
-        ["Linked to", node ? link(node.kind === "job" ? `/jobs/${encodeURIComponent(node.namespace)}/${encodeURIComponent(node.name)}` : datasetUrl(node.namespace, node.name), extra.linkedNode) : entry.linkedResource],
-        ["File patterns", entry.gcsFilesetSpec ? entry.gcsFilesetSpec.filePatterns.map((p) => h("code", { class: "block" }, p)) : null],
-        ["Labels", Object.keys(entry.labels || {}).length ? Object.entries(entry.labels).map(([k, v]) => h("span", { class: "tag" }, `${k}: ${v}`)) : null],
-        ["Created", formatTime(entry.dataCatalogTimestamps?.createTime)],
-        ["Updated", formatTime(entry.dataCatalogTimestamps?.updateTime)],
-      ])),
-      section(`Tags (${ownTags.length})`, h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(tagCard)),
-        tags.length ? null : h("p", { class: "empty" }, "No tags yet."))),
-    matching.length || entry.gcsFilesetSpec ? section(`Datasets matching the file patterns (${matching.length})`,
-      h("ul", { id: "matching-datasets" }, matching.map((id) => {
-        const d = parseNodeId(id);
-        return h("li", null, link(datasetUrl(d.namespace, d.name), `${d.namespace}/${d.name}`), " ", link(lineageUrl(id), h("span", { class: "small" }, "lineage")));
-      }))) : null,
-    section(`Schema (${columns.length} columns)`, table(["Column", "Type", "Mode", "Tags", "Description"], columns, { empty: "No schema." }),
-      [...byColumn.values()].flat().length ? h("div", { class: "tag-cards" }, [...byColumn.values()].flat().map(tagCard)) : null),
-    templates.length ? section("Tag this entry", tagForm(group, entryId, templates, columns.map((row) => row[0].textContent), reload)) : null,
-    section("History", table(["When", "Change", "By"], history.map((c, i) => [
-      h("span", { title: formatTime(c.time) }, relativeTime(c.time)), c.action === "delete" ? "deleted" : i === 0 || history[i - 1].action === "delete" ? "created" : "changed", c.by || "–"]).reverse())));
+  replace(
+    outlet,
+    header,
+    h(
+      "div",
+      { class: "columns-2" },
+      section(
+        "About",
+        details([
+          ["Type", kind],
+          ["System", entry.userSpecifiedSystem],
+          ["Description", entry.description],
+          [
+            "Linked to",
+            node
+              ? link(
+                  node.kind === "job"
+                    ? `/jobs/${encodeURIComponent(node.namespace)}/${encodeURIComponent(node.name)}`
+                    : datasetUrl(node.namespace, node.name),
+                  extra.linkedNode,
+                )
+              : entry.linkedResource,
+          ],
+          [
+            "File patterns",
+            entry.gcsFilesetSpec
+              ? entry.gcsFilesetSpec.filePatterns.map((p) => h("code", { class: "block" }, p))
+              : null,
+          ],
+          [
+            "Labels",
+            Object.keys(entry.labels || {}).length
+              ? Object.entries(entry.labels).map(([k, v]) => h("span", { class: "tag" }, `${k}: ${v}`))
+              : null,
+          ],
+          ["Created", formatTime(entry.dataCatalogTimestamps?.createTime)],
+          ["Updated", formatTime(entry.dataCatalogTimestamps?.updateTime)],
+        ]),
+      ),
+      section(
+        `Tags (${ownTags.length})`,
+        h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(tagCard)),
+        tags.length ? null : h("p", { class: "empty" }, "No tags yet."),
+      ),
+    ),
+    matching.length || entry.gcsFilesetSpec
+      ? section(
+          `Datasets matching the file patterns (${matching.length})`,
+          h(
+            "ul",
+            { id: "matching-datasets" },
+            matching.map((id) => {
+              const d = parseNodeId(id);
+              return h(
+                "li",
+                null,
+                link(datasetUrl(d.namespace, d.name), `${d.namespace}/${d.name}`),
+                " ",
+                link(lineageUrl(id), h("span", { class: "small" }, "lineage")),
+              );
+            }),
+          ),
+        )
+      : null,
+    section(
+      `Schema (${columns.length} columns)`,
+      table(["Column", "Type", "Mode", "Tags", "Description"], columns, { empty: "No schema." }),
+      [...byColumn.values()].flat().length
+        ? h("div", { class: "tag-cards" }, [...byColumn.values()].flat().map(tagCard))
+        : null,
+    ),
+    templates.length
+      ? section(
+          "Tag this entry",
+          tagForm(
+            group,
+            entryId,
+            templates,
+            columns.map((row) => row[0].textContent),
+            reload,
+          ),
+        )
+      : null,
+    section(
+      "History",
+      table(
+        ["When", "Change", "By"],
+        history
+          .map((c, i) => [
+            h("span", { title: formatTime(c.time) }, relativeTime(c.time)),
+            c.action === "delete" ? "deleted" : i === 0 || history[i - 1].action === "delete" ? "created" : "changed",
+            c.by || "–",
+          ])
+          .reverse(),
+      ),
+    ),
+  );
 }
 
 /** The tag templates, with their typed fields. */
@@ -218,12 +442,34 @@ export async function catalogTemplatesPage({ outlet, signal }) {
     replace(outlet, pageHeader({ title: "Tag templates" }), errorBox(error));
     return;
   }
-  replace(outlet, pageHeader({ title: "Tag templates", subtitle: "Typed fields that tags fill", actions: [link("/catalog", "Search")] }),
-    templates.length ? templates.map((t) => section(t.displayName || lastPart(t.name),
-      h("p", { class: "muted small" }, lastPart(t.name), t.description ? ` · ${t.description}` : ""),
-      table(["Field", "Display name", "Type", "Required", "Description"], Object.entries(t.fields || {}).map(([id, f]) => [
-        h("code", null, id), f.displayName || "", f.type.primitiveType || `ENUM (${f.type.enumType.allowedValues.map((v) => v.displayName).join(", ")})`,
-        f.isRequired ? "yes" : "", f.description || ""])),
-      link(`/catalog?q=${encodeURIComponent(`tag:${lastPart(t.name)}`)}`, "Entries with this tag →")))
-      : section("No templates", h("p", { class: "empty" }, "threadline catalog template set ID --field name:STRING creates one.")));
+  replace(
+    outlet,
+    pageHeader({
+      title: "Tag templates",
+      subtitle: "Typed fields that tags fill",
+      actions: [link("/catalog", "Search")],
+    }),
+    templates.length
+      ? templates.map((t) =>
+          section(
+            t.displayName || lastPart(t.name),
+            h("p", { class: "muted small" }, lastPart(t.name), t.description ? ` · ${t.description}` : ""),
+            table(
+              ["Field", "Display name", "Type", "Required", "Description"],
+              Object.entries(t.fields || {}).map(([id, f]) => [
+                h("code", null, id),
+                f.displayName || "",
+                f.type.primitiveType || `ENUM (${f.type.enumType.allowedValues.map((v) => v.displayName).join(", ")})`,
+                f.isRequired ? "yes" : "",
+                f.description || "",
+              ]),
+            ),
+            link(`/catalog?q=${encodeURIComponent(`tag:${lastPart(t.name)}`)}`, "Entries with this tag →"),
+          ),
+        )
+      : section(
+          "No templates",
+          h("p", { class: "empty" }, "threadline catalog template set ID --field name:STRING creates one."),
+        ),
+  );
 }
