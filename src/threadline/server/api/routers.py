@@ -18,6 +18,7 @@ from threadline.server.api import (
     lineage,
     namespaces,
     objects,
+    pipelines,
     runs,
     search,
     sources,
@@ -48,6 +49,6 @@ MARQUEZ: tuple[APIRouter, ...] = (
     search.router,
 )
 #: The web UI's API (its pages and files are served by ``server.web.WebUI``).
-UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router)
+UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router, pipelines.router)
 
 ROUTERS: tuple[APIRouter, ...] = (*OWN, *MARQUEZ, *UI)
