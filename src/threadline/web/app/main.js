@@ -6,6 +6,7 @@ import { homePage } from "./pages/home.js";
 import { jobPage } from "./pages/job.js";
 import { lineagePage } from "./pages/lineage.js";
 import { eventsPage, notFoundPage, runsPage, searchPage } from "./pages/lists.js";
+import { pipelineRunPage, pipelinesPage } from "./pages/pipeline.js";
 import { runPage } from "./pages/run.js";
 import { route, start } from "./router.js";
 import { setupSearch } from "./search.js";
@@ -17,6 +18,8 @@ route("/jobs/:namespace/:name", jobPage);
 route("/runs", runsPage);
 route("/runs/:id", runPage);
 route("/events", eventsPage);
+route("/pipelines", pipelinesPage);
+route("/pipeline-runs/:id", pipelineRunPage);
 route("/search", searchPage);
 route("/__not_found__", notFoundPage);
 
