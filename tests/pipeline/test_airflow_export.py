@@ -9,6 +9,7 @@ it is skipped, with one line saying why, only when Airflow cannot be installed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
             (view,) = pipeline_runs(connection, "shop", 5)
     finally:
         store.close()
-    run_key = log.split("run_id=", 1)[1].split(",", 1)[0]
+    run_key = re.findall(r"run_id='?(manual__[^',\s)]+)", log)[0]
     assert view.run.id == pipeline_run_id("shop", run_key)
     assert view.run.state == "COMPLETE"
     assert view.env == "staging"
@@ -145,3 +146,32 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
     checks = view.checks(stages["shop.validate.orders"])
     assert {c["status"] for c in checks} == {"passed"}
     assert len(checks) == 6
+
+    # A bad order: validate.orders fails, Airflow skips the transform and the promotion, finish
+    # fails the pipeline run naming the stage, and no new promote run (production unchanged).
+    with (example / "data/orders.csv").open("a") as handle:
+        handle.write("1011,2,-1.00,shipped,2026-12-05T09:00:00\n")
+    result = subprocess.run(
+        [str(airflow), "dags", "test", "threadline_shop"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1200,
+    )
+    log = result.stdout + result.stderr
+    assert "state=failed" in log, log[-3000:]
+    store = open_project_store(project)
+    try:
+        with store.read() as connection:
+            blocked, promoted = pipeline_runs(connection, "shop", 5)
+    finally:
+        store.close()
+    assert promoted.run.id == view.run.id
+    assert blocked.run.state == "FAIL"
+    assert "validate.orders" in (blocked.run.error or "")
+    states = {stage.job_name: stage.state for stage in blocked.stages}
+    assert states["shop.validate.orders"] == "FAIL"
+    assert "shop.promote" not in states
+    assert "shop.transform.revenue_by_country" not in states
