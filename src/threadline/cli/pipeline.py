@@ -196,3 +196,61 @@ def show_command(
                     escape(detail),
                 )
         out.print(table)
+
+
+# ---- running on a scheduler (``threadline.pipeline.airflow``) --------------------------------------
+
+export_app = typer.Typer(help="Export a pipeline to run on a scheduler.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("airflow")
+def export_airflow_command(
+    file: Annotated[
+        Path, typer.Argument(help="The Python file that declares the pipeline.", show_default=False)
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The DAG file to write (put it in Airflow's dags folder)."),
+    ] = None,
+    env: Annotated[str, typer.Option("--env", "-e", help="The environment the DAG runs in.")] = "staging",
+    pipeline: Annotated[
+        str | None,
+        typer.Option("--pipeline", "-p", help="The pipeline's name, when the file declares several."),
+    ] = None,
+) -> None:
+    """Write an Airflow DAG running the pipeline: one task per stage, each running that stage with
+    `threadline pipeline stage` in this folder, with the lineage of a local run. Prints it without -o."""
+    _need_extra()
+    from threadline.pipeline.airflow import export_airflow
+    from threadline.pipeline.loader import load_pipeline
+
+    with expected_errors():
+        declared = load_pipeline(file, pipeline)
+        source = export_airflow(declared, file, env)
+    if output is None:
+        out.print(source, markup=False, highlight=False, soft_wrap=True, end="")
+        return
+    try:
+        output.write_text(source)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    err.print(f"wrote the Airflow DAG threadline_{escape(declared.name)} to {escape(str(output))}")
+
+
+@app.command("stage", hidden=True)
+def stage_command(
+    file: Annotated[Path, typer.Argument(help="The Python file that declares the pipeline.")],
+    stage: Annotated[str, typer.Argument(help="The stage: begin, extract.T, validate.T, ..., finish.")],
+    run_key: Annotated[str, typer.Option("--run-key", help="The orchestrator's run id.")],
+    env: Annotated[str, typer.Option("--env", "-e")] = "staging",
+    pipeline: Annotated[str | None, typer.Option("--pipeline", "-p")] = None,
+) -> None:
+    """Run one stage of a pipeline as a task of an exported DAG (`threadline pipeline export`)."""
+    _need_extra()
+    from threadline.pipeline.airflow import run_stage
+    from threadline.pipeline.loader import load_pipeline
+
+    with expected_errors():
+        declared = load_pipeline(file, pipeline)
+        err.print(escape(run_stage(declared, env, stage, run_key)))

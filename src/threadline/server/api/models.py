@@ -603,3 +603,100 @@ class DatasetPage(Model):
     dataset: DatasetOut
     versions: dict[str, Any]
     runs: DatasetRuns
+
+
+# ---- pipelines (``pipelines.py``) ----------------------------------------------------------------
+
+
+class PipelineVersion(Model):
+    namespace: str
+    name: str
+    node_id: str
+    version: str | None = Field(description="The version the stage read or wrote.")
+    rows: int | None
+
+
+class PipelineCheck(Model):
+    check: str
+    column: str | None
+    severity: str = Field(description="error or warn.")
+    status: str = Field(description="passed, warned or failed.")
+    failures: int
+    quarantined: int | None = None
+    message: str
+    sample: list[Any] = Field(description="A sample of the failing rows.")
+
+
+class PipelineStage(Model):
+    id: str
+    short_id: str
+    stage: str = Field(description="extract.T, load.T, validate.T, transform.T or promote.")
+    job: str
+    state: str | None
+    error: str | None
+    started_at: str | None
+    ended_at: str | None
+    rows: Any
+    counts: dict[str, int] = Field(description="How many checks passed, warned and failed.")
+    checks: list[PipelineCheck]
+    inputs: list[PipelineVersion]
+    outputs: list[PipelineVersion]
+
+
+class PipelineVersions(Model):
+    staging: list[PipelineVersion]
+    production: list[PipelineVersion]
+
+
+class PipelineRunDetail(Model):
+    id: str
+    short_id: str
+    pipeline: str
+    namespace: str
+    env: str
+    state: str | None
+    error: str | None
+    started_at: str | None
+    ended_at: str | None
+    stages: list[PipelineStage] = Field(description="The stages in the order they ran.")
+    versions: PipelineVersions
+
+
+class PipelineRunList(Model):
+    pipeline: str
+    runs: list[PipelineRunDetail]
+
+
+class PipelineLastRun(Model):
+    id: str
+    short_id: str
+    env: str
+    state: str | None
+    started_at: str | None
+
+
+class PipelineSummary(Model):
+    name: str
+    runs: int
+    last_run: PipelineLastRun
+
+
+class PipelineList(Model):
+    pipelines: list[PipelineSummary]
+
+
+class QualityResult(Model):
+    run_id: str
+    short_id: str
+    job: str
+    state: str | None
+    time: str | None
+    version: str | None
+    passed: int
+    failed: int
+    assertions: list[dict[str, Any]] = Field(description="The dataQualityAssertions facet's assertions.")
+
+
+class DatasetQuality(Model):
+    node_id: str
+    history: list[QualityResult]

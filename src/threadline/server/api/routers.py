@@ -19,6 +19,7 @@ from threadline.server.api import (
     lineage,
     namespaces,
     objects,
+    pipelines,
     runs,
     search,
     sources,
@@ -51,6 +52,6 @@ MARQUEZ: tuple[APIRouter, ...] = (
 #: The Data Catalog (``/api/v1/catalog/``, in Data Catalog v1's JSON).
 CATALOG: tuple[APIRouter, ...] = (catalog.router,)
 #: The web UI's API (its pages and files are served by ``server.web.WebUI``).
-UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router)
+UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router, pipelines.router)
 
 ROUTERS: tuple[APIRouter, ...] = (*OWN, *MARQUEZ, *CATALOG, *UI)

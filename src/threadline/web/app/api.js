@@ -96,6 +96,9 @@ export const api = {
   job: (ns, name, o) => get(`/namespaces/${seg(ns)}/jobs/${seg(name)}`, o),
   jobPage: (namespace, name, o) => get(`/ui/pages/job${query({ namespace, name })}`, o),
   datasetPage: (namespace, name, o) => get(`/ui/pages/dataset${query({ namespace, name })}`, o),
+  pipelines: (o) => get("/pipelines", o),
+  pipelineRun: (runId, o) => get(`/pipeline-runs/${seg(runId)}`, o),
+  datasetQuality: (nodeId, o) => get(`/ui/dataset-quality${query({ nodeId })}`, o),
   runLineage: (runId, o, params = {}) =>
     get(`/lineage/runs${query({ runId, direction: "both", depth: 2, ...params })}`, o),
 };

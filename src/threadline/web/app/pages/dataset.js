@@ -23,6 +23,7 @@ import { facetList } from "../facets.js";
 import { datasetId, jobUrl, lineageUrl, runUrl } from "../nodes.js";
 import { kindOf, producerOfJobType } from "../producers.js";
 import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
+import { qualityHistorySection } from "./pipeline.js";
 
 export async function datasetPage({ params, query, outlet, signal }) {
   const { namespace, name } = params;
@@ -157,6 +158,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
       ),
       quality(runs),
     ),
+    qualityHistorySection(ownId, signal),
     schema,
     versionsBox,
     h("div", { class: "columns-2" }, producing, consuming),

@@ -27,10 +27,16 @@ import { producerOf } from "../producers.js";
 import { navigate } from "../router.js";
 import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 import { sourceLink } from "./job.js";
+import { pipelineRunUrl } from "./pipeline.js";
 import { runLineageSection } from "./run-lineage.js";
 
 const params = (run) => run.facets?.threadline_params?.params || {};
 const metrics = (run) => run.facets?.threadline_metrics?.metrics || {};
+/** A link to the pipeline run page when the run is a staged pipeline's run (tag threadline.pipeline). */
+const pipelineLink = (run) =>
+  (run.facets?.tags?.tags || []).some((t) => t.key === "threadline.pipeline" && t.value === run.jobVersion?.name)
+    ? h("a", { href: pipelineRunUrl(run.id), "data-link": "", class: "button", id: "pipeline-view" }, "Pipeline view")
+    : null;
 const lastValue = (points) => (points.length ? points[points.length - 1][1] : null);
 
 export async function runPage({ params: route, query, outlet, signal }) {
@@ -92,7 +98,7 @@ export async function runPage({ params: route, query, outlet, signal }) {
         ` ${producer.label} · `,
         link(jobUrl(job.namespace, job.name), "job page"),
       ),
-      actions: [compareSelect],
+      actions: [pipelineLink(run), compareSelect].filter(Boolean),
     }),
     error
       ? notice(

@@ -1,0 +1,224 @@
+// Staged pipelines (threadline.pipeline): the list of pipelines with their newest runs, and one
+// pipeline run as a chain of stages (extract, load, validate, transform, validate, promote), each
+// with its checks (passed, warned, failed, with samples of the failing rows) and the staging and
+// production versions. No approve button: the pipeline core has no approval gate.
+
+import { api } from "../api.js";
+import { details, formatNumber, formatTime, h, link, replace, section, shortHash, statePill, table } from "../dom.js";
+import { datasetUrl, runUrl } from "../nodes.js";
+import { errorBox, pageHeader } from "./common.js";
+
+/** The URL of a pipeline run's page. @param {string} id */
+export const pipelineRunUrl = (id) => `/pipeline-runs/${encodeURIComponent(id)}`;
+
+const CHECK_CLASS = { passed: "state-completed", warned: "state-aborted", failed: "state-failed" };
+
+/** A check's status as a coloured pill. @param {string} status */
+function checkPill(status) {
+  return h("span", { class: `pill ${CHECK_CLASS[status] || ""}` }, status);
+}
+
+/** The pills counting a stage's checks by status (none when it has no checks). */
+function counts(stage) {
+  const found = Object.entries(stage.counts || {}).filter(([, n]) => n > 0);
+  if (!found.length) return null;
+  return h(
+    "div",
+    { class: "stage-counts" },
+    found.map(([status, n]) => h("span", { class: `pill ${CHECK_CLASS[status] || ""}` }, `${n} ${status}`)),
+  );
+}
+
+/** One stage as a box of the chain. */
+function stageBox(stage) {
+  const state = (stage.state || "NEW").toLowerCase();
+  return h(
+    "li",
+    { class: `stage stage-${state}`, "data-stage": stage.stage },
+    h("a", { href: `#stage-${stage.id}`, class: "stage-name" }, stage.stage),
+    statePill(stage.state),
+    stage.rows != null ? h("div", { class: "muted" }, `${formatNumber(stage.rows)} rows`) : null,
+    counts(stage),
+  );
+}
+
+/** A sample of failing rows as compact JSON lines. */
+function sample(rows) {
+  if (!rows?.length) return "";
+  return h(
+    "details",
+    { class: "failing-rows" },
+    h("summary", null, `${rows.length} failing row${rows.length === 1 ? "" : "s"} (sample)`),
+    h("pre", null, rows.map((row) => JSON.stringify(row)).join("\n")),
+  );
+}
+
+/** The checks of a validate stage. */
+function checksTable(stage) {
+  return table(
+    ["Check", "Column", "Severity", "Result", "Failing rows", "Message"],
+    stage.checks.map((c) => [
+      h("code", null, c.check),
+      c.column || "",
+      c.severity,
+      checkPill(c.status),
+      c.failures ? formatNumber(c.failures) : "",
+      h("div", null, c.message || "", sample(c.sample)),
+    ]),
+    { className: "checks" },
+  );
+}
+
+/** A list of dataset versions. */
+function versionsTable(versions, empty) {
+  return table(
+    ["Dataset", "Version", "Rows"],
+    versions.map((v) => [
+      link(datasetUrl(v.namespace, v.name), v.name),
+      v.version ? h("code", { title: v.version }, shortHash(v.version, 13)) : "",
+      v.rows != null ? formatNumber(v.rows) : "",
+    ]),
+    { empty },
+  );
+}
+
+/** The stage's details below the chain: its state, error, and checks. */
+function stageSection(stage) {
+  const box = section(
+    stage.stage,
+    details([
+      ["State", statePill(stage.state)],
+      ["Run", link(runUrl(stage.id), h("code", null, stage.shortId))],
+      ["Started", formatTime(stage.startedAt)],
+      ["Rows", stage.rows != null ? formatNumber(stage.rows) : null],
+      ["Error", stage.error ? h("span", { class: "error-text" }, stage.error) : null],
+    ]),
+    stage.checks.length ? checksTable(stage) : null,
+  );
+  box.id = `stage-${stage.id}`;
+  return box;
+}
+
+export async function pipelineRunPage({ params, outlet, signal }) {
+  const id = params.id;
+  document.title = `pipeline run ${id.slice(0, 13)} · threadline`;
+  let run;
+  try {
+    run = await api.pipelineRun(id, { signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, pageHeader({ kind: "pipeline", title: id }), errorBox(error));
+    return;
+  }
+  document.title = `${run.pipeline} ${run.shortId} · threadline`;
+  const failed = run.stages.flatMap((s) => s.checks.filter((c) => c.status === "failed").map((c) => [s, c]));
+  replace(
+    outlet,
+    pageHeader({
+      kind: "pipeline",
+      title: `${run.pipeline} · run ${run.shortId}`,
+      subtitle: run.namespace,
+      actions: [h("a", { href: runUrl(run.id), "data-link": "", class: "button" }, "Run details")],
+    }),
+    section(
+      "Run",
+      details([
+        ["State", statePill(run.state)],
+        ["Environment", run.env],
+        ["Started", formatTime(run.startedAt)],
+        ["Ended", formatTime(run.endedAt)],
+        ["Error", run.error ? h("span", { class: "error-text" }, run.error) : null],
+        ["Blocked by", failed.length ? failed.map(([s, c]) => h("div", null, `${s.stage}: ${c.check}`)) : null],
+      ]),
+    ),
+    section(
+      "Stages",
+      h("ol", { class: "stage-chain", "aria-label": "Stages in the order they ran" }, run.stages.map(stageBox)),
+    ),
+    h(
+      "div",
+      { class: "columns-2" },
+      section("Staging versions", versionsTable(run.versions.staging, "No table was written.")),
+      section("Production versions", versionsTable(run.versions.production, "Not promoted: production is unchanged.")),
+    ),
+    ...run.stages.map(stageSection),
+  );
+}
+
+export async function pipelinesPage({ outlet, signal }) {
+  document.title = "pipelines · threadline";
+  let found;
+  try {
+    found = await api.pipelines({ signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, pageHeader({ title: "Pipelines" }), errorBox(error));
+    return;
+  }
+  replace(
+    outlet,
+    pageHeader({ title: "Pipelines", subtitle: "Staged pipelines run with `threadline pipeline run`" }),
+    section(
+      "Pipelines",
+      table(
+        ["Pipeline", "Runs", "Last run", "Environment", "State", "Started"],
+        found.pipelines.map((p) => [
+          p.name,
+          formatNumber(p.runs),
+          link(pipelineRunUrl(p.lastRun.id), h("code", null, p.lastRun.shortId)),
+          p.lastRun.env,
+          statePill(p.lastRun.state),
+          formatTime(p.lastRun.startedAt),
+        ]),
+        { empty: "No pipeline ran yet: `threadline pipeline run FILE.py` runs one." },
+      ),
+    ),
+  );
+}
+
+/** A dataset's quality history (the data quality assertions of each run that checked it), filled in
+ * when it arrives; empty (hidden) when no run checked the dataset. */
+export function qualityHistorySection(nodeId, signal) {
+  const box = section("Quality history");
+  box.id = "quality-history";
+  box.hidden = true;
+  api.datasetQuality(nodeId, { signal }).then(
+    (answer) => {
+      if (!answer.history.length) return;
+      box.append(
+        table(
+          ["When", "Run", "Version", "Passed", "Failed", "Assertions"],
+          answer.history.map((entry) => [
+            formatTime(entry.time),
+            link(runUrl(entry.runId), h("code", null, entry.shortId)),
+            entry.version ? h("code", { title: entry.version }, shortHash(entry.version, 13)) : "",
+            formatNumber(entry.passed),
+            entry.failed ? h("span", { class: "pill state-failed" }, formatNumber(entry.failed)) : "0",
+            h(
+              "div",
+              { class: "assertion-strip" },
+              entry.assertions.map((a) =>
+                h(
+                  "span",
+                  {
+                    class: `pill ${a.success ? "state-completed" : "state-failed"}`,
+                    title: `${a.assertion}${a.column ? ` (${a.column})` : ""}: ${a.success ? "passed" : "failed"}`,
+                  },
+                  a.column && !a.assertion.includes(a.column) ? `${a.assertion} ${a.column}` : a.assertion,
+                ),
+              ),
+            ),
+          ]),
+          { className: "quality-history" },
+        ),
+      );
+      box.hidden = false;
+    },
+    (error) => {
+      if (error.name === "AbortError") return;
+      box.append(errorBox(error));
+      box.hidden = false;
+    },
+  );
+  return box;
+}

@@ -1,0 +1,141 @@
+"""The pipeline pages in headless Chromium over real runs of the example pipeline: the list, a blocked
+run as a chain of stages with its failed check and failing rows, a promoted run with its staging and
+production versions, and a dataset's quality history (see conftest.py for the browser)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.server.conftest import ServerProcess, free_port
+from tests.web.conftest import VIEWPORT, PageRecord, check_record, save_screenshot, watch
+
+pytestmark = pytest.mark.slow
+
+BAD_ORDER = "1011,2,-1.00,shipped,2026-12-05T09:00:00\n"
+
+
+def _threadline(work: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THREADLINE_", "OPENLINEAGE_"))}
+    env["HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "threadline", *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The server on a project's store after two runs of examples/pipelines/shop.py, as a user types
+    them: the first promoted, the second blocked by an order with a negative amount."""
+    root = tmp_path_factory.mktemp("pipeline-web")
+    work, home = root / "work", root / "home"
+    (work / ".threadline").mkdir(parents=True)
+    home.mkdir()
+    shop = work / "shop"
+    shutil.copytree(ROOT / "examples/pipelines", shop, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    first = _threadline(work, home, "pipeline", "run", "shop/shop.py")
+    assert first.returncode == 0, first.stderr
+    with (shop / "data/orders.csv").open("a") as handle:
+        handle.write(BAD_ORDER)
+    second = _threadline(work, home, "pipeline", "run", "shop/shop.py")
+    assert second.returncode == 1, second.stderr
+    store = f"sqlite:///{work / '.threadline' / 'threadline.db'}"
+    server = ServerProcess(store, free_port(), root / "server.log", {"auth": "none"}).start()
+    yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+def browse(
+    browser: Any, pipeline_server: ServerProcess, request: pytest.FixtureRequest
+) -> Iterator[tuple[Any, PageRecord]]:
+    record = PageRecord()
+    context = browser.new_context(viewport=VIEWPORT, base_url=pipeline_server.url)
+    page = watch(context.new_page(), record, pipeline_server.url)
+    yield page, record
+    context.close()
+    check_record(record, request, budget_ms=2000.0)
+
+
+def test_a_blocked_run_shows_the_chain_the_failed_check_and_its_rows(
+    browse: tuple[Any, PageRecord], pipeline_server: ServerProcess
+) -> None:
+    page, _ = browse
+    page.goto("/pipelines")
+    row = page.locator("table.grid tbody tr").first
+    row.wait_for()
+    assert "shop" in row.inner_text()
+    assert "failed" in row.inner_text()
+    row.locator("a").first.click()
+    page.locator("ol.stage-chain").wait_for()
+    stages = page.locator("ol.stage-chain li.stage")
+    names = [stages.nth(i).get_attribute("data-stage") for i in range(stages.count())]
+    assert names[:4] == ["extract.customers", "load.customers", "extract.orders", "load.orders"]
+    assert "validate.orders" in names
+    assert "promote" not in names
+    failed = page.locator('li.stage[data-stage="validate.orders"]')
+    assert "failed" in failed.inner_text()
+    assert "1 failed" in failed.inner_text()
+    assert "Not promoted: production is unchanged." in page.inner_text("main")
+    checks = page.locator("table.checks tr", has_text="between(amount)")
+    assert "failed" in checks.inner_text()
+    checks.locator("details summary").click()
+    assert '"order_id":1011' in checks.locator("details pre").inner_text()
+    assert '"amount":-1' in checks.locator("details pre").inner_text()
+    save_screenshot(page, "pipeline-run-blocked")
+
+
+def test_a_promoted_run_shows_staging_and_production_versions(
+    browse: tuple[Any, PageRecord], pipeline_server: ServerProcess
+) -> None:
+    page, _ = browse
+    with httpx.Client(base_url=pipeline_server.url, timeout=30) as client:
+        runs = client.get("/api/v1/pipelines/shop/runs").json()["runs"]
+    promoted = runs[1]
+    page.goto(f"/runs/{promoted['id']}")
+    page.locator("#pipeline-view").click()
+    page.locator("ol.stage-chain").wait_for()
+    names = page.locator("ol.stage-chain li.stage").all_inner_texts()
+    assert names[-1].startswith("promote")
+    production = page.locator("section.card", has_text="Production versions")
+    for table in ("customers", "orders", "revenue_by_country"):
+        assert table in production.inner_text()
+    version = next(v for v in promoted["versions"]["production"] if v["name"].endswith("orders"))
+    assert version["version"][:13] in production.inner_text()
+    save_screenshot(page, "pipeline-run-promoted")
+
+
+def test_the_dataset_page_shows_its_quality_history(
+    browse: tuple[Any, PageRecord], pipeline_server: ServerProcess
+) -> None:
+    page, _ = browse
+    with httpx.Client(base_url=pipeline_server.url, timeout=30) as client:
+        runs = client.get("/api/v1/pipelines/shop/runs").json()["runs"]
+    orders = next(v for v in runs[1]["versions"]["staging"] if v["name"].endswith("orders"))
+    from urllib.parse import quote
+
+    page.goto(f"/datasets/{quote(orders['namespace'], safe='')}/{quote(orders['name'], safe='')}")
+    history = page.locator("#quality-history")
+    history.locator("table").wait_for()
+    rows = history.locator("tbody tr")
+    assert rows.count() == 2
+    assert "between(amount)" in rows.nth(0).inner_text()
+    assert rows.nth(0).locator(".pill.state-failed").count() >= 1
+    assert rows.nth(1).locator(".pill.state-failed").count() == 0
+    history.scroll_into_view_if_needed()
+    save_screenshot(page, "dataset-quality-history")
