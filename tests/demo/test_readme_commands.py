@@ -38,6 +38,16 @@ DOCUMENTS: tuple[str, ...] = tuple(documents())
 #: Commands that are not run, each with why. Keys are the command as written (comments removed).
 SKIPPED: dict[str, str] = {
     "threadline serve": "runs until Ctrl+C; tests/server/test_serve_process.py runs it for real",
+    "threadline serve --metrics auth": "runs until Ctrl+C; tests/server/test_metrics.py serves each setting",
+    "threadline serve --store postgresql://threadline@db.internal:5432/lineage --host 0.0.0.0 --port 5001": (
+        "needs a remote PostgreSQL server (db.internal); tests/server/test_scale_out.py runs three servers"
+    ),
+    "threadline serve --store postgresql://threadline@db.internal:5432/lineage --host 0.0.0.0 --port 5002": (
+        "needs a remote PostgreSQL server (db.internal); tests/server/test_scale_out.py runs three servers"
+    ),
+    "threadline serve --store postgresql://threadline@db.internal:5432/lineage --host 0.0.0.0 --port 5003": (
+        "needs a remote PostgreSQL server (db.internal); tests/server/test_scale_out.py runs three servers"
+    ),
     "threadline serve --store postgresql://tl@db/lineage --host 0.0.0.0 --port 5000": (
         "needs a remote PostgreSQL server (db)"
     ),
