@@ -222,7 +222,11 @@ class RemoteRefused(SyncError):
     """A remote answered with an error: ``remote_status`` is its HTTP status and ``remote_code`` the
     machine-readable ``code`` of its answer (empty when it gave none), for callers to branch on."""
 
-    def __init__(self, message: str, remote_status: int, remote_code: str = "") -> None:
+    def __init__(
+        self, message: str, remote_status: int, remote_code: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.remote_status = remote_status
         self.remote_code = remote_code
+        #: The seconds its ``Retry-After`` header asked to wait (a 503 of back-pressure), if any.
+        self.retry_after = retry_after

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -21,7 +22,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.server.conftest import ServerFactory, ServerProcess
 from tests.server.helpers import JSON, make_event
+from tests.sync.helpers import event_ids, record, remote, site
 from threadline.store import open_store
+from threadline.sync.push import push
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +240,45 @@ def test_the_openlineage_client_retries_503_and_delivers(
     finally:
         store.close()
     assert sorted(jobs) == ["holder", "retried"]
+
+
+def test_a_push_meets_back_pressure_waits_and_is_delivered_once(
+    sqlite_url: str, start_server: ServerFactory, tmp_path: Path
+) -> None:
+    """A site pushing to a server whose writer queue is full is refused (503 + Retry-After, counted in
+    the metrics as ``push``); the sync client waits what it is told and sends again, and every event of
+    the site is stored once."""
+    server = start_server(sqlite_url, auth="none", max_writer_queue=1)
+    site_a = site(tmp_path, "a")
+    record(site_a, "a")
+    httpx.get(f"{server.url}/api/v1/sync/info", timeout=10)  # the server's site id, made on first use
+    held: list[httpx.Response] = []
+    reports: list[object] = []
+
+    def hold_the_queue() -> None:
+        with server.client() as own:
+            held.append(own.post("/api/v1/lineage", content=make_event(job="holder"), headers=JSON))
+
+    def push_the_site() -> None:
+        try:
+            reports.append(push(site_a, remote(server.url)))
+        except BaseException as exc:
+            reports.append(exc)
+
+    with writes_blocked(sqlite_url):
+        holder = threading.Thread(target=hold_the_queue)
+        holder.start()
+        _wait_for(lambda: _health(server)["backPressure"]["writerQueue"] == 1, "a queued event")
+        pusher = threading.Thread(target=push_the_site)
+        pusher.start()
+        _wait_for(lambda: _refused(server, "push") >= 1, "the push to be refused")
+    holder.join(30)
+    pusher.join(60)
+    assert held[0].status_code == 201
+    (report,) = reports
+    assert not isinstance(report, BaseException), report
+    pushed = event_ids(site_a)
+    assert report.sent == report.stored == len(pushed)
+    stored = _stored_ids(sqlite_url)
+    assert stored == {*pushed, held[0].json()["id"]}
+    site_a.close()

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 
 from tests.cli.conftest import Run
 from tests.server.conftest import free_port
+from tests.server.helpers import JSON, make_event
+from tests.server.test_back_pressure import writes_blocked
 from tests.sync.helpers import event_ids, graph_edges, record, remote, site
 from threadline.artifacts.store import ArtifactStore
 from threadline.cli.common import plural
@@ -208,3 +211,48 @@ def test_federation_with_an_unknown_remote_refuses_to_start(run: Run, tmp_path: 
     bad = run("serve", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--pull-filter", "colour=blue")
     assert bad.exit_code != 0
     assert "setting pull_filter from --pull-filter must be key=value pairs" in bad.stderr
+
+
+def test_federation_waits_while_its_server_is_over_its_limits(start_server, tmp_path: Path) -> None:
+    """A server under back-pressure refuses its producers' events; its scheduled pulls wait too (health
+    says so) and resume once it is under its limits: nothing pulled is lost or doubled."""
+    central = start_server(f"sqlite:///{tmp_path / 'central.db'}", auth="none")
+    site_a = site(tmp_path, "a")
+    record(site_a, "a")
+    push(site_a, remote(central.url))
+    mirror_url = f"sqlite:///{tmp_path / 'mirror.db'}"
+    mirror = start_server(mirror_url, auth="none", max_writer_queue=1, pull_from=(central.url,), pull_every=1)
+    httpx.get(f"{mirror.url}/api/v1/sync/info", timeout=10)  # its site id, made on first use
+    deadline = time.monotonic() + 30
+    while _health(mirror.port)["events"] < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _health(mirror.port)["events"] == 6
+    record(site_a, "a", runs=1)
+    held: list[httpx.Response] = []
+    with writes_blocked(mirror_url):
+        holder = threading.Thread(
+            target=lambda: held.append(
+                httpx.post(f"{mirror.url}/api/v1/lineage", content=make_event(job="holder"), headers=JSON)
+            )
+        )
+        holder.start()
+        push(site_a, remote(central.url))  # two new events at the central server, to be pulled
+        while time.monotonic() < deadline:
+            if _health(mirror.port)["federation"]["pausedByBackPressure"]:
+                break
+            time.sleep(0.1)
+        assert _health(mirror.port)["federation"]["pausedByBackPressure"] is True
+    holder.join(30)
+    assert held[0].status_code == 201
+    while _health(mirror.port)["events"] < 9 and time.monotonic() < deadline + 30:
+        time.sleep(0.1)
+    health = _health(mirror.port)
+    assert health["events"] == 9  # six, two pulled after the pause, and the holder's
+    assert health["federation"]["pausedByBackPressure"] is False
+    assert health["federation"]["remotes"][0]["lastError"] is None
+    mirrored = open_store(mirror_url)
+    try:
+        ids = event_ids(mirrored)
+        assert len(ids) == len(set(ids)) == 9
+    finally:
+        mirrored.close()

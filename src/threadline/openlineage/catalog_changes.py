@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from threadline.openlineage.change_facets import ChangesFacet
+
 #: The facet's name in a dataset's ``facets``.
 FACET = "threadline_catalog"
 SCHEMA_URL = (
@@ -48,20 +50,8 @@ class CatalogChange(msgspec.Struct, frozen=True, omit_defaults=True):
     by: str | None = None
 
 
-class _Facet(msgspec.Struct):
-    changes: list[CatalogChange]
-
-
-def facet(changes: list[CatalogChange], producer: str) -> dict[str, Any]:
-    """The facet value holding ``changes``."""
-    return {"_producer": producer, "_schemaURL": SCHEMA_URL, "changes": msgspec.to_builtins(changes)}
-
-
-def decode(value: Any) -> list[CatalogChange]:
-    """The changes a facet value holds; none when it is not one (such an event changes nothing)."""
-    if not isinstance(value, dict):
-        return []
-    try:
-        return msgspec.convert(value, _Facet).changes
-    except msgspec.ValidationError:
-        return []
+_FACET = ChangesFacet(SCHEMA_URL, CatalogChange)
+#: The facet value holding a list of changes (``facet(changes, producer)``).
+facet = _FACET.facet
+#: The changes of a facet value; none when it is not one (``decode(value)``).
+decode = _FACET.decode

@@ -20,9 +20,11 @@ more keys of a change.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from threadline.openlineage.change_facets import ChangesFacet
 
 #: The facet's name in a dataset's or a job's ``facets``.
 FACET = "threadline_tag_changes"
@@ -44,20 +46,8 @@ class TagChange(msgspec.Struct, frozen=True, omit_defaults=True):
     by: str | None = None
 
 
-class _Facet(msgspec.Struct):
-    changes: list[TagChange]
-
-
-def facet(changes: list[TagChange], producer: str) -> dict[str, Any]:
-    """The facet value holding ``changes``."""
-    return {"_producer": producer, "_schemaURL": SCHEMA_URL, "changes": msgspec.to_builtins(changes)}
-
-
-def decode(value: Any) -> list[TagChange]:
-    """The changes of a facet value; none when it is not one (such an event changes no tag)."""
-    if not isinstance(value, dict):
-        return []
-    try:
-        return msgspec.convert(value, _Facet).changes
-    except msgspec.ValidationError:
-        return []
+_FACET = ChangesFacet(SCHEMA_URL, TagChange)
+#: The facet value holding a list of changes (``facet(changes, producer)``).
+facet = _FACET.facet
+#: The changes of a facet value; none when it is not one (``decode(value)``).
+decode = _FACET.decode

@@ -138,7 +138,9 @@ def create_app(
     )
     parser = BatchParser(config.parse_workers, event_limits)
 
-    federation = Federation(store, writer, pull_from or [], config.pull_every, pull_filter or PullFilter())
+    federation = Federation(
+        store, writer, pull_from or [], config.pull_every, pull_filter or PullFilter(), pressure
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -22,6 +22,7 @@ from threadline.errors import ThreadlineError
 from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import format_time, now_micros
 from threadline.redact import redact_text
+from threadline.server.pressure import BackPressure
 from threadline.server.writer import Writer
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
@@ -33,6 +34,8 @@ log = logging.getLogger("threadline.federation")
 
 #: How long one page may wait for the writer, seconds.
 WRITE_TIMEOUT = 300.0
+#: How often a pull paused by back-pressure looks again, seconds.
+PRESSURE_PAUSE = 0.5
 
 
 @dataclass
@@ -65,7 +68,11 @@ class Federation:
     remotes: list[ServerRemote]
     every: float = 60.0
     wanted: PullFilter = field(default_factory=PullFilter)
+    #: The server's back-pressure: while it is active, pulled pages wait before they are written.
+    pressure: BackPressure | None = None
     states: list[RemoteState] = field(init=False)
+    #: Whether pulling waits for back-pressure to end (``GET /api/v1/health``'s ``federation``).
+    paused: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.states = [RemoteState(str(remote)) for remote in self.remotes]
@@ -93,10 +100,20 @@ class Federation:
         return {
             "every": self.every,
             "filter": self.wanted.describe(),
+            "pausedByBackPressure": self.paused,
             "remotes": [state.to_dict() for state in self.states],
         }
 
     def _append(self, events: list[ParsedEvent]) -> AppendResult:
+        # Under back-pressure the server refuses its producers' events (503): pulled pages wait too,
+        # rather than adding to the backlog it cannot fold (server.pressure).
+        while self.pressure is not None and self.pressure.active() is not None:
+            if not self.paused:
+                self.paused = True
+                log.info("federation: pulling paused while the server is over its limits (back-pressure)")
+            if self._stop.wait(PRESSURE_PAUSE):
+                break
+        self.paused = False
         if self._stop.is_set():
             msg = "the server is stopping"
             raise InterruptedError(msg)

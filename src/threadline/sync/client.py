@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -128,7 +130,7 @@ class SyncClient:
             msg += f"; key from {self.remote.key_source}"
         else:
             msg = f"remote {self.remote} answered {method} {path} with HTTP {status}: {reason}"
-        raise RemoteRefused(msg, status, code)
+        raise RemoteRefused(msg, status, code, _retry_after(answer.headers.get("retry-after")))
 
     def _json(self, answer: Answer, path: str) -> Any:
         try:
@@ -173,11 +175,31 @@ class SyncClient:
         )
 
     def push(self, site: str, events: list[bytes]) -> dict[str, Any]:
-        """Send events (their exact bytes) as coming from ``site``; the server's counts."""
+        """Send events (their exact bytes) as coming from ``site``; the server's counts.
+
+        A server under back-pressure refuses the request (503 with ``Retry-After``, nothing of it
+        stored): it is sent again after the seconds asked for, for up to the remote's ``timeout`` in
+        all. Sending again is safe: events are stored once by id.
+        """
         body = zstandard.ZstdCompressor(level=1).compress(b"[" + b",".join(events) + b"]")
         headers = {"Content-Type": "application/json", "Content-Encoding": "zstd", SITE_HEADER: site}
-        response = self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
-        return self._shaped(response, "/api/v1/sync/events", _PushAnswer)
+        waited = 0.0
+        while True:
+            try:
+                response = self._request("POST", "/api/v1/sync/events", content=body, headers=headers)
+            except RemoteRefused as exc:
+                if exc.remote_status != 503 or exc.retry_after is None:
+                    raise
+                if waited >= self.limits.timeout:
+                    msg = (
+                        f"{exc.message} (still refused after {waited:.0f} s of retries, the remote's timeout)"
+                    )
+                    raise RemoteRefused(msg, exc.remote_status, exc.remote_code, exc.retry_after) from exc
+                pause = min(exc.retry_after, self.limits.timeout - waited)
+                time.sleep(pause)
+                waited += pause
+                continue
+            return self._shaped(response, "/api/v1/sync/events", _PushAnswer)
 
     def pull(self, after: int, limit: int, *, exclude: str, wanted: PullFilter, entities: str = "") -> Page:
         """The remote's events after its sequence number ``after``, leaving out ours; ``entities`` is
@@ -271,6 +293,16 @@ class _PushAnswer(msgspec.Struct):
 
 class _StatusAnswer(msgspec.Struct):
     behind: _Count
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The seconds of a ``Retry-After`` header given in seconds (from 0 to an hour); None otherwise
+    (absent, or an HTTP date, which threadline's servers never send)."""
+    try:
+        seconds = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 3600 else None
 
 
 def _error_of(answer: Answer) -> tuple[str, str]:

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from threadline import __version__
-from threadline.errors import BadRequest, Forbidden, PayloadTooLarge
+from threadline.errors import BadRequest, Forbidden, Overloaded, PayloadTooLarge
 from threadline.openlineage.events import ParsedEvent, split_batch
 from threadline.params import DEPTH_HELP, DIRECTIONS, parse_int
 from threadline.server.api.access import ReadKey, State, WriteKey
@@ -148,6 +148,13 @@ async def push_events(
     ] = None,
 ) -> Response:
     """Store events pushed by another site; answer with counts and any rejected event."""
+    if state.pressure is not None:  # as ingest: refused first, before the body is read (server.pressure)
+        try:
+            state.pressure.check()
+        except Overloaded as exc:
+            if state.metrics is not None:
+                state.metrics.rejected_request("push", exc)
+            raise
     origin = _site(site, f"the {SITE_HEADER} header")
     if origin is None:
         msg = f"a push names the pushing store in the {SITE_HEADER} header (its site id)"
