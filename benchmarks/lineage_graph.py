@@ -49,13 +49,13 @@ import networkx as nx  # noqa: E402
 import graphgen  # noqa: E402
 from ingest import PG_BASE, free_port  # noqa: E402
 from threadline.graph.columns import column_lineage  # noqa: E402
-from threadline.graph.edges import all_current_edges  # noqa: E402
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex  # noqa: E402
 from threadline.graph.model import DATASET, JOB, Node  # noqa: E402
 from threadline.graph.traverse import lineage  # noqa: E402
 from threadline.openlineage.events import parse_event  # noqa: E402
 from threadline.projection import project_all  # noqa: E402
 from threadline.store.ids import dataset_id  # noqa: E402
+from threadline.store.lineage_sql import lineage_reads  # noqa: E402
 from threadline.store.sql import SqlStore, open_store  # noqa: E402
 
 OUT = HERE / "out"
@@ -155,7 +155,7 @@ def bench_backend(backend: str, scale: float) -> dict[str, Any]:
             flush=True,
         )
         with store.read() as connection:
-            edges = all_current_edges(connection)
+            edges = lineage_reads(connection).all_current_edges()
         graph = nx.DiGraph()
         for job, job_edges in edges.items():
             for dataset, direction in job_edges:

@@ -55,12 +55,15 @@ def test_cll_scenario_edges_and_column_edges(store, conformance) -> None:
 
 
 def test_the_hive_table_alias_finds_the_same_node(store, conformance) -> None:
-    from threadline.graph.resolve import find_dataset, resolve_node
+    from threadline.graph.resolve import resolve_node
+    from threadline.store.lineage_sql import lineage_reads
 
     feed(store, scenario_events(conformance, "CLL"))
     with store.read() as connection:
         by_path = resolve_node(connection, "dataset:file:/tmp/cll_test/tbl1")
-        by_table = find_dataset(connection, "file:/tmp/cll_test", "default.tbl1")  # the symlink facet's
+        by_table = lineage_reads(connection).find_dataset(
+            "file:/tmp/cll_test", "default.tbl1"
+        )  # the symlink's
     assert by_path.id == by_table
 
 

@@ -50,10 +50,10 @@ def graph_edges(store: SqlStore) -> set[tuple[str, str, str]]:
     """The current job/dataset edges by name: (job, dataset, direction)."""
     jobs = {r["id"]: r["name"] for r in store.table_rows("jobs")}
     datasets = {r["id"]: r["name"] for r in store.table_rows("datasets")}
-    from threadline.graph.edges import all_current_edges
+    from threadline.store.lineage_sql import lineage_reads
 
     with store.read() as connection:
-        edges = all_current_edges(connection)
+        edges = lineage_reads(connection).all_current_edges()
     return {(jobs[job], datasets[d], way) for job, pairs in edges.items() for d, way in pairs}
 
 

@@ -24,22 +24,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest
-from threadline.store.lookups import fetch_in, sql_text
+from threadline.store.lineage_reads import ColumnLineageRow
+from threadline.store.lineage_sql import lineage_reads
 
 #: A column: (dataset id, field path); field ``""`` is the dataset as a whole.
 Column = tuple[int, str]
-_COLUMNS = (
-    "output_dataset_id, output_field, input_dataset_id, input_field, transformation_type, "
-    "transformation_subtype, description, masking, job_id, first_seen, last_seen"
-)
-_LATEST_REPORTS = (
-    "SELECT output_dataset_id, job_id, max(last_seen) FROM {column_lineage} "
-    "WHERE output_dataset_id IN ({keys}) GROUP BY output_dataset_id, job_id"
-)
-_FIELDS = (
-    "SELECT output_field FROM {column_lineage} WHERE output_dataset_id = {p} AND output_field <> '' "
-    "UNION SELECT input_field FROM {column_lineage} WHERE input_dataset_id = {p}"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +53,7 @@ class ColumnGraph:
     edges: set[ColumnEdge] = field(default_factory=set)
 
 
-def _edge(row: tuple) -> ColumnEdge:
+def _edge(row: ColumnLineageRow) -> ColumnEdge:
     return ColumnEdge(
         source=(row[2], row[3]),
         target=(row[0], row[1]),
@@ -80,26 +69,13 @@ class _ColumnEdges:
     """Column edges next to given fields, current or as of a time."""
 
     def __init__(self, connection: Connection, as_of: int | None) -> None:
-        self.connection = connection
+        self.reads = lineage_reads(connection)
         self.as_of = as_of
 
-    def _rows(self, where: str, ids: Sequence[int]) -> list[tuple]:
-        sql = f"SELECT {_COLUMNS} FROM {{column_lineage}} WHERE {where} IN ({{keys}})"
-        if self.as_of is None:
-            return fetch_in(self.connection, sql, ids)
-        return fetch_in(
-            self.connection, sql + " AND first_seen <= {p}", ids, lambda batch: (*batch, self.as_of)
-        )
-
-    def _latest_reports(self, outputs: Sequence[int]) -> dict[tuple[int, int | None], int]:
-        """When each (output dataset, job) group was last reported."""
-        rows = fetch_in(self.connection, _LATEST_REPORTS, outputs)
-        return {(output, job): last for output, job, last in rows}
-
-    def _current(self, rows: list[tuple]) -> list[ColumnEdge]:
+    def _current(self, rows: list[ColumnLineageRow]) -> list[ColumnEdge]:
         if self.as_of is not None:
             return [_edge(row) for row in rows]
-        latest = self._latest_reports(sorted({row[0] for row in rows}))
+        latest = self.reads.latest_column_reports(sorted({row[0] for row in rows}))
         return [_edge(row) for row in rows if row[10] == latest[(row[0], row[8])]]
 
     def into(self, columns: Sequence[Column]) -> list[ColumnEdge]:
@@ -108,7 +84,7 @@ class _ColumnEdges:
         datasets = sorted({dataset for dataset, _ in columns})
         rows = [
             row
-            for row in self._rows("output_dataset_id", datasets)
+            for row in self.reads.column_edges_into(datasets, self.as_of)
             if (row[0], row[1]) in wanted or row[1] == ""
         ]
         return self._current(rows)
@@ -117,14 +93,15 @@ class _ColumnEdges:
         """Edges whose source is one of ``columns``."""
         wanted = set(columns)
         datasets = sorted({dataset for dataset, _ in columns})
-        rows = [row for row in self._rows("input_dataset_id", datasets) if (row[2], row[3]) in wanted]
+        rows = [
+            row for row in self.reads.column_edges_out_of(datasets, self.as_of) if (row[2], row[3]) in wanted
+        ]
         return self._current(rows)
 
 
 def dataset_fields(connection: Connection, dataset: int) -> list[Column]:
     """Every field of ``dataset`` that column lineage knows, as an output or an input."""
-    rows = connection.exec_driver_sql(sql_text(connection, _FIELDS), (dataset, dataset))
-    return sorted((dataset, name) for (name,) in rows)
+    return sorted((dataset, name) for name in lineage_reads(connection).column_fields(dataset))
 
 
 def column_lineage(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from threadline.graph.model import DATASET, JOB, Node
 from threadline.graph.nodes import NodeId, format_node_id
-from threadline.store.lookups import fetch_in
+from threadline.store.lineage_sql import lineage_reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,34 +42,20 @@ def _owners(value: str | None) -> tuple[str, ...]:
 
 def describe(connection: Connection, nodes: Iterable[Node]) -> dict[Node, NodeInfo]:
     """Names (and for jobs the latest run state) of ``nodes``; unknown nodes are left out."""
+    reads = lineage_reads(connection)
     wanted = list(nodes)
     jobs = sorted({node.id for node in wanted if node.kind == JOB})
     datasets = sorted({node.id for node in wanted if node.kind == DATASET})
     owners = {
         (kind, int(key)): _owners(value)
-        for kind, key, value in fetch_in(
-            connection,
-            "SELECT entity_type, entity_key, value FROM {facets} WHERE name = 'ownership' "
-            "AND entity_key IN ({keys})",
-            [str(i) for i in (*jobs, *datasets)],
-        )
+        for kind, key, value in reads.ownership_facets([str(i) for i in (*jobs, *datasets)])
         if kind in (JOB, DATASET)
     }
     info: dict[Node, NodeInfo] = {}
-    for job, namespace, name, display, state in fetch_in(
-        connection,
-        "SELECT j.id, j.namespace, j.name, j.display_namespace, "
-        "(SELECT r.state FROM {runs} r WHERE r.job_id = j.id AND r.has_events "
-        " ORDER BY r.created_at DESC, r.id DESC LIMIT 1) FROM {jobs} j WHERE j.id IN ({keys})",
-        jobs,
-    ):
+    for job, namespace, name, display, state in reads.job_labels(jobs):
         node = Node(JOB, job)
         info[node] = NodeInfo(JOB, display or namespace, name, namespace, state, owners.get((JOB, job), ()))
-    for dataset, namespace, name, display in fetch_in(
-        connection,
-        "SELECT id, namespace, name, display_namespace FROM {datasets} WHERE id IN ({keys})",
-        datasets,
-    ):
+    for dataset, namespace, name, display in reads.dataset_labels(datasets):
         node = Node(DATASET, dataset)
         info[node] = NodeInfo(
             DATASET, display or namespace, name, namespace, None, owners.get((DATASET, dataset), ())
@@ -81,9 +67,5 @@ def dataset_names(connection: Connection, ids: Iterable[int]) -> dict[int, tuple
     """``(namespace as first spelled, name)`` of each dataset id that exists."""
     return {
         dataset: (display or namespace, name)
-        for dataset, namespace, display, name in fetch_in(
-            connection,
-            "SELECT id, namespace, display_namespace, name FROM {datasets} WHERE id IN ({keys})",
-            sorted(set(ids)),
-        )
+        for dataset, namespace, name, display in lineage_reads(connection).dataset_labels(sorted(set(ids)))
     }

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from threadline.graph.edges import all_current_edges, current_edges_of
 from threadline.graph.model import DATASET, JOB, Edge, Node, Subgraph
 from threadline.store.ids import job_id
+from threadline.store.lineage_sql import lineage_reads
 from threadline.store.sql import SqlStore
 
 #: Rebuild the arrays when this many jobs have their edges in the overlay (or this share of all jobs).
@@ -203,7 +203,7 @@ class LineageIndex:
                 return
             touched = {job_id(*job) for job in self.store.logged_jobs(connection, graph.mark, mark)}
             overlay = dict(graph.overlay_jobs)
-            overlay.update(current_edges_of(connection, sorted(touched)))
+            overlay.update(lineage_reads(connection).current_edges_of(sorted(touched)))
             limit = max(REBUILD_OVERLAY_JOBS, int(REBUILD_OVERLAY_SHARE * graph.base_size))
             if len(overlay) > limit:
                 self._graph = self._build(connection, mark)
@@ -212,7 +212,7 @@ class LineageIndex:
 
     def _build(self, connection: Any, mark: int) -> _Graph:
         self.builds += 1
-        edges = all_current_edges(connection)
+        edges = lineage_reads(connection).all_current_edges()
         nodes: list[Node] = []
         position: dict[Node, int] = {}
         sources: list[int] = []

@@ -9,38 +9,14 @@ from __future__ import annotations
 
 import difflib
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from threadline.errors import BadRequest, NotFound
 from threadline.graph.columns import Column, dataset_fields
 from threadline.graph.model import DATASET, JOB, Node
 from threadline.graph.nodes import NodeId, namespace_only_hint, parse_node_id
 from threadline.openlineage.naming import normalize_namespace
-from threadline.store import schema
-from threadline.store.ids import dataset_id, job_id
-
-
-def find_dataset(connection: Connection, namespace: str, name: str) -> int | None:
-    """The id of dataset ``namespace``/``name``, or of the dataset that name is an alias of."""
-    datasets = schema.datasets
-    direct = dataset_id(namespace, name)
-    if connection.scalar(select(datasets.c.id).where(datasets.c.id == direct)) is not None:
-        return direct
-    links = schema.dataset_symlinks
-    return connection.scalar(
-        select(links.c.dataset_id)
-        .where(links.c.namespace == normalize_namespace(namespace), links.c.name == name)
-        .order_by(links.c.first_seen, links.c.dataset_id)
-        .limit(1)
-    )
-
-
-def find_job(connection: Connection, namespace: str, name: str) -> int | None:
-    """The id of job ``namespace``/``name`` if it exists."""
-    jobs = schema.jobs
-    wanted = job_id(namespace, name)
-    return connection.scalar(select(jobs.c.id).where(jobs.c.id == wanted))
-
+from threadline.store.lineage_sql import lineage_reads
 
 #: How many near names a "no such node" message offers.
 SUGGESTIONS = 3
@@ -49,19 +25,18 @@ SUGGESTIONS = 3
 def _no_such(connection: Connection, kind: str, namespace: str, name: str) -> str:
     """ "No dataset X in namespace N", with the nearest existing ids of that kind: the same name in
     another namespace, or a close name (most alike first)."""
-    table = schema.datasets if kind == "dataset" else schema.jobs
-    rows = connection.execute(select(table.c.namespace, table.c.name)).all()
+    rows = lineage_reads(connection).names("dataset" if kind == "dataset" else "job")
     canonical = normalize_namespace(namespace)
-    shown = {row.namespace: row.namespace for row in rows}
-    same_name = [f"{kind}:{row.namespace}:{row.name}" for row in rows if row.name == name]
+    shown = {space for space, _ in rows}
+    same_name = [f"{kind}:{space}:{other}" for space, other in rows if other == name]
     wanted = f"{canonical}:{name}"
-    candidates = {f"{row.namespace}:{row.name}": f"{kind}:{row.namespace}:{row.name}" for row in rows}
+    candidates = {f"{space}:{other}": f"{kind}:{space}:{other}" for space, other in rows}
     close = [candidates[key] for key in difflib.get_close_matches(wanted, candidates, SUGGESTIONS, 0.6)]
     if not close:  # a part of a name (`orders` for `analytics.jaffle_shop.orders`) in that namespace
         close = [
-            f"{kind}:{row.namespace}:{row.name}"
-            for row in rows
-            if row.namespace == canonical and name.lower() in row.name.lower()
+            f"{kind}:{space}:{other}"
+            for space, other in rows
+            if space == canonical and name.lower() in other.lower()
         ][:SUGGESTIONS]
     message = f"no {kind} {name!r} in namespace {namespace!r}"
     if kind == "dataset":
@@ -72,7 +47,7 @@ def _no_such(connection: Connection, kind: str, namespace: str, name: str) -> st
     if not rows:
         return f"{message}; there are no {kind}s yet"
     if canonical not in shown:
-        known = sorted({row.namespace for row in rows})
+        known = sorted(shown)
         listed = ", ".join(known[:8]) + (", …" if len(known) > 8 else "")
         return f"{message}, and no {kind} in that namespace; the {kind}s' namespaces are {listed}"
     return message
@@ -94,13 +69,14 @@ def resolve_node(connection: Connection, text: str | NodeId) -> Node:
     node = parse_node_id(text) if isinstance(text, str) else text
     assert node.namespace is not None
     assert node.name is not None
+    reads = lineage_reads(connection)
     if node.kind == "dataset":
-        found = find_dataset(connection, node.namespace, node.name)
+        found = reads.find_dataset(node.namespace, node.name)
         if found is None:
             raise _not_found(connection, node)
         return Node(DATASET, found)
     if node.kind == "job":
-        found = find_job(connection, node.namespace, node.name)
+        found = reads.find_job(node.namespace, node.name)
         if found is None:
             raise _not_found(connection, node)
         return Node(JOB, found)
@@ -117,7 +93,7 @@ def resolve_column(connection: Connection, text: str | NodeId) -> list[Column]:
         raise BadRequest(msg)
     assert node.namespace is not None
     assert node.name is not None
-    found = find_dataset(connection, node.namespace, node.name)
+    found = lineage_reads(connection).find_dataset(node.namespace, node.name)
     if found is None:
         raise _not_found(connection, node)
     if node.kind == "datasetField":

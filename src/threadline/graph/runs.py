@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest
-from threadline.store.lookups import fetch_in
+from threadline.store.lineage_sql import lineage_reads
 
 #: At most this many runs below a run start a ``with_children`` walk.
 MAX_CHILDREN = 500
@@ -60,20 +60,15 @@ def _version(dataset: int, version: str) -> RunNode:
 
 
 class _RunEdges:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    """Run-level edges next to given runs and versions."""
 
-    def _query(self, sql: str, ids: Sequence) -> list[tuple]:
-        return fetch_in(self.connection, sql, ids)
+    def __init__(self, connection: Connection) -> None:
+        self.reads = lineage_reads(connection)
 
     def _versions_of(self, datasets: Sequence[int]) -> dict[int, list[tuple[int, str, str | None]]]:
         """Every version of ``datasets``: (created_at, version, producing run), oldest first."""
         versions: dict[int, list[tuple[int, str, str | None]]] = defaultdict(list)
-        rows = self._query(
-            "SELECT dataset_id, created_at, version, run_id FROM {dataset_versions} "
-            "WHERE dataset_id IN ({keys})",
-            datasets,
-        )
+        rows = self.reads.dataset_versions(datasets)
         for dataset, created, version, run in sorted(rows, key=lambda r: (r[0], r[1], r[2])):
             versions[dataset].append((created, version, run))
         return versions
@@ -86,11 +81,7 @@ class _RunEdges:
 
     def inputs(self, runs: Sequence[str]) -> list[tuple[RunNode, RunNode, str | None]]:
         """``(input version, run, producing run)`` for every input of ``runs``."""
-        rows = self._query(
-            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM {run_io} io "
-            "JOIN {runs} r ON r.id = io.run_id WHERE io.run_id IN ({keys}) AND io.direction = 'in'",
-            runs,
-        )
+        rows = self.reads.run_inputs(runs)
         versions = self._versions_of(sorted({row[1] for row in rows}))
         answer = []
         for run, dataset, stated, started in rows:
@@ -104,12 +95,9 @@ class _RunEdges:
 
     def outputs(self, runs: Sequence[str]) -> list[tuple[RunNode, RunNode]]:
         """``(run, output version)`` for every output of ``runs``."""
-        rows = self._query(
-            "SELECT run_id, dataset_id, version FROM {run_io} "
-            "WHERE run_id IN ({keys}) AND direction = 'out' AND version IS NOT NULL",
-            runs,
-        )
-        return [(_run(run), _version(dataset, version)) for run, dataset, version in rows]
+        return [
+            (_run(run), _version(dataset, version)) for run, dataset, version in self.reads.run_outputs(runs)
+        ]
 
     def descendants(self, run: str, limit: int) -> list[str]:
         """The runs below ``run`` (its children, theirs, …), nearest first, at most ``limit``."""
@@ -117,8 +105,8 @@ class _RunEdges:
         seen = {run}
         frontier = [run]
         while frontier and len(found) < limit:
-            rows = self._query("SELECT id FROM {runs} WHERE parent_run_id IN ({keys}) ORDER BY id", frontier)
-            frontier = [row[0] for row in rows if row[0] not in seen][: limit - len(found)]
+            children = self.reads.child_runs(frontier)
+            frontier = [child for child in children if child not in seen][: limit - len(found)]
             seen.update(frontier)
             found += frontier
         return found
@@ -128,11 +116,7 @@ class _RunEdges:
         datasets = sorted({node.dataset_id for node in versions if node.dataset_id is not None})
         wanted = set(versions)
         history = self._versions_of(datasets)
-        rows = self._query(
-            "SELECT io.run_id, io.dataset_id, io.version, r.created_at FROM {run_io} io "
-            "JOIN {runs} r ON r.id = io.run_id WHERE io.dataset_id IN ({keys}) AND io.direction = 'in'",
-            datasets,
-        )
+        rows = self.reads.dataset_readers(datasets)
         answer = []
         for run, dataset, stated, started in rows:
             version = stated if stated is not None else self._version_at(history.get(dataset, []), started)

@@ -155,7 +155,9 @@ class Store(ABC):
     # ---- reads inside a caller's read transaction -----------------------------------------------
     # What other packages read of the log, so that none of them queries its tables (the way dagster's
     # EventLogStorage answers its readers): each takes a connection of ``read()``, so that one answer
-    # (a page of the UI, a refresh of the lineage index) reads one consistent snapshot.
+    # (a page of the UI, a refresh of the lineage index) reads one consistent snapshot. The reads of the
+    # lineage projections (edges, versions, column edges) are declared, the same way, by
+    # ``lineage_reads.py: LineageReads`` (in SQL in ``lineage_sql.py``).
 
     @abstractmethod
     def read(self) -> AbstractContextManager[Connection]:

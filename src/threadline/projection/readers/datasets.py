@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, select
 
 from threadline.errors import NotFound
-from threadline.graph.resolve import find_dataset
 from threadline.openlineage.naming import normalize_namespace
 from threadline.openlineage.versions import EventType
 from threadline.projection.readers.common import (
@@ -27,6 +26,7 @@ from threadline.projection.readers.common import (
 from threadline.projection.readers.runs import Run, load_runs
 from threadline.projection.readers.tags import Tag, load_overlays, parse_tags
 from threadline.store import schema
+from threadline.store.lineage_sql import lineage_reads
 from threadline.store.lookups import batches
 
 _COLUMNS = (
@@ -149,7 +149,7 @@ def owners_of(facets: dict[str, Any]) -> list[dict[str, Any]]:
 
 def find_dataset_row(connection: Connection, namespace: str, name: str) -> Row[*tuple[Any, ...]] | None:
     """The projected row of dataset ``namespace``/``name``, found directly or through an alias."""
-    found = find_dataset(connection, namespace, name)
+    found = lineage_reads(connection).find_dataset(namespace, name)
     if found is None:
         return None
     return connection.execute(select(*_COLUMNS).where(schema.datasets.c.id == found)).first()

@@ -2,7 +2,8 @@
 
 A job's *current* inputs and outputs are those of its current run (``jobs.current_run_id``: its latest
 completed run, else its latest run); a job that never ran (only JobEvents) has those of ``job_io``.
-The rule is the lineage graph's (:mod:`threadline.graph.edges`); :func:`current_io` reads it.
+The rule is the lineage graph's (:mod:`threadline.graph.edges`); :func:`current_io` reads it through
+the same read (:meth:`~threadline.store.lineage_reads.LineageReads.current_edges_of`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Row, func, select
 
 from threadline.errors import NotFound
-from threadline.graph.edges import current_edges_of
 from threadline.projection.readers.common import (
     CATALOG_NAMESPACE,
     Page,
@@ -28,6 +28,7 @@ from threadline.projection.readers.tags import Tag, TagOverlay, load_overlays, p
 from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
 from threadline.store.ids import job_id
+from threadline.store.lineage_sql import lineage_reads
 from threadline.store.lookups import batches, sql_text
 
 #: How many recent runs a job listing carries per job (Marquez's ``latestRuns``).
@@ -58,7 +59,7 @@ def current_io(connection: Connection, job_ids: Iterable[int]) -> dict[int, JobI
     """The current inputs and outputs (dataset ids) of each job of ``job_ids`` that exists: the edges
     the lineage graph shows for it (see :mod:`threadline.graph.edges`), each side sorted."""
     found: dict[int, JobIO] = {}
-    for jid, edges in current_edges_of(connection, sorted(set(job_ids))).items():
+    for jid, edges in lineage_reads(connection).current_edges_of(sorted(set(job_ids))).items():
         inputs = tuple(sorted(dataset for dataset, direction in edges if direction == "in"))
         outputs = tuple(sorted(dataset for dataset, direction in edges if direction == "out"))
         found[jid] = JobIO(inputs, outputs)

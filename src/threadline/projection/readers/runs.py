@@ -17,6 +17,7 @@ from threadline.projection.readers.common import Page, load_facet, load_facets
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.projection.readers.versions import job_version, location_of
 from threadline.store import schema
+from threadline.store.lineage_sql import lineage_reads
 from threadline.store.lookups import batches, name_like
 from threadline.store.run_ids import resolve_run_id
 from threadline.vocabulary import RunState
@@ -472,17 +473,12 @@ def run_labels(connection: Connection, run_ids: Sequence[str]) -> dict[str, tupl
 
 def run_tree(connection: Connection, run_id: str) -> list[str]:
     """``run_id`` and every run below it (its children, theirs, …), breadth first."""
-    runs = schema.runs
+    reads = lineage_reads(connection)
     found = [run_id]
     seen = {run_id}
     frontier = [run_id]
     while frontier:
-        children: list[str] = []
-        for part in batches(frontier):
-            children += connection.scalars(
-                select(runs.c.id).where(runs.c.parent_run_id.in_(part)).order_by(runs.c.id)
-            ).all()
-        frontier = [child for child in children if child not in seen]
+        frontier = [child for child in reads.child_runs(frontier) if child not in seen]
         seen.update(frontier)
         found += frontier
     return found
