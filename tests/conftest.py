@@ -145,13 +145,19 @@ def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]
 
 # ---- running in parallel (pytest-xdist) ------------------------------------------------------------
 
-#: Folders whose tests share session fixtures that are expensive to make (a demo project built, a
-#: server on it, a browser): under ``-n`` each is one unit of work, run by one worker, so they are
-#: made once (and test-output/web/'s figures are one worker's). Every other test file is a unit of
-#: its own (its module fixtures made once).
-SHARED_FOLDERS = ("demo", "web")
+#: Folders whose tests share session fixtures that are expensive to make (tests/web: a demo project
+#: built, servers on it, a browser): under ``-n`` such a folder is one unit of work, run by one worker,
+#: so they are made once (and test-output/web/'s figures are one worker's). Every other test file is a
+#: unit of its own (its module fixtures made once).
+SHARED_FOLDERS = ("web",)
 #: Units handed out first, the longest first, so that no long unit starts last and runs alone.
-FIRST = ("demo", "web", "pipeline/test_airflow_export.py", "server/test_read_your_writes.py")
+FIRST = (
+    "demo/test_readme_commands.py",
+    "web",
+    "pipeline/test_airflow_export.py",
+    "demo/test_make_demo.py",
+    "server/test_read_your_writes.py",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
