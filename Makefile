@@ -74,12 +74,15 @@ $(NODE_STAMP): package.json package-lock.json
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
 # mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
+# The tests run on TEST_WORKERS processes (pytest-xdist), in units that keep what shares an expensive
+# fixture on one worker (tests/conftest.py); `make test TEST_WORKERS=0` runs them in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 	@out=$$(mktemp -d) && $(MKDOCS) build --strict --site-dir $$out; status=$$?; rm -rf $$out; \
 		[ $$status -eq 0 ] && echo "docs: mkdocs build --strict passed" || exit $$status
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 # Build the documentation site into site/ (open site/index.html); `$(MKDOCS) serve` previews it live.
 docs: $(STAMP)

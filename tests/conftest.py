@@ -141,3 +141,38 @@ def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]
     factory = StoreFactory("sqlite" if store_url.startswith("sqlite") else "postgresql", tmp_path)
     yield factory
     factory.close()
+
+
+# ---- running in parallel (pytest-xdist) ------------------------------------------------------------
+
+#: Folders whose tests share session fixtures that are expensive to make (tests/web: a demo project
+#: built, servers on it, a browser): under ``-n`` such a folder is one unit of work, run by one worker,
+#: so they are made once (and test-output/web/'s figures are one worker's). Every other test file is a
+#: unit of its own (its module fixtures made once).
+SHARED_FOLDERS = ("web",)
+#: Units handed out first, the longest first, so that no long unit starts last and runs alone.
+FIRST = (
+    "demo/test_readme_commands.py",
+    "web",
+    "pipeline/test_airflow_export.py",
+    "demo/test_make_demo.py",
+    "server/test_read_your_writes.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) group the tests into units
+    of work as :data:`SHARED_FOLDERS` says, the longest units first; without ``-n`` nothing changes."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+        return
+    tests = ROOT / "tests"
+
+    def unit(item: pytest.Item) -> str:
+        path = Path(str(item.path)).relative_to(tests).as_posix()
+        folder = path.split("/", 1)[0]
+        return folder if folder in SHARED_FOLDERS else path
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(unit(item)))
+    rank = {name: index for index, name in enumerate(FIRST)}
+    items.sort(key=lambda item: rank.get(unit(item), len(FIRST)))

@@ -8,15 +8,18 @@ a column, the fields derived from it (at any depth) and the datasets and jobs th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from threadline.graph.columns import Column, column_lineage
 from threadline.graph.describe import NodeInfo, describe
-from threadline.graph.index import LineageIndex
 from threadline.graph.model import DATASET, JOB, Node, Subgraph
 from threadline.graph.traverse import lineage
 from threadline.openlineage.versions import EventType
+
+if TYPE_CHECKING:
+    from threadline.graph.index import LineageIndex
 
 
 @dataclass(frozen=True, slots=True)

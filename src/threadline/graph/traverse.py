@@ -9,13 +9,16 @@ the same answer for the same graph; the test suite holds them to it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest
 from threadline.graph.edges import SqlEdges
-from threadline.graph.index import LineageIndex
 from threadline.graph.model import DIRECTIONS, Direction, Edge, Node, Subgraph
+
+if TYPE_CHECKING:  # the index (and numpy) is loaded by what makes one, not by every command
+    from threadline.graph.index import LineageIndex
 
 #: Marquez's default depth for ``GET /api/v1/lineage``.
 DEFAULT_DEPTH = 20
@@ -74,21 +77,24 @@ def lineage(
     if depth is not None and depth < 0:
         msg = f"depth must be 0 or more (or absent for no limit), got {depth}"
         raise BadRequest(msg)
-    graph = source.current() if isinstance(source, LineageIndex) and as_of is None else None
+    given = None if isinstance(source, Connection) else source
+    graph = given.current() if given is not None and as_of is None else None
     if graph is not None:
-        assert isinstance(source, LineageIndex)
-        index = source
+        assert given is not None
+        index = given
 
         def walk(*, upstream: bool, both_ways: bool = False) -> Subgraph:
             return index.walk(start, upstream=upstream, depth=depth, both_ways=both_ways, graph=graph)
 
         return _combine(walk, direction)
-    if isinstance(source, LineageIndex):  # a past time, or an index still being built
-        with source.store.read() as connection:
+    if given is not None:  # a past time, or an index still being built
+        with given.store.read() as connection:
             return lineage(connection, start, direction=direction, depth=depth, as_of=as_of)
+    assert isinstance(source, Connection)
+    connection = source
 
     def sql(*, upstream: bool, both_ways: bool = False) -> Subgraph:
-        return sql_walk(source, start, upstream=upstream, depth=depth, both_ways=both_ways, as_of=as_of)
+        return sql_walk(connection, start, upstream=upstream, depth=depth, both_ways=both_ways, as_of=as_of)
 
     return _combine(sql, direction)
 

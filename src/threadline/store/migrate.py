@@ -4,8 +4,9 @@ Migrations live in ``threadline/store/migrations`` (Alembic). A new, empty datab
 :mod:`threadline.store.schema` and stamped at the newest revision; a database at an older revision
 is refused with the command that upgrades it.
 
-Opening a store only reads the version row; Alembic itself (about 70 ms to import) is loaded only to
-create, stamp or upgrade a database, so commands and the tracking SDK start faster.
+Opening a store only reads the version row, and a new database is stamped by writing that row; Alembic
+itself (about 70 ms to import, and more to load its environment and every script) is loaded only to
+upgrade a database, so commands, the tracking SDK and new stores start faster.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    text,
+)
 
 from threadline.errors import MigrationRequired, StoreError, StoreNotFound
 from threadline.redact import redact_url
@@ -25,6 +36,24 @@ if TYPE_CHECKING:
 _MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in ``migrations/versions``; a test checks it against Alembic's own reading.
 HEAD_REVISION = "0007"
+
+
+#: Alembic's version table, as Alembic itself creates it (``MigrationContext``'s default): a new
+#: database is stamped by writing it directly, without loading Alembic's environment and every
+#: migration script (which took about a third of a new store's creation).
+_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def _create_at_head(connection: Connection) -> None:
+    """Create every table of a new, empty database and stamp it at head."""
+    metadata.create_all(connection)
+    _VERSION_TABLE.create(connection)
+    connection.execute(_VERSION_TABLE.insert().values(version_num=HEAD_REVISION))
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -86,10 +115,7 @@ def ensure_schema(engine: Engine, url: str, *, create: bool = True) -> None:
                         "threadline or was damaged. Point --store at another database."
                     )
                     raise StoreError(msg)
-                from alembic import command
-
-                metadata.create_all(connection)
-                command.stamp(alembic_config(connection), "head")
+                _create_at_head(connection)
                 return
     from alembic.script import ScriptDirectory
 
@@ -117,8 +143,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         with connection.begin():
             before = current_revision(connection)
             if before is None and not inspect(connection).get_table_names():
-                metadata.create_all(connection)
-                command.stamp(alembic_config(connection), "head")
+                _create_at_head(connection)
             else:
                 command.upgrade(alembic_config(connection), "head")
             after = current_revision(connection)

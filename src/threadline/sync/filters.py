@@ -13,12 +13,12 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import blake3
 from sqlalchemy import Connection
 
 from threadline.errors import BadRequest, ConfigError, NotFound
-from threadline.graph.index import LineageIndex
 from threadline.graph.resolve import resolve_node
 from threadline.graph.traverse import lineage
 from threadline.openlineage.canonical import canonical_json
@@ -27,6 +27,9 @@ from threadline.params import parse_depth, parse_moment
 from threadline.projection.readers.namespaces import namespace_members
 from threadline.projection.readers.pipelines import pipeline_job_ids
 from threadline.settings import PULL_FILTER_KEYS
+
+if TYPE_CHECKING:
+    from threadline.graph.index import LineageIndex
 
 DIRECTIONS = ("upstream", "downstream", "both")
 #: The keys of a filter in query form (:meth:`PullFilter.from_query`).
