@@ -161,6 +161,7 @@ def _print_result(result: Any) -> None:
 @app.command("list")
 def list_command(store: StoreOption = None) -> None:
     """List the pipelines that ran, with their newest run."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipelines
 
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
@@ -177,7 +178,9 @@ def list_command(store: StoreOption = None) -> None:
             str(summary.runs),
             short[last.id],
             escape(str(last.params.get("env", ""))),
-            state_label(last.state),
+            "[yellow]awaiting approval[/]"
+            if approval_status(last) == "awaiting"
+            else state_label(last.state),
             people_time(last.started_at or last.created_at),
         )
     out.print(table)
@@ -263,7 +266,7 @@ def status_command(
         table.add_row(
             escape(stage["stage"]),
             state_label_of(stage["state"]),
-            "" if stage.get("rows") is None else str(stage["rows"]),
+            _number(stage.get("rows")),
             escape(stage.get("error") or ""),
         )
         for check in stage["checks"]:
@@ -286,6 +289,12 @@ def status_command(
         out.print(f"{side}: {escape(names)}")
     if approval.get("status") == "awaiting":
         err.print(f"`threadline pipeline approve {detail['shortId']}` promotes it")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
 
 
 def state_label_of(state: str | None) -> str:

@@ -685,6 +685,9 @@ class PipelineLastRun(Model):
     short_id: str
     env: str
     state: str | None
+    approval: str | None = Field(
+        default=None, description="awaiting, approved or failed when its environment has an approval gate."
+    )
     started_at: str | None
 
 

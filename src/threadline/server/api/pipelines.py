@@ -79,6 +79,7 @@ def pipeline_run(connection: Connection, run_ref: str) -> dict[str, Any]:
 
 def pipeline_list(connection: Connection) -> dict[str, Any]:
     """The pipelines that ran, newest run first."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipelines
 
     found = pipelines(connection)
@@ -93,6 +94,7 @@ def pipeline_list(connection: Connection) -> dict[str, Any]:
                     "shortId": short.get(p.last.id, p.last.id[:8]),
                     "env": str(p.last.params.get("env", "")),
                     "state": RunState.of(p.last.state).value,
+                    "approval": approval_status(p.last),
                     "startedAt": format_time(p.last.started_at or p.last.created_at),
                 },
             }
