@@ -60,7 +60,7 @@ def send(webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEM
         return False
     url = webhook.resolve()
     if url is None:
-        log.warning(
+        log.info(
             "threadline: the pipeline's webhook variable %s is not set; the %s notification is not sent",
             webhook.from_env,
             body.get("event"),
