@@ -193,12 +193,9 @@ def promote(pending: Pending, by: str | None) -> tuple[list[bytes], PipelineErro
     root = own_root or pipeline_ref  # the root of the stage runs' tree
     stage = RunRef(str(uuid.uuid4()), info.job_namespace, f"{pending.pipeline}.promote", pending.pipeline)
     started = time.time()
-    stage_params = {
-        "env": pending.env,
-        "tables": pending.tables,
-        "cursors": pending.cursors,
-        "approvedBy": by,
-    }
+    stage_params: dict[str, Any] = {"env": pending.env, "tables": pending.tables, "cursors": pending.cursors}
+    if by:
+        stage_params["approvedBy"] = by
     events = [
         EventRecord(
             "START", started, stage, pipeline_ref, root, "STEP", params=stage_params, with_environment=False
@@ -261,11 +258,12 @@ def promote(pending: Pending, by: str | None) -> tuple[list[bytes], PipelineErro
     )
     events.append(final)
     approval = {
-        **pending.approval,
+        **{key: value for key, value in pending.approval.items() if value is not None},
         "status": "approved" if error is None else "failed",
-        "approvedBy": by,
         "approvedAt": at,
     }
+    if by:
+        approval["approvedBy"] = by
     params = {**info.params, APPROVAL_PARAM: approval}
     end = EventRecord(
         EventType.COMPLETE if error is None else EventType.FAIL,

@@ -146,7 +146,7 @@ def _approval(run: Any) -> dict[str, Any] | None:
     return {
         "status": status,
         "requestedAt": found.get("requestedAt"),
-        "approvedBy": found.get("approvedBy"),
+        "approvedBy": found.get("approvedBy") or None,
         "approvedAt": found.get("approvedAt"),
         "tables": [str(t) for t in found.get("tables") or []],
     }

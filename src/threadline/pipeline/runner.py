@@ -317,7 +317,7 @@ class _Runner:
                     "staging_schema": self.env.staging_schema,
                     "schema": self.env.schema,
                 },
-                "webhook": webhook.describe() if webhook is not None else None,
+                **({"webhook": webhook.describe()} if webhook is not None else {}),
             },
         )
         self.result.awaiting_approval = True

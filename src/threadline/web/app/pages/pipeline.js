@@ -90,7 +90,7 @@ function approvalSection(run, rerender) {
     h(
       "p",
       null,
-      `Every check passed. Approving promotes ${run.approval.tables.join(", ")} from staging to production (${run.env}) in one transaction.`,
+      `Every check passed. Approving replaces the production tables ${run.approval.tables.join(", ")} of the environment ${run.env} with the ones this run checked, in one transaction.`,
     ),
     h(
       "div",
@@ -127,14 +127,45 @@ function stageBox(stage) {
   );
 }
 
-/** A sample of failing rows as compact JSON lines. */
-function sample(rows) {
+/** A cell of a failing row: null shown as such, objects as JSON. */
+function cellText(value) {
+  if (value === null || value === undefined) return h("span", { class: "muted" }, "null");
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** A sample of failing rows as a small table, the checked column marked (the loader's bookkeeping
+ * columns, _created_at and _updated_at, left out). */
+function sample(rows, column) {
   if (!rows?.length) return "";
+  const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))].filter((key) => !key.startsWith("_"));
   return h(
     "details",
-    { class: "failing-rows" },
+    { class: "failing-rows", open: rows.length <= 3 },
     h("summary", null, `${rows.length} failing row${rows.length === 1 ? "" : "s"} (sample)`),
-    h("pre", null, rows.map((row) => JSON.stringify(row)).join("\n")),
+    h(
+      "table",
+      { class: "failing-sample" },
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          keys.map((key) => h("th", { class: key === column ? "checked" : null }, key)),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        rows.map((row) =>
+          h(
+            "tr",
+            null,
+            keys.map((key) => h("td", { class: key === column ? "checked" : null }, cellText(row[key]))),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -148,7 +179,7 @@ function checksTable(stage) {
       c.severity,
       checkPill(c.status),
       c.failures ? formatNumber(c.failures) : "",
-      h("div", null, c.message || "", sample(c.sample)),
+      h("div", null, c.message || "", sample(c.sample, c.column)),
     ]),
     { className: "checks" },
   );
