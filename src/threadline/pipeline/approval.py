@@ -63,7 +63,7 @@ def approval_of(info: Run) -> dict[str, Any] | None:
 
 
 def approval_status(info: Run) -> str | None:
-    """``awaiting``, ``approved`` or ``failed`` for a run with an approval gate, else ``None``."""
+    """``awaiting`` or ``approved`` for a run with an approval gate, else ``None``."""
     found = approval_of(info)
     status = found.get("status") if found else None
     return str(status) if status else None
@@ -177,147 +177,122 @@ def _refs(info: Run) -> tuple[Any, Any, Any]:
     return RunRef(info.id, info.job_namespace, info.job_name, info.job_name), parent, root
 
 
-def promote(pending: Pending, by: str | None) -> tuple[list[bytes], PipelineError | None]:
+def promote(pending: Pending, by: str | None) -> list[bytes]:
     """Promote ``pending``'s staging tables into production and return the events recording it (the
-    ``promote`` stage run, the pipeline run's end), with the error when the promotion failed (the
-    events record that too: append them, then raise it)."""
+    ``promote`` stage run and the pipeline run's end). When the warehouse cannot be opened or the
+    promotion fails (it is rolled back), raises :class:`PipelineError` and records nothing: the run
+    still awaits approval, and can be approved again once the cause is fixed."""
+    from pathlib import Path
+
     from threadline.pipeline.runner import _schema, _statistics, _version
     from threadline.pipeline.warehouse import Warehouse
     from threadline.tracking.content import DatasetRef, dataset_name
     from threadline.tracking.events import build_event, to_bytes
-    from threadline.tracking.records import EventRecord, RunRef, error_of
-    from threadline.vocabulary import EventType
+    from threadline.tracking.records import EventRecord, RunRef
 
     info = pending.run
-    pipeline_ref, own_parent, own_root = _refs(info)
-    root = own_root or pipeline_ref  # the root of the stage runs' tree
     stage = RunRef(str(uuid.uuid4()), info.job_namespace, f"{pending.pipeline}.promote", pending.pipeline)
     started = time.time()
-    stage_params: dict[str, Any] = {"env": pending.env, "tables": pending.tables, "cursors": pending.cursors}
-    if by:
-        stage_params["approvedBy"] = by
-    events = [
-        EventRecord(
-            "START", started, stage, pipeline_ref, root, "STEP", params=stage_params, with_environment=False
-        )
-    ]
-    error: PipelineError | None = None
     inputs: list[DatasetRef] = []
     outputs: list[DatasetRef] = []
     warehouse_path = pending.environment.warehouse_path
+    still = f"; run {info.id[:8]} still awaits approval"
+    duckdb_file = pending.environment.warehouse.startswith("duckdb:") and warehouse_path != ":memory:"
+    if duckdb_file and not Path(warehouse_path).is_file():
+        msg = f"the warehouse {pending.environment.warehouse} no longer exists{still}"
+        raise PipelineError(msg)
     try:
-        if pending.environment.warehouse.startswith("duckdb:") and warehouse_path != ":memory:":
-            from pathlib import Path
-
-            if not Path(warehouse_path).is_file():
-                msg = f"the warehouse {pending.environment.warehouse} of run {info.id[:8]} no longer exists"
-                raise PipelineError(msg)
         warehouse = Warehouse(pending.environment)
-        try:
-            for table in pending.tables:
-                namespace, name, _ = dataset_name(warehouse.uri(table))
-                version = pending.versions.get(table)
-                inputs.append(
-                    DatasetRef(
-                        namespace, name, "dataset", facets={"version": _version(version)} if version else None
-                    )
-                )
-            warehouse.promote(pending.tables)
-            for table in pending.tables:
-                namespace, name, _ = dataset_name(warehouse.uri(table, production=True))
-                outputs.append(
-                    DatasetRef(
-                        namespace,
-                        name,
-                        "dataset",
-                        facets={
-                            "version": _version(pending.versions.get(table, stage.run_id)),
-                            "schema": _schema(warehouse.columns(table, production=True)),
-                        },
-                        io_facets=_statistics(warehouse.count(table, production=True)),
-                    )
-                )
-        finally:
-            warehouse.close()
     except PipelineError as exc:
-        error = exc
+        raise PipelineError(exc.message + still) from exc
+    try:
+        for table in pending.tables:
+            namespace, name, _ = dataset_name(warehouse.uri(table))
+            version = pending.versions.get(table)
+            facets = {"version": _version(version)} if version else None
+            inputs.append(DatasetRef(namespace, name, "dataset", facets=facets))
+        try:
+            warehouse.promote(pending.tables)
+        except PipelineError as exc:
+            raise PipelineError(exc.message + still) from exc
+        for table in pending.tables:
+            namespace, name, _ = dataset_name(warehouse.uri(table, production=True))
+            facets = {
+                "version": _version(pending.versions.get(table, stage.run_id)),
+                "schema": _schema(warehouse.columns(table, production=True)),
+            }
+            statistics = _statistics(warehouse.count(table, production=True))
+            outputs.append(DatasetRef(namespace, name, "dataset", facets=facets, io_facets=statistics))
+    finally:
+        warehouse.close()
     ended = time.time()
-    at = iso_time(int(ended * 1_000_000))
-    final = EventRecord(
-        "COMPLETE" if error is None else "FAIL",
-        ended,
-        stage,
-        pipeline_ref,
-        root,
-        "STEP",
-        params=stage_params,
-        inputs=inputs,
-        outputs=outputs if error is None else [],
-        error=error_of(error) if error is not None else None,
-        with_environment=False,
-    )
-    events.append(final)
-    approval = {
-        **{key: value for key, value in pending.approval.items() if value is not None},
-        "status": "approved" if error is None else "failed",
-        "approvedAt": at,
-    }
+    pipeline_ref, own_parent, own_root = _refs(info)
+    root = own_root or pipeline_ref  # the root of the stage run's tree
+    stage_params: dict[str, Any] = {"env": pending.env, "tables": pending.tables, "cursors": pending.cursors}
+    approval = {key: value for key, value in pending.approval.items() if value is not None}
+    approval.update(status="approved", approvedAt=iso_time(int(ended * 1_000_000)))
     if by:
-        approval["approvedBy"] = by
-    params = {**info.params, APPROVAL_PARAM: approval}
-    end = EventRecord(
-        EventType.COMPLETE if error is None else EventType.FAIL,
-        ended,
-        pipeline_ref,
-        own_parent,
-        own_root,
-        "PIPELINE",
-        params=params,
-        tags=run_tags(info),
-        error=error_of(error) if error is not None else None,
-        with_environment=False,
-    )
-    events.append(end)
-    return [to_bytes(build_event(record, None, None)) for record in events], error
+        stage_params["approvedBy"] = approval["approvedBy"] = by
+    records = [
+        EventRecord("START", started, stage, pipeline_ref, root, "STEP", params=stage_params),
+        EventRecord(
+            "COMPLETE",
+            ended,
+            stage,
+            pipeline_ref,
+            root,
+            "STEP",
+            params=stage_params,
+            inputs=inputs,
+            outputs=outputs,
+        ),
+        EventRecord(
+            "COMPLETE",
+            ended,
+            pipeline_ref,
+            own_parent,
+            own_root,
+            "PIPELINE",
+            params={**info.params, APPROVAL_PARAM: approval},
+            tags=run_tags(info),
+        ),
+    ]
+    for record in records:
+        record.with_environment = False
+    return [to_bytes(build_event(record, None, None)) for record in records]
 
 
-def notify_approved(pending: Pending, error: PipelineError | None) -> None:
-    """Tell the pipeline's webhook that the approved run was promoted (or that the promotion failed)."""
+def notify_approved(pending: Pending) -> None:
+    """Tell the pipeline's webhook that the approved run was promoted."""
     from threadline.pipeline import notify
 
     if pending.webhook is None:
         return
-    if error is None:
-        body = notify.notification(
-            "promoted",
-            pending.pipeline,
-            pending.env,
-            pending.run.id,
-            f"approved and promoted to {pending.environment.schema}",
-            tables=pending.tables,
-        )
-    else:
-        body = notify.notification(
-            "failed", pending.pipeline, pending.env, pending.run.id, error.message, tables=pending.tables
-        )
+    body = notify.notification(
+        "promoted",
+        pending.pipeline,
+        pending.env,
+        pending.run.id,
+        f"approved and promoted to {pending.environment.schema}",
+        tables=pending.tables,
+    )
     notify.send(pending.webhook, body)
 
 
 def approve_in_store(store: Any, run_ref: str, by: str | None) -> Pending:
     """Approve the run ``run_ref`` of ``store`` (an open :class:`~threadline.store.SqlStore`): promote
-    it, append the events and fold them. Raises the error that refused it or that failed the promotion."""
+    it, append the events and fold them. Raises the error that refused it or that failed the promotion
+    (then nothing is recorded and the run still awaits approval)."""
     from threadline.openlineage.events import parse_event
     from threadline.projection.projector import project_all
 
     with _lock:
         with store.read() as connection:
             pending = pending_approval(connection, run_ref)
-        raw, error = promote(pending, by)
+        raw = promote(pending, by)
         store.append([parse_event(event) for event in raw])
         project_all(store)
-    notify_approved(pending, error)
-    if error is not None:
-        raise error
+    notify_approved(pending)
     return pending
 
 

@@ -134,7 +134,7 @@ def _rows(run: Any) -> Any:
 
 
 def _approval(run: Any) -> dict[str, Any] | None:
-    """The run's approval gate for readers: ``status`` (``awaiting``, ``approved``, ``failed``), who
+    """The run's approval gate for readers: ``status`` (``awaiting``, ``approved``), who
     approved it and when, and the tables it promotes (``None`` when its environment has no gate).
     A run still open after its checks is *awaiting*; its state stays RUNNING (it has not ended)."""
     found = _params(run).get("approval")

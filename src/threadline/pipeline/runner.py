@@ -328,7 +328,9 @@ class _Runner:
         pipeline = self.pipeline
         cursors = (
             last_cursors(pipeline.name, self.env_name)
-            if self.sample is None and any(e.cursor for e in pipeline.extracts.values())
+            if self.sample is None
+            and self.env_name in pipeline.environments  # a throwaway CI environment starts empty
+            and any(e.cursor for e in pipeline.extracts.values())
             else {}
         )
         params: dict[str, Any] = {

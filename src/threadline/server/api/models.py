@@ -649,7 +649,7 @@ class PipelineVersions(Model):
 
 
 class PipelineApproval(Model):
-    status: str = Field(description="awaiting, approved or failed (the promotion after the approval failed).")
+    status: str = Field(description="awaiting or approved.")
     requested_at: str | None = Field(description="When every check had passed and the run began to wait.")
     approved_by: str | None = Field(
         description="The name of the API key (or null from the CLI) that approved."
@@ -686,7 +686,7 @@ class PipelineLastRun(Model):
     env: str
     state: str | None
     approval: str | None = Field(
-        default=None, description="awaiting, approved or failed when its environment has an approval gate."
+        default=None, description="awaiting or approved when its environment has an approval gate."
     )
     started_at: str | None
 

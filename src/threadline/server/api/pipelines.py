@@ -28,7 +28,7 @@
   as ``approvedBy``.
 
 ``approval`` in a run's answer is ``null`` when its environment has no approval gate, else
-``{"status": "awaiting" | "approved" | "failed", "requestedAt", "approvedBy", "approvedAt", "tables"}``;
+``{"status": "awaiting" | "approved", "requestedAt", "approvedBy", "approvedAt", "tables"}``;
 a run awaiting approval is still RUNNING (it has not ended).
 """
 
@@ -182,8 +182,9 @@ async def dataset_quality(
     return json_response(await read(state, quality_history, node_id, limit))
 
 
-def _approve(state: ServerState, run_ref: str, by: str | None) -> tuple[Any, list[bytes], Any]:
-    """In a worker thread: the pending run, the events of its promotion and the promotion's error."""
+def _approve(state: ServerState, run_ref: str, by: str | None) -> tuple[Any, list[bytes]]:
+    """In a worker thread: the pending run and the events of its promotion (raises what refused it
+    or failed the promotion: then nothing is recorded)."""
     from threadline.pipeline.approval import approval_lock, pending_approval, promote
 
     with approval_lock():
@@ -194,11 +195,11 @@ def _approve(state: ServerState, run_ref: str, by: str | None) -> tuple[Any, lis
             raise Conflict(msg)
         _approving.add(pending.run.id)
         try:
-            raw, error = promote(pending, by)
+            raw = promote(pending, by)
         except BaseException:
             _approving.discard(pending.run.id)
             raise
-    return pending, raw, error
+    return pending, raw
 
 
 @router.post("/api/v1/pipeline-runs/{run_id}/approve", response_model=PipelineRunDetail)
@@ -213,7 +214,7 @@ async def approve_pipeline_run(
     from threadline.pipeline.approval import notify_approved
 
     by = key.name if key is not None else None
-    pending, raw, error = await run_in_threadpool(_approve, state, run_id, by)
+    pending, raw = await run_in_threadpool(_approve, state, run_id, by)
     try:
         events = []
         for item in raw:
@@ -224,7 +225,5 @@ async def approve_pipeline_run(
         await wait_folded(state, events[-1])
     finally:
         _approving.discard(pending.run.id)
-    await run_in_threadpool(notify_approved, pending, error)
-    if error is not None:
-        raise error
+    await run_in_threadpool(notify_approved, pending)
     return json_response(await read(state, pipeline_run, pending.run.id))

@@ -111,7 +111,7 @@ function approvalText(run) {
   if (!approval || approval.status === "awaiting") return null;
   const by = approval.approvedBy ? ` by ${approval.approvedBy}` : "";
   const when = approval.approvedAt ? `, ${formatTime(approval.approvedAt)}` : "";
-  return approval.status === "approved" ? `approved${by}${when}` : `approved${by}${when}; the promotion failed`;
+  return `${approval.status}${by}${when}`;
 }
 
 /** One stage as a box of the chain. */
