@@ -8,6 +8,9 @@ runs every stage on a sample in a throwaway environment and exits 1 on a failed 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -210,12 +213,27 @@ def test_approving_over_http_and_the_refusals(example: Path, project: Path) -> N
 
 def test_approving_over_http_promotes_and_a_second_click_is_a_409(example: Path, project: Path) -> None:
     _gate(example)
-    run_id = _json(_run(example))["runId"]
+    # In a process of its own: its exit must leave the run open, awaiting approval.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "threadline", "pipeline", "run", str(example / "shop.py"), "--format", "json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout[done.stdout.index("{") :])["runId"]
     store = open_project_store(project)
     try:
         with TestClient(
             asgi_app(create_app(store, ServerConfig(auth="none"))), raise_server_exceptions=False
         ) as http:
+            before = http.get(f"/api/v1/pipeline-runs/{run_id}").json()
+            assert before["state"] == "RUNNING"
+            assert before["approval"]["status"] == "awaiting"
             answer = http.post(f"/api/v1/pipeline-runs/{run_id[:8]}/approve")
             assert answer.status_code == 200, answer.text
             body = answer.json()
