@@ -195,6 +195,7 @@ def show_command(
     store: StoreOption = None,
 ) -> None:
     """Show a pipeline's newest runs: each stage's state, and each check's result with its failing rows."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipeline_runs
 
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
@@ -205,8 +206,11 @@ def show_command(
         return
     for view in views:
         run = view.run
+        state = (
+            "[yellow]awaiting approval[/]" if approval_status(run) == "awaiting" else state_label(run.state)
+        )
         header = (
-            f"[bold]{escape(name)}[/] run {short[run.id]} ({escape(view.env)}): {state_label(run.state)}, "
+            f"[bold]{escape(name)}[/] run {short[run.id]} ({escape(view.env)}): {state}, "
             f"{people_time(run.started_at or run.created_at)}"
         )
         out.print(header)
