@@ -102,7 +102,7 @@ def test_a_blocked_run_shows_the_chain_the_failed_check_and_its_rows(
     assert rows.is_visible()  # a few failing rows are shown open
     assert "1011" in rows.locator("tbody").inner_text()
     assert rows.locator("th.checked").inner_text() == "amount"
-    assert rows.locator("td.checked").inner_text() == "-1.0"
+    assert rows.locator("td.checked").inner_text() == "-1"
     save_screenshot(page, "pipeline-run-blocked")
 
 
