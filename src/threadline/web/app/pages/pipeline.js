@@ -243,6 +243,7 @@ export async function pipelineRunPage(context) {
       details([
         ["State", runPill(run)],
         ["Approval", approvalText(run)],
+        ["Awaiting since", isAwaiting(run) ? formatTime(run.approval.requestedAt) : null],
         ["Environment", run.env],
         ["Started", formatTime(run.startedAt)],
         ["Ended", formatTime(run.endedAt)],
