@@ -190,6 +190,9 @@ def test_approving_over_http_and_the_refusals(example: Path, project: Path) -> N
         ) as http:
             listed = http.get("/api/v1/pipelines").json()["pipelines"][0]["lastRun"]
             assert listed["state"] == "FAILED"
+            refused = http.post(f"/api/v1/pipeline-runs/{listed['id']}/approve")
+            assert refused.status_code == 409
+            assert "is not awaiting approval: it failed" in refused.json()["message"]
             awaiting = http.get(f"/api/v1/pipeline-runs/{second}").json()
             assert awaiting["approval"]["status"] == "awaiting"
             assert awaiting["state"] == "RUNNING"

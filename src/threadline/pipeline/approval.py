@@ -96,11 +96,16 @@ def pending_approval(connection: Connection, run_ref: str) -> Pending:
     short = run_id[:8]
     approval = approval_of(info)
     state = RunState.of(info.state)
-    if approval is None:
-        msg = (
-            f"run {short} of {info.job_name} is not awaiting approval: its environment has no approval "
-            f"gate (it is {state.label})"
-        )
+    if approval is None or (state.is_terminal and approval.get("status") == "awaiting"):
+        if state == RunState.FAILED:
+            reason = "it failed (a check blocked it, or a stage failed): nothing of it can be promoted"
+        elif state == RunState.RUNNING:
+            reason = "it is still running"
+        elif approval is None:
+            reason = f"its environment has no approval gate (it is {state.label})"
+        else:
+            reason = f"it is {state.label}"
+        msg = f"run {short} of {info.job_name} is not awaiting approval: {reason}"
         raise Conflict(msg)
     status = approval.get("status")
     if status == "approved":
