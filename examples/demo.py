@@ -9,6 +9,9 @@
 3. Ingests the OpenLineage events the project ships: ``ml_pipeline`` (a DAG of five daily runs),
    ``dbt_jaffle_shop`` (dbt models, tests and column lineage) and ``airflow_etl`` (an Airflow DAG),
    copied to ``.demo/events/`` (where the README's examples read them), at the same time as step 2.
+   Also at the same time, runs the staged pipeline ``examples/pipelines/sales`` (an operational
+   database and an HTTP API as sources) on three days in ``.demo/sales/``: days 1 and 2 are approved
+   and promoted, day 3 is blocked by its bad rows (see :func:`sales_runs`).
 4. Serves the project (this process becomes ``threadline serve``); once the server answers, a child
    prints the URL of the UI and how to use the command line on the demo data.
 
@@ -55,6 +58,13 @@ BROKEN = "data/raw/customers-export.csv"
 BUILT_FROM = ".built-from"
 #: How the lines step 2 prints to say what it does begin.
 SAYS = "churn pipeline"
+#: How the lines the sales pipeline's runs print begin.
+SALES_SAYS = "sales pipeline"
+#: The job namespace of the sales pipeline's runs.
+SALES_NAMESPACE = "sales"
+#: The staged pipeline the demo runs, and where in the demo folder.
+SALES_EXAMPLE = EXAMPLES / "pipelines" / "sales" / "pipeline.py"
+SALES_FOLDER = "sales"
 #: How long the server may take to answer after it starts.
 SERVER_START_SECONDS = 60.0
 
@@ -114,6 +124,50 @@ def sdk_runs(rows: int, echo: Callable[[str], None] = print) -> None:
         raise RuntimeError(msg)
 
 
+def sales_runs(echo: Callable[[str], None] = print) -> None:
+    """In the demo folder: the sales pipeline on three days, against its operational database and
+    its CRM API (served from a thread here). Days 1 and 2 wait for an approval and are approved (as
+    ``threadline pipeline approve`` does); day 3 is blocked by its bad rows, production unchanged."""
+    from examples.pipelines.sales.sources import DAYS, CrmApi, write_day
+    from threadline.errors import PipelineError
+    from threadline.pipeline.approval import approve_in_store
+    from threadline.pipeline.loader import load_pipeline
+    from threadline.pipeline.runner import run_pipeline
+    from threadline.store.sql import open_store
+    from threadline.tracking import flush
+
+    folder = Path(SALES_FOLDER)
+    folder.mkdir(exist_ok=True)
+    shutil.copyfile(SALES_EXAMPLE, folder / "pipeline.py")
+    crm = CrmApi()
+    os.environ["SALES_CRM_API"] = crm.url
+    try:
+        pipeline = load_pipeline(folder / "pipeline.py")
+        for day in (1, 2, 3):
+            write_day(folder, day)
+            try:
+                result = run_pipeline(pipeline, "production")
+            except PipelineError:
+                if day != 3:
+                    raise
+                echo(f"{SALES_SAYS}: {DAYS[day - 1]} blocked by its bad rows (on purpose)")
+                continue
+            if day == 3 or not result.awaiting_approval or result.run_id is None:
+                meant = "be blocked" if day == 3 else "await approval"
+                msg = f"the sales pipeline's day {day} was meant to {meant}"
+                raise RuntimeError(msg)
+            flush()
+            store = open_store(store_url(Path.cwd()))
+            try:
+                approve_in_store(store, result.run_id, "demo")
+            finally:
+                store.close()
+            echo(f"{SALES_SAYS}: {DAYS[day - 1]} checked, approved and promoted")
+    finally:
+        crm.close()
+        flush()
+
+
 def build_digest(rows: int) -> str:
     """A digest of what the demo's data is made from: the examples, threadline's code, the rows."""
     digest = hashlib.sha256(f"rows={rows}\n".encode())
@@ -164,6 +218,15 @@ def prepare(folder: Path = DEMO_DIR, *, rows: int = 4000, echo: Callable[[str], 
     ingest = subprocess.Popen(
         ingest_command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    sales_command = [sys.executable, "-m", "examples.demo", "--sales-runs"]
+    sales = subprocess.Popen(
+        sales_command,
+        cwd=folder,
+        env={**env, "THREADLINE_TRACKING_NAMESPACE": SALES_NAMESPACE},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     runs_command = [sys.executable, "-m", "examples.demo", "--sdk-runs", "--rows", str(rows)]
     runs = subprocess.Popen(
         runs_command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -175,10 +238,18 @@ def prepare(folder: Path = DEMO_DIR, *, rows: int = 4000, echo: Callable[[str], 
         if line.startswith(SAYS):
             echo(line.rstrip("\n"))
     runs.wait()
+    sales_said, _ = sales.communicate()
+    for line in sales_said.splitlines():
+        if line.startswith(SALES_SAYS):
+            echo(line)
     ingested_out, ingested_err = ingest.communicate()
     if runs.returncode != 0:
         raise failed(
             runs_command, subprocess.CompletedProcess(runs_command, runs.returncode, "".join(said), "")
+        )
+    if sales.returncode != 0:
+        raise failed(
+            sales_command, subprocess.CompletedProcess(sales_command, sales.returncode, sales_said, "")
         )
     if ingest.returncode != 0:
         raise failed(
@@ -222,6 +293,9 @@ def how_to_use(folder: Path) -> list[str]:
         steps.append((f". {_relative(activate)}", "puts `threadline` on PATH"))
     steps.append((f"cd {_relative(folder)}", "the demo project: commands there use its store"))
     steps.append(("threadline runs", "the SDK pipeline's runs; `threadline --help` for the rest"))
+    steps.append(
+        ("threadline pipeline show daily_sales", "the staged pipeline's days: two promoted, one blocked")
+    )
     width = max(len(command) for command, _ in steps)
     lines = ["Use the command line on the demo data from another terminal:"]
     lines += [f"    {command.ljust(width)}  # {why}" for command, why in steps]
@@ -271,9 +345,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="build the project even if it is up to date")
     parser.add_argument("--no-serve", action="store_true", help="build the project afresh, do not serve it")
     parser.add_argument("--sdk-runs", action="store_true", help=argparse.SUPPRESS)  # step 2, in a child
+    parser.add_argument("--sales-runs", action="store_true", help=argparse.SUPPRESS)  # step 3, in a child
     args = parser.parse_args(argv)
     if args.sdk_runs:
         sdk_runs(args.rows, echo=lambda line: print(line, flush=True))
+        return 0
+    if args.sales_runs:
+        sales_runs(echo=lambda line: print(line, flush=True))
         return 0
     folder = args.folder.resolve()
     if args.no_serve:

@@ -151,6 +151,24 @@ def test_keyboard_interrupt_aborts_and_sys_exit_zero_completes(project: Path, st
     assert _run(store, exits.id).state == "COMPLETE"
 
 
+def test_a_run_left_open_records_its_params_and_stays_running(project: Path, store: SqlStore) -> None:
+    """``leave_open``: a RUNNING event with the params as they are, no end event (another process ends
+    it: a pipeline run awaiting approval); the ``with`` block's end and the next run change nothing."""
+    with threadline.run("etl") as run:
+        run.log_param("approval", {"status": "awaiting"})
+        run.leave_open()
+        assert threadline.current_run() is None
+        with threadline.run("next") as other:
+            assert other.parent is None  # not a child of the run left open
+    with pytest.raises(threadline.TrackingError):
+        run.leave_open()
+    assert threadline.flush(30)
+    events = events_of(store, run.id)
+    assert [e["eventType"] for e in events] == ["START", "RUNNING"]
+    assert events[1]["run"]["facets"]["threadline_params"]["params"] == {"approval": {"status": "awaiting"}}
+    assert _run(store, run.id).state == "RUNNING"
+
+
 def test_async_steps_are_runs(project: Path, store: SqlStore) -> None:
     @threadline.step("fetch", pipeline="ingest")
     async def fetch(n: int) -> int:

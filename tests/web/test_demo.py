@@ -1,5 +1,6 @@
 """``make demo``'s data (``examples/demo.py --no-serve``, built once for the web tests, see conftest.py):
-the SDK pipeline's runs, one of them on changed data and one failing, and the shipped event sets."""
+the SDK pipeline's runs, one of them on changed data and one failing, the shipped event sets, and the
+staged sales pipeline's three days (two approved and promoted, the third blocked by its bad rows)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,18 @@ def test_runs_differ_in_parameters_and_in_their_input(http: httpx.Client) -> Non
 def test_the_shipped_event_sets_are_in(http: httpx.Client) -> None:
     namespaces = {n["name"] for n in http.get("/api/v1/namespaces").json()["namespaces"]}
     assert {"acme-dbt", "acme-airflow", "threadline-examples", SDK_NAMESPACE} <= namespaces
+
+
+def test_the_sales_pipeline_promoted_two_days_and_blocked_the_third(http: httpx.Client) -> None:
+    runs = http.get("/api/v1/pipelines/daily_sales/runs").json()["runs"][::-1]  # oldest first
+    assert [run["state"] for run in runs] == ["COMPLETED", "COMPLETED", "FAILED"]
+    assert [(run["approval"] or {}).get("status") for run in runs[:2]] == ["approved", "approved"]
+    assert all(len(run["versions"]["production"]) == 3 for run in runs[:2])
+    blocked = runs[2]
+    assert blocked["versions"]["production"] == []
+    checks = {
+        c["check"]: c for stage in blocked["stages"] for c in stage["checks"] if c["status"] == "failed"
+    }
+    assert set(checks) == {"unique(order_id)", "not_null(customer_id)", "between(amount)"}
+    assert {row["order_id"] for row in checks["unique(order_id)"]["sample"]} == {3005}
+    assert checks["between(amount)"]["sample"][0]["amount"] == 12999

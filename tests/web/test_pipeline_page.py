@@ -1,6 +1,7 @@
 """The pipeline pages in headless Chromium over real runs of the example pipeline: the list, a blocked
 run as a chain of stages with its failed check and failing rows, a promoted run with its staging and
-production versions, and a dataset's quality history (see conftest.py for the browser)."""
+production versions, a dataset's quality history, and a run awaiting approval approved with its
+button (see conftest.py for the browser)."""
 
 from __future__ import annotations
 
@@ -87,16 +88,21 @@ def test_a_blocked_run_shows_the_chain_the_failed_check_and_its_rows(
     names = [stages.nth(i).get_attribute("data-stage") for i in range(stages.count())]
     assert names[:4] == ["extract.customers", "load.customers", "extract.orders", "load.orders"]
     assert "validate.orders" in names
-    assert "promote" not in names
+    assert names[-1] == "promote"  # the promotion did not run: the chain ends blocked
+    blocked = page.locator('li.stage[data-stage="promote"]')
+    assert "stage-blocked" in (blocked.get_attribute("class") or "")
+    assert "production unchanged" in blocked.inner_text()
     failed = page.locator('li.stage[data-stage="validate.orders"]')
     assert "failed" in failed.inner_text()
     assert "1 failed" in failed.inner_text()
     assert "Not promoted: production is unchanged." in page.inner_text("main")
     checks = page.locator("table.checks tr", has_text="between(amount)")
     assert "failed" in checks.inner_text()
-    checks.locator("details summary").click()
-    assert '"order_id":1011' in checks.locator("details pre").inner_text()
-    assert '"amount":-1' in checks.locator("details pre").inner_text()
+    rows = checks.locator("details table.failing-sample")
+    assert rows.is_visible()  # a few failing rows are shown open
+    assert "1011" in rows.locator("tbody").inner_text()
+    assert rows.locator("th.checked").inner_text() == "amount"
+    assert rows.locator("td.checked").inner_text() == "-1"
     save_screenshot(page, "pipeline-run-blocked")
 
 
@@ -139,3 +145,60 @@ def test_the_dataset_page_shows_its_quality_history(
     assert rows.nth(1).locator(".pill.state-failed").count() == 0
     history.scroll_into_view_if_needed()
     save_screenshot(page, "dataset-quality-history")
+
+
+@pytest.fixture(scope="module")
+def approval_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
+    """The server on a project whose example pipeline needs an approval, after one run that awaits it."""
+    root = tmp_path_factory.mktemp("pipeline-approval")
+    work, home = root / "work", root / "home"
+    (work / ".threadline").mkdir(parents=True)
+    home.mkdir()
+    shop = work / "shop"
+    shutil.copytree(ROOT / "examples/pipelines", shop, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    source = (
+        (shop / "shop.py").read_text().replace("    description=", "    approval=True,\n    description=", 1)
+    )
+    (shop / "shop.py").write_text(source)
+    ran = _threadline(work, home, "pipeline", "run", "shop/shop.py", "--format", "json")
+    assert ran.returncode == 0, ran.stderr
+    run_id = ran.stdout[ran.stdout.index('"runId": "') + 10 :].split('"', 1)[0]
+    store = f"sqlite:///{work / '.threadline' / 'threadline.db'}"
+    server = ServerProcess(store, free_port(), root / "server.log", {"auth": "none"}).start()
+    yield server, run_id
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+def test_a_run_awaiting_approval_is_approved_with_its_button(
+    browser: Any, approval_server: tuple[ServerProcess, str], request: pytest.FixtureRequest
+) -> None:
+    server, run_id = approval_server
+    record = PageRecord()
+    context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
+    page = watch(context.new_page(), record, server.url)
+    page.goto("/pipelines")
+    row = page.locator("table.grid tbody tr").first
+    row.wait_for()
+    assert "awaiting approval" in row.inner_text()
+    page.goto(f"/pipeline-runs/{run_id[:8]}")
+    approval = page.locator("#approval")
+    approval.wait_for()
+    assert "customers, orders, revenue_by_country" in approval.inner_text()
+    waiting = page.locator('li.stage[data-stage="promote"]')
+    assert "awaiting approval" in waiting.inner_text()
+    assert "Not promoted" in page.locator("section.card", has_text="Production versions").inner_text()
+    save_screenshot(page, "pipeline-run-awaiting-approval")
+    approval.locator("button[data-approve]").click()
+    page.locator("ol.stage-chain li.stage.stage-completed[data-stage='promote']").wait_for()
+    assert page.locator("#approval").count() == 0
+    production = page.locator("section.card", has_text="Production versions")
+    for table in ("customers", "orders", "revenue_by_country"):
+        assert table in production.inner_text()
+    assert "approved" in page.locator("section.card", has_text="Environment").inner_text()
+    save_screenshot(page, "pipeline-run-approved")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        again = client.post(f"/api/v1/pipeline-runs/{run_id}/approve")
+    assert again.status_code == 409
+    context.close()
+    check_record(record, request, budget_ms=5000.0)

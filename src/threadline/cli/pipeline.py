@@ -1,5 +1,7 @@
-"""``threadline pipeline run|list|show``: run a staged pipeline declared in a Python file, list the
-pipelines that ran, and show a pipeline's runs with each stage's state and check results."""
+"""``threadline pipeline run|list|show|status|approve|export``: run a staged pipeline declared in a
+Python file (``--env ci --sample N`` for CI), list the pipelines that ran, show a pipeline's runs or
+one run with each stage's state and check results, approve a run awaiting approval, and export a
+pipeline to a scheduler."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ _STATUS_STYLE = {
     "warned": "yellow",
     "failed": "red",
     "skipped": "dim",
+    "awaiting approval": "yellow",
 }
 
 
@@ -54,12 +57,24 @@ def run_command(
         typer.Option("--pipeline", "-p", help="The pipeline's name, when the file declares several."),
     ] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            help="CI mode, with --env ci: run every stage on the first N rows of each source, "
+            "into a throwaway environment.",
+        ),
+    ] = None,
 ) -> None:
     """Run a pipeline: each stage is a threadline run under the pipeline's run; production changes only
-    when every error check passed. Exits 1, naming the failed checks, when the promotion was blocked."""
+    when every error check passed (and, where the pipeline asks for one, after an approval: the run
+    then stops at awaiting approval). Exits 1, naming the failed checks, when the promotion was blocked."""
     _need_extra()
     if output_format not in ("table", "json"):
         fail(f"unknown --format {output_format!r}: use table or json", 2)
+    if sample is not None and env != "ci":
+        fail("--sample runs only with --env ci: a sample must never reach a real environment", 2)
     from threadline.pipeline.loader import load_pipeline
     from threadline.pipeline.runner import PipelineResult, run_pipeline
     from threadline.tracking import flush
@@ -69,7 +84,7 @@ def run_command(
     with expected_errors():
         declared = load_pipeline(file, pipeline)
         try:
-            result = run_pipeline(declared, env)
+            result = run_pipeline(declared, env, sample=sample)
         except PipelineError as exc:
             result = getattr(exc, "result", None)
             message = exc.message
@@ -84,7 +99,18 @@ def run_command(
         _print_result(result)
     if message:
         fail(message)
-    err.print(f"pipeline {escape(result.pipeline)} ({escape(result.env)}): promoted; run {result.run_id}")
+    where = f"pipeline {escape(result.pipeline)} ({escape(result.env)})"
+    if result.awaiting_approval:
+        err.print(
+            f"{where}: every check passed; [yellow]awaiting approval[/]: "
+            f"`threadline pipeline approve {result.run_id}` promotes it (or the Approve button on its page)"
+        )
+    elif result.sample is not None:
+        err.print(
+            f"{where}: every check passed on a sample of {result.sample} rows per source; run {result.run_id}"
+        )
+    else:
+        err.print(f"{where}: promoted; run {result.run_id}")
 
 
 def _result_json(result: Any, message: str) -> dict[str, Any]:
@@ -93,6 +119,8 @@ def _result_json(result: Any, message: str) -> dict[str, Any]:
         "env": result.env,
         "runId": result.run_id,
         "promoted": result.promoted,
+        "awaitingApproval": result.awaiting_approval,
+        "sample": result.sample,
         "error": message or None,
         "cursors": result.cursors,
         "stages": [
@@ -133,6 +161,7 @@ def _print_result(result: Any) -> None:
 @app.command("list")
 def list_command(store: StoreOption = None) -> None:
     """List the pipelines that ran, with their newest run."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipelines
 
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
@@ -149,7 +178,9 @@ def list_command(store: StoreOption = None) -> None:
             str(summary.runs),
             short[last.id],
             escape(str(last.params.get("env", ""))),
-            state_label(last.state),
+            "[yellow]awaiting approval[/]"
+            if approval_status(last) == "awaiting"
+            else state_label(last.state),
             people_time(last.started_at or last.created_at),
         )
     out.print(table)
@@ -164,6 +195,7 @@ def show_command(
     store: StoreOption = None,
 ) -> None:
     """Show a pipeline's newest runs: each stage's state, and each check's result with its failing rows."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipeline_runs
 
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
@@ -174,8 +206,11 @@ def show_command(
         return
     for view in views:
         run = view.run
+        state = (
+            "[yellow]awaiting approval[/]" if approval_status(run) == "awaiting" else state_label(run.state)
+        )
         header = (
-            f"[bold]{escape(name)}[/] run {short[run.id]} ({escape(view.env)}): {state_label(run.state)}, "
+            f"[bold]{escape(name)}[/] run {short[run.id]} ({escape(view.env)}): {state}, "
             f"{people_time(run.started_at or run.created_at)}"
         )
         out.print(header)
@@ -196,6 +231,114 @@ def show_command(
                     escape(detail),
                 )
         out.print(table)
+
+
+@app.command("status")
+def status_command(
+    run: Annotated[
+        str,
+        typer.Argument(help="The pipeline run's id, or a unique prefix of it.", show_default=False),
+    ],
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Show one pipeline run: its state (awaiting approval included), each stage, each check with its
+    failing rows, and the staging and production versions."""
+    from threadline.pipeline.history import run_detail
+
+    if output_format not in ("table", "json"):
+        fail(f"unknown --format {output_format!r}: use table or json", 2)
+    with expected_errors(), opened_store(store) as opened, opened.read() as connection:
+        detail = run_detail(connection, run)
+    if output_format == "json":
+        out.print_json(json.dumps(detail))
+        return
+    approval = detail.get("approval") or {}
+    state = detail["state"].lower() if detail.get("state") else "new"
+    if approval.get("status") == "awaiting":
+        state = "[yellow]awaiting approval[/]"
+    out.print(
+        f"[bold]{escape(detail['pipeline'])}[/] run {detail['shortId']} ({escape(detail['env'])}): {state}"
+    )
+    if approval.get("status") == "approved":
+        by = f" by {escape(str(approval['approvedBy']))}" if approval.get("approvedBy") else ""
+        out.print(f"  approved{by} at {approval.get('approvedAt')}")
+    if detail.get("error"):
+        out.print(f"  [red]{escape(detail['error'])}[/]")
+    table = Table("stage", "state", "rows", "detail")
+    for stage in detail["stages"]:
+        table.add_row(
+            escape(stage["stage"]),
+            state_label_of(stage["state"]),
+            _number(stage.get("rows")),
+            escape(stage.get("error") or ""),
+        )
+        for check in stage["checks"]:
+            status = str(check.get("status"))
+            info = str(check.get("message") or "")
+            if check.get("sample"):
+                info += f" sample: {json.dumps(check['sample'][:2])}"
+            table.add_row(
+                f"  {escape(str(check.get('check')))}",
+                f"[{_STATUS_STYLE.get(status, '')}]{status}[/]",
+                str(check.get("failures") or ""),
+                escape(info),
+            )
+    if approval.get("status") == "awaiting":
+        table.add_row("promote", "[yellow]awaiting approval[/]", "", escape(", ".join(approval["tables"])))
+    out.print(table)
+    for side in ("staging", "production"):
+        versions = detail["versions"][side]
+        names = ", ".join(f"{v['name']} ({v['rows']} rows)" for v in versions) or "none"
+        out.print(f"{side}: {escape(names)}")
+    if approval.get("status") == "awaiting":
+        err.print(f"`threadline pipeline approve {detail['shortId']}` promotes it")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)
+
+
+def state_label_of(state: str | None) -> str:
+    """A Marquez state (``COMPLETED``) for people, coloured."""
+    label = (state or "NEW").lower()
+    style = {"completed": "green", "failed": "red", "aborted": "yellow"}.get(label)
+    return f"[{style}]{label}[/]" if style else label
+
+
+def _who() -> str | None:
+    """Who approves from the command line: the login name (recorded as ``approvedBy``)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
+
+
+@app.command("approve")
+def approve_command(
+    run: Annotated[
+        str,
+        typer.Argument(
+            help="The id of the run awaiting approval, or a unique prefix of it.", show_default=False
+        ),
+    ],
+    store: StoreOption = None,
+) -> None:
+    """Approve a pipeline run awaiting approval: promote the staging tables it checked to production,
+    in one transaction, and end the run. Refused, saying why, for a run that is not awaiting approval."""
+    _need_extra()
+    from threadline.pipeline.approval import approve_in_store
+
+    with expected_errors(), opened_store(store) as opened:
+        pending = approve_in_store(opened, run, _who())
+    err.print(
+        f"pipeline {escape(pending.pipeline)} ({escape(pending.env)}) run {pending.run.id[:8]}: approved; "
+        f"promoted {escape(', '.join(pending.tables))} to {escape(pending.environment.schema)}"
+    )
 
 
 # ---- running on a scheduler (``threadline.pipeline.airflow``) --------------------------------------

@@ -90,3 +90,70 @@ def environment_from(name: str, value: Any, pipeline: str) -> Environment:
         msg = f"{where}: staging_schema and schema are both {schema!r}; production needs a schema of its own"
         raise ConfigError(msg)
     return Environment(data["lake"], data["warehouse"], staging, schema)
+
+
+def approval_envs(value: Any, environments: dict[str, Environment], pipeline: str) -> frozenset[str]:
+    """The environments whose runs wait for an approval: ``True`` is every one, ``False`` none, a
+    list names them (each must be one of the pipeline's environments)."""
+    if isinstance(value, bool):
+        return frozenset(environments) if value else frozenset()
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        msg = (
+            f"pipeline {pipeline!r}: approval must be True, False or a list of environments "
+            f"(such as ['production']), got {value!r}"
+        )
+        raise ConfigError(msg)
+    for env in value:
+        if env not in environments:
+            msg = (
+                f"pipeline {pipeline!r}: approval names the environment {env!r}, which it does not "
+                f"declare; its environments: {', '.join(environments)}"
+            )
+            raise ConfigError(msg)
+    return frozenset(str(env) for env in value)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where a pipeline's notifications go: a URL given in the file, or the name of the environment
+    variable holding it (so a secret URL is written neither in the file nor in the store)."""
+
+    url: str | None = None
+    from_env: str | None = None
+
+    def resolve(self) -> str | None:
+        """The URL (``None`` when it comes from a variable that is not set)."""
+        if self.url is not None:
+            return self.url
+        return os.environ.get(self.from_env or "") or None
+
+    def describe(self) -> dict[str, str]:
+        """How the webhook is recorded with a run awaiting approval (never a URL read from a variable)."""
+        return {"url": self.url} if self.url is not None else {"fromEnv": str(self.from_env)}
+
+    @staticmethod
+    def from_description(value: Any) -> Webhook | None:
+        """The webhook :meth:`describe` recorded (``None`` for anything else)."""
+        if isinstance(value, dict) and isinstance(value.get("url"), str):
+            return Webhook(url=value["url"])
+        if isinstance(value, dict) and isinstance(value.get("fromEnv"), str):
+            return Webhook(from_env=value["fromEnv"])
+        return None
+
+
+def webhook_of(url: Any, from_env: Any, pipeline: str) -> Webhook | None:
+    """The pipeline's webhook, checked: an http(s) URL, or a variable's name, not both."""
+    if url is not None and from_env is not None:
+        msg = f"pipeline {pipeline!r}: give webhook or webhook_from_env, not both"
+        raise ConfigError(msg)
+    if url is not None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            msg = f"pipeline {pipeline!r}: webhook must be an http:// or https:// URL, got {url!r}"
+            raise ConfigError(msg)
+        return Webhook(url=url)
+    if from_env is not None:
+        if not isinstance(from_env, str) or not from_env.strip():
+            msg = f"pipeline {pipeline!r}: webhook_from_env must name an environment variable"
+            raise ConfigError(msg)
+        return Webhook(from_env=from_env)
+    return None

@@ -17,7 +17,7 @@ from typing import Any
 
 from threadline.errors import ConfigError, PipelineError
 from threadline.pipeline.checks import Check
-from threadline.pipeline.config import Environment, environment_from
+from threadline.pipeline.config import Environment, Webhook, approval_envs, environment_from, webhook_of
 from threadline.pipeline.sources import Source
 from threadline.pipeline.warehouse import MODES
 
@@ -73,7 +73,16 @@ class Pipeline:
     and run it with ``threadline pipeline run FILE.py --env staging``.
     """
 
-    def __init__(self, name: str, *, environments: dict[str, Any], description: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        environments: dict[str, Any],
+        description: str | None = None,
+        approval: bool | Sequence[str] = False,
+        webhook: str | None = None,
+        webhook_from_env: str | None = None,
+    ) -> None:
         if not isinstance(name, str) or not _NAME.match(name):
             msg = f"pipeline name {name!r}: use letters, digits and underscores"
             raise ConfigError(msg)
@@ -85,6 +94,10 @@ class Pipeline:
         self.environments: dict[str, Environment] = {
             str(env): environment_from(str(env), value, name) for env, value in environments.items()
         }
+        #: The environments whose runs stop at *awaiting approval* (``threadline pipeline approve``).
+        self.approval: frozenset[str] = approval_envs(approval, self.environments, name)
+        #: Where the run's notifications go (see ``notify.py``).
+        self.webhook: Webhook | None = webhook_of(webhook, webhook_from_env, name)
         self.extracts: dict[str, Extract] = {}
         self.transforms: dict[str, Transform] = {}
         self.validations: dict[str, Validation] = {}
@@ -213,6 +226,10 @@ class Pipeline:
                 other = check.args.get("table")
                 if check.kind == "relationship" and other not in known:
                     raise unknown(str(other), f"the relationship check on {validation.table!r}")
+
+    def needs_approval(self, env: str) -> bool:
+        """Whether a run in ``env`` stops at *awaiting approval* once every check passed."""
+        return env in self.approval
 
     @property
     def promotes(self) -> list[str]:

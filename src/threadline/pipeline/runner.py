@@ -6,16 +6,33 @@ Write-audit-publish: every table is written to the environment's staging schema 
 production schema in one transaction. A failed check leaves production as it was; the pipeline run
 fails with a message naming each failed check and its failing-row count, and the validate run carries
 the failing rows (``threadline_check_results`` facet).
+
+Approval gate (``Pipeline(approval=...)``): in an environment that needs one, a run whose checks all
+passed does not promote; it stops at *awaiting approval*: the pipeline run stays open (RUNNING) with
+the parameter ``approval`` (``{"status": "awaiting", "tables", "versions", "cursors", "environment",
+...}``, see ``approval.py``), and ``threadline pipeline approve RUN`` or the web UI promotes it later.
+
+CI mode (``run_pipeline(..., env="ci", sample=N)``): every stage runs on the first ``N`` rows of each
+source, into a throwaway environment (a temporary lake and DuckDB warehouse, removed afterwards) unless
+the pipeline declares ``ci`` itself; cursors are not used, nothing waits for an approval.
+
+Notifications: the pipeline's webhook (``notify.py``) hears of a failed run, of a run awaiting approval
+and of a promotion; a webhook that is down never fails the run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import threadline.tracking as tl
 from threadline.errors import PipelineError
+from threadline.pipeline import notify
 from threadline.pipeline.checks import (
     CheckResult,
     assertions_facet,
@@ -23,6 +40,7 @@ from threadline.pipeline.checks import (
     results_facet,
     run_checks,
 )
+from threadline.pipeline.config import Environment
 from threadline.pipeline.declare import Extract, Pipeline, Transform
 from threadline.pipeline.lake import Lake
 from threadline.pipeline.lineage import column_lineage
@@ -30,7 +48,12 @@ from threadline.pipeline.state import last_cursors
 from threadline.pipeline.warehouse import BOOKKEEPING, Warehouse
 
 if TYPE_CHECKING:
-    from threadline.pipeline.config import Environment
+    from collections.abc import Iterator
+
+#: The environment ``--env ci`` runs in when the pipeline declares none of that name: a throwaway one.
+CI_ENV = "ci"
+#: The parameter of a pipeline run that records its approval (see ``approval.py``).
+APPROVAL_PARAM = "approval"
 
 
 @dataclass
@@ -38,7 +61,7 @@ class StageResult:
     """What one stage did."""
 
     name: str
-    status: str  #: ``completed``, ``failed`` or ``skipped``
+    status: str  #: ``completed``, ``failed``, ``skipped`` or ``awaiting approval``
     message: str = ""
     rows: int | None = None
     checks: list[CheckResult] = field(default_factory=list)
@@ -55,11 +78,15 @@ class PipelineResult:
     promoted: bool = False
     blocked_by: list[str] = field(default_factory=list)
     cursors: dict[str, Any] = field(default_factory=dict)
+    #: Whether the run stopped at *awaiting approval* (every check passed, nothing promoted yet).
+    awaiting_approval: bool = False
+    #: The rows each source was cut to (CI mode), else ``None``.
+    sample: int | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether every stage completed and the promotion happened."""
-        return self.promoted
+        """Whether every check passed: the promotion happened, or waits for an approval."""
+        return self.promoted or self.awaiting_approval
 
 
 def _version(facet_value: str) -> dict[str, Any]:
@@ -90,14 +117,17 @@ def _schema(columns: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 class _Runner:
-    def __init__(self, pipeline: Pipeline, env_name: str, env: Environment) -> None:
+    def __init__(
+        self, pipeline: Pipeline, env_name: str, env: Environment, *, sample: int | None = None
+    ) -> None:
         self.pipeline = pipeline
         self.env_name = env_name
         self.env = env
+        self.sample = sample
         self.lake = Lake(env.lake)
         self.warehouse = Warehouse(env)
         self.versions: dict[str, str] = {}  #: staging table -> its version (the run that wrote it)
-        self.result = PipelineResult(pipeline.name, env_name, None)
+        self.result = PipelineResult(pipeline.name, env_name, None, sample=sample)
 
     def stage(self, name: str, **params: Any) -> tl.Run:
         return tl.run(name, pipeline=self.pipeline.name, params={"env": self.env_name, **params})
@@ -126,6 +156,9 @@ class _Runner:
         ) as run:
             source = step.source.resolved(self.pipeline.base)
             data = source.read(step.cursor, since)
+            if self.sample is not None and data.num_rows > self.sample:
+                data = data.slice(0, self.sample)
+                run.log_param("sample", self.sample)
             run.input(source.uri)
             landed = self.lake.land(step.table, data)
             run.output(landed.path, store=True)
@@ -265,16 +298,51 @@ class _Runner:
 
     # ---- the whole run --------------------------------------------------------------------------
 
+    def await_approval(self, parent: tl.Run) -> None:
+        """Every check passed and the environment needs an approval: record what the approval will
+        promote on the pipeline run and leave it open (``approval.py`` ends it)."""
+        tables = self.pipeline.promotes
+        webhook = self.pipeline.webhook
+        parent.log_param(
+            APPROVAL_PARAM,
+            {
+                "status": "awaiting",
+                "requestedAt": _now_iso(),
+                "tables": tables,
+                "versions": {table: self.versions[table] for table in tables if table in self.versions},
+                "cursors": self.result.cursors,
+                "environment": {
+                    "lake": self.env.lake,
+                    "warehouse": self.env.warehouse,
+                    "staging_schema": self.env.staging_schema,
+                    "schema": self.env.schema,
+                },
+                **({"webhook": webhook.describe()} if webhook is not None else {}),
+            },
+        )
+        self.result.awaiting_approval = True
+        self.result.stages.append(StageResult("promote", "awaiting approval", ", ".join(tables)))
+        parent.leave_open()
+
     def run(self) -> PipelineResult:
         pipeline = self.pipeline
         cursors = (
             last_cursors(pipeline.name, self.env_name)
-            if any(e.cursor for e in pipeline.extracts.values())
+            if self.sample is None
+            and self.env_name in pipeline.environments  # a throwaway CI environment starts empty
+            and any(e.cursor for e in pipeline.extracts.values())
             else {}
         )
+        params: dict[str, Any] = {
+            "env": self.env_name,
+            "lake": self.env.lake,
+            "warehouse": self.env.warehouse,
+        }
+        if self.sample is not None:
+            params["sample"] = self.sample
         with tl.run(
             pipeline.name,
-            params={"env": self.env_name, "lake": self.env.lake, "warehouse": self.env.warehouse},
+            params=params,
             tags={"threadline.pipeline": pipeline.name, "env": self.env_name},
             description=pipeline.description,
         ) as parent:
@@ -303,8 +371,17 @@ class _Runner:
                     self.result.blocked_by
                 )
                 raise PipelineError(msg)
-            self.promote()
+            if pipeline.needs_approval(self.env_name):
+                self.await_approval(parent)
+            else:
+                self.promote()
         return self.result
+
+
+def _now_iso() -> str:
+    from threadline.vocabulary import iso_time
+
+    return iso_time(int(time.time() * 1_000_000)) or ""
 
 
 def _failure_text(table: str, failed: list[CheckResult]) -> str:
@@ -327,20 +404,63 @@ def _sql_tables(sql: str, known: list[str]) -> list[str]:
     return [name for name in known if name in names]
 
 
-def run_pipeline(pipeline: Pipeline, env: str = "staging") -> PipelineResult:
+@contextlib.contextmanager
+def run_environment(pipeline: Pipeline, env: str, sample: int | None = None) -> Iterator[Environment]:
+    """The environment to run in: the declared one, or for ``ci`` when undeclared a throwaway one
+    in a temporary folder (removed when the run ends)."""
+    if sample is not None and (sample < 1 or env != CI_ENV):
+        msg = (
+            f"--sample must be at least 1, got {sample}"
+            if sample < 1
+            else f"--sample runs only with --env {CI_ENV} (a sample must never reach a real environment)"
+        )
+        raise PipelineError(msg)
+    if env == CI_ENV and env not in pipeline.environments:
+        folder = Path(tempfile.mkdtemp(prefix=f"threadline-{pipeline.name}-ci-"))
+        try:
+            yield Environment(str(folder / "lake"), f"duckdb:///{folder / 'warehouse.duckdb'}")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    yield pipeline.environment(env)
+
+
+def _notify(pipeline: Pipeline, env: str, event: str, result: PipelineResult, message: str) -> None:
+    if pipeline.webhook is None or env not in pipeline.environments:  # not the throwaway CI one
+        return
+    extra: dict[str, Any] = {"tables": pipeline.promotes}
+    if event == "failed":
+        extra["failedChecks"] = list(result.blocked_by)
+    if event == "awaiting_approval" and result.run_id:
+        extra["approve"] = f"threadline pipeline approve {result.run_id}"
+    notify.send(
+        pipeline.webhook, notify.notification(event, pipeline.name, env, result.run_id, message, **extra)
+    )
+
+
+def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None = None) -> PipelineResult:
     """Run ``pipeline`` in the environment ``env``; raises :class:`PipelineError` (after recording
     the failed run) when a stage fails or a check blocks the promotion. ``error.result`` holds the
-    :class:`PipelineResult` then."""
-    environment = pipeline.environment(env)
+    :class:`PipelineResult` then. When ``env`` needs an approval the run ends *awaiting approval*
+    (``result.awaiting_approval``) instead of promoting. ``sample`` (only with ``env="ci"``): CI mode,
+    see the module docstring."""
     pipeline.check_references()
-    runner = _Runner(pipeline, env, environment)
-    started = time.time()
-    try:
-        result = runner.run()
-    except PipelineError as exc:
-        exc.result = runner.result  # type: ignore[attr-defined]
-        raise
-    finally:
-        runner.warehouse.close()
+    with run_environment(pipeline, env, sample) as environment:
+        runner = _Runner(pipeline, env, environment, sample=sample)
+        started = time.time()
+        try:
+            result = runner.run()
+        except Exception as exc:
+            message = exc.message if isinstance(exc, PipelineError) else f"{exc.__class__.__name__}: {exc}"
+            _notify(pipeline, env, "failed", runner.result, message)
+            if isinstance(exc, PipelineError):
+                exc.result = runner.result  # type: ignore[attr-defined]
+            raise
+        finally:
+            runner.warehouse.close()
+    if result.awaiting_approval:
+        _notify(pipeline, env, "awaiting_approval", result, "every check passed; the run awaits an approval")
+    elif result.promoted:
+        _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}")
     runner.result.stages.append(StageResult("total", "completed", f"{time.time() - started:.2f} s"))
     return result

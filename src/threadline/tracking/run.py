@@ -252,26 +252,9 @@ class Run:
             msg = f"a run ends COMPLETE, FAIL or ABORT, not {status!r}"
             raise TrackingError(msg)
         status = EventType(status)
-        _end_pipelines(lambda pipeline: pipeline.parent is self)  # its implicit pipeline runs first
-        self._state = RunLife.ENDED
-        tracker = self._tracker
-        if self._token is not None:
-            try:
-                _current.reset(self._token)
-            except ValueError:  # ended in another context than it started in: just drop it
-                if _current.get() is self:
-                    _current.set(None)
-            self._token = None
+        tracker = self._close()
         if tracker is None or tracker.disabled:
             return
-        with _open_lock:
-            if self in _open_runs:
-                _open_runs.remove(self)
-        if self._saved_env is not None and threading.current_thread() is threading.main_thread():
-            if self._saved_env:
-                os.environ[PARENT_ENV] = self._saved_env
-            else:
-                os.environ.pop(PARENT_ENV, None)
         if error is not None:
             self._error = error_of(error)
         ended = time.time()
@@ -289,6 +272,44 @@ class Run:
             (not isinstance(self.parent, Run) or self.parent.pid != self.pid) and _in_worker()
         ):
             tracker.flush(tracker.setting("flush_timeout"))
+
+    def _close(self) -> Tracker | None:
+        """Stop this run in this process: its implicit pipeline runs end, it is no longer current nor
+        open, and the processes started from here no longer learn that they run inside it."""
+        _end_pipelines(lambda pipeline: pipeline.parent is self)  # its implicit pipeline runs first
+        self._state = RunLife.ENDED
+        tracker = self._tracker
+        if self._token is not None:
+            try:
+                _current.reset(self._token)
+            except ValueError:  # ended in another context than it started in: just drop it
+                if _current.get() is self:
+                    _current.set(None)
+            self._token = None
+        if tracker is None or tracker.disabled:
+            return tracker
+        with _open_lock:
+            if self in _open_runs:
+                _open_runs.remove(self)
+        if self._saved_env is not None and threading.current_thread() is threading.main_thread():
+            if self._saved_env:
+                os.environ[PARENT_ENV] = self._saved_env
+            else:
+                os.environ.pop(PARENT_ENV, None)
+        return tracker
+
+    def leave_open(self) -> None:
+        """Stop recording this run in this process *without* ending it: a RUNNING event records its
+        parameters and tags as they are now, and another process ends it later (a pipeline run
+        awaiting approval: ``threadline pipeline approve`` ends it). Leaving a ``with`` block around
+        it afterwards changes nothing; the process's exit does not end it either."""
+        if self._state != RunLife.ACTIVE:
+            msg = f"run {self.id} is not open in this process"
+            raise TrackingError(msg)
+        tracker = self._close()
+        if tracker is None or tracker.disabled:
+            return
+        tracker.submit(self._record(EventType.RUNNING, at=time.time()))
 
     def __enter__(self) -> Run:
         return self.start()

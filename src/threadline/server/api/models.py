@@ -648,6 +648,16 @@ class PipelineVersions(Model):
     production: list[PipelineVersion]
 
 
+class PipelineApproval(Model):
+    status: str = Field(description="awaiting or approved.")
+    requested_at: str | None = Field(description="When every check had passed and the run began to wait.")
+    approved_by: str | None = Field(
+        description="The name of the API key (or null from the CLI) that approved."
+    )
+    approved_at: str | None
+    tables: list[str] = Field(description="The tables the approval promotes.")
+
+
 class PipelineRunDetail(Model):
     id: str
     short_id: str
@@ -655,6 +665,9 @@ class PipelineRunDetail(Model):
     namespace: str
     env: str
     state: str | None
+    approval: PipelineApproval | None = Field(
+        description="The approval gate: null when the run's environment has none."
+    )
     error: str | None
     started_at: str | None
     ended_at: str | None
@@ -672,6 +685,9 @@ class PipelineLastRun(Model):
     short_id: str
     env: str
     state: str | None
+    approval: str | None = Field(
+        default=None, description="awaiting or approved when its environment has an approval gate."
+    )
     started_at: str | None
 
 

@@ -21,8 +21,15 @@
   newest first: each run that checked it (its ``dataQualityAssertions``), with the version checked
   and how many assertions passed and failed.
 
-No approval endpoint: the pipeline core has no approval gate (a run is promoted or blocked when it
-runs), so there is nothing to approve.
+- ``POST /api/v1/pipeline-runs/{runId}/approve`` (write scope): promote a run awaiting approval
+  (``pipeline/approval.py``), as ``threadline pipeline approve`` does; answers the run as above, now
+  ``approval.status`` ``approved``. A run that is not awaiting approval (promoted, blocked, replaced by
+  a newer run) is a 409 saying why; one that is not a pipeline run a 404. The key's name is recorded
+  as ``approvedBy``.
+
+``approval`` in a run's answer is ``null`` when its environment has no approval gate, else
+``{"status": "awaiting" | "approved", "requestedAt", "approvedBy", "approvedAt", "tables"}``;
+a run awaiting approval is still RUNNING (it has not ended).
 """
 
 from __future__ import annotations
@@ -31,15 +38,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from threadline.errors import BadRequest, NotFound
+from threadline.errors import BadRequest, Conflict
 from threadline.graph.model import DATASET
-from threadline.graph.nodes import NodeId
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.timestamps import format_time
-from threadline.projection.readers.runs import RunDataset, load_runs, run_tree
-from threadline.server.api.access import ReadKey, State
+from threadline.server.api.access import ReadKey, State, WriteKey
+from threadline.server.api.changes import wait_folded
 from threadline.server.api.insights import runs_of_dataset
 from threadline.server.api.models import (
     DatasetQuality,
@@ -49,8 +56,9 @@ from threadline.server.api.models import (
 )
 from threadline.server.api.params import NodeIdParam, limit_param
 from threadline.server.api.routing import new_router, read
-from threadline.server.state import json_response
-from threadline.store.run_ids import resolve_run_id, short_run_ids
+from threadline.server.state import ServerState, json_response
+from threadline.store.codec import encode
+from threadline.store.run_ids import short_run_ids
 from threadline.vocabulary import RunState
 
 router = new_router()
@@ -58,110 +66,20 @@ router = new_router()
 #: Runs of one pipeline listed by default; quality results of one dataset.
 RUNS = 10
 QUALITY = 100
-_CHECK_STATES = ("passed", "warned", "failed")
-
-
-def _version(entry: RunDataset) -> dict[str, Any]:
-    stats = entry.facets.get("outputStatistics") or {}
-    return {
-        "namespace": entry.namespace,
-        "name": entry.name,
-        "nodeId": str(NodeId.dataset(entry.namespace, entry.name)),
-        "version": entry.version,
-        "rows": stats.get("rowCount") if isinstance(stats, dict) else None,
-    }
-
-
-def _checks(stage: Any) -> list[dict[str, Any]]:
-    """A validate stage's check results: the failing-rows facet's (every sample row) when there is
-    one, else the run's ``checks`` parameter (three sample rows each)."""
-    for entry in stage.inputs:
-        results = (entry.facets.get("threadline_check_results") or {}).get("results")
-        if isinstance(results, list):
-            return [r for r in results if isinstance(r, dict)]
-    params = (stage.facets.get("threadline_params") or {}).get("params") or {}
-    found = params.get("checks")
-    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
-
-
-def _error(run: Any) -> str | None:
-    message = (run.facets.get("errorMessage") or {}).get("message")
-    return str(message) if message else None
-
-
-def _params(run: Any) -> dict[str, Any]:
-    return dict((run.facets.get("threadline_params") or {}).get("params") or {})
-
-
-def _rows(run: Any) -> Any:
-    points = ((run.facets.get("threadline_metrics") or {}).get("metrics") or {}).get("rows")
-    return points[-1][1] if isinstance(points, list) and points else None
+#: The runs being approved by this server now (a second click waits for nothing: it is refused).
+_approving: set[str] = set()
 
 
 def pipeline_run(connection: Connection, run_ref: str) -> dict[str, Any]:
     """One pipeline run with its chain of stages, their checks and the versions (module docstring)."""
-    from threadline.pipeline.history import PIPELINE_TAG
+    from threadline.pipeline.history import run_detail
 
-    run_id = resolve_run_id(connection, run_ref)
-    found = load_runs(connection, run_tree(connection, run_id))
-    by_id = {run.id: run for run in found}
-    top = by_id.get(run_id)
-    tags = ((top.facets.get("tags") or {}).get("tags") or []) if top is not None else []
-    named = {str(t.get("key")): str(t.get("value")) for t in tags if isinstance(t, dict)}
-    if top is None or named.get(PIPELINE_TAG) != top.job_name:
-        msg = f"run {run_ref!r} is not a pipeline run; `threadline pipeline list` lists the pipelines"
-        raise NotFound(msg)
-    stages = sorted(
-        (run for run in found if run.id != run_id),
-        key=lambda run: (run.started_at or run.created_at, run.created_at),
-    )
-    short = short_run_ids(connection, [run.id for run in found])
-    chain = []
-    staging: dict[str, dict[str, Any]] = {}
-    production: list[dict[str, Any]] = []
-    for stage in stages:
-        checks = _checks(stage)
-        label = stage.job_name.removeprefix(f"{top.job_name}.")
-        outputs = [_version(entry) for entry in stage.outputs]
-        if label == "promote":
-            production = outputs
-        elif label.startswith(("load.", "transform.")):
-            for out in outputs:
-                staging[out["nodeId"]] = out
-        chain.append(
-            {
-                "id": stage.id,
-                "shortId": short.get(stage.id, stage.id[:8]),
-                "stage": label,
-                "job": stage.job_name,
-                "state": stage.marquez_state.value,
-                "error": _error(stage),
-                "startedAt": format_time(stage.started_at),
-                "endedAt": format_time(stage.ended_at),
-                "rows": _rows(stage),
-                "counts": {s: sum(c.get("status") == s for c in checks) for s in _CHECK_STATES},
-                "checks": checks,
-                "inputs": [_version(entry) for entry in stage.inputs],
-                "outputs": outputs,
-            }
-        )
-    return {
-        "id": top.id,
-        "shortId": short.get(top.id, top.id[:8]),
-        "pipeline": top.job_name,
-        "namespace": top.job_namespace,
-        "env": str(_params(top).get("env", "")),
-        "state": top.marquez_state.value,
-        "error": _error(top),
-        "startedAt": format_time(top.started_at),
-        "endedAt": format_time(top.ended_at),
-        "stages": chain,
-        "versions": {"staging": list(staging.values()), "production": production},
-    }
+    return run_detail(connection, run_ref)
 
 
 def pipeline_list(connection: Connection) -> dict[str, Any]:
     """The pipelines that ran, newest run first."""
+    from threadline.pipeline.approval import approval_status
     from threadline.pipeline.history import pipelines
 
     found = pipelines(connection)
@@ -176,6 +94,7 @@ def pipeline_list(connection: Connection) -> dict[str, Any]:
                     "shortId": short.get(p.last.id, p.last.id[:8]),
                     "env": str(p.last.params.get("env", "")),
                     "state": RunState.of(p.last.state).value,
+                    "approval": approval_status(p.last),
                     "startedAt": format_time(p.last.started_at or p.last.created_at),
                 },
             }
@@ -261,3 +180,50 @@ async def dataset_quality(
 ) -> Response:
     """A dataset's quality history: the data quality assertions of each run that checked it."""
     return json_response(await read(state, quality_history, node_id, limit))
+
+
+def _approve(state: ServerState, run_ref: str, by: str | None) -> tuple[Any, list[bytes]]:
+    """In a worker thread: the pending run and the events of its promotion (raises what refused it
+    or failed the promotion: then nothing is recorded)."""
+    from threadline.pipeline.approval import approval_lock, pending_approval, promote
+
+    with approval_lock():
+        with state.store.read() as connection:
+            pending = pending_approval(connection, run_ref)
+        if pending.run.id in _approving:
+            msg = f"run {pending.run.id[:8]} is being approved already"
+            raise Conflict(msg)
+        _approving.add(pending.run.id)
+        try:
+            raw = promote(pending, by)
+        except BaseException:
+            _approving.discard(pending.run.id)
+            raise
+    return pending, raw
+
+
+@router.post("/api/v1/pipeline-runs/{run_id}/approve", response_model=PipelineRunDetail)
+async def approve_pipeline_run(
+    key: WriteKey,
+    state: State,
+    run_id: Annotated[str, Path(description="The pipeline run's id, or a unique prefix of it.")],
+) -> Response:
+    """Approve a pipeline run awaiting approval: promote the staging tables it checked to production
+    (one transaction) and end the run; answers the run. 409 when it is not awaiting approval."""
+    from threadline.openlineage.events import parse_event
+    from threadline.pipeline.approval import notify_approved
+
+    by = key.name if key is not None else None
+    pending, raw = await run_in_threadpool(_approve, state, run_id, by)
+    try:
+        events = []
+        for item in raw:
+            event = parse_event(item)
+            event.codec, event.payload = encode(event.raw)
+            events.append(event)
+        await state.writer.submit(events)
+        await wait_folded(state, events[-1])
+    finally:
+        _approving.discard(pending.run.id)
+    await run_in_threadpool(notify_approved, pending)
+    return json_response(await read(state, pipeline_run, pending.run.id))

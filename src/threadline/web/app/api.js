@@ -76,6 +76,40 @@ export async function get(path, { signal, retried = false } = {}) {
   throw new ApiError(response.status, message, url, code);
 }
 
+/**
+ * POST `body` as JSON to `path` (under /api/v1) and return the decoded answer; errors as `get`'s (a 401
+ * asks for a key once, then retries; 403 says the key's scope is too low).
+ */
+export async function post(path, body = {}, { signal, retried = false } = {}) {
+  const url = `${BASE}${path}`;
+  const headers = { Accept: "application/json", "Content-Type": "application/json" };
+  const key = getKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, `could not reach the server (${error.message})`, url);
+  }
+  if (response.ok) return response.json();
+  let message = `${response.status} ${response.statusText}`;
+  let code = "";
+  try {
+    const answer = await response.json();
+    message = answer.message || answer.error || message;
+    code = typeof answer.code === "string" ? answer.code : "";
+  } catch {
+    /* not JSON: keep the status line */
+  }
+  if (response.status === 401 && !retried) {
+    await askForKey(message);
+    window.dispatchEvent(new Event("threadline:key"));
+    return post(path, body, { signal, retried: true });
+  }
+  throw new ApiError(response.status, message, url, code);
+}
+
 // ---- the endpoints the UI uses ---------------------------------------------------------------------
 
 export const api = {
@@ -98,6 +132,7 @@ export const api = {
   datasetPage: (namespace, name, o) => get(`/ui/pages/dataset${query({ namespace, name })}`, o),
   pipelines: (o) => get("/pipelines", o),
   pipelineRun: (runId, o) => get(`/pipeline-runs/${seg(runId)}`, o),
+  approvePipelineRun: (runId, o) => post(`/pipeline-runs/${seg(runId)}/approve`, {}, o),
   datasetQuality: (nodeId, o) => get(`/ui/dataset-quality${query({ nodeId })}`, o),
   runLineage: (runId, o, params = {}) =>
     get(`/lineage/runs${query({ runId, direction: "both", depth: 2, ...params })}`, o),

@@ -1,12 +1,23 @@
 // Staged pipelines (threadline.pipeline): the list of pipelines with their newest runs, and one
 // pipeline run as a chain of stages (extract, load, validate, transform, validate, promote), each
 // with its checks (passed, warned, failed, with samples of the failing rows) and the staging and
-// production versions. No approve button: the pipeline core has no approval gate.
+// production versions. A run awaiting approval (every check passed, its environment asks for an
+// approval) shows what the approval promotes and an Approve button (POST .../approve, which needs a key
+// with the write scope; the server says so otherwise).
 
 import { api } from "../api.js";
 import { details, formatNumber, formatTime, h, link, replace, section, shortHash, statePill, table } from "../dom.js";
 import { datasetUrl, runUrl } from "../nodes.js";
 import { errorBox, pageHeader } from "./common.js";
+
+/** Whether the run waits for an approval. */
+const isAwaiting = (run) => run.approval?.status === "awaiting";
+
+/** The run's state as a pill: "awaiting approval" for a run waiting for one (it is still RUNNING). */
+function runPill(run) {
+  if (isAwaiting(run)) return h("span", { class: "pill state-awaiting" }, "awaiting approval");
+  return statePill(run.state);
+}
 
 /** The URL of a pipeline run's page. @param {string} id */
 export const pipelineRunUrl = (id) => `/pipeline-runs/${encodeURIComponent(id)}`;
@@ -29,6 +40,80 @@ function counts(stage) {
   );
 }
 
+/** The last box of a chain that stopped before the promotion: awaiting approval, or blocked. */
+function promoteBox(run) {
+  if (run.stages.some((s) => s.stage === "promote")) return null;
+  if (isAwaiting(run))
+    return h(
+      "li",
+      { class: "stage stage-awaiting", "data-stage": "promote" },
+      h("a", { href: "#approval", class: "stage-name" }, "promote"),
+      h("span", { class: "pill state-awaiting" }, "awaiting approval"),
+    );
+  if ((run.state || "").toUpperCase() === "FAILED")
+    return h(
+      "li",
+      { class: "stage stage-blocked", "data-stage": "promote" },
+      h("span", { class: "stage-name" }, "promote"),
+      h("span", { class: "pill" }, "blocked"),
+      h("div", { class: "muted" }, "production unchanged"),
+    );
+  return null;
+}
+
+/** What the approval promotes, and the Approve button (re-renders the page once approved). */
+function approvalSection(run, rerender) {
+  const status = h("p", { class: "approval-status", role: "status" });
+  const button = h(
+    "button",
+    { type: "button", class: "button primary", "data-approve": run.id },
+    "Approve and promote",
+  );
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = "Promoting…";
+    try {
+      await api.approvePipelineRun(run.id);
+      status.textContent = "Approved: production now holds this run's tables.";
+      rerender();
+    } catch (error) {
+      button.disabled = false;
+      const advice =
+        error.status === 403
+          ? "Approving needs an API key with the write scope (`threadline token create --scope write`)."
+          : error.advice;
+      status.textContent = `Not approved: ${error.message}${advice ? ` ${advice}` : ""}`;
+    }
+  });
+  const box = section(
+    "Awaiting approval",
+    h(
+      "p",
+      null,
+      `Every check passed. Approving replaces the production tables ${run.approval.tables.join(", ")} of the environment ${run.env} with the ones this run checked, in one transaction.`,
+    ),
+    h(
+      "div",
+      { class: "approval-actions" },
+      button,
+      h("span", { class: "muted" }, `or \`threadline pipeline approve ${run.shortId}\``),
+    ),
+    status,
+  );
+  box.id = "approval";
+  box.classList.add("approval");
+  return box;
+}
+
+/** "approved by … at …" for a run whose approval was given. */
+function approvalText(run) {
+  const approval = run.approval;
+  if (!approval || approval.status === "awaiting") return null;
+  const by = approval.approvedBy ? ` by ${approval.approvedBy}` : "";
+  const when = approval.approvedAt ? `, ${formatTime(approval.approvedAt)}` : "";
+  return `${approval.status}${by}${when}`;
+}
+
 /** One stage as a box of the chain. */
 function stageBox(stage) {
   const state = (stage.state || "NEW").toLowerCase();
@@ -42,14 +127,45 @@ function stageBox(stage) {
   );
 }
 
-/** A sample of failing rows as compact JSON lines. */
-function sample(rows) {
+/** A cell of a failing row: null shown as such, objects as JSON. */
+function cellText(value) {
+  if (value === null || value === undefined) return h("span", { class: "muted" }, "null");
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** A sample of failing rows as a small table, the checked column marked (the loader's bookkeeping
+ * columns, _created_at and _updated_at, left out). */
+function sample(rows, column) {
   if (!rows?.length) return "";
+  const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))].filter((key) => !key.startsWith("_"));
   return h(
     "details",
-    { class: "failing-rows" },
+    { class: "failing-rows", open: rows.length <= 3 },
     h("summary", null, `${rows.length} failing row${rows.length === 1 ? "" : "s"} (sample)`),
-    h("pre", null, rows.map((row) => JSON.stringify(row)).join("\n")),
+    h(
+      "table",
+      { class: "failing-sample" },
+      h(
+        "thead",
+        null,
+        h(
+          "tr",
+          null,
+          keys.map((key) => h("th", { class: key === column ? "checked" : null }, key)),
+        ),
+      ),
+      h(
+        "tbody",
+        null,
+        rows.map((row) =>
+          h(
+            "tr",
+            null,
+            keys.map((key) => h("td", { class: key === column ? "checked" : null }, cellText(row[key]))),
+          ),
+        ),
+      ),
+    ),
   );
 }
 
@@ -63,7 +179,7 @@ function checksTable(stage) {
       c.severity,
       checkPill(c.status),
       c.failures ? formatNumber(c.failures) : "",
-      h("div", null, c.message || "", sample(c.sample)),
+      h("div", null, c.message || "", sample(c.sample, c.column)),
     ]),
     { className: "checks" },
   );
@@ -99,7 +215,8 @@ function stageSection(stage) {
   return box;
 }
 
-export async function pipelineRunPage({ params, outlet, signal }) {
+export async function pipelineRunPage(context) {
+  const { params, outlet, signal } = context;
   const id = params.id;
   document.title = `pipeline run ${id.slice(0, 13)} · threadline`;
   let run;
@@ -120,10 +237,13 @@ export async function pipelineRunPage({ params, outlet, signal }) {
       subtitle: run.namespace,
       actions: [h("a", { href: runUrl(run.id), "data-link": "", class: "button" }, "Run details")],
     }),
+    isAwaiting(run) ? approvalSection(run, () => pipelineRunPage(context)) : null,
     section(
       "Run",
       details([
-        ["State", statePill(run.state)],
+        ["State", runPill(run)],
+        ["Approval", approvalText(run)],
+        ["Awaiting since", isAwaiting(run) ? formatTime(run.approval.requestedAt) : null],
         ["Environment", run.env],
         ["Started", formatTime(run.startedAt)],
         ["Ended", formatTime(run.endedAt)],
@@ -133,7 +253,10 @@ export async function pipelineRunPage({ params, outlet, signal }) {
     ),
     section(
       "Stages",
-      h("ol", { class: "stage-chain", "aria-label": "Stages in the order they ran" }, run.stages.map(stageBox)),
+      h("ol", { class: "stage-chain", "aria-label": "Stages in the order they ran" }, [
+        ...run.stages.map(stageBox),
+        promoteBox(run),
+      ]),
     ),
     h(
       "div",
@@ -167,7 +290,9 @@ export async function pipelinesPage({ outlet, signal }) {
           formatNumber(p.runs),
           link(pipelineRunUrl(p.lastRun.id), h("code", null, p.lastRun.shortId)),
           p.lastRun.env,
-          statePill(p.lastRun.state),
+          p.lastRun.approval === "awaiting"
+            ? h("span", { class: "pill state-awaiting" }, "awaiting approval")
+            : statePill(p.lastRun.state),
           formatTime(p.lastRun.startedAt),
         ]),
         { empty: "No pipeline ran yet: `threadline pipeline run FILE.py` runs one." },
