@@ -476,7 +476,8 @@ TABLE: tuple[Setting, ...] = (
         "flush_timeout",
         float,
         10.0,
-        "Seconds the process waits at exit for queued events to reach the store or the journal.",
+        "Seconds the process waits at exit, with no progress, for queued events to reach the store "
+        "or the journal (a slow store that still takes events is waited for).",
         section="tracking",
         minimum=0,
     ),

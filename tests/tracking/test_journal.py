@@ -4,6 +4,8 @@ back every event arrives exactly once (against the real server, in a subprocess)
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -210,3 +212,58 @@ def test_a_segment_locked_by_another_sender_is_skipped(tmp_path: Path) -> None:
         report = journal.deliver(lambda batch: Outcome(ok=True))
         assert report.sent_events == 0
     assert journal.deliver(lambda batch: Outcome(ok=True)).sent_events == 1
+
+
+_STUCK_SCRIPT = """
+import threadline
+for index in range(5):
+    with threadline.run("stuck", params={"i": index}):
+        pass
+"""
+
+
+def test_a_store_stuck_at_exit_leaves_the_events_in_the_journal(project: Path, tmp_path: Path) -> None:
+    """The store is locked by another writer for longer than flush_timeout when the process ends: it
+    exits after flush_timeout without progress, its events kept in the journal (not lost), and
+    `threadline journal flush` delivers each once the store is free."""
+    database = project / ".threadline" / "threadline.db"
+    from threadline.store import open_store
+
+    open_store(f"sqlite:///{database}").close()  # the store exists (with its schema) before it is locked
+    lock = sqlite3.connect(database, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-c", _STUCK_SCRIPT],
+            cwd=project,
+            env={**os.environ, "THREADLINE_TRACKING_FLUSH_TIMEOUT": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        took = time.monotonic() - started
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert done.returncode == 0, done.stderr
+    assert took < 25, took  # not the store's 30 s busy timeout: one second without progress
+    assert "events wait in the journal" in done.stderr, done.stderr
+    assert "lost" not in done.stderr
+    flushed = subprocess.run(
+        [sys.executable, "-m", "threadline", "journal", "flush"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert flushed.returncode == 0, flushed.stderr
+    store = open_store(f"sqlite:///{database}")
+    try:
+        with store.read() as connection:
+            jobs = [row[0] for row in connection.exec_driver_sql("SELECT job_name FROM events")]
+    finally:
+        store.close()
+    assert jobs.count("stuck") == 10  # START and COMPLETE of five runs, each once

@@ -41,6 +41,8 @@ BATCH_RECORDS = 1000
 QUIET_SECONDS = 0.02
 #: ... but never holds records longer than this.
 MAX_DELAY_SECONDS = 1.0
+#: How often a flush at exit looks whether the tracking thread still makes progress.
+STALL_CHECK_SECONDS = 0.25
 _warned: set[str] = set()
 _warn_lock = threading.Lock()
 
@@ -82,6 +84,10 @@ class Tracker:
         self._facts_done = False
         self._closed = False
         self._urgent = threading.Event()
+        #: When the tracking thread last got something done (``time.monotonic()``), for the exit's flush.
+        self._progress = 0.0
+        #: The events the tracking thread is handing to the transport, until it has.
+        self._in_flight: list[bytes] | None = None
 
     # ---- the user's side ------------------------------------------------------------------------
 
@@ -110,17 +116,28 @@ class Tracker:
             thread.start()
             self._thread = thread
 
-    def flush(self, timeout: float | None = None, *, retry: bool = False) -> bool:
+    def flush(self, timeout: float | None = None, *, retry: bool = False, stalled: bool = False) -> bool:
         """Wait until everything queued so far has reached the transport; ``False`` on time-out.
 
-        With ``retry``, the transport also tries once more to send what waits in its journal.
+        With ``retry``, the transport also tries once more to send what waits in its journal. With
+        ``stalled``, ``timeout`` counts only time in which the tracking thread got nothing done: a slow
+        store or a busy machine that still makes progress is waited for (the exit's flush: giving up
+        there loses events), one that is stuck is not.
         """
         if self.disabled or self._thread is None or not self._thread.is_alive():
             return True
         marker = _Flush(retry=retry)
         self._queue.put(marker)
         self._urgent.set()
-        return marker.done.wait(timeout)
+        if not stalled or timeout is None:
+            return marker.done.wait(timeout)
+        started = time.monotonic()
+        while not marker.done.wait(min(STALL_CHECK_SECONDS, timeout)):
+            if not self._thread.is_alive():
+                return marker.done.is_set()
+            if time.monotonic() - max(started, self._progress) > timeout:
+                return False
+        return True
 
     def reader(self) -> Any:
         """The content reader (hash cache and object store of the tracking folder), opened on first use."""
@@ -162,7 +179,33 @@ class Tracker:
                 timeout=config["timeout"],
                 file=config.events_file,
             )
+            self._transport.progress = self._note_progress
         return self._transport
+
+    def _note_progress(self) -> None:
+        self._progress = time.monotonic()
+
+    def spill(self) -> int:
+        """Write what the tracking thread has not delivered (the events it is handing over, and the
+        records still queued) to the journal; how many events. For the exit, when the thread made no
+        progress for ``flush_timeout``: the events wait on disk for ``threadline journal flush``
+        instead of being lost. An event both spilled and delivered is stored once (by its id)."""
+        from threadline.tracking.events import build_event, to_bytes
+        from threadline.tracking.journal import Journal
+
+        assert self.config is not None
+        events = list(self._in_flight or [])
+        odb = self._artifacts.odb if self._artifacts is not None else None
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, EventRecord):
+                events.append(to_bytes(build_event(item, self._facts, odb)))
+        if events:
+            Journal(self.config.journal_dir).write(events)
+        return len(events)
 
     def close(self, timeout: float | None = None) -> None:
         """End what depends on this tracker (the SDK's implicit pipeline runs), flush, stop the thread
@@ -195,6 +238,7 @@ class Tracker:
                 _quietly("sending queued events", self._transport.retry)
                 continue
             items = self._collect(item)
+            self._progress = time.monotonic()
             records = [i for i in items if isinstance(i, EventRecord)]
             if records:
                 self._deliver(records)
@@ -265,6 +309,7 @@ class Tracker:
                         _quietly("storing an input or output", functools.partial(reader.settle, ref))
             try:
                 events.append(to_bytes(build_event(record, facts, odb)))
+                self._progress = time.monotonic()
             except Exception as exc:
                 warn_once(
                     f"build:{exc.__class__.__name__}",
@@ -276,12 +321,15 @@ class Tracker:
             _quietly("writing the hash cache", reader.remember_pending)
         if not events:
             return
+        self._in_flight = events
         try:
             self.transport().emit(events)
         except Exception as exc:
             warn_once(
                 f"emit:{exc.__class__.__name__}", "events were lost: %s: %s", exc.__class__.__name__, exc
             )
+        finally:
+            self._in_flight = None
 
 
 def _quietly(what: str, call: Callable[[], Any]) -> Any:
@@ -409,16 +457,21 @@ def _at_exit() -> None:
         _quietly("ending open runs", hook)
     if tracker is None or tracker.disabled or tracker.pid != os.getpid():
         return
-    started = time.monotonic()
     timeout = tracker.setting("flush_timeout")
-    if not tracker.flush(timeout):
-        warn_once(
-            "exit",
-            "some events were not delivered within flush_timeout (%.0f s) at exit and are lost",
-            timeout,
-        )
+    if not tracker.flush(timeout, stalled=True):
+        spilled = _quietly("keeping undelivered events in the journal", tracker.spill)
+        if spilled:
+            log.warning(
+                "threadline: the store made no progress for flush_timeout (%.0f s) at exit: %d events "
+                "wait in the journal %s (`threadline journal flush` delivers them)",
+                timeout,
+                spilled,
+                tracker.config.journal_dir if tracker.config is not None else "",
+            )
+        elif spilled is None:
+            warn_once("exit", "some events were not delivered at exit and are lost")
         return
-    _quietly("closing tracking", lambda: tracker.close(max(0.1, timeout - (time.monotonic() - started))))
+    _quietly("closing tracking", lambda: tracker.close(timeout))
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -45,10 +45,16 @@ class Transport:
     """Base of every transport."""
 
     kind: ClassVar[str] = ""
+    #: Called at each step of a long delivery (the tracker's exit waits for as long as there are).
+    progress: Callable[[], None] | None = None
 
     def emit(self, events: Sequence[bytes]) -> None:
         """Deliver (or durably queue) serialized events."""
         raise NotImplementedError
+
+    def _step(self) -> None:
+        if self.progress is not None:
+            self.progress()
 
     def retry_in(self) -> float | None:
         """Seconds until :meth:`retry` should be called, or ``None`` when nothing waits."""
@@ -132,7 +138,9 @@ class EmbeddedTransport(Transport):
                 rejected[index] = exc.message
         try:
             store = self._open()
+            self._step()
             store.append(parsed)
+            self._step()
         except ThreadlineError as exc:
             return Outcome(ok=False, retry=exc.message)
         except Exception as exc:
