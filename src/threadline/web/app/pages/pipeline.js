@@ -90,7 +90,7 @@ function approvalSection(run, rerender) {
     h(
       "p",
       null,
-      `Every check passed. Approving replaces the production tables ${run.approval.tables.join(", ")} of the environment ${run.env} with the ones this run checked, in one transaction.`,
+      `Every check passed. Approving makes the tables this run checked (${run.approval.tables.join(", ")}) the production tables of the ${run.env} warehouse, all of them in one transaction.`,
     ),
     h(
       "div",
@@ -122,7 +122,9 @@ function stageBox(stage) {
     { class: `stage stage-${state}`, "data-stage": stage.stage },
     h("a", { href: `#stage-${stage.id}`, class: "stage-name" }, stage.stage),
     statePill(stage.state),
-    stage.rows != null ? h("div", { class: "muted" }, `${formatNumber(stage.rows)} rows`) : null,
+    stage.rows != null
+      ? h("div", { class: "muted" }, `${formatNumber(stage.rows)} ${stage.rows === 1 ? "row" : "rows"}`)
+      : null,
     counts(stage),
   );
 }
