@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -160,19 +161,37 @@ FIRST = (
 )
 
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker's environment says COLUMNS=80: the commands' output would be cut to 80 columns there,
+    # and not in a test run in one process (tests/cli compares whole lines).
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
+
+def _unit(nodeid: str) -> str:
+    """The unit of work of the test ``nodeid`` (``tests/...::name``): its folder or its file, under tests/."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    folder = path.split("/", 1)[0]
+    return folder if folder in SHARED_FOLDERS else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (``make test`` runs ``-n 2``) hand out the tests by units of work: the whole
+    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker (xdist's own ``loadgroup`` would
+    do it from marks but cannot rename pytest 9's test ids, which it needs to)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return ByUnit(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) group the tests into units
-    of work as :data:`SHARED_FOLDERS` says, the longest units first; without ``-n`` nothing changes."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
+    """In an xdist worker (which collects what the controller hands out), the longest units first."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    tests = ROOT / "tests"
-
-    def unit(item: pytest.Item) -> str:
-        path = Path(str(item.path)).relative_to(tests).as_posix()
-        folder = path.split("/", 1)[0]
-        return folder if folder in SHARED_FOLDERS else path
-
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit(item)))
     rank = {name: index for index, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(unit(item), len(FIRST)))
+    items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(FIRST)))
