@@ -151,15 +151,6 @@ def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]
 #: so they are made once (and test-output/web/'s figures are one worker's). Every other test file is a
 #: unit of its own (its module fixtures made once).
 SHARED_FOLDERS = ("web",)
-#: Units handed out first, the longest first, so that no long unit starts last and runs alone.
-FIRST = (
-    "demo/test_readme_commands.py",
-    "web",
-    "pipeline/test_airflow_export.py",
-    "demo/test_make_demo.py",
-    "server/test_read_your_writes.py",
-)
-
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # A worker's environment says COLUMNS=80: the commands' output would be cut to 80 columns there,
@@ -178,8 +169,9 @@ def _unit(nodeid: str) -> str:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist (``make test`` runs ``-n 2``) hand out the tests by units of work: the whole
-    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker (xdist's own ``loadgroup`` would
-    do it from marks but cannot rename pytest 9's test ids, which it needs to)."""
+    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker, the units with the most tests
+    first (xdist's own ``loadgroup`` would group by marks, but cannot rename pytest 9's test ids,
+    which it needs to)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByUnit(LoadScopeScheduling):
@@ -187,11 +179,3 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return _unit(nodeid)
 
     return ByUnit(config, log)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In an xdist worker (which collects what the controller hands out), the longest units first."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    rank = {name: index for index, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(_unit(item.nodeid), len(FIRST)))
