@@ -82,7 +82,7 @@ test: $(STAMP) lint-js
 	$(BIN)/mypy
 	@out=$$(mktemp -d) && $(MKDOCS) build --strict --site-dir $$out; status=$$?; rm -rf $$out; \
 		[ $$status -eq 0 ] && echo "docs: mkdocs build --strict passed" || exit $$status
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=25
 
 # Build the documentation site into site/ (open site/index.html); `$(MKDOCS) serve` previews it live.
 docs: $(STAMP)

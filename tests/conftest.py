@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -150,29 +151,31 @@ def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]
 #: so they are made once (and test-output/web/'s figures are one worker's). Every other test file is a
 #: unit of its own (its module fixtures made once).
 SHARED_FOLDERS = ("web",)
-#: Units handed out first, the longest first, so that no long unit starts last and runs alone.
-FIRST = (
-    "demo/test_readme_commands.py",
-    "web",
-    "pipeline/test_airflow_export.py",
-    "demo/test_make_demo.py",
-    "server/test_read_your_writes.py",
-)
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # A worker's environment says COLUMNS=80: the commands' output would be cut to 80 columns there,
+    # and not in a test run in one process (tests/cli compares whole lines).
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) group the tests into units
-    of work as :data:`SHARED_FOLDERS` says, the longest units first; without ``-n`` nothing changes."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") == "no":
-        return
-    tests = ROOT / "tests"
+def _unit(nodeid: str) -> str:
+    """The unit of work of the test ``nodeid`` (``tests/...::name``): its folder or its file, under tests/."""
+    path = nodeid.split("::", 1)[0].removeprefix("tests/")
+    folder = path.split("/", 1)[0]
+    return folder if folder in SHARED_FOLDERS else path
 
-    def unit(item: pytest.Item) -> str:
-        path = Path(str(item.path)).relative_to(tests).as_posix()
-        folder = path.split("/", 1)[0]
-        return folder if folder in SHARED_FOLDERS else path
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit(item)))
-    rank = {name: index for index, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(unit(item), len(FIRST)))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist (``make test`` runs ``-n 2``) hand out the tests by units of work: the whole
+    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker, the units with the most tests
+    first (xdist's own ``loadgroup`` would group by marks, but cannot rename pytest 9's test ids,
+    which it needs to)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit(nodeid)
+
+    return ByUnit(config, log)

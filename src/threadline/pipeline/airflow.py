@@ -189,11 +189,33 @@ def run_stage(pipeline: Pipeline, env: str, stage: str, run_key: str) -> str:
     finally:
         runner.warehouse.close()
         tl.flush()
+        _deliver_journal(get_tracker())
         if saved is None:
             os.environ.pop(PARENT_ENV, None)
         else:
             os.environ[PARENT_ENV] = saved
     return f"{stage}: completed (pipeline run {run_id})"
+
+
+def _deliver_journal(tracker: Any) -> None:
+    """Append to the project's store what waits in the journal (this task's events that the store
+    could not take when they were made, or an earlier task's), and say on stderr, where the
+    orchestrator's task log shows it, when some still wait (``threadline journal flush`` appends them
+    later; the ``finish`` task counts a stage only once its runs are in the store)."""
+    config = tracker.config
+    if tracker.disabled or config is None or config.transport != "embedded":
+        return
+    try:
+        report = tracker.transport().retry(force=True)
+    except Exception as exc:  # the stage itself ran: never fail it for its lineage
+        print(f"threadline: cannot append the journal to the store: {exc}", file=sys.stderr)
+        return
+    if report is not None and report.pending_segments:
+        print(
+            f"threadline: {report.pending_segments} journal segment(s) wait in {config.journal_dir} "
+            f"({report.failure or 'not delivered'}); `threadline journal flush` appends them",
+            file=sys.stderr,
+        )
 
 
 def _cursors(pipeline: Pipeline, runner: Any) -> dict[str, Any]:
@@ -219,11 +241,15 @@ def _finish(pipeline: Pipeline, env: str, run_id: str) -> str:
     from threadline.tracking.tracker import get_tracker
     from threadline.vocabulary import RunState
 
-    tl.flush()
-    config = get_tracker().config
+    tracker = get_tracker()
+    config = tracker.config
     if config is None or config.transport != "embedded":
         msg = "the finish task reads the stages' states from the project's store: use the embedded transport"
         raise PipelineError(msg)
+    # A stage whose events the store could not take then (locked too long) left them in the journal:
+    # append them before reading. (``tl.flush()`` would not: this process has tracked nothing yet, so
+    # its tracking thread, which delivers the journal, has not started.)
+    _deliver_journal(tracker)
     try:
         store = open_store(config.store_url, create=False)
     except StoreNotFound as exc:
