@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 EXAMPLE = ROOT / "examples" / "catalog" / "ml-pipelines.yaml"
 BUCKET = "gs://your-bucket"
 HOSTILE = "<img src=x onerror=alert(1)>"
+PRODUCER_PII = {"tags": [{"key": "PII", "value": "true", "source": "producer"}]}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,10 @@ def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
                 job="ml_pipeline_job",
                 namespace="dataflow",
                 inputs=[ds("raw/clicks.json", BUCKET)],
-                outputs=[ds(f"path/to/output/data/part-{i}", BUCKET) for i in range(2)],
+                outputs=[
+                    ds("path/to/output/data/part-0", BUCKET, tags=PRODUCER_PII),
+                    ds("path/to/output/data/part-1", BUCKET),
+                ],
             )
         ],
     )
@@ -60,6 +64,32 @@ def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
             },
         ),
     )
+    # the input's entry: a PII tag on one of its columns, and a tag whose template has a hostile name
+    def clicks(p: Any) -> None:
+        p.put_template("pii", {"displayName": "PII", "fields": {"kind": {"type": {"primitiveType": "STRING"}}}})
+        p.put_template("odd", {"displayName": HOSTILE, "fields": {"note": {"type": {"primitiveType": "STRING"}}}})
+        p.put_entry(
+            "machine-learning-pipelines",
+            "clicks",
+            {
+                "type": "FILESET",
+                "displayName": "Raw clicks",
+                "linkedResource": f"dataset:{BUCKET}:raw/clicks.json",
+                "schema": {"columns": [{"column": "user_id"}, {"column": "email", "type": "STRING"}]},
+            },
+        )
+        p.put_tag(
+            "machine-learning-pipelines",
+            "clicks",
+            {"template": "tagTemplates/pii", "column": "email", "fields": {"kind": {"stringValue": "EMAIL"}}},
+        )
+        p.put_tag(
+            "machine-learning-pipelines",
+            "clicks",
+            {"template": "tagTemplates/odd", "fields": {"note": {"stringValue": HOSTILE}}},
+        )
+
+    change(store, clicks)
     change(
         store,
         lambda p: p.put_entry(
@@ -112,6 +142,28 @@ def test_search_open_see_tags_and_lineage(page: Any) -> None:
     page.click("#open-lineage")
     page.wait_for_url("**/lineage?**")
     page.wait_for_selector("text=ml_pipeline_job", timeout=30_000)
+    page.wait_for_selector("#graph[data-state=ready]", timeout=30_000)
+    # the badges: the job's entry's tag, on the job and on the datasets its file patterns name
+    job = page.locator("li[data-id='job:dataflow:ml_pipeline_job']")
+    assert job.get_attribute("data-tags") == "Lineage notes"
+    part = page.locator(f"li[data-id='dataset:{BUCKET}:path/to/output/data/part-0']")
+    assert part.get_attribute("data-tags") == "Lineage notes, PII"  # the catalog's, then the producer's
+    assert page.locator(f"li[data-id='dataset:{BUCKET}:path/to/output/data/part-1']").get_attribute(
+        "data-tags"
+    ) == "Lineage notes"
+    # the input's entry tags a column PII, and has a template with a hostile name: shown as text
+    clicks = page.locator(f"li[data-id='dataset:{BUCKET}:raw/clicks.json']")
+    assert clicks.get_attribute("data-tags") == f"{HOSTILE}, PII"
+    assert HOSTILE in (clicks.text_content() or "")  # the list below the graph, folded
+    assert page.locator("#graph-list img").count() == 0
+    save_screenshot(page, "catalog-lineage")
+    page.locator("details.graph-list-box > summary").click()
+    job.locator("button").click()
+    panel = page.wait_for_selector(".node-tags")
+    assert "Lineage notes" in panel.inner_text()
+    save_screenshot(page, "catalog-lineage-panel")
+    page.click(".node-tags a")
+    page.wait_for_selector("#entry-tags .tag-card")
 
 
 def test_tag_an_entry_from_its_page(page: Any) -> None:
