@@ -64,10 +64,12 @@ def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
             },
         ),
     )
+
     # the input's entry: a PII tag on one of its columns, and a tag whose template has a hostile name
     def clicks(p: Any) -> None:
-        p.put_template("pii", {"displayName": "PII", "fields": {"kind": {"type": {"primitiveType": "STRING"}}}})
-        p.put_template("odd", {"displayName": HOSTILE, "fields": {"note": {"type": {"primitiveType": "STRING"}}}})
+        text = {"type": {"primitiveType": "STRING"}}
+        p.put_template("pii", {"displayName": "PII", "fields": {"kind": text}})
+        p.put_template("odd", {"displayName": HOSTILE, "fields": {"note": text}})
         p.put_entry(
             "machine-learning-pipelines",
             "clicks",
@@ -148,9 +150,10 @@ def test_search_open_see_tags_and_lineage(page: Any) -> None:
     assert job.get_attribute("data-tags") == "Lineage notes"
     part = page.locator(f"li[data-id='dataset:{BUCKET}:path/to/output/data/part-0']")
     assert part.get_attribute("data-tags") == "Lineage notes, PII"  # the catalog's, then the producer's
-    assert page.locator(f"li[data-id='dataset:{BUCKET}:path/to/output/data/part-1']").get_attribute(
-        "data-tags"
-    ) == "Lineage notes"
+    assert (
+        page.locator(f"li[data-id='dataset:{BUCKET}:path/to/output/data/part-1']").get_attribute("data-tags")
+        == "Lineage notes"
+    )
     # the input's entry tags a column PII, and has a template with a hostile name: shown as text
     clicks = page.locator(f"li[data-id='dataset:{BUCKET}:raw/clicks.json']")
     assert clicks.get_attribute("data-tags") == f"{HOSTILE}, PII"
@@ -164,6 +167,50 @@ def test_search_open_see_tags_and_lineage(page: Any) -> None:
     save_screenshot(page, "catalog-lineage-panel")
     page.click(".node-tags a")
     page.wait_for_selector("#entry-tags .tag-card")
+
+
+def test_type_ahead(page: Any) -> None:
+    from playwright.sync_api import expect  # only where the browser tests run
+
+    page.goto("/catalog")
+    box = page.locator("#catalog-query")
+    suggestions = page.locator("#catalog-suggestions li")
+    box.press_sequentially("ta", delay=20)
+    page.wait_for_selector("#catalog-suggestions li >> text=tag:")
+    box.press("Tab")  # takes the first: a qualifier, so it asks again
+    assert box.input_value() == "tag:"
+    box.press_sequentially("lin", delay=20)
+    # one template matches: it, then its fields (with their display names and the operator they take)
+    usage = page.locator("#catalog-suggestions li", has_text="tag:lineage_notes.usage:")
+    usage.wait_for()
+    assert suggestions.first.inner_text().lower().startswith("template")
+    assert "Usage" in usage.inner_text()
+    save_screenshot(page, "catalog-type-ahead")
+    usage.click()  # takes it, and asks for the values
+    assert box.input_value() == "tag:lineage_notes.usage:"
+    page.wait_for_selector("#catalog-suggestions li >> text=tag:lineage_notes.usage:training")
+    box.press_sequentially("tr", delay=20)
+    expect(suggestions).to_have_count(1)
+    expect(suggestions.first).to_contain_text("training")
+    box.press("ArrowDown")
+    box.press("Enter")  # takes the suggestion moved to
+    assert box.input_value() == "tag:lineage_notes.usage:training "
+    box.press("Enter")  # searches
+    page.wait_for_selector("#catalog-results")
+    assert page.locator("#catalog-results li").count() == 1
+    # a word: qualifiers, templates and entries; an entry opens its page
+    page.goto("/catalog")
+    page.locator("#catalog-query").press_sequentially("ml", delay=20)
+    page.wait_for_selector("#catalog-suggestions li >> text=ML pipeline output")
+    page.click("#catalog-suggestions li >> text=ML pipeline output")
+    page.wait_for_url("**/entries/ml-pipeline")
+    page.wait_for_selector("#entry-tags .tag-card")
+    # hostile names in suggestions are text
+    page.goto("/catalog")
+    page.locator("#catalog-query").press_sequentially("tag:od", delay=20)
+    page.wait_for_selector("#catalog-suggestions li >> text=tag:odd")
+    assert HOSTILE in page.inner_text("#catalog-suggestions")
+    assert page.locator("#catalog-suggestions img").count() == 0
 
 
 def test_tag_an_entry_from_its_page(page: Any) -> None:

@@ -270,6 +270,23 @@ class SearchAnswer(Model):
     facets: SearchFacets | None = None
 
 
+class Suggestion(Model):
+    """One completion of the query's last word."""
+
+    text: str = Field(description="What replaces the last word.")
+    query: str = Field(description="The whole query with it.")
+    kind: str = Field(description="qualifier, template, field, value, entry, type, system, parent or name.")
+    label: str
+    detail: str | None = None
+    entry: str | None = Field(None, description="An entry's name (entryGroups/G/entries/E): open it.")
+    complete: bool = Field(description="Whether the word is finished (else a value is still to come).")
+
+
+class SuggestAnswer(Model):
+    word: str = Field(description="The word completed: the query's last.")
+    suggestions: list[Suggestion]
+
+
 class Deleted(Model):
     """An empty object: done."""
 

@@ -37,5 +37,6 @@ export const catalog = {
   history: (group, entry, o) => get(`/catalog/entryGroups/${seg(group)}/entries/${seg(entry)}/history`, o),
   templates: (o) => get(`/catalog/tagTemplates${query({ pageSize: 1000 })}`, o),
   groups: (o) => get(`/catalog/entryGroups${query({ pageSize: 1000 })}`, o),
+  suggest: (q, o) => get(`/catalog/catalog:suggest${query({ q, limit: 10 })}`, o),
   writeTag: (group, entry, tag, o) => post(`/entryGroups/${seg(group)}/entries/${seg(entry)}/tags`, tag, o),
 };

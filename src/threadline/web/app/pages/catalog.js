@@ -1,9 +1,9 @@
-// The Data Catalog's pages: search (Data Catalog's grammar, facets), an entry (type, system, links to
+// The Data Catalog's pages: search (Data Catalog's grammar, type-ahead, facets), an entry (type, system, links to
 // lineage, schema with column tags, tags as typed cards with the template's names, history, a form to
 // tag it), and the tag templates.
 
 import { catalog } from "../catalog-api.js";
-import { details, formatTime, h, link, relativeTime, replace, section, table } from "../dom.js";
+import { debounce, details, formatTime, h, link, relativeTime, replace, section, table } from "../dom.js";
 import { datasetUrl, lineageUrl, parseNodeId } from "../nodes.js";
 import { navigate } from "../router.js";
 import { errorBox, pageHeader } from "./common.js";
@@ -19,7 +19,130 @@ const lastPart = (name) =>
     .split("/")
     .pop();
 
-/** A search page: the query box, the results, and facet counts that narrow the query. */
+const SUGGEST_KINDS = {
+  qualifier: "qualifier",
+  template: "template",
+  field: "field",
+  value: "value",
+  entry: "entry",
+  type: "type",
+  system: "system",
+  parent: "group",
+  name: "entry",
+};
+
+/**
+ * Type-ahead on the query box (an ARIA combobox, like the header's search): as the user types, the
+ * server's suggestions for the query's last word (qualifiers, templates, their fields and values,
+ * types, systems, groups, entries), asked after a 150 ms pause, each keystroke cancelling the request
+ * before. Arrow keys move; Enter takes the suggestion moved to (else it searches), Tab the one moved
+ * to or the first; an entry opens its page, the rest complete the word (a qualifier waiting for its
+ * value asks again); Escape closes the list.
+ * Returns the list element, to place under the box.
+ */
+function typeAhead(box) {
+  const list = h("ul", { id: "catalog-suggestions", role: "listbox", class: "catalog-suggestions", hidden: true });
+  box.setAttribute("role", "combobox");
+  box.setAttribute("aria-autocomplete", "list");
+  box.setAttribute("aria-controls", "catalog-suggestions");
+  box.setAttribute("aria-expanded", "false");
+  box.setAttribute("autocomplete", "off");
+  let items = [];
+  let active = -1;
+  let controller = null;
+  const close = () => {
+    list.hidden = true;
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (index) => {
+    active = index;
+    [...list.children].forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    if (index >= 0 && list.children[index]) box.setAttribute("aria-activedescendant", list.children[index].id);
+    else box.removeAttribute("aria-activedescendant");
+  };
+  let ask = () => {};
+  const take = (item) => {
+    close();
+    if (item.entry) {
+      navigate(entryUrl(item.entry));
+      return;
+    }
+    box.value = item.query;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    if (!item.complete) ask(box.value);
+  };
+  const show = (found) => {
+    items = found.suggestions;
+    if (!items.length) {
+      close();
+      return;
+    }
+    list.replaceChildren(
+      ...items.map((item, i) => {
+        const li = h(
+          "li",
+          { id: `catalog-suggestion-${i}`, role: "option", "aria-selected": "false", class: "search-option" },
+          h("span", { class: "kind-badge" }, SUGGEST_KINDS[item.kind] || item.kind),
+          h(
+            "span",
+            { class: "search-text" },
+            h("span", { class: "search-title" }, item.kind === "entry" ? item.label : item.text),
+            h(
+              "span",
+              { class: "search-subtitle" },
+              item.kind === "entry"
+                ? item.detail
+                : [item.label, item.detail].filter((t) => t && t !== item.text).join(" · "),
+            ),
+          ),
+        );
+        li.addEventListener("mousedown", (event) => event.preventDefault()); // keep the focus in the box
+        li.addEventListener("click", () => take(item));
+        return li;
+      }),
+    );
+    list.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    highlight(-1);
+  };
+  ask = debounce(async (q) => {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    try {
+      const found = await catalog.suggest(q, { signal: controller.signal });
+      if (box.value === q && document.activeElement === box) show(found);
+    } catch (error) {
+      if (error.name !== "AbortError") close(); // type-ahead is a help: the search itself says what is wrong
+    }
+  }, 150);
+  box.addEventListener("input", () => ask(box.value));
+  box.addEventListener("focus", () => ask(box.value));
+  box.addEventListener("blur", () => setTimeout(close, 150));
+  box.addEventListener("keydown", (event) => {
+    const open = !list.hidden && items.length;
+    if (event.key === "ArrowDown" && open) {
+      event.preventDefault();
+      highlight((active + 1) % items.length);
+    } else if (event.key === "ArrowUp" && open) {
+      event.preventDefault();
+      highlight((active - 1 + items.length) % items.length);
+    } else if (event.key === "Enter" && open && active >= 0) {
+      event.preventDefault(); // a suggestion chosen with the arrows; else Enter searches
+      take(items[active]);
+    } else if (event.key === "Tab" && open && !event.shiftKey) {
+      event.preventDefault();
+      take(items[Math.max(active, 0)]);
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  return list;
+}
+
+/** A search page: the query box with type-ahead, the results, and facet counts that narrow the query. */
 export async function catalogSearchPage({ query, outlet, signal }) {
   document.title = "Catalog · threadline";
   const q = query.get("q") || "";
@@ -42,7 +165,7 @@ export async function catalogSearchPage({ query, outlet, signal }) {
         navigate(`/catalog?q=${encodeURIComponent(box.value.trim())}`);
       },
     },
-    box,
+    h("div", { class: "catalog-query-box" }, box, typeAhead(box)),
     h("button", { type: "submit" }, "Search"),
   );
   const help = h(
