@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import ROOT
@@ -17,6 +18,7 @@ from threadline.catalog import files
 from threadline.catalog.local import change, plan
 from threadline.catalog.local import commit as commit_changes
 from threadline.store import open_store
+from threadline.store.sql import SqlStore
 
 pytestmark = pytest.mark.slow
 
@@ -26,10 +28,8 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 PRODUCER_PII = {"tags": [{"key": "PII", "value": "true", "source": "producer"}]}
 
 
-@pytest.fixture(scope="module")
-def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    folder = tmp_path_factory.mktemp("catalog-web")
-    url = f"sqlite:///{folder / 'threadline.db'}"
+def _story_store(url: str) -> SqlStore:
+    """A store with the user story's lineage and catalog, a PII column tag and hostile names."""
     store = open_store(url)
     feed(
         store,
@@ -100,9 +100,31 @@ def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerP
             {"type": "TABLE", "displayName": HOSTILE, "description": HOSTILE},
         ),
     )
-    store.close()
+    return store
+
+
+@pytest.fixture(scope="module")
+def catalog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    folder = tmp_path_factory.mktemp("catalog-web")
+    url = f"sqlite:///{folder / 'threadline.db'}"
+    _story_store(url).close()
     server = ServerProcess(url, free_port(), folder / "server.log", {"auth": "none"}).start()
     yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str, str]]:
+    """The story on a server that requires keys: with a read key and a write key for it."""
+    folder = tmp_path_factory.mktemp("catalog-web-keys")
+    url = f"sqlite:///{folder / 'threadline.db'}"
+    store = _story_store(url)
+    read_key, _ = store.create_api_key("ui-reader", "read")
+    write_key, _ = store.create_api_key("ui-writer", "write")
+    store.close()
+    server = ServerProcess(url, free_port(), folder / "server.log", {"auth": "token"}).start()
+    yield server, read_key, write_key
     server.stop()
     assert "Traceback" not in server.log(), server.log()
 
@@ -239,3 +261,67 @@ def test_templates_and_hostile_names(page: Any) -> None:
     page.goto("/catalog?q=tag%3Aquality.score%3Dabc")
     page.wait_for_selector(".notice-error")
     assert "position" in page.inner_text(".notice-error")
+
+
+def test_edit_and_delete_tags_with_a_write_key(
+    browser: Any, keyed_server: tuple[ServerProcess, str, str]
+) -> None:
+    server, read_key, write_key = keyed_server
+    context = browser.new_context(viewport=VIEWPORT, base_url=server.url)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    # the refusals (401 without a key, 403 with a read key) are what make the page ask for a key
+    refused = ("status of 401", "status of 403")
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text) if m.type == "error" and not any(r in m.text for r in refused) else None
+        ),
+    )
+    dialog = page.locator("#auth-dialog[open]")
+    try:
+        page.goto("/catalog/entryGroups/machine-learning-pipelines/entries/ml-pipeline")
+        dialog.wait_for()
+        dialog.locator("input[name=key]").fill(read_key)
+        dialog.locator("button[type=submit]").click()
+        page.wait_for_selector("#entry-tags .tag-card")
+        # Edit fills the form with the tag's values; the button says it updates
+        page.click("#entry-tags [data-action=edit-tag]")
+        usage = page.locator(".tag-form input[name=usage]")
+        assert usage.input_value() == "Model training for the churn model"
+        assert page.inner_text(".tag-form button[type=submit]") == "Update tag"
+        usage.fill("Model training and scoring")
+        page.click(".tag-form button[type=submit]")
+        # the read key may not write: the server's 403 asks for another key, and the write is retried
+        dialog.wait_for()
+        assert "this needs write" in dialog.inner_text()
+        dialog.locator("input[name=key]").fill(write_key)
+        dialog.locator("button[type=submit]").click()
+        page.locator("#entry-tags", has_text="Model training and scoring").wait_for()
+        save_screenshot(page, "catalog-tag-edited")
+        # a column's tag, written from the form, then deleted from its card
+        page.goto("/catalog/entryGroups/machine-learning-pipelines/entries/clicks")
+        page.wait_for_selector(".tag-form")
+        page.select_option(".tag-form select[name=template]", "pii")
+        page.select_option(".tag-form select[name=column]", "user_id")
+        page.fill(".tag-form input[name=kind]", "ID")
+        page.click(".tag-form button[type=submit]")
+        page.locator("#column-tags", has_text="on user_id").wait_for()
+        card = page.locator("#column-tags .tag-card", has_text="on user_id")
+        card.locator("[data-action=delete-tag]").click()
+        card.locator("[data-action=confirm-delete]").click()
+        page.locator("#column-tags .tag-card", has_text="on email").wait_for()
+        assert page.locator("#column-tags .tag-card", has_text="on user_id").count() == 0
+    finally:
+        context.close()
+    assert problems == []
+    group = "/api/v1/catalog/entryGroups/machine-learning-pipelines"
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {read_key}"}) as client:
+        tags = client.get(f"{group}/entries/clicks/tags").json()
+        history = client.get(f"{group}/entries/ml-pipeline/tags/lineage_notes/history").json()
+    assert history["changes"][-1]["by"] == "ui-writer"  # the tag's history names the key
+    assert sorted(t.get("column", "") for t in tags["tags"] if t.get("source", "USER") == "USER") == [
+        "",
+        "email",
+    ]

@@ -269,8 +269,9 @@ function valueText(value) {
   return JSON.stringify(value);
 }
 
-/** A tag as a card: the template's display name, then its fields in the template's order. */
-function tagCard(tag) {
+/** A tag as a card: the template's display name, then its fields in the template's order; a person's
+ * tag (not a producer's, not a propagated one) with Edit and Delete when `actions` are given. */
+function tagCard(tag, actions = null) {
   const fields = Object.entries(tag.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
   return h(
     "div",
@@ -295,7 +296,68 @@ function tagCard(tag) {
       { class: "details" },
       fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))]),
     ),
+    actions && (!tag.source || tag.source === "USER") ? tagActions(tag, actions) : null,
   );
+}
+
+/** Edit (fills the form with the tag) and Delete (asks to confirm in place, then deletes). */
+function tagActions(tag, { edit, remove }) {
+  const box = h("div", { class: "tag-card-actions" });
+  const status = h("span", { class: "muted small", role: "status" });
+  let confirm = () => {};
+  const idle = () =>
+    replace(
+      box,
+      h(
+        "button",
+        { type: "button", class: "small ghost", "data-action": "edit-tag", onclick: () => edit(tag) },
+        "Edit",
+      ),
+      h(
+        "button",
+        { type: "button", class: "small ghost", "data-action": "delete-tag", onclick: () => confirm() },
+        "Delete",
+      ),
+      status,
+    );
+  confirm = () =>
+    replace(
+      box,
+      h("span", { class: "small" }, "Delete this tag? "),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "small danger",
+          "data-action": "confirm-delete",
+          onclick: async () => {
+            replace(box, h("span", { class: "muted small" }, "Deleting…"));
+            try {
+              await remove(tag);
+            } catch (error) {
+              idle();
+              status.textContent = ` Not deleted: ${error.message}`;
+            }
+          },
+        },
+        "Delete",
+      ),
+      h("button", { type: "button", class: "small ghost", onclick: idle }, "Keep"),
+    );
+  idle();
+  return box;
+}
+
+/** A tag field's value as the form's input holds it. */
+function inputText(value) {
+  if (!value) return "";
+  if ("stringValue" in value) return value.stringValue;
+  if ("richtextValue" in value) return value.richtextValue;
+  if ("doubleValue" in value) return String(value.doubleValue);
+  if ("boolValue" in value) return String(value.boolValue);
+  if ("timestampValue" in value) return value.timestampValue;
+  if ("enumValue" in value) return value.enumValue.displayName;
+  return "";
 }
 
 function columnRows(columns, prefix, tagsByColumn) {
@@ -315,8 +377,12 @@ function columnRows(columns, prefix, tagsByColumn) {
   });
 }
 
-/** A form that writes a tag of a chosen template (needs a key with the write scope). */
-function tagForm(group, entryId, templates, columns, onWritten) {
+/**
+ * A form that writes a tag of a chosen template on the entry or a column (needs a key with the write
+ * scope: the server's 401 or 403 asks for one). When the entry already has that tag, the form holds
+ * its values and updates it. Returns {form, edit(tag)}: `edit` fills the form with a tag.
+ */
+function tagForm(group, entryId, templates, columns, tags, onWritten) {
   const status = h("p", { class: "muted small", role: "status" });
   const fieldsBox = h("div", { class: "tag-fields" });
   const select = h(
@@ -331,9 +397,15 @@ function tagForm(group, entryId, templates, columns, onWritten) {
     columns.map((c) => h("option", { value: c }, c)),
   );
   const inputs = new Map();
+  const button = h("button", { type: "submit" }, "Save tag");
   const render = () => {
     inputs.clear();
     const template = templates.find((t) => lastPart(t.name) === select.value);
+    const current = tags.find(
+      (t) =>
+        lastPart(t.template) === select.value && (t.column || "") === column.value && (t.source || "USER") === "USER",
+    );
+    button.textContent = current ? "Update tag" : "Save tag";
     const fields = Object.entries(template?.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
     replace(
       fieldsBox,
@@ -362,6 +434,7 @@ function tagForm(group, entryId, templates, columns, onWritten) {
             step: "any",
             placeholder: type === "TIMESTAMP" ? "2026-01-31T12:00:00Z" : "",
           });
+        input.value = inputText(current?.fields?.[id]);
         inputs.set(id, [type, input]);
         return h(
           "label",
@@ -374,6 +447,7 @@ function tagForm(group, entryId, templates, columns, onWritten) {
     );
   };
   select.addEventListener("change", render);
+  column.addEventListener("change", render);
   render();
   const submit = async (event) => {
     event.preventDefault();
@@ -401,15 +475,24 @@ function tagForm(group, entryId, templates, columns, onWritten) {
       status.textContent = `Not saved: ${error.message}${error.advice ? ` ${error.advice}` : ""}`;
     }
   };
-  return h(
+  const form = h(
     "form",
     { class: "tag-form", onsubmit: submit },
     h("label", null, "Template ", select),
     h("label", null, "On ", column),
     fieldsBox,
-    h("button", { type: "submit" }, "Save tag"),
+    button,
     status,
   );
+  const edit = (tag) => {
+    select.value = lastPart(tag.template);
+    column.value = tag.column || "";
+    render();
+    status.textContent = "";
+    form.scrollIntoView({ block: "center" });
+    fieldsBox.querySelector("input, select")?.focus();
+  };
+  return { form, edit };
 }
 
 /** An entry: what it is, where lineage has it, its schema and tags, and its history. */
@@ -455,6 +538,26 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   const columns = columnRows(entry.schema?.columns, "", byColumn);
   const matching = extra.matchingDatasets || [];
   const reload = () => navigate(window.location.pathname + window.location.search, { replace: true });
+  const form = templates.length
+    ? tagForm(
+        group,
+        entryId,
+        templates,
+        columns.map((row) => row[0].textContent),
+        tags,
+        reload,
+      )
+    : null;
+  const actions = form
+    ? {
+        edit: form.edit,
+        remove: async (tag) => {
+          await catalog.deleteTag(group, entryId, tag.name.split("/tags/").pop());
+          reload();
+        },
+      }
+    : null;
+  const card = (tag) => tagCard(tag, actions);
   replace(
     outlet,
     header,
@@ -496,7 +599,7 @@ export async function catalogEntryPage({ params, outlet, signal }) {
       ),
       section(
         `Tags (${ownTags.length})`,
-        h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(tagCard)),
+        h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(card)),
         tags.length ? null : h("p", { class: "empty" }, "No tags yet."),
       ),
     ),
@@ -523,21 +626,10 @@ export async function catalogEntryPage({ params, outlet, signal }) {
       `Schema (${columns.length} columns)`,
       table(["Column", "Type", "Mode", "Tags", "Description"], columns, { empty: "No schema." }),
       [...byColumn.values()].flat().length
-        ? h("div", { class: "tag-cards" }, [...byColumn.values()].flat().map(tagCard))
+        ? h("div", { class: "tag-cards", id: "column-tags" }, [...byColumn.values()].flat().map(card))
         : null,
     ),
-    templates.length
-      ? section(
-          "Tag this entry",
-          tagForm(
-            group,
-            entryId,
-            templates,
-            columns.map((row) => row[0].textContent),
-            reload,
-          ),
-        )
-      : null,
+    form ? section("Tag this entry", form.form) : null,
     section(
       "History",
       table(
