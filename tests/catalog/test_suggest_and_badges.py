@@ -181,6 +181,24 @@ def test_lineage_nodes_carry_their_entries_tags(store: SqlStore) -> None:
     assert f"dataset:{BUCKET}:other/part-0" not in badges
     with store.read() as connection:
         assert node_tags(connection, []) == {}
+    # the file-set patterns are kept between calls, and read again after a catalog change
+    feed(store, [run_event("COMPLETE", 2, 2, job="other", namespace="sales")])  # not a catalog change
+    with store.read() as connection:
+        assert f"dataset:{BUCKET}:other/part-0" not in node_tags(connection, nodes)
+    change(
+        store,
+        lambda p: p.put_entry(
+            "sales",
+            "other-files",
+            {"type": "FILESET", "gcsFilesetSpec": {"filePatterns": [f"{BUCKET}/other/*"]}},
+        ),
+    )
+    change(store, lambda p: p.put_tag("sales", "other-files", {"template": "pii", "fields": {}}))
+    with store.read() as connection:
+        assert [b["name"] for b in node_tags(connection, nodes)[f"dataset:{BUCKET}:other/part-0"]] == ["PII"]
+    change(store, lambda p: p.delete_entry("sales", "other-files"))
+    with store.read() as connection:
+        assert f"dataset:{BUCKET}:other/part-0" not in node_tags(connection, nodes)
 
 
 def _key(store: SqlStore, name: str) -> str:

@@ -239,19 +239,6 @@ def entries_linked_to(connection: Connection, linked_resource: str) -> list[Reco
     return [_record(r) for r in rows]
 
 
-def entries_linked_to_any(connection: Connection, linked_resources: list[str]) -> Iterator[Record]:
-    """The entries whose ``linkedResource`` is one of ``linked_resources``, a few queries in all."""
-    for start in range(0, len(linked_resources), 500):
-        rows = connection.execute(
-            select(*_COLUMNS).where(
-                _objects.c.kind == ENTRY,
-                _objects.c.linked_resource.in_(linked_resources[start : start + 500]),
-                _objects.c.deleted.is_(False),
-            )
-        )
-        yield from (_record(r) for r in rows)
-
-
 def fileset_entries(connection: Connection) -> list[Record]:
     """The entries that have file patterns."""
     rows = connection.execute(
@@ -272,7 +259,6 @@ __all__ = [
     "Record",
     "child_names",
     "entries_linked_to",
-    "entries_linked_to_any",
     "fileset_entries",
     "get",
     "history",
