@@ -221,8 +221,8 @@ export function nodePanel(id, page) {
     ),
     h("p", { class: "muted namespace" }, node.namespace || ""),
     h("dl", { class: "details" }, facts),
-    node.tags?.length ? [h("h3", null, "Catalog tags"), tagList(node.tags)] : null,
     more,
+    node.tags?.length ? [h("h3", null, "Catalog tags"), tagList(node.tags)] : null,
     actions,
   );
 }
