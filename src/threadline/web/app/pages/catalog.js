@@ -48,6 +48,7 @@ function typeAhead(box) {
   box.setAttribute("aria-expanded", "false");
   box.setAttribute("autocomplete", "off");
   let items = [];
+  let shownFor = null; // the query the suggestions shown are for
   let active = -1;
   let controller = null;
   const close = () => {
@@ -76,6 +77,7 @@ function typeAhead(box) {
   };
   const show = (found) => {
     items = found.suggestions;
+    shownFor = box.value;
     if (!items.length) {
       close();
       return;
@@ -122,7 +124,8 @@ function typeAhead(box) {
   box.addEventListener("focus", () => ask(box.value));
   box.addEventListener("blur", () => setTimeout(close, 150));
   box.addEventListener("keydown", (event) => {
-    const open = !list.hidden && items.length;
+    // suggestions for what the box held before the last keystroke are not taken: newer ones are coming
+    const open = !list.hidden && items.length && shownFor === box.value;
     if (event.key === "ArrowDown" && open) {
       event.preventDefault();
       highlight((active + 1) % items.length);
@@ -135,6 +138,8 @@ function typeAhead(box) {
     } else if (event.key === "Tab" && open && !event.shiftKey) {
       event.preventDefault();
       take(items[Math.max(active, 0)]);
+    } else if (event.key === "Tab" && !list.hidden && !event.shiftKey) {
+      event.preventDefault(); // the list is being brought up to date: stay in the box
     } else if (event.key === "Escape") {
       close();
     }
