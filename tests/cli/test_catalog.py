@@ -198,3 +198,103 @@ def test_a_bad_catalog_file_is_one_clear_line(run: Run, tmp_path: Path) -> None:
     ]
     # nothing of the file was written: the template before the bad tag is not there either
     assert "no tag templates" in run("catalog", "template", "list", "--store", url).stderr
+
+
+def test_the_commands_over_a_server_with_its_keys(
+    run: Run, served: tuple[str, ServerProcess, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, server, admin = served
+    store = open_store(url)
+    writer = store.create_api_key("ml-writer", "write")[0]
+    reader = store.create_api_key("ml-reader", "read")[0]
+    store.close()
+    on = ("--server", server.url)
+
+    # a write key applies a file of entries and tags, not of templates: those need an admin key
+    monkeypatch.setenv("THREADLINE_API_KEY", writer)
+    dry = run("catalog", "apply", str(EXAMPLE), "--dry-run", *on)
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines()[0] == "+ create tag template tagTemplates/lineage_notes"
+    refused = run("catalog", "apply", str(EXAMPLE), *on)
+    assert refused.exit_code == 1
+    assert "tagTemplates/lineage_notes" in error_lines(refused)[0]
+    assert "admin scope" in error_lines(refused)[0]
+    assert "the key from THREADLINE_API_KEY" in error_lines(refused)[0]
+    assert "no tag templates" in run("catalog", "template", "list", *on).stderr  # nothing was written
+    monkeypatch.setenv("THREADLINE_API_KEY", admin)
+    assert run("catalog", "apply", str(EXAMPLE), *on).stderr.strip() == "applied 4 changes"
+    monkeypatch.setenv("THREADLINE_API_KEY", writer)
+    again = run("catalog", "apply", str(EXAMPLE), *on)
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "nothing to change" in again.stderr
+    tagged = run(
+        "catalog",
+        "tag",
+        "set",
+        "machine-learning-pipelines",
+        "ml-pipeline",
+        "lineage_notes",
+        "source=clicks",
+        "transformation=sessions",
+        "usage=scoring",
+        *on,
+    )
+    assert tagged.exit_code == 0, tagged.output
+    assert json.loads(tagged.stdout)["fields"]["usage"] == {"stringValue": "scoring"}
+    assert run("catalog", "group", "set", "ops", "--description", "Operations", *on).exit_code == 0
+    assert run("catalog", "entry", "set", "ops", "jobs", "--type", "SERVICE", *on).exit_code == 0
+    history = run("catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", *on).stdout
+    assert "ml-team" in history  # made by the admin key's apply
+
+    # every read answers as on the store itself
+    reads = [
+        ("catalog", "group", "list"),
+        ("catalog", "group", "show", "ops"),
+        ("catalog", "entry", "list", "machine-learning-pipelines"),
+        ("catalog", "entry", "show", "machine-learning-pipelines", "ml-pipeline"),
+        ("catalog", "template", "list"),
+        ("catalog", "template", "show", "lineage_notes"),
+        ("catalog", "tag", "list", "machine-learning-pipelines", "ml-pipeline", "--json"),
+        ("catalog", "tag", "list", "machine-learning-pipelines", "ml-pipeline"),
+        ("catalog", "search", "tag:lineage_notes.usage:scoring"),
+        ("catalog", "lookup", "job:dataflow:ml_pipeline_job"),
+        ("catalog", "group", "history", "ops"),
+        ("catalog", "export"),
+    ]
+    for command in reads:
+        remote, local = run(*command, *on), run(*command, "--store", url)
+        assert (remote.exit_code, remote.stdout, remote.stderr) == (
+            local.exit_code,
+            local.stdout,
+            local.stderr,
+        )
+    assert "ml-pipeline" in run("catalog", "search", "tag:lineage_notes.usage:scoring", *on).stdout
+
+    # a read key reads, and may not write: one line saying why, and where the key came from
+    monkeypatch.setenv("THREADLINE_API_KEY", reader)
+    assert run("catalog", "entry", "list", "ops", *on).exit_code == 0
+    refused = run("catalog", "entry", "delete", "ops", "jobs", *on)
+    assert refused.exit_code == 1
+    assert "has scope read; this needs write" in error_lines(refused)[0]
+    assert "THREADLINE_API_KEY" in error_lines(refused)[0]
+    missing = run("catalog", "entry", "show", "ops", "nope", *on)
+    assert error_lines(missing) == ["error: entry entryGroups/ops/entries/nope does not exist"]
+    monkeypatch.delenv("THREADLINE_API_KEY")
+    assert "API key" in error_lines(run("catalog", "group", "list", *on))[0]
+
+    # a remote of the project, with its own key variable, as `threadline pull` takes it
+    assert run("init").exit_code == 0
+    assert run("remote", "add", "origin", server.url).exit_code == 0
+    monkeypatch.setenv("THREADLINE_REMOTE_ORIGIN_KEY", writer)
+    assert run("catalog", "entry", "delete", "ops", "jobs", "--server", "origin").exit_code == 0
+    assert "no entries in ops" in run("catalog", "entry", "list", "ops", "--server", "origin").stderr
+
+    # what is wrong with the command itself
+    both = run("catalog", "group", "list", "--server", "origin", "--store", url)
+    assert error_lines(both) == ["error: give --store or --server, not both"]
+    assert (
+        "no remote named 'upstream'"
+        in error_lines(run("catalog", "group", "list", "--server", "upstream"))[0]
+    )
+    down = run("catalog", "group", "list", "--server", "http://127.0.0.1:9")
+    assert "cannot reach the server" in error_lines(down)[0]

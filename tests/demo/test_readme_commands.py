@@ -35,6 +35,7 @@ pytestmark = pytest.mark.slow
 #: The documents whose examples must work on the demo data: README.md and every page of docs/.
 DOCUMENTS: tuple[str, ...] = tuple(documents())
 
+_CATALOG_SERVER = "needs a threadline server (origin); tests/cli/test_catalog.py runs the commands over one"
 #: Commands that are not run, each with why. Keys are the command as written (comments removed).
 SKIPPED: dict[str, str] = {
     "threadline serve": "runs until Ctrl+C; tests/server/test_serve_process.py runs it for real",
@@ -67,6 +68,14 @@ SKIPPED: dict[str, str] = {
     "threadline serve --pull-from https://edge-1.example.com --pull-from hpc --pull-every 60 "
     "--pull-filter 'namespace=prod'": "needs remote threadline servers",
     "threadline restore 3f2a9c1e --to r/ --remote origin": "needs a remote (origin)",
+    "threadline remote add origin https://lineage.example.com --key-env CATALOG_KEY": (
+        "adds a remote that the next commands need running; tests/cli/test_catalog.py adds one for real"
+    ),
+    "threadline catalog apply examples/catalog/ml-pipelines.yaml --server origin --dry-run": _CATALOG_SERVER,
+    "threadline catalog apply examples/catalog/ml-pipelines.yaml --server origin": _CATALOG_SERVER,
+    "threadline catalog search 'tag:lineage_notes.usage:training' --server origin": _CATALOG_SERVER,
+    "threadline catalog tag set machine-learning-pipelines ml-pipeline lineage_notes usage=scoring "
+    "source=clicks transformation=sessions --server origin": _CATALOG_SERVER,
 }
 #: Commands run in a new empty folder instead of the demo project, each with why.
 ELSEWHERE: dict[str, str] = {

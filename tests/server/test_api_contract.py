@@ -324,6 +324,8 @@ def _catalog_reads() -> dict[str, str]:
         f"{c}/tagTemplates/{{template_id}}": f"{c}/tagTemplates/sensitivity",
         f"{c}/tagTemplates/{{template_id}}/history": f"{c}/tagTemplates/lineage_notes/history",
         f"{c}/entries:lookup": f"{c}/entries:lookup?linkedResource={raw}",
+        f"{c}/catalog:suggest": f"{c}/catalog:suggest?q=tag%3Alin",
+        f"{c}/catalog:export": f"{c}/catalog:export",
     }
 
 
@@ -345,8 +347,17 @@ def test_the_catalog_answers_are_the_full_ones(served: Any, document: dict[str, 
         f"{c}/entries:lookup", params={"linkedResource": f"dataset:{LAKE}:raw/churn/customers.parquet"}
     )
     assert lookup.json()["name"] == "entryGroups/lake/entries/raw-customers"
+    suggested = client.get(f"{c}/catalog:suggest", params={"q": "x tag:lin"}).json()["suggestions"]
+    assert suggested[0]["query"] == "x tag:lineage_notes "
     writes = [
         ("post", f"{c}/catalog:search", {"query": "customers"}, None),
+        ("post", f"{c}/catalog:apply", {"entryGroups": [{"id": "filed", "entries": []}]}, {"dryRun": "true"}),
+        (
+            "post",
+            f"{c}/catalog:apply",
+            {"entryGroups": [{"id": "filed", "displayName": "From a file"}]},
+            None,
+        ),
         ("post", f"{c}/entryGroups", {"displayName": "Scratch"}, {"entryGroupId": "scratch"}),
         ("patch", f"{c}/entryGroups/scratch", {"description": "for the contract"}, None),
         ("post", f"{c}/entryGroups/scratch/entries", {"type": "TABLE"}, {"entryId": "t"}),

@@ -1,15 +1,17 @@
-"""``threadline catalog``: the Data Catalog from the command line, on the store (``--store``).
+"""``threadline catalog``: the Data Catalog from the command line, on a store (``--store``) or a
+threadline server (``--server REMOTE|URL``).
 
 One command group per resource (``group``, ``entry``, ``template``, ``tag``), ``search``, and catalog
-as code: ``apply FILE [--dry-run]`` and ``export``. Changes are events in the store's log like the
-server's, recorded as made by the user running the command.
+as code: ``apply FILE [--dry-run]`` and ``export``. On a store, changes are events in its log like the
+server's, recorded as made by the user running the command; on a server, they go through its REST
+API with the remote's key (:mod:`threadline.cli.catalog_access` says where it comes from).
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,14 +19,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from threadline.catalog import files, links, reads
-from threadline.catalog.changes import Planner, entry_name, group_name, template_name
-from threadline.catalog.local import commit, plan
-from threadline.catalog.search import search as run_search
+from threadline.catalog import files
+from threadline.catalog.changes import entry_name, group_name, template_id_of, template_name
+from threadline.cli.catalog_access import CatalogAccess, ServerCatalog, StoreCatalog
 from threadline.cli.common import StoreOption, connect, err, expected_errors, fail, out, plural
 from threadline.errors import BadRequest
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE
 from threadline.openlineage.timestamps import parse_time
+from threadline.sync import remotes
 from threadline.vocabulary import people_time
 
 T = TypeVar("T")
@@ -51,34 +53,46 @@ LabelOption = Annotated[
 ]
 
 
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="REMOTE|URL",
+        help="A threadline server instead of a store: a remote (threadline remote add) or "
+        "http(s)://HOST:PORT; its API key comes from where a remote's does (THREADLINE_API_KEY, …).",
+        show_default=False,
+    ),
+]
 
 
-def _read(store: str | None, work: Callable[[Any], T], *, create: bool = False) -> T:
+@contextmanager
+def _catalog(store: str | None, server: str | None, *, create: bool = False) -> Iterator[CatalogAccess]:
+    """The catalog of the store or of the server, closed after; expected errors end the command."""
     with expected_errors():
-        opened = connect(store, create=create)
+        if server is not None and store is not None:
+            fail("give --store or --server, not both")
+        opened: CatalogAccess = (
+            ServerCatalog(remotes.server_remote(server))
+            if server is not None
+            else StoreCatalog(connect(store, create=create))
+        )
         try:
-            with opened.read() as connection:
-                return work(connection)
+            yield opened
         finally:
             opened.close()
 
 
-def _change(store: str | None, work: Callable[[Planner], T]) -> T:
-    with expected_errors():
-        opened = connect(store, create=True)
-        try:
-            result, changes = plan(opened, work, by=_user())
-            commit(opened, changes)
-            if not changes:
-                err.print("nothing to change: it is already so")
-            return result
-        finally:
-            opened.close()
+def _read(store: str | None, server: str | None, work: Callable[[CatalogAccess], T]) -> T:
+    with _catalog(store, server) as catalog:
+        return work(catalog)
+
+
+def _change(store: str | None, server: str | None, work: Callable[[CatalogAccess], T]) -> T:
+    with _catalog(store, server, create=True) as catalog:
+        result = work(catalog)
+        if isinstance(catalog, StoreCatalog) and not catalog.changed:
+            err.print("nothing to change: it is already so")
+        return result
 
 
 def _print_json(doc: Any) -> None:
@@ -106,14 +120,10 @@ def _labels(values: list[str] | None) -> dict[str, str] | None:
     return labels
 
 
-def _get(store: str | None, kind: str, name: str, as_of: int | None, what: str) -> dict[str, Any]:
-    def work(connection: Any) -> dict[str, Any]:
-        record = reads.get(connection, kind, name, as_of=as_of)
-        if record is None:
-            return {}
-        return links.decorate(connection, record) if kind == ENTRY else record.to_json()
-
-    doc = _read(store, work)
+def _get(
+    store: str | None, server: str | None, kind: str, name: str, as_of: int | None, what: str
+) -> dict[str, Any]:
+    doc = _read(store, server, lambda c: c.get(kind, name, as_of))
     if not doc:
         fail(f"{what} {name} does not exist" + (" at that time" if as_of is not None else ""))
     return doc
@@ -126,8 +136,8 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def _history(store: str | None, kind: str, name: str, what: str) -> None:
-    changes = _read(store, lambda c: reads.history(c, kind, name))
+def _history(store: str | None, server: str | None, kind: str, name: str, what: str) -> None:
+    changes = _read(store, server, lambda c: c.history(kind, name))
     if not changes:
         fail(f"{what} {name} has never existed")
     table = _table("time", "action", "by")
@@ -136,9 +146,21 @@ def _history(store: str | None, kind: str, name: str, what: str) -> None:
     out.print(table)
 
 
-def _set_create(store: str | None, kind: str, name: str) -> bool:
-    """Whether ``set`` creates (the resource is missing) or updates."""
-    return _read(store, lambda c: reads.get(c, kind, name), create=True) is None
+def _set(
+    store: str | None, server: str | None, kind: str, name: str, body: Callable[[dict[str, Any] | None], Any]
+) -> dict[str, Any]:
+    """Create ``name`` or update the fields given: ``body(current)`` says what to send."""
+
+    def work(catalog: CatalogAccess) -> dict[str, Any]:
+        current = catalog.get(kind, name)
+        return catalog.put(kind, name, body(current), create=current is None)
+
+    return _change(store, server, work)
+
+
+def _updated(doc: dict[str, Any]) -> str:
+    changed = (doc.get("dataCatalogTimestamps") or {}).get("updateTime")
+    return people_time(parse_time(changed)) if changed else ""
 
 
 def _fields(**given: Any) -> dict[str, Any]:
@@ -149,30 +171,38 @@ def _fields(**given: Any) -> dict[str, Any]:
 
 
 @group_app.command("list")
-def group_list(as_of: AsOfOption = None, as_json: JsonOption = False, store: StoreOption = None) -> None:
+def group_list(
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+    server: ServerOption = None,
+) -> None:
     """List entry groups."""
-    records, _ = _read(store, lambda c: reads.list_records(c, GROUP, as_of=_as_of(as_of)))
+    when = _as_of(as_of)
+    docs = _read(store, server, lambda c: c.list_all(GROUP, as_of=when))
     if as_json:
-        _print_json({"entryGroups": [r.to_json() for r in records]})
+        _print_json({"entryGroups": docs})
         return
-    if not records:
+    if not docs:
         err.print("no entry groups")
         return
     table = _table("id", "display name", "description", "updated")
-    for r in records:
+    for d in docs:
         table.add_row(
-            escape(r.name.rsplit("/", 1)[-1]),
-            escape(r.body.get("displayName", "")),
-            escape(r.body.get("description", "")),
-            people_time(r.changed_at),
+            escape(d["name"].rsplit("/", 1)[-1]),
+            escape(d.get("displayName", "")),
+            escape(d.get("description", "")),
+            _updated(d),
         )
     out.print(table)
 
 
 @group_app.command("show")
-def group_show(group_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+def group_show(
+    group_id: str, as_of: AsOfOption = None, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """Show an entry group (JSON)."""
-    _print_json(_get(store, GROUP, group_name(group_id), _as_of(as_of), "entry group"))
+    _print_json(_get(store, server, GROUP, group_name(group_id), _as_of(as_of), "entry group"))
 
 
 @group_app.command("set")
@@ -182,11 +212,11 @@ def group_set(
     description: Annotated[str | None, typer.Option("--description")] = None,
     label: LabelOption = None,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Create an entry group, or update the fields given."""
     body = _fields(displayName=display_name, description=description, labels=_labels(label))
-    create = _set_create(store, GROUP, group_name(group_id))
-    _print_json(_change(store, lambda p: p.put_group(group_id, body, create=create)))
+    _print_json(_set(store, server, GROUP, group_name(group_id), lambda _: body))
 
 
 @group_app.command("delete")
@@ -194,16 +224,17 @@ def group_delete(
     group_id: str,
     force: Annotated[bool, typer.Option("--force", help="Delete its entries and their tags too.")] = False,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Delete an entry group (one with entries needs --force)."""
-    _change(store, lambda p: p.delete_group(group_id, force=force))
+    _change(store, server, lambda c: c.delete(GROUP, group_name(group_id), force=force))
     err.print(f"deleted entry group {group_id}")
 
 
 @group_app.command("history")
-def group_history(group_id: str, store: StoreOption = None) -> None:
+def group_history(group_id: str, store: StoreOption = None, server: ServerOption = None) -> None:
     """Every change of an entry group."""
-    _history(store, GROUP, group_name(group_id), "entry group")
+    _history(store, server, GROUP, group_name(group_id), "entry group")
 
 
 # ---- entries ------------------------------------------------------------------------------------
@@ -211,34 +242,49 @@ def group_history(group_id: str, store: StoreOption = None) -> None:
 
 @entry_app.command("list")
 def entry_list(
-    group_id: str, as_of: AsOfOption = None, as_json: JsonOption = False, store: StoreOption = None
+    group_id: str,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+    store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """List the entries of a group."""
-    records, _ = _read(
-        store, lambda c: reads.list_records(c, ENTRY, parent=group_name(group_id), as_of=_as_of(as_of))
-    )
+    when = _as_of(as_of)
+
+    def work(catalog: CatalogAccess) -> list[dict[str, Any]]:
+        if catalog.get(GROUP, group_name(group_id), when) is None:
+            fail(f"entry group {group_name(group_id)} does not exist")
+        return catalog.list_all(ENTRY, group_name(group_id), when)
+
+    docs = _read(store, server, work)
     if as_json:
-        _print_json({"entries": [r.to_json() for r in records]})
+        _print_json({"entries": docs})
         return
-    if not records:
+    if not docs:
         err.print(f"no entries in {group_id}")
         return
     table = _table("id", "type", "system", "display name", "linked resource")
-    for r in records:
+    for d in docs:
         table.add_row(
-            escape(r.name.rsplit("/", 1)[-1]),
-            escape(r.body.get("type") or r.body.get("userSpecifiedType") or ""),
-            escape(r.body.get("userSpecifiedSystem") or ""),
-            escape(r.body.get("displayName", "")),
-            escape(r.body.get("linkedResource") or ""),
+            escape(d["name"].rsplit("/", 1)[-1]),
+            escape(d.get("type") or d.get("userSpecifiedType") or ""),
+            escape(d.get("userSpecifiedSystem") or ""),
+            escape(d.get("displayName", "")),
+            escape(d.get("linkedResource") or ""),
         )
     out.print(table)
 
 
 @entry_app.command("show")
-def entry_show(group_id: str, entry_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+def entry_show(
+    group_id: str,
+    entry_id: str,
+    as_of: AsOfOption = None,
+    store: StoreOption = None,
+    server: ServerOption = None,
+) -> None:
     """Show an entry (JSON), with the datasets its file patterns name and its linked lineage node."""
-    _print_json(_get(store, ENTRY, entry_name(group_id, entry_id), _as_of(as_of), "entry"))
+    _print_json(_get(store, server, ENTRY, entry_name(group_id, entry_id), _as_of(as_of), "entry"))
 
 
 @entry_app.command("set")
@@ -265,6 +311,7 @@ def entry_set(
         str | None, typer.Option("--schema", metavar="JSON", help='{"columns": [{"column": …, "type": …}]}')
     ] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Create an entry, or update the fields given."""
     body = _fields(
@@ -282,27 +329,30 @@ def entry_set(
             body["schema"] = json.loads(schema)
         except json.JSONDecodeError as exc:
             fail(f"--schema is not JSON: {exc}")
-    create = _set_create(store, ENTRY, entry_name(group_id, entry_id))
-    _print_json(_change(store, lambda p: p.put_entry(group_id, entry_id, body, create=create)))
+    _print_json(_set(store, server, ENTRY, entry_name(group_id, entry_id), lambda _: body))
 
 
 @entry_app.command("delete")
-def entry_delete(group_id: str, entry_id: str, store: StoreOption = None) -> None:
+def entry_delete(
+    group_id: str, entry_id: str, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """Delete an entry and its tags."""
-    _change(store, lambda p: p.delete_entry(group_id, entry_id))
+    _change(store, server, lambda c: c.delete(ENTRY, entry_name(group_id, entry_id)))
     err.print(f"deleted entry {group_id}/{entry_id}")
 
 
 @entry_app.command("history")
-def entry_history(group_id: str, entry_id: str, store: StoreOption = None) -> None:
+def entry_history(
+    group_id: str, entry_id: str, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """Every change of an entry."""
-    _history(store, ENTRY, entry_name(group_id, entry_id), "entry")
+    _history(store, server, ENTRY, entry_name(group_id, entry_id), "entry")
 
 
 @app.command("lookup")
-def lookup(linked_resource: str, store: StoreOption = None) -> None:
+def lookup(linked_resource: str, store: StoreOption = None, server: ServerOption = None) -> None:
     """The entry of a lineage dataset or job (dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)."""
-    _print_json(_read(store, lambda c: links.lookup(c, linked_resource)))
+    _print_json(_read(store, server, lambda c: c.lookup(linked_resource)))
 
 
 # ---- templates ----------------------------------------------------------------------------------
@@ -329,31 +379,33 @@ def _template_field(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 @template_app.command("list")
-def template_list(as_json: JsonOption = False, store: StoreOption = None) -> None:
+def template_list(
+    as_json: JsonOption = False, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """List tag templates and their fields."""
-    records, _ = _read(store, lambda c: reads.list_records(c, TEMPLATE))
+    docs = _read(store, server, lambda c: c.list_all(TEMPLATE))
     if as_json:
-        _print_json({"tagTemplates": [r.to_json() for r in records]})
+        _print_json({"tagTemplates": docs})
         return
-    if not records:
+    if not docs:
         err.print("no tag templates")
         return
     table = _table("id", "display name", "fields")
-    for r in records:
+    for d in docs:
         fields = ", ".join(
             f"{f}:{(v.get('type', {}).get('primitiveType') or 'ENUM')}{'*' if v.get('isRequired') else ''}"
-            for f, v in r.body.get("fields", {}).items()
+            for f, v in d.get("fields", {}).items()
         )
-        table.add_row(
-            escape(r.name.rsplit("/", 1)[-1]), escape(r.body.get("displayName", "")), escape(fields)
-        )
+        table.add_row(escape(d["name"].rsplit("/", 1)[-1]), escape(d.get("displayName", "")), escape(fields))
     out.print(table)
 
 
 @template_app.command("show")
-def template_show(template_id: str, as_of: AsOfOption = None, store: StoreOption = None) -> None:
+def template_show(
+    template_id: str, as_of: AsOfOption = None, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """Show a tag template (JSON)."""
-    _print_json(_get(store, TEMPLATE, template_name(template_id), _as_of(as_of), "tag template"))
+    _print_json(_get(store, server, TEMPLATE, template_name(template_id), _as_of(as_of), "tag template"))
 
 
 @template_app.command("set")
@@ -369,16 +421,18 @@ def template_set(
     ] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Create a tag template, or add fields to one (a field's type never changes)."""
-    name = template_name(template_id)
-    current = _read(store, lambda c: reads.get(c, TEMPLATE, name), create=True)
-    fields = dict(current.body.get("fields", {})) if current is not None else {}
-    for spec in field or []:
-        field_id, value = _template_field(spec)
-        fields[field_id] = {**fields.get(field_id, {}), **value}
-    body = _fields(displayName=display_name, fields=fields)
-    _print_json(_change(store, lambda p: p.put_template(template_id, body, create=current is None)))
+    specs = [_template_field(spec) for spec in field or []]
+
+    def body(current: dict[str, Any] | None) -> dict[str, Any]:
+        fields = dict((current or {}).get("fields", {}))
+        for field_id, value in specs:
+            fields[field_id] = {**fields.get(field_id, {}), **value}
+        return _fields(displayName=display_name, fields=fields)
+
+    _print_json(_set(store, server, TEMPLATE, template_name(template_id), body))
 
 
 @template_app.command("delete")
@@ -386,9 +440,10 @@ def template_delete(
     template_id: str,
     force: Annotated[bool, typer.Option("--force", help="Delete the tags that use it too.")] = False,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Delete a tag template (one that tags use needs --force)."""
-    _change(store, lambda p: p.delete_template(template_id, force=force))
+    _change(store, server, lambda c: c.delete(TEMPLATE, template_name(template_id), force=force))
     err.print(f"deleted tag template {template_id}")
 
 
@@ -402,23 +457,31 @@ def tag_list(
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """List the tags of an entry and its columns."""
     parent = entry_name(group_id, entry_id)
-    records, _ = _read(store, lambda c: reads.list_records(c, TAG, parent=parent, as_of=_as_of(as_of)))
+    when = _as_of(as_of)
+
+    def work(catalog: CatalogAccess) -> list[dict[str, Any]]:
+        if catalog.get(ENTRY, parent, when) is None:
+            fail(f"entry {parent} does not exist" + (" at that time" if when is not None else ""))
+        return catalog.list_all(TAG, parent, when)
+
+    docs = _read(store, server, work)
     if as_json:
-        _print_json({"tags": [r.to_json() for r in records]})
+        _print_json({"tags": docs})
         return
-    if not records:
+    if not docs:
         err.print(f"no tags on {group_id}/{entry_id}")
         return
     table = _table("template", "column", "field", "value")
-    for r in records:
-        for field_id, value in r.body.get("fields", {}).items():
+    for d in docs:
+        for field_id, value in d.get("fields", {}).items():
             shown = files._plain_value(value)
             table.add_row(
-                escape(r.body.get("template", "").rsplit("/", 1)[-1]),
-                escape(r.body.get("column", "")),
+                escape(d.get("template", "").rsplit("/", 1)[-1]),
+                escape(d.get("column", "")),
                 escape(field_id),
                 escape(str(shown)),
             )
@@ -437,6 +500,7 @@ def tag_set(
         str, typer.Option("--column", help="Tag this column (dotted path for nested ones).")
     ] = "",
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Tag an entry (or a column) with a template's values; tagging again updates the tag."""
     fields: dict[str, Any] = {}
@@ -446,26 +510,26 @@ def tag_set(
             fail(f"values are FIELD=VALUE, not {value!r}")
         fields[key] = text
 
-    def work(planner: Planner) -> dict[str, Any]:
-        body = files.tag_body(
-            planner,
-            {"template": template, "column": column, "fields": _coerce(planner, template, fields)},
-            "tag",
-        )
-        return planner.put_tag(group_id, entry_id, body)
+    def work(catalog: CatalogAccess) -> dict[str, Any]:
+        found = catalog.get(TEMPLATE, template_name(template_id_of(template)))
+        if found is None:
+            msg = f"tag template {template} does not exist"
+            raise BadRequest(msg)
+        kinds = {
+            f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in found.get("fields", {}).items()
+        }
+        typed = {
+            key: files._typed(value, kinds.get(key, "STRING"), f"tag.fields.{key}")
+            for key, value in _coerce(kinds, fields).items()
+        }
+        body = {"template": template_name(template_id_of(template)), "column": column, "fields": typed}
+        return catalog.put_tag(entry_name(group_id, entry_id), body)
 
-    _print_json(_change(store, work))
+    _print_json(_change(store, server, work))
 
 
-def _coerce(planner: Planner, template: str, fields: dict[str, str]) -> dict[str, Any]:
+def _coerce(kinds: dict[str, str], fields: dict[str, str]) -> dict[str, Any]:
     """Command-line text as the template's types (numbers and booleans are text on a command line)."""
-    found = planner.current(TEMPLATE, template_name(template.rsplit("/", 1)[-1]))
-    if found is None:
-        msg = f"tag template {template} does not exist"
-        raise BadRequest(msg)
-    kinds = {
-        f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in found.get("fields", {}).items()
-    }
     coerced: dict[str, Any] = {}
     for key, text in fields.items():
         kind = kinds.get(key)
@@ -486,9 +550,11 @@ def _coerce(planner: Planner, template: str, fields: dict[str, str]) -> dict[str
 
 
 @tag_app.command("delete")
-def tag_delete(group_id: str, entry_id: str, tag_id: str, store: StoreOption = None) -> None:
+def tag_delete(
+    group_id: str, entry_id: str, tag_id: str, store: StoreOption = None, server: ServerOption = None
+) -> None:
     """Delete a tag (its id is the template's, with @COLUMN for a column's tag)."""
-    _change(store, lambda p: p.delete_tag(group_id, entry_id, tag_id))
+    _change(store, server, lambda c: c.delete(TAG, f"{entry_name(group_id, entry_id)}/tags/{tag_id}"))
     err.print(f"deleted tag {tag_id} of {group_id}/{entry_id}")
 
 
@@ -504,9 +570,10 @@ def search(
     ] = "relevance",
     as_json: JsonOption = False,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Search entries with Data Catalog's grammar, e.g. `tag:lineage_notes.usage:training`."""
-    answer = _read(store, lambda c: run_search(c, query, page_size=page_size, order_by=order_by))
+    answer = _read(store, server, lambda c: c.search(query, page_size, order_by))
     if as_json:
         _print_json(answer)
         return
@@ -534,29 +601,24 @@ def apply(
         bool, typer.Option("--dry-run", help="Print what would change; change nothing.")
     ] = False,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Create or update the templates, entry groups, entries and tags of a catalog file. Applying the
     same file again changes nothing."""
     with expected_errors():
         doc = files.load(path)
-        opened = connect(store, create=not dry_run)
-        try:
-            _, changes = plan(opened, lambda p: files.plan_file(p, doc), by=_user())
-            with opened.read() as connection:
-                diff = files.differences(connection, changes)
-            for line in diff:
-                out.print(escape(line.line()))
-            if dry_run:
-                err.print(f"dry run: {plural(len(diff), 'change')} not applied")
-                return
-            commit(opened, changes)
-            err.print(
-                f"applied {plural(len(diff), 'change')}"
-                if diff
-                else "nothing to change: the catalog is as the file says"
-            )
-        finally:
-            opened.close()
+    with _catalog(store, server, create=not dry_run) as catalog:
+        diff = catalog.apply(doc, dry_run=dry_run)
+    for line in diff:
+        out.print(escape(line))
+    if dry_run:
+        err.print(f"dry run: {plural(len(diff), 'change')} not applied")
+    else:
+        err.print(
+            f"applied {plural(len(diff), 'change')}"
+            if diff
+            else "nothing to change: the catalog is as the file says"
+        )
 
 
 @app.command("export")
@@ -565,9 +627,10 @@ def export(
         Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write here, not to stdout.")
     ] = None,
     store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
     """Write the whole catalog as a catalog file (what `apply` reads)."""
-    text = files.dump(_read(store, files.export))
+    text = files.dump(_read(store, server, lambda c: c.export()))
     if output is None:
         typer.echo(text, nl=False)
         return

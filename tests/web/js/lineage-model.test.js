@@ -10,6 +10,7 @@ import {
   LineageGraph,
   nodeKind,
   nodeProducer,
+  tagLabel,
 } from "../../../src/threadline/web/app/lineage-model.js";
 
 const DBT = { jobType: "MODEL", integration: "DBT", processingType: "BATCH" };
@@ -178,4 +179,34 @@ test("the highlight's edges are the graph's edges between the highlighted nodes"
   const within = edgesWithin(graph, new Set(["dataset:wh:clean", "job:etl:report", "dataset:wh:summary"]));
   assert.deepEqual(within, ["dataset:wh:clean>job:etl:report", "job:etl:report>dataset:wh:summary"]);
   assert.deepEqual(edgesWithin(graph, new Set(["dataset:wh:raw"])), []);
+});
+
+test("a node's tag badge names a sensitive tag first, then how many more", () => {
+  const tag = (name, source = "CATALOG") => ({ name, source });
+  assert.equal(tagLabel(undefined), "");
+  assert.equal(tagLabel([]), "");
+  assert.equal(tagLabel([tag("Lineage notes")]), "Lineage notes");
+  assert.equal(tagLabel([tag("Lineage notes"), tag("PII", "INTEGRATION"), tag("Owner")]), "PII +2");
+  assert.equal(tagLabel([tag("Data quality"), tag("Data quality")]), "Data quality"); // one name once
+  assert.equal(tagLabel([tag("A very long template display name indeed")]), "A very long template di…");
+});
+
+test("the view's nodes carry their tags and badge text", () => {
+  const graph = new LineageGraph();
+  graph.add({
+    graph: [
+      { ...job("load"), outEdges: ["dataset:wh:orders"] },
+      dataset("orders", {
+        tags: [
+          { name: "Confidential", source: "CATALOG" },
+          { name: "Owner", source: "CATALOG" },
+        ],
+      }),
+    ],
+  });
+  const view = buildView(graph, options("job:etl:load"));
+  const orders = view.nodes.find((n) => n.id === "dataset:wh:orders");
+  assert.equal(orders.tagLabel, "Confidential +1");
+  assert.equal(orders.tags.length, 2);
+  assert.equal(view.nodes.find((n) => n.id === "job:etl:load").tagLabel, "");
 });

@@ -30,6 +30,7 @@ from threadline.catalog import links, reads
 from threadline.catalog.changes import Planner, change_events, entry_name, group_name, template_name
 from threadline.catalog.propagation import propagated_tags
 from threadline.catalog.search import MAX_PAGE, search
+from threadline.catalog.suggest import MAX_SUGGESTIONS, suggest
 from threadline.errors import BadRequest, InvalidParameter, NotFound
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
 from threadline.openlineage.events import parse_event
@@ -51,6 +52,7 @@ from threadline.server.api.catalog_models import (
     EnumValueRename,
     SearchAnswer,
     SearchRequest,
+    SuggestAnswer,
     TagBatch,
     TagBatchAnswer,
     TagTemplateList,
@@ -576,3 +578,18 @@ async def lookup_entry(_key: ReadKey, state: State, linked_resource: LinkedResou
     registered entry that links it, else its implicit entry in the group ``@NAMESPACE``; with the
     file-set entries whose patterns cover a dataset."""
     return json_response(await read(state, links.lookup, linked_resource))
+
+
+@router.get("/catalog:suggest", response_model=SuggestAnswer)
+async def suggest_catalog(
+    _key: ReadKey,
+    state: State,
+    query: Annotated[
+        str | None,
+        Depends(params.text_param("q", "The query as typed; its last word is completed.", strip=False)),
+    ],
+    limit: Annotated[int, Depends(params.int_param("limit", "Most suggestions", 10, 1, MAX_SUGGESTIONS))],
+) -> Response:
+    """Type-ahead for the search box: what the query's last word may become (qualifiers, templates,
+    their fields and values, entry types, systems, groups, entries)."""
+    return json_response(await read(state, suggest, query or "", limit=limit))

@@ -270,6 +270,46 @@ class SearchAnswer(Model):
     facets: SearchFacets | None = None
 
 
+class CatalogFile(Model):
+    """A catalog file: tag templates, then entry groups with their entries and tags (docs/catalog.md,
+    "Catalog as code"); tag values may be plain, typed by the templates' fields."""
+
+    tag_templates: list[dict[str, Any]] | None = None
+    entry_groups: list[dict[str, Any]] | None = None
+
+
+class ApplyChange(Model):
+    """One change a catalog file makes."""
+
+    action: str = Field(description="create, update or delete.")
+    kind: str = Field(description="template, group, entry or tag.")
+    name: str
+    keys: list[str] = Field(description="For an update: the fields that differ.")
+    line: str = Field(description="The change in one line, as `threadline catalog apply` prints it.")
+
+
+class ApplyAnswer(Model):
+    changes: list[ApplyChange]
+    applied: bool = Field(description="Whether the changes were made (false for a dry run or none).")
+
+
+class Suggestion(Model):
+    """One completion of the query's last word."""
+
+    text: str = Field(description="What replaces the last word.")
+    query: str = Field(description="The whole query with it.")
+    kind: str = Field(description="qualifier, template, field, value, entry, type, system, parent or name.")
+    label: str
+    detail: str | None = None
+    entry: str | None = Field(None, description="An entry's name (entryGroups/G/entries/E): open it.")
+    complete: bool = Field(description="Whether the word is finished (else a value is still to come).")
+
+
+class SuggestAnswer(Model):
+    word: str = Field(description="The word completed: the query's last.")
+    suggestions: list[Suggestion]
+
+
 class Deleted(Model):
     """An empty object: done."""
 

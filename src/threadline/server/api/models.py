@@ -567,6 +567,18 @@ class ColumnHits(Model):
     results: list[ColumnHit]
 
 
+class NodeTag(Model):
+    """A catalog tag of a lineage node (its badge): the template's display name, or the producer's tag."""
+
+    name: str
+    source: str = Field(description="CATALOG (a catalog entry's tag) or INTEGRATION (sent by a producer).")
+    template: str | None = None
+    entry: str | None = Field(None, description="The catalog entry that holds the tag.")
+    via: str | None = Field(None, description="filePattern: the entry names the dataset by its patterns.")
+    columns: list[str] | None = Field(None, description="The columns it is on, if any.")
+    on_entry: bool | None = Field(None, description="Whether it is on the entry (the node) itself.")
+
+
 class CompactNode(Model):
     id: str
     type: str
@@ -574,6 +586,7 @@ class CompactNode(Model):
     namespace: str
     distance: int
     out_edges: list[str]
+    tags: list[NodeTag] | None = None
 
 
 class CompactLineage(Timespan):

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from threadline.server.api import (
     catalog,
+    catalog_files,
     datasets,
     events,
     ingest,
@@ -50,7 +51,7 @@ MARQUEZ: tuple[APIRouter, ...] = (
     search.router,
 )
 #: The Data Catalog (``/api/v1/catalog/``, in Data Catalog v1's JSON).
-CATALOG: tuple[APIRouter, ...] = (catalog.router,)
+CATALOG: tuple[APIRouter, ...] = (catalog.router, catalog_files.router)
 #: The web UI's API (its pages and files are served by ``server.web.WebUI``).
 UI: tuple[APIRouter, ...] = (insights.router, ui_lineage.router, ui_pages.router, pipelines.router)
 

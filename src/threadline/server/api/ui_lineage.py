@@ -9,7 +9,8 @@ and answers in a compact shape, with what the canvas shows of each node and noth
                 "latestRunState": "FAILED",                                # jobs
                 "model": false,                                            # datasets
                 "fields": [{"name": …, "type": …}],                        # datasets, fields=true
-                "more": ["up"]}, …],                                       # see below
+                "more": ["up"],                                            # see below
+                "tags": [{"name": "PII", "source": "CATALOG", …}]}, …],   # nodes with tags
      "direction": "both", "depth": 4, "asOf": null,
      "firstEventTime": "2024-05-01T…", "lastEventTime": "2024-05-02T…"}
 
@@ -19,6 +20,10 @@ one node's details when it is selected.
 
 ``more`` is given for the nodes at the depth limit: the sides (``up``, ``down``) on which the node
 has edges the answer does not hold, so the UI offers to expand exactly the nodes that have more.
+
+``tags`` are the node's catalog tags, for its badges: those of the entries that link it and, for a
+dataset, of the file-set entries that name it, and those its producers sent
+(:func:`threadline.catalog.node_tags.node_tags` says what each holds); nodes without tags have none.
 
 ``firstEventTime`` and ``lastEventTime`` are the time span of the whole log (as ``/api/v1/ui/timespan``
 gives it): the range of the view's as-of control, so the view needs no second request to draw it.
@@ -33,6 +38,7 @@ from fastapi import Depends, Query
 from sqlalchemy import Connection
 from starlette.responses import Response
 
+from threadline.catalog.node_tags import LineageNode, node_tags
 from threadline.graph.describe import describe
 from threadline.graph.edges import SqlEdges
 from threadline.graph.model import DATASET, JOB, Edge, Node, Subgraph
@@ -120,6 +126,13 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
     artifacts = load_facet(connection, "dataset", dataset_keys, "threadline_artifact")
     fields = _fields_of(connection, dataset_ids) if query.fields else {}
     more = _beyond(connection, subgraph, query.depth, query.as_of)
+    tags = node_tags(
+        connection,
+        [
+            LineageNode(d.node_id, "job" if n.kind == JOB else "dataset", str(n.id), d.namespace, d.name)
+            for n, d in info.items()
+        ],
+    )
     outgoing: dict[Node, list[str]] = {}
     # Sorting by plain tuples: the nodes' generated comparisons cost more than the rest of the answer.
     for source_node, target in sorted(subgraph.edges, key=lambda e: (_node_key(e[0]), _node_key(e[1]))):
@@ -155,6 +168,8 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
                 entry["fields"] = fields.get(node.id, [])
         if node in more:
             entry["more"] = more[node]
+        if described.node_id in tags:
+            entry["tags"] = tags[described.node_id]
         nodes.append(entry)
     return {
         "graph": nodes,

@@ -339,6 +339,7 @@ export class CanvasGraph {
     ctx.setLineDash([]);
     if (rounded) this.paintBadges(ctx, zoom, shown);
     else this.paintStripes(ctx, shown);
+    if (zoom >= LABEL_ZOOM) this.paintTags(ctx, shown);
     if (zoom >= LABEL_ZOOM) this.paintLabels(ctx, shown);
     this.paintHandles(ctx, zoom, visible);
     ctx.globalAlpha = 1;
@@ -410,6 +411,29 @@ export class CanvasGraph {
         ctx.fillStyle = "#ffffff";
         ctx.fillText(n.producer.short.slice(0, 3), x + 15, n.y);
       }
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  /** Each tagged node's tag badge: a pill over its top right corner, as cy-graph.js draws it. */
+  paintTags(ctx, nodes) {
+    ctx.font = `700 11px ${FONT}`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.lineWidth = 1.5;
+    for (const n of nodes) {
+      if (!n.tag) continue;
+      ctx.globalAlpha = this.marks && !this.marks.nodes.has(n.ref) ? 0.18 : 1;
+      const x = n.x + n.width / 2 - n.tag.width - 10;
+      const y = n.y - n.height / 2 - 9;
+      ctx.beginPath();
+      ctx.roundRect(x, y, n.tag.width, 18, 9);
+      ctx.fillStyle = "#fff7ed";
+      ctx.fill();
+      ctx.strokeStyle = "#ea580c";
+      ctx.stroke();
+      ctx.fillStyle = "#9a3412";
+      ctx.fillText(n.tag.text, x + n.tag.width / 2, y + 9.5);
     }
     ctx.globalAlpha = 1;
   }

@@ -53,6 +53,29 @@ function badge(producer, kind) {
   return url;
 }
 
+const TAG_HEIGHT = 18;
+const tagCache = new Map();
+
+/** A node's tag badge as an SVG pill (a data: URL): the text is escaped for XML, so a tag's name
+ * is drawn as it is, never read as markup. */
+function tagPill(tag) {
+  const key = `${tag.width}|${tag.text}`;
+  if (tagCache.has(key)) return tagCache.get(key);
+  const text = tag.text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const w = tag.width;
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${TAG_HEIGHT}" viewBox="0 0 ${w} ${TAG_HEIGHT}">` +
+    `<rect x="0.75" y="0.75" width="${w - 1.5}" height="${TAG_HEIGHT - 1.5}" rx="${(TAG_HEIGHT - 1.5) / 2}" fill="#fff7ed" stroke="#ea580c" stroke-width="1.5"/>` +
+    `<text x="${w / 2}" y="12.6" text-anchor="middle" font-family="system-ui,sans-serif" font-size="11" font-weight="700" fill="#9a3412">${text}</text></svg>`;
+  const url = `data:image/svg+xml;utf8,${encodeURIComponent(svg)}`;
+  tagCache.set(key, url);
+  return url;
+}
+
+/** A tagged node's background images, in order: its producer badge (if any), then its tag pill over
+ * the top right corner; each property lists its value for each image. */
+const withTag = (ele, icon, tag) => (ele.data("badge") === "none" ? [tag] : [icon, tag]);
+
 function stylesheet() {
   return [
     {
@@ -84,6 +107,20 @@ function stylesheet() {
         "background-clip": "none",
         "background-image-containment": "over",
         "background-image-smoothing": "yes",
+      },
+    },
+    {
+      selector: "node.tagged",
+      style: {
+        "background-image": (ele) => withTag(ele, ele.data("badge"), ele.data("tagImage")),
+        "background-width": (ele) => withTag(ele, 30, ele.data("tagWidth")),
+        "background-height": (ele) => withTag(ele, 30, TAG_HEIGHT),
+        "background-position-x": (ele) => withTag(ele, 8, ele.data("width") - ele.data("tagWidth") - 10),
+        "background-position-y": (ele) => withTag(ele, "50%", -TAG_HEIGHT / 2),
+        // every per-image property needs a value for each image, or the tag takes the defaults (clipped)
+        "background-clip": (ele) => withTag(ele, "none", "none"),
+        "background-image-containment": (ele) => withTag(ele, "over", "over"),
+        "background-image-smoothing": (ele) => withTag(ele, "yes", "yes"),
       },
     },
     { selector: "node[kind = 'dataset']", style: { "background-color": "#eff6ff", "border-color": "#93c5fd" } },
@@ -255,9 +292,14 @@ function element(node) {
   };
   if (node.kind === "handle") Object.assign(data, { owner: node.owner, direction: node.direction });
   if (node.parent) data.parent = node.parent;
+  let classes = node.classes;
+  if (node.tag) {
+    Object.assign(data, { tagImage: tagPill(node.tag), tagWidth: node.tag.width, tag: node.tag.text });
+    classes = `${classes} tagged`;
+  }
   // A compound node (a dataset holding its columns) takes its place from its children.
   const position = node.kind === "table" ? undefined : { x: node.x, y: node.y };
-  return { group: "nodes", data, classes: node.classes, position };
+  return { group: "nodes", data, classes, position };
 }
 
 export class CytoscapeGraph {

@@ -8,8 +8,10 @@
 //   30-50 ms a frame while panning. The canvas renderer draws the same view in tens of milliseconds.
 //
 // Both draw labels as canvas text, so a hostile name cannot become markup. Both take the same placed
-// model: nodes {id, ref, kind, label, width, height, x, y, classes, producer, state} (plus owner and
+// model: nodes {id, ref, kind, label, width, height, x, y, classes, producer, state, tag} (plus owner and
 // direction for the expand handles, parent for columns) and edges {id, source, target, label, classes}.
+// `tag` is the node's catalog tag badge, {text, width}: a pill over the node's top right corner, drawn
+// as an image (Cytoscape) or on the canvas, so its text, a tag's name, never becomes markup.
 // A view model's node gives either its `label` or a `title` and `subtitle`: those are shortened here
 // (names.js) to what the node has room for, measured in the font the graph draws with.
 //
@@ -121,6 +123,7 @@ async function placeNodes(model, direction, defaultWidth, peers) {
       classes: node.classes || "",
       producer: node.producer || null,
       state: node.state || null,
+      tag: node.tagLabel ? { text: node.tagLabel, width: Math.ceil(textWidth(node.tagLabel) + 16) } : null,
     });
     // Expand handles: upstream before the node, downstream after it (left and right, or above and below).
     for (const [way, side] of [

@@ -29,6 +29,20 @@ import { jobTypeLabel, producerOf } from "./producers.js";
  * @property {("up" | "down")[]} [more] the sides on which it has edges beyond the answer
  * @property {string[]} [outEdges] the ids of the nodes it has edges to
  * @property {number} [distance] edges from the centre (0: the centre)
+ * @property {NodeTag[]} [tags] its catalog tags (the badges)
+ */
+
+/**
+ * A catalog tag of a node (ui_lineage.py, catalog/node_tags.py): a template's display name on an
+ * entry that links the node (or names the dataset by its file patterns), or a producer's tag.
+ * @typedef {object} NodeTag
+ * @property {string} name what the badge says
+ * @property {"CATALOG" | "INTEGRATION"} source
+ * @property {string} [template] the template's id (catalog tags)
+ * @property {string} [entry] the entry that holds it (catalog tags)
+ * @property {string} [via] "filePattern" when the entry names the dataset by its file patterns
+ * @property {string[]} [columns] the columns it is on
+ * @property {boolean} [onEntry] whether it is on the node itself
  */
 
 /**
@@ -64,6 +78,8 @@ import { jobTypeLabel, producerOf } from "./producers.js";
  * @property {number} [height]
  * @property {string} [parent] a field's table node
  * @property {string} [dataset] a field's dataset name
+ * @property {NodeTag[]} [tags] its catalog tags
+ * @property {string} [tagLabel] the text of its tag badge ("PII +2"), if it has tags
  */
 
 /**
@@ -88,6 +104,8 @@ import { jobTypeLabel, producerOf } from "./producers.js";
  */
 
 export const DEFAULT_FANOUT = 12;
+// Tags people look for first: these come first on a node's badge, whatever their order.
+const SENSITIVE = /\b(pii|gdpr|hipaa|pci|phi|sensitive|personal|confidential|restricted|secret)\b/i;
 /** @type {Producer} */
 const NO_PRODUCER = { key: "other", label: "", short: "", color: "#94a3b8" };
 const KEEP = 8;
@@ -192,6 +210,19 @@ function describe(node, graph) {
 }
 
 /**
+ * The text of a node's tag badge: the first tag's name (a sensitive one first), then how many more.
+ * @param {NodeTag[] | undefined} tags
+ * @returns {string}
+ */
+export function tagLabel(tags) {
+  if (!tags?.length) return "";
+  const names = [...new Set(tags.map((t) => t.name))];
+  const first = names.find((n) => SENSITIVE.test(n)) || names[0];
+  const name = first.length > 24 ? `${first.slice(0, 23)}…` : first;
+  return names.length > 1 ? `${name} +${names.length - 1}` : name;
+}
+
+/**
  * The view model for graph.js: {nodes, edges, hidden} from the merged `graph`.
  * options: center, direction (upstream|downstream|both|undirected), expansions (Set of "up~id"),
  * unfolded (Set of "id~up"), fanout, pinned (ids to keep). A node gets an expand handle on a side
@@ -279,6 +310,8 @@ export function buildView(graph, options) {
       producer: described.producer,
       state: described.state,
       handles,
+      tags: node.tags || [],
+      tagLabel: tagLabel(node.tags),
       classes: [id === center ? "center" : "", described.state === "FAILED" ? "failed" : ""].filter(Boolean).join(" "),
     });
   }

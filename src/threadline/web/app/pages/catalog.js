@@ -1,9 +1,9 @@
-// The Data Catalog's pages: search (Data Catalog's grammar, facets), an entry (type, system, links to
+// The Data Catalog's pages: search (Data Catalog's grammar, type-ahead, facets), an entry (type, system, links to
 // lineage, schema with column tags, tags as typed cards with the template's names, history, a form to
 // tag it), and the tag templates.
 
 import { catalog } from "../catalog-api.js";
-import { details, formatTime, h, link, relativeTime, replace, section, table } from "../dom.js";
+import { debounce, details, formatTime, h, link, relativeTime, replace, section, table } from "../dom.js";
 import { datasetUrl, lineageUrl, parseNodeId } from "../nodes.js";
 import { navigate } from "../router.js";
 import { errorBox, pageHeader } from "./common.js";
@@ -19,7 +19,135 @@ const lastPart = (name) =>
     .split("/")
     .pop();
 
-/** A search page: the query box, the results, and facet counts that narrow the query. */
+const SUGGEST_KINDS = {
+  qualifier: "qualifier",
+  template: "template",
+  field: "field",
+  value: "value",
+  entry: "entry",
+  type: "type",
+  system: "system",
+  parent: "group",
+  name: "entry",
+};
+
+/**
+ * Type-ahead on the query box (an ARIA combobox, like the header's search): as the user types, the
+ * server's suggestions for the query's last word (qualifiers, templates, their fields and values,
+ * types, systems, groups, entries), asked after a 150 ms pause, each keystroke cancelling the request
+ * before. Arrow keys move; Enter takes the suggestion moved to (else it searches), Tab the one moved
+ * to or the first; an entry opens its page, the rest complete the word (a qualifier waiting for its
+ * value asks again); Escape closes the list.
+ * Returns the list element, to place under the box.
+ */
+function typeAhead(box) {
+  const list = h("ul", { id: "catalog-suggestions", role: "listbox", class: "catalog-suggestions", hidden: true });
+  box.setAttribute("role", "combobox");
+  box.setAttribute("aria-autocomplete", "list");
+  box.setAttribute("aria-controls", "catalog-suggestions");
+  box.setAttribute("aria-expanded", "false");
+  box.setAttribute("autocomplete", "off");
+  let items = [];
+  let shownFor = null; // the query the suggestions shown are for
+  let active = -1;
+  let controller = null;
+  const close = () => {
+    list.hidden = true;
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (index) => {
+    active = index;
+    [...list.children].forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    if (index >= 0 && list.children[index]) box.setAttribute("aria-activedescendant", list.children[index].id);
+    else box.removeAttribute("aria-activedescendant");
+  };
+  let ask = () => {};
+  const take = (item) => {
+    close();
+    if (item.entry) {
+      navigate(entryUrl(item.entry));
+      return;
+    }
+    box.value = item.query;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+    if (!item.complete) ask(box.value);
+  };
+  const show = (found) => {
+    items = found.suggestions;
+    shownFor = box.value;
+    if (!items.length) {
+      close();
+      return;
+    }
+    list.replaceChildren(
+      ...items.map((item, i) => {
+        const li = h(
+          "li",
+          { id: `catalog-suggestion-${i}`, role: "option", "aria-selected": "false", class: "search-option" },
+          h("span", { class: "kind-badge" }, SUGGEST_KINDS[item.kind] || item.kind),
+          h(
+            "span",
+            { class: "search-text" },
+            h("span", { class: "search-title" }, item.kind === "entry" ? item.label : item.text),
+            h(
+              "span",
+              { class: "search-subtitle" },
+              item.kind === "entry"
+                ? item.detail
+                : [item.label, item.detail].filter((t) => t && t !== item.text).join(" · "),
+            ),
+          ),
+        );
+        li.addEventListener("mousedown", (event) => event.preventDefault()); // keep the focus in the box
+        li.addEventListener("click", () => take(item));
+        return li;
+      }),
+    );
+    list.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    highlight(-1);
+  };
+  ask = debounce(async (q) => {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    try {
+      const found = await catalog.suggest(q, { signal: controller.signal });
+      if (box.value === q && document.activeElement === box) show(found);
+    } catch (error) {
+      if (error.name !== "AbortError") close(); // type-ahead is a help: the search itself says what is wrong
+    }
+  }, 150);
+  box.addEventListener("input", () => ask(box.value));
+  box.addEventListener("focus", () => ask(box.value));
+  box.addEventListener("blur", () => setTimeout(close, 150));
+  box.addEventListener("keydown", (event) => {
+    // suggestions for what the box held before the last keystroke are not taken: newer ones are coming
+    const open = !list.hidden && items.length && shownFor === box.value;
+    if (event.key === "ArrowDown" && open) {
+      event.preventDefault();
+      highlight((active + 1) % items.length);
+    } else if (event.key === "ArrowUp" && open) {
+      event.preventDefault();
+      highlight((active - 1 + items.length) % items.length);
+    } else if (event.key === "Enter" && open && active >= 0) {
+      event.preventDefault(); // a suggestion chosen with the arrows; else Enter searches
+      take(items[active]);
+    } else if (event.key === "Tab" && open && !event.shiftKey) {
+      event.preventDefault();
+      take(items[Math.max(active, 0)]);
+    } else if (event.key === "Tab" && !list.hidden && !event.shiftKey) {
+      event.preventDefault(); // the list is being brought up to date: stay in the box
+    } else if (event.key === "Escape") {
+      close();
+    }
+  });
+  return list;
+}
+
+/** A search page: the query box with type-ahead, the results, and facet counts that narrow the query. */
 export async function catalogSearchPage({ query, outlet, signal }) {
   document.title = "Catalog · threadline";
   const q = query.get("q") || "";
@@ -42,7 +170,7 @@ export async function catalogSearchPage({ query, outlet, signal }) {
         navigate(`/catalog?q=${encodeURIComponent(box.value.trim())}`);
       },
     },
-    box,
+    h("div", { class: "catalog-query-box" }, box, typeAhead(box)),
     h("button", { type: "submit" }, "Search"),
   );
   const help = h(
@@ -146,8 +274,9 @@ function valueText(value) {
   return JSON.stringify(value);
 }
 
-/** A tag as a card: the template's display name, then its fields in the template's order. */
-function tagCard(tag) {
+/** A tag as a card: the template's display name, then its fields in the template's order; a person's
+ * tag (not a producer's, not a propagated one) with Edit and Delete when `actions` are given. */
+function tagCard(tag, actions = null) {
   const fields = Object.entries(tag.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
   return h(
     "div",
@@ -172,7 +301,68 @@ function tagCard(tag) {
       { class: "details" },
       fields.flatMap(([id, value]) => [h("dt", null, value.displayName || id), h("dd", null, valueText(value))]),
     ),
+    actions && (!tag.source || tag.source === "USER") ? tagActions(tag, actions) : null,
   );
+}
+
+/** Edit (fills the form with the tag) and Delete (asks to confirm in place, then deletes). */
+function tagActions(tag, { edit, remove }) {
+  const box = h("div", { class: "tag-card-actions" });
+  const status = h("span", { class: "muted small", role: "status" });
+  let confirm = () => {};
+  const idle = () =>
+    replace(
+      box,
+      h(
+        "button",
+        { type: "button", class: "small ghost", "data-action": "edit-tag", onclick: () => edit(tag) },
+        "Edit",
+      ),
+      h(
+        "button",
+        { type: "button", class: "small ghost", "data-action": "delete-tag", onclick: () => confirm() },
+        "Delete",
+      ),
+      status,
+    );
+  confirm = () =>
+    replace(
+      box,
+      h("span", { class: "small" }, "Delete this tag? "),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "small danger",
+          "data-action": "confirm-delete",
+          onclick: async () => {
+            replace(box, h("span", { class: "muted small" }, "Deleting…"));
+            try {
+              await remove(tag);
+            } catch (error) {
+              idle();
+              status.textContent = ` Not deleted: ${error.message}`;
+            }
+          },
+        },
+        "Delete",
+      ),
+      h("button", { type: "button", class: "small ghost", onclick: idle }, "Keep"),
+    );
+  idle();
+  return box;
+}
+
+/** A tag field's value as the form's input holds it. */
+function inputText(value) {
+  if (!value) return "";
+  if ("stringValue" in value) return value.stringValue;
+  if ("richtextValue" in value) return value.richtextValue;
+  if ("doubleValue" in value) return String(value.doubleValue);
+  if ("boolValue" in value) return String(value.boolValue);
+  if ("timestampValue" in value) return value.timestampValue;
+  if ("enumValue" in value) return value.enumValue.displayName;
+  return "";
 }
 
 function columnRows(columns, prefix, tagsByColumn) {
@@ -192,8 +382,12 @@ function columnRows(columns, prefix, tagsByColumn) {
   });
 }
 
-/** A form that writes a tag of a chosen template (needs a key with the write scope). */
-function tagForm(group, entryId, templates, columns, onWritten) {
+/**
+ * A form that writes a tag of a chosen template on the entry or a column (needs a key with the write
+ * scope: the server's 401 or 403 asks for one). When the entry already has that tag, the form holds
+ * its values and updates it. Returns {form, edit(tag)}: `edit` fills the form with a tag.
+ */
+function tagForm(group, entryId, templates, columns, tags, onWritten) {
   const status = h("p", { class: "muted small", role: "status" });
   const fieldsBox = h("div", { class: "tag-fields" });
   const select = h(
@@ -208,9 +402,15 @@ function tagForm(group, entryId, templates, columns, onWritten) {
     columns.map((c) => h("option", { value: c }, c)),
   );
   const inputs = new Map();
+  const button = h("button", { type: "submit" }, "Save tag");
   const render = () => {
     inputs.clear();
     const template = templates.find((t) => lastPart(t.name) === select.value);
+    const current = tags.find(
+      (t) =>
+        lastPart(t.template) === select.value && (t.column || "") === column.value && (t.source || "USER") === "USER",
+    );
+    button.textContent = current ? "Update tag" : "Save tag";
     const fields = Object.entries(template?.fields || {}).sort((a, b) => (b[1].order || 0) - (a[1].order || 0));
     replace(
       fieldsBox,
@@ -239,6 +439,7 @@ function tagForm(group, entryId, templates, columns, onWritten) {
             step: "any",
             placeholder: type === "TIMESTAMP" ? "2026-01-31T12:00:00Z" : "",
           });
+        input.value = inputText(current?.fields?.[id]);
         inputs.set(id, [type, input]);
         return h(
           "label",
@@ -251,6 +452,7 @@ function tagForm(group, entryId, templates, columns, onWritten) {
     );
   };
   select.addEventListener("change", render);
+  column.addEventListener("change", render);
   render();
   const submit = async (event) => {
     event.preventDefault();
@@ -278,15 +480,24 @@ function tagForm(group, entryId, templates, columns, onWritten) {
       status.textContent = `Not saved: ${error.message}${error.advice ? ` ${error.advice}` : ""}`;
     }
   };
-  return h(
+  const form = h(
     "form",
     { class: "tag-form", onsubmit: submit },
     h("label", null, "Template ", select),
     h("label", null, "On ", column),
     fieldsBox,
-    h("button", { type: "submit" }, "Save tag"),
+    button,
     status,
   );
+  const edit = (tag) => {
+    select.value = lastPart(tag.template);
+    column.value = tag.column || "";
+    render();
+    status.textContent = "";
+    form.scrollIntoView({ block: "center" });
+    fieldsBox.querySelector("input, select")?.focus();
+  };
+  return { form, edit };
 }
 
 /** An entry: what it is, where lineage has it, its schema and tags, and its history. */
@@ -332,6 +543,26 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   const columns = columnRows(entry.schema?.columns, "", byColumn);
   const matching = extra.matchingDatasets || [];
   const reload = () => navigate(window.location.pathname + window.location.search, { replace: true });
+  const form = templates.length
+    ? tagForm(
+        group,
+        entryId,
+        templates,
+        columns.map((row) => row[0].textContent),
+        tags,
+        reload,
+      )
+    : null;
+  const actions = form
+    ? {
+        edit: form.edit,
+        remove: async (tag) => {
+          await catalog.deleteTag(group, entryId, tag.name.split("/tags/").pop());
+          reload();
+        },
+      }
+    : null;
+  const card = (tag) => tagCard(tag, actions);
   replace(
     outlet,
     header,
@@ -373,7 +604,7 @@ export async function catalogEntryPage({ params, outlet, signal }) {
       ),
       section(
         `Tags (${ownTags.length})`,
-        h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(tagCard)),
+        h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(card)),
         tags.length ? null : h("p", { class: "empty" }, "No tags yet."),
       ),
     ),
@@ -400,21 +631,10 @@ export async function catalogEntryPage({ params, outlet, signal }) {
       `Schema (${columns.length} columns)`,
       table(["Column", "Type", "Mode", "Tags", "Description"], columns, { empty: "No schema." }),
       [...byColumn.values()].flat().length
-        ? h("div", { class: "tag-cards" }, [...byColumn.values()].flat().map(tagCard))
+        ? h("div", { class: "tag-cards", id: "column-tags" }, [...byColumn.values()].flat().map(card))
         : null,
     ),
-    templates.length
-      ? section(
-          "Tag this entry",
-          tagForm(
-            group,
-            entryId,
-            templates,
-            columns.map((row) => row[0].textContent),
-            reload,
-          ),
-        )
-      : null,
+    form ? section("Tag this entry", form.form) : null,
     section(
       "History",
       table(

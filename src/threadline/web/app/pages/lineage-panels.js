@@ -29,8 +29,43 @@ const RELATIONS = {
   none: "is not connected to",
 };
 
+/** A catalog tag's pill (the name as text, never markup). */
+const tagPill = (tag) => h("span", { class: `node-tag source-${String(tag.source || "").toLowerCase()}` }, tag.name);
+
+/** The catalog entry page of an entry's name (entryGroups/G/entries/E). */
+function entryUrl(name) {
+  const [, group, , entry] = name.split("/");
+  return `/catalog/entryGroups/${encodeURIComponent(group)}/entries/${encodeURIComponent(entry)}`;
+}
+
+/** A node's catalog tags in its panel: each tag, where it is (the node, its columns) and the entry
+ * that holds it, linked. */
+function tagList(tags) {
+  return h(
+    "ul",
+    { class: "node-tags compact" },
+    tags.map((tag) =>
+      h(
+        "li",
+        null,
+        tagPill(tag),
+        tag.columns?.length
+          ? h("span", { class: "muted small" }, ` on ${tag.onEntry ? "it and " : ""}${tag.columns.join(", ")}`)
+          : null,
+        tag.entry
+          ? [
+              " ",
+              link(entryUrl(tag.entry), h("span", { class: "small" }, tag.entry.split("/").pop())),
+              tag.via === "filePattern" ? h("span", { class: "muted small" }, " (by its file patterns)") : null,
+            ]
+          : h("span", { class: "muted small" }, " from the producer"),
+      ),
+    ),
+  );
+}
+
 /**
- * Fill the node list: `items` [{id, name, kind, producer?, state?, label?, parent?, action?}], sorted
+ * Fill the node list: `items` [{id, name, kind, producer?, state?, label?, parent?, action?, tags?}], sorted
  * by name; a click calls the item's `action`, else `onTap(id)`.
  */
 export function renderNodeList(list, summary, items, onTap) {
@@ -45,6 +80,7 @@ export function renderNodeList(list, summary, items, onTap) {
         producer: item.producer,
         state: item.state,
         label: item.label,
+        tags: item.tags?.map((t) => t.name).join(", "),
       }).filter(([, value]) => value),
     );
   list.replaceChildren(
@@ -60,6 +96,7 @@ export function renderNodeList(list, summary, items, onTap) {
           item.name,
         ),
         item.state ? [" ", statePill(item.state)] : null,
+        item.tags?.length ? [" ", item.tags.map(tagPill)] : null,
       ),
     ),
   );
@@ -185,6 +222,7 @@ export function nodePanel(id, page) {
     h("p", { class: "muted namespace" }, node.namespace || ""),
     h("dl", { class: "details" }, facts),
     more,
+    node.tags?.length ? [h("h3", null, "Catalog tags"), tagList(node.tags)] : null,
     actions,
   );
 }

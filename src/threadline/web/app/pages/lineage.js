@@ -216,6 +216,7 @@ class LineagePage {
               producer: n.producer.key,
               state: n.state,
               label: result.labels.get(n.id)?.split("\n")[0],
+              tags: n.tags,
             },
       ),
     );
