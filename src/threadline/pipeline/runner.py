@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import threadline.tracking as tl
@@ -27,7 +28,7 @@ from threadline.pipeline.declare import Extract, Pipeline, Transform
 from threadline.pipeline.lake import Lake
 from threadline.pipeline.lineage import column_lineage
 from threadline.pipeline.state import last_cursors
-from threadline.pipeline.warehouse import BOOKKEEPING, Warehouse
+from threadline.pipeline.warehouse import BOOKKEEPING, open_warehouse, version_stamp
 
 if TYPE_CHECKING:
     from threadline.pipeline.config import Environment
@@ -95,7 +96,7 @@ class _Runner:
         self.env_name = env_name
         self.env = env
         self.lake = Lake(env.lake)
-        self.warehouse = Warehouse(env)
+        self.warehouse = open_warehouse(env)
         self.versions: dict[str, str] = {}  #: staging table -> its version (the run that wrote it)
         self.result = PipelineResult(pipeline.name, env_name, None)
 
@@ -253,7 +254,15 @@ class _Runner:
         with self.stage("promote", tables=tables, cursors=self.result.cursors) as run:
             for table in tables:
                 self._table_input(run, table)
-            self.warehouse.promote(tables)
+            version = version_stamp()
+            pointer = None
+            if self.env.lake_production:  # written first; switched once the warehouse committed
+                batches = {t: partial(self.warehouse.arrow_batches, t) for t in tables}
+                pointer = self.lake.write_version(version, batches)
+            self.warehouse.promote(tables, version)
+            if pointer is not None:
+                self.lake.switch(pointer)
+                run.log_param("lake_version", version)
             for table in tables:
                 run.output(
                     self.warehouse.uri(table, production=True),
