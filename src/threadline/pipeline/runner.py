@@ -129,7 +129,10 @@ class _Runner:
             data = source.read(step.cursor, since)
             run.input(source.uri)
             landed = self.lake.land(step.table, data)
-            run.output(landed.path, store=True)
+            if "://" in landed.path:  # a remote lake: the SDK hashes local files only; the lake hashed it
+                run.output(landed.path, facets={"version": _version(f"blake3:{landed.content_hash}")})
+            else:
+                run.output(landed.path, store=True)
             run.log_metric("rows", landed.rows)
             if step.cursor and data.num_rows:
                 import pyarrow.compute as pc

@@ -446,9 +446,9 @@ class DuckDBWarehouse(Warehouse):
 
     def arrow_batches(self, table: str, *, production: bool = False) -> pa.RecordBatchReader:
         """The table's rows as Arrow record batches, streamed."""
-        return self.connection.execute(
+        return self.connection.sql(
             f"SELECT * FROM {self.qualified(table, production=production)}"
-        ).fetch_record_batch()
+        ).to_arrow_reader()
 
     def _versions_of(self, table: str) -> list[str]:
         """The versioned tables of ``table`` in the staging schema."""
