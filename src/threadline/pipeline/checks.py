@@ -393,7 +393,9 @@ def _python_checks(
     from pandera.errors import SchemaErrors
 
     frame = warehouse.frame(table)
-    schema = pa.DataFrameSchema(checks=[pa.Check(c.function, name=c.label) for c in checks])
+    schema = pa.DataFrameSchema(
+        checks=[pa.Check(c.function, name=c.label) for c in checks if c.function is not None]
+    )
     cases = pd.DataFrame(columns=["check_number", "failure_case", "index"])
     try:
         schema.validate(frame, lazy=True)
@@ -408,7 +410,7 @@ def _python_checks(
             whole[int(number)] = str(case)
         else:
             indexes[int(number)].add(index)
-    out = []
+    out: list[tuple[Check, CheckResult, set[Any]]] = []
     for number, check in enumerate(checks):
         ids = indexes[number]
         if not ids and number in whole:

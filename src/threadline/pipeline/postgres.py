@@ -101,9 +101,9 @@ class PostgresWarehouse(Warehouse):
         """Run ``sql`` (``?`` placeholders when ``params`` are given) and return its rows."""
         with self.connection.cursor() as cursor:
             if params:
-                cursor.execute(sql.replace("?", "%s"), list(params))  # type: ignore[arg-type]
+                cursor.execute(sql.replace("?", "%s"), list(params))
             else:
-                cursor.execute(sql)  # type: ignore[arg-type]
+                cursor.execute(sql)
             return list(cursor.fetchall()) if cursor.description else []
 
     def _frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -111,9 +111,9 @@ class PostgresWarehouse(Warehouse):
 
         with self.connection.cursor() as cursor:
             if params:
-                cursor.execute(sql.replace("?", "%s"), list(params))  # type: ignore[arg-type]
+                cursor.execute(sql.replace("?", "%s"), list(params))
             else:
-                cursor.execute(sql)  # type: ignore[arg-type]
+                cursor.execute(sql)
             names = [d.name for d in cursor.description or []]
             return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
 
@@ -149,7 +149,7 @@ class PostgresWarehouse(Warehouse):
         self.execute(f"CREATE TEMPORARY TABLE {BATCH} ({columns})")
         names = ", ".join(quote(name) for name in types)
         converters = [_json_safe if types[field.name] == "jsonb" else None for field in batch.schema]
-        with self.connection.cursor() as cursor, cursor.copy(f"COPY {BATCH} ({names}) FROM STDIN") as copy:  # type: ignore[arg-type]
+        with self.connection.cursor() as cursor, cursor.copy(f"COPY {BATCH} ({names}) FROM STDIN") as copy:
             for chunk in batch.to_batches(max_chunksize=10_000):
                 table = pa.Table.from_batches([chunk])
                 values = [column.to_pylist() for column in table.columns]
