@@ -1,8 +1,9 @@
-"""The example pipeline end to end on DuckDB with a local lake, on a PostgreSQL warehouse (127.0.0.1:5432, a fresh pair of schemas
-per test) and on an ``s3://`` lake (moto's S3-compatible server, run in this process on a loopback
-port): good data is promoted (warehouse and lake production), bad data is blocked with production
-unchanged byte for byte, incremental extraction takes only the new rows, and a schema changed upstream
-fails the load with production untouched."""
+"""The example pipeline end to end on DuckDB with a local lake, on a PostgreSQL warehouse
+(127.0.0.1:5432, a fresh pair of schemas per test), on an ``s3://`` lake (moto's S3-compatible
+server, run in this process on a loopback port), and on both: good data is promoted (warehouse and
+lake production), bad data is blocked with production unchanged byte for byte, incremental
+extraction takes only the new rows, and a schema changed upstream fails the load with production
+untouched. Quarantine and custom checks on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -211,3 +212,43 @@ def test_a_schema_changed_upstream_fails_the_load(
     assert final_events(project, "shop.load.customers")[-1]["eventType"] == "FAIL"
     assert production(env) == before
     assert lake_production(env) == lake_before
+
+
+@pytest.mark.postgres
+def test_quarantine_and_custom_checks_on_postgresql(project: Path, pg_warehouse: dict[str, str]) -> None:
+    from threadline.pipeline import Pipeline, files
+    from threadline.pipeline.checks import between, matches, not_null, rows, sql_check
+
+    (project / "events.jsonl").write_text(
+        '{"id": 1, "kind": "click", "value": 3}\n{"id": 2, "kind": "view", "value": -4}\n'
+        '{"id": 3, "kind": "click", "value": null}\n{"id": 4, "kind": "view", "value": 8}\n'
+    )
+    env = {"lake": str(project / "lake"), **pg_warehouse}
+    pipeline = Pipeline("events", environments={"staging": env})
+    pipeline.base = project
+    pipeline.extract("events", files("events.jsonl"))
+    pipeline.validate(
+        "events",
+        not_null("value"),
+        between("value", min=0),
+        matches("kind", "cl|vi", severity="warn"),
+        rows("small ids", lambda frame: frame["id"] < 4, severity="warn"),
+        sql_check("no eights", "SELECT * FROM events WHERE value = 8", severity="warn"),
+        quarantine=True,
+    )
+    result = run_pipeline(pipeline, "staging")
+    assert result.promoted
+    assert [r[0] for r in production(env, bookkeeping=False)["events"]] == [1, 4]
+    statuses = {c.check.label: (c.status, c.failures) for s in result.stages for c in s.checks}
+    assert statuses == {
+        "not_null(value)": ("warned", 1),
+        "between(value)": ("warned", 1),
+        "matches(kind)": ("passed", 0),
+        "small ids": ("warned", 1),
+        "no eights": ("warned", 1),
+    }
+    with psycopg.connect(pg_warehouse["warehouse"]) as connection:
+        moved = connection.execute(
+            f'SELECT id, _failed_checks FROM "{pg_warehouse["staging_schema"]}".events_quarantine ORDER BY id'  # type: ignore[arg-type]
+        ).fetchall()
+    assert moved == [(2, "between(value)"), (3, "not_null(value)")]
