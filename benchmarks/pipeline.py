@@ -1,9 +1,11 @@
 """Pipeline overhead: the same staged pipeline with threadline's recording on and off, and the same
-work hand-written with duckdb and pyarrow, side by side in one process.
+work hand-written with duckdb and pyarrow, side by side in one process; then in-warehouse validation
+against pandera on pandas, and the zero-copy promotion of a large table against a copying one.
 
 Usage::
 
-    .venv/bin/python benchmarks/pipeline.py [--rows 200000] [--repeats 2]
+    .venv/bin/python benchmarks/pipeline.py [--rows 1000000] [--repeats 2]
+        [--promote-rows 10000000] [--only pipeline,checks,promote]
 
 The data: an ``orders`` Parquet file of ``--rows`` rows and 20 columns and a ``customers`` file of
 1,000 rows. The work, for each contender, from a fresh lake and warehouse:
@@ -21,11 +23,22 @@ Contenders:
   every event is in the store);
 - ``threadline (recording off)``: the same pipeline with ``threadline.configure(disabled=True)``;
 - ``hand-written``: pyarrow writes the lake files, DuckDB loads them, the checks are 40 SQL queries,
-  the transform one SQL statement, the promotion a transaction; it records nothing.
+  the transform one SQL statement, the promotion a transaction that copies each table into production
+  (threadline's renames them instead); it records nothing;
+- ``hand-written (rename)``: the same, promoting as threadline does (rename + view, no copy).
 
-Checks differ in kind: threadline's run on pandera over pandas (failing rows and samples collected),
-the hand-written ones are ``count(*)`` queries in DuckDB. The ratios say what the toolkit costs as a
-whole. The machine is shared: read the ratios, taken in the same run, not the absolute times.
+threadline's checks run inside DuckDB (one generated aggregate scan per table; failing rows and
+samples are fetched only for checks that fail), the hand-written ones are 40 ``count(*)`` queries.
+The ratios say what the toolkit costs as a whole.
+
+``checks``: the 20 checks on the 1M-row ``orders`` table, run by ``threadline.pipeline.checks``
+inside the warehouse, against the same 20 checks in pandera on pandas (the table's checked columns
+read into pandas, then ``DataFrameSchema.validate(lazy=True)``; also shown without the read).
+
+``promote``: a ``--promote-rows`` table promoted by threadline (a rename and a view, one transaction)
+against the copying promotion (``CREATE TABLE … AS SELECT``, drop, rename, one transaction).
+
+The machine is shared: read the ratios, taken in the same run, not the absolute times.
 """
 
 from __future__ import annotations
@@ -44,7 +57,18 @@ import pyarrow.parquet as pq
 
 import threadline
 from threadline.pipeline import Pipeline, files, run_pipeline
-from threadline.pipeline.checks import accepted_values, between, not_null, relationship, row_count, unique
+from threadline.pipeline.checks import (
+    Check,
+    accepted_values,
+    between,
+    not_null,
+    relationship,
+    row_count,
+    run_checks,
+    unique,
+)
+from threadline.pipeline.config import environment_from
+from threadline.pipeline.warehouse import open_warehouse
 from threadline.tracking import tracker
 
 SEGMENTS = ["retail", "wholesale", "online", "partner"]
@@ -79,6 +103,16 @@ GROUP BY c.segment, o.day
 """
 
 
+def order_checks() -> list[Check]:
+    """The 20 checks on ``orders``."""
+    checks = [not_null(c) for c in ["order_id", "customer_id", "amount", "quantity", "status", "day"]]
+    checks += [not_null(f"f{i}") for i in range(8)]
+    checks += [unique("order_id"), between("amount", min=0, max=1000), between("quantity", min=1, max=19)]
+    checks += [accepted_values("status", STATUSES), relationship("customer_id", "customers", "customer_id")]
+    checks += [row_count(min=1)]
+    return checks
+
+
 def declare(data: Path, work: Path) -> Pipeline:
     """The benchmark's pipeline."""
     pipeline = Pipeline(
@@ -89,12 +123,7 @@ def declare(data: Path, work: Path) -> Pipeline:
     )
     pipeline.extract("orders", files(str(data / "orders.parquet")))
     pipeline.extract("customers", files(str(data / "customers.parquet")))
-    checks = [not_null(c) for c in ["order_id", "customer_id", "amount", "quantity", "status", "day"]]
-    checks += [not_null(f"f{i}") for i in range(8)]
-    checks += [unique("order_id"), between("amount", min=0, max=1000), between("quantity", min=1, max=19)]
-    checks += [accepted_values("status", STATUSES), relationship("customer_id", "customers", "customer_id")]
-    checks += [row_count(min=1)]
-    pipeline.validate("orders", *checks)
+    pipeline.validate("orders", *order_checks())
     pipeline.transform("daily_revenue", sql=TRANSFORM)
     out = [not_null(c) for c in ["segment", "day", "orders", "revenue", "quantity"]] * 3
     out += [accepted_values("segment", SEGMENTS), between("revenue", min=0), between("orders", min=1)]
@@ -103,8 +132,9 @@ def declare(data: Path, work: Path) -> Pipeline:
     return pipeline
 
 
-def by_hand(data: Path, work: Path) -> None:
-    """The same work written with pyarrow and duckdb directly."""
+def by_hand(data: Path, work: Path, rename: bool = False) -> None:
+    """The same work written with pyarrow and duckdb directly; the promotion copies each table, or
+    with ``rename`` renames it and points a production view at it (as threadline does)."""
     lake = work / "lake" / "staging"
     con = duckdb.connect(str(work / "wh.duckdb"))
     con.execute("CREATE SCHEMA IF NOT EXISTS staging; CREATE SCHEMA IF NOT EXISTS analytics")
@@ -157,6 +187,10 @@ def by_hand(data: Path, work: Path) -> None:
     con.execute("SET search_path = 'main'")
     con.execute("BEGIN")
     for table in ("orders", "customers", "daily_revenue"):
+        if rename:
+            con.execute(f"ALTER TABLE staging.{table} RENAME TO {table}__v1")
+            con.execute(f"CREATE OR REPLACE VIEW analytics.{table} AS SELECT * FROM staging.{table}__v1")
+            continue
         con.execute(f"CREATE OR REPLACE TABLE analytics.{table}__next AS SELECT * FROM staging.{table}")
         con.execute(f"DROP TABLE IF EXISTS analytics.{table}")
         con.execute(f"ALTER TABLE analytics.{table}__next RENAME TO {table}")
@@ -164,14 +198,14 @@ def by_hand(data: Path, work: Path) -> None:
     con.close()
 
 
-def timed(name: str, data: Path, root: Path, recording: bool | None) -> float:
+def timed(name: str, data: Path, root: Path, recording: bool | str | None) -> float:
     work = Path(tempfile.mkdtemp(dir=root))
     (work / ".threadline").mkdir()
     os.chdir(work)
     tracker.reset()
     started = time.perf_counter()
-    if recording is None:
-        by_hand(data, work)
+    if recording is None or isinstance(recording, str):
+        by_hand(data, work, rename=recording == "rename")
     else:
         if not recording:
             threadline.configure(disabled=True)
@@ -183,13 +217,157 @@ def timed(name: str, data: Path, root: Path, recording: bool | None) -> float:
     return elapsed
 
 
+def pandera_on_pandas(warehouse: object, checks: list[Check]) -> tuple[float, float]:
+    """The same checks with pandera on pandas: (seconds with reading the columns into pandas,
+    seconds of ``validate`` alone)."""
+    import pandera.pandas as pa
+
+    started = time.perf_counter()
+    columns = sorted({c.column for c in checks if c.column})
+    frame = warehouse.frame("orders", columns)  # type: ignore[attr-defined]
+    customers = warehouse.frame("customers", ["customer_id"])["customer_id"]  # type: ignore[attr-defined]
+    read = time.perf_counter()
+    by_column: dict[str, list[object]] = {}
+    for check in checks:
+        column, kind = check.column, check.kind
+        if kind == "not_null":
+            made = pa.Check(lambda s: s.notna(), ignore_na=False, name=check.label)
+        elif kind == "unique":
+            made = pa.Check(lambda s: ~(s.duplicated(keep=False) & s.notna()), ignore_na=False)
+        elif kind == "between":
+            made = pa.Check.in_range(check.args["min"], check.args["max"])
+        elif kind == "accepted_values":
+            made = pa.Check.isin(check.args["values"])
+        elif kind == "relationship":
+            made = pa.Check(lambda s: s.isin(customers))
+        else:
+            continue
+        by_column.setdefault(str(column), []).append(made)
+    schema = pa.DataFrameSchema(
+        {name: pa.Column(checks=cs, nullable=True) for name, cs in by_column.items()},
+        checks=[pa.Check(lambda f: len(f) >= 1, name="row_count")],
+    )
+    schema.validate(frame, lazy=True)  # the data is good: every check passes here too
+    done = time.perf_counter()
+    return done - started, done - read
+
+
+def bench_checks(data: Path, root: Path, repeats: int) -> None:
+    """In-warehouse checks against pandera on pandas, same table, same run."""
+    work = Path(tempfile.mkdtemp(dir=root))
+    env = environment_from(
+        "staging", {"lake": str(work / "lake"), "warehouse": f"duckdb:///{work / 'wh.duckdb'}"}, "bench"
+    )
+    warehouse = open_warehouse(env)
+    try:
+        for table in ("orders", "customers"):
+            warehouse.load(table, pq.read_table(data / f"{table}.parquet"))
+        checks = order_checks()
+        rows = warehouse.count("orders")
+        ours, theirs, validate_only = [], [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            results, _ = run_checks(warehouse, "orders", checks)
+            ours.append(time.perf_counter() - started)
+            assert all(r.passed for r in results), [r.as_json() for r in results if not r.passed]
+            whole, alone = pandera_on_pandas(warehouse, checks)
+            theirs.append(whole)
+            validate_only.append(alone)
+    finally:
+        warehouse.close()
+    base = min(ours)
+    print(
+        f"\nvalidation of {rows:,} rows x {len(checks)} checks, best of {repeats}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'contender':<46}{'seconds':>10}{'vs in-warehouse':>18}")
+    for name, times in (
+        ("threadline, in the warehouse (DuckDB SQL)", ours),
+        ("pandera on pandas (read + validate)", theirs),
+        ("pandera on pandas (validate only)", validate_only),
+    ):
+        print(f"{name:<46}{min(times):>10.3f}{min(times) / base:>17.2f}x")
+
+
+def bench_promote(root: Path, rows: int, repeats: int) -> None:
+    """The zero-copy promotion of a ``rows``-row table against a copying one, same warehouse file."""
+    work = Path(tempfile.mkdtemp(dir=root))
+    env = environment_from(
+        "staging", {"lake": str(work / "lake"), "warehouse": f"duckdb:///{work / 'wh.duckdb'}"}, "bench"
+    )
+    warehouse = open_warehouse(env)
+    make = (
+        "SELECT range AS id, range * {k} AS amount, 'row ' || range::VARCHAR AS label, "
+        "range % 97 AS bucket FROM range({rows})"
+    )
+    swap, copy = [], []
+    try:
+        c = warehouse.connection  # type: ignore[attr-defined]
+        for k in range(repeats + 1):
+            c.execute(f"CREATE OR REPLACE TABLE staging.big AS {make.format(k=k + 1, rows=rows)}")
+            c.execute("CHECKPOINT")
+            started = time.perf_counter()
+            warehouse.promote(["big"])
+            if k:  # the first promotion creates production; the next ones replace it
+                swap.append(time.perf_counter() - started)
+            assert warehouse.count("big", production=True) == rows
+        # the copying promotion, as threadline did it before: copy, drop, rename, one transaction
+        for k in range(repeats):
+            c.execute(f"CREATE OR REPLACE TABLE staging.bigc AS {make.format(k=k + 1, rows=rows)}")
+            c.execute("CHECKPOINT")
+            started = time.perf_counter()
+            c.execute("BEGIN")
+            c.execute("CREATE OR REPLACE TABLE analytics.bigc__next AS SELECT * FROM staging.bigc")
+            c.execute("DROP TABLE IF EXISTS analytics.bigc")
+            c.execute("ALTER TABLE analytics.bigc__next RENAME TO bigc")
+            c.execute("COMMIT")
+            copy.append(time.perf_counter() - started)
+    finally:
+        warehouse.close()
+    print(f"\npromotion of a {rows:,}-row table, best of {repeats}; load {os.getloadavg()[0]:.1f}")
+    print(f"{'contender':<46}{'ms':>10}{'vs zero-copy':>18}")
+    for name, times in (("threadline (rename + view, one transaction)", swap), ("copy + swap", copy)):
+        print(f"{name:<46}{min(times) * 1000:>10.1f}{min(times) / min(swap):>17.1f}x")
+
+
+def bench_pipeline(data: Path, root: Path, rows: int, repeats: int) -> None:
+    """The whole pipeline: threadline with recording on and off against the hand-written one."""
+    contenders: dict[str, bool | str | None] = {
+        "hand-written": None,
+        "hand-written (rename)": "rename",
+        "threadline (recording off)": False,
+        "threadline": True,
+    }
+    timed("warm-up", data, root, True)  # imports (pandera, sqlglot...) and first-use caches
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):  # interleaved, so that load changes hit every contender alike
+        for name, recording in contenders.items():
+            times[name].append(timed(name, data, root, recording))
+    base = min(times["hand-written"])
+    off = min(times["threadline (recording off)"])
+    print(
+        f"pipeline of {rows:,} rows x 20 columns, 40 checks, best of {repeats}; load {os.getloadavg()[0]:.1f}"
+    )
+    renamed = min(times["hand-written (rename)"])
+    print(
+        f"{'contender':<30}{'seconds':>10}{'vs hand-written':>18}{'vs hand (rename)':>18}"
+        f"{'vs recording off':>18}"
+    )
+    for name in contenders:
+        best = min(times[name])
+        print(f"{name:<30}{best:>10.2f}{best / base:>17.2f}x{best / renamed:>17.2f}x{best / off:>17.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--promote-rows", type=int, default=10_000_000)
+    parser.add_argument("--only", default="pipeline,checks,promote")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     root = Path(tempfile.mkdtemp(prefix="threadline-bench-pipeline-"))
     os.environ["HOME"] = str(root)
     for name in list(os.environ):
@@ -199,22 +377,12 @@ def main() -> None:
         data = root / "data"
         data.mkdir()
         make_data(data, args.rows)
-        contenders = {"hand-written": None, "threadline (recording off)": False, "threadline": True}
-        timed("warm-up", data, root, True)  # imports (pandera, sqlglot...) and first-use caches
-        times: dict[str, list[float]] = {name: [] for name in contenders}
-        for _ in range(args.repeats):  # interleaved, so that load changes hit every contender alike
-            for name, recording in contenders.items():
-                times[name].append(timed(name, data, root, recording))
-        base = min(times["hand-written"])
-        off = min(times["threadline (recording off)"])
-        print(
-            f"pipeline of {args.rows:,} rows x 20 columns, 40 checks, best of {args.repeats}; "
-            f"load {os.getloadavg()[0]:.1f}"
-        )
-        print(f"{'contender':<30}{'seconds':>10}{'vs hand-written':>18}{'vs recording off':>18}")
-        for name in contenders:
-            best = min(times[name])
-            print(f"{name:<30}{best:>10.2f}{best / base:>17.2f}x{best / off:>17.2f}x")
+        if "pipeline" in parts:
+            bench_pipeline(data, root, args.rows, args.repeats)
+        if "checks" in parts:
+            bench_checks(data, root, args.repeats)
+        if "promote" in parts:
+            bench_promote(root, args.promote_rows, args.repeats)
     finally:
         os.chdir("/")
         shutil.rmtree(root, ignore_errors=True)

@@ -26,7 +26,7 @@ from threadline.pipeline.checks import (
     unique,
 )
 from threadline.pipeline.config import environment_from
-from threadline.pipeline.warehouse import Warehouse
+from threadline.pipeline.warehouse import open_warehouse
 
 
 def env(project: Path) -> dict[str, dict[str, str]]:
@@ -86,7 +86,7 @@ def test_every_check_kind_reports_all_its_failures(project: Path) -> None:
 
 def test_a_promotion_that_fails_half_way_changes_nothing(project: Path) -> None:
     environment = environment_from("staging", env(project)["staging"], "p")
-    warehouse = Warehouse(environment)
+    warehouse = open_warehouse(environment)
     try:
         for table, value in (("a", 1), ("b", 2)):
             warehouse.load(table, pa.table({"x": [value]}))
@@ -94,10 +94,10 @@ def test_a_promotion_that_fails_half_way_changes_nothing(project: Path) -> None:
         for table, value in (("a", 10), ("b", 20)):
             warehouse.load(table, pa.table({"x": [value]}))
         # something in the way of the second table's swap: the first one's must be undone too
-        warehouse.connection.execute("CREATE VIEW analytics.b__next AS SELECT 1 AS x")
+        warehouse.execute("CREATE TABLE staging.b__v7 AS SELECT 1 AS x")
         with pytest.raises(PipelineError, match="rolled back, production is unchanged"):
-            warehouse.promote(["a", "b"])
-        rows = {t: warehouse.connection.execute(f"SELECT x FROM analytics.{t}").fetchall() for t in "ab"}
+            warehouse.promote(["a", "b"], "7")
+        rows = {t: warehouse.execute(f"SELECT x FROM analytics.{t}") for t in "ab"}
         assert rows == {"a": [(1,)], "b": [(2,)]}
     finally:
         warehouse.close()
@@ -108,7 +108,7 @@ def test_a_promotion_that_fails_half_way_changes_nothing(project: Path) -> None:
 def test_environment_mistakes_name_the_key() -> None:
     with pytest.raises(Exception, match=r"environments.staging.warehouse is missing"):
         Pipeline("p", environments={"staging": {"lake": "x"}})
-    with pytest.raises(Exception, match=r"'postgresql://h/db' is not a warehouse URL threadline loads into"):
-        Pipeline("p", environments={"staging": {"lake": "x", "warehouse": "postgresql://h/db"}})
+    with pytest.raises(Exception, match=r"'mysql://h/db' is not a warehouse URL threadline loads into"):
+        Pipeline("p", environments={"staging": {"lake": "x", "warehouse": "mysql://h/db"}})
     with pytest.raises(Exception, match=r"staging_schema and schema are both 'a'"):
         Pipeline("p", environments={"staging": Environment("x", "duckdb:///w.duckdb", "a", "a")})

@@ -1,9 +1,10 @@
-"""Data checks: declared here, run with pandera on the table's rows (column and row checks), in the
-warehouse for the checks that need other tables or SQL (relationships, custom SQL).
+"""Data checks: declared here, run inside the warehouse as SQL generated per check (see
+:func:`run_checks` for why not pandera's in-engine backends); custom Python checks run with pandera
+on pandas.
 
-Every check runs, whatever the others found (pandera's ``lazy=True``): the result of each is its
-failing-row count and a sample of failing rows. A check's ``severity`` is ``error`` (blocks the
-promotion) or ``warn`` (recorded only).
+Every check runs, whatever the others found: the result of each is its failing-row count and a
+sample of failing rows. A check's ``severity`` is ``error`` (blocks the promotion) or ``warn``
+(recorded only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from threadline.errors import PipelineError
+from threadline.pipeline.warehouse import quote, sql_literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,30 +174,6 @@ def rows(name: str, function: Callable[[pd.DataFrame], Any], *, severity: str = 
 # ---- running them -------------------------------------------------------------------------------
 
 
-def _pandera_check(check: Check) -> Any:
-    """The pandera Check of a column check, named after ours so failures map back to it."""
-    import pandera.pandas as pa
-
-    name = check.label
-    if check.kind == "not_null":
-        return pa.Check(lambda s: s.notna(), name=name, ignore_na=False)
-    if check.kind == "unique":
-        return pa.Check(lambda s: ~(s.duplicated(keep=False) & s.notna()), name=name, ignore_na=False)
-    if check.kind == "between":
-        low, high = check.args["min"], check.args["max"]
-        if low is not None and high is not None:
-            return pa.Check.in_range(low, high, name=name)
-        if low is not None:
-            return pa.Check.ge(low, name=name)
-        return pa.Check.le(high, name=name)
-    if check.kind == "accepted_values":
-        return pa.Check.isin(check.args["values"], name=name)
-    if check.kind == "matches":
-        return pa.Check.str_matches(check.args["pattern"], name=name)
-    msg = f"no pandera check for {check.kind}"
-    raise AssertionError(msg)
-
-
 def _jsonable(value: Any) -> Any:
     if value is None:
         return None
@@ -224,147 +202,176 @@ def sample_rows(frame: pd.DataFrame, limit: int = SAMPLE_ROWS) -> list[dict[str,
     ]
 
 
+#: pandas dtype names of warehouse column types, for ``dtype`` checks (DuckDB's and PostgreSQL's names).
+PANDAS_DTYPES = {
+    "bigint": "int64",
+    "integer": "int32",
+    "smallint": "int16",
+    "tinyint": "int8",
+    "ubigint": "uint64",
+    "uinteger": "uint32",
+    "usmallint": "uint16",
+    "utinyint": "uint8",
+    "double": "float64",
+    "double precision": "float64",
+    "float": "float32",
+    "real": "float32",
+    "varchar": "string",
+    "text": "string",
+    "character varying": "string",
+    "boolean": "bool",
+    "timestamp": "datetime64[ns]",
+    "timestamp without time zone": "datetime64[ns]",
+    "timestamp with time zone": "datetime64[ns, UTC]",
+}
+#: Checks whose failing rows one SQL predicate selects.
+_PREDICATE_KINDS = ("not_null", "between", "accepted_values", "matches", "relationship")
+
+
+def _predicate(warehouse: Warehouse, check: Check, target: str) -> str:
+    """A SQL predicate true on the rows ``check`` fails (nulls pass every check but ``not_null``)."""
+    column = quote(str(check.column))
+    if check.kind == "not_null":
+        return f"{column} IS NULL"
+    if check.kind == "between":
+        low, high = check.args["min"], check.args["max"]
+        bounds = ([f"{column} < {sql_literal(low)}"] if low is not None else []) + (
+            [f"{column} > {sql_literal(high)}"] if high is not None else []
+        )
+        return "(" + " OR ".join(bounds) + ")"
+    if check.kind == "accepted_values":
+        values = [v for v in check.args["values"] if v is not None]
+        if not values:
+            return f"{column} IS NOT NULL"
+        return f"{column} NOT IN ({', '.join(sql_literal(v) for v in values)})"
+    if check.kind == "matches":
+        return f"({column} IS NOT NULL AND {warehouse.regex_mismatch(column, check.args['pattern'])})"
+    if check.kind == "unique":
+        return (
+            f"{column} IN (SELECT {column} FROM {target} "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1)"
+        )
+    # relationship: the other table is found on the search path (staging first, then production)
+    other, to = quote(check.args["table"]), quote(check.args["to"])
+    return f"({column} IS NOT NULL AND {column} NOT IN (SELECT {to} FROM {other} WHERE {to} IS NOT NULL))"
+
+
 def run_checks(
     warehouse: Warehouse, table: str, checks: Sequence[Check]
 ) -> tuple[list[CheckResult], dict[str, set[Any]]]:
-    """Run every check on the staging ``table``; returns the results and, per row-level check label,
-    the row ids of its failing rows (:meth:`Warehouse.frame`'s index)."""
-    import pandas as pd
-    import pandera.pandas as pa
-    from pandera.errors import SchemaErrors
+    """Run every check on the staging ``table``, inside the warehouse; returns the results and, per
+    failed row-level check label, the row ids of its failing rows (:meth:`Warehouse.frame`'s index).
 
-    table_columns = [name for name, _ in warehouse.columns(table)]
-    # only the columns the checks read (a custom Python check reads them all); samples are fetched whole
-    wanted = {c.column for c in checks if c.column is not None}
-    everything = any(c.kind == "rows" for c in checks)
-    frame = warehouse.frame(table, None if everything else [c for c in table_columns if c in wanted])
-    results: list[CheckResult] = []
+    One aggregate query scans the table once for every column and table check (a ``count(*) FILTER
+    (WHERE <failing>)`` per check, ``count(c) - count(DISTINCT c)`` for ``unique``, ``max(c)`` for
+    ``freshness``); only a check that failed costs another query, for its failing rows and sample.
+    Custom Python checks (``rows``) run with pandera on the table read into pandas.
+
+    Why SQL generated here and not pandera's in-engine backends: pandera's ibis backend needs
+    ibis-framework (a large dependency, with its own pins on each engine's driver) and runs a query
+    per check and per failure-case collection, and its polars backend reads the whole table out of
+    the warehouse into polars first, so neither keeps the work in one scan inside the warehouse, and
+    only ibis would also run on PostgreSQL. The predicates here are plain SQL that DuckDB and
+    PostgreSQL both run (the one difference, regular expressions, is the warehouse's
+    ``regex_mismatch``).
+    """
+    types = dict(warehouse.columns(table))
+    target = warehouse.qualified(table)
+    found: dict[int, CheckResult] = {}
     failing: dict[str, set[Any]] = {}
-    column_checks: dict[str, list[Check]] = {}
-    frame_checks: list[Check] = []
+    aggregates = ["count(*)"]
+    slots: dict[int, int] = {}  # id(check) -> its aggregate's position
     for check in checks:
-        if check.column is not None and check.kind not in ("freshness", "relationship", "dtype"):
-            if check.column not in table_columns:
-                results.append(
-                    CheckResult(check, 1, message=f"column {check.column} does not exist in {table}")
-                )
+        if check.kind == "relationship":
+            other = check.args["table"]
+            if not warehouse.exists(other) and not warehouse.exists(other, production=True):
+                found[id(check)] = CheckResult(check, 1, message=f"the related table {other} does not exist")
                 continue
-            column_checks.setdefault(check.column, []).append(check)
-        elif check.kind == "rows":
-            frame_checks.append(check)
-    frame_checks = [c for c in frame_checks if c.function is not None]
-    schema = pa.DataFrameSchema(
-        {
-            name: pa.Column(checks=[_pandera_check(c) for c in cs], nullable=True)
-            for name, cs in column_checks.items()
-        },
-        checks=[pa.Check(c.function, name=c.label) for c in frame_checks if c.function],
-    )
-    cases = pd.DataFrame(columns=["schema_context", "column", "check_number", "failure_case", "index"])
-    try:
-        schema.validate(frame, lazy=True)
-    except SchemaErrors as exc:
-        cases = exc.failure_cases
-    # pandera names its built-in checks itself: map failures back by (column, check number)
-    indexes: dict[int, set[Any]] = {id(c): set() for cs in column_checks.values() for c in cs}
-    indexes.update({id(c): set() for c in frame_checks})
-    whole_frame: dict[int, str] = {}
-    for context, column, number, case, index in cases[
-        ["schema_context", "column", "check_number", "failure_case", "index"]
-    ].itertuples(index=False):
-        if number is None or (isinstance(number, float) and math.isnan(number)):
+        if check.column is not None and check.column not in types:
+            found[id(check)] = CheckResult(
+                check, 1, message=f"column {check.column} does not exist in {table}"
+            )
             continue
-        if context == "DataFrameSchema":
-            owner = frame_checks[int(number)]
-        elif column in column_checks:
-            owner = column_checks[str(column)][int(number)]
-        else:
-            continue
-        if index is None or (isinstance(index, float) and math.isnan(index)):
-            whole_frame[id(owner)] = str(case)
-        else:
-            indexes[id(owner)].add(index)
-    for check in [c for cs in column_checks.values() for c in cs] + frame_checks:
-        index = indexes[id(check)]
-        if not index and id(check) in whole_frame:
-            results.append(CheckResult(check, 1, message=whole_frame[id(check)]))
-            continue
-        failing[check.label] = index
-        sample = sample_rows(warehouse.rows(table, sorted(index)[:SAMPLE_ROWS])) if index else []
-        result = CheckResult(check, len(index), sample)
-        if index:
-            result.message = f"{len(index)} of {len(frame)} rows fail {check.label}"
-        results.append(result)
+        column = quote(str(check.column))
+        if check.kind in _PREDICATE_KINDS:
+            slots[id(check)] = len(aggregates)
+            aggregates.append(f"count(*) FILTER (WHERE {_predicate(warehouse, check, target)})")
+        elif check.kind == "unique":
+            slots[id(check)] = len(aggregates)
+            aggregates.append(f"count({column}) - count(DISTINCT {column})")
+        elif check.kind == "freshness":
+            slots[id(check)] = len(aggregates)
+            aggregates.append(f"max({column})")
+    values = warehouse.scalars(f"SELECT {', '.join(aggregates)} FROM {target}")
+    total = int(values[0])
     for check in checks:
-        if check.kind in ("not_null", "unique", "between", "accepted_values", "matches", "rows"):
+        if id(check) in found:
             continue
-        results.append(_table_check(warehouse, table, frame, table_columns, check, failing))
-    order = {id(c): i for i, c in enumerate(checks)}
-    results.sort(key=lambda r: order.get(id(r.check), 0))
-    return results, failing
+        if check.kind in _PREDICATE_KINDS or check.kind == "unique":
+            bad = int(values[slots[id(check)]] or 0)
+            if not bad:
+                found[id(check)] = CheckResult(check, 0)
+                continue
+            where = _predicate(warehouse, check, target)
+            ids = set(
+                warehouse.query(f"SELECT {warehouse.rowid} AS __rowid FROM {target} WHERE {where}")[
+                    "__rowid"
+                ].tolist()
+            )
+            failing[check.label] = ids
+            sample = sample_rows(warehouse.rows(table, sorted(ids)[:SAMPLE_ROWS]))
+            if check.kind == "relationship":
+                to = f"{check.args['table']}.{check.args['to']}"
+                message = f"{len(ids)} rows have a {check.column} missing from {to}"
+            else:
+                message = f"{len(ids)} of {total} rows fail {check.label}"
+            found[id(check)] = CheckResult(check, len(ids), sample, message)
+        elif check.kind == "freshness":
+            found[id(check)] = _freshness(check, values[slots[id(check)]])
+        elif check.kind != "rows":
+            found[id(check)] = _table_check(warehouse, table, types, total, check)
+    python_checks = [c for c in checks if c.kind == "rows" and id(c) not in found]
+    if python_checks:
+        for check, result, ids in _python_checks(warehouse, table, python_checks):
+            found[id(check)] = result
+            if ids:
+                failing[check.label] = ids
+    return [found[id(c)] for c in checks], failing
+
+
+def _freshness(check: Check, newest_value: Any) -> CheckResult:
+    import pandas as pd
+
+    newest = pd.to_datetime(newest_value, utc=True, errors="coerce") if newest_value is not None else None
+    if newest is None or pd.isna(newest):
+        return CheckResult(check, 1, message=f"{check.column} has no timestamp")
+    age = time.time() - newest.timestamp()
+    bad = age > check.args["max_age"]
+    return CheckResult(check, int(bad), message=f"newest {check.column} is {age:.0f} s old" if bad else "")
 
 
 def _table_check(
-    warehouse: Warehouse,
-    table: str,
-    frame: pd.DataFrame,
-    table_columns: list[str],
-    check: Check,
-    failing: dict[str, set[Any]],
+    warehouse: Warehouse, table: str, types: dict[str, str], total: int, check: Check
 ) -> CheckResult:
-    import pandas as pd
-
     kind = check.kind
     if kind == "dtype":
-        if check.column not in frame.columns:
-            return CheckResult(check, 1, message=f"column {check.column} does not exist in {table}")
-        got = str(frame[check.column].dtype)
+        sql_type = types[str(check.column)]
+        got = PANDAS_DTYPES.get(sql_type.lower(), sql_type.lower())
         want = check.args["dtype"]
-        ok = got == want or (want == "string" and got in ("object", "str", "string"))
+        ok = want in (got, sql_type, sql_type.lower()) or (want == "object" and got == "string")
         return CheckResult(
             check, 0 if ok else 1, message="" if ok else f"{check.column} is {got}, not {want}"
         )
     if kind == "columns":
-        missing = [name for name in check.args["names"] if name not in table_columns]
+        missing = [name for name in check.args["names"] if name not in types]
         return CheckResult(
             check, len(missing), message=f"missing columns: {', '.join(missing)}" if missing else ""
         )
     if kind == "row_count":
-        count = len(frame)
         low, high = check.args["min"], check.args["max"]
-        bad = (low is not None and count < low) or (high is not None and count > high)
+        bad = (low is not None and total < low) or (high is not None and total > high)
         bounds = f"[{low if low is not None else ''}, {high if high is not None else ''}]"
-        return CheckResult(check, int(bad), message=f"{count} rows, expected {bounds}" if bad else "")
-    if kind == "freshness":
-        if check.column not in frame.columns:
-            return CheckResult(check, 1, message=f"column {check.column} does not exist in {table}")
-        newest = pd.to_datetime(frame[check.column], utc=True, errors="coerce").max()
-        if pd.isna(newest):
-            return CheckResult(check, 1, message=f"{check.column} has no timestamp")
-        age = time.time() - newest.timestamp()
-        bad = age > check.args["max_age"]
-        return CheckResult(
-            check, int(bad), message=f"newest {check.column} is {age:.0f} s old" if bad else ""
-        )
-    if kind == "relationship":
-        from threadline.pipeline.warehouse import quote
-
-        other, to = check.args["table"], check.args["to"]
-        if not warehouse.exists(other) and not warehouse.exists(other, production=True):
-            return CheckResult(check, 1, message=f"the related table {other} does not exist")
-        col = quote(str(check.column))
-        bad_rows = warehouse.query(
-            f"SELECT row_number() OVER () - 1 AS __row, * FROM {quote(table)} t WHERE t.{col} IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {quote(other)} o WHERE o.{quote(to)} = t.{col})"
-        )
-        failing[check.label] = set(
-            frame.index[frame[check.column].isin(bad_rows[check.column]) & frame[check.column].notna()]
-        )
-        sample = sample_rows(bad_rows.drop(columns="__row"))
-        message = (
-            f"{len(bad_rows)} rows have a {check.column} missing from {other}.{to}" if len(bad_rows) else ""
-        )
-        return CheckResult(check, len(bad_rows), sample, message)
+        return CheckResult(check, int(bad), message=f"{total} rows, expected {bounds}" if bad else "")
     if kind == "sql":
         try:
             bad_rows = warehouse.query(check.args["query"])
@@ -374,6 +381,45 @@ def _table_check(
         return CheckResult(check, len(bad_rows), sample_rows(bad_rows), message)
     msg = f"unknown check kind {kind!r}"
     raise PipelineError(msg)
+
+
+def _python_checks(
+    warehouse: Warehouse, table: str, checks: Sequence[Check]
+) -> list[tuple[Check, CheckResult, set[Any]]]:
+    """Run the custom Python checks with pandera on the table read into pandas (every check runs:
+    ``lazy=True``); each with its result and failing row ids."""
+    import pandas as pd
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+    frame = warehouse.frame(table)
+    schema = pa.DataFrameSchema(
+        checks=[pa.Check(c.function, name=c.label) for c in checks if c.function is not None]
+    )
+    cases = pd.DataFrame(columns=["check_number", "failure_case", "index"])
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+    indexes: dict[int, set[Any]] = {i: set() for i in range(len(checks))}
+    whole: dict[int, str] = {}
+    for number, case, index in cases[["check_number", "failure_case", "index"]].itertuples(index=False):
+        if number is None or (isinstance(number, float) and math.isnan(number)):
+            continue
+        if index is None or (isinstance(index, float) and math.isnan(index)):
+            whole[int(number)] = str(case)
+        else:
+            indexes[int(number)].add(index)
+    out: list[tuple[Check, CheckResult, set[Any]]] = []
+    for number, check in enumerate(checks):
+        ids = indexes[number]
+        if not ids and number in whole:
+            out.append((check, CheckResult(check, 1, message=whole[number]), set()))
+            continue
+        sample = sample_rows(warehouse.rows(table, sorted(ids)[:SAMPLE_ROWS])) if ids else []
+        message = f"{len(ids)} of {len(frame)} rows fail {check.label}" if ids else ""
+        out.append((check, CheckResult(check, len(ids), sample, message), ids))
+    return out
 
 
 def assertions_facet(results: Sequence[CheckResult]) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from typing import Any
 from threadline.errors import ConfigError
 
 #: The keys an environment accepts.
-ENVIRONMENT_KEYS = ("lake", "warehouse", "staging_schema", "schema")
+ENVIRONMENT_KEYS = ("lake", "warehouse", "staging_schema", "schema", "lake_production")
 #: Warehouse URL schemes threadline loads into.
-WAREHOUSE_SCHEMES = ("duckdb",)
+WAREHOUSE_SCHEMES = ("duckdb", "postgresql", "postgres")
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,17 @@ class Environment:
 
     ``lake``: the staging lake's root, a local folder or any fsspec URL (``s3://bucket/prefix``);
     ``warehouse``: ``duckdb:///path/to/file.duckdb`` (a relative path is taken from the pipeline
-    file's folder); ``staging_schema``: the warehouse schema the run writes and audits;
-    ``schema``: the schema production readers use, which only a promotion changes.
+    file's folder) or ``postgresql://user@host:port/database``; ``staging_schema``: the warehouse
+    schema the run writes and audits; ``schema``: the schema production readers use, which only a
+    promotion changes; ``lake_production``: also publish the promoted tables to the lake, as a new
+    version under ``production/`` and a pointer switched atomically.
     """
 
     lake: str
     warehouse: str
     staging_schema: str = "staging"
     schema: str = "analytics"
+    lake_production: bool = False
 
     def resolved(self, base: Path) -> Environment:
         """This environment with relative local paths taken from ``base`` (the pipeline file's folder)."""
@@ -43,7 +46,7 @@ class Environment:
             path = rest[1:]
             if not path.startswith("/") and path != ":memory:":
                 warehouse = f"duckdb:///{(base / path).resolve()}"
-        return Environment(lake, warehouse, self.staging_schema, self.schema)
+        return Environment(lake, warehouse, self.staging_schema, self.schema, self.lake_production)
 
     @property
     def warehouse_path(self) -> str:
@@ -77,11 +80,11 @@ def environment_from(name: str, value: Any, pipeline: str) -> Environment:
         if not isinstance(data.get(key), str) or not data[key].strip():
             msg = f"{where}.{key} is missing: give a {'folder or fsspec URL' if key == 'lake' else 'URL'}"
             raise ConfigError(msg)
-    scheme = data["warehouse"].partition("://")[0]
+    scheme = data["warehouse"].partition("://")[0].split("+")[0]
     if "://" not in data["warehouse"] or scheme not in WAREHOUSE_SCHEMES:
         msg = (
             f"{where}.warehouse {data['warehouse']!r} is not a warehouse URL threadline loads into; "
-            f"use duckdb:///path/to/file.duckdb"
+            f"use duckdb:///path/to/file.duckdb or postgresql://user@host:port/database"
         )
         raise ConfigError(msg)
     staging = _identifier(data.get("staging_schema", "staging"), f"{where}.staging_schema")
@@ -89,7 +92,11 @@ def environment_from(name: str, value: Any, pipeline: str) -> Environment:
     if staging == schema:
         msg = f"{where}: staging_schema and schema are both {schema!r}; production needs a schema of its own"
         raise ConfigError(msg)
-    return Environment(data["lake"], data["warehouse"], staging, schema)
+    lake_production = data.get("lake_production", False)
+    if not isinstance(lake_production, bool):
+        msg = f"{where}.lake_production must be true or false, got {lake_production!r}"
+        raise ConfigError(msg)
+    return Environment(data["lake"], data["warehouse"], staging, schema, lake_production)
 
 
 def approval_envs(value: Any, environments: dict[str, Environment], pipeline: str) -> frozenset[str]:

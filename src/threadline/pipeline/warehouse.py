@@ -1,5 +1,6 @@
-"""The warehouse: DuckDB (embedded). Tables are loaded into the environment's staging schema, audited
-there, and promoted into the production schema in one transaction.
+"""The warehouse: DuckDB (embedded, the default) or PostgreSQL. Tables are loaded into the
+environment's staging schema, audited there, and promoted into the production schema in one
+transaction that copies no data (see :meth:`Warehouse.promote`).
 
 Every loaded table gets two bookkeeping columns, ``_created_at`` (when the row first entered the
 table) and ``_updated_at`` (when a load last wrote it); they are underscored because sources commonly
@@ -9,10 +10,16 @@ Modes: ``replace`` (the table is the new batch), ``append`` (production's rows a
 ``merge`` (given a primary key: production's rows, with the batch's rows replacing those of the same
 key; rows that are exact duplicates within the batch count once). Rows of one key that differ within a
 batch are kept, so a ``unique`` check sees them and blocks the promotion.
+
+This module holds the SQL both engines share and DuckDB's connection; ``postgres.py`` holds
+PostgreSQL's. :func:`open_warehouse` picks one from the environment's URL.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from threadline.errors import PipelineError
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
     import pyarrow as pa
 
@@ -31,6 +37,20 @@ if TYPE_CHECKING:
 #: The bookkeeping columns added to every loaded table.
 BOOKKEEPING = ("_created_at", "_updated_at")
 MODES = ("replace", "append", "merge")
+#: The name under which a batch being loaded is visible to the load's SQL.
+BATCH = "__threadline_batch"
+#: A test hook: the name of a point (``promote:begin``, ``promote:swapped:TABLE``,
+#: ``promote:committed``, ``lake:written``, ``lake:pointer-written``, ``lake:switched``) at which the
+#: process stops (prints ``paused at POINT`` and sleeps), so that a test can kill it there.
+PAUSE_ENV = "THREADLINE_PIPELINE_PAUSE_AT"
+
+
+def pause_point(name: str) -> None:
+    """Stop here for good when :data:`PAUSE_ENV` names this point (the kill-during-promotion tests)."""
+    if os.environ.get(PAUSE_ENV) == name:
+        sys.stdout.write(f"paused at {name}\n")
+        sys.stdout.flush()
+        time.sleep(3600)
 
 
 def quote(name: str) -> str:
@@ -38,60 +58,116 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def version_stamp() -> str:
+    """A new production version: digits that grow with time (table names take them as they are)."""
+    return str(time.time_ns())
+
+
+def open_warehouse(env: Environment) -> Warehouse:
+    """The warehouse of ``env``: DuckDB for ``duckdb://`` URLs, PostgreSQL for ``postgresql://``."""
+    scheme = env.warehouse.partition("://")[0].split("+")[0]
+    if scheme in ("postgresql", "postgres"):
+        from threadline.pipeline.postgres import PostgresWarehouse
+
+        return PostgresWarehouse(env)
+    return DuckDBWarehouse(env)
+
+
 class Warehouse:
-    """One connection to an environment's DuckDB warehouse."""
+    """One connection to an environment's warehouse. Subclasses supply the connection and the few
+    statements that differ between engines; the SQL here runs on both."""
+
+    #: The exceptions the engine's driver raises.
+    errors: tuple[type[BaseException], ...] = ()
+    #: An expression naming a row of a table while a stage runs (DuckDB's ``rowid``, PostgreSQL's ``ctid``).
+    rowid = "rowid"
 
     def __init__(self, env: Environment) -> None:
-        import duckdb
-
         self.env = env
         self.staging = env.staging_schema
         self.production = env.schema
-        path = env.warehouse_path
-        try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.connection: duckdb.DuckDBPyConnection = duckdb.connect(path)
-        except (duckdb.Error, OSError) as exc:
-            msg = f"cannot open the warehouse {env.warehouse}: {exc}"
-            raise PipelineError(msg) from exc
-        for schema in (self.staging, self.production):
-            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+    # ---- what an engine supplies ------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run ``sql`` (``?`` placeholders) and return its rows (none for a statement)."""
+        raise NotImplementedError
+
+    def _frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def _set_search_path(self, schemas: Sequence[str] | None) -> None:
+        raise NotImplementedError
+
+    def _stage_batch(self, batch: pa.Table) -> None:
+        """Make ``batch`` readable as :data:`BATCH` until :meth:`_unstage_batch`."""
+        raise NotImplementedError
+
+    def _unstage_batch(self) -> None:
+        raise NotImplementedError
+
+    def _batch_types(self, batch: pa.Table) -> dict[str, str]:
+        """The column types ``batch`` would have in a table of this warehouse, as
+        ``information_schema.columns.data_type`` names them."""
+        raise NotImplementedError
+
+    def _replace_table_as(self, target: str, select: str, params: Sequence[Any] | None = None) -> None:
+        raise NotImplementedError
+
+    def regex_mismatch(self, column: str, pattern: str) -> str:
+        """A predicate true when the quoted ``column`` does not match ``pattern`` at its start (as
+        Python's ``re.match``)."""
+        raise NotImplementedError
+
+    def promote(self, tables: Sequence[str], version: str | None = None) -> None:
+        """Make the staging tables ``tables`` the production ones in one transaction, without copying
+        them: readers see every old table or every new one, never a mix, also when the process dies
+        half-way. The staging tables are gone afterwards (the next run loads them again)."""
+        raise NotImplementedError
+
+    def uri(self, table: str, *, production: bool = False) -> str:
+        """The table's dataset name in lineage."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Close the connection."""
-        self.connection.close()
+        raise NotImplementedError
 
-    # ---- names ----------------------------------------------------------------------------------
+    # ---- names and reads ------------------------------------------------------------------------
 
     def qualified(self, table: str, *, production: bool = False) -> str:
         """``schema.table``, quoted."""
         return f"{quote(self.production if production else self.staging)}.{quote(table)}"
 
-    def uri(self, table: str, *, production: bool = False) -> str:
-        """The table as lineage names it: ``duckdb://local/<database file>/<schema>.<table>``."""
+    def kind(self, table: str, *, production: bool = False) -> str | None:
+        """``BASE TABLE``, ``VIEW`` or ``None`` when there is no such table."""
         schema = self.production if production else self.staging
-        return f"duckdb://local/{self.env.warehouse_path.lstrip('/')}/{schema}.{table}"
+        row = self.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, table],
+        )
+        return str(row[0][0]) if row else None
 
     def exists(self, table: str, *, production: bool = False) -> bool:
-        """Whether the table exists."""
-        schema = self.production if production else self.staging
-        row = self.connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()
-        return bool(row and row[0][0])
+        """Whether the table (or view) exists."""
+        return self.kind(table, production=production) is not None
 
     def columns(self, table: str, *, production: bool = False) -> list[tuple[str, str]]:
         """``(name, type)`` of the table's columns, in order."""
         schema = self.production if production else self.staging
         return [
             (str(name), str(kind))
-            for name, kind in self.connection.execute(
+            for name, kind in self.execute(
                 "SELECT column_name, data_type FROM information_schema.columns "
                 "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
                 [schema, table],
-            ).fetchall()
+            )
         ]
 
     def tables(self, *, production: bool = False) -> list[str]:
@@ -99,48 +175,54 @@ class Warehouse:
         schema = self.production if production else self.staging
         return [
             str(row[0])
-            for row in self.connection.execute(
+            for row in self.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1",
                 [schema],
-            ).fetchall()
+            )
         ]
 
     def count(self, table: str, *, production: bool = False) -> int:
         """The table's row count."""
-        row = self.connection.execute(f"SELECT count(*) FROM {self.qualified(table, production=production)}")
-        found = row.fetchall()
+        found = self.execute(f"SELECT count(*) FROM {self.qualified(table, production=production)}")
         return int(found[0][0]) if found else 0
 
     def frame(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The staging table (or only its ``columns``) as a pandas DataFrame indexed by row id."""
         chosen = "*" if columns is None else ", ".join(quote(c) for c in columns)
-        frame = self.connection.execute(
-            f"SELECT rowid AS __rowid, {chosen} FROM {self.qualified(table)}"
-        ).df()
+        frame = self._frame(f"SELECT {self.rowid} AS __rowid, {chosen} FROM {self.qualified(table)}")
         return frame.set_index("__rowid").rename_axis(None)
 
     def rows(self, table: str, rowids: Sequence[Any]) -> pd.DataFrame:
         """The staging table's rows of these row ids (see :meth:`frame`), every column."""
-        ids = [int(i) for i in rowids]
+        ids = list(rowids)
         if not ids:
-            return self.connection.execute(f"SELECT * FROM {self.qualified(table)} LIMIT 0").df()
-        marks = ", ".join("?" for _ in ids)
-        return self.connection.execute(
-            f"SELECT * FROM {self.qualified(table)} WHERE rowid IN ({marks}) ORDER BY rowid", ids
-        ).df()
+            return self._frame(f"SELECT * FROM {self.qualified(table)} LIMIT 0")
+        return self._frame(
+            f"SELECT * FROM {self.qualified(table)} WHERE {self._rowid_in(len(ids))} ORDER BY {self.rowid}",
+            ids,
+        )
+
+    def _rowid_in(self, count: int) -> str:
+        return f"rowid IN ({', '.join('?' for _ in range(count))})"
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """The result of ``sql`` run with the staging schema first on the search path."""
         with self._in_staging():
-            return self.connection.execute(sql, list(params or [])).df()
+            return self._frame(sql, params)
+
+    def scalars(self, sql: str) -> tuple[Any, ...]:
+        """The one row ``sql`` returns (run with the staging schema first on the search path)."""
+        with self._in_staging():
+            found = self.execute(sql)
+        return found[0] if found else ()
 
     @contextmanager
     def _in_staging(self) -> Iterator[None]:
-        self.connection.execute(f"SET search_path = '{self.staging},{self.production}'")
+        self._set_search_path([self.staging, self.production])
         try:
             yield
         finally:
-            self.connection.execute("SET search_path = 'main'")
+            self._set_search_path(None)
 
     # ---- load -----------------------------------------------------------------------------------
 
@@ -149,16 +231,7 @@ class Warehouse:
         if not self.exists(table, production=True):
             return
         have = {name: kind for name, kind in self.columns(table, production=True) if name not in BOOKKEEPING}
-        self.connection.register("__threadline_probe", batch.slice(0, 0))
-        try:
-            got = {
-                str(name): str(kind)
-                for name, kind, *_ in self.connection.execute(
-                    "DESCRIBE SELECT * FROM __threadline_probe"
-                ).fetchall()
-            }
-        finally:
-            self.connection.unregister("__threadline_probe")
+        got = self._batch_types(batch)
         problems = [f"new column {name} ({got[name]})" for name in got if name not in have]
         problems += [f"column {name} is gone" for name in have if name not in got]
         problems += [
@@ -188,118 +261,233 @@ class Warehouse:
         if missing:
             msg = f"the primary key column {missing[0]!r} of {table} is not in the extracted data"
             raise PipelineError(msg)
-        if batch.num_rows == 0 and mode != "replace" and self.exists(table, production=True):
-            # nothing new (an incremental extract; a SQL source's empty result has no column types)
-            self.connection.execute(
-                f"CREATE OR REPLACE TABLE {self.qualified(table)} AS "
-                f"SELECT * FROM {self.qualified(table, production=True)}"
-            ).fetchall()
-            return self.count(table)
-        self._check_schema(table, batch)
-        now = time.time()
         target = self.qualified(table)
         production = self.qualified(table, production=True)
         has_production = self.exists(table, production=True)
-        c = self.connection
-        c.register("__threadline_batch", batch)
-        stamp = "to_timestamp(?)"
+        if batch.num_rows == 0 and mode != "replace" and has_production:
+            # nothing new (an incremental extract; a SQL source's empty result has no column types)
+            with self.transaction():
+                self._replace_table_as(target, f"SELECT * FROM {production}")
+            return self.count(table)
+        self._check_schema(table, batch)
+        now = time.time()
+        names = ", ".join(quote(c) for c in batch.column_names)
+        stamps = "to_timestamp(?) AS _created_at, to_timestamp(?) AS _updated_at"
+        self._stage_batch(batch)
         try:
-            c.execute("BEGIN")
-            if mode == "replace" or not has_production:
-                c.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT DISTINCT *, {stamp} AS _created_at, "
-                    f"{stamp} AS _updated_at FROM __threadline_batch"
-                    if mode == "merge"
-                    else f"CREATE OR REPLACE TABLE {target} AS SELECT *, {stamp} AS _created_at, "
-                    f"{stamp} AS _updated_at FROM __threadline_batch",
-                    [now, now],
-                )
-            elif mode == "append":
-                c.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {production} UNION ALL BY NAME "
-                    f"SELECT *, {stamp} AS _created_at, {stamp} AS _updated_at FROM __threadline_batch",
-                    [now, now],
-                )
-            else:
-                on = " AND ".join(f"b.{quote(k)} IS NOT DISTINCT FROM p.{quote(k)}" for k in primary_key)
-                c.execute(
-                    f"CREATE OR REPLACE TABLE {target} AS "
-                    f"WITH b AS (SELECT DISTINCT * FROM __threadline_batch) "
-                    f"SELECT p.* FROM {production} p WHERE NOT EXISTS (SELECT 1 FROM b WHERE {on}) "
-                    f"UNION ALL BY NAME "
-                    f"SELECT b.*, coalesce((SELECT min(p._created_at) FROM {production} p WHERE {on}), "
-                    f"{stamp}) AS _created_at, {stamp} AS _updated_at FROM b",
-                    [now, now],
-                )
-            c.execute("COMMIT")
-        except Exception as exc:
-            c.execute("ROLLBACK")
-            msg = f"cannot load {table} into {self.env.staging_schema}: {exc}"
+            with self.transaction():
+                if mode == "replace" or not has_production:
+                    distinct = "DISTINCT " if mode == "merge" else ""
+                    self._replace_table_as(
+                        target, f"SELECT {distinct}{names}, {stamps} FROM {BATCH}", [now, now]
+                    )
+                elif mode == "append":
+                    self._replace_table_as(
+                        target,
+                        f"SELECT {names}, _created_at, _updated_at FROM {production} UNION ALL "
+                        f"SELECT {names}, {stamps} FROM {BATCH}",
+                        [now, now],
+                    )
+                else:
+                    on = " AND ".join(f"b.{quote(k)} IS NOT DISTINCT FROM p.{quote(k)}" for k in primary_key)
+                    b_names = ", ".join(f"b.{quote(c)}" for c in batch.column_names)
+                    self._replace_table_as(
+                        target,
+                        f"WITH b AS (SELECT DISTINCT {names} FROM {BATCH}) "
+                        f"SELECT {names}, _created_at, _updated_at FROM {production} p "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM b WHERE {on}) "
+                        f"UNION ALL "
+                        f"SELECT {b_names}, coalesce((SELECT min(p._created_at) FROM {production} p "
+                        f"WHERE {on}), to_timestamp(?)) AS _created_at, to_timestamp(?) AS _updated_at "
+                        f"FROM b",
+                        [now, now],
+                    )
+        except self.errors as exc:
+            msg = f"cannot load {table} into {self.env.staging_schema}: {str(exc).splitlines()[0]}"
             raise PipelineError(msg) from exc
         finally:
-            c.unregister("__threadline_batch")
+            self._unstage_batch()
         return self.count(table)
+
+    def _frame_to_arrow(self, frame: pd.DataFrame) -> pa.Table:
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(frame, preserve_index=False)
 
     def replace_rows(self, table: str, frame: pd.DataFrame) -> None:
         """Replace the staging table's rows by ``frame``'s (same columns)."""
-        c = self.connection
-        c.register("__threadline_frame", frame)
+        self._stage_batch(self._frame_to_arrow(frame))
         try:
-            c.execute(
-                f"CREATE OR REPLACE TABLE {self.qualified(table)} AS SELECT * FROM __threadline_frame"
-            ).fetchall()
+            with self.transaction():
+                self._replace_table_as(self.qualified(table), f"SELECT * FROM {BATCH}")
         finally:
-            c.unregister("__threadline_frame")
+            self._unstage_batch()
 
     def append_rows(self, table: str, frame: pd.DataFrame) -> None:
         """Append ``frame``'s rows to the staging table (created when it does not exist)."""
-        c = self.connection
-        c.register("__threadline_frame", frame)
+        batch = self._frame_to_arrow(frame)
+        names = ", ".join(quote(c) for c in batch.column_names)
+        self._stage_batch(batch)
         try:
-            if self.exists(table):
-                c.execute(
-                    f"INSERT INTO {self.qualified(table)} BY NAME SELECT * FROM __threadline_frame"
-                ).fetchall()
-            else:
-                c.execute(
-                    f"CREATE TABLE {self.qualified(table)} AS SELECT * FROM __threadline_frame"
-                ).fetchall()
+            with self.transaction():
+                if self.exists(table):
+                    self.execute(f"INSERT INTO {self.qualified(table)} ({names}) SELECT {names} FROM {BATCH}")
+                else:
+                    self._replace_table_as(self.qualified(table), f"SELECT * FROM {BATCH}")
         finally:
-            c.unregister("__threadline_frame")
+            self._unstage_batch()
 
-    # ---- transform and promote ------------------------------------------------------------------
+    def arrow_batches(self, table: str, *, production: bool = False) -> pa.RecordBatchReader:
+        """The table's rows as a stream of Arrow record batches."""
+        raise NotImplementedError
+
+    # ---- transform ------------------------------------------------------------------------------
 
     def create_as(self, table: str, sql: str) -> int:
-        """``CREATE OR REPLACE`` the staging table ``table`` as the result of ``sql`` (run in staging)."""
-        import duckdb
-
+        """(Re)create the staging table ``table`` as the result of ``sql`` (run in staging)."""
         with self._in_staging():
             try:
-                self.connection.execute(f"CREATE OR REPLACE TABLE {self.qualified(table)} AS {sql}")
-            except duckdb.Error as exc:
+                with self.transaction():
+                    self._replace_table_as(self.qualified(table), sql)
+            except self.errors as exc:
                 msg = f"the SQL of transform {table} failed: {str(exc).splitlines()[0]}"
                 raise PipelineError(msg) from exc
         return self.count(table)
 
-    def promote(self, tables: Sequence[str]) -> None:
-        """Make the staging tables ``tables`` the production ones, all in one transaction: readers see
-        every old table or every new one, never a mix, also when the process dies half-way."""
-        c = self.connection
+    def _check_promotable(self, tables: Sequence[str]) -> None:
         for table in tables:
             if not self.exists(table):
                 msg = f"cannot promote {table}: the staging table {self.staging}.{table} does not exist"
                 raise PipelineError(msg)
-        c.execute("BEGIN")
+
+
+class DuckDBWarehouse(Warehouse):
+    """An embedded DuckDB warehouse file.
+
+    Production tables are views over versioned tables: a promotion renames each staging table to
+    ``<table>__v<version>`` (DuckDB cannot move a table to another schema, and a rename copies
+    nothing) and points the production view ``<schema>.<table>`` at it, in one transaction; the
+    version the view read before is dropped in the same transaction.
+    """
+
+    def __init__(self, env: Environment) -> None:
+        import duckdb
+
+        super().__init__(env)
+        self.errors = (duckdb.Error,)
+        path = env.warehouse_path
         try:
-            for table in tables:
-                production = self.qualified(table, production=True)
-                nxt = self.qualified(f"{table}__next", production=True)
-                c.execute(f"CREATE OR REPLACE TABLE {nxt} AS SELECT * FROM {self.qualified(table)}")
-                if self.exists(table, production=True):
-                    c.execute(f"DROP TABLE {production}")
-                c.execute(f"ALTER TABLE {nxt} RENAME TO {quote(table)}")
-            c.execute("COMMIT")
-        except Exception as exc:
-            c.execute("ROLLBACK")
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.connection: duckdb.DuckDBPyConnection = duckdb.connect(path)
+        except (duckdb.Error, OSError) as exc:
+            msg = f"cannot open the warehouse {env.warehouse}: {exc}"
+            raise PipelineError(msg) from exc
+        self.connection.execute("SET enable_progress_bar = false")
+        for schema in (self.staging, self.production):
+            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+    def uri(self, table: str, *, production: bool = False) -> str:
+        """``duckdb://local/<database file>/<schema>.<table>``."""
+        schema = self.production if production else self.staging
+        return f"duckdb://local/{self.env.warehouse_path.lstrip('/')}/{schema}.{table}"
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run ``sql`` and return its rows."""
+        cursor = self.connection.execute(sql, list(params) if params else None)
+        return cursor.fetchall() if cursor.description else []
+
+    def _frame(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        return self.connection.execute(sql, list(params) if params else None).df()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN`` … ``COMMIT`` (``ROLLBACK`` when the block raises)."""
+        self.connection.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def _set_search_path(self, schemas: Sequence[str] | None) -> None:
+        path = ",".join(schemas) if schemas else "main"
+        self.connection.execute(f"SET search_path = '{path}'")
+
+    def _stage_batch(self, batch: pa.Table) -> None:
+        self.connection.register(BATCH, batch)
+
+    def _unstage_batch(self) -> None:
+        self.connection.unregister(BATCH)
+
+    def _batch_types(self, batch: pa.Table) -> dict[str, str]:
+        self.connection.register("__threadline_probe", batch.slice(0, 0))
+        try:
+            return {
+                str(name): str(kind)
+                for name, kind, *_ in self.connection.execute(
+                    "DESCRIBE SELECT * FROM __threadline_probe"
+                ).fetchall()
+            }
+        finally:
+            self.connection.unregister("__threadline_probe")
+
+    def _replace_table_as(self, target: str, select: str, params: Sequence[Any] | None = None) -> None:
+        self.connection.execute(f"CREATE OR REPLACE TABLE {target} AS {select}", list(params or []))
+
+    def regex_mismatch(self, column: str, pattern: str) -> str:
+        """``NOT regexp_matches(column, '^(?:pattern)')``."""
+        return f"NOT regexp_matches({column}, {sql_literal('^(?:' + pattern + ')')})"
+
+    def arrow_batches(self, table: str, *, production: bool = False) -> pa.RecordBatchReader:
+        """The table's rows as Arrow record batches, streamed."""
+        return self.connection.sql(
+            f"SELECT * FROM {self.qualified(table, production=production)}"
+        ).to_arrow_reader()
+
+    def _versions_of(self, table: str) -> list[str]:
+        """The versioned tables of ``table`` in the staging schema."""
+        pattern = re.compile(re.escape(table) + r"__v\d+")
+        return [name for name in self.tables() if pattern.fullmatch(name)]
+
+    def promote(self, tables: Sequence[str], version: str | None = None) -> None:
+        """Rename each staging table to its versioned name and point production's view at it, in one
+        transaction (see the class docstring): no row is copied."""
+        self._check_promotable(tables)
+        version = version or version_stamp()
+        try:
+            with self.transaction():
+                pause_point("promote:begin")
+                for table in tables:
+                    kept = f"{table}__v{version}"
+                    before = [name for name in self._versions_of(table) if name != kept]
+                    self.execute(f"ALTER TABLE {self.qualified(table)} RENAME TO {quote(kept)}")
+                    if self.kind(table, production=True) == "BASE TABLE":
+                        self.execute(f"DROP TABLE {self.qualified(table, production=True)}")
+                    self.execute(
+                        f"CREATE OR REPLACE VIEW {self.qualified(table, production=True)} AS "
+                        f"SELECT * FROM {self.qualified(kept)}"
+                    )
+                    for name in before:
+                        self.execute(f"DROP TABLE {self.qualified(name)}")
+                    pause_point(f"promote:swapped:{table}")
+        except self.errors as exc:
             msg = f"the promotion failed and was rolled back, production is unchanged: {exc}"
             raise PipelineError(msg) from exc
+        pause_point("promote:committed")
+
+
+def sql_literal(value: Any) -> str:
+    """``value`` as a SQL literal (strings quoted, numbers as they are, booleans as TRUE/FALSE)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
