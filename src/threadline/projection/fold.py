@@ -14,6 +14,7 @@ are gathered as spans (earliest and latest time, newest stamped values) and beco
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import blake3
@@ -22,6 +23,7 @@ import msgspec
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.catalog_changes import FACET as CATALOG
 from threadline.openlineage.catalog_changes import decode as decode_catalog_change
+from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
@@ -37,7 +39,7 @@ from threadline.openlineage.tag_changes import FACET as TAG_CHANGES
 from threadline.openlineage.tag_changes import decode as decode_tag_changes
 from threadline.openlineage.versions import DATASET_EVENT, PHASE_OF, RUN_EVENT, TERMINAL_TYPES, EventType
 from threadline.projection.catalog import fold_change
-from threadline.projection.model import Delta, stamp
+from threadline.projection.model import Delta, Packed, stamp
 from threadline.store.base import StoredEvent
 from threadline.store.ids import dataset_id, job_id, node_id
 
@@ -112,7 +114,7 @@ class Folder:
 
     # ---- entry points ---------------------------------------------------------------------------
 
-    def fold(self, event: StoredEvent, doc: dict[str, Any] | None = None) -> None:
+    def fold(self, event: StoredEvent | ParsedEvent, doc: dict[str, Any] | None = None) -> None:
         """Add the rows that ``event`` contributes."""
         doc = doc if doc is not None else _decoder.decode(event.raw)
         time, eid = event.event_time, event.id
@@ -222,7 +224,7 @@ class Folder:
         run_id: str,
         jid: int,
         run: dict[str, Any],
-        event: StoredEvent,
+        event: StoredEvent | ParsedEvent,
         time: int,
         eid: str,
         lww: str,
@@ -562,3 +564,21 @@ class Folder:
                 "last_seen": seen.last,
             },
         )
+
+
+def fold_packed(
+    events: Iterable[StoredEvent | ParsedEvent], documents: Iterable[Any] | None = None
+) -> Packed:
+    """Fold events into one packed delta; ``documents``: their decoded JSON, when at hand (the parse
+    workers have it), else each event's bytes are decoded."""
+    folder = Folder()
+    count = 0
+    if documents is None:
+        for event in events:
+            folder.fold(event)
+            count += 1
+    else:
+        for event, document in zip(events, documents, strict=True):
+            folder.fold(event, document)
+            count += 1
+    return Packed.of(folder.finish(), count)

@@ -271,7 +271,7 @@ class SqlStore(Store):
         try:
             with self.write() as connection:
                 self._lock_log(connection)
-                before = self.log_head(connection) if then is not None else 0
+                before = self.log_head(connection)
                 if self.backend == "postgresql":
                     # Appends are serialised, so the conflict clause only meets events already stored.
                     rows = [_log_row(parsed, received) for parsed in unique.values()]
@@ -290,7 +290,7 @@ class SqlStore(Store):
                     fresh = {row[0] for row in rows}
                     head = self.log_head(connection) if fresh else 0
                 if not fresh:
-                    head = before if then is not None else self.log_head(connection)
+                    head = before
                 if then is not None:
                     projected = then(connection, before, head)
         except SQLAlchemyError as exc:
@@ -306,7 +306,9 @@ class SqlStore(Store):
                 inserted.append(parsed.id)
             else:
                 duplicates.append(parsed.id)
-        return AppendResult(inserted=inserted, duplicates=duplicates, head=head, projected=projected)
+        return AppendResult(
+            inserted=inserted, duplicates=duplicates, head=head, before=before, projected=projected
+        )
 
     def log_head(self, connection: Connection) -> int:
         """The highest sequence number in the log (0: empty), as ``connection`` sees it."""
