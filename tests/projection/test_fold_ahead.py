@@ -75,7 +75,7 @@ def test_a_step_applies_a_segment_without_reading_the_log(store, stream) -> None
     ahead = FoldAhead()
     ahead.appended(result.before, result.head, len(result.inserted), _folded(raws, 2))
     # The rows kept are what is applied: emptied, they fold nothing, and the mark still moves on.
-    ahead._segments[0].packed.rows.clear()  # noqa: SLF001
+    ahead._segments[0].packed.rows.clear()
     assert ahead.step(store) == (len(raws), result.head)
     assert store.projection_lag() == 0
     assert state(store)["runs"] == []

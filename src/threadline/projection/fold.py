@@ -232,19 +232,18 @@ class Folder:
         facets: dict[str, Any] = run["facets"] if isinstance(run.get("facets"), dict) else {}
         parent = decode_facet(facets.get("parent"), ParentRunFacet)
         parent_run_id = None
-        own = stamp(OWN, time, eid)
+        tail = lww[1:]  # a stamp of another rank is that rank before the same time and id
+        own = f"{OWN}{tail}"
         if parent is not None:
             parent_run_id = str(parent.run.runId)
             parent_job = self._job(parent.job.namespace, parent.job.name, time, lww)
             # The child's job sits under the parent's job; the parent run exists even if its own
             # events have not arrived yet (a placeholder that those events fill in later).
             self._jobs[jid].set("parent_stamp", own, parent_job)
-            self.delta.add(
-                "runs", self._run_row(parent_run_id, parent_job, stamp(REFERENCED, time, eid), time)
-            )
+            self.delta.add("runs", self._run_row(parent_run_id, parent_job, f"{REFERENCED}{tail}", time))
         # The job's current run: the one of its latest COMPLETE event, else of its latest event.
         self._jobs[jid].set(
-            "current_run_stamp", stamp(int(event.event_type == EventType.COMPLETE), time, eid), run_id
+            "current_run_stamp", f"{int(event.event_type == EventType.COMPLETE)}{tail}", run_id
         )
         row = self._run_row(run_id, jid, own, time)
         row["has_events"] = True
@@ -255,7 +254,7 @@ class Folder:
         rank = PHASE_OF.get(event_type or "")  # the run lifecycle: started < running < ended
         if rank is not None:
             row["state"] = event_type
-            row["state_stamp"] = stamp(rank, time, eid)
+            row["state_stamp"] = f"{rank}{tail}"
         if event_type == EventType.START:
             row["started_at"] = time
         if event_type in TERMINAL_TYPES:
@@ -340,7 +339,7 @@ class Folder:
                     "version": version,
                     "created_at": time,
                     "run_id": run_id if direction == "out" else None,
-                    "run_stamp": stamp(1, time, eid) if direction == "out" else None,
+                    "run_stamp": f"1{lww[1:]}" if direction == "out" else None,
                     "schema_hash": schema_hash,
                     "schema_stamp": lww if schema_hash else None,
                 },
