@@ -13,6 +13,10 @@ acknowledged event asks for a step at once (:meth:`Writer.hurry`). A small group
 projections were caught up, so it is readable the moment it is acknowledged. A request can announce its
 submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
 batch is still being parsed" is then not taken for quiet (a push streams batches that way).
+
+Each append's fold (made by the parse workers for a large batch, here for the rest) is handed to the
+projector with the log range the append filled (:class:`~threadline.projection.projector.FoldAhead`),
+so a projection step only merges rows into the tables: it reads nothing back from the log.
 """
 
 from __future__ import annotations
