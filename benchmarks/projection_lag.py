@@ -80,7 +80,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-c", code], stdout=self.log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a crowded machine starts a server slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 msg = f"the server exited with {self.process.returncode}; see {log_path}"
