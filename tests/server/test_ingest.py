@@ -273,3 +273,37 @@ def test_api_answers_say_how_long_the_server_took(client: httpx.Client) -> None:
         assert timing.startswith("app;dur=")
         assert 0 <= float(timing.removeprefix("app;dur=")) < 60_000
     assert "server-timing" not in client.get("/").headers  # the UI's pages are not timed
+
+
+def test_batches_folded_by_the_parse_workers_give_the_projections_of_the_log(
+    start_server, store_url: str, new_store, example_events: list[bytes], conformance: Path
+) -> None:
+    """The server folds batches in its parse workers and applies the folds without reading the log
+    (``projection.projector.FoldAhead``); what it ends with is what folding the log gives."""
+    from tests.projection.helpers import state
+    from threadline.openlineage.events import parse_event
+    from threadline.projection import project_all
+    from threadline.store.sql import open_store
+
+    scenarios = sorted((conformance / "scenarios").glob("*/events/*.json"))
+    stream = [*example_events, *(path.read_bytes() for path in scenarios)]
+    arrivals = [*reversed(stream), *stream[::3]]  # newest first, some twice
+    server = start_server(store_url, auth="none", parse_workers=2, max_body_bytes=16 << 20)
+    with server.client() as client:
+        for start in range(0, len(arrivals), 40):  # at least 32 events: parsed (and folded) by workers
+            body = b"[" + b",".join(arrivals[start : start + 40]) + b"]"
+            answer = client.post("/api/v1/lineage/batch", content=body, headers=JSON)
+            assert answer.status_code == 200, answer.text
+        deadline = time.monotonic() + 60
+        while client.get("/api/v1/health").json()["projectionLag"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+    store = open_store(store_url)
+    reference = new_store()
+    try:
+        reference.append([parse_event(raw) for raw in stream])
+        project_all(reference)
+        assert store.projection_lag() == 0
+        assert state(store) == state(reference)
+    finally:
+        store.close()
+    assert "Traceback" not in server.log()

@@ -279,6 +279,12 @@ def _parse_checked(doc: dict[str, Any], raw: bytes, kind: str) -> ParsedEvent:
 def parse_event(raw: bytes, limits: EventLimits | None = None) -> ParsedEvent:
     """Decode and validate one event from its JSON bytes; with ``limits``, refuse an event over them
     (:class:`~threadline.openlineage.limits.EventTooLarge`) before any other work on it."""
+    return parse_with_document(raw, limits)[0]
+
+
+def parse_with_document(raw: bytes, limits: EventLimits | None = None) -> tuple[ParsedEvent, Any]:
+    """:func:`parse_event`, and the decoded JSON document beside it (not to be changed: the parse
+    workers fold it without decoding the bytes again)."""
     try:
         doc = _decoder.decode(raw)
         if limits is not None and limits.could_exceed(len(raw)):
@@ -293,7 +299,7 @@ def parse_event(raw: bytes, limits: EventLimits | None = None) -> ParsedEvent:
     if b"\\u0000" in raw and _NUL_ESCAPE.search(raw):
         msg = "the event contains a NUL character (\\u0000), which no store can hold as text; remove it"
         raise InvalidEvent(msg, "$")
-    return event
+    return event, doc
 
 
 def split_batch(body: bytes) -> list[bytes]:

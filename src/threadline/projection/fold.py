@@ -14,6 +14,7 @@ are gathered as spans (earliest and latest time, newest stamped values) and beco
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import blake3
@@ -22,6 +23,7 @@ import msgspec
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.catalog_changes import FACET as CATALOG
 from threadline.openlineage.catalog_changes import decode as decode_catalog_change
+from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.facets import (
     ColumnLineageDatasetFacet,
     DatasetVersionDatasetFacet,
@@ -37,7 +39,7 @@ from threadline.openlineage.tag_changes import FACET as TAG_CHANGES
 from threadline.openlineage.tag_changes import decode as decode_tag_changes
 from threadline.openlineage.versions import DATASET_EVENT, PHASE_OF, RUN_EVENT, TERMINAL_TYPES, EventType
 from threadline.projection.catalog import fold_change
-from threadline.projection.model import Delta, stamp
+from threadline.projection.model import Delta, Packed, stamp
 from threadline.store.base import StoredEvent
 from threadline.store.ids import dataset_id, job_id, node_id
 
@@ -112,7 +114,7 @@ class Folder:
 
     # ---- entry points ---------------------------------------------------------------------------
 
-    def fold(self, event: StoredEvent, doc: dict[str, Any] | None = None) -> None:
+    def fold(self, event: StoredEvent | ParsedEvent, doc: dict[str, Any] | None = None) -> None:
         """Add the rows that ``event`` contributes."""
         doc = doc if doc is not None else _decoder.decode(event.raw)
         time, eid = event.event_time, event.id
@@ -222,7 +224,7 @@ class Folder:
         run_id: str,
         jid: int,
         run: dict[str, Any],
-        event: StoredEvent,
+        event: StoredEvent | ParsedEvent,
         time: int,
         eid: str,
         lww: str,
@@ -230,19 +232,18 @@ class Folder:
         facets: dict[str, Any] = run["facets"] if isinstance(run.get("facets"), dict) else {}
         parent = decode_facet(facets.get("parent"), ParentRunFacet)
         parent_run_id = None
-        own = stamp(OWN, time, eid)
+        tail = lww[1:]  # a stamp of another rank is that rank before the same time and id
+        own = f"{OWN}{tail}"
         if parent is not None:
             parent_run_id = str(parent.run.runId)
             parent_job = self._job(parent.job.namespace, parent.job.name, time, lww)
             # The child's job sits under the parent's job; the parent run exists even if its own
             # events have not arrived yet (a placeholder that those events fill in later).
             self._jobs[jid].set("parent_stamp", own, parent_job)
-            self.delta.add(
-                "runs", self._run_row(parent_run_id, parent_job, stamp(REFERENCED, time, eid), time)
-            )
+            self.delta.add("runs", self._run_row(parent_run_id, parent_job, f"{REFERENCED}{tail}", time))
         # The job's current run: the one of its latest COMPLETE event, else of its latest event.
         self._jobs[jid].set(
-            "current_run_stamp", stamp(int(event.event_type == EventType.COMPLETE), time, eid), run_id
+            "current_run_stamp", f"{int(event.event_type == EventType.COMPLETE)}{tail}", run_id
         )
         row = self._run_row(run_id, jid, own, time)
         row["has_events"] = True
@@ -253,7 +254,7 @@ class Folder:
         rank = PHASE_OF.get(event_type or "")  # the run lifecycle: started < running < ended
         if rank is not None:
             row["state"] = event_type
-            row["state_stamp"] = stamp(rank, time, eid)
+            row["state_stamp"] = f"{rank}{tail}"
         if event_type == EventType.START:
             row["started_at"] = time
         if event_type in TERMINAL_TYPES:
@@ -338,7 +339,7 @@ class Folder:
                     "version": version,
                     "created_at": time,
                     "run_id": run_id if direction == "out" else None,
-                    "run_stamp": stamp(1, time, eid) if direction == "out" else None,
+                    "run_stamp": f"1{lww[1:]}" if direction == "out" else None,
                     "schema_hash": schema_hash,
                     "schema_stamp": lww if schema_hash else None,
                 },
@@ -562,3 +563,21 @@ class Folder:
                 "last_seen": seen.last,
             },
         )
+
+
+def fold_packed(
+    events: Iterable[StoredEvent | ParsedEvent], documents: Iterable[Any] | None = None
+) -> Packed:
+    """Fold events into one packed delta; ``documents``: their decoded JSON, when at hand (the parse
+    workers have it), else each event's bytes are decoded."""
+    folder = Folder()
+    count = 0
+    if documents is None:
+        for event in events:
+            folder.fold(event)
+            count += 1
+    else:
+        for event, document in zip(events, documents, strict=True):
+            folder.fold(event, document)
+            count += 1
+    return Packed.of(folder.finish(), count)

@@ -16,7 +16,7 @@ Key columns and the rest never differ between two rows with the same key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -64,7 +64,12 @@ class TableSpec:
 
     def key_of(self, row: Row) -> tuple[Any, ...]:
         """The row's primary key."""
-        return self._key_getter(row)  # type: ignore[attr-defined]
+        return self.key_getter(row)
+
+    @property
+    def key_getter(self) -> Callable[[Row], tuple[Any, ...]]:
+        """:meth:`key_of` as a plain function (one call less per row)."""
+        return self._key_getter  # type: ignore[attr-defined]
 
     @property
     def plain(self) -> tuple[str, ...]:
@@ -237,17 +242,124 @@ class Delta:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[tuple[Any, ...], Row]] = {spec.name: {} for spec in SPECS}
+        # table -> (its key of a row, its rows, its merge): looked up once per row
+        self._tables = {spec.name: (spec.key_getter, self.rows[spec.name], spec.merge_into) for spec in SPECS}
 
     def add(self, table: str, row: Row) -> None:
         """Fold one row into the delta."""
-        spec = SPEC_BY_NAME[table]
-        key = spec.key_of(row)
-        bucket = self.rows[table]
+        key_of, bucket, merge_into = self._tables[table]
+        key = key_of(row)
         existing = bucket.get(key)
         if existing is None:
             bucket[key] = row
         else:
-            spec.merge_into(existing, row)
+            merge_into(existing, row)
 
     def __len__(self) -> int:
         return sum(len(bucket) for bucket in self.rows.values())
+
+
+def _columns(spec: TableSpec) -> tuple[str, ...]:
+    return tuple(column.name for column in spec.table.c)
+
+
+#: Each table's columns, in the order of a packed row (the table's own order, as the upserts take them).
+COLUMNS: dict[str, tuple[str, ...]] = {spec.name: _columns(spec) for spec in SPECS}
+_GETTERS = {name: itemgetter(*columns) for name, columns in COLUMNS.items()}
+
+
+class Packed:
+    """A delta whose rows are tuples in column order, merged per key: what a parse worker sends back
+    with the events it parsed, what the server keeps of appended events until the projector applies it.
+
+    Tuples pickle, merge and bind to SQL parameters for a fraction of what dicts cost. A merge of two
+    rows with one key goes through :meth:`TableSpec.merge_into` (a ``None`` there is "not known"), so
+    packing and merging give the rows the unpacked delta gives.
+    """
+
+    __slots__ = ("events", "rows")
+
+    def __init__(self, events: int = 0) -> None:
+        #: table -> key -> row; only tables with rows are present.
+        self.rows: dict[str, dict[Any, tuple[Any, ...]]] = {}
+        #: How many events were folded into it (duplicates included).
+        self.events = events
+
+    @classmethod
+    def of(cls, delta: Delta, events: int) -> Packed:
+        """Pack ``delta``, the fold of ``events`` events."""
+        packed = cls(events)
+        for name, bucket in delta.rows.items():
+            if bucket:
+                try:  # rows with every column, as most are: the fast way
+                    values = _GETTERS[name]
+                    packed.rows[name] = {key: values(row) for key, row in bucket.items()}
+                except KeyError:
+                    columns = COLUMNS[name]
+                    packed.rows[name] = {key: tuple(map(row.get, columns)) for key, row in bucket.items()}
+        return packed
+
+    def merge(self, other: Packed) -> None:
+        """Join ``other`` into this one (``other`` must not be used afterwards)."""
+        self.events += other.events
+        for name, theirs in other.rows.items():
+            bucket = self.rows.get(name)
+            if bucket is None:
+                self.rows[name] = theirs
+                continue
+            smaller = theirs
+            if len(theirs) > len(bucket):  # walk the smaller of the two
+                bucket, smaller = theirs, bucket
+                self.rows[name] = bucket
+            merge = _MERGERS[name]
+            for key, row in smaller.items():
+                existing = bucket.get(key)
+                bucket[key] = row if existing is None else merge(existing, row)
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self.rows.values())
+
+
+def _packed_merger(spec: TableSpec) -> Callable[[tuple[Any, ...], tuple[Any, ...]], tuple[Any, ...]]:
+    """:meth:`TableSpec.merge_into` for packed rows, by position (``None`` is "not known")."""
+    position = {column: index for index, column in enumerate(COLUMNS[spec.name])}
+    mins = [position[c] for c in spec.mins]
+    maxs = [position[c] for c in spec.maxs]
+    ors = [position[c] for c in spec.ors]
+    groups = [
+        (position[stamp], [position[c] for c in columns], newest)
+        for rules, newest in ((spec.lww, True), (spec.fww, False))
+        for stamp, columns in rules.items()
+    ]
+    plain = [position[c] for c in spec.plain]
+
+    def merge(old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[Any, ...]:
+        row = list(old)
+        for i in mins:
+            value = new[i]
+            if value is not None and (row[i] is None or value < row[i]):
+                row[i] = value
+        for i in maxs:
+            value = new[i]
+            if value is not None and (row[i] is None or value > row[i]):
+                row[i] = value
+        for i in ors:
+            if new[i]:
+                row[i] = True
+            elif row[i] is None:
+                row[i] = False
+        for i, columns, newest in groups:
+            value = new[i]
+            if value is not None and (row[i] is None or (value > row[i] if newest else value < row[i])):
+                row[i] = value
+                for c in columns:
+                    row[c] = new[c]
+        for i in plain:
+            if row[i] is None:
+                row[i] = new[i]
+        return tuple(row)
+
+    return merge
+
+
+_MERGERS = {spec.name: _packed_merger(spec) for spec in SPECS}

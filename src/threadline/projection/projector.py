@@ -13,13 +13,15 @@ at the cost of one upsert per table in the same commit instead of a second trans
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
 from threadline.openlineage.events import ParsedEvent
-from threadline.projection.fold import Folder
-from threadline.projection.model import SPECS, Delta
+from threadline.projection.fold import Folder, fold_packed
+from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
 from threadline.projection.upserts import columns_of, conflict_clause
 from threadline.store.base import StoredEvent
 from threadline.store.bulk import insert_rows
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 #: merged once per batch: 500 -> 5,000 is 1.4-1.6x, see benchmarks/projection_lag.py) while a step
 #: still takes well under a second.
 DEFAULT_BATCH = 5_000
+#: Appended events whose folded rows the server keeps until the projector applies them (``FoldAhead``);
+#: past this, the projector reads the events back from the log. The ingest benchmark's events (2.4 KB
+#: each) take 3.8 KB of rows each: some 190 MB at most. Past 50,000 unfolded events the writer's
+#: projection steps take turns with appends anyway (``server.writer.PROJECTION_LAG_LIMIT``).
+FOLD_AHEAD_EVENTS = 50_000
 
 
 def fold_events(events: list[StoredEvent]) -> Delta:
@@ -39,6 +46,18 @@ def fold_events(events: list[StoredEvent]) -> Delta:
     for event in events:
         folder.fold(event)
     return folder.finish()
+
+
+def apply_packed(connection: Connection, packed: Packed) -> int:
+    """Merge a packed delta into the projection tables with upserts; return the rows sent."""
+    written = 0
+    for spec in SPECS:
+        rows = packed.rows.get(spec.name)
+        if rows:
+            columns = COLUMNS[spec.name]
+            insert_rows(connection, spec.table, columns, list(rows.values()), conflict_clause(spec.name))
+            written += len(rows)
+    return written
 
 
 def apply_delta(connection: Connection, delta: Delta) -> int:
@@ -56,18 +75,21 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
 
 
 def fold_appended(
-    store: SqlStore, events: Sequence[StoredEvent | ParsedEvent]
+    store: SqlStore, events: Sequence[StoredEvent | ParsedEvent], packed: Packed | None = None
 ) -> Callable[[Connection, int, int], bool] | None:
     """A ``then`` for :meth:`SqlStore.append` that folds ``events`` in the append's own transaction,
     if the projections had folded everything before it (and, on PostgreSQL, no other process is
     folding); ``None`` if the events cannot be folded (the projector will say why when it meets them).
 
     The delta is computed before the transaction (folding is pure) and covers duplicates too: folding
-    an event again changes nothing, every merge rule being idempotent."""
-    try:
-        delta = fold_events(events)  # type: ignore[arg-type]  # ParsedEvent has what folding reads
-    except Exception:
-        return None
+    an event again changes nothing, every merge rule being idempotent. ``packed``: the fold of
+    ``events``, when it was done already."""
+    if packed is None:
+        try:
+            packed = fold_packed(events)
+        except Exception:
+            return None
+    rows = packed
 
     def then(connection: Connection, before: int, head: int) -> bool:
         if not store.try_projection_lock(connection) or store.log_mark(connection) != before:
@@ -76,7 +98,7 @@ def fold_appended(
             return True
         try:
             with connection.begin_nested():  # a failing upsert must not cost the append
-                apply_delta(connection, delta)
+                apply_packed(connection, rows)
                 store.set_log_mark(connection, head)
         except Exception:
             log.exception("folding appended events failed; the projector folds them later")
@@ -86,23 +108,121 @@ def fold_appended(
     return then
 
 
+def _step_from_log(store: SqlStore, connection: Connection, limit: int) -> tuple[int, int]:
+    """Fold up to ``limit`` events past the mark, read back from the log (in ``connection``'s
+    transaction, the projector's lock held); return how many and the new mark."""
+    events = store.pending_events(connection, limit)
+    if not events:
+        return 0, store.log_mark(connection)
+    apply_delta(connection, fold_events(events))
+    mark = max(event.seq for event in events)
+    store.mark_projected(connection, [mark])
+    return len(events), mark
+
+
+def _note_folded(store: SqlStore, done: int) -> None:
+    try:
+        store.note_folded(done)
+    except Exception:  # statistics are an optimisation: folding goes on without them
+        log.exception("refreshing the planner statistics failed")
+
+
 def project_step(store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> tuple[int, int]:
     """Fold up to ``batch_size`` queued events into the projections; return how many were folded and
     the projector's mark after it (0 when another process holds the projector's lock)."""
     with store.write() as connection:
         if not store.try_projection_lock(connection):
             return 0, 0
-        events = store.pending_events(connection, batch_size)
-        if not events:
-            return 0, store.log_mark(connection)
-        apply_delta(connection, fold_events(events))
-        mark = max(event.seq for event in events)
-        store.mark_projected(connection, [mark])
-    try:
-        store.note_folded(len(events))
-    except Exception:  # statistics are an optimisation: folding goes on without them
-        log.exception("refreshing the planner statistics failed")
-    return len(events), mark
+        done, mark = _step_from_log(store, connection, batch_size)
+    if done:
+        _note_folded(store, done)
+    return done, mark
+
+
+@dataclass(slots=True)
+class _Segment:
+    """Appends that followed each other in the log, folded: their events are those after ``start``
+    up to ``end`` (the log's head before the first and after the last)."""
+
+    start: int
+    end: int
+    packed: Packed
+    events: int
+
+
+class FoldAhead:
+    """The server's projector: it folds what the server appends when it appends it, and applies the
+    folded rows later, without reading the events back from the log.
+
+    The writer hands over each append's folded rows (:meth:`appended`; the parse workers fold a batch
+    beside parsing it, so the writer thread mostly merges rows), with the log's head before and after
+    the append. Appends that follow each other in the log are merged into segments of about
+    ``step_events`` events; a :meth:`step` applies the oldest segment that starts at or before the
+    projector's mark, in one transaction with the new mark. Events that no segment covers (appended by
+    another server on the same PostgreSQL store, or appended while ``limit_events`` were held already,
+    or before the server started) are read back and folded from the log, as :func:`project_step` does.
+    Applying rows of events folded already changes nothing (every merge rule is idempotent), so a
+    segment that starts before the mark is still whole.
+    """
+
+    def __init__(self, *, step_events: int = DEFAULT_BATCH, limit_events: int = FOLD_AHEAD_EVENTS) -> None:
+        self.step_events = step_events
+        self.limit_events = limit_events
+        self._segments: deque[_Segment] = deque()
+        #: Events held in segments.
+        self.held = 0
+
+    def appended(self, before: int, head: int, inserted: int, packed: Packed) -> None:
+        """Keep the fold of an append that stored ``inserted`` new events after ``before`` up to ``head``."""
+        if inserted <= 0 or head <= before:
+            return  # nothing new: nothing to fold
+        if self.held + inserted > self.limit_events:
+            return  # the projector reads these back from the log
+        last = self._segments[-1] if self._segments else None
+        if last is not None and last.end == before and last.events < self.step_events:
+            last.packed.merge(packed)
+            last.end = head
+            last.events += inserted
+        else:
+            self._segments.append(_Segment(before, head, packed, inserted))
+        self.held += inserted
+
+    def clear(self) -> None:
+        """Forget every segment (the projector reads their events back from the log)."""
+        self._segments.clear()
+        self.held = 0
+
+    def step(self, store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> tuple[int, int]:
+        """Fold the next events past the projector's mark: a segment when one starts there, else up to
+        ``batch_size`` events from the log; return how many were folded and the mark after it (0 when
+        another process holds the projector's lock)."""
+        segments = self._segments
+        applied: _Segment | None = None
+        try:
+            with store.write() as connection:
+                if not store.try_projection_lock(connection):
+                    return 0, 0
+                mark = store.log_mark(connection)
+                while segments and segments[0].end <= mark:  # folded already (by another server)
+                    self.held -= segments.popleft().events
+                first = segments[0] if segments else None
+                if first is not None and first.start <= mark:
+                    apply_packed(connection, first.packed)
+                    store.set_log_mark(connection, first.end)
+                    applied = first
+                    done, mark = first.events, first.end
+                else:
+                    # Only what lies before the first segment: the segment covers the rest.
+                    limit = batch_size if first is None else min(batch_size, first.start - mark)
+                    done, mark = _step_from_log(store, connection, limit)
+        except Exception:
+            self.clear()  # the log is the reference: the next steps read it
+            raise
+        if applied is not None and segments and segments[0] is applied:
+            self.held -= segments.popleft().events
+        if done:
+            _note_folded(store, done)
+        return done, mark
 
 
 def project_pending(store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> int:

@@ -17,7 +17,7 @@ from threadline import __version__
 from threadline.artifacts.objects import ObjectDB
 from threadline.graph.index import SERVER_MARK_CHECK_SECONDS, LineageIndex
 from threadline.openlineage.limits import EventLimits
-from threadline.projection.projector import DEFAULT_BATCH, project_step
+from threadline.projection.projector import DEFAULT_BATCH, FoldAhead
 from threadline.redact import redact_text
 from threadline.server import web
 from threadline.server.api import errors, ingest
@@ -87,12 +87,13 @@ def create_app(
     lineage_index = LineageIndex(store, mark_check_seconds=SERVER_MARK_CHECK_SECONDS)
 
     folded_since_trim = 0
+    ahead = FoldAhead(step_events=PROJECTION_BATCH)
 
     def project() -> int:
         nonlocal folded_since_trim
         if store.write_problem is not None:
             return 0  # a read-only store: said at start and in health, not in a traceback a second
-        done, mark = project_step(store, batch_size=PROJECTION_BATCH)
+        done, mark = ahead.step(store, batch_size=PROJECTION_BATCH)
         if mark:
             clock.fold(mark)
         if done:
@@ -115,6 +116,7 @@ def create_app(
         idle_work=server_metrics.counting_failures("projection", project),
         inline_fold=INLINE_FOLD_EVENTS,
         on_append=appended,
+        ahead=ahead,
     )
     clock = ProjectionClock(
         store,

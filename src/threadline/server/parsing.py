@@ -30,8 +30,10 @@ import time
 from typing import Any
 
 from threadline.errors import InvalidEvent
-from threadline.openlineage.events import ParsedEvent, parse_event
+from threadline.openlineage.events import ParsedEvent, parse_event, parse_with_document
 from threadline.openlineage.limits import EventLimits, EventTooLarge
+from threadline.projection.fold import fold_packed
+from threadline.projection.model import Packed
 from threadline.server.memory import LARGE_REQUEST_BYTES, release_memory
 from threadline.store import codec
 
@@ -61,17 +63,28 @@ def parse_many(elements: list[bytes], limits: EventLimits | None = None) -> list
     return results
 
 
-def _parse_in_worker(elements: list[bytes], limits: EventLimits | None = None) -> list[tuple[Any, ...]]:
-    """:func:`parse_many` in a worker, with each event's bytes prepared for the log (compressed).
+def _parse_in_worker(
+    elements: list[bytes], limits: EventLimits | None = None, fold: bool = False
+) -> tuple[list[tuple[Any, ...]], Packed | None]:
+    """:func:`parse_many` in a worker, with each event's bytes prepared for the log (compressed), and
+    with ``fold`` the fold of the accepted events (``None`` if folding fails: the projector then
+    reads them back from the log, and says why).
 
     Each event comes back as a tuple of its fields and its stored form, without the bytes received
     (the server has those already).
     """
     answers: list[tuple[Any, ...]] = []
-    for parsed in parse_many(elements, limits):
-        if isinstance(parsed, tuple):
-            answers.append(parsed)
+    accepted: list[ParsedEvent] = []
+    documents: list[Any] = []
+    for element in elements:
+        try:
+            parsed, document = parse_with_document(element, limits)
+        except InvalidEvent as exc:
+            answers.append((exc.message, exc.field, exc.status))
             continue
+        if fold:
+            accepted.append(parsed)
+            documents.append(document)
         event_codec, payload = codec.encode(parsed.raw)
         answers.append(
             (
@@ -89,7 +102,13 @@ def _parse_in_worker(elements: list[bytes], limits: EventLimits | None = None) -
                 event_codec,
             )
         )
-    return answers
+    packed = None
+    if fold:
+        try:
+            packed = fold_packed(accepted, documents)
+        except Exception:
+            log.exception("folding a batch in a parse worker failed")
+    return answers, packed
 
 
 def _from_worker(answer: tuple[Any, ...], raw: bytes) -> Parsed:
@@ -154,8 +173,8 @@ def serve(fd: int, parent: int) -> None:
         body = _read_exactly(sock, _HEADER.unpack(header)[0])
         if body is None:
             return
-        elements, limits = pickle.loads(body)
-        answer = pickle.dumps(_parse_in_worker(elements, limits), protocol=pickle.HIGHEST_PROTOCOL)
+        elements, limits, fold = pickle.loads(body)
+        answer = pickle.dumps(_parse_in_worker(elements, limits, fold), protocol=pickle.HIGHEST_PROTOCOL)
         large = len(body) >= LARGE_REQUEST_BYTES
         del elements, body
         sock.sendall(_HEADER.pack(len(answer)) + answer)
@@ -192,10 +211,12 @@ class _Worker:
     async def connect(self) -> None:
         self.reader, self.writer = await asyncio.open_unix_connection(sock=self.sock)
 
-    async def ask(self, elements: list[bytes], limits: EventLimits | None) -> list[tuple[Any, ...]]:
+    async def ask(
+        self, elements: list[bytes], limits: EventLimits | None, fold: bool
+    ) -> tuple[list[tuple[Any, ...]], Packed | None]:
         assert self.reader is not None
         assert self.writer is not None
-        body = pickle.dumps((elements, limits), protocol=pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps((elements, limits, fold), protocol=pickle.HIGHEST_PROTOCOL)
         self.writer.write(_HEADER.pack(len(body)) + body)
         await self.writer.drain()
         (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
@@ -246,39 +267,56 @@ class BatchParser:
 
     async def parse(self, elements: list[bytes]) -> list[Parsed]:
         """Parse a batch, in order; large ones (many events, or many bytes) go to the workers."""
+        return (await self._parse(elements, fold=False))[0]
+
+    async def parse_and_fold(self, elements: list[bytes]) -> tuple[list[Parsed], Packed | None]:
+        """:meth:`parse`, and the fold of the accepted events when the workers parsed the batch
+        (``None`` otherwise: the writer folds them)."""
+        return await self._parse(elements, fold=True)
+
+    async def _parse(self, elements: list[bytes], *, fold: bool) -> tuple[list[Parsed], Packed | None]:
         if self._idle is None or (
             len(elements) < PARALLEL_MIN and sum(map(len, elements)) < PARALLEL_MIN_BYTES
         ):
-            return parse_many(elements, self.limits)
+            return parse_many(elements, self.limits), None
         size = max(PARALLEL_MIN, -(-len(elements) // self.workers))  # a few large events: one worker
         chunks = [elements[start : start + size] for start in range(0, len(elements), size)]
-        answers = await asyncio.gather(*(self._parse_chunk(chunk) for chunk in chunks))
-        return [parsed for chunk_answers in answers for parsed in chunk_answers]
+        answers = await asyncio.gather(*(self._parse_chunk(chunk, fold) for chunk in chunks))
+        parsed = [one for chunk_answers, _ in answers for one in chunk_answers]
+        packed: Packed | None = None
+        for _, part in answers:
+            if part is None:
+                return parsed, None  # a chunk not folded: the writer folds the whole batch
+            if packed is None:
+                packed = part
+            else:
+                packed.merge(part)
+        return parsed, packed
 
     async def parse_one(self, body: bytes) -> ParsedEvent:
         """One event (a single POST): in the event loop when small, by a worker when large (at least
         ``PARALLEL_MIN_BYTES``); raises :class:`InvalidEvent` (:class:`EventTooLarge`) when rejected."""
         if self._idle is None or len(body) < PARALLEL_MIN_BYTES:
             return parse_event(body, self.limits)
-        parsed = (await self._parse_chunk([body]))[0]
+        parsed = (await self._parse_chunk([body], False))[0][0]
         if isinstance(parsed, tuple):
             message, field, status = parsed
             raise (EventTooLarge if status == EventTooLarge.status else InvalidEvent)(message, field)
         return parsed
 
-    async def _parse_chunk(self, chunk: list[bytes]) -> list[Parsed]:
+    async def _parse_chunk(self, chunk: list[bytes], fold: bool) -> tuple[list[Parsed], Packed | None]:
         assert self._idle is not None
         idle = self._idle
         worker = await idle.get()
         try:
-            answers = await worker.ask(chunk, self.limits)
+            answers, packed = await worker.ask(chunk, self.limits, fold)
         except (OSError, EOFError, asyncio.IncompleteReadError, pickle.UnpicklingError) as exc:
             log.warning("a parse worker failed (%s); starting another, parsing this batch here", exc)
             worker.close()
             self._all.remove(worker)
             if self._idle is idle:
                 await self._add_worker()
-            return parse_many(chunk, self.limits)
+            return parse_many(chunk, self.limits), None
         except BaseException:
             # Cancelled mid-answer (the client went away): the socket may hold half an answer.
             worker.close()
@@ -287,4 +325,4 @@ class BatchParser:
                 await self._add_worker()
             raise
         idle.put_nowait(worker)
-        return [_from_worker(answer, raw) for answer, raw in zip(answers, chunk, strict=True)]
+        return [_from_worker(answer, raw) for answer, raw in zip(answers, chunk, strict=True)], packed

@@ -13,6 +13,10 @@ acknowledged event asks for a step at once (:meth:`Writer.hurry`). A small group
 projections were caught up, so it is readable the moment it is acknowledged. A request can announce its
 submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
 batch is still being parsed" is then not taken for quiet (a push streams batches that way).
+
+Each append's fold (made by the parse workers for a large batch, here for the rest) is handed to the
+projector with the log range the append filled (:class:`~threadline.projection.projector.FoldAhead`),
+so a projection step only merges rows into the tables: it reads nothing back from the log.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from dataclasses import dataclass
 
 from threadline.errors import StoreError
 from threadline.openlineage.events import ParsedEvent
-from threadline.projection.projector import fold_appended
+from threadline.projection.model import Packed
+from threadline.projection.projector import FoldAhead, fold_appended, fold_packed
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
 
@@ -53,6 +58,8 @@ class _Submission:
     events: list[ParsedEvent]
     future: asyncio.Future[AppendResult]
     loop: asyncio.AbstractEventLoop
+    #: The fold of ``events``, when the parse workers did it.
+    folded: Packed | None = None
 
 
 def _resolve(future: asyncio.Future[AppendResult], result: AppendResult | BaseException) -> None:
@@ -116,11 +123,15 @@ class Writer:
         *,
         inline_fold: int = 0,
         on_append: Callable[[AppendResult], None] | None = None,
+        ahead: FoldAhead | None = None,
     ) -> None:
         """``idle_work``: one projection step, returning how many events it folded; ``inline_fold``:
         fold groups of at most this many events in their append's transaction (0: never);
-        ``on_append``: told of each committed append before its submitters are answered."""
+        ``on_append``: told of each committed append before its submitters are answered; ``ahead``:
+        where the fold of each append is kept for ``idle_work`` (which then applies it without reading
+        the events back)."""
         self.store = store
+        self.ahead = ahead
         self.idle_work = idle_work
         self.inline_fold = inline_fold
         self.on_append = on_append
@@ -177,9 +188,13 @@ class Writer:
             self._hurry = True
             self._condition.notify()
 
-    async def submit(self, events: list[ParsedEvent], *, expected: bool = False) -> AppendResult:
+    async def submit(
+        self, events: list[ParsedEvent], *, expected: bool = False, folded: Packed | None = None
+    ) -> AppendResult:
         """Append ``events``; return once they are committed (what was new, what was a duplicate).
-        ``expected``: this is the submission announced by :meth:`expect`."""
+        ``expected``: this is the submission announced by :meth:`expect`; ``folded``: the fold of
+        exactly ``events`` (:func:`~threadline.projection.projector.fold_packed`), if done already
+        (the writer keeps it; it must not be used afterwards)."""
         if not events:
             if expected:
                 self.unexpect()
@@ -192,7 +207,7 @@ class Writer:
             if self._stopping or self._thread is None:
                 msg = "the server is shutting down and accepts no more events; retry shortly"
                 raise StoreError(msg)
-            self._pending.append(_Submission(events, future, loop))
+            self._pending.append(_Submission(events, future, loop, folded))
             self._queued_events += len(events)
             self._condition.notify()
         try:
@@ -283,12 +298,16 @@ class Writer:
         events = [event for submission in group for event in submission.events]
         started = time.perf_counter()
         then = None
+        inline = len(events) <= self.inline_fold and not self.unfolded and self.store.write_problem is None
+        folded = self._fold(group) if inline or self.ahead is not None else None
         # Folded with the append only while nothing older waits (else the projector comes first).
-        if len(events) <= self.inline_fold and not self.unfolded and self.store.write_problem is None:
-            then = fold_appended(self.store, events)
+        if inline:
+            then = fold_appended(self.store, events, folded)
         result = self.store.append(events) if then is None else self.store.append(events, then=then)
         if not result.projected:
             self.unfolded += len(result.inserted)
+            if self.ahead is not None and folded is not None:
+                self.ahead.appended(result.before, result.head, len(result.inserted), folded)
         if self.on_append is not None:
             self.on_append(result)
         stats = self.stats
@@ -297,6 +316,23 @@ class Writer:
         stats.appended_events += len(events)
         stats.largest_group = max(stats.largest_group, len(events))
         return split_result([submission.events for submission in group], set(result.inserted))
+
+    @staticmethod
+    def _fold(group: list[_Submission]) -> Packed | None:
+        """The fold of a group's events: what the parse workers folded, the rest folded here (``None``
+        if folding fails: the projector reads the events back from the log and says why)."""
+        packed: Packed | None = None
+        try:
+            for submission in group:
+                part = submission.folded if submission.folded is not None else fold_packed(submission.events)
+                submission.folded = None  # merged into the group's below: not to be used twice
+                if packed is None:
+                    packed = part
+                else:
+                    packed.merge(part)
+        except Exception:
+            return None
+        return packed
 
     def _append_alone(self, submission: _Submission) -> AppendResult | BaseException:
         try:

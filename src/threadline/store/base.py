@@ -26,6 +26,9 @@ class AppendResult:
     #: The log's head (highest sequence number) once this append committed: every event of the
     #: append is at or below it (0: not known, as for an empty append).
     head: int = 0
+    #: The log's head before this append: the events it stored are those after it up to :attr:`head`
+    #: (appends are serialised).
+    before: int = 0
     #: Whether the projections were brought up to :attr:`head` in the same transaction.
     projected: bool = False
 

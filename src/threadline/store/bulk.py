@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -85,5 +86,5 @@ def insert_rows(
         chunk = rows[start : start + size]
         start += size
         sql = f"{head}VALUES {', '.join([row_marks] * size)}{conflict}"
-        connection.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        connection.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
     return []

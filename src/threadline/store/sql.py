@@ -93,6 +93,11 @@ ANALYZE_MIN_GROWTH = 50_000
 # schemas of one database do not wait for each other): one append at a time keeps sequence numbers
 # visible in order, which is what lets the projector keep a mark instead of a queue.
 _PG_LOG_LOCK = "SELECT pg_advisory_xact_lock(7715340, hashtext(current_schema()))"
+#: What a PostgreSQL append adds to its insert: the new events' ids and sequence numbers, and the log's
+#: head before the insert (one round trip for all three).
+_PG_APPEND = (
+    f" ON CONFLICT (event_time, id) DO NOTHING RETURNING id, seq, (SELECT max(seq) FROM {schema.events.name})"
+)
 #: Which events of a batch the log holds, by its key (time, id): two IN lists, of times and of ids.
 _STORED_IDS = "SELECT event_time, id FROM {events} WHERE event_time IN ({times}) AND id IN ({keys})"
 
@@ -271,15 +276,18 @@ class SqlStore(Store):
         try:
             with self.write() as connection:
                 self._lock_log(connection)
-                before = self.log_head(connection) if then is not None else 0
                 if self.backend == "postgresql":
                     # Appends are serialised, so the conflict clause only meets events already stored.
+                    # The subquery sees the log as the statement found it: the head before the insert.
                     rows = [_log_row(parsed, received) for parsed in unique.values()]
-                    conflict = " ON CONFLICT (event_time, id) DO NOTHING RETURNING id, seq"
-                    returned = bulk.insert_rows(connection, schema.events, _APPENDED_COLUMNS, rows, conflict)
+                    returned = bulk.insert_rows(
+                        connection, schema.events, _APPENDED_COLUMNS, rows, _PG_APPEND
+                    )
                     fresh = {row[0] for row in returned}
                     head = max((row[1] for row in returned), default=0)
+                    before = int(returned[0][2] or 0) if returned else self.log_head(connection)
                 else:
+                    before = self.log_head(connection)
                     stored = self._stored_ids(connection, list(unique.values()))
                     rows = [
                         _log_row(parsed, received)
@@ -290,7 +298,7 @@ class SqlStore(Store):
                     fresh = {row[0] for row in rows}
                     head = self.log_head(connection) if fresh else 0
                 if not fresh:
-                    head = before if then is not None else self.log_head(connection)
+                    head = before
                 if then is not None:
                     projected = then(connection, before, head)
         except SQLAlchemyError as exc:
@@ -306,7 +314,9 @@ class SqlStore(Store):
                 inserted.append(parsed.id)
             else:
                 duplicates.append(parsed.id)
-        return AppendResult(inserted=inserted, duplicates=duplicates, head=head, projected=projected)
+        return AppendResult(
+            inserted=inserted, duplicates=duplicates, head=head, before=before, projected=projected
+        )
 
     def log_head(self, connection: Connection) -> int:
         """The highest sequence number in the log (0: empty), as ``connection`` sees it."""

@@ -112,7 +112,8 @@ async def ingest_batch(
     indexes: list[int] = []
     failed: list[dict[str, Any]] = []
     refused: list[tuple[str, str, int]] = []
-    for index, parsed in enumerate(await state.parser.parse(elements)):
+    parsed_elements, folded = await state.parser.parse_and_fold(elements)
+    for index, parsed in enumerate(parsed_elements):
         if isinstance(parsed, tuple):
             refused.append(parsed)
             reason, field = parsed[:2]
@@ -120,7 +121,8 @@ async def ingest_batch(
             continue
         accepted.append(parsed)
         indexes.append(index)
-    result = await state.writer.submit(accepted)
+    # The workers folded exactly the accepted events (those they did not reject).
+    result = await state.writer.submit(accepted, folded=folded)
     if len(body) >= LARGE_REQUEST_BYTES:
         release_memory_soon()
     statuses = _statuses(accepted, result)

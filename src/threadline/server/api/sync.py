@@ -178,7 +178,7 @@ async def push_events(
                 f"got {len(elements)}; send smaller batches"
             )
             raise PayloadTooLarge(msg)
-        parsed_elements = await state.parser.parse(elements)
+        parsed_elements, folded = await state.parser.parse_and_fold(elements)
     except BaseException:
         state.writer.unexpect()
         raise
@@ -190,7 +190,7 @@ async def push_events(
             continue
         parsed.origin = origin
         accepted.append(parsed)
-    result = await state.writer.submit(accepted, expected=True)
+    result = await state.writer.submit(accepted, expected=True, folded=folded)
     return json_response(
         {
             "received": len(elements),
