@@ -17,10 +17,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from threadline.catalog import files, links, reads
+from threadline.catalog import files, reads
 from threadline.catalog.changes import Planner, entry_name, group_name, template_name
 from threadline.catalog.local import commit, plan
-from threadline.catalog.search import search as run_search
 from threadline.cli.common import StoreOption, connect, err, expected_errors, fail, out, plural
 from threadline.errors import BadRequest
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE
@@ -111,6 +110,8 @@ def _get(store: str | None, kind: str, name: str, as_of: int | None, what: str) 
         record = reads.get(connection, kind, name, as_of=as_of)
         if record is None:
             return {}
+        from threadline.catalog import links  # lineage's modules: not loaded by `catalog apply`
+
         return links.decorate(connection, record) if kind == ENTRY else record.to_json()
 
     doc = _read(store, work)
@@ -302,6 +303,8 @@ def entry_history(group_id: str, entry_id: str, store: StoreOption = None) -> No
 @app.command("lookup")
 def lookup(linked_resource: str, store: StoreOption = None) -> None:
     """The entry of a lineage dataset or job (dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)."""
+    from threadline.catalog import links
+
     _print_json(_read(store, lambda c: links.lookup(c, linked_resource)))
 
 
@@ -506,6 +509,8 @@ def search(
     store: StoreOption = None,
 ) -> None:
     """Search entries with Data Catalog's grammar, e.g. `tag:lineage_notes.usage:training`."""
+    from threadline.catalog.search import search as run_search
+
     answer = _read(store, lambda c: run_search(c, query, page_size=page_size, order_by=order_by))
     if as_json:
         _print_json(answer)
