@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from threadline.openlineage.events import ParsedEvent
 from threadline.projection.fold import Folder
 from threadline.projection.model import SPECS, Delta
+from threadline.projection.propagation import refresh as refresh_propagation
 from threadline.projection.upserts import columns_of, conflict_clause
 from threadline.store.base import StoredEvent
 from threadline.store.bulk import insert_rows
@@ -52,6 +53,7 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
+    refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written
 
 
