@@ -335,7 +335,9 @@ class Planner:
                 {**before, "fields": {**before.get("fields", {}), **_plain(body).get("fields", {})}},
                 "tag",
             )
-        template = self._decode(TagTemplate, TEMPLATE, template_name(template_id), template_body, "tag template")
+        template = self._decode(
+            TagTemplate, TEMPLATE, template_name(template_id), template_body, "tag template"
+        )
         entry = self._decode(Entry, ENTRY, parent, entry_body, "entry")
         check_tag(tag, template, entry)
         new = to_json(tag)

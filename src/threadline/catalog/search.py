@@ -24,15 +24,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 
 from threadline.catalog import reads
 from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
 from threadline.openlineage.timestamps import format_time
 from threadline.projection.catalog import column_paths, labels_text, token_text, tokens, typed_value
+from threadline.projection.propagation import propagating_fields
 from threadline.store import schema
 
 _objects = schema.catalog_objects
+_propagated = schema.catalog_propagated
 MAX_PAGE = 1000
 DEFAULT_PAGE = 10
 ORDERS = (
@@ -157,6 +159,7 @@ class EntryDoc:
     labels: str
     created_at: int
     updated_at: int
+    linked_resource: str | None = None
     tags: list[tuple[str, dict[str, tuple[str, float | None, str | None]]]] = field(default_factory=list)
 
 
@@ -175,6 +178,7 @@ def entry_doc(name: str, body: dict[str, Any], created_at: int, updated_at: int)
         labels=labels_text(body.get("labels")),
         created_at=created_at,
         updated_at=updated_at,
+        linked_resource=body.get("linkedResource") or None,
     )
 
 
@@ -262,6 +266,21 @@ def load_docs(connection: Connection) -> list[EntryDoc]:
         doc = docs.get(parent)
         if doc is not None:
             add_tag(doc, json.loads(body))
+    linked: dict[str, list[EntryDoc]] = {}
+    for doc in docs.values():
+        if doc.linked_resource:
+            linked.setdefault(doc.linked_resource, []).append(doc)
+    propagated: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows = connection.execute(
+        text("SELECT node, column_name, template, field, value FROM catalog_propagated")
+    )
+    for node, column, template, field_id, value in rows:
+        if node in linked:
+            tag = propagated.setdefault((node, column, template), {"template": template, "fields": {}})
+            tag["fields"][field_id] = json.loads(value)
+    for (node, _, _), tag in propagated.items():
+        for doc in linked[node]:
+            add_tag(doc, tag)
     return list(docs.values())
 
 
@@ -271,9 +290,12 @@ def load_docs(connection: Connection) -> list[EntryDoc]:
 class _Compiler:
     """Compiles a query tree into a SQL condition on ``o`` (``catalog_objects`` rows of entries)."""
 
-    def __init__(self, dialect: str, kinds: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self, dialect: str, kinds: dict[str, dict[str, str]], propagating: dict[str, set[str]] | None = None
+    ) -> None:
         self.dialect = dialect
         self.kinds = kinds
+        self.propagating = propagating or {}
         self.params: dict[str, Any] = {}
         self.rank_words: list[str] = []
 
@@ -339,16 +361,31 @@ class _Compiler:
         under a ``NOT`` a probe per entry (``EXISTS``, by ``ix_catalog_objects_tag_parent`` or the
         values' entry index), which spares listing the thousands of entries a template tags."""
         template = self.param(check.template)
+        fields = self.propagating.get(check.template, set())
+        # a propagated value counts as a tag of the entries linking the dataset whose column holds it
+        spread = bool(fields) if check.field is None else check.field in fields
         if check.field is None:
             if negated:
-                return (
+                own = (
                     "EXISTS (SELECT 1 FROM catalog_objects t WHERE t.kind = 'tag' AND t.deleted = false "
                     f"AND t.parent = o.name AND t.template = {template})"
                 )
-            return (
+                if spread:
+                    own += (
+                        " OR EXISTS (SELECT 1 FROM catalog_propagated p "
+                        f"WHERE p.node = o.linked_resource AND p.template = {template})"
+                    )
+                return f"({own})"
+            own = (
                 "o.name IN (SELECT t.parent FROM catalog_objects t WHERE t.kind = 'tag' "
                 f"AND t.template = {template} AND t.deleted = false)"
             )
+            if spread:
+                own += (
+                    " OR o.linked_resource IN "
+                    f"(SELECT p.node FROM catalog_propagated p WHERE p.template = {template})"
+                )
+            return f"({own})"
         where = [f"v.template = {template}", f"v.field = {self.param(check.field)}"]
         if check.words:
             where.extend(f"v.text_value LIKE {self.param('% ' + w + '%')}" for w in check.words)
@@ -358,16 +395,27 @@ class _Compiler:
             where.append(
                 self.period("v.num_value", check.op, check.low, check.high, exact=check.kind == "DOUBLE")
             )
+        values = " AND ".join(where)
+        spread_values = values.replace("v.", "p.")
         valid = "t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false"
         if negated:
-            return (
+            own = (
                 f"EXISTS (SELECT 1 FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
-                f"WHERE v.entry = o.name AND {' AND '.join(where)})"
+                f"WHERE v.entry = o.name AND {values})"
             )
-        return (
+            if spread:
+                own += (
+                    " OR EXISTS (SELECT 1 FROM catalog_propagated p "
+                    f"WHERE p.node = o.linked_resource AND {spread_values})"
+                )
+            return f"({own})"
+        own = (
             f"o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
-            f"WHERE {' AND '.join(where)})"
+            f"WHERE {values})"
         )
+        if spread:
+            own += f" OR o.linked_resource IN (SELECT p.node FROM catalog_propagated p WHERE {spread_values})"
+        return f"({own})"
 
     def rank(self) -> str:
         if not self.rank_words:
@@ -430,7 +478,7 @@ def search(
         raise QueryError(msg, 0)
     tree = parse(query)
     dialect = connection.dialect.name
-    compiler = _Compiler(dialect, load_template_kinds(connection))
+    compiler = _Compiler(dialect, load_template_kinds(connection), propagating_fields(connection))
     condition = compiler.compile(tree)
     # SQLite: when words lead the query, the entries are read by the rowids full-text search gives
     # (``+`` keeps the planner off the index of every entry, which it prefers without statistics)
@@ -441,7 +489,9 @@ def search(
     # aggregate, the order and the page with LIMIT, the template facet in one join; only the page's
     # rows and a few counts come back (ranking in Python over all matches cost ~80% of a query)
     groups = connection.execute(
-        text(f"SELECT o.entry_type, o.entry_system, count(*) {matched} GROUP BY o.entry_type, o.entry_system"),
+        text(
+            f"SELECT o.entry_type, o.entry_system, count(*) {matched} GROUP BY o.entry_type, o.entry_system"
+        ),
         compiler.params,
     ).all()
     total = sum(count for _, _, count in groups)
@@ -462,8 +512,10 @@ def search(
             compiler.params,
         ).all()
     bodies = {r.name: r.body for r in reads.get_many(connection, "entry", [row.name for row in page])}
+    results = [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page]
+    _mark_propagated(connection, results, bodies, tree, compiler.propagating)
     answer: dict[str, Any] = {
-        "results": [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page],
+        "results": results,
         "totalSize": total,
     }
     if offset + len(page) < total:
@@ -482,6 +534,45 @@ def search(
             "template": _template_facet(connection, matched, compiler.params) if total else {},
         }
     return answer
+
+
+def _tag_templates(node: Node) -> set[str]:
+    """The templates of the tag terms of ``node``."""
+    if isinstance(node, And | Or):
+        return {t for child in node.children for t in _tag_templates(child)}
+    if isinstance(node, Not):
+        return _tag_templates(node.child)
+    return {node.template} if isinstance(node, TagTerm) else set()
+
+
+def _mark_propagated(
+    connection: Connection,
+    results: list[dict[str, Any]],
+    bodies: dict[str, dict[str, Any]],
+    tree: Node,
+    propagating: dict[str, set[str]],
+) -> None:
+    """Mark the results holding the query's tags by propagation (``propagatedTags``)."""
+    templates = sorted(_tag_templates(tree) & set(propagating))
+    nodes = {
+        r["relativeResourceName"]: bodies.get(r["relativeResourceName"], {}).get("linkedResource")
+        for r in results
+    }
+    linked = sorted({n for n in nodes.values() if n})
+    if not templates or not linked:
+        return
+    held: dict[str, list[str]] = {}
+    rows = connection.execute(
+        select(_propagated.c.node, _propagated.c.template, _propagated.c.field, _propagated.c.column_name)
+        .where(_propagated.c.node.in_(linked), _propagated.c.template.in_(templates))
+        .order_by(_propagated.c.template, _propagated.c.field, _propagated.c.column_name)
+    )
+    for node, template, field_id, column in rows:
+        held.setdefault(node, []).append(f"{template}.{field_id}@{column}")
+    for result in results:
+        marks = held.get(nodes[result["relativeResourceName"]] or "")
+        if marks:
+            result["propagatedTags"] = marks
 
 
 def _template_facet(connection: Connection, matched: str, params: dict[str, Any]) -> dict[str, int]:

@@ -77,7 +77,7 @@ class _Commands(dict[str, Any]):
         return command
 
     def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
-        return self[name] if name in self else default
+        return self[name] if name in self else default  # noqa: SIM401 (dict.get would not build it)
 
     def values(self) -> list[Any]:  # type: ignore[override]
         return [self[name] for name in self]

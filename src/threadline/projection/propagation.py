@@ -59,9 +59,7 @@ def propagating_fields(connection: Connection) -> dict[str, set[str]]:
     )
     for name, body in rows:
         fields = json.loads(body).get("fields") or {}
-        chosen = {
-            f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"
-        }
+        chosen = {f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"}
         if chosen:
             out[name.rsplit("/", 1)[-1]] = chosen
     return out
@@ -152,9 +150,9 @@ def _nodes(connection: Connection, datasets: set[int]) -> dict[int, str]:
     out: dict[int, str] = {}
     for batch in batches(sorted(datasets)):
         rows = connection.execute(
-            select(_datasets.c.id, _datasets.c.display_namespace, _datasets.c.namespace, _datasets.c.name).where(
-                _datasets.c.id.in_(batch)
-            )
+            select(
+                _datasets.c.id, _datasets.c.display_namespace, _datasets.c.namespace, _datasets.c.name
+            ).where(_datasets.c.id.in_(batch))
         )
         for ident, display, namespace, name in rows:
             out[ident] = str(NodeId.dataset(display or namespace, name))
@@ -218,7 +216,12 @@ def _stored_rows(connection: Connection, columns: set[Col]) -> dict[Col, dict[Ke
 
 
 def _compute(
-    connection: Connection, graph: _Graph, region: set[Col], templates: dict[str, set[str]], *, everything: bool
+    connection: Connection,
+    graph: _Graph,
+    region: set[Col],
+    templates: dict[str, set[str]],
+    *,
+    everything: bool,
 ) -> None:
     """Compute the values of the columns of ``region`` again and store them (replacing theirs)."""
     graph.read_inputs_of(region)
@@ -228,7 +231,9 @@ def _compute(
     own = _own(connection, nodes, templates)
     fixed = {} if everything else _stored_rows(connection, boundary)
     held: dict[Col, dict[Key, Held]] = {c: {} for c in region}
-    jobs = _job_nodes(connection, sorted({j for c in region for _, j in graph.up.get(c, ()) if j is not None}))
+    jobs = _job_nodes(
+        connection, sorted({j for c in region for _, j in graph.up.get(c, ()) if j is not None})
+    )
 
     def flowing(column: Col) -> dict[Key, Held]:
         """What ``column`` passes downstream: its own values, else what it holds."""
@@ -361,11 +366,15 @@ def _linked_columns(connection: Connection, graph: _Graph, entries: set[str]) ->
     columns: set[Col] = set()
     for batch in batches(sorted(datasets)):
         for ds, field in connection.execute(
-            select(_edges.c.output_dataset_id, _edges.c.output_field).where(_edges.c.output_dataset_id.in_(batch))
+            select(_edges.c.output_dataset_id, _edges.c.output_field).where(
+                _edges.c.output_dataset_id.in_(batch)
+            )
         ):
             columns.add((ds, field))
         for ds, field in connection.execute(
-            select(_edges.c.input_dataset_id, _edges.c.input_field).where(_edges.c.input_dataset_id.in_(batch))
+            select(_edges.c.input_dataset_id, _edges.c.input_field).where(
+                _edges.c.input_dataset_id.in_(batch)
+            )
         ):
             columns.add((ds, field))
     return columns
