@@ -27,11 +27,12 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, delete, select, text
 
 from threadline.projection.catalog import typed_value
 from threadline.projection.model import Delta
 from threadline.store import schema
+from threadline.store.bulk import insert_rows
 from threadline.store.ids import dataset_id
 from threadline.store.lookups import batches
 
@@ -65,28 +66,31 @@ def propagating_fields(connection: Connection) -> dict[str, set[str]]:
     return out
 
 
-def _breaks(masking: Any, subtype: Any) -> bool:
-    return bool(masking) or str(subtype or "").upper() in BREAKING_SUBTYPES
-
-
 class _Graph:
     """The column-lineage edges read so far, by input column and by output column."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
-        self.down: dict[Col, list[tuple[Col, int | None]]] = {}
-        self.up: dict[Col, list[tuple[Col, int | None]]] = {}
+        self.down: dict[Col, set[tuple[Col, int | None]]] = {}
+        self.up: dict[Col, set[tuple[Col, int | None]]] = {}
         self._read_in: set[int] = set()
         self._read_out: set[int] = set()
+        self.complete = False  # every edge read (read_all)
 
     def _add(self, rows: Iterable[Any]) -> None:
+        down, up = self.down, self.up
         for out_ds, out_field, in_ds, in_field, job, masking, subtype in rows:
-            if _breaks(masking, subtype):
+            if masking or (subtype and str(subtype).upper() in BREAKING_SUBTYPES):
                 continue
             source, target = (in_ds, in_field), (out_ds, out_field)
-            if (target, job) not in self.down.setdefault(source, []):
-                self.down[source].append((target, job))
-                self.up.setdefault(target, []).append((source, job))
+            if source in down:
+                down[source].add((target, job))
+            else:
+                down[source] = {(target, job)}
+            if target in up:
+                up[target].add((source, job))
+            else:
+                up[target] = {(source, job)}
 
     def _read(self, column: Any, datasets: Iterable[int], done: set[int]) -> None:
         wanted = sorted(set(datasets) - done)
@@ -120,14 +124,13 @@ class _Graph:
                 )
             )
         )
-        self._read_in = self._read_out = {-1}  # everything is read
         self.complete = True
 
-    complete = False
-
-    def downstream(self, columns: set[Col]) -> set[Col]:
-        """``columns`` and every column up to :data:`MAX_DEPTH` hops downstream of them."""
+    def downstream(self, columns: set[Col]) -> list[Col]:
+        """``columns`` and every column up to :data:`MAX_DEPTH` hops downstream of them, nearest
+        first (the order in which their values are best computed)."""
         seen = set(columns)
+        order = sorted(columns)
         frontier = set(columns)
         for _ in range(MAX_DEPTH):
             if not self.complete:
@@ -136,7 +139,8 @@ class _Graph:
             if not frontier:
                 break
             seen |= frontier
-        return seen
+            order += sorted(frontier)
+        return order
 
     def read_inputs_of(self, columns: set[Col]) -> None:
         if not self.complete:
@@ -218,12 +222,14 @@ def _stored_rows(connection: Connection, columns: set[Col]) -> dict[Col, dict[Ke
 def _compute(
     connection: Connection,
     graph: _Graph,
-    region: set[Col],
+    ordered: list[Col],
     templates: dict[str, set[str]],
     *,
     everything: bool,
 ) -> None:
-    """Compute the values of the columns of ``region`` again and store them (replacing theirs)."""
+    """Compute the values of the columns ``ordered`` (nearest the change first) again and store them
+    (replacing theirs)."""
+    region = set(ordered)
     graph.read_inputs_of(region)
     parents = {p for c in region for p, _ in graph.up.get(c, ())}
     boundary = parents - region
@@ -235,20 +241,25 @@ def _compute(
         connection, sorted({j for c in region for _, j in graph.up.get(c, ()) if j is not None})
     )
 
+    flows: dict[Col, dict[Key, Held]] = {}
+
     def flowing(column: Col) -> dict[Key, Held]:
         """What ``column`` passes downstream: its own values, else what it holds."""
+        if column in flows:
+            return flows[column]
         mine = own.get(column, {})
         base = held.get(column) if column in region else fixed.get(column, {})
         out = {k: v for k, v in (base or {}).items() if k not in mine}
         for key, (tag, value) in mine.items():
             out[key] = (0, tag, column[1], (), value)
+        flows[column] = out
         return out
 
     children: dict[Col, list[Col]] = {}
     for column in region:
         for parent, _ in graph.up.get(column, ()):
             children.setdefault(parent, []).append(column)
-    queue = deque(sorted(region))
+    queue = deque(ordered)
     queued = set(region)
     while queue:
         column = queue.popleft()
@@ -264,6 +275,7 @@ def _compute(
                     best[key] = candidate
         if best != held[column]:
             held[column] = best
+            flows.pop(column, None)
             for child in children.get(column, ()):
                 if child not in queued:
                     queued.add(child)
@@ -290,33 +302,41 @@ def _store(
                     delete(_stored).where(_stored.c.dataset_id == ds, _stored.c.column_name.in_(names))
                 )
     rows = []
+    encoded: dict[int, tuple[str, tuple[str, float | None, str | None] | None]] = {}
+    paths: dict[tuple[str, ...], str] = {}
     for (ds, column), values in held.items():
+        mine = own.get((ds, column), {})
         for (template, field), (hops, origin, origin_column, via, value) in values.items():
-            if (template, field) in own.get((ds, column), {}):
+            if (template, field) in mine or ds not in nodes:
                 continue  # a tag on the column itself sets the field
-            typed = typed_value(value)
-            if typed is None or ds not in nodes:
+            if id(value) not in encoded:  # one value object flows to many columns
+                encoded[id(value)] = (json.dumps(value, sort_keys=True), typed_value(value))
+            text_of, typed = encoded[id(value)]
+            if typed is None:
                 continue
+            if via not in paths:
+                paths[via] = json.dumps(list(via))
             kind, number, text_value = typed
             rows.append(
-                {
-                    "dataset_id": ds,
-                    "column_name": column,
-                    "template": template,
-                    "field": field,
-                    "node": nodes[ds],
-                    "value": json.dumps(value, sort_keys=True),
-                    "kind": kind,
-                    "num_value": number,
-                    "text_value": text_value,
-                    "origin_tag": origin,
-                    "origin_column": origin_column,
-                    "via": json.dumps(list(via)),
-                    "hops": hops,
-                }
+                (
+                    ds,
+                    column,
+                    template,
+                    field,
+                    nodes[ds],
+                    text_of,
+                    kind,
+                    number,
+                    text_value,
+                    origin,
+                    origin_column,
+                    paths[via],
+                    hops,
+                )
             )
-    for batch in batches(rows, 500):
-        connection.execute(insert(_stored), batch)
+    columns = tuple(c.name for c in _stored.c)
+    for batch in batches(rows, 5000):
+        insert_rows(connection, _stored, columns, batch)
 
 
 def _job_nodes(connection: Connection, jobs: list[int]) -> dict[int, str]:
@@ -342,18 +362,20 @@ def rebuild(connection: Connection) -> None:
         return
     graph = _Graph(connection)
     graph.read_all()
-    region = set(graph.up)
-    _compute(connection, graph, region, templates, everything=True)
+    sources = {c for c in graph.down if c not in graph.up}
+    ordered = graph.downstream(sources)
+    ordered += sorted(set(graph.up) - set(ordered))  # in cycles with no way in, or too far down
+    _compute(connection, graph, ordered, templates, everything=True)
 
 
-def _linked_columns(connection: Connection, graph: _Graph, entries: set[str]) -> set[Col]:
-    """The columns, in column lineage, of the datasets that ``entries`` link."""
+def _linked_datasets(connection: Connection, entries: set[str]) -> dict[str, set[int]]:
+    """The lineage datasets that ``entries`` link, by entry."""
     from threadline.graph.nodes import parse_node_id
 
-    datasets: set[int] = set()
+    out: dict[str, set[int]] = {}
     for batch in batches(sorted(entries)):
-        for (linked,) in connection.execute(
-            select(_objects.c.linked_resource).where(
+        for name, linked in connection.execute(
+            select(_objects.c.name, _objects.c.linked_resource).where(
                 _objects.c.kind == "entry", _objects.c.name.in_(batch), _objects.c.linked_resource.isnot(None)
             )
         ):
@@ -362,47 +384,76 @@ def _linked_columns(connection: Connection, graph: _Graph, entries: set[str]) ->
             except Exception:  # a resource of another system: no lineage dataset
                 continue
             if node.is_dataset:
-                datasets.add(dataset_id(node.namespace or "", node.name or ""))
+                out.setdefault(name, set()).add(dataset_id(node.namespace or "", node.name or ""))
+    return out
+
+
+def _linked_columns(connection: Connection, graph: _Graph, entries: set[str]) -> set[Col]:
+    """The columns, in column lineage, of the datasets that ``entries`` link."""
+    datasets = {ds for found in _linked_datasets(connection, entries).values() for ds in found}
     columns: set[Col] = set()
     for batch in batches(sorted(datasets)):
-        for ds, field in connection.execute(
-            select(_edges.c.output_dataset_id, _edges.c.output_field).where(
-                _edges.c.output_dataset_id.in_(batch)
-            )
+        for out_ds, out_field, in_ds, in_field in connection.execute(
+            select(
+                _edges.c.output_dataset_id,
+                _edges.c.output_field,
+                _edges.c.input_dataset_id,
+                _edges.c.input_field,
+            ).where(_edges.c.output_dataset_id.in_(batch) | _edges.c.input_dataset_id.in_(batch))
         ):
-            columns.add((ds, field))
-        for ds, field in connection.execute(
-            select(_edges.c.input_dataset_id, _edges.c.input_field).where(
-                _edges.c.input_dataset_id.in_(batch)
-            )
-        ):
-            columns.add((ds, field))
+            columns |= {
+                (ds, field) for ds, field in ((out_ds, out_field), (in_ds, in_field)) if ds in datasets
+            }
     return columns
+
+
+def _tag_column(name: str) -> str:
+    """The column of a tag, from its name (``…/tags/TEMPLATE@COLUMN``; an entry's tag has none)."""
+    return name.rsplit("/tags/", 1)[-1].partition("@")[2]
 
 
 def refresh(connection: Connection, delta: Delta) -> None:
     """Bring ``catalog_propagated`` up to date with a delta just merged (in its transaction)."""
     objects = delta.rows.get("catalog_objects") or {}
     edges = delta.rows.get("column_lineage") or {}
-    if not objects and not edges:
-        return
+    tags = [row for row in objects.values() if row["kind"] == "tag" and _tag_column(row["name"])]
+    entries = {row["name"] for row in objects.values() if row["kind"] == "entry"}
+    changed_templates = {
+        row["name"].rsplit("/", 1)[-1] for row in objects.values() if row["kind"] == "template"
+    }
+    if not (edges or tags or entries or changed_templates):
+        return  # entries' own tags and groups: nothing propagates from them
     templates = propagating_fields(connection)
-    if not templates or any(row["kind"] == "template" for row in objects.values()):
-        if templates or connection.execute(select(_stored.c.dataset_id).limit(1)).first() is not None:
+    if changed_templates:
+        was = connection.execute(
+            select(_stored.c.template).where(_stored.c.template.in_(sorted(changed_templates))).limit(1)
+        ).first()
+        if was is not None or changed_templates & set(templates):
             rebuild(connection)
+            return
+    if not templates:
         return
     graph = _Graph(connection)
     dirty: set[Col] = {(row["output_dataset_id"], row["output_field"]) for row in edges.values()}
-    entries = {row["name"] for row in objects.values() if row["kind"] == "entry"}
-    entries |= {row["parent"] for row in objects.values() if row["kind"] == "tag" and row["parent"]}
-    if entries:
+    if entries:  # a link may have changed: every column of the datasets linked now, and before
         dirty |= _linked_columns(connection, graph, entries)
-        for entry in sorted(entries):  # the columns holding values that came from the entry's tags
+        for entry in sorted(entries):
             prefix = f"{entry}/tags/"
             rows = connection.execute(
                 select(_stored.c.dataset_id, _stored.c.column_name).where(
                     _stored.c.origin_tag >= prefix, _stored.c.origin_tag < prefix[:-1] + "0"
                 )
+            )
+            dirty |= {(ds, column) for ds, column in rows}
+    if tags:  # the tag's column, and the columns holding a value that came from the tag
+        by_entry: dict[str, set[str]] = {}
+        for row in tags:
+            by_entry.setdefault(row["parent"], set()).add(_tag_column(row["name"]))
+        for entry, datasets in _linked_datasets(connection, set(by_entry)).items():
+            dirty |= {(ds, column) for ds in datasets for column in by_entry[entry]}
+        for batch in batches(sorted(row["name"] for row in tags)):
+            rows = connection.execute(
+                select(_stored.c.dataset_id, _stored.c.column_name).where(_stored.c.origin_tag.in_(batch))
             )
             dirty |= {(ds, column) for ds, column in rows}
     if dirty:
