@@ -173,7 +173,7 @@ class Planner:
         (a batch of tags checks each against the same template and often the same entry)."""
         cached = self._decoded.get((kind, name))
         if cached is not None and cached[0] is body:
-            return cached[1]  # type: ignore[no-any-return]
+            return cached[1]
         value = decode(model, body, what)
         self._decoded[kind, name] = (body, value)
         return value

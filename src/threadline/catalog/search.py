@@ -504,13 +504,15 @@ def search(
             "last_modified_timestamp asc": f"o.changed_at, {name}",
             "default": name,
         }.get(order, f"o.changed_at DESC, {name}")
-        page = connection.execute(
-            text(
-                f"SELECT o.name, o.changed_at, {rank} AS score {matched} "
-                f"ORDER BY {order_sql} LIMIT {int(page_size)} OFFSET {int(offset)}"
-            ),
-            compiler.params,
-        ).all()
+        page = list(
+            connection.execute(
+                text(
+                    f"SELECT o.name, o.changed_at, {rank} AS score {matched} "
+                    f"ORDER BY {order_sql} LIMIT {int(page_size)} OFFSET {int(offset)}"
+                ),
+                compiler.params,
+            ).all()
+        )
     bodies = {r.name: r.body for r in reads.get_many(connection, "entry", [row.name for row in page])}
     results = [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page]
     _mark_propagated(connection, results, bodies, tree, compiler.propagating)

@@ -76,7 +76,7 @@ class _Commands(dict[str, Any]):
             super().__setitem__(name, command)
         return command
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self[name] if name in self else default  # noqa: SIM401 (dict.get would not build it)
 
     def values(self) -> list[Any]:  # type: ignore[override]

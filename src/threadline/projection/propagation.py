@@ -335,8 +335,8 @@ def _store(
                 )
             )
     columns = tuple(c.name for c in _stored.c)
-    for batch in batches(rows, 5000):
-        insert_rows(connection, _stored, columns, batch)
+    for chunk in batches(rows, 5000):
+        insert_rows(connection, _stored, columns, chunk)
 
 
 def _job_nodes(connection: Connection, jobs: list[int]) -> dict[int, str]:
