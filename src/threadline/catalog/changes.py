@@ -121,6 +121,23 @@ class Planner:
             self._fetched.setdefault((TAG, record.name), record.body)
         self._tags_of.update(wanted)
 
+    def prefetch_batch(self, items: list[Any]) -> None:
+        """Read at once what writing a batch of tags (``{"entry", "tag"}`` items) reads: the entries
+        and the tags of the names being written (not every tag of those entries)."""
+        entries, tags = [], []
+        for item in items:
+            entry = item.get("entry") if isinstance(item, dict) else None
+            tag = item.get("tag") if isinstance(item, dict) else None
+            if not isinstance(entry, str):
+                continue
+            entries.append(entry)
+            if isinstance(tag, dict) and isinstance(tag.get("template"), str):
+                column = tag.get("column") or ""
+                if isinstance(column, str):
+                    tags.append(f"{entry}/tags/{tag_id(template_id_of(tag['template']), column)}")
+        self.prefetch(ENTRY, entries)
+        self.prefetch(TAG, tags)
+
     def prefetch(self, kind: str, names: list[str]) -> None:
         """Read the resources ``names`` of ``kind`` at once (for a batch), instead of one at a time."""
         wanted = [n for n in dict.fromkeys(names) if (kind, n) not in self._fetched]
