@@ -136,10 +136,16 @@ def _story(store: SqlStore, *, lineage_first: bool = True) -> None:
                 "lake", d, {"type": "TABLE", "linkedResource": f"dataset:db:{d}.users"}
             ),
         )
-    email = {"template": "pii", "column": "email", "fields": {"kind": {"enumValue": {"displayName": "EMAIL"}}}}
-    phone = {"template": "pii", "column": "email", "fields": {"kind": {"enumValue": {"displayName": "PHONE"}}}}
-    change(store, lambda p: p.put_tag("lake", "raw", email))
-    change(store, lambda p: p.put_tag("lake", "person", phone))
+
+    def kind(value: str) -> dict:
+        return {
+            "template": "pii",
+            "column": "email",
+            "fields": {"kind": {"enumValue": {"displayName": value}}},
+        }
+
+    change(store, lambda p: p.put_tag("lake", "raw", kind("EMAIL")))
+    change(store, lambda p: p.put_tag("lake", "person", kind("PHONE")))
     if not lineage_first:
         feed(store, lineage)
 
