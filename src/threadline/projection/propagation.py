@@ -73,8 +73,8 @@ class _Graph:
         self.connection = connection
         self.down: dict[Col, set[tuple[Col, int | None]]] = {}
         self.up: dict[Col, set[tuple[Col, int | None]]] = {}
-        self._read_in: set[int] = set()
-        self._read_out: set[int] = set()
+        self._read_in: set[Col] = set()
+        self._read_out: set[Col] = set()
         self.complete = False  # every edge read (read_all)
 
     def _add(self, rows: Iterable[Any]) -> None:
@@ -92,23 +92,26 @@ class _Graph:
             else:
                 up[target] = {(source, job)}
 
-    def _read(self, column: Any, datasets: Iterable[int], done: set[int]) -> None:
-        wanted = sorted(set(datasets) - done)
+    def _read(self, dataset: Any, field: Any, columns: Iterable[Col], done: set[Col]) -> None:
+        """Read the edges whose ``dataset``/``field`` (their input or their output) is one of
+        ``columns`` (by column: a dataset's other columns' edges are not needed)."""
+        wanted = sorted(set(columns) - done)
         done.update(wanted)
-        for batch in batches(wanted):
-            self._add(
-                self.connection.execute(
-                    select(
-                        _edges.c.output_dataset_id,
-                        _edges.c.output_field,
-                        _edges.c.input_dataset_id,
-                        _edges.c.input_field,
-                        _edges.c.job_id,
-                        _edges.c.masking,
-                        _edges.c.transformation_subtype,
-                    ).where(column.in_(batch))
-                )
+        for batch in batches(wanted, 500):
+            rows = self.connection.execute(
+                select(
+                    _edges.c.output_dataset_id,
+                    _edges.c.output_field,
+                    _edges.c.input_dataset_id,
+                    _edges.c.input_field,
+                    _edges.c.job_id,
+                    _edges.c.masking,
+                    _edges.c.transformation_subtype,
+                ).where(dataset.in_(sorted({d for d, _ in batch})), field.in_(sorted({f for _, f in batch})))
             )
+            keep = set(batch)
+            output = dataset is _edges.c.output_dataset_id
+            self._add(row for row in rows if ((row[0], row[1]) if output else (row[2], row[3])) in keep)
 
     def read_all(self) -> None:
         self._add(
@@ -134,7 +137,7 @@ class _Graph:
         frontier = set(columns)
         for _ in range(MAX_DEPTH):
             if not self.complete:
-                self._read(_edges.c.input_dataset_id, {d for d, _ in frontier}, self._read_in)
+                self._read(_edges.c.input_dataset_id, _edges.c.input_field, frontier, self._read_in)
             frontier = {t for c in frontier for t, _ in self.down.get(c, ())} - seen
             if not frontier:
                 break
@@ -144,7 +147,7 @@ class _Graph:
 
     def read_inputs_of(self, columns: set[Col]) -> None:
         if not self.complete:
-            self._read(_edges.c.output_dataset_id, {d for d, _ in columns}, self._read_out)
+            self._read(_edges.c.output_dataset_id, _edges.c.output_field, columns, self._read_out)
 
 
 def _nodes(connection: Connection, datasets: set[int]) -> dict[int, str]:
