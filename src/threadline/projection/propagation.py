@@ -23,6 +23,7 @@ values just upstream of that region; a changed template computes everything agai
 from __future__ import annotations
 
 import json
+import logging
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,8 @@ from threadline.store import schema
 from threadline.store.bulk import insert_rows
 from threadline.store.ids import dataset_id
 from threadline.store.lookups import batches
+
+log = logging.getLogger(__name__)
 
 #: How many hops downstream of a tagged column its value reaches at most.
 MAX_DEPTH = 20
@@ -416,7 +419,17 @@ def _tag_column(name: str) -> str:
 
 
 def refresh(connection: Connection, delta: Delta) -> None:
-    """Bring ``catalog_propagated`` up to date with a delta just merged (in its transaction)."""
+    """Bring ``catalog_propagated`` up to date with a delta just merged (in its transaction, under a
+    savepoint: should it fail, the fold goes on and the error is logged, rather than the projector
+    stopping at this batch for good; a template's change or a reindex computes everything again)."""
+    try:
+        with connection.begin_nested():
+            _refresh(connection, delta)
+    except Exception:  # a bug here must not stop the projector
+        log.exception("updating the propagated tags failed; they are stale until the next change")
+
+
+def _refresh(connection: Connection, delta: Delta) -> None:
     objects = delta.rows.get("catalog_objects") or {}
     edges = delta.rows.get("column_lineage") or {}
     tags = [row for row in objects.values() if row["kind"] == "tag" and _tag_column(row["name"])]
