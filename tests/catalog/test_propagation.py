@@ -9,6 +9,10 @@ from typing import Any
 from tests.projection.helpers import ds, feed, run_event
 from threadline.catalog.links import lookup
 from threadline.catalog.local import change
+from threadline.catalog.query import parse
+from threadline.catalog.search import load_docs, load_template_kinds, matches, search
+from threadline.projection.projector import reindex
+from threadline.projection.propagation import rebuild
 from threadline.store.sql import SqlStore
 
 _FACET = "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
@@ -112,3 +116,107 @@ def test_tags_propagate_downstream_until_a_breaker(store: SqlStore) -> None:
     with store.read() as connection:
         person = lookup(connection, "dataset:db:person.users")
     assert person["threadline"]["propagatedTags"] == []  # the person's own value wins
+
+
+# ---- stored: a projection kept by the fold, rebuilt by reindex, found by search --------------------
+
+
+def _story(store: SqlStore, *, lineage_first: bool = True) -> None:
+    """The lineage above plus one more hop below the person's value, the entries linking the datasets
+    and the tags, with the lineage folded before or after the catalog."""
+    lineage = [*_lineage(), _step("copy_more", 6, "person.users", "person2.users", "email", "email")]
+    if lineage_first:
+        feed(store, lineage)
+    change(store, lambda p: p.put_group("lake", {}))
+    change(store, lambda p: p.put_template("pii", PII))
+    for dataset in ("raw", "stage", "mart", "safe", "stats", "person", "person2"):
+        change(
+            store,
+            lambda p, d=dataset: p.put_entry(
+                "lake", d, {"type": "TABLE", "linkedResource": f"dataset:db:{d}.users"}
+            ),
+        )
+
+    def kind(value: str) -> dict:
+        return {
+            "template": "pii",
+            "column": "email",
+            "fields": {"kind": {"enumValue": {"displayName": value}}},
+        }
+
+    change(store, lambda p: p.put_tag("lake", "raw", kind("EMAIL")))
+    change(store, lambda p: p.put_tag("lake", "person", kind("PHONE")))
+    if not lineage_first:
+        feed(store, lineage)
+
+
+def _held(store: SqlStore) -> list[tuple[str, str, str, str, int]]:
+    return sorted(
+        (r["node"], r["column_name"], r["value"], r["origin_tag"], r["hops"])
+        for r in store.table_rows("catalog_propagated")
+    )
+
+
+def _found(store: SqlStore, query: str) -> list[str]:
+    with store.read() as connection:
+        answer = search(connection, query, page_size=100)
+        docs = load_docs(connection)
+        kinds = load_template_kinds(connection)
+    names = sorted(r["relativeResourceName"].rsplit("/", 1)[-1] for r in answer["results"])
+    brute = sorted(d.name.rsplit("/", 1)[-1] for d in docs if matches(parse(query), d, kinds))
+    assert names == brute, query  # the index answers what the brute force answers
+    return names
+
+
+def test_propagated_tags_are_stored_searchable_and_rebuilt_by_reindex(store: SqlStore) -> None:
+    _story(store)
+    held = _held(store)
+    email = '{"enumValue": {"displayName": "EMAIL"}}'
+    phone = '{"enumValue": {"displayName": "PHONE"}}'
+    raw_tag = "entryGroups/lake/entries/raw/tags/pii@email"
+    person_tag = "entryGroups/lake/entries/person/tags/pii@email"
+    assert held == [
+        ("dataset:db:mart.users", "contact", email, raw_tag, 2),
+        # the person's value wins on their column and is what flows further down
+        ("dataset:db:person2.users", "email", phone, person_tag, 1),
+        ("dataset:db:stage.users", "email", email, raw_tag, 1),
+    ]
+    assert _found(store, "tag:pii.kind=EMAIL") == ["mart", "raw", "stage"]
+    assert _found(store, "tag:pii.kind=PHONE") == ["person", "person2"]
+    assert _found(store, "tag:pii") == ["mart", "person", "person2", "raw", "stage"]
+    assert _found(store, "type=TABLE -tag:pii") == ["safe", "stats"]  # masked, aggregated
+    assert _found(store, "type=TABLE -tag:pii.kind=EMAIL") == ["person", "person2", "safe", "stats"]
+    with store.read() as connection:
+        answer = search(connection, "tag:pii.kind=EMAIL", order_by="default")
+    marks = {r["relativeResourceName"].rsplit("/", 1)[-1]: r.get("propagatedTags") for r in answer["results"]}
+    assert marks == {"mart": ["pii.kind@contact"], "raw": None, "stage": ["pii.kind@email"]}
+    reindex(store)
+    assert _held(store) == held
+
+
+def test_stored_propagation_does_not_depend_on_the_order_and_follows_changes(
+    store: SqlStore, store_url: str
+) -> None:
+    _story(store, lineage_first=False)  # the catalog first, lineage after it
+    held = _held(store)
+    assert [(node, hops) for node, *_, hops in held] == [
+        ("dataset:db:mart.users", 2),
+        ("dataset:db:person2.users", 1),
+        ("dataset:db:stage.users", 1),
+    ]
+    # the source tag deleted: only the person's value is left; the template no longer propagating
+    # leaves nothing; each state equals what a full rebuild computes
+    change(store, lambda p: p.delete_tag("lake", "raw", "pii@email"))
+    assert [node for node, *_ in _held(store)] == ["dataset:db:person2.users"]
+    _assert_rebuild_agrees(store)
+    plain = {"fields": {"kind": {**PII["fields"]["kind"], "propagate": None}, "note": PII["fields"]["note"]}}
+    change(store, lambda p: p.put_template("pii", plain))
+    assert _held(store) == []
+    _assert_rebuild_agrees(store)
+
+
+def _assert_rebuild_agrees(store: SqlStore) -> None:
+    kept = _held(store)
+    with store.write() as connection:
+        rebuild(connection)
+    assert _held(store) == kept

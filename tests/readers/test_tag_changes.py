@@ -152,16 +152,17 @@ def test_a_store_before_tag_changes_upgrades(tmp_path: Path) -> None:
     feed(store, [dataset_event(1, "orders"), _tags_facet(2, "gold")])
     with store.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE tag_changes")
+        connection.exec_driver_sql("DROP TABLE catalog_propagated")  # revision 0008's
         for table in ("catalog_fts", "catalog_history", "catalog_tag_values", "catalog_objects"):
             connection.exec_driver_sql(f"DROP TABLE {table}")  # revision 0007's, after this one
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0005'")
     store.close()
-    with pytest.raises(Exception, match="0007"):
+    with pytest.raises(Exception, match="0008"):
         open_store(url)
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
-    assert upgrade(engine) == ("0005", "0007")
+    assert upgrade(engine) == ("0005", "0008")
     engine.dispose()
     store = open_store(url)
     feed(store, [_change(3, "add", "pii")])

@@ -10,7 +10,7 @@ anything is written. A change that would leave a resource as it is plans nothing
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import Connection
@@ -46,6 +46,8 @@ from threadline.projection.readers.common import CATALOG_NAMESPACE
 PRODUCER = "https://github.com/threadline-dev/threadline"
 DATASET_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetEvent"
 USER = "USER"
+
+T = TypeVar("T")
 
 
 def group_name(group_id: str) -> str:
@@ -85,6 +87,7 @@ class Planner:
         self._loaded: dict[tuple[str, str], dict[str, Any]] | None = None
         self._fetched: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._tags_of: set[str] = set()  # entries whose tags were all read (prefetch_tags)
+        self._decoded: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {}
 
     def preload(self) -> None:
         """Read the whole catalog once (for a large batch such as a catalog file), instead of one
@@ -117,6 +120,23 @@ class Planner:
         for record in reads.children_of(self.connection, TAG, wanted):
             self._fetched.setdefault((TAG, record.name), record.body)
         self._tags_of.update(wanted)
+
+    def prefetch_batch(self, items: list[Any]) -> None:
+        """Read at once what writing a batch of tags (``{"entry", "tag"}`` items) reads: the entries
+        and the tags of the names being written (not every tag of those entries)."""
+        entries, tags = [], []
+        for item in items:
+            entry = item.get("entry") if isinstance(item, dict) else None
+            tag = item.get("tag") if isinstance(item, dict) else None
+            if not isinstance(entry, str):
+                continue
+            entries.append(entry)
+            if isinstance(tag, dict) and isinstance(tag.get("template"), str):
+                column = tag.get("column") or ""
+                if isinstance(column, str):
+                    tags.append(f"{entry}/tags/{tag_id(template_id_of(tag['template']), column)}")
+        self.prefetch(ENTRY, entries)
+        self.prefetch(TAG, tags)
 
     def prefetch(self, kind: str, names: list[str]) -> None:
         """Read the resources ``names`` of ``kind`` at once (for a batch), instead of one at a time."""
@@ -164,6 +184,16 @@ class Planner:
         self.changes.append(CatalogChange(kind, action, name, body, USER if kind == TAG else None, self.by))  # type: ignore[arg-type]
         self._pending[kind, name] = body
         return True
+
+    def _decode(self, model: type[T], kind: str, name: str, body: dict[str, Any], what: str) -> T:
+        """``body`` (the current body of ``name``) as ``model``, decoded once while it stays the same
+        (a batch of tags checks each against the same template and often the same entry)."""
+        cached = self._decoded.get((kind, name))
+        if cached is not None and cached[0] is body:
+            return cached[1]
+        value = decode(model, body, what)
+        self._decoded[kind, name] = (body, value)
+        return value
 
     def _require(self, kind: str, name: str, what: str) -> dict[str, Any]:
         body = self.current(kind, name)
@@ -322,8 +352,10 @@ class Planner:
                 {**before, "fields": {**before.get("fields", {}), **_plain(body).get("fields", {})}},
                 "tag",
             )
-        template = decode(TagTemplate, template_body, "tag template")
-        entry = decode(Entry, entry_body, "entry")
+        template = self._decode(
+            TagTemplate, TEMPLATE, template_name(template_id), template_body, "tag template"
+        )
+        entry = self._decode(Entry, ENTRY, parent, entry_body, "entry")
         check_tag(tag, template, entry)
         new = to_json(tag)
         new["template"] = template_name(template_id)

@@ -24,15 +24,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, distinct, func, select, text
+from sqlalchemy import Connection, select, text
 
 from threadline.catalog import reads
 from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
 from threadline.openlineage.timestamps import format_time
 from threadline.projection.catalog import column_paths, labels_text, token_text, tokens, typed_value
+from threadline.projection.propagation import propagating_fields
 from threadline.store import schema
 
 _objects = schema.catalog_objects
+_propagated = schema.catalog_propagated
 MAX_PAGE = 1000
 DEFAULT_PAGE = 10
 ORDERS = (
@@ -157,6 +159,7 @@ class EntryDoc:
     labels: str
     created_at: int
     updated_at: int
+    linked_resource: str | None = None
     tags: list[tuple[str, dict[str, tuple[str, float | None, str | None]]]] = field(default_factory=list)
 
 
@@ -175,6 +178,7 @@ def entry_doc(name: str, body: dict[str, Any], created_at: int, updated_at: int)
         labels=labels_text(body.get("labels")),
         created_at=created_at,
         updated_at=updated_at,
+        linked_resource=body.get("linkedResource") or None,
     )
 
 
@@ -262,6 +266,21 @@ def load_docs(connection: Connection) -> list[EntryDoc]:
         doc = docs.get(parent)
         if doc is not None:
             add_tag(doc, json.loads(body))
+    linked: dict[str, list[EntryDoc]] = {}
+    for doc in docs.values():
+        if doc.linked_resource:
+            linked.setdefault(doc.linked_resource, []).append(doc)
+    propagated: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows = connection.execute(
+        text("SELECT node, column_name, template, field, value FROM catalog_propagated")
+    )
+    for node, column, template, field_id, value in rows:
+        if node in linked:
+            tag = propagated.setdefault((node, column, template), {"template": template, "fields": {}})
+            tag["fields"][field_id] = json.loads(value)
+    for (node, _, _), tag in propagated.items():
+        for doc in linked[node]:
+            add_tag(doc, tag)
     return list(docs.values())
 
 
@@ -271,9 +290,12 @@ def load_docs(connection: Connection) -> list[EntryDoc]:
 class _Compiler:
     """Compiles a query tree into a SQL condition on ``o`` (``catalog_objects`` rows of entries)."""
 
-    def __init__(self, dialect: str, kinds: dict[str, dict[str, str]]) -> None:
+    def __init__(
+        self, dialect: str, kinds: dict[str, dict[str, str]], propagating: dict[str, set[str]] | None = None
+    ) -> None:
         self.dialect = dialect
         self.kinds = kinds
+        self.propagating = propagating or {}
         self.params: dict[str, Any] = {}
         self.rank_words: list[str] = []
 
@@ -305,7 +327,7 @@ class _Compiler:
         if isinstance(node, Time):
             column = "o.created_at" if node.field == "createtime" else "o.changed_at"
             return self.period(column, node.op, node.start, node.end, exact=False)
-        return self.tag(resolve_tag(node, self.kinds))
+        return self.tag(resolve_tag(node, self.kinds), negated=negated)
 
     def text(self, node: Text) -> str:
         if self.dialect == "sqlite":
@@ -334,13 +356,36 @@ class _Compiler:
         bound = {"<": ("<", low), ">=": (">=", low), ">": (">=", high), "<=": ("<", high)}[op]
         return f"{column} {bound[0]} {self.param(bound[1])}"
 
-    def tag(self, check: TagCheck) -> str:
+    def tag(self, check: TagCheck, *, negated: bool = False) -> str:
+        """A tag term: the matching entries as a list (``o.name IN (...)``, which leads a query), or
+        under a ``NOT`` a probe per entry (``EXISTS``, by ``ix_catalog_objects_tag_parent`` or the
+        values' entry index), which spares listing the thousands of entries a template tags."""
         template = self.param(check.template)
+        fields = self.propagating.get(check.template, set())
+        # a propagated value counts as a tag of the entries linking the dataset whose column holds it
+        spread = bool(fields) if check.field is None else check.field in fields
         if check.field is None:
-            return (
+            if negated:
+                own = (
+                    "EXISTS (SELECT 1 FROM catalog_objects t WHERE t.kind = 'tag' AND t.deleted = false "
+                    f"AND t.parent = o.name AND t.template = {template})"
+                )
+                if spread:
+                    own += (
+                        " OR EXISTS (SELECT 1 FROM catalog_propagated p "
+                        f"WHERE p.node = o.linked_resource AND p.template = {template})"
+                    )
+                return f"({own})"
+            own = (
                 "o.name IN (SELECT t.parent FROM catalog_objects t WHERE t.kind = 'tag' "
                 f"AND t.template = {template} AND t.deleted = false)"
             )
+            if spread:
+                own += (
+                    " OR o.linked_resource IN "
+                    f"(SELECT p.node FROM catalog_propagated p WHERE p.template = {template})"
+                )
+            return f"({own})"
         where = [f"v.template = {template}", f"v.field = {self.param(check.field)}"]
         if check.words:
             where.extend(f"v.text_value LIKE {self.param('% ' + w + '%')}" for w in check.words)
@@ -350,11 +395,27 @@ class _Compiler:
             where.append(
                 self.period("v.num_value", check.op, check.low, check.high, exact=check.kind == "DOUBLE")
             )
-        return (
-            "o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t "
-            "ON t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false "
-            f"WHERE {' AND '.join(where)})"
+        values = " AND ".join(where)
+        spread_values = values.replace("v.", "p.")
+        valid = "t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false"
+        if negated:
+            own = (
+                f"EXISTS (SELECT 1 FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
+                f"WHERE v.entry = o.name AND {values})"
+            )
+            if spread:
+                own += (
+                    " OR EXISTS (SELECT 1 FROM catalog_propagated p "
+                    f"WHERE p.node = o.linked_resource AND {spread_values})"
+                )
+            return f"({own})"
+        own = (
+            f"o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
+            f"WHERE {values})"
         )
+        if spread:
+            own += f" OR o.linked_resource IN (SELECT p.node FROM catalog_propagated p WHERE {spread_values})"
+        return f"({own})"
 
     def rank(self) -> str:
         if not self.rank_words:
@@ -367,6 +428,17 @@ class _Compiler:
                 f"(CASE WHEN (' ' || coalesce(o.t_description, '')) LIKE {pattern} THEN 1 ELSE 0 END)"
             )
         return " + ".join(terms)
+
+
+def _led_by_words(node: Node) -> bool:
+    """Whether every match must have words of ``node`` (a word, an OR of words, or an AND with one)."""
+    if isinstance(node, Text):
+        return True
+    if isinstance(node, Or):
+        return all(_led_by_words(child) for child in node.children)
+    if isinstance(node, And):
+        return any(_led_by_words(child) for child in node.children)
+    return False
 
 
 def _page_token(offset: int) -> str:
@@ -405,63 +477,124 @@ def search(
         msg = f"orderBy must be relevance, last_modified_timestamp [asc|desc] or default, not {order_by!r}"
         raise QueryError(msg, 0)
     tree = parse(query)
-    compiler = _Compiler(connection.dialect.name, load_template_kinds(connection))
+    dialect = connection.dialect.name
+    compiler = _Compiler(dialect, load_template_kinds(connection), propagating_fields(connection))
     condition = compiler.compile(tree)
-    where = f"o.kind = 'entry' AND o.deleted = false AND {condition}"
+    # SQLite: when words lead the query, the entries are read by the rowids full-text search gives
+    # (``+`` keeps the planner off the index of every entry, which it prefers without statistics)
+    kind = "+o.kind" if dialect == "sqlite" and _led_by_words(tree) else "o.kind"
+    matched = f"FROM catalog_objects o WHERE {kind} = 'entry' AND o.deleted = false AND {condition}"
     offset = _offset(page_token)
-    rank = compiler.rank() or "0"
-    # one pass over the matches: their count, the type and system facets and the order come from the
-    # same rows; only the page's bodies are read
-    rows = list(
-        connection.execute(
-            text(
-                f"SELECT o.name, o.entry_type, o.entry_system, o.changed_at, {rank} AS score "
-                f"FROM catalog_objects o WHERE {where}"
-            ),
-            compiler.params,
-        ).all()
-    )
-    if order == "relevance":
-        rows.sort(key=lambda r: (-r.score, -r.changed_at, r.name))
-    elif order == "last_modified_timestamp asc":
-        rows.sort(key=lambda r: (r.changed_at, r.name))
-    elif order == "default":
-        rows.sort(key=lambda r: r.name)
-    else:
-        rows.sort(key=lambda r: (-r.changed_at, r.name))
-    page = rows[offset : offset + page_size]
+    # the database does the work over every match: the count and the type and system facets in one
+    # aggregate, the order and the page with LIMIT, the template facet in one join; only the page's
+    # rows and a few counts come back (ranking in Python over all matches cost ~80% of a query)
+    groups = connection.execute(
+        text(
+            f"SELECT o.entry_type, o.entry_system, count(*) {matched} GROUP BY o.entry_type, o.entry_system"
+        ),
+        compiler.params,
+    ).all()
+    total = sum(count for _, _, count in groups)
+    page: list[Any] = []
+    if offset < total:
+        rank = compiler.rank() or "0"
+        name = 'o.name COLLATE "C"' if dialect == "postgresql" else "o.name"  # code-point order on both
+        order_sql = {
+            "relevance": f"score DESC, o.changed_at DESC, {name}",
+            "last_modified_timestamp asc": f"o.changed_at, {name}",
+            "default": name,
+        }.get(order, f"o.changed_at DESC, {name}")
+        page = list(
+            connection.execute(
+                text(
+                    f"SELECT o.name, o.changed_at, {rank} AS score {matched} "
+                    f"ORDER BY {order_sql} LIMIT {int(page_size)} OFFSET {int(offset)}"
+                ),
+                compiler.params,
+            ).all()
+        )
     bodies = {r.name: r.body for r in reads.get_many(connection, "entry", [row.name for row in page])}
+    results = [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page]
+    _mark_propagated(connection, results, bodies, tree, compiler.propagating)
     answer: dict[str, Any] = {
-        "results": [_result(row.name, bodies.get(row.name, {}), row.changed_at) for row in page],
-        "totalSize": len(rows),
+        "results": results,
+        "totalSize": total,
     }
-    if offset + len(page) < len(rows):
+    if offset + len(page) < total:
         answer["nextPageToken"] = _page_token(offset + len(page))
     if facets:
+        types: Counter[str] = Counter()
+        systems: Counter[str] = Counter()
+        for entry_type, system, count in groups:
+            if entry_type:
+                types[str(entry_type).upper()] += count
+            if system:
+                systems[str(system)] += count
         answer["facets"] = {
-            "type": dict(Counter(str(r.entry_type).upper() for r in rows if r.entry_type)),
-            "system": dict(Counter(str(r.entry_system) for r in rows if r.entry_system)),
-            "template": _template_facet(connection, [r.name for r in rows]),
+            "type": dict(types),
+            "system": dict(systems),
+            "template": _template_facet(connection, matched, compiler.params) if total else {},
         }
     return answer
 
 
-def _template_facet(connection: Connection, names: list[str]) -> dict[str, int]:
-    """How many of the entries ``names`` have a tag of each template: the tags of those entries, read
-    by their parent (an index), not every tag filtered by the query again."""
-    counts: dict[str, int] = {}
-    for start in range(0, len(names), 500):
-        # only tags have an entry as their parent: no test of the kind, which would lead SQLite to
-        # the primary key's index (every tag) instead of the parent's
-        rows = connection.execute(
-            select(_objects.c.template, func.count(distinct(_objects.c.parent)))
-            .where(_objects.c.parent.in_(names[start : start + 500]), _objects.c.deleted.is_(False))
-            .group_by(_objects.c.template)
-        )
-        for template, count in rows:
-            if template:
-                counts[template] = counts.get(template, 0) + count
-    return dict(sorted(counts.items()))
+def _tag_templates(node: Node) -> set[str]:
+    """The templates of the tag terms of ``node``."""
+    if isinstance(node, And | Or):
+        return {t for child in node.children for t in _tag_templates(child)}
+    if isinstance(node, Not):
+        return _tag_templates(node.child)
+    return {node.template} if isinstance(node, TagTerm) else set()
+
+
+def _mark_propagated(
+    connection: Connection,
+    results: list[dict[str, Any]],
+    bodies: dict[str, dict[str, Any]],
+    tree: Node,
+    propagating: dict[str, set[str]],
+) -> None:
+    """Mark the results holding the query's tags by propagation (``propagatedTags``)."""
+    templates = sorted(_tag_templates(tree) & set(propagating))
+    nodes = {
+        r["relativeResourceName"]: bodies.get(r["relativeResourceName"], {}).get("linkedResource")
+        for r in results
+    }
+    linked = sorted({n for n in nodes.values() if n})
+    if not templates or not linked:
+        return
+    held: dict[str, list[str]] = {}
+    rows = connection.execute(
+        select(_propagated.c.node, _propagated.c.template, _propagated.c.field, _propagated.c.column_name)
+        .where(_propagated.c.node.in_(linked), _propagated.c.template.in_(templates))
+        .order_by(_propagated.c.template, _propagated.c.field, _propagated.c.column_name)
+    )
+    for node, template, field_id, column in rows:
+        held.setdefault(node, []).append(f"{template}.{field_id}@{column}")
+    for result in results:
+        marks = held.get(nodes[result["relativeResourceName"]] or "")
+        if marks:
+            result["propagatedTags"] = marks
+
+
+def _template_facet(connection: Connection, matched: str, params: dict[str, Any]) -> dict[str, int]:
+    """How many of the matching entries have a tag of each template: one join of the matches with
+    their tags by parent, read from ``ix_catalog_objects_tag_parent`` alone, counted by the database."""
+    # SQLite: the matches first, then their tags by the covering index (left to itself, without
+    # statistics, it walks every tag and looks each one's entry up in the matches)
+    join = (
+        "CROSS JOIN catalog_objects t INDEXED BY ix_catalog_objects_tag_parent"
+        if connection.dialect.name == "sqlite"
+        else "JOIN catalog_objects t ON true"
+    )
+    rows = connection.execute(
+        text(
+            f"SELECT t.template, count(DISTINCT t.parent) FROM (SELECT o.name {matched}) m {join} "
+            "WHERE t.parent = m.name AND t.kind = 'tag' AND t.deleted = false GROUP BY t.template"
+        ),
+        params,
+    )
+    return dict(sorted((str(template), int(count)) for template, count in rows if template))
 
 
 def _result(name: str, body: dict[str, Any], changed_at: int) -> dict[str, Any]:

@@ -22,9 +22,8 @@ from urllib.parse import quote
 import httpx
 
 from threadline import __version__
-from threadline.catalog import files, links, reads
+from threadline.catalog import files, reads
 from threadline.catalog.local import commit, plan
-from threadline.catalog.search import search
 from threadline.errors import RemoteRefused, SyncError
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE
 from threadline.openlineage.timestamps import format_time
@@ -119,6 +118,8 @@ class StoreCatalog:
             record = reads.get(connection, kind, name, as_of=as_of)
             if record is None:
                 return None
+            from threadline.catalog import links  # lineage's modules: not loaded by `catalog apply`
+
             return links.decorate(connection, record) if kind == ENTRY else record.to_json()
 
         return self._read(work)
@@ -156,9 +157,13 @@ class StoreCatalog:
             self._change(lambda p: p.delete_template(ids[0], force=force))
 
     def search(self, query: str, page_size: int, order_by: str) -> dict[str, Any]:
+        from threadline.catalog.search import search
+
         return self._read(lambda c: search(c, query, page_size=page_size, order_by=order_by))
 
     def lookup(self, linked_resource: str) -> dict[str, Any]:
+        from threadline.catalog import links
+
         return self._read(lambda c: links.lookup(c, linked_resource))
 
     def apply(self, doc: dict[str, Any], *, dry_run: bool) -> list[str]:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from threadline.openlineage.events import ParsedEvent
 from threadline.projection.fold import Folder, fold_packed
 from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
+from threadline.projection.propagation import refresh as refresh_propagation
 from threadline.projection.upserts import columns_of, conflict_clause
 from threadline.store.base import StoredEvent
 from threadline.store.bulk import insert_rows
@@ -71,6 +72,7 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
+    refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    text,
 )
 
 metadata = MetaData()
@@ -359,6 +360,14 @@ catalog_objects = Table(
     Index("ix_catalog_objects_parent", "parent"),
     Index("ix_catalog_objects_template", "template"),
     Index("ix_catalog_objects_linked", "linked_resource"),
+    # a live tag's entry and template from the index alone: search's template facet and NOT tag:T
+    Index(
+        "ix_catalog_objects_tag_parent",
+        "parent",
+        "template",
+        sqlite_where=text("kind = 'tag' AND deleted = false"),
+        postgresql_where=text("kind = 'tag' AND deleted = false"),
+    ),
 )
 
 #: The typed index of tag values: one row per field of a tag, valid while ``stamp`` equals the tag's
@@ -379,6 +388,35 @@ catalog_tag_values = Table(
     Index("ix_catalog_tag_values_num", "template", "field", "num_value"),
     Index("ix_catalog_tag_values_text", "template", "field", "text_value"),
     Index("ix_catalog_tag_values_entry", "entry"),
+)
+
+#: Tags propagated along column lineage (a template field marked ``propagate: downstream``): for each
+#: column of a lineage dataset, the value it holds from the nearest tagged column upstream, unless a
+#: tag on the column itself sets that field. Derived from ``column_lineage``, the entries linking
+#: datasets and their tags after each fold (``threadline.catalog.propagation``), so reindex rebuilds it.
+#: ``node`` is the dataset's node id (what an entry's ``linked_resource`` holds); ``value`` the field's
+#: JSON; ``kind``/``num_value``/``text_value`` as in ``catalog_tag_values``; ``origin_tag`` and
+#: ``origin_column`` the tag it comes from; ``via`` the jobs from there to here (JSON); ``hops``.
+catalog_propagated = Table(
+    "catalog_propagated",
+    metadata,
+    Column("dataset_id", _NODE, primary_key=True, autoincrement=False),
+    Column("column_name", Text, primary_key=True),
+    Column("template", Text, primary_key=True),
+    Column("field", Text, primary_key=True),
+    Column("node", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("num_value", Double),
+    Column("text_value", Text),
+    Column("origin_tag", Text, nullable=False),
+    Column("origin_column", Text, nullable=False),
+    Column("via", Text, nullable=False),
+    Column("hops", Integer, nullable=False),
+    Index("ix_catalog_propagated_num", "template", "field", "num_value"),
+    Index("ix_catalog_propagated_text", "template", "field", "text_value"),
+    Index("ix_catalog_propagated_node", "node"),
+    Index("ix_catalog_propagated_origin", "origin_tag"),
 )
 
 #: Every change of every catalog resource: its history, and the catalog as of any time.
@@ -448,6 +486,7 @@ PROJECTION_TABLES = (
     catalog_objects,
     catalog_tag_values,
     catalog_history,
+    catalog_propagated,
 )
 
 

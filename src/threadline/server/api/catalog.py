@@ -445,9 +445,7 @@ async def batch_tags(key: WriteKey, state: State, doc: JsonBody) -> Response:
 
     def work(planner: Planner) -> dict[str, Any]:
         written = []
-        entries = [i["entry"] for i in items if isinstance(i, dict) and isinstance(i.get("entry"), str)]
-        planner.prefetch(ENTRY, entries)
-        planner.prefetch_tags(entries)
+        planner.prefetch_batch(items)
         for index, item in enumerate(items):
             entry = item.get("entry") if isinstance(item, dict) else None
             parts = entry.split("/") if isinstance(entry, str) else []

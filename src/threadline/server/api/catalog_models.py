@@ -255,6 +255,11 @@ class SearchResult(Model):
     linked_resource: str | None = None
     description: str | None = None
     user_specified_system: str | None = None
+    propagated_tags: list[str] | None = Field(
+        None,
+        description="threadline's: the query's tags this entry holds by propagation along column "
+        "lineage, as TEMPLATE.FIELD@COLUMN.",
+    )
 
 
 class SearchFacets(Model):
