@@ -273,3 +273,28 @@ def test_ci_mode_runs_a_sample_in_a_throwaway_environment(example: Path) -> None
     refused = _cli("pipeline", "run", str(example / "shop.py"), "--sample", "2")
     assert refused.exit_code == 2
     assert "--sample runs only with --env ci" in refused.output
+
+
+def test_an_approval_publishes_the_lake_version_too(example: Path, project: Path) -> None:
+    """With ``lake_production``, approving writes the promoted tables under a new lake version and
+    switches the pointer, as a promotion without the gate does."""
+    _gate(example)
+    source = (example / "shop.py").read_text()
+    source = source.replace(
+        '"warehouse": "duckdb:///build/staging/warehouse.duckdb"}',
+        '"warehouse": "duckdb:///build/staging/warehouse.duckdb", "lake_production": True}',
+    )
+    (example / "shop.py").write_text(source)
+    answer = _json(_run(example))
+    assert answer["awaitingApproval"] is True
+    pointer = example / "build/staging/lake/production/CURRENT.json"
+    assert not pointer.exists()  # nothing published before the approval
+    approved = _cli("pipeline", "approve", answer["runId"][:8])
+    assert approved.exit_code == 0, approved.output
+    current = json.loads(pointer.read_text())
+    version_dir = pointer.parent / f"v={current['version']}"
+    assert sorted(p.name for p in version_dir.iterdir()) == [
+        "customers.parquet",
+        "orders.parquet",
+        "revenue_by_country.parquet",
+    ]

@@ -4,7 +4,7 @@ A run of an environment that needs an approval (``Pipeline(approval=...)``) ends
 leaves the pipeline run open (RUNNING) with the parameter ``approval``::
 
     {"status": "awaiting", "requestedAt", "tables": [...], "versions": {table: version},
-     "cursors": {...}, "environment": {"lake", "warehouse", "staging_schema", "schema"},
+     "cursors": {...}, "environment": {"lake", "warehouse", "staging_schema", "schema", "lake_production"},
      "webhook": {"url"} | {"fromEnv"} | null}
 
 Approving it (``threadline pipeline approve RUN``, or ``POST /api/v1/pipeline-runs/{id}/approve``)
@@ -187,10 +187,12 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
     ``promote`` stage run and the pipeline run's end). When the warehouse cannot be opened or the
     promotion fails (it is rolled back), raises :class:`PipelineError` and records nothing: the run
     still awaits approval, and can be approved again once the cause is fixed."""
+    from functools import partial
     from pathlib import Path
 
+    from threadline.pipeline.lake import Lake
     from threadline.pipeline.runner import _schema, _statistics, _version
-    from threadline.pipeline.warehouse import Warehouse
+    from threadline.pipeline.warehouse import open_warehouse, version_stamp
     from threadline.tracking.content import DatasetRef, dataset_name
     from threadline.tracking.events import build_event, to_bytes
     from threadline.tracking.records import EventRecord, RunRef
@@ -207,7 +209,7 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
         msg = f"the warehouse {pending.environment.warehouse} no longer exists{still}"
         raise PipelineError(msg)
     try:
-        warehouse = Warehouse(pending.environment)
+        warehouse = open_warehouse(pending.environment)
     except PipelineError as exc:
         raise PipelineError(exc.message + still) from exc
     try:
@@ -216,8 +218,15 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
             version = pending.versions.get(table)
             facets = {"version": _version(version)} if version else None
             inputs.append(DatasetRef(namespace, name, "dataset", facets=facets))
+        version = version_stamp()
+        lake, pointer = Lake(pending.environment.lake), None
         try:
-            warehouse.promote(pending.tables)
+            if pending.environment.lake_production:  # as the runner: written first, switched after
+                batches = {t: partial(warehouse.arrow_batches, t) for t in pending.tables}
+                pointer = lake.write_version(version, batches)
+            warehouse.promote(pending.tables, version)
+            if pointer is not None:
+                lake.switch(pointer)
         except PipelineError as exc:
             raise PipelineError(exc.message + still) from exc
         for table in pending.tables:

@@ -325,6 +325,7 @@ class _Runner:
                     "warehouse": self.env.warehouse,
                     "staging_schema": self.env.staging_schema,
                     "schema": self.env.schema,
+                    "lake_production": self.env.lake_production,
                 },
                 **({"webhook": webhook.describe()} if webhook is not None else {}),
             },
