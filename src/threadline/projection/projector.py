@@ -58,7 +58,24 @@ def apply_packed(connection: Connection, packed: Packed) -> int:
             columns = COLUMNS[spec.name]
             insert_rows(connection, spec.table, columns, list(rows.values()), conflict_clause(spec.name))
             written += len(rows)
+    if any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
+        refresh_propagation(connection, _unpacked(packed, PROPAGATION_INPUTS))
     return written
+
+
+#: The tables whose new rows can change the propagated tags (see ``projection.propagation``).
+PROPAGATION_INPUTS = ("catalog_objects", "column_lineage")
+
+
+def _unpacked(packed: Packed, tables: Sequence[str]) -> Delta:
+    """A delta holding ``packed``'s rows of ``tables`` as dicts (what the propagation reads)."""
+    delta = Delta()
+    for name in tables:
+        columns = COLUMNS[name]
+        delta.rows[name] = {
+            key: dict(zip(columns, row, strict=True)) for key, row in packed.rows.get(name, {}).items()
+        }
+    return delta
 
 
 def apply_delta(connection: Connection, delta: Delta) -> int:
