@@ -102,7 +102,7 @@ def test_search_refuses_bad_input(loaded) -> None:
         search(connection, "  ")
     with pytest.raises(BadRequest, match="filter must be one of"):
         parse_filter("tables")
-    with pytest.raises(BadRequest, match="sort must be NAME or UPDATE_AT"):
+    with pytest.raises(BadRequest, match="sort must be NAME, UPDATE_AT or RELEVANCE"):
         parse_sort("size")
     assert parse_filter("all") is None
     assert parse_filter("dataset") == "DATASET"

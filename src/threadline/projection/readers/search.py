@@ -22,7 +22,7 @@ from threadline.store import schema
 from threadline.store.lookups import name_like
 
 FILTERS = ("DATASET", "JOB", "RUN")
-SORTS = ("NAME", "UPDATE_AT")
+SORTS = ("NAME", "UPDATE_AT", "RELEVANCE")
 _RUN_PREFIX = re.compile(r"[0-9a-f-]{8,36}")
 
 
@@ -58,12 +58,12 @@ def parse_filter(text: str | None) -> str | None:
 
 
 def parse_sort(text: str | None) -> str:
-    """``NAME`` (the default) or ``UPDATE_AT`` (``updated_at`` works too), any case."""
+    """``NAME`` (the default), ``UPDATE_AT`` (``updated_at`` works too) or ``RELEVANCE``, any case."""
     value = (text or "NAME").strip().upper()
     if value == "UPDATED_AT":
         value = "UPDATE_AT"
     if value not in SORTS:
-        msg = f"sort must be NAME or UPDATE_AT, got {text!r}"
+        msg = f"sort must be NAME, UPDATE_AT or RELEVANCE, got {text!r}"
         raise BadRequest(msg)
     return value
 
@@ -140,6 +140,17 @@ def search(
     order: tuple[Any, ...]
     if sort == "UPDATE_AT":
         order = (matches.c.updated_at.desc(), matches.c.name, matches.c.type, matches.c.namespace)
+    elif sort == "RELEVANCE":
+        # What a type-ahead shows first: a match of the name before one of a field only, then the
+        # shortest names (the query is most of them: `customers` before a lake partition's path
+        # that holds it), then by name.
+        order = (
+            (matches.c.match == "field"),
+            func.length(matches.c.name),
+            matches.c.name,
+            matches.c.type,
+            matches.c.namespace,
+        )
     else:
         order = (matches.c.name, matches.c.type, matches.c.namespace)
     rows = connection.execute(select(matches).order_by(*order).limit(limit).offset(offset)).all()

@@ -23,7 +23,11 @@ SEARCH_LIMIT = 10
 
 _q = text_param("q", "What to look for in names (and fields and run ids).", strip=False)
 _filter = text_param("filter", "DATASET, JOB or RUN: only results of that type.")
-_sort = text_param("sort", "NAME (the default) or UPDATE_AT (most recently updated first).")
+_sort = text_param(
+    "sort",
+    "NAME (the default), UPDATE_AT (most recently updated first) or RELEVANCE (name matches before "
+    "field matches, then the shortest names: what a type-ahead shows).",
+)
 _namespace = text_param("namespace", "Only results in this namespace.", strip=False)
 
 
@@ -37,7 +41,7 @@ async def search(
     namespace: Annotated[str | None, Depends(_namespace)],
     page: Annotated[PageParams, Depends(page_param(SEARCH_LIMIT))],
 ) -> Response:
-    """``q`` (required), ``filter`` (DATASET, JOB or RUN), ``sort`` (NAME or UPDATE_AT), ``limit``
+    """``q`` (required), ``filter`` (DATASET, JOB or RUN), ``sort`` (NAME, UPDATE_AT or RELEVANCE), ``limit``
     (default 10), ``offset`` and ``namespace``: ``{"totalCount", "results": [...]}``."""
     found = await read(
         state,
