@@ -69,6 +69,18 @@ def propagating_fields(connection: Connection) -> dict[str, set[str]]:
     return out
 
 
+#: What a column-lineage edge row is read as (``_Graph._add`` takes rows in this order).
+_EDGE_COLUMNS = (
+    _edges.c.output_dataset_id,
+    _edges.c.output_field,
+    _edges.c.input_dataset_id,
+    _edges.c.input_field,
+    _edges.c.job_id,
+    _edges.c.masking,
+    _edges.c.transformation_subtype,
+)
+
+
 class _Graph:
     """The column-lineage edges read so far, by input column and by output column."""
 
@@ -102,34 +114,16 @@ class _Graph:
         done.update(wanted)
         for batch in batches(wanted, 500):
             rows = self.connection.execute(
-                select(
-                    _edges.c.output_dataset_id,
-                    _edges.c.output_field,
-                    _edges.c.input_dataset_id,
-                    _edges.c.input_field,
-                    _edges.c.job_id,
-                    _edges.c.masking,
-                    _edges.c.transformation_subtype,
-                ).where(dataset.in_(sorted({d for d, _ in batch})), field.in_(sorted({f for _, f in batch})))
+                select(*_EDGE_COLUMNS).where(
+                    dataset.in_(sorted({d for d, _ in batch})), field.in_(sorted({f for _, f in batch}))
+                )
             )
             keep = set(batch)
             output = dataset is _edges.c.output_dataset_id
             self._add(row for row in rows if ((row[0], row[1]) if output else (row[2], row[3])) in keep)
 
     def read_all(self) -> None:
-        self._add(
-            self.connection.execute(
-                select(
-                    _edges.c.output_dataset_id,
-                    _edges.c.output_field,
-                    _edges.c.input_dataset_id,
-                    _edges.c.input_field,
-                    _edges.c.job_id,
-                    _edges.c.masking,
-                    _edges.c.transformation_subtype,
-                )
-            )
-        )
+        self._add(self.connection.execute(select(*_EDGE_COLUMNS)))
         self.complete = True
 
     def downstream(self, columns: set[Col]) -> list[Col]:
