@@ -62,8 +62,9 @@ class Server:
     def __init__(self, store_url: str, log_path: Path, *, read_wait: float) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        # A server from before read-your-writes and the one ServerConfig runs too (``PYTHONPATH=<older
-        # checkout>/src``, for before/after figures): it is started the way it takes its settings.
+        # A server from before read-your-writes (no read_wait) and from before ServerConfig runs too
+        # (``PYTHONPATH=<older checkout>/src``, for before/after figures): it is started the way it
+        # takes its settings.
         settings = (
             f"host='127.0.0.1', port={self.port}, auth='none', max_body_bytes=64 * 1024 * 1024, "
             "max_batch_events=10_000, log_level='warning'"
@@ -71,7 +72,10 @@ class Server:
         code = (
             "from threadline import settings; from threadline.server import run_server\n"
             "if hasattr(settings, 'ServerConfig'):\n"
-            f"    config = settings.ServerConfig(store={store_url!r}, {settings}, read_wait={read_wait!r})\n"
+            "    import dataclasses\n"
+            f"    config = settings.ServerConfig(store={store_url!r}, {settings})\n"
+            "    if any(f.name == 'read_wait' for f in dataclasses.fields(config)):\n"
+            f"        config = dataclasses.replace(config, read_wait={read_wait!r})\n"
             "    run_server(config)\n"
             "else:\n"
             f"    run_server({store_url!r}, {settings})\n"

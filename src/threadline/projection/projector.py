@@ -4,10 +4,6 @@ The projector takes the events past its log mark in batches, folds each batch in
 already merged per key), and upserts the delta: the database joins each row with the stored one by the
 rules of :mod:`threadline.projection.model` (see :mod:`threadline.projection.upserts`). The upserts and
 the new mark are one transaction.
-
-A small append can also be folded in its own transaction (:func:`fold_appended`) when the projections
-were caught up with the log before it: the events are then readable the moment they are acknowledged,
-at the cost of one upsert per table in the same commit instead of a second transaction later.
 """
 
 from __future__ import annotations
@@ -19,8 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from threadline.openlineage.events import ParsedEvent
-from threadline.projection.fold import Folder, fold_packed
+from threadline.projection.fold import Folder
 from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
 from threadline.projection.propagation import refresh as refresh_propagation
 from threadline.projection.upserts import columns_of, conflict_clause
@@ -91,40 +86,6 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         written += len(rows)
     refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written
-
-
-def fold_appended(
-    store: SqlStore, events: Sequence[StoredEvent | ParsedEvent], packed: Packed | None = None
-) -> Callable[[Connection, int, int], bool] | None:
-    """A ``then`` for :meth:`SqlStore.append` that folds ``events`` in the append's own transaction,
-    if the projections had folded everything before it (and, on PostgreSQL, no other process is
-    folding); ``None`` if the events cannot be folded (the projector will say why when it meets them).
-
-    The delta is computed before the transaction (folding is pure) and covers duplicates too: folding
-    an event again changes nothing, every merge rule being idempotent. ``packed``: the fold of
-    ``events``, when it was done already."""
-    if packed is None:
-        try:
-            packed = fold_packed(events)
-        except Exception:
-            return None
-    rows = packed
-
-    def then(connection: Connection, before: int, head: int) -> bool:
-        if not store.try_projection_lock(connection) or store.log_mark(connection) != before:
-            return False
-        if head == before:
-            return True
-        try:
-            with connection.begin_nested():  # a failing upsert must not cost the append
-                apply_packed(connection, rows)
-                store.set_log_mark(connection, head)
-        except Exception:
-            log.exception("folding appended events failed; the projector folds them later")
-            return False
-        return True
-
-    return then
 
 
 def _step_from_log(store: SqlStore, connection: Connection, limit: int) -> tuple[int, int]:

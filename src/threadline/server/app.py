@@ -32,7 +32,7 @@ from threadline.server.pressure import BackPressure
 from threadline.server.state import ServerState
 from threadline.server.timing import ServerTiming
 from threadline.server.warmup import warm_up
-from threadline.server.writer import INLINE_FOLD_EVENTS, Writer
+from threadline.server.writer import Writer
 from threadline.settings import ServerConfig
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
@@ -106,15 +106,11 @@ def create_app(
 
     def appended(result: AppendResult) -> None:
         clock.acknowledge(result.head)
-        if result.projected:
-            clock.fold(result.head)
-            lineage_index.changed()
 
     server_metrics = ServerMetrics(config.metrics)  # type: ignore[arg-type]  # checked there
     writer = Writer(
         store,
         idle_work=server_metrics.counting_failures("projection", project),
-        inline_fold=INLINE_FOLD_EVENTS,
         on_append=appended,
         ahead=ahead,
     )

@@ -8,9 +8,9 @@ read this server answers first waits until the projector's mark has reached
   on PostgreSQL, where other servers may append to the same store,
 * the log's head when the read arrived (what *any* server acknowledged before it),
 
-for at most ``read_wait`` seconds (setting ``read_wait``; 0 turns the wait off). A small append is
-usually folded in its own transaction (see ``projection.projector.fold_appended``), so the wait is
-nothing; after a large batch the reader asks the projector to fold at once. When the bound is hit the
+for at most ``read_wait`` seconds (setting ``read_wait``; 0 turns the wait off). A waiting read asks
+the projector to fold at once (``Writer.hurry``): one step folds everything appended up to then, so
+reads arriving together share it. When the bound is hit the
 answer is given anyway, with the header ``X-Threadline-Projection-Lag`` saying by how many log
 sequence numbers it is behind (``projectionLag`` in ``GET /api/v1/health`` counts the events).
 

@@ -8,13 +8,14 @@ thread runs ``idle_work`` (the projector) in steps: appends come first and proje
 large, cheap batches when ingest pauses; under sustained load a step still runs every
 ``MAX_PROJECTION_DELAY`` seconds, and steps take turns with appends while more than
 ``PROJECTION_LAG_LIMIT`` events wait, so that reads never fall far behind. A read that must see an
-acknowledged event asks for a step at once (:meth:`Writer.hurry`). A small group (at most
-``inline_fold`` events, the single-event posts) is folded in its own append transaction when the
-projections were caught up, so it is readable the moment it is acknowledged. A request can announce its
+acknowledged event asks for a step at once (:meth:`Writer.hurry`), which folds everything appended up
+to then in one transaction. (Small groups used to be folded in their own append transaction, so that
+they were readable at once; that cost each single-event post 4-5x its CPU time, see
+benchmarks/README.md, where a read's step folds the appends of many posts at once.) A request can announce its
 submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
 batch is still being parsed" is then not taken for quiet (a push streams batches that way).
 
-Each append's fold (made by the parse workers for a large batch, here for the rest) is handed to the
+Each batch's fold (made by the parse workers beside parsing it) is handed to the
 projector with the log range the append filled (:class:`~threadline.projection.projector.FoldAhead`),
 so a projection step only merges rows into the tables: it reads nothing back from the log.
 """
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 
 from threadline.errors import StoreError
 from threadline.openlineage.events import ParsedEvent
+from threadline.projection.fold import fold_packed
 from threadline.projection.model import Packed
-from threadline.projection.projector import FoldAhead, fold_appended, fold_packed
+from threadline.projection.projector import FoldAhead
 from threadline.store.base import AppendResult
 from threadline.store.sql import SqlStore
 
@@ -49,8 +51,6 @@ QUIET_SECONDS = 0.05
 MAX_PROJECTION_DELAY = 5.0
 #: Past this many acknowledged events not yet folded, projection steps take turns with appends.
 PROJECTION_LAG_LIMIT = 50_000
-#: Groups of at most this many events are folded in their append's transaction (0: never).
-INLINE_FOLD_EVENTS = 64
 
 
 @dataclass(slots=True)
@@ -121,19 +121,16 @@ class Writer:
         store: SqlStore,
         idle_work: Callable[[], int] | None = None,
         *,
-        inline_fold: int = 0,
         on_append: Callable[[AppendResult], None] | None = None,
         ahead: FoldAhead | None = None,
     ) -> None:
-        """``idle_work``: one projection step, returning how many events it folded; ``inline_fold``:
-        fold groups of at most this many events in their append's transaction (0: never);
+        """``idle_work``: one projection step, returning how many events it folded;
         ``on_append``: told of each committed append before its submitters are answered; ``ahead``:
         where the fold of each append is kept for ``idle_work`` (which then applies it without reading
         the events back)."""
         self.store = store
         self.ahead = ahead
         self.idle_work = idle_work
-        self.inline_fold = inline_fold
         self.on_append = on_append
         #: Appended events not folded yet, as far as this writer knows (for ``PROJECTION_LAG_LIMIT``).
         self.unfolded = 0
@@ -251,7 +248,6 @@ class Writer:
             overdue = idle_due and now - last_projection >= MAX_PROJECTION_DELAY
             if group and not overdue:
                 self._write(group)
-                # Nothing to fold when the append was folded in its own transaction.
                 idle_due = self.idle_work is not None and (idle_due or self.unfolded > 0)
                 quiet_until = time.monotonic() + QUIET_SECONDS
                 continue
@@ -297,17 +293,11 @@ class Writer:
     def _append(self, group: list[_Submission]) -> list[AppendResult]:
         events = [event for submission in group for event in submission.events]
         started = time.perf_counter()
-        then = None
-        inline = len(events) <= self.inline_fold and not self.unfolded and self.store.write_problem is None
-        folded = self._fold(group) if inline or self.ahead is not None else None
-        # Folded with the append only while nothing older waits (else the projector comes first).
-        if inline:
-            then = fold_appended(self.store, events, folded)
-        result = self.store.append(events) if then is None else self.store.append(events, then=then)
-        if not result.projected:
-            self.unfolded += len(result.inserted)
-            if self.ahead is not None and folded is not None:
-                self.ahead.appended(result.before, result.head, len(result.inserted), folded)
+        folded = self._fold(group) if self.ahead is not None else None
+        result = self.store.append(events)
+        self.unfolded += len(result.inserted)
+        if self.ahead is not None and folded is not None:
+            self.ahead.appended(result.before, result.head, len(result.inserted), folded)
         if self.on_append is not None:
             self.on_append(result)
         stats = self.stats
@@ -319,17 +309,25 @@ class Writer:
 
     @staticmethod
     def _fold(group: list[_Submission]) -> Packed | None:
-        """The fold of a group's events: what the parse workers folded, the rest folded here (``None``
-        if folding fails: the projector reads the events back from the log and says why)."""
+        """The fold of a group's events, when the parse workers folded some of them: theirs, merged,
+        and the rest folded here in one call. ``None`` when they folded none of them (single-event
+        posts: folding those here, one small group at a time, cost the writer thread more than the
+        projector's later fold of them from the log, in thousands at once) or when folding fails;
+        the projector then reads the events back from the log."""
         packed: Packed | None = None
+        rest: list[ParsedEvent] = []
         try:
             for submission in group:
-                part = submission.folded if submission.folded is not None else fold_packed(submission.events)
+                part = submission.folded
                 submission.folded = None  # merged into the group's below: not to be used twice
-                if packed is None:
+                if part is None:
+                    rest.extend(submission.events)
+                elif packed is None:
                     packed = part
                 else:
                     packed.merge(part)
+            if packed is not None and rest:
+                packed.merge(fold_packed(rest))
         except Exception:
             return None
         return packed

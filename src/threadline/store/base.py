@@ -29,8 +29,6 @@ class AppendResult:
     #: The log's head before this append: the events it stored are those after it up to :attr:`head`
     #: (appends are serialised).
     before: int = 0
-    #: Whether the projections were brought up to :attr:`head` in the same transaction.
-    projected: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -248,23 +248,13 @@ class SqlStore(Store):
 
     # ---- the log --------------------------------------------------------------------------------
 
-    def append(
-        self,
-        events: Sequence[ParsedEvent],
-        *,
-        then: Callable[[Connection, int, int], bool] | None = None,
-    ) -> AppendResult:
+    def append(self, events: Sequence[ParsedEvent]) -> AppendResult:
         """Durably add events to the log; events already stored (same id) are reported as duplicates.
 
         Appends are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so
         sequence numbers become visible in order. On SQLite the events already stored are looked up
         first and the rest inserted; on PostgreSQL one statement inserts the batch and returns what
         was new (a round trip saved).
-
-        ``then(connection, head_before, head_after)`` runs in the same transaction after the insert,
-        with the log's head before and after it; what it returns is the result's ``projected`` (the
-        projector folds the events in the same commit this way, see
-        :func:`threadline.projection.projector.fold_appended`).
         """
         if not events:
             return AppendResult()
@@ -272,7 +262,6 @@ class SqlStore(Store):
         unique: dict[str, ParsedEvent] = {}
         for parsed in events:
             unique.setdefault(parsed.id, parsed)
-        projected = False
         try:
             with self.write() as connection:
                 self._lock_log(connection)
@@ -299,8 +288,6 @@ class SqlStore(Store):
                     head = self.log_head(connection) if fresh else 0
                 if not fresh:
                     head = before
-                if then is not None:
-                    projected = then(connection, before, head)
         except SQLAlchemyError as exc:
             msg = f"the store could not save the events ({exc.__class__.__name__}); nothing was stored"
             raise StoreError(msg) from exc
@@ -314,9 +301,7 @@ class SqlStore(Store):
                 inserted.append(parsed.id)
             else:
                 duplicates.append(parsed.id)
-        return AppendResult(
-            inserted=inserted, duplicates=duplicates, head=head, before=before, projected=projected
-        )
+        return AppendResult(inserted=inserted, duplicates=duplicates, head=head, before=before)
 
     def log_head(self, connection: Connection) -> int:
         """The highest sequence number in the log (0: empty), as ``connection`` sees it."""
