@@ -536,6 +536,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="run the server under py-spy (benchmarks/out/profile-*.txt)"
     )
     args = parser.parse_args(argv)
+    if args.profile and not Path(sys.executable).with_name("py-spy").exists():
+        parser.error(
+            "--profile runs the server under py-spy, which is not installed in this environment; "
+            f"install it with: {sys.executable} -m pip install py-spy"
+        )
     single = args.events or (3_000 if args.quick else 20_000)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     results = []
