@@ -243,6 +243,8 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.1)
+        self.process.kill()  # not left running behind the benchmark
+        self.process.wait()
         msg = f"the server did not answer /api/v1/health within {timeout:.0f} s; see {self.log.name}"
         raise RuntimeError(msg)
 

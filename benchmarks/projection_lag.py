@@ -94,6 +94,8 @@ class Server:
                 return
             except OSError:
                 time.sleep(0.1)
+        self.process.kill()  # not left running behind the benchmark
+        self.process.wait()
         msg = f"the server did not start; see {log_path}"
         raise RuntimeError(msg)
 
