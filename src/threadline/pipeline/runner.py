@@ -27,13 +27,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import threadline.tracking as tl
 from threadline.errors import PipelineError
-from threadline.pipeline import notify
+from threadline.pipeline import notify, promotion
 from threadline.pipeline.checks import (
     CheckResult,
     assertions_facet,
@@ -46,7 +45,7 @@ from threadline.pipeline.declare import Extract, Pipeline, Transform
 from threadline.pipeline.lake import Lake
 from threadline.pipeline.lineage import column_lineage
 from threadline.pipeline.state import last_cursors
-from threadline.pipeline.warehouse import BOOKKEEPING, open_warehouse, version_stamp
+from threadline.pipeline.warehouse import BOOKKEEPING, open_warehouse
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -287,14 +286,11 @@ class _Runner:
         with self.stage("promote", tables=tables, cursors=self.result.cursors) as run:
             for table in tables:
                 self._table_input(run, table)
-            version = version_stamp()
-            pointer = None
-            if self.env.lake_production:  # written first; switched once the warehouse committed
-                batches = {t: partial(self.warehouse.arrow_batches, t) for t in tables}
-                pointer = self.lake.write_version(version, batches)
-            self.warehouse.promote(tables, version)
-            if pointer is not None:
-                self.lake.switch(pointer)
+            # the lake's version written first, journaled, switched once the warehouse committed
+            version = promotion.promote(
+                self.warehouse, self.lake, tables, lake_production=self.env.lake_production
+            )
+            if self.env.lake_production:
                 run.log_param("lake_version", version)
             for table in tables:
                 run.output(
@@ -350,6 +346,7 @@ class _Runner:
         }
         if self.sample is not None:
             params["sample"] = self.sample
+        recovered = promotion.recover(self.warehouse, self.lake)  # a promotion a killed run left
         with tl.run(
             pipeline.name,
             params=params,
@@ -357,6 +354,8 @@ class _Runner:
             description=pipeline.description,
         ) as parent:
             self.result.run_id = parent.id
+            if recovered:
+                parent.log_param("recovered_promotion", recovered)
             for step in pipeline.extracts.values():
                 self.extract_and_load(step, cursors)
             outcomes = [self.validate(table) for table in pipeline.extracts]  # every table, not the first
