@@ -52,9 +52,9 @@ class PipelineRunView:
         return str(self.run.params.get("env", ""))
 
     def checks(self, stage: Run) -> list[dict[str, Any]]:
-        """The check results a validate stage recorded."""
-        found = stage.params.get("checks")
-        return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+        """The check results a validate stage recorded: its failing-rows facet's, whose sample rows
+        keep their values' JSON types (the ``checks`` parameter's are strings: a null read "None")."""
+        return _checks(stage)
 
 
 def pipelines(connection: Connection) -> list[PipelineSummary]:
