@@ -211,7 +211,7 @@ def _await_approval(pipeline: Pipeline, env: str, run_id: str, runner: Any) -> s
     runner.result.run_id = run_id
     runner.await_approval(run)
     message = "every check passed; the run awaits an approval"
-    _notify(pipeline, env, "awaiting_approval", runner.result, message)
+    _notify(pipeline, env, "awaiting_approval", runner.result, message, run)
     return f"promote: awaiting approval (`threadline pipeline approve {run_id}` promotes it)"
 
 

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 #: The environment ``--env ci`` runs in when the pipeline declares none of that name: a throwaway one.
 CI_ENV = "ci"
+#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries.
+NOTIFY_STAGE = "notify"
 #: The parameter of a pipeline run that records its approval (see ``approval.py``).
 APPROVAL_PARAM = "approval"
 
@@ -128,6 +130,8 @@ class _Runner:
         self.warehouse = open_warehouse(env)
         self.versions: dict[str, str] = {}  #: staging table -> its version (the run that wrote it)
         self.result = PipelineResult(pipeline.name, env_name, None, sample=sample)
+        #: The pipeline run, once started (the webhook deliveries are recorded under it).
+        self.parent: tl.Run | None = None
 
     def stage(self, name: str, **params: Any) -> tl.Run:
         return tl.run(name, pipeline=self.pipeline.name, params={"env": self.env_name, **params})
@@ -353,6 +357,7 @@ class _Runner:
             tags={"threadline.pipeline": pipeline.name, "env": self.env_name},
             description=pipeline.description,
         ) as parent:
+            self.parent = parent
             self.result.run_id = parent.id
             if recovered:
                 parent.log_param("recovered_promotion", recovered)
@@ -434,7 +439,14 @@ def run_environment(pipeline: Pipeline, env: str, sample: int | None = None) -> 
     yield pipeline.environment(env)
 
 
-def _notify(pipeline: Pipeline, env: str, event: str, result: PipelineResult, message: str) -> None:
+def _notify(
+    pipeline: Pipeline,
+    env: str,
+    event: str,
+    result: PipelineResult,
+    message: str,
+    parent: tl.Run | None = None,
+) -> None:
     if pipeline.webhook is None or env not in pipeline.environments:  # not the throwaway CI one
         return
     extra: dict[str, Any] = {"tables": pipeline.promotes}
@@ -442,9 +454,18 @@ def _notify(pipeline: Pipeline, env: str, event: str, result: PipelineResult, me
         extra["failedChecks"] = list(result.blocked_by)
     if event == "awaiting_approval" and result.run_id:
         extra["approve"] = f"threadline pipeline approve {result.run_id}"
-    notify.send(
-        pipeline.webhook, notify.notification(event, pipeline.name, env, result.run_id, message, **extra)
-    )
+    body = notify.notification(event, pipeline.name, env, result.run_id, message, **extra)
+    delivery = notify.deliver(pipeline.webhook, body)
+    if delivery is not None and parent is not None:
+        record_delivery(pipeline.name, parent, delivery)
+
+
+def record_delivery(pipeline: str, parent: tl.Run, delivery: dict[str, Any]) -> None:
+    """Record a webhook delivery as a ``notify`` run under the pipeline run (its parameters: the
+    delivery; always completed, so that a webhook that is down never fails the pipeline run): the
+    run's page lists them under Notifications."""
+    with tl.run(NOTIFY_STAGE, pipeline=pipeline, parent=parent, params={"notification": delivery}):
+        pass
 
 
 def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None = None) -> PipelineResult:
@@ -461,15 +482,16 @@ def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None
             result = runner.run()
         except Exception as exc:
             message = exc.message if isinstance(exc, PipelineError) else f"{exc.__class__.__name__}: {exc}"
-            _notify(pipeline, env, "failed", runner.result, message)
+            _notify(pipeline, env, "failed", runner.result, message, runner.parent)
             if isinstance(exc, PipelineError):
                 exc.result = runner.result  # type: ignore[attr-defined]
             raise
         finally:
             runner.warehouse.close()
     if result.awaiting_approval:
-        _notify(pipeline, env, "awaiting_approval", result, "every check passed; the run awaits an approval")
+        awaiting = "every check passed; the run awaits an approval"
+        _notify(pipeline, env, "awaiting_approval", result, awaiting, runner.parent)
     elif result.promoted:
-        _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}")
+        _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}", runner.parent)
     runner.result.stages.append(StageResult("total", "completed", f"{time.time() - started:.2f} s"))
     return result
