@@ -5,7 +5,8 @@ against pandera on pandas, and the zero-copy promotion of a large table against 
 Usage::
 
     .venv/bin/python benchmarks/pipeline.py [--rows 1000000] [--repeats 2]
-        [--promote-rows 10000000] [--only pipeline,checks,promote]
+        [--promote-rows 10000000] [--only pipeline,checks,promote,pgload]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/test] [--pg-rows 200000]
 
 The data: an ``orders`` Parquet file of ``--rows`` rows and 20 columns and a ``customers`` file of
 1,000 rows. The work, for each contender, from a fresh lake and warehouse:
@@ -37,6 +38,12 @@ read into pandas, then ``DataFrameSchema.validate(lazy=True)``; also shown witho
 
 ``promote``: a ``--promote-rows`` table promoted by threadline (a rename and a view, one transaction)
 against the copying promotion (``CREATE TABLE … AS SELECT``, drop, rename, one transaction).
+
+``pgload`` (PostgreSQL at ``--pg-url``; skipped when it cannot be reached): ``--pg-rows`` rows of the
+20-column ``orders`` loaded into a PostgreSQL warehouse by ``Warehouse.load``: ``replace`` into an empty
+staging table, then, once promoted, ``merge`` on the primary key ``order_id`` of the same rows with
+half of them changed (every row of production matched by the key). Rows per second; the schema is
+dropped afterwards.
 
 The machine is shared: read the ratios, taken in the same run, not the absolute times.
 """
@@ -330,6 +337,50 @@ def bench_promote(root: Path, rows: int, repeats: int) -> None:
         print(f"{name:<46}{min(times) * 1000:>10.1f}{min(times) / min(swap):>17.1f}x")
 
 
+def bench_pgload(data: Path, url: str, rows: int, repeats: int) -> None:
+    """Rows per second of ``Warehouse.load`` into PostgreSQL: replace, then merge on a primary key."""
+    import uuid
+
+    from threadline.errors import PipelineError
+
+    orders = pq.read_table(data / "orders.parquet").slice(0, rows)
+    changed = orders.set_column(
+        orders.schema.get_field_index("amount"),
+        "amount",
+        pa.array(np.where(np.arange(orders.num_rows) % 2 == 0, 1.0, orders["amount"].to_numpy())),
+    )
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    described = {"lake": "/tmp/unused", "warehouse": url, "schema": schema, "staging_schema": f"{schema}_s"}
+    env = environment_from("staging", described, "bench")
+    try:
+        warehouse = open_warehouse(env)
+    except PipelineError as exc:
+        print(f"\npgload skipped: {exc.message}")
+        return
+    replace, merge = [], []
+    try:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            assert warehouse.load("orders", orders, mode="replace") == orders.num_rows
+            replace.append(time.perf_counter() - started)
+            warehouse.promote(["orders"])
+            started = time.perf_counter()
+            got = warehouse.load("orders", changed, mode="merge", primary_key=["order_id"])
+            merge.append(time.perf_counter() - started)
+            assert got == orders.num_rows
+    finally:
+        for name in (env.staging_schema, env.schema):
+            warehouse.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        warehouse.close()
+    print(
+        f"\nPostgreSQL load of {orders.num_rows:,} rows x 20 columns, best of {repeats}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'mode':<46}{'seconds':>10}{'rows/s':>14}")
+    for name, times in (("replace (empty staging)", replace), ("merge on order_id (all matched)", merge)):
+        print(f"{name:<46}{min(times):>10.2f}{orders.num_rows / min(times):>14,.0f}")
+
+
 def bench_pipeline(data: Path, root: Path, rows: int, repeats: int) -> None:
     """The whole pipeline: threadline with recording on and off against the hand-written one."""
     contenders: dict[str, bool | str | None] = {
@@ -366,6 +417,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--promote-rows", type=int, default=10_000_000)
     parser.add_argument("--only", default="pipeline,checks,promote")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--pg-rows", type=int, default=200_000)
     args = parser.parse_args()
     parts = set(args.only.split(","))
     root = Path(tempfile.mkdtemp(prefix="threadline-bench-pipeline-"))
@@ -383,6 +436,8 @@ def main() -> None:
             bench_checks(data, root, args.repeats)
         if "promote" in parts:
             bench_promote(root, args.promote_rows, args.repeats)
+        if "pgload" in parts:
+            bench_pgload(data, args.pg_url, args.pg_rows, args.repeats)
     finally:
         os.chdir("/")
         shutil.rmtree(root, ignore_errors=True)

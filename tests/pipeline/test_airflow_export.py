@@ -3,7 +3,11 @@ and the store then holds the pipeline run with every stage as its child, as afte
 
 Airflow is installed with uv into a cached venv, ``~/.cache/threadline-tests/airflow-<version>``
 (reused when present; a few minutes the first time). Under ``CI=true`` the test always runs; elsewhere
-it is skipped, with one line saying why, only when Airflow cannot be installed.
+it is skipped, with one line saying why, only when Airflow cannot be installed. Each ``airflow``
+command's output is kept in the test's Airflow home (``<tmp>/airflow/*.log``).
+
+The end-to-end tests have a timeout of their own (``AIRFLOW_TIMEOUT``): under the suite's 300 s they
+failed in full CI runs, where the cores are shared, and passed alone.
 """
 
 from __future__ import annotations
@@ -103,15 +107,17 @@ def test_export_mistakes_are_one_line(example: Path, tmp_path: Path) -> None:
     assert "no stage 'trasnform.x'" in err
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect, open in issue 17: in 1 of 3 runs one task's stage run (extract.customers) "
-    "was missing from the store after `airflow dags test`; until found, a miss is reported, not hidden",
-)
-def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
-    example: Path, project: Path, tmp_path: Path
-) -> None:
+#: The end-to-end test runs ``airflow db migrate`` and ``airflow dags test`` twice, each stage a new
+#: Python process: 259 s alone (load 1.4), 282 s at load 7, past 300 s at load 8: the suite's 300 s
+#: ``timeout`` failed it in a full CI run (xdist workers sharing the cores) and never alone.
+AIRFLOW_TIMEOUT = 2400
+#: One ``airflow`` command (a ``dags test`` takes about 2 minutes alone).
+AIRFLOW_COMMAND_TIMEOUT = 900
+
+
+def _dags_test(example: Path, project: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Export the example's DAG into a fresh Airflow home and migrate its database: the ``airflow``
+    executable and the environment to run it in."""
     airflow = _airflow()
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -125,12 +131,36 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     }
-    for command in ([str(airflow), "db", "migrate"], [str(airflow), "dags", "test", "threadline_shop"]):
-        result = subprocess.run(
-            command, cwd=project, env=env, capture_output=True, text=True, check=False, timeout=1200
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    _airflow_run(airflow, project, env, "db", "migrate", expect_ok=True)
+    return airflow, env
+
+
+def _airflow_run(airflow: Path, project: Path, env: dict[str, str], *args: str, expect_ok: bool) -> str:
+    """Run ``airflow ARGS`` in the project; its output (kept next to the test's files)."""
+    home = Path(env["AIRFLOW_HOME"])
+    result = subprocess.run(
+        [str(airflow), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=AIRFLOW_COMMAND_TIMEOUT,
+    )
     log = result.stdout + result.stderr
+    (home / f"{'-'.join(args)}-{len(list(home.glob('*.log')))}.log").write_text(log)
+    if expect_ok:
+        assert result.returncode == 0, log[-3000:]
+    return log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(AIRFLOW_TIMEOUT)
+def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
+    example: Path, project: Path, tmp_path: Path
+) -> None:
+    airflow, env = _dags_test(example, project, tmp_path)
+    log = _airflow_run(airflow, project, env, "dags", "test", "threadline_shop", expect_ok=True)
     assert "state=success" in log, log[-3000:]
     assert "cannot build an event" not in log
 
@@ -167,16 +197,7 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
     # fails the pipeline run naming the stage, and no new promote run (production unchanged).
     with (example / "data/orders.csv").open("a") as handle:
         handle.write("1011,2,-1.00,shipped,2026-12-05T09:00:00\n")
-    result = subprocess.run(
-        [str(airflow), "dags", "test", "threadline_shop"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1200,
-    )
-    log = result.stdout + result.stderr
+    log = _airflow_run(airflow, project, env, "dags", "test", "threadline_shop", expect_ok=False)
     assert "state=failed" in log, log[-3000:]
     store = open_project_store(project)
     try:
@@ -191,3 +212,61 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
     assert states["shop.validate.orders"] == "FAIL"
     assert "shop.promote" not in states
     assert "shop.transform.revenue_by_country" not in states
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(AIRFLOW_TIMEOUT)
+def test_a_gated_pipeline_awaits_approval_in_airflow_and_approve_promotes_it(
+    example: Path, project: Path, tmp_path: Path
+) -> None:
+    source = (example / "shop.py").read_text()
+    gated = source.replace('    description="Orders', "    approval=['staging'],\n    description=\"Orders")
+    assert gated != source
+    (example / "shop.py").write_text(gated)
+    airflow, env = _dags_test(example, project, tmp_path)
+    log = _airflow_run(airflow, project, env, "dags", "test", "threadline_shop", expect_ok=True)
+    assert "state=success" in log, log[-3000:]  # the DAG run succeeded: nothing failed, nothing promoted
+    run_key = re.findall(r"run_id='?(manual__[^',\s)]+)", log)[0]
+    run_id = pipeline_run_id("shop", run_key)
+    warehouse = example / "build/staging/warehouse.duckdb"
+
+    def production() -> list[str]:
+        import duckdb
+
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            found = connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'"
+            ).fetchall()
+        return sorted(name for (name,) in found)
+
+    assert production() == []  # the promote task did not promote
+    store = open_project_store(project)
+    try:
+        with store.read() as connection:
+            (view,) = pipeline_runs(connection, "shop", 5)
+    finally:
+        store.close()
+    assert view.run.id == run_id
+    assert view.run.state == "RUNNING", _diagnosis(project, log)  # the finish task left it open
+    assert (view.run.params.get("approval") or {}).get("status") == "awaiting"
+    versions = view.run.params["approval"]["versions"]
+    stages = {stage.job_name: stage.id for stage in view.stages}
+    assert versions == {  # the stage runs that wrote the staging tables, as in a local run
+        "customers": stages["shop.load.customers"],
+        "orders": stages["shop.load.orders"],
+        "revenue_by_country": stages["shop.transform.revenue_by_country"],
+    }
+    assert "shop.promote" not in stages
+
+    code, out, err = threadline("pipeline", "approve", run_id[:8])
+    assert code == 0, out + err
+    assert production() == ["customers", "orders", "revenue_by_country"]
+    store = open_project_store(project)
+    try:
+        with store.read() as connection:
+            (view,) = pipeline_runs(connection, "shop", 5)
+    finally:
+        store.close()
+    assert view.run.state == "COMPLETE"
+    assert view.run.params["approval"]["status"] == "approved"
+    assert "shop.promote" in {stage.job_name for stage in view.stages}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from threadline.cli.main import app
@@ -120,3 +121,15 @@ def test_show_an_unknown_pipeline(example: Path) -> None:
     code, _, err = threadline("pipeline", "show", "shoop")
     assert code == 1
     assert "no pipeline 'shoop'" in error_line(err)
+
+
+def test_show_prints_null_failing_values_as_json_does(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # the whole sample on one line
+    with (example / "data/orders.csv").open("a") as handle:
+        handle.write(",2,5.00,shipped,2026-12-05T09:00:00\n")  # no order_id
+    assert threadline("pipeline", "run", str(example / "shop.py"))[0] == 1
+    code, out, _ = threadline("pipeline", "show", "shop", "-n", "1")
+    assert code == 0
+    line = next(line for line in out.splitlines() if "not_null(order_id)" in line and "sample" in line)
+    assert '"order_id": null' in line
+    assert "None" not in out

@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from threadline.pipeline import Pipeline, files, run_pipeline
+from threadline.pipeline import Pipeline, files, promotion, run_pipeline
 from threadline.pipeline.config import environment_from
 from threadline.pipeline.lake import Lake
-from threadline.pipeline.warehouse import PAUSE_ENV, open_warehouse, version_stamp
+from threadline.pipeline.warehouse import PAUSE_ENV, open_warehouse
 
 TABLES = ("a", "b")
 
@@ -38,17 +38,23 @@ PROMOTE = (
 
 
 def promote(env: dict[str, Any], gen: int) -> None:
-    """Load generation ``gen`` of both tables, write the lake version, promote them in the warehouse
-    and switch the lake's pointer (the runner's order)."""
+    """Load generation ``gen`` of both tables and promote them as the runner does (the lake version
+    written and journaled, the warehouse promoted, the lake's pointer switched)."""
     warehouse = open_warehouse(environment_from("staging", env, "p"))
-    lake = Lake(env["lake"])
     try:
         for table in TABLES:
             warehouse.load(table, pa.table({"x": [gen] * 3}))
-        version = version_stamp()
-        pointer = lake.write_version(version, {t: warehouse.arrow_batches(t).read_all() for t in TABLES})
-        warehouse.promote(list(TABLES), version)
-        lake.switch(pointer)
+        promotion.promote(warehouse, Lake(env["lake"]), list(TABLES), lake_production=True)
+    finally:
+        warehouse.close()
+
+
+def recover(env: dict[str, Any]) -> str | None:
+    """What the next run (or ``threadline pipeline status``) does first: finish or undo a promotion
+    a killed process left."""
+    warehouse = open_warehouse(environment_from("staging", env, "p"))
+    try:
+        return promotion.recover(warehouse, Lake(env["lake"]))
     finally:
         warehouse.close()
 
@@ -121,30 +127,45 @@ def both(gen: int) -> set[tuple[str, int]]:
 
 @pytest.mark.parametrize("backend", ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
 @pytest.mark.parametrize(
-    ("pause", "warehouse_gen", "lake_gen"),
+    ("pause", "warehouse_gen", "lake_gen", "recovered"),
     [
-        ("lake:written", 1, 1),
-        ("promote:begin", 1, 1),
-        ("promote:swapped:a", 1, 1),  # one table swapped in the open transaction
-        ("promote:committed", 2, 1),
-        ("lake:pointer-written", 2, 1),  # the new pointer written under a temporary name
-        ("lake:switched", 2, 2),
+        ("lake:written", 1, 1, None),  # no journal yet: nothing to recover, the files are unused
+        ("promote:journaled", 1, 1, "rolled back"),
+        ("promote:begin", 1, 1, "rolled back"),
+        ("promote:swapped:a", 1, 1, "rolled back"),  # one table swapped in the open transaction
+        # the kill window: the warehouse committed, the lake's pointer not yet switched
+        ("promote:committed", 2, 1, "completed"),
+        ("lake:pointer-written", 2, 1, "completed"),  # the new pointer under a temporary name
+        ("lake:switched", 2, 2, "completed"),  # only the journal was left
     ],
 )
-def test_a_promotion_killed_at_any_point_leaves_all_old_or_all_new(
+def test_a_promotion_killed_at_any_point_is_completed_or_rolled_back(
     project: Path,
     backend: str,
     pause: str,
     warehouse_gen: int,
     lake_gen: int,
+    recovered: str | None,
     request: pytest.FixtureRequest,
 ) -> None:
     env = environment(project, backend, request)
     promote(env, 1)
     assert warehouse_generation(env) == both(1)
     promote_and_kill(env, 2, pause)
+    # the warehouse is all old or all new; so is the lake
     assert warehouse_generation(env) == both(warehouse_gen)
     assert lake_generation(env) == both(lake_gen)
+    # and the next look (a run, `pipeline status`) makes them agree, and leaves no journal
+    said = recover(env)
+    assert (said or "").startswith(recovered or ""), said
+    assert (said is None) == (recovered is None)
+    assert warehouse_generation(env) == both(warehouse_gen)
+    assert lake_generation(env) == both(warehouse_gen)
+    assert promotion.read_journal(Lake(env["lake"])) is None
+    pointer = Lake(env["lake"]).current()
+    assert pointer is not None
+    versions = {p.name for p in (project / "lake/production").iterdir() if p.name.startswith("v=")}
+    assert f"v={pointer['version']}" in versions
     # and the next promotion goes through
     promote(env, 3)
     assert warehouse_generation(env) == both(3)
@@ -204,3 +225,29 @@ def test_a_pipeline_publishes_its_production_tables_to_the_lake(project: Path) -
     assert pointer is not None
     assert set(pointer["tables"]) == {"t", "doubled"}
     assert sorted(pq.read_table(lake.production("doubled"))["id2"].to_pylist()) == [2, 4, 6]
+
+
+def test_pipeline_status_completes_a_promotion_killed_between_warehouse_and_lake(project: Path) -> None:
+    from typer.testing import CliRunner
+
+    from threadline.cli.main import app
+
+    env = environment(project, "duckdb", None)  # type: ignore[arg-type]
+    pq.write_table(pa.table({"id": [1, 2, 3]}), project / "t.parquet")
+    pipeline = Pipeline("pub", environments={"staging": env})
+    pipeline.extract("t", files(str(project / "t.parquet")))
+    run_id = run_pipeline(pipeline, "staging").run_id
+    assert run_id is not None
+    promote_and_kill(env, 2, "promote:committed")  # the warehouse has generation 2, the lake not
+    assert warehouse_generation(env) == both(2)
+    assert promotion.read_journal(Lake(env["lake"])) is not None
+    from threadline.tracking import tracker
+
+    tracker.flush()
+    result = CliRunner().invoke(app, ["pipeline", "status", run_id[:8]])
+    assert result.exit_code == 0, result.output
+    assert "completed the interrupted promotion" in result.stderr
+    assert lake_generation(env) == both(2)
+    assert promotion.read_journal(Lake(env["lake"])) is None
+    again = CliRunner().invoke(app, ["pipeline", "status", run_id[:8]])
+    assert "interrupted" not in again.stderr

@@ -9,7 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -38,18 +40,39 @@ def _threadline(work: Path, home: Path, *args: str) -> subprocess.CompletedProce
     )
 
 
+class _Hook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 @pytest.fixture(scope="module")
 def pipeline_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The server on a project's store after two runs of examples/pipelines/shop.py, as a user types
-    them: the first promoted, the second blocked by an order with a negative amount."""
+    them: the first promoted, the second blocked by an order with a negative amount; the pipeline's
+    webhook takes the first run's notification and is down for the second's."""
     root = tmp_path_factory.mktemp("pipeline-web")
     work, home = root / "work", root / "home"
     (work / ".threadline").mkdir(parents=True)
     home.mkdir()
     shop = work / "shop"
     shutil.copytree(ROOT / "examples/pipelines", shop, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    # a webhook that takes the first run's notification and is down for the second's
+    hook = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    source = (shop / "shop.py").read_text()
+    url = f"http://127.0.0.1:{hook.server_address[1]}/hook?token=secret"
+    (shop / "shop.py").write_text(
+        source.replace('    description="Orders', f'    webhook={url!r},\n    description="Orders')
+    )
     first = _threadline(work, home, "pipeline", "run", "shop/shop.py")
     assert first.returncode == 0, first.stderr
+    hook.shutdown()
+    hook.server_close()
     with (shop / "data/orders.csv").open("a") as handle:
         handle.write(BAD_ORDER)
     second = _threadline(work, home, "pipeline", "run", "shop/shop.py")
@@ -202,3 +225,31 @@ def test_a_run_awaiting_approval_is_approved_with_its_button(
     assert again.status_code == 409
     context.close()
     check_record(record, request, budget_ms=5000.0)
+
+
+def test_a_run_lists_its_webhook_deliveries(
+    browse: tuple[Any, PageRecord], pipeline_server: ServerProcess
+) -> None:
+    page, _ = browse
+    with httpx.Client(base_url=pipeline_server.url, timeout=30) as client:
+        blocked, promoted = client.get("/api/v1/pipelines/shop/runs").json()["runs"][:2]
+    page.goto(f"/pipeline-runs/{promoted['id']}")
+    rows = page.locator("#notifications table.notifications tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 1
+    text = rows.first.inner_text()
+    assert "promoted" in text
+    assert "delivered" in text
+    assert "/hook" in text
+    assert "secret" not in page.inner_text("main")  # the query (a token) is not shown
+    page.goto(f"/pipeline-runs/{blocked['id']}")
+    rows = page.locator("#notifications table.notifications tbody tr")
+    rows.first.wait_for()
+    text = rows.first.inner_text()
+    assert "failed" in text
+    assert "3" in text  # tried three times
+    assert "refused" in text.lower()
+    stages = page.locator("ol.stage-chain li.stage")
+    names = [stages.nth(i).get_attribute("data-stage") for i in range(stages.count())]
+    assert "notify" not in names  # a delivery is not a stage
+    save_screenshot(page, "pipeline-run-notifications")

@@ -243,13 +243,23 @@ def status_command(
     store: StoreOption = None,
 ) -> None:
     """Show one pipeline run: its state (awaiting approval included), each stage, each check with its
-    failing rows, and the staging and production versions."""
+    failing rows, and the staging and production versions. A promotion of its lake that a killed
+    process left half-done is completed or rolled back first."""
     from threadline.pipeline.history import run_detail
+    from threadline.pipeline.promotion import recover_lake
+    from threadline.projection.readers.runs import load_runs
 
     if output_format not in ("table", "json"):
         fail(f"unknown --format {output_format!r}: use table or json", 2)
     with expected_errors(), opened_store(store) as opened, opened.read() as connection:
         detail = run_detail(connection, run)
+        (top,) = load_runs(connection, [detail["id"]])
+    lake = top.params.get("lake")
+    if isinstance(lake, str) and lake:
+        with expected_errors():  # a promotion a killed process left half-done: completed or undone
+            recovered = recover_lake(lake)
+        if recovered:
+            err.print(escape(recovered))
     if output_format == "json":
         out.print_json(json.dumps(detail))
         return

@@ -185,6 +185,8 @@ def run_stage(pipeline: Pipeline, env: str, stage: str, run_key: str) -> str:
             runner.transform(pipeline.transforms[table])
         else:  # promote
             runner.result.cursors = _cursors(pipeline, runner)
+            if pipeline.needs_approval(env):
+                return _await_approval(pipeline, env, run_id, runner)
             runner.promote()
     finally:
         runner.warehouse.close()
@@ -195,6 +197,53 @@ def run_stage(pipeline: Pipeline, env: str, stage: str, run_key: str) -> str:
         else:
             os.environ[PARENT_ENV] = saved
     return f"{stage}: completed (pipeline run {run_id})"
+
+
+def _await_approval(pipeline: Pipeline, env: str, run_id: str, runner: Any) -> str:
+    """The ``promote`` task of an environment with an approval gate: record on the pipeline run what
+    the approval will promote and leave the run open, *awaiting approval*, as a local run does
+    (``threadline pipeline approve RUN`` promotes it later); tell the webhook."""
+    from threadline.pipeline.runner import _notify
+
+    runner.versions.update(_staging_versions(run_id, pipeline.promotes))
+    run = _pipeline_run(pipeline, env, run_id)
+    run.start()
+    runner.result.run_id = run_id
+    runner.await_approval(run)
+    message = "every check passed; the run awaits an approval"
+    _notify(pipeline, env, "awaiting_approval", runner.result, message, run)
+    return f"promote: awaiting approval (`threadline pipeline approve {run_id}` promotes it)"
+
+
+def _staging_versions(run_id: str, tables: list[str]) -> dict[str, str]:
+    """Each staging table's version (the id of the stage run that last wrote it) among the stage runs
+    of the pipeline run ``run_id``, read from the project's store (the tasks ran in other
+    processes); empty when the store cannot be read."""
+    from threadline.projection.readers.runs import load_runs, run_tree
+    from threadline.store.sql import open_store
+    from threadline.tracking.tracker import get_tracker
+
+    tracker = get_tracker()
+    config = tracker.config
+    if config is None or config.transport != "embedded":
+        return {}
+    tl.flush()
+    _deliver_journal(tracker)
+    found: dict[str, str] = {}
+    try:
+        store = open_store(config.store_url, create=False)
+    except Exception:  # no store yet: the approval records no versions, as a run without lineage
+        return {}
+    try:
+        with store.read() as connection:
+            stages = [r for r in load_runs(connection, run_tree(connection, run_id)) if r.id != run_id]
+    finally:
+        store.close()
+    for stage in sorted(stages, key=lambda r: r.started_at or r.created_at):
+        kind, _, table = stage.job_name.partition(".")[2].partition(".")
+        if kind in ("load", "transform") and table in tables:
+            found[table] = stage.id
+    return found
 
 
 def _deliver_journal(tracker: Any) -> None:
@@ -236,6 +285,7 @@ def _finish(pipeline: Pipeline, env: str, run_id: str) -> str:
     """End the pipeline run: completed when the promotion completed, else failed naming the stages
     that failed (read from the store, where every task recorded its stage)."""
     from threadline.errors import StoreNotFound
+    from threadline.pipeline.approval import approval_status
     from threadline.projection.readers.runs import load_runs, run_tree
     from threadline.store.sql import open_store
     from threadline.tracking.tracker import get_tracker
@@ -258,10 +308,14 @@ def _finish(pipeline: Pipeline, env: str, run_id: str) -> str:
     try:
         with store.read() as connection:
             stages = [r for r in load_runs(connection, run_tree(connection, run_id)) if r.id != run_id]
+            found = load_runs(connection, [run_id])
     finally:
         store.close()
     states = {r.job_name.removeprefix(f"{pipeline.name}."): RunState.of(r.state) for r in stages}
     failed = sorted(name for name, state in states.items() if state == RunState.FAILED)
+    if not failed and found and approval_status(found[0]) == "awaiting":
+        # the promote task left the run open: `threadline pipeline approve` ends it
+        return f"pipeline run {run_id}: awaiting approval (`threadline pipeline approve {run_id}`)"
     run = _pipeline_run(pipeline, env, run_id)
     if stages:
         run.started_at = min((r.started_at or r.created_at) for r in stages) / 1_000_000  # microseconds

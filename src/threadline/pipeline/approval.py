@@ -187,12 +187,12 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
     ``promote`` stage run and the pipeline run's end). When the warehouse cannot be opened or the
     promotion fails (it is rolled back), raises :class:`PipelineError` and records nothing: the run
     still awaits approval, and can be approved again once the cause is fixed."""
-    from functools import partial
     from pathlib import Path
 
+    from threadline.pipeline import promotion
     from threadline.pipeline.lake import Lake
     from threadline.pipeline.runner import _schema, _statistics, _version
-    from threadline.pipeline.warehouse import open_warehouse, version_stamp
+    from threadline.pipeline.warehouse import open_warehouse
     from threadline.tracking.content import DatasetRef, dataset_name
     from threadline.tracking.events import build_event, to_bytes
     from threadline.tracking.records import EventRecord, RunRef
@@ -218,15 +218,13 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
             version = pending.versions.get(table)
             facets = {"version": _version(version)} if version else None
             inputs.append(DatasetRef(namespace, name, "dataset", facets=facets))
-        version = version_stamp()
-        lake, pointer = Lake(pending.environment.lake), None
-        try:
-            if pending.environment.lake_production:  # as the runner: written first, switched after
-                batches = {t: partial(warehouse.arrow_batches, t) for t in pending.tables}
-                pointer = lake.write_version(version, batches)
-            warehouse.promote(pending.tables, version)
-            if pointer is not None:
-                lake.switch(pointer)
+        try:  # as the runner: the lake's version written first, journaled, switched after
+            promotion.promote(
+                warehouse,
+                Lake(pending.environment.lake),
+                pending.tables,
+                lake_production=pending.environment.lake_production,
+            )
         except PipelineError as exc:
             raise PipelineError(exc.message + still) from exc
         for table in pending.tables:

@@ -18,6 +18,8 @@ from threadline.vocabulary import RunState
 
 #: The tag every pipeline run carries: the pipeline's name.
 PIPELINE_TAG = "threadline.pipeline"
+#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries (as ``runner.NOTIFY_STAGE``).
+NOTIFY_STAGE = "notify"
 #: Runs looked through by ``threadline pipeline list``.
 LIST_LOOK_BACK = 2000
 
@@ -52,9 +54,9 @@ class PipelineRunView:
         return str(self.run.params.get("env", ""))
 
     def checks(self, stage: Run) -> list[dict[str, Any]]:
-        """The check results a validate stage recorded."""
-        found = stage.params.get("checks")
-        return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+        """The check results a validate stage recorded: its failing-rows facet's, whose sample rows
+        keep their values' JSON types (the ``checks`` parameter's are strings: a null read "None")."""
+        return _checks(stage)
 
 
 def pipelines(connection: Connection) -> list[PipelineSummary]:
@@ -79,7 +81,10 @@ def pipeline_runs(connection: Connection, name: str, limit: int = 5) -> list[Pip
         if info.job_name != name or _tags(info).get(PIPELINE_TAG) != name:
             continue
         tree = load_runs(connection, run_tree(connection, info.id))
-        stages = sorted((r for r in tree if r.id != info.id), key=lambda r: r.started_at or r.created_at)
+        stages = sorted(
+            (r for r in tree if r.id != info.id and r.job_name != f"{name}.{NOTIFY_STAGE}"),
+            key=lambda r: r.started_at or r.created_at,
+        )
         views.append(PipelineRunView(info, stages))
         if len(views) >= limit:
             break
@@ -171,9 +176,15 @@ def run_detail(connection: Connection, run_ref: str) -> dict[str, Any]:
     chain = []
     staging: dict[str, dict[str, Any]] = {}
     production: list[dict[str, Any]] = []
+    notifications = []
     for stage in stages:
         checks = _checks(stage)
         label = stage.job_name.removeprefix(f"{top.job_name}.")
+        if label == NOTIFY_STAGE:  # a webhook delivery, not a stage of the chain
+            delivery = _params(stage).get("notification")
+            if isinstance(delivery, dict):
+                notifications.append({**delivery, "id": stage.id})
+            continue
         outputs = [_version(entry) for entry in stage.outputs]
         if label == "promote":
             production = outputs
@@ -210,4 +221,5 @@ def run_detail(connection: Connection, run_ref: str) -> dict[str, Any]:
         "endedAt": format_time(top.ended_at),
         "stages": chain,
         "versions": {"staging": list(staging.values()), "production": production},
+        "notifications": notifications,
     }

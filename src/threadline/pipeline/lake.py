@@ -171,6 +171,39 @@ class Lake:
             if name.startswith("v=") and name not in keep:
                 self.fs.rm(path, recursive=True)
 
+    def put_atomically(self, relative: str, body: bytes) -> None:
+        """Write the file ``relative`` (to the lake's root) whole or not at all: a temporary file
+        renamed into place on a local filesystem, one PUT on an object store."""
+        final = f"{self._base}/{relative}"
+        try:
+            if self._local:
+                temporary = Path(f"{final}.{os.getpid()}.tmp")
+                temporary.parent.mkdir(parents=True, exist_ok=True)
+                with temporary.open("wb") as handle:
+                    handle.write(body)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                temporary.replace(final)
+            else:
+                self.fs.pipe_file(final, body)
+        except OSError as exc:
+            msg = f"cannot write {self._url(final)}: {exc}"
+            raise PipelineError(msg) from exc
+
+    def read_json(self, relative: str) -> Any:
+        """The JSON file ``relative`` (to the lake's root), or ``None`` when there is none."""
+        try:
+            with self.fs.open(f"{self._base}/{relative}", "rb") as handle:
+                return json.loads(handle.read())
+        except FileNotFoundError:
+            return None
+
+    def remove(self, relative: str) -> None:
+        """Remove the file or folder ``relative`` (to the lake's root) if it exists."""
+        path = f"{self._base}/{relative}"
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
     def current(self) -> dict[str, Any] | None:
         """The production pointer (``version``, ``tables``), or ``None`` before the first promotion."""
         try:

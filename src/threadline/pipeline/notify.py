@@ -56,8 +56,27 @@ def notification(
 
 def send(webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEMPTS) -> bool:
     """POST ``body`` to the webhook; whether it was taken (2xx). Never raises: a failure is logged."""
+    delivery = deliver(webhook, body, attempts=attempts)
+    return delivery is not None and delivery["status"] == "delivered"
+
+
+def deliver(
+    webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEMPTS
+) -> dict[str, Any] | None:
+    """POST ``body`` to the webhook and say how it went (``None`` without a webhook): ``event``,
+    ``url`` (without its query, which may hold a token), ``status`` (``delivered``, ``failed``, or
+    ``not sent`` when the webhook's variable is unset), ``attempts``, ``problem`` and ``time``. Never
+    raises: a failure is logged."""
     if webhook is None:
-        return False
+        return None
+    record: dict[str, Any] = {
+        "event": body.get("event"),
+        "url": None,
+        "status": "not sent",
+        "attempts": 0,
+        "problem": None,
+        "time": iso_time(int(time.time() * 1_000_000)),
+    }
     url = webhook.resolve()
     if url is None:
         log.info(
@@ -65,12 +84,16 @@ def send(webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEM
             webhook.from_env,
             body.get("event"),
         )
-        return False
+        record["problem"] = f"the variable {webhook.from_env} is not set"
+        return record
+    shown = url.split("?", 1)[0]
+    record["url"] = shown
     data = json.dumps(body).encode()
     problem = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        record["attempts"] = attempt + 1
         request = urllib.request.Request(
             url,
             data=data,
@@ -80,7 +103,8 @@ def send(webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEM
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
                 if 200 <= response.status < 300:
-                    return True
+                    record["status"] = "delivered"
+                    return record
                 problem = f"HTTP {response.status}"
         except urllib.error.HTTPError as exc:
             problem = f"HTTP {exc.code}"
@@ -88,11 +112,11 @@ def send(webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEM
                 break  # the webhook refuses this body: trying again will not help
         except (OSError, ValueError) as exc:
             problem = str(getattr(exc, "reason", None) or exc)
-    shown = url.split("?", 1)[0]
     log.warning(
         "threadline: the pipeline's webhook %s did not take the %s notification (%s); the run goes on",
         shown,
         body.get("event"),
         problem,
     )
-    return False
+    record.update(status="failed", problem=problem)
+    return record

@@ -27,13 +27,12 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import threadline.tracking as tl
 from threadline.errors import PipelineError
-from threadline.pipeline import notify
+from threadline.pipeline import notify, promotion
 from threadline.pipeline.checks import (
     CheckResult,
     assertions_facet,
@@ -46,13 +45,15 @@ from threadline.pipeline.declare import Extract, Pipeline, Transform
 from threadline.pipeline.lake import Lake
 from threadline.pipeline.lineage import column_lineage
 from threadline.pipeline.state import last_cursors
-from threadline.pipeline.warehouse import BOOKKEEPING, open_warehouse, version_stamp
+from threadline.pipeline.warehouse import BOOKKEEPING, open_warehouse
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 #: The environment ``--env ci`` runs in when the pipeline declares none of that name: a throwaway one.
 CI_ENV = "ci"
+#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries.
+NOTIFY_STAGE = "notify"
 #: The parameter of a pipeline run that records its approval (see ``approval.py``).
 APPROVAL_PARAM = "approval"
 
@@ -129,6 +130,8 @@ class _Runner:
         self.warehouse = open_warehouse(env)
         self.versions: dict[str, str] = {}  #: staging table -> its version (the run that wrote it)
         self.result = PipelineResult(pipeline.name, env_name, None, sample=sample)
+        #: The pipeline run, once started (the webhook deliveries are recorded under it).
+        self.parent: tl.Run | None = None
 
     def stage(self, name: str, **params: Any) -> tl.Run:
         return tl.run(name, pipeline=self.pipeline.name, params={"env": self.env_name, **params})
@@ -287,14 +290,11 @@ class _Runner:
         with self.stage("promote", tables=tables, cursors=self.result.cursors) as run:
             for table in tables:
                 self._table_input(run, table)
-            version = version_stamp()
-            pointer = None
-            if self.env.lake_production:  # written first; switched once the warehouse committed
-                batches = {t: partial(self.warehouse.arrow_batches, t) for t in tables}
-                pointer = self.lake.write_version(version, batches)
-            self.warehouse.promote(tables, version)
-            if pointer is not None:
-                self.lake.switch(pointer)
+            # the lake's version written first, journaled, switched once the warehouse committed
+            version = promotion.promote(
+                self.warehouse, self.lake, tables, lake_production=self.env.lake_production
+            )
+            if self.env.lake_production:
                 run.log_param("lake_version", version)
             for table in tables:
                 run.output(
@@ -350,13 +350,17 @@ class _Runner:
         }
         if self.sample is not None:
             params["sample"] = self.sample
+        recovered = promotion.recover(self.warehouse, self.lake)  # a promotion a killed run left
         with tl.run(
             pipeline.name,
             params=params,
             tags={"threadline.pipeline": pipeline.name, "env": self.env_name},
             description=pipeline.description,
         ) as parent:
+            self.parent = parent
             self.result.run_id = parent.id
+            if recovered:
+                parent.log_param("recovered_promotion", recovered)
             for step in pipeline.extracts.values():
                 self.extract_and_load(step, cursors)
             outcomes = [self.validate(table) for table in pipeline.extracts]  # every table, not the first
@@ -435,7 +439,14 @@ def run_environment(pipeline: Pipeline, env: str, sample: int | None = None) -> 
     yield pipeline.environment(env)
 
 
-def _notify(pipeline: Pipeline, env: str, event: str, result: PipelineResult, message: str) -> None:
+def _notify(
+    pipeline: Pipeline,
+    env: str,
+    event: str,
+    result: PipelineResult,
+    message: str,
+    parent: tl.Run | None = None,
+) -> None:
     if pipeline.webhook is None or env not in pipeline.environments:  # not the throwaway CI one
         return
     extra: dict[str, Any] = {"tables": pipeline.promotes}
@@ -443,9 +454,18 @@ def _notify(pipeline: Pipeline, env: str, event: str, result: PipelineResult, me
         extra["failedChecks"] = list(result.blocked_by)
     if event == "awaiting_approval" and result.run_id:
         extra["approve"] = f"threadline pipeline approve {result.run_id}"
-    notify.send(
-        pipeline.webhook, notify.notification(event, pipeline.name, env, result.run_id, message, **extra)
-    )
+    body = notify.notification(event, pipeline.name, env, result.run_id, message, **extra)
+    delivery = notify.deliver(pipeline.webhook, body)
+    if delivery is not None and parent is not None:
+        record_delivery(pipeline.name, parent, delivery)
+
+
+def record_delivery(pipeline: str, parent: tl.Run, delivery: dict[str, Any]) -> None:
+    """Record a webhook delivery as a ``notify`` run under the pipeline run (its parameters: the
+    delivery; always completed, so that a webhook that is down never fails the pipeline run): the
+    run's page lists them under Notifications."""
+    with tl.run(NOTIFY_STAGE, pipeline=pipeline, parent=parent, params={"notification": delivery}):
+        pass
 
 
 def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None = None) -> PipelineResult:
@@ -462,15 +482,16 @@ def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None
             result = runner.run()
         except Exception as exc:
             message = exc.message if isinstance(exc, PipelineError) else f"{exc.__class__.__name__}: {exc}"
-            _notify(pipeline, env, "failed", runner.result, message)
+            _notify(pipeline, env, "failed", runner.result, message, runner.parent)
             if isinstance(exc, PipelineError):
                 exc.result = runner.result  # type: ignore[attr-defined]
             raise
         finally:
             runner.warehouse.close()
     if result.awaiting_approval:
-        _notify(pipeline, env, "awaiting_approval", result, "every check passed; the run awaits an approval")
+        awaiting = "every check passed; the run awaits an approval"
+        _notify(pipeline, env, "awaiting_approval", result, awaiting, runner.parent)
     elif result.promoted:
-        _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}")
+        _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}", runner.parent)
     runner.result.stages.append(StageResult("total", "completed", f"{time.time() - started:.2f} s"))
     return result

@@ -131,6 +131,10 @@ class Warehouse:
         half-way. The staging tables are gone afterwards (the next run loads them again)."""
         raise NotImplementedError
 
+    def has_version(self, tables: Sequence[str], version: str) -> bool:
+        """Whether the promotion ``version`` of ``tables`` committed (``promotion.recover`` asks)."""
+        raise NotImplementedError
+
     def uri(self, table: str, *, production: bool = False) -> str:
         """The table's dataset name in lineage."""
         raise NotImplementedError
@@ -289,25 +293,31 @@ class Warehouse:
                         [now, now],
                     )
                 else:
-                    on = " AND ".join(f"b.{quote(k)} IS NOT DISTINCT FROM p.{quote(k)}" for k in primary_key)
-                    b_names = ", ".join(f"b.{quote(c)}" for c in batch.column_names)
-                    self._replace_table_as(
-                        target,
-                        f"WITH b AS (SELECT DISTINCT {names} FROM {BATCH}) "
-                        f"SELECT {names}, _created_at, _updated_at FROM {production} p "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM b WHERE {on}) "
-                        f"UNION ALL "
-                        f"SELECT {b_names}, coalesce((SELECT min(p._created_at) FROM {production} p "
-                        f"WHERE {on}), to_timestamp(?)) AS _created_at, to_timestamp(?) AS _updated_at "
-                        f"FROM b",
-                        [now, now],
-                    )
+                    merged = self._merge_select(production, batch.column_names, primary_key)
+                    self._replace_table_as(target, merged, [now, now])
         except self.errors as exc:
             msg = f"cannot load {table} into {self.env.staging_schema}: {str(exc).splitlines()[0]}"
             raise PipelineError(msg) from exc
         finally:
             self._unstage_batch()
         return self.count(table)
+
+    def _merge_select(self, production: str, columns: Sequence[str], primary_key: Sequence[str]) -> str:
+        """The rows of a merge: production's rows whose key the batch does not hold, and the batch's
+        rows (distinct), which keep the ``_created_at`` of the production row they replace; keys
+        match as ``IS NOT DISTINCT FROM`` (two NULLs match). Parameters: the load's time, twice."""
+        names = ", ".join(quote(c) for c in columns)
+        on = " AND ".join(f"b.{quote(k)} IS NOT DISTINCT FROM p.{quote(k)}" for k in primary_key)
+        b_names = ", ".join(f"b.{quote(c)}" for c in columns)
+        return (
+            f"WITH b AS (SELECT DISTINCT {names} FROM {BATCH}) "
+            f"SELECT {names}, _created_at, _updated_at FROM {production} p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM b WHERE {on}) "
+            f"UNION ALL "
+            f"SELECT {b_names}, coalesce((SELECT min(p._created_at) FROM {production} p "
+            f"WHERE {on}), to_timestamp(?)) AS _created_at, to_timestamp(?) AS _updated_at "
+            f"FROM b"
+        )
 
     def _frame_to_arrow(self, frame: pd.DataFrame) -> pa.Table:
         import pyarrow as pa
@@ -454,6 +464,10 @@ class DuckDBWarehouse(Warehouse):
         """The versioned tables of ``table`` in the staging schema."""
         pattern = re.compile(re.escape(table) + r"__v\d+")
         return [name for name in self.tables() if pattern.fullmatch(name)]
+
+    def has_version(self, tables: Sequence[str], version: str) -> bool:
+        """Whether the promotion ``version`` committed: its renamed staging tables exist."""
+        return bool(tables) and f"{tables[0]}__v{version}" in self.tables()
 
     def promote(self, tables: Sequence[str], version: str | None = None) -> None:
         """Rename each staging table to its versioned name and point production's view at it, in one

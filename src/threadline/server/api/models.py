@@ -671,6 +671,16 @@ class PipelineApproval(Model):
     tables: list[str] = Field(description="The tables the approval promotes.")
 
 
+class PipelineNotification(Model):
+    id: str = Field(description="The run that recorded the delivery (``<pipeline>.notify``).")
+    event: str | None = Field(description="failed, awaiting_approval or promoted.")
+    url: str | None = Field(description="The webhook, without its query; null when its variable is unset.")
+    status: str = Field(description="delivered, failed or not sent.")
+    attempts: int = 0
+    problem: str | None = None
+    time: str | None = None
+
+
 class PipelineRunDetail(Model):
     id: str
     short_id: str
@@ -686,6 +696,9 @@ class PipelineRunDetail(Model):
     ended_at: str | None
     stages: list[PipelineStage] = Field(description="The stages in the order they ran.")
     versions: PipelineVersions
+    notifications: list[PipelineNotification] = Field(
+        default_factory=list, description="The webhook deliveries of the run, oldest first."
+    )
 
 
 class PipelineRunList(Model):

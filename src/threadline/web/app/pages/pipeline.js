@@ -3,7 +3,8 @@
 // with its checks (passed, warned, failed, with samples of the failing rows) and the staging and
 // production versions. A run awaiting approval (every check passed, its environment asks for an
 // approval) shows what the approval promotes and an Approve button (POST .../approve, which needs a key
-// with the write scope; the server says so otherwise).
+// with the write scope; the server says so otherwise). The run's webhook deliveries are listed with
+// their status (delivered, failed, not sent).
 
 import { api } from "../api.js";
 import { details, formatNumber, formatTime, h, link, replace, section, shortHash, statePill, table } from "../dom.js";
@@ -200,6 +201,31 @@ function versionsTable(versions, empty) {
   );
 }
 
+const DELIVERY_STYLE = { delivered: "state-completed", failed: "state-failed" };
+
+/** The run's webhook deliveries: each notification, whether the webhook took it, and why not. */
+function notificationsSection(run) {
+  const deliveries = run.notifications ?? [];
+  if (!deliveries.length) return null;
+  const box = section(
+    "Notifications",
+    table(
+      ["Event", "Status", "Webhook", "Attempts", "Problem", "Sent"],
+      deliveries.map((d) => [
+        (d.event ?? "").replace("_", " "),
+        h("span", { class: `pill ${DELIVERY_STYLE[d.status] ?? "state-awaiting"}` }, d.status),
+        d.url ? h("code", null, d.url) : "",
+        String(d.attempts ?? 0),
+        d.problem ? h("span", { class: "error-text" }, d.problem) : "",
+        formatTime(d.time),
+      ]),
+      { className: "notifications" },
+    ),
+  );
+  box.id = "notifications";
+  return box;
+}
+
 /** The stage's details below the chain: its state, error, and checks. */
 function stageSection(stage) {
   const box = section(
@@ -266,6 +292,7 @@ export async function pipelineRunPage(context) {
       section("Staging versions", versionsTable(run.versions.staging, "No table was written.")),
       section("Production versions", versionsTable(run.versions.production, "Not promoted: production is unchanged.")),
     ),
+    notificationsSection(run),
     ...run.stages.map(stageSection),
   );
 }
