@@ -497,7 +497,7 @@ def search(
     # by the database as a materialised table, then over it the count with the type and system
     # facets (one aggregate), the template facet (one grouped read of the matches' tags) and the
     # page (ORDER BY … LIMIT); only a few counts and the page's rows come back. (Three statements
-    # each evaluating the query, the facet a join by each match, cost ~6x this on 100,000 entries.)
+    # each evaluating the query, the facet a join by each match, cost 1.5-3x this on 100,000 entries.)
     name = 'm.name COLLATE "C"' if dialect == "postgresql" else "m.name"  # code-point order on both
     order_sql = {
         "relevance": f"m.score DESC, m.changed_at DESC, {name}",
