@@ -471,14 +471,22 @@ def _refresh(connection: Connection, delta: Delta) -> None:
     dirty: set[Col] = {(row["output_dataset_id"], row["output_field"]) for row in edges.values()}
     if entries:  # a link may have changed: every column of the datasets linked now, and before
         dirty |= _linked_columns(connection, graph, entries)
-        for entry in sorted(entries):
-            prefix = f"{entry}/tags/"
-            rows = connection.execute(
-                select(_stored.c.dataset_id, _stored.c.column_name).where(
-                    _stored.c.origin_tag >= prefix, _stored.c.origin_tag < prefix[:-1] + "0"
+        # the values that came from the entries' tags: the tags by the parent index (deleted ones'
+        # rows stay), a few statements for the whole delta (a name range such as '>= E/tags/ AND <
+        # E/tags0' is wrong under a collation that ignores punctuation, as PostgreSQL's en_US does)
+        for part in batches(sorted(entries)):
+            names = list(
+                connection.scalars(
+                    select(_objects.c.name).where(_objects.c.kind == "tag", _objects.c.parent.in_(part))
                 )
             )
-            dirty |= {(ds, column) for ds, column in rows}
+            for names_part in batches(names):
+                rows = connection.execute(
+                    select(_stored.c.dataset_id, _stored.c.column_name).where(
+                        _stored.c.origin_tag.in_(names_part)
+                    )
+                )
+                dirty |= {(ds, column) for ds, column in rows}
     if tags:  # the tag's column, and the columns holding a value that came from the tag
         by_entry: dict[str, set[str]] = {}
         for row in tags:
