@@ -154,10 +154,12 @@ def load(store: SqlStore, changes: list[CatalogChange], chunk: int = 5000) -> fl
     for start in range(0, len(changes), chunk):
         store.append([parse_event(raw) for raw in change_events(changes[start : start + chunk])])
         project_all(store, batch_size=50)
-    if store.backend == "postgresql":  # the planner's statistics, as autovacuum keeps them
-        with store.write() as connection:
-            connection.exec_driver_sql("ANALYZE catalog_objects")
-            connection.exec_driver_sql("ANALYZE catalog_tag_values")
+    if store.backend == "postgresql":
+        # the planner's statistics and the visibility map, as autovacuum keeps them after a bulk load
+        # (without the map, search's index-only scans of tags read every tag's heap row as well)
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE catalog_objects")
+            connection.exec_driver_sql("VACUUM ANALYZE catalog_tag_values")
     return time.perf_counter() - started
 
 

@@ -9,8 +9,10 @@ from typing import Any
 from tests.projection.helpers import ds, feed, run_event
 from threadline.catalog.links import lookup
 from threadline.catalog.local import change
+from threadline.catalog.node_tags import LineageNode, node_tags
 from threadline.catalog.query import parse
 from threadline.catalog.search import load_docs, load_template_kinds, matches, search
+from threadline.openlineage.timestamps import now_micros
 from threadline.projection.projector import reindex
 from threadline.projection.propagation import rebuild
 from threadline.store.sql import SqlStore
@@ -192,6 +194,22 @@ def test_propagated_tags_are_stored_searchable_and_rebuilt_by_reindex(store: Sql
     assert marks == {"mart": ["pii.kind@contact"], "raw": None, "stage": ["pii.kind@email"]}
     reindex(store)
     assert _held(store) == held
+
+
+def test_lineage_badges_show_propagated_tags(store: SqlStore) -> None:
+    """A dataset's lineage badges hold the tags propagated to its columns (where from, through which
+    jobs); an answer as of a time has none (propagation is kept for the present only)."""
+    _story(store)
+    ids = {r["name"]: str(r["id"]) for r in store.table_rows("datasets")}
+    nodes = [LineageNode(f"dataset:db:{n}", "dataset", ids[n], "db", n) for n in ("mart.users", "raw.users")]
+    with store.read() as connection:
+        badges = node_tags(connection, nodes)
+        assert "dataset:db:mart.users" not in node_tags(connection, nodes, as_of=now_micros())
+    (mart,) = badges["dataset:db:mart.users"]
+    assert (mart["source"], mart["template"], mart["columns"]) == ("PROPAGATED", "pii", ["contact"])
+    assert [o["tag"] for o in mart["from"]] == ["entryGroups/lake/entries/raw/tags/pii@email"]
+    assert len(mart["from"][0]["via"]) == 2  # two jobs from raw to mart
+    assert [(b["source"], b["columns"]) for b in badges["dataset:db:raw.users"]] == [("CATALOG", ["email"])]
 
 
 def test_stored_propagation_does_not_depend_on_the_order_and_follows_changes(

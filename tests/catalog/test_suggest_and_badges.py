@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.projection.helpers import ds, feed, run_event
 from threadline.catalog.local import change
 from threadline.catalog.node_tags import LineageNode, node_tags
 from threadline.catalog.suggest import suggest
+from threadline.openlineage.timestamps import now_micros
 from threadline.store.sql import SqlStore
 
 BUCKET = "gs://bucket"
@@ -196,9 +198,22 @@ def test_lineage_nodes_carry_their_entries_tags(store: SqlStore) -> None:
     change(store, lambda p: p.put_tag("sales", "other-files", {"template": "pii", "fields": {}}))
     with store.read() as connection:
         assert [b["name"] for b in node_tags(connection, nodes)[f"dataset:{BUCKET}:other/part-0"]] == ["PII"]
+    tagged = now_micros()
+    time.sleep(0.002)
     change(store, lambda p: p.delete_entry("sales", "other-files"))
     with store.read() as connection:
-        assert f"dataset:{BUCKET}:other/part-0" not in node_tags(connection, nodes)
+        now = node_tags(connection, nodes)
+        assert f"dataset:{BUCKET}:other/part-0" not in now
+        # as of a time: the catalog's tags as they were then (the file-set entry, deleted since)
+        then = node_tags(connection, nodes, as_of=tagged)
+        other = then[f"dataset:{BUCKET}:other/part-0"]
+        assert [(b["name"], b["via"]) for b in other] == [("PII", "filePattern")]
+        assert then["dataset:warehouse:public.orders"] == now["dataset:warehouse:public.orders"]
+        before = node_tags(connection, nodes, as_of=1)  # before the catalog: the producer's tags only
+        assert [(b["name"], b["source"]) for b in before["dataset:warehouse:public.orders"]] == [
+            ("gdpr", "INTEGRATION")
+        ]
+        assert f"dataset:{BUCKET}:orders/part-0" not in before
 
 
 def _key(store: SqlStore, name: str) -> str:

@@ -101,6 +101,11 @@ def test_the_user_story_end_to_end(run: Run, served: tuple[str, ServerProcess, s
     history = run("catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", "--store", url)
     assert history.stdout.count("upsert") == 3
     assert "ml-team" in history.stdout  # the API key's name
+    with_tags = run(
+        "catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", "--tags", "--store", url
+    ).stdout
+    assert "lineage_notes" in with_tags  # the story's tag, beside the entry's own changes
+    assert with_tags.count("upsert") > 3
 
     # export gives a file that makes the same catalog elsewhere
     exported = tmp_path / "exported.yaml"
@@ -245,6 +250,8 @@ def test_the_commands_over_a_server_with_its_keys(
     assert run("catalog", "entry", "set", "ops", "jobs", "--type", "SERVICE", *on).exit_code == 0
     history = run("catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", *on).stdout
     assert "ml-team" in history  # made by the admin key's apply
+    tagged = run("catalog", "entry", "history", "machine-learning-pipelines", "ml-pipeline", "--tags", *on)
+    assert "lineage_notes" in tagged.stdout  # through the server's ?tags=true
 
     # every read answers as on the store itself
     reads = [

@@ -341,3 +341,28 @@ def test_history_and_as_of(story: Api) -> None:
         assert ok(read.get(path))["description"] == "Pipelines of the ML team"
         assert error(read.get(path, params={"asOf": "2000-01-01T00:00:00Z"}), 404).endswith("at that time")
         assert "asOf" in error(read.get(path, params={"asOf": "yesterday"}), 400)
+
+
+def test_entry_history_with_its_tags(story: Api) -> None:
+    """An entry's history with ``tags=true`` holds its tags' changes (a column's tag, deleted since,
+    too) in the order they were made, each naming its kind, name and key; without it, the entry's."""
+    column_tag = {"template": "tagTemplates/lineage_notes", "column": "user.email"}
+    with story.client("write") as write, story.client("read") as read:
+        ok(write.post(f"{ENTRY}/tags", json={**column_tag, "fields": {"source": {"stringValue": "signup"}}}))
+        ok(write.post(f"{ENTRY}/tags", json={**column_tag, "fields": {"source": {"stringValue": "import"}}}))
+        write.delete(f"{ENTRY}/tags/lineage_notes@user.email").raise_for_status()
+        own = ok(read.get(f"{ENTRY}/history"))["changes"]
+        assert {(c["kind"], c["name"]) for c in own} == {("entry", ENTRY.removeprefix(f"{C}/"))}
+        changes = ok(read.get(f"{ENTRY}/history", params={"tags": "true"}))["changes"]
+    entry = ENTRY.removeprefix(f"{C}/")
+    seen = [(c["kind"], c["name"].removeprefix(entry), c["action"], c["by"]) for c in changes]
+    assert seen[0] == ("entry", "", "upsert", "write-key")
+    assert ("tag", "/tags/lineage_notes", "upsert", "write-key") in seen
+    column = [s for s in seen if s[1] == "/tags/lineage_notes@user.email"]
+    assert column == [
+        ("tag", "/tags/lineage_notes@user.email", "upsert", "write-key"),
+        ("tag", "/tags/lineage_notes@user.email", "upsert", "write-key"),
+        ("tag", "/tags/lineage_notes@user.email", "delete", "write-key"),
+    ]
+    assert [c["time"] for c in changes] == sorted(c["time"] for c in changes)
+    assert changes[-1]["resource"] is None  # deleted: no resource after it

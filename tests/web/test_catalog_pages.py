@@ -317,6 +317,16 @@ def test_edit_and_delete_tags_with_a_write_key(
         card.locator("[data-action=confirm-delete]").click()
         expect(page.locator("#column-tags .tag-card", has_text="on user_id")).to_have_count(0)
         expect(page.locator("#column-tags .tag-card", has_text="on email")).to_have_count(1)
+        # the entry's history holds its tags' changes: who wrote and deleted the column's tag
+        page.reload()
+        history = page.locator("section", has=page.locator("h2", has_text="History"))
+        history.locator("tr", has_text="deleted").wait_for()
+        rows = [r.split("\t") for r in history.locator("tbody tr").all_inner_texts()]
+        user_id = [(r[1], r[3]) for r in rows if r[2] == "tag PII on column user_id"]
+        assert user_id == [("deleted", "ui-writer"), ("created", "ui-writer")]  # newest first
+        assert rows[-1][1:3] == ["created", "entry"]
+        history.scroll_into_view_if_needed()
+        save_screenshot(page, "catalog-entry-history")
     finally:
         context.close()
     assert problems == []

@@ -85,6 +85,7 @@ class Planner:
         self.changes: list[CatalogChange] = []
         self._pending: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._loaded: dict[tuple[str, str], dict[str, Any]] | None = None
+        self._loaded_by_template: dict[str, set[str]] | None = None  # the preloaded tags by template
         self._fetched: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._tags_of: set[str] = set()  # entries whose tags were all read (prefetch_tags)
         self._decoded: dict[tuple[str, str], tuple[dict[str, Any], Any]] = {}
@@ -93,6 +94,7 @@ class Planner:
         """Read the whole catalog once (for a large batch such as a catalog file), instead of one
         resource at a time."""
         self._loaded = {}
+        self._loaded_by_template = None
         for kind in (GROUP, ENTRY, TEMPLATE, TAG):
             records, _ = reads.list_records(self.connection, kind)
             for record in records:
@@ -161,11 +163,13 @@ class Planner:
 
     def _template_tags(self, template_id: str) -> list[str]:
         if self._loaded is not None:
-            names = {
-                n
-                for (k, n), body in self._loaded.items()
-                if k == TAG and template_id_of(body.get("template", "")) == template_id
-            }
+            if self._loaded_by_template is None:  # one pass over the preloaded tags for every template
+                self._loaded_by_template = {}
+                for (k, n), loaded in self._loaded.items():
+                    if k == TAG:
+                        by = template_id_of(loaded.get("template", ""))
+                        self._loaded_by_template.setdefault(by, set()).add(n)
+            names = set(self._loaded_by_template.get(template_id, ()))
         else:
             names = set(reads.template_tag_names(self.connection, template_id))
         for (k, name), body in self._pending.items():

@@ -33,6 +33,7 @@ not mention is left as it is, and applying the same file twice changes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,14 +44,25 @@ import yaml
 
 from threadline.catalog import reads
 from threadline.catalog.changes import Planner, entry_name, group_name, template_id_of, template_name
+from threadline.catalog.yaml_reading import load_yaml
 from threadline.errors import BadRequest
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
 from threadline.projection.catalog import parse_timestamp
 
-#: libyaml's safe loader and dumper when PyYAML was built with it (ten times faster), else PyYAML's.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: libyaml's safe dumper when PyYAML was built with it (ten times faster), else PyYAML's.
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _KIND_TITLES = {GROUP: "entry group", ENTRY: "entry", TEMPLATE: "tag template", TAG: "tag"}
+
+
+def _parse(path: Path, text: str) -> Any:
+    """The value of a catalog file's text: JSON (a subset of YAML) read as JSON, ten times faster,
+    when it is a ``.json`` file or starts with ``{``; else (or when that fails) read as YAML."""
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError:
+            pass  # YAML's flow style, or malformed: the YAML reader says where
+    return load_yaml(text)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -64,7 +76,7 @@ def load(path: Path) -> dict[str, Any]:
         msg = f"cannot read {path}: {exc}"
         raise BadRequest(msg) from None
     try:
-        doc = yaml.load(text, Loader=_LOADER)
+        doc = _parse(path, text)
     except yaml.YAMLError as exc:
         msg = f"{path} is not valid YAML: {exc}"
         raise BadRequest(msg) from None

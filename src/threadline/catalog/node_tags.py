@@ -14,6 +14,7 @@ requests until a catalog change is folded (finding them scans every entry).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,13 @@ Patterns = dict[str, dict[str, dict[str, list[tuple[str, str, FilePattern]]]]]
 
 def _load_patterns(connection: Connection) -> Patterns:
     """Every file-set entry's parsed patterns, by the namespace of the datasets they may name."""
+    return _patterns_of(reads.fileset_entries(connection))
+
+
+def _patterns_of(records: list[reads.Record]) -> Patterns:
+    """The parsed patterns of the file-set entries ``records``, by the namespace of their datasets."""
     found: Patterns = {}
-    for record in reads.fileset_entries(connection):
+    for record in records:
         for text in (record.body.get("gcsFilesetSpec") or {}).get("filePatterns") or []:
             try:
                 pattern = parse_pattern(text)
@@ -152,10 +158,26 @@ def _linked_entries(connection: Connection, node_ids: list[str]) -> list[tuple[s
     return found
 
 
-def _entry_tags(connection: Connection, entries: list[str]) -> dict[str, list[tuple[str, str, str]]]:
-    """Each entry's tags as (tag name, template id, column), by name; from the indexed columns."""
+def _entry_tags(
+    connection: Connection, entries: list[str], as_of: int | None = None
+) -> dict[str, list[tuple[str, str, str]]]:
+    """Each entry's tags as (tag name, template id, column), by name; from the indexed columns (as of
+    ``as_of``: from the tags' history)."""
     objects = schema.catalog_objects
     found: dict[str, list[tuple[str, str, str]]] = {}
+    if as_of is not None:
+        for part in _chunks(entries):
+            # every tag the entries ever had (a deleted tag's row stays), then each one's state then
+            ever = select(objects.c.name).where(objects.c.kind == TAG, objects.c.parent.in_(part))
+            names = list(connection.scalars(ever))
+            for record in reads.records_as_of(connection, TAG, names, as_of):
+                template = template_id_of(str(record.body.get("template", "")))
+                parent = record.name.rsplit("/", 2)[0]
+                column = str(record.body.get("column") or "")
+                found.setdefault(parent, []).append((record.name, template, column))
+        for tags in found.values():
+            tags.sort()
+        return found
     for part in _chunks(entries):
         rows = connection.execute(
             select(objects.c.parent, objects.c.name, objects.c.template, objects.c.tag_column).where(
@@ -170,12 +192,12 @@ def _entry_tags(connection: Connection, entries: list[str]) -> dict[str, list[tu
 
 
 def _catalog_badges(
-    connection: Connection, entries_of: dict[str, list[tuple[str, str]]]
+    connection: Connection, entries_of: dict[str, list[tuple[str, str]]], as_of: int | None = None
 ) -> dict[str, list[dict[str, Any]]]:
     """The badges of each node from the tags of its entries: ``entries_of`` is node id -> [(entry
     name, how: ``linked`` or ``filePattern``)]."""
     tags_by_entry = _entry_tags(
-        connection, sorted({entry for pairs in entries_of.values() for entry, _ in pairs})
+        connection, sorted({entry for pairs in entries_of.values() for entry, _ in pairs}), as_of
     )
     templates = sorted({template_id_of(t) for tags in tags_by_entry.values() for _, t, _ in tags})
     titles = {
@@ -232,19 +254,67 @@ def _integration_badges(connection: Connection, nodes: list[LineageNode]) -> dic
     return badges
 
 
-def node_tags(connection: Connection, nodes: list[LineageNode]) -> dict[str, list[dict[str, Any]]]:
-    """Each node's badges (only nodes that have some), catalog tags first, at most
-    :data:`MAX_PER_NODE`: ``{"name", "source": CATALOG|INTEGRATION, "template", "entry", "via",
-    "columns", "onEntry"}`` (``template`` and ``entry`` for catalog tags; ``via: filePattern`` when
-    the entry names the dataset by its file patterns; ``columns`` when on columns; ``onEntry`` when
-    on the entry or dataset itself)."""
+def _propagated_badges(connection: Connection, nodes: list[LineageNode]) -> dict[str, list[dict[str, Any]]]:
+    """The badges of each dataset from the tags propagated to its columns along column lineage (one
+    per template: its columns, the tag each value comes from and the jobs it came through)."""
+    stored = schema.catalog_propagated
+    wanted = sorted({n.node_id for n in nodes if n.kind == "dataset"})
+    grouped: dict[tuple[str, str], dict[str, Any]] = {}
+    for part in _chunks(wanted):
+        rows = connection.execute(
+            select(stored.c.node, stored.c.template, stored.c.column_name, stored.c.origin_tag, stored.c.via)
+            .where(stored.c.node.in_(part))
+            .order_by(stored.c.node, stored.c.template, stored.c.column_name, stored.c.field)
+        )
+        for node, template, column, origin, via in rows:
+            badge = grouped.setdefault(
+                (node, template),
+                {"name": template, "template": template, "source": "PROPAGATED", "columns": [], "from": []},
+            )
+            if column not in badge["columns"]:
+                badge["columns"].append(column)
+            came = {"tag": origin, "via": json.loads(via)}
+            if came not in badge["from"]:
+                badge["from"].append(came)
+    titles = {
+        template_id_of(r.name): r.body.get("displayName") or template_id_of(r.name)
+        for r in reads.get_many(connection, TEMPLATE, sorted({template_name(t) for _, t in grouped}))
+    }
+    badges: dict[str, list[dict[str, Any]]] = {}
+    for (node, template), badge in grouped.items():
+        badge["name"] = titles.get(template, template)
+        badges.setdefault(node, []).append(badge)
+    return badges
+
+
+def node_tags(
+    connection: Connection, nodes: list[LineageNode], *, as_of: int | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Each node's badges (only nodes that have some), catalog tags first, then propagated ones, at
+    most :data:`MAX_PER_NODE`: ``{"name", "source": CATALOG|PROPAGATED|INTEGRATION, "template",
+    "entry", "via", "columns", "onEntry", "from"}`` (``template`` and ``entry`` for catalog tags;
+    ``via: filePattern`` when the entry names the dataset by its file patterns; ``columns`` when on
+    columns; ``onEntry`` when on the entry or dataset itself; ``from`` for a propagated tag: the tags
+    its values come from, each with the jobs they came through).
+
+    ``as_of``: the catalog's tags as they were then (the entries linking the nodes and their tags, read
+    from the catalog's history). Propagated tags are kept for the present only, so an answer as of a
+    time has none; the producers' tags are today's."""
     if not nodes:
         return {}
     by_id = {n.node_id: n for n in nodes}
     entries_of: dict[str, list[tuple[str, str]]] = {}
-    for entry, linked in _linked_entries(connection, list(by_id)):
-        entries_of.setdefault(linked, []).append((entry, "linked"))
-    patterns = _fileset_patterns(connection)
+    if as_of is None:
+        linked = _linked_entries(connection, list(by_id))
+        patterns = _fileset_patterns(connection)
+    else:
+        entries, _ = reads.list_records(connection, ENTRY, as_of=as_of)
+        linked = [
+            (r.name, str(r.body["linkedResource"])) for r in entries if r.body.get("linkedResource") in by_id
+        ]
+        patterns = _patterns_of([r for r in entries if r.body.get("gcsFilesetSpec")])
+    for entry, node_id in linked:
+        entries_of.setdefault(node_id, []).append((entry, "linked"))
     namespaces: dict[str, str] = {}
     if patterns:
         for node in nodes:
@@ -254,7 +324,10 @@ def node_tags(connection: Connection, nodes: list[LineageNode]) -> dict[str, lis
             for entry in _covering(patterns, node, namespaces):
                 if entry not in known:
                     entries_of.setdefault(node.node_id, []).append((entry, "filePattern"))
-    found = _catalog_badges(connection, entries_of)
+    found = _catalog_badges(connection, entries_of, as_of)
+    if as_of is None:
+        for node_id, badges in _propagated_badges(connection, nodes).items():
+            found.setdefault(node_id, []).extend(badges)
     for node_id, badges in _integration_badges(connection, nodes).items():
         found.setdefault(node_id, []).extend(badges)
     return {node_id: badges[:MAX_PER_NODE] for node_id, badges in found.items()}

@@ -174,18 +174,25 @@ def _fold_history(
     }
 
 
-def history(connection: Connection, kind: str, name: str) -> list[dict[str, Any]]:
-    """Every change of a resource, oldest first: what, when, by whom."""
-    rows = connection.execute(
-        select(_history).where(_history.c.kind == kind, _history.c.name == name).order_by(_history.c.stamp)
-    )
+def history(connection: Connection, kind: str, name: str, *, with_tags: bool = False) -> list[dict[str, Any]]:
+    """Every change of a resource, oldest first: what (``kind``, ``name``, the resource after it),
+    when, by whom. ``with_tags``: an entry's history with the changes of its tags (on the entry or a
+    column, those deleted since too), in the order they were made."""
+    condition = (_history.c.kind == kind) & (_history.c.name == name)
+    if with_tags and kind == ENTRY:
+        # the entry's tags, those deleted too (their rows stay, marked deleted), by the parent index
+        tags = select(_objects.c.name).where(_objects.c.kind == TAG, _objects.c.parent == name)
+        condition |= (_history.c.kind == TAG) & _history.c.name.in_(tags)
+    rows = connection.execute(select(_history).where(condition).order_by(_history.c.stamp))
     return [
         {
+            "kind": row.kind,
+            "name": row.name,
             "action": row.action,
             "time": format_time(row.changed_at),
             "by": row.changed_by,
             "source": row.source,
-            "resource": None if row.action == DELETE else {"name": name, **json.loads(row.body)},
+            "resource": None if row.action == DELETE else {"name": row.name, **json.loads(row.body)},
         }
         for row in rows
     ]
@@ -237,6 +244,12 @@ def entries_linked_to(connection: Connection, linked_resource: str) -> list[Reco
         )
     )
     return [_record(r) for r in rows]
+
+
+def records_as_of(connection: Connection, kind: str, names: list[str], as_of: int) -> list[Record]:
+    """The resources ``names`` of ``kind`` that existed at ``as_of``, as they were then, by name."""
+    found = _fold_history(connection, kind, as_of, names=names) if names else {}
+    return [found[n] for n in sorted(found)]
 
 
 def fileset_entries(connection: Connection) -> list[Record]:

@@ -136,13 +136,18 @@ def _table(*columns: str) -> Table:
     return table
 
 
-def _history(store: str | None, server: str | None, kind: str, name: str, what: str) -> None:
-    changes = _read(store, server, lambda c: c.history(kind, name))
+def _history(
+    store: str | None, server: str | None, kind: str, name: str, what: str, *, with_tags: bool = False
+) -> None:
+    changes = _read(store, server, lambda c: c.history(kind, name, with_tags=with_tags))
     if not changes:
         fail(f"{what} {name} has never existed")
-    table = _table("time", "action", "by")
+    table = _table("time", "action", *(["what"] if with_tags else []), "by")
     for change in changes:
-        table.add_row(change["time"], change["action"], escape(change["by"] or ""))
+        # with its tags: "entry", or the tag's id (TEMPLATE, or TEMPLATE@COLUMN for a column's)
+        shown = "entry" if change.get("kind") != TAG else str(change.get("name", "")).rsplit("/tags/", 1)[-1]
+        what_cell = [escape(shown)] if with_tags else []
+        table.add_row(change["time"], change["action"], *what_cell, escape(change["by"] or ""))
     out.print(table)
 
 
@@ -343,10 +348,16 @@ def entry_delete(
 
 @entry_app.command("history")
 def entry_history(
-    group_id: str, entry_id: str, store: StoreOption = None, server: ServerOption = None
+    group_id: str,
+    entry_id: str,
+    tags: Annotated[
+        bool, typer.Option("--tags", help="With the changes of its tags (on it or a column), in order.")
+    ] = False,
+    store: StoreOption = None,
+    server: ServerOption = None,
 ) -> None:
-    """Every change of an entry."""
-    _history(store, server, ENTRY, entry_name(group_id, entry_id), "entry")
+    """Every change of an entry (--tags: and of its tags)."""
+    _history(store, server, ENTRY, entry_name(group_id, entry_id), "entry", with_tags=tags)
 
 
 @app.command("lookup")

@@ -53,8 +53,9 @@ class CatalogAccess(Protocol):
         """Every resource of ``kind`` (under ``parent``), by name; a person's tags only."""
         ...
 
-    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
-        """Every change of a resource, oldest first (none when it never existed)."""
+    def history(self, kind: str, name: str, *, with_tags: bool = False) -> list[dict[str, Any]]:
+        """Every change of a resource, oldest first (none when it never existed); ``with_tags``: an
+        entry's with its tags' changes."""
         ...
 
     def put(self, kind: str, name: str, body: dict[str, Any], *, create: bool) -> dict[str, Any]:
@@ -130,8 +131,8 @@ class StoreCatalog:
         records, _ = self._read(lambda c: reads.list_records(c, kind, parent=parent, as_of=as_of))
         return [r.to_json() for r in records]
 
-    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
-        return self._read(lambda c: reads.history(c, kind, name))
+    def history(self, kind: str, name: str, *, with_tags: bool = False) -> list[dict[str, Any]]:
+        return self._read(lambda c: reads.history(c, kind, name, with_tags=with_tags))
 
     def put(self, kind: str, name: str, body: dict[str, Any], *, create: bool) -> dict[str, Any]:
         ids = _ids(name)
@@ -273,8 +274,9 @@ class ServerCatalog:
             tags.append(tag)
         return tags
 
-    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
-        answer = self._call("GET", _path(kind, name) + "/history", missing_ok=True)
+    def history(self, kind: str, name: str, *, with_tags: bool = False) -> list[dict[str, Any]]:
+        params = {"tags": "true"} if with_tags else None
+        answer = self._call("GET", _path(kind, name) + "/history", params=params, missing_ok=True)
         return [] if answer is None else answer.get("changes", [])
 
     def put(self, kind: str, name: str, body: dict[str, Any], *, create: bool) -> dict[str, Any]:

@@ -55,17 +55,41 @@ Key = tuple[str, str]  # (template id, field id)
 Held = tuple[int, str, str, tuple[str, ...], Any]
 
 
+#: The propagating fields of each template body this process has read, by (template name, stamp):
+#: a fold reads only the names and stamps of the templates, and decodes a body only when a template
+#: is new or changed (by this process or another: the stamps say so). Bounded: cleared when full.
+_FIELDS_BY_STAMP: dict[tuple[str, str], set[str]] = {}
+_FIELDS_CACHE_SIZE = 10_000
+
+
 def propagating_fields(connection: Connection) -> dict[str, set[str]]:
     """The templates (by id) with fields that propagate downstream, and those fields."""
     out: dict[str, set[str]] = {}
-    rows = connection.execute(
-        text("SELECT name, body FROM catalog_objects WHERE kind = 'template' AND deleted = false")
+    live: dict[str, str] = dict(
+        connection.execute(
+            text("SELECT name, stamp FROM catalog_objects WHERE kind = 'template' AND deleted = false")
+        ).all()
     )
-    for name, body in rows:
-        fields = json.loads(body).get("fields") or {}
-        chosen = {f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"}
+    unknown = [name for name, stamp in live.items() if (name, stamp) not in _FIELDS_BY_STAMP]
+    if unknown:
+        if len(_FIELDS_BY_STAMP) + len(unknown) > _FIELDS_CACHE_SIZE:
+            _FIELDS_BY_STAMP.clear()
+        for batch in batches(unknown):
+            rows = connection.execute(
+                select(_objects.c.name, _objects.c.stamp, _objects.c.body).where(
+                    _objects.c.kind == "template", _objects.c.name.in_(batch)
+                )
+            )
+            for name, stamp, body in rows:
+                fields = json.loads(body).get("fields") or {}
+                _FIELDS_BY_STAMP[name, stamp] = {
+                    f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"
+                }
+                live[name] = stamp  # as read with its body (a change may have come in between)
+    for name, stamp in live.items():
+        chosen = _FIELDS_BY_STAMP.get((name, stamp))
         if chosen:
-            out[name.rsplit("/", 1)[-1]] = chosen
+            out[name.rsplit("/", 1)[-1]] = set(chosen)
     return out
 
 
@@ -447,14 +471,22 @@ def _refresh(connection: Connection, delta: Delta) -> None:
     dirty: set[Col] = {(row["output_dataset_id"], row["output_field"]) for row in edges.values()}
     if entries:  # a link may have changed: every column of the datasets linked now, and before
         dirty |= _linked_columns(connection, graph, entries)
-        for entry in sorted(entries):
-            prefix = f"{entry}/tags/"
-            rows = connection.execute(
-                select(_stored.c.dataset_id, _stored.c.column_name).where(
-                    _stored.c.origin_tag >= prefix, _stored.c.origin_tag < prefix[:-1] + "0"
+        # the values that came from the entries' tags: the tags by the parent index (deleted ones'
+        # rows stay), a few statements for the whole delta (a name range such as '>= E/tags/ AND <
+        # E/tags0' is wrong under a collation that ignores punctuation, as PostgreSQL's en_US does)
+        for part in batches(sorted(entries)):
+            names = list(
+                connection.scalars(
+                    select(_objects.c.name).where(_objects.c.kind == "tag", _objects.c.parent.in_(part))
                 )
             )
-            dirty |= {(ds, column) for ds, column in rows}
+            for names_part in batches(names):
+                rows = connection.execute(
+                    select(_stored.c.dataset_id, _stored.c.column_name).where(
+                        _stored.c.origin_tag.in_(names_part)
+                    )
+                )
+                dirty |= {(ds, column) for ds, column in rows}
     if tags:  # the tag's column, and the columns holding a value that came from the tag
         by_entry: dict[str, set[str]] = {}
         for row in tags:

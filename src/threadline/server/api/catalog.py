@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -207,8 +207,8 @@ def _list(
     return reads.list_records(connection, kind, parent=parent, limit=size, offset=offset, as_of=as_of)
 
 
-def _history(connection: Any, kind: str, name: str, what: str) -> dict[str, Any]:
-    changes = reads.history(connection, kind, name)
+def _history(connection: Any, kind: str, name: str, what: str, with_tags: bool = False) -> dict[str, Any]:
+    changes = reads.history(connection, kind, name, with_tags=with_tags)
     if not changes:
         msg = f"{what} {name} has never existed"
         raise NotFound(msg)
@@ -329,10 +329,23 @@ async def delete_entry(key: WriteKey, state: State, group_id: GroupId, entry_id:
     return json_response({})
 
 
+WithTags = Annotated[
+    bool,
+    Query(
+        alias="tags",
+        description="With the changes of the entry's tags (on the entry or a column, deleted ones too), "
+        "in the order they were made; each change says its kind and name.",
+    ),
+]
+
+
 @router.get("/entryGroups/{group_id}/entries/{entry_id}/history", response_model=CatalogHistory)
-async def entry_history(_key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath) -> Response:
-    """Every change of an entry."""
-    return json_response(await read(state, _history, ENTRY, entry_name(group_id, entry_id), "entry"))
+async def entry_history(
+    _key: ReadKey, state: State, group_id: GroupId, entry_id: EntryIdInPath, with_tags: WithTags = False
+) -> Response:
+    """Every change of an entry (``tags=true``: and of its tags)."""
+    name = entry_name(group_id, entry_id)
+    return json_response(await read(state, _history, ENTRY, name, "entry", with_tags))
 
 
 # ---- tags ---------------------------------------------------------------------------------------

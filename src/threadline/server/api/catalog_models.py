@@ -234,6 +234,8 @@ class TagTemplateList(Model):
 
 
 class CatalogChange(Model):
+    kind: str = Field(description="What changed: group, entry, template or tag.")
+    name: str = Field(description="The resource's name (a tag's, in an entry's history with its tags).")
     action: str = Field(description="upsert or delete.")
     time: str
     by: str | None = Field(description="The API key's name (none without keys).")

@@ -132,6 +132,7 @@ def compact_lineage(state: ServerState, connection: Connection, query: LineageQu
             LineageNode(d.node_id, "job" if n.kind == JOB else "dataset", str(n.id), d.namespace, d.name)
             for n, d in info.items()
         ],
+        as_of=query.as_of,
     )
     outgoing: dict[Node, list[str]] = {}
     # Sorting by plain tuples: the nodes' generated comparisons cost more than the rest of the answer.

@@ -51,7 +51,8 @@ export const catalog = {
   search: (body, o) => post("/catalog:search", body, o),
   entry: (group, entry, o) => get(`/catalog/entryGroups/${seg(group)}/entries/${seg(entry)}`, o),
   tags: (group, entry, o) => get(`/catalog/entryGroups/${seg(group)}/entries/${seg(entry)}/tags`, o),
-  history: (group, entry, o) => get(`/catalog/entryGroups/${seg(group)}/entries/${seg(entry)}/history`, o),
+  history: (group, entry, o) =>
+    get(`/catalog/entryGroups/${seg(group)}/entries/${seg(entry)}/history${query({ tags: true })}`, o),
   templates: (o) => get(`/catalog/tagTemplates${query({ pageSize: 1000 })}`, o),
   groups: (o) => get(`/catalog/entryGroups${query({ pageSize: 1000 })}`, o),
   suggest: (q, o) => get(`/catalog/catalog:suggest${query({ q, limit: 10 })}`, o),

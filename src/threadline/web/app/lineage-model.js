@@ -37,7 +37,8 @@ import { jobTypeLabel, producerOf } from "./producers.js";
  * entry that links the node (or names the dataset by its file patterns), or a producer's tag.
  * @typedef {object} NodeTag
  * @property {string} name what the badge says
- * @property {"CATALOG" | "INTEGRATION"} source
+ * @property {"CATALOG" | "PROPAGATED" | "INTEGRATION"} source
+ * @property {{tag: string, via: string[]}[]} [from] a propagated tag's origins: the tag and the jobs between
  * @property {string} [template] the template's id (catalog tags)
  * @property {string} [entry] the entry that holds it (catalog tags)
  * @property {string} [via] "filePattern" when the entry names the dataset by its file patterns

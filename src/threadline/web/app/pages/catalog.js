@@ -500,6 +500,28 @@ function tagForm(group, entryId, templates, columns, tags, onWritten) {
   return { form, edit };
 }
 
+/**
+ * The rows of an entry's history with its tags' (newest first): when, created/changed/deleted (each
+ * resource's first change, or one after a deletion, creates it), what (the entry, or a tag by its
+ * template's display name and column: a deleted tag's from its name), and the API key's name.
+ */
+function historyRows(history, templates) {
+  const titles = new Map(templates.map((t) => [t.name.split("/").pop(), t.displayName || t.name.split("/").pop()]));
+  const last = new Map();
+  const rows = history.map((c) => {
+    const before = last.get(c.name);
+    last.set(c.name, c.action);
+    const change = c.action === "delete" ? "deleted" : !before || before === "delete" ? "created" : "changed";
+    let what = "entry";
+    if (c.kind === "tag") {
+      const [template, column] = c.name.split("/tags/").pop().split("@");
+      what = `tag ${titles.get(template) || template}${column ? ` on column ${column}` : ""}`;
+    }
+    return [h("span", { title: formatTime(c.time) }, relativeTime(c.time)), change, what, c.by || "–"];
+  });
+  return rows.reverse();
+}
+
 /** An entry: what it is, where lineage has it, its schema and tags, and its history. */
 export async function catalogEntryPage({ params, outlet, signal }) {
   const { group, entry: entryId } = params;
@@ -635,19 +657,7 @@ export async function catalogEntryPage({ params, outlet, signal }) {
         : null,
     ),
     form ? section("Tag this entry", form.form) : null,
-    section(
-      "History",
-      table(
-        ["When", "Change", "By"],
-        history
-          .map((c, i) => [
-            h("span", { title: formatTime(c.time) }, relativeTime(c.time)),
-            c.action === "delete" ? "deleted" : i === 0 || history[i - 1].action === "delete" ? "created" : "changed",
-            c.by || "–",
-          ])
-          .reverse(),
-      ),
-    ),
+    section("History", table(["When", "Change", "What", "By"], historyRows(history, templates))),
   );
 }
 

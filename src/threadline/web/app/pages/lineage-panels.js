@@ -38,6 +38,26 @@ function entryUrl(name) {
   return `/catalog/entryGroups/${encodeURIComponent(group)}/entries/${encodeURIComponent(entry)}`;
 }
 
+/** Where a propagated tag comes from: each tag (its entry linked, and column) and the jobs between. */
+function propagatedFrom(origins) {
+  return h(
+    "span",
+    { class: "muted small" },
+    " propagated from ",
+    origins.map((origin, i) => {
+      const [entry, tag] = origin.tag.split("/tags/");
+      const column = tag.split("@")[1];
+      const jobs = origin.via.length === 1 ? "1 job" : `${origin.via.length} jobs`;
+      return [
+        i ? "; " : null,
+        link(entryUrl(entry), entry.split("/").pop()),
+        column ? ` (${column})` : null,
+        ` via ${jobs}`,
+      ];
+    }),
+  );
+}
+
 /** A node's catalog tags in its panel: each tag, where it is (the node, its columns) and the entry
  * that holds it, linked. */
 function tagList(tags) {
@@ -52,13 +72,15 @@ function tagList(tags) {
         tag.columns?.length
           ? h("span", { class: "muted small" }, ` on ${tag.onEntry ? "it and " : ""}${tag.columns.join(", ")}`)
           : null,
-        tag.entry
-          ? [
-              " ",
-              link(entryUrl(tag.entry), h("span", { class: "small" }, tag.entry.split("/").pop())),
-              tag.via === "filePattern" ? h("span", { class: "muted small" }, " (by its file patterns)") : null,
-            ]
-          : h("span", { class: "muted small" }, " from the producer"),
+        tag.source === "PROPAGATED"
+          ? propagatedFrom(tag.from || [])
+          : tag.entry
+            ? [
+                " ",
+                link(entryUrl(tag.entry), h("span", { class: "small" }, tag.entry.split("/").pop())),
+                tag.via === "filePattern" ? h("span", { class: "muted small" }, " (by its file patterns)") : null,
+              ]
+            : h("span", { class: "muted small" }, " from the producer"),
       ),
     ),
   );
