@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, select
+from sqlalchemy import Connection, Row, Select, and_, bindparam, func, select
 
 from threadline.errors import NotFound
 from threadline.openlineage.naming import normalize_namespace
@@ -316,17 +317,28 @@ def datasets_by_id(connection: Connection, ids: Sequence[int]) -> list[Dataset]:
 
 def _last_modified(connection: Connection, ids: Sequence[int]) -> dict[int, int]:
     """When each dataset was last written by a run that completed (Marquez's ``lastModifiedAt``)."""
-    versions, runs = schema.dataset_versions, schema.runs
     found: dict[int, int] = {}
     for part in batches(ids):
-        rows = connection.execute(
-            select(versions.c.dataset_id, func.max(versions.c.created_at))
-            .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == EventType.COMPLETE.value))
-            .where(versions.c.dataset_id.in_(part))
-            .group_by(versions.c.dataset_id)
-        )
-        found.update((dataset, time) for dataset, time in rows)
+        rows = connection.execute(_last_modified_query(), {"ids": part})
+        found.update((dataset, time) for dataset, time in rows if time is not None)
     return found
+
+
+@cache
+def _last_modified_query() -> Select[Any]:
+    # Each dataset's versions newest first, down to the first whose run completed: one or a few index
+    # steps (ix_dataset_versions_created) where max() over a join visited every version of the
+    # dataset and its run (a table written by 1,667 runs took 5 ms to read, most of it here).
+    versions, runs, datasets = schema.dataset_versions, schema.runs, schema.datasets
+    newest = (
+        select(versions.c.created_at)
+        .join(runs, and_(runs.c.id == versions.c.run_id, runs.c.state == EventType.COMPLETE.value))
+        .where(versions.c.dataset_id == datasets.c.id, versions.c.created_at.is_not(None))
+        .order_by(versions.c.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(datasets.c.id, newest).where(datasets.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def dataset_refs(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
