@@ -2,7 +2,9 @@
 
 Each round posts an event and reads it back immediately (no sleep, no retry) over one keep-alive
 connection: the run every time, then in turn its job, its output dataset, the job's lineage, the
-output's column lineage, a search and the event list. Batches are read back the same way. On SQLite,
+output's column lineage, a search, the event list and a tag on the output dataset (a write that
+must find it; a search by POST is in tests/server/test_catalog_propagation.py). Batches are read
+back the same way. On SQLite,
 on PostgreSQL, and through a second server on the same PostgreSQL store (the read must wait for what
 the other server acknowledged).
 """
@@ -88,9 +90,15 @@ def _reads(http: httpx.Client) -> list[Callable[[str, str], None]]:
         # The newest event first: each round's events are later than every earlier round's.
         response = http.get("/api/v1/events/lineage", params={"limit": 50})
         assert response.status_code == 200, (tag, response.text)
-        assert run_id in {event["run"]["runId"] for event in response.json()["events"]}, tag
+        # (a tag is an event too, without a run)
+        assert run_id in {event.get("run", {}).get("runId") for event in response.json()["events"]}, tag
 
-    return [job, dataset, lineage, column_lineage, search, events]
+    def tag_dataset(tag: str, _run_id: str) -> None:
+        # A write that needs what was acknowledged: Marquez's tag on a dataset posted a moment ago.
+        response = http.post(f"/api/v1/namespaces/{DATASETS}/datasets/out-{tag}/tags/PII")
+        assert response.status_code == 200, (tag, response.text)
+
+    return [job, dataset, lineage, column_lineage, search, events, tag_dataset]
 
 
 def _post_and_read(writer: httpx.Client, reader: httpx.Client, prefix: str) -> None:

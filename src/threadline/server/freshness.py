@@ -8,9 +8,10 @@ read this server answers first waits until the projector's mark has reached
   on PostgreSQL, where other servers may append to the same store,
 * the log's head when the read arrived (what *any* server acknowledged before it),
 
-for at most ``read_wait`` seconds (setting ``read_wait``; 0 turns the wait off). A waiting read asks
-the projector to fold at once (``Writer.hurry``): one step folds everything appended up to then, so
-reads arriving together share it. When the bound is hit the
+(a "read" is any request under ``/api/`` but ingest and the few listed in ``_NO_WAIT``: writes that
+check against the projections wait too) for at most ``read_wait`` seconds (setting ``read_wait``; 0
+turns the wait off). A waiting read asks the projector to fold at once (``Writer.hurry``): one step
+folds everything appended up to then, so reads arriving together share it. When the bound is hit the
 answer is given anyway, with the header ``X-Threadline-Projection-Lag`` saying by how many log
 sequence numbers it is behind (``projectionLag`` in ``GET /api/v1/health`` counts the events).
 
@@ -34,8 +35,10 @@ from threadline.store.sql import SqlStore
 LAG_HEADER = b"x-threadline-projection-lag"
 #: How often a waiting read looks at the store's mark when another process may be the one folding.
 POLL_SECONDS = 0.02
-#: Reads that never wait: health (it reports the lag), metrics, the API docs, and what is read from
-#: the log or the object store rather than the projections (sync pulls, objects).
+#: Ingest: appending reads no projection, and a batch load must not wait for the fold of the one before.
+_INGEST = frozenset({("POST", "/api/v1/lineage"), ("POST", "/api/v1/lineage/batch")})
+#: Requests that never wait: health (it reports the lag), metrics, the API docs, and what is read from
+#: the log or the object store rather than the projections (sync pushes and pulls, objects).
 _NO_WAIT = (
     "/api/v1/health",
     "/metrics",
@@ -156,8 +159,13 @@ class ProjectionClock:
 
 
 class ReadYourWrites:
-    """ASGI middleware: ``GET``/``HEAD`` requests under ``/api/`` wait on the :class:`ProjectionClock`
-    first; an answer given before the projections caught up carries ``X-Threadline-Projection-Lag``."""
+    """ASGI middleware: requests under ``/api/`` wait on the :class:`ProjectionClock` first; an answer
+    given before the projections caught up carries ``X-Threadline-Projection-Lag``.
+
+    Not only ``GET``: a search is a ``POST`` (``catalog:search``, as in Data Catalog), and a write that
+    checks what it writes against the projections (a tag on a dataset posted a moment ago, a catalog
+    file applied after a lineage batch) must find them current too. Ingest never waits (``_INGEST``).
+    """
 
     def __init__(self, app: ASGIApp, clock: ProjectionClock) -> None:
         self.app = app
@@ -166,8 +174,9 @@ class ReadYourWrites:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["method"] not in ("GET", "HEAD")
+            or scope["method"] == "OPTIONS"
             or not scope["path"].startswith("/api/")
+            or (scope["method"], scope["path"].rstrip("/")) in _INGEST
             or scope["path"].startswith(_NO_WAIT)
         ):
             await self.app(scope, receive, send)
