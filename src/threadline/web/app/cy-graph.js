@@ -117,6 +117,9 @@ function stylesheet() {
         "background-height": (ele) => withTag(ele, 30, TAG_HEIGHT),
         "background-position-x": (ele) => withTag(ele, 8, ele.data("width") - ele.data("tagWidth") - 10),
         "background-position-y": (ele) => withTag(ele, "50%", -TAG_HEIGHT / 2),
+        // the pill sits over the node's top edge: the node's bounds (which Cytoscape draws and caches
+        // the node within) must reach above it, or the pill's upper half is cut off
+        "bounds-expansion": TAG_HEIGHT / 2 + 1,
         // every per-image property needs a value for each image, or the tag takes the defaults (clipped)
         "background-clip": (ele) => withTag(ele, "none", "none"),
         "background-image-containment": (ele) => withTag(ele, "over", "over"),
