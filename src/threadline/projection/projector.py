@@ -84,7 +84,8 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
-    refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
+    if any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
+        refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written
 
 
