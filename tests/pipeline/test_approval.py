@@ -126,6 +126,11 @@ def test_a_gated_run_awaits_approval_and_approve_promotes_it_once(
     assert [b["event"] for b in received] == ["awaiting_approval", "promoted"]
     detail = _json(_cli("pipeline", "status", run_id, "--format", "json"))
     assert detail["state"] == "COMPLETED"
+    # both deliveries are recorded under the run: the run's and the approval's
+    assert [(n["event"], n["status"]) for n in detail["notifications"]] == [
+        ("awaiting_approval", "delivered"),
+        ("promoted", "delivered"),
+    ]
     assert detail["approval"]["status"] == "approved"
     assert detail["approval"]["approvedAt"]
     promote = next(s for s in detail["stages"] if s["stage"] == "promote")
@@ -214,8 +219,11 @@ def test_approving_over_http_and_the_refusals(example: Path, project: Path) -> N
         store.close()
 
 
-def test_approving_over_http_promotes_and_a_second_click_is_a_409(example: Path, project: Path) -> None:
-    _gate(example)
+def test_approving_over_http_promotes_and_a_second_click_is_a_409(
+    example: Path, project: Path, hook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = hook
+    _gate(example, webhook=url)
     # In a process of its own: its exit must leave the run open, awaiting approval.
     env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
     done = subprocess.run(
@@ -243,6 +251,8 @@ def test_approving_over_http_promotes_and_a_second_click_is_a_409(example: Path,
             assert body["approval"]["status"] == "approved"
             assert body["state"] == "COMPLETED"
             assert len(body["versions"]["production"]) == 3
+            assert [b["event"] for b in received] == ["awaiting_approval", "promoted"]
+            assert [n["event"] for n in body["notifications"]] == ["awaiting_approval", "promoted"]
             document = http.get("/api/openapi.json").json()
             assert "/api/v1/pipeline-runs/{run_id}/approve" in document["paths"]
             again = http.post(f"/api/v1/pipeline-runs/{run_id}/approve")

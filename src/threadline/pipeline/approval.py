@@ -274,12 +274,18 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
     return [to_bytes(build_event(record, None, None)) for record in records]
 
 
-def notify_approved(pending: Pending) -> None:
-    """Tell the pipeline's webhook that the approved run was promoted."""
+def notify_approved(pending: Pending) -> list[bytes]:
+    """Tell the pipeline's webhook that the approved run was promoted; return the events that record
+    the delivery (a ``<pipeline>.notify`` run under the pipeline run, as a run's own deliveries are
+    recorded: its page lists them under Notifications), for the caller to append; none without a
+    webhook."""
     from threadline.pipeline import notify
+    from threadline.pipeline.history import NOTIFY_STAGE
+    from threadline.tracking.events import build_event, to_bytes
+    from threadline.tracking.records import EventRecord, RunRef
 
     if pending.webhook is None:
-        return
+        return []
     body = notify.notification(
         "promoted",
         pending.pipeline,
@@ -288,7 +294,23 @@ def notify_approved(pending: Pending) -> None:
         f"approved and promoted to {pending.environment.schema}",
         tables=pending.tables,
     )
-    notify.send(pending.webhook, body)
+    started = time.time()
+    delivery = notify.deliver(pending.webhook, body)
+    if delivery is None:
+        return []
+    info = pending.run
+    job = f"{pending.pipeline}.{NOTIFY_STAGE}"
+    run = RunRef(str(uuid.uuid4()), info.job_namespace, job, pending.pipeline)
+    pipeline_ref, _parent, own_root = _refs(info)
+    root = own_root or pipeline_ref
+    params = {"notification": delivery}
+    records = [
+        EventRecord("START", started, run, pipeline_ref, root, "STEP", params=params),
+        EventRecord("COMPLETE", time.time(), run, pipeline_ref, root, "STEP", params=params),
+    ]
+    for record in records:
+        record.with_environment = False
+    return [to_bytes(build_event(record, None, None)) for record in records]
 
 
 def approve_in_store(store: Any, run_ref: str, by: str | None) -> Pending:
@@ -304,7 +326,10 @@ def approve_in_store(store: Any, run_ref: str, by: str | None) -> Pending:
         raw = promote(pending, by)
         store.append([parse_event(event) for event in raw])
         project_all(store)
-    notify_approved(pending)
+    delivered = notify_approved(pending)
+    if delivered:
+        store.append([parse_event(event) for event in delivered])
+        project_all(store)
     return pending
 
 

@@ -18,7 +18,7 @@ from threadline.vocabulary import RunState
 
 #: The tag every pipeline run carries: the pipeline's name.
 PIPELINE_TAG = "threadline.pipeline"
-#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries (as ``runner.NOTIFY_STAGE``).
+#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries.
 NOTIFY_STAGE = "notify"
 #: Runs looked through by ``threadline pipeline list``.
 LIST_LOOK_BACK = 2000

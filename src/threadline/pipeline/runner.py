@@ -42,6 +42,7 @@ from threadline.pipeline.checks import (
 )
 from threadline.pipeline.config import Environment
 from threadline.pipeline.declare import Extract, Pipeline, Transform
+from threadline.pipeline.history import NOTIFY_STAGE
 from threadline.pipeline.lake import Lake
 from threadline.pipeline.lineage import column_lineage
 from threadline.pipeline.state import last_cursors
@@ -52,8 +53,6 @@ if TYPE_CHECKING:
 
 #: The environment ``--env ci`` runs in when the pipeline declares none of that name: a throwaway one.
 CI_ENV = "ci"
-#: The job (``<pipeline>.notify``) of the runs recording webhook deliveries.
-NOTIFY_STAGE = "notify"
 #: The parameter of a pipeline run that records its approval (see ``approval.py``).
 APPROVAL_PARAM = "approval"
 

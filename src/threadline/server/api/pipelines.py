@@ -210,20 +210,28 @@ async def approve_pipeline_run(
 ) -> Response:
     """Approve a pipeline run awaiting approval: promote the staging tables it checked to production
     (one transaction) and end the run; answers the run. 409 when it is not awaiting approval."""
-    from threadline.openlineage.events import parse_event
     from threadline.pipeline.approval import notify_approved
 
     by = key.name if key is not None else None
     pending, raw = await run_in_threadpool(_approve, state, run_id, by)
     try:
-        events = []
-        for item in raw:
-            event = parse_event(item)
-            event.codec, event.payload = encode(event.raw)
-            events.append(event)
-        await state.writer.submit(events)
-        await wait_folded(state, events[-1])
+        await _append(state, raw)
     finally:
         _approving.discard(pending.run.id)
-    await run_in_threadpool(notify_approved, pending)
+    delivered = await run_in_threadpool(notify_approved, pending)
+    if delivered:  # the webhook's delivery, recorded under the run
+        await _append(state, delivered)
     return json_response(await read(state, pipeline_run, pending.run.id))
+
+
+async def _append(state: ServerState, raw: list[bytes]) -> None:
+    """Append events built here and wait until they are folded."""
+    from threadline.openlineage.events import parse_event
+
+    events = []
+    for item in raw:
+        event = parse_event(item)
+        event.codec, event.payload = encode(event.raw)
+        events.append(event)
+    await state.writer.submit(events)
+    await wait_folded(state, events[-1])
