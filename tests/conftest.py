@@ -161,13 +161,16 @@ LONG_UNITS: tuple[str, ...] = (
     "web",
     "server/test_hostile_readback.py",
     "demo/test_readme_commands.py",
+    "server/test_read_your_writes.py",
     "pipeline/test_airflow_export.py",
     "server/test_metrics.py",
-    "pipeline/test_promotion.py",
-    "server/test_back_pressure.py",
     "server/test_ingest.py",
     "server/test_bad_queries.py",
-    "server/test_catalog_propagation.py",
+    "sync/test_push_pull.py",
+    "server/test_back_pressure.py",
+    "pipeline/test_promotion.py",
+    "sync/test_hostile_peer.py",
+    "tracking/test_example_churn.py",
 )
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
