@@ -81,8 +81,8 @@ MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 
 # mypy reads its settings and the files to check (all of src/threadline) from pyproject.toml.
 # The tests run on TEST_WORKERS processes (pytest-xdist), in units that keep what shares an expensive
-# fixture on one worker (tests/conftest.py); 0 (for now: see docs/development.md) runs them in this process.
-TEST_WORKERS ?= 0
+# fixture on one worker, the longest units first (tests/conftest.py); 0 runs them in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) lint-js
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy

