@@ -26,7 +26,7 @@ from tests.conftest import IN_CI
 from tests.pipeline.conftest import events, open_project_store
 from threadline.cli.main import app
 from threadline.pipeline.airflow import pipeline_run_id
-from threadline.pipeline.history import pipeline_runs
+from threadline.pipeline.history import PipelineRunView, pipeline_runs
 
 AIRFLOW_VERSION = "3.3.2"
 CACHE = Path.home() / ".cache" / "threadline-tests" / f"airflow-{AIRFLOW_VERSION}"
@@ -82,6 +82,17 @@ def _diagnosis(project: Path, log: str) -> str:
     journal = sorted(p.name for p in (project / ".threadline" / "journal").glob("*"))
     said = [line for line in log.splitlines() if "threadline:" in line or "Traceback" in line]
     return f"stored: {stored}\njournal: {journal}\nlog: {said[-40:]}"
+
+
+def _only_run(project: Path) -> PipelineRunView:
+    """The project's one run of the pipeline ``shop``, read from its store."""
+    store = open_project_store(project)
+    try:
+        with store.read() as connection:
+            (view,) = pipeline_runs(connection, "shop", 5)
+    finally:
+        store.close()
+    return view
 
 
 def test_the_export_names_each_stage_as_a_task_in_the_staged_order(example: Path) -> None:
@@ -164,12 +175,7 @@ def test_the_dag_runs_under_airflow_with_the_lineage_of_a_local_run(
     assert "state=success" in log, log[-3000:]
     assert "cannot build an event" not in log
 
-    store = open_project_store(project)
-    try:
-        with store.read() as connection:
-            (view,) = pipeline_runs(connection, "shop", 5)
-    finally:
-        store.close()
+    view = _only_run(project)
     run_key = re.findall(r"run_id='?(manual__[^',\s)]+)", log)[0]
     assert view.run.id == pipeline_run_id("shop", run_key)
     assert view.run.state == "COMPLETE"
@@ -240,12 +246,7 @@ def test_a_gated_pipeline_awaits_approval_in_airflow_and_approve_promotes_it(
         return sorted(name for (name,) in found)
 
     assert production() == []  # the promote task did not promote
-    store = open_project_store(project)
-    try:
-        with store.read() as connection:
-            (view,) = pipeline_runs(connection, "shop", 5)
-    finally:
-        store.close()
+    view = _only_run(project)
     assert view.run.id == run_id
     assert view.run.state == "RUNNING", _diagnosis(project, log)  # the finish task left it open
     assert (view.run.params.get("approval") or {}).get("status") == "awaiting"
@@ -261,12 +262,7 @@ def test_a_gated_pipeline_awaits_approval_in_airflow_and_approve_promotes_it(
     code, out, err = threadline("pipeline", "approve", run_id[:8])
     assert code == 0, out + err
     assert production() == ["customers", "orders", "revenue_by_country"]
-    store = open_project_store(project)
-    try:
-        with store.read() as connection:
-            (view,) = pipeline_runs(connection, "shop", 5)
-    finally:
-        store.close()
+    view = _only_run(project)
     assert view.run.state == "COMPLETE"
     assert view.run.params["approval"]["status"] == "approved"
     assert "shop.promote" in {stage.job_name for stage in view.stages}
