@@ -9,15 +9,15 @@ large, cheap batches when ingest pauses; under sustained load a step still runs 
 ``MAX_PROJECTION_DELAY`` seconds, and steps take turns with appends while more than
 ``PROJECTION_LAG_LIMIT`` events wait, so that reads never fall far behind. A read that must see an
 acknowledged event asks for a step at once (:meth:`Writer.hurry`), which folds everything appended up
-to then in one transaction. (Small groups used to be folded in their own append transaction, so that
-they were readable at once; that cost each single-event post 4-5x its CPU time, see
-benchmarks/README.md, where a read's step folds the appends of many posts at once.) A request can announce its
-submission before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next
-batch is still being parsed" is then not taken for quiet (a push streams batches that way).
+to then in one transaction, shared by the reads that arrive together. (Folding each small group in its
+own append transaction instead made it readable at once, but cost every single-event post 4-5x its
+CPU time, whether anyone read or not: benchmarks/README.md.) A request can announce its submission
+before it has parsed its body (:meth:`Writer.expect`): a pause that only means "the next batch is
+still being parsed" is then not taken for quiet (a push streams batches that way).
 
-Each batch's fold (made by the parse workers beside parsing it) is handed to the
-projector with the log range the append filled (:class:`~threadline.projection.projector.FoldAhead`),
-so a projection step only merges rows into the tables: it reads nothing back from the log.
+Each batch's fold (made by the parse workers beside parsing it) is handed to the projector with the
+log range the append filled (:class:`~threadline.projection.projector.FoldAhead`), so a projection
+step only merges rows into the tables: it reads nothing back from the log.
 """
 
 from __future__ import annotations
