@@ -43,17 +43,24 @@ export function query(params) {
 export const seg = (text) => encodeURIComponent(text);
 
 /**
- * GET `path` (under /api/v1) and return the decoded JSON. `signal` aborts it (a newer view replaced
- * this one). A 401 asks for a key once, then retries.
+ * Send `method` to `path` (under /api/v1), with `body` as JSON when given, and return the decoded JSON
+ * answer. `signal` aborts it (a newer view replaced this one). A 401 (no key, or one not accepted) asks
+ * for a key once, with the server's message, then tries again; so does a 403 with `scopeRetry` (a key
+ * whose scope is too low for a write the user asked for). Every other error is an ApiError.
  */
-export async function get(path, { signal, retried = false } = {}) {
+export async function request(method, path, body, { signal, scopeRetry = false, retried = false } = {}) {
   const url = `${BASE}${path}`;
   const headers = { Accept: "application/json" };
+  const init = { method, headers, signal };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
   const key = getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   let response;
   try {
-    response = await fetch(url, { headers, signal });
+    response = await fetch(url, init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, `could not reach the server (${error.message})`, url);
@@ -62,53 +69,26 @@ export async function get(path, { signal, retried = false } = {}) {
   let message = `${response.status} ${response.statusText}`;
   let code = "";
   try {
-    const body = await response.json(); // {status, code, message} (server/api/errors.py)
-    message = body.message || body.error || message;
-    code = typeof body.code === "string" ? body.code : "";
-  } catch {
-    /* not JSON: keep the status line */
-  }
-  if (response.status === 401 && !retried) {
-    await askForKey(message);
-    window.dispatchEvent(new Event("threadline:key"));
-    return get(path, { signal, retried: true });
-  }
-  throw new ApiError(response.status, message, url, code);
-}
-
-/**
- * POST `body` as JSON to `path` (under /api/v1) and return the decoded answer; errors as `get`'s (a 401
- * asks for a key once, then retries; 403 says the key's scope is too low).
- */
-export async function post(path, body = {}, { signal, retried = false } = {}) {
-  const url = `${BASE}${path}`;
-  const headers = { Accept: "application/json", "Content-Type": "application/json" };
-  const key = getKey();
-  if (key) headers.Authorization = `Bearer ${key}`;
-  let response;
-  try {
-    response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal });
-  } catch (error) {
-    if (error.name === "AbortError") throw error;
-    throw new ApiError(0, `could not reach the server (${error.message})`, url);
-  }
-  if (response.ok) return response.json();
-  let message = `${response.status} ${response.statusText}`;
-  let code = "";
-  try {
-    const answer = await response.json();
+    const answer = await response.json(); // {status, code, message} (server/api/errors.py)
     message = answer.message || answer.error || message;
     code = typeof answer.code === "string" ? answer.code : "";
   } catch {
     /* not JSON: keep the status line */
   }
-  if (response.status === 401 && !retried) {
+  const askAgain = response.status === 401 || (scopeRetry && response.status === 403);
+  if (askAgain && !retried) {
     await askForKey(message);
     window.dispatchEvent(new Event("threadline:key"));
-    return post(path, body, { signal, retried: true });
+    return request(method, path, body, { signal, scopeRetry, retried: true });
   }
   throw new ApiError(response.status, message, url, code);
 }
+
+/** GET `path` (under /api/v1) and return the decoded JSON; errors as `request`'s. */
+export const get = (path, options = {}) => request("GET", path, undefined, options);
+
+/** POST `body` as JSON to `path` (under /api/v1) and return the decoded answer; errors as `request`'s. */
+export const post = (path, body = {}, options = {}) => request("POST", path, body, options);
 
 // ---- the endpoints the UI uses ---------------------------------------------------------------------
 
