@@ -63,13 +63,14 @@ venv: $(STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/python -m examples.demo --host $(DEMO_HOST) --port $(DEMO_PORT) $(if $(DEMO_REBUILD),--rebuild)
 
-# Refresh the lock files from pyproject.toml (newest versions that fit), for Python 3.11 and up.
+# Refresh the lock files from pyproject.toml (newest versions that fit), for Python 3.11 and up: dev.txt
+# first, then demo.txt (the demo runs the example pipelines too: the pipeline extra) at dev.txt's versions.
 lock: | $(BIN)/python
 	@[ -x $(BIN)/uv ] || command -v uv >/dev/null || $(BIN)/python -m pip install --quiet uv
 	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
-		pyproject.toml --extra examples -o requirements/demo.txt
-	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
 		pyproject.toml --extra examples --extra dev -o requirements/dev.txt
+	$$(command -v uv || echo $(BIN)/uv) pip compile --quiet --universal --python-version 3.11 \
+		pyproject.toml --extra examples --extra pipeline -c requirements/dev.txt -o requirements/demo.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -44,7 +44,8 @@ def test_the_lock_files_pin_every_dependency() -> None:
     extras = project["optional-dependencies"]
     demo_pins = _names(ROOT / "requirements" / "demo.txt")
     dev_pins = _names(ROOT / "requirements" / "dev.txt")
-    assert runtime | _requirement_names(extras["examples"]) <= demo_pins
+    demo_needs = _requirement_names(extras["examples"]) | _requirement_names(extras["pipeline"])
+    assert runtime | demo_needs <= demo_pins  # the demo runs the example pipelines (examples/pipelines/) too
     assert runtime | _requirement_names(extras["examples"]) | _requirement_names(extras["dev"]) <= dev_pins
     assert not _requirement_names(["pytest", "ruff", "playwright", "hypothesis"]) & demo_pins  # runtime only
     demo_versions = dict(re.findall(r"^(\S+)==(\S+)", (ROOT / "requirements" / "demo.txt").read_text(), re.M))
