@@ -2,7 +2,8 @@
 
 They cover what runs without a browser: the lineage view's model (``lineage-model.js``), its URL
 state (``lineage-url.js``) and column view (``lineage-columns.js``), node ids (``nodes.js``), names
-(``names.js``), the layered layout (``layered.js``) and the viewport (``viewport.js``). The
+(``names.js``), the layered layout (``layered.js``), the viewport (``viewport.js``), and the API
+requests with their ask-for-a-key retries (``api.js``, with a fake ``fetch`` and dialog). The
 repository's ``package.json`` says ``"type": "module"``, so Node (18 and later) loads the UI's
 ``.js`` files as the ES modules they are. By hand: ``node --test tests/web/js/*.test.js``.
 

@@ -76,6 +76,13 @@ export async function request(method, path, body, { signal, scopeRetry = false, 
     /* not JSON: keep the status line */
   }
   const askAgain = response.status === 401 || (scopeRetry && response.status === 403);
+  // Sent before a key was entered, answered after: several requests of a page go out at once, and a
+  // slow one's refusal may come back after the dialog closed. Try it again with the new key rather
+  // than ask again for the key just given.
+  const current = getKey();
+  if (askAgain && current && current !== key) {
+    return request(method, path, body, { signal, scopeRetry, retried });
+  }
   if (askAgain && !retried) {
     await askForKey(message);
     window.dispatchEvent(new Event("threadline:key"));
