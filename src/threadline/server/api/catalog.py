@@ -33,7 +33,6 @@ from threadline.catalog.search import MAX_PAGE, search
 from threadline.catalog.suggest import MAX_SUGGESTIONS, suggest
 from threadline.errors import BadRequest, InvalidParameter, NotFound
 from threadline.openlineage.catalog_changes import ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
-from threadline.openlineage.events import parse_event
 from threadline.server.api import params
 from threadline.server.api.access import AdminKey, ReadKey, State, WriteKey
 from threadline.server.api.catalog_models import (
@@ -59,13 +58,12 @@ from threadline.server.api.catalog_models import (
     TagTemplateOut,
     body,
 )
-from threadline.server.api.changes import wait_folded
+from threadline.server.api.changes import append_folded
 from threadline.server.api.models import ERRORS
 from threadline.server.api.routing import read
 from threadline.server.bodies import read_body
 from threadline.server.state import ServerState, json_response
 from threadline.store.base import ApiKey
-from threadline.store.codec import encode
 
 T = TypeVar("T")
 PREFIX = "/api/v1/catalog"
@@ -182,13 +180,7 @@ async def _write(state: ServerState, key: ApiKey | None, work: Callable[[Planner
     by = key.name if key is not None else None
     result, changes = await run_in_threadpool(_plan, state, work, by)
     if changes:
-        events = []
-        for raw in change_events(changes):
-            event = parse_event(raw)
-            event.codec, event.payload = encode(event.raw)
-            events.append(event)
-        await state.writer.submit(events)
-        await wait_folded(state, events[-1])
+        await append_folded(state, change_events(changes))
     return result
 
 

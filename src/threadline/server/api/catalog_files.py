@@ -24,16 +24,14 @@ from threadline.catalog import files
 from threadline.catalog.changes import Planner, change_events
 from threadline.errors import BadRequest, Forbidden
 from threadline.openlineage.catalog_changes import TEMPLATE, CatalogChange
-from threadline.openlineage.events import parse_event
 from threadline.server.api import params
 from threadline.server.api.access import ReadKey, State, WriteKey
 from threadline.server.api.catalog import PREFIX, JsonBody
 from threadline.server.api.catalog_models import ApplyAnswer, CatalogFile, body
-from threadline.server.api.changes import wait_folded
+from threadline.server.api.changes import append_folded
 from threadline.server.api.models import ERRORS
 from threadline.server.api.routing import read
 from threadline.server.state import ServerState, json_response
-from threadline.store.codec import encode
 
 router = APIRouter(prefix=PREFIX, tags=["catalog"], responses=ERRORS)
 
@@ -74,24 +72,13 @@ async def apply_file(key: WriteKey, state: State, doc: JsonBody, dry_run: DryRun
         )
         raise Forbidden(msg)
     if changes and not dry_run:
-        await _append(state, changes)
+        await append_folded(state, change_events(changes))
     return json_response(
         {
             "changes": [{**asdict(d), "keys": list(d.keys), "line": d.line()} for d in diff],
             "applied": bool(changes) and not dry_run,
         }
     )
-
-
-async def _append(state: ServerState, changes: list[CatalogChange]) -> None:
-    """Append ``changes`` as events through the writer (one batch) and wait until they are folded."""
-    events = []
-    for raw in change_events(changes):
-        event = parse_event(raw)
-        event.codec, event.payload = encode(event.raw)
-        events.append(event)
-    await state.writer.submit(events)
-    await wait_folded(state, events[-1])
 
 
 @router.get("/catalog:export", response_model=CatalogFile)

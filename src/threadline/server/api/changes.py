@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select
 from starlette.concurrency import run_in_threadpool
@@ -33,10 +34,26 @@ _FOLDED = select(schema.event_ids.c.id).where(schema.event_ids.c.id == bindparam
 
 async def append_change(state: ServerState, raw: bytes) -> ParsedEvent:
     """Append the event ``raw``; return it once it is committed."""
-    event = parse_event(raw)
-    event.codec, event.payload = encode(event.raw)
-    await state.writer.submit([event])
-    return event
+    return (await append_changes(state, [raw]))[0]
+
+
+async def append_changes(state: ServerState, raws: Iterable[bytes]) -> list[ParsedEvent]:
+    """Append the events ``raws`` in one batch (all or none); return them once they are committed."""
+    events = []
+    for raw in raws:
+        event = parse_event(raw)
+        event.codec, event.payload = encode(event.raw)
+        events.append(event)
+    if events:
+        await state.writer.submit(events)
+    return events
+
+
+async def append_folded(state: ServerState, raws: Iterable[bytes]) -> bool:
+    """Append the events ``raws`` in one batch and wait until the last is folded (see
+    :func:`wait_folded`); whether it was within :data:`WAIT_SECONDS` (none: ``True``)."""
+    events = await append_changes(state, raws)
+    return await wait_folded(state, events[-1]) if events else True
 
 
 async def wait_folded(state: ServerState, event: ParsedEvent, seconds: float = WAIT_SECONDS) -> bool:

@@ -46,7 +46,7 @@ from threadline.graph.model import DATASET
 from threadline.graph.resolve import resolve_node
 from threadline.openlineage.timestamps import format_time
 from threadline.server.api.access import ReadKey, State, WriteKey
-from threadline.server.api.changes import wait_folded
+from threadline.server.api.changes import append_folded
 from threadline.server.api.insights import runs_of_dataset
 from threadline.server.api.models import (
     DatasetQuality,
@@ -57,7 +57,6 @@ from threadline.server.api.models import (
 from threadline.server.api.params import NodeIdParam, limit_param
 from threadline.server.api.routing import new_router, read
 from threadline.server.state import ServerState, json_response
-from threadline.store.codec import encode
 from threadline.store.run_ids import short_run_ids
 from threadline.vocabulary import RunState
 
@@ -215,23 +214,10 @@ async def approve_pipeline_run(
     by = key.name if key is not None else None
     pending, raw = await run_in_threadpool(_approve, state, run_id, by)
     try:
-        await _append(state, raw)
+        await append_folded(state, raw)
     finally:
         _approving.discard(pending.run.id)
     delivered = await run_in_threadpool(notify_approved, pending)
     if delivered:  # the webhook's delivery, recorded under the run
-        await _append(state, delivered)
+        await append_folded(state, delivered)
     return json_response(await read(state, pipeline_run, pending.run.id))
-
-
-async def _append(state: ServerState, raw: list[bytes]) -> None:
-    """Append events built here and wait until they are folded."""
-    from threadline.openlineage.events import parse_event
-
-    events = []
-    for item in raw:
-        event = parse_event(item)
-        event.codec, event.payload = encode(event.raw)
-        events.append(event)
-    await state.writer.submit(events)
-    await wait_folded(state, events[-1])
