@@ -149,12 +149,32 @@ def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
             if response.status_code != 503 or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        assert response.status_code == 201, response.text
+        assert response.status_code == 201, _still_refused(response, served, tmp_path)
         assert client.get("/api/v1/health").json()["status"] == "ok"
     startup = served.printed().split("Application startup complete")[0]
     assert "the store is read-only" in startup, served.printed()
     assert str(path) in startup
     assert "Traceback" not in served.printed()
+
+
+def _still_refused(response: httpx.Response, served: Served, folder: Path) -> str:
+    """What to know when writes stay refused: the answer, the files' modes, which of them the server
+    holds open (how many connections) and its log."""
+    files = [f"{f.name} {oct(f.stat().st_mode & 0o777)}" for f in sorted(folder.glob("threadline.db*"))]
+    held: list[str] = []
+    fds = Path(f"/proc/{served.process.pid}/fd")
+    for fd in fds.iterdir() if fds.is_dir() else []:
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if "threadline.db" in target:
+            held.append(target.rsplit("/", 1)[-1])
+    return (
+        f"{response.status_code} {response.text}\nfiles: {files}\nopen in the server: {sorted(held)}\n"
+        f"threads: {len(list(Path(f'/proc/{served.process.pid}/task').iterdir()))}\n"
+        f"log:\n{served.printed()[-4000:]}"
+    )
 
 
 def _read_only_url(pg_url: str) -> str:
