@@ -104,7 +104,7 @@ def test_custom_checks_and_warn_severity(project: Path) -> None:
     assert checks["a_equals_b"].sample[0]["id"] == 2
     assert checks["no_big_b"].failures == 1
     pipeline.validate("t", sql_check("no_big_b_error", "SELECT * FROM t WHERE b > 4"))
-    with pytest.raises(PipelineError, match=r"no_big_b_error \(1 rows returned\)"):
+    with pytest.raises(PipelineError, match=r"no_big_b_error \(1 row returned\)"):
         run_pipeline(pipeline, "staging")
 
 

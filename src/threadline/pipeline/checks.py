@@ -28,6 +28,11 @@ SEVERITIES = ("error", "warn")
 SAMPLE_ROWS = 5
 
 
+def _rows(count: int) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} row{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class Check:
     """One declared check. Make them with the functions of this module (``not_null``, ``unique``...)."""
@@ -322,7 +327,8 @@ def run_checks(
             sample = sample_rows(warehouse.rows(table, sorted(ids)[:SAMPLE_ROWS]))
             if check.kind == "relationship":
                 to = f"{check.args['table']}.{check.args['to']}"
-                message = f"{len(ids)} rows have a {check.column} missing from {to}"
+                verb = "has" if len(ids) == 1 else "have"
+                message = f"{_rows(len(ids))} {verb} a {check.column} missing from {to}"
             else:
                 message = f"{len(ids)} of {total} rows fail {check.label}"
             found[id(check)] = CheckResult(check, len(ids), sample, message)
@@ -371,13 +377,13 @@ def _table_check(
         low, high = check.args["min"], check.args["max"]
         bad = (low is not None and total < low) or (high is not None and total > high)
         bounds = f"[{low if low is not None else ''}, {high if high is not None else ''}]"
-        return CheckResult(check, int(bad), message=f"{total} rows, expected {bounds}" if bad else "")
+        return CheckResult(check, int(bad), message=f"{_rows(total)}, expected {bounds}" if bad else "")
     if kind == "sql":
         try:
             bad_rows = warehouse.query(check.args["query"])
         except Exception as exc:
             return CheckResult(check, 1, message=f"the check's SQL failed: {str(exc).splitlines()[0]}")
-        message = f"{len(bad_rows)} rows returned" if len(bad_rows) else ""
+        message = f"{_rows(len(bad_rows))} returned" if len(bad_rows) else ""
         return CheckResult(check, len(bad_rows), sample_rows(bad_rows), message)
     msg = f"unknown check kind {kind!r}"
     raise PipelineError(msg)
