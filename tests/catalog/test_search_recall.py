@@ -4,6 +4,7 @@ for every operator and type, on a generated catalog, on both backends."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,11 @@ def _build(store: SqlStore) -> list[EntryDoc]:
                     tag = {"template": f"tagTemplates/{template}", "fields": chosen, "column": column}
                     written = change(store, lambda p, t=tag, g=group, e=entry_id: p.put_tag(g, e, t))
                     add_tag(doc, written)
+                    # every fifth entry loses its first tag again: search sees live tags only
+                    if index % 5 == 0 and len(doc.tags) == 1:
+                        tag_id = written["name"].rsplit("/", 1)[-1]
+                        change(store, lambda p, g=group, e=entry_id, t=tag_id: p.delete_tag(g, e, t))
+                        doc.tags.pop()
         docs.append(doc)
     # an updated entry and a deleted one: search sees the latest state only
     last = docs.pop()
@@ -299,6 +305,19 @@ def test_a_malformed_query_says_where(
     assert error.value.status == 400
     assert says in error.value.message
     assert f"position {position}:" in error.value.message, error.value.message
+
+
+def test_the_template_facet_counts_the_matches_with_a_live_tag_of_each_template(
+    catalog: tuple[SqlStore, list[EntryDoc]],
+) -> None:
+    store, docs = catalog
+    for query in [*EVERY_OPERATOR, "tag:quality", "-tag:pii"]:
+        tree = parse(query)
+        matched = [d for d in docs if matches(tree, d, _kinds())]
+        expected = Counter(template for d in matched for template in {t for t, _ in d.tags})
+        with store.read() as connection:
+            facets = search(connection, query)["facets"]["template"]
+        assert facets == dict(sorted(expected.items())), query
 
 
 def test_ranking_paging_and_facets(catalog: tuple[SqlStore, list[EntryDoc]]) -> None:

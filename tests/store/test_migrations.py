@@ -211,6 +211,69 @@ def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections
         upgraded.close()
 
 
+def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates(store_url: str) -> None:
+    from threadline.catalog.local import change
+    from threadline.catalog.search import search
+
+    store = open_store(store_url)
+    notes = {"fields": {"usage": {"type": {"primitiveType": "STRING"}}}}
+    change(store, lambda p: p.put_group("ml", {}))
+    for template in ("notes", "owner", "pii"):
+        change(store, lambda p, t=template: p.put_template(t, notes))
+    for entry, templates in (("pipe", ["pii", "notes"]), ("model", ["owner"]), ("bare", [])):
+        change(store, lambda p, e=entry: p.put_entry("ml", e, {"type": "MODEL"}))
+        for template in templates:
+            tag = {"template": f"tagTemplates/{template}", "fields": {"usage": {"stringValue": "x"}}}
+            change(store, lambda p, e=entry, t=tag: p.put_tag("ml", e, t))
+    with store.read() as connection:
+        before = search(connection, "type=MODEL")["facets"]["template"]
+    rows = "SELECT name, tag_templates FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+    with store.engine.connect() as connection:
+        kept = connection.exec_driver_sql(rows).all()
+    assert before == {"notes": 1, "owner": 1, "pii": 1}
+    assert [(name.rsplit("/", 1)[-1], value is None) for name, value in kept] == [
+        ("bare", True),
+        ("model", False),
+        ("pipe", False),
+    ]
+    store.close()
+    engine = make_engine(store_url)
+    try:
+        with engine.connect() as connection:
+            connection.info["write"] = True
+            with connection.begin():
+                command.downgrade(migrate.alembic_config(connection), "0008")
+                columns = inspect(connection).get_columns("catalog_objects")
+                assert "tag_templates" not in {column["name"] for column in columns}
+                if connection.dialect.name == "sqlite":  # 0008's trigger: any update rewrote the text
+                    connection.exec_driver_sql("DROP TRIGGER catalog_fts_update")
+                    connection.exec_driver_sql(
+                        "CREATE TRIGGER catalog_fts_update AFTER UPDATE ON catalog_objects "
+                        "WHEN new.kind = 'entry' BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; "
+                        "INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
+                        "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END"
+                    )
+        assert migrate.upgrade(engine) == ("0008", migrate.head_revision())
+    finally:
+        engine.dispose()
+    upgraded = open_store(store_url)
+    try:
+        with upgraded.engine.connect() as connection:
+            assert connection.exec_driver_sql(rows).all() == kept
+        with upgraded.read() as connection:
+            assert search(connection, "type=MODEL")["facets"]["template"] == before
+            if connection.dialect.name == "sqlite":
+                trigger = connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE name = 'catalog_fts_update'"
+                ).scalar_one()
+                assert "AFTER UPDATE OF t_name, t_description, t_columns" in trigger
+        change(upgraded, lambda p: p.put_entry("ml", "bare", {"type": "MODEL", "description": "renamed"}))
+        with upgraded.read() as connection:  # the text of an updated entry is searched
+            assert [r["displayName"] for r in search(connection, "renamed")["results"]] == ["bare"]
+    finally:
+        upgraded.close()
+
+
 def test_the_head_revision_constant_is_the_newest_migration() -> None:
     """Opening a store compares with ``HEAD_REVISION`` without loading Alembic: it must be what
     Alembic reads from the migration scripts (add a migration, move the constant)."""

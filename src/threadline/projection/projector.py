@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from threadline.projection.entry_templates import refresh_tag_templates, touched_entries
 from threadline.projection.fold import Folder
 from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
 from threadline.projection.propagation import refresh as refresh_propagation
@@ -84,6 +85,8 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
+    if delta.rows.get("catalog_objects"):
+        refresh_tag_templates(connection, touched_entries(delta))  # search's template facet
     if any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
         refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written

@@ -357,6 +357,10 @@ catalog_objects = Table(
     Column("linked_resource", Text),
     Column("template", Text),
     Column("tag_column", Text),
+    #: An entry's templates: those of its live tags (on it or a column), as a sorted JSON array, or
+    #: NULL without any. Derived after each fold from the tags (``refresh_tag_templates``), never
+    #: merged from a change: search's template facet counts its matches' templates from their rows.
+    Column("tag_templates", Text),
     Index("ix_catalog_objects_parent", "parent"),
     Index("ix_catalog_objects_template", "template"),
     Index("ix_catalog_objects_linked", "linked_resource"),
@@ -442,7 +446,10 @@ CATALOG_SEARCH_DDL: dict[str, tuple[str, ...]] = {
         "CREATE TRIGGER catalog_fts_insert AFTER INSERT ON catalog_objects WHEN new.kind = 'entry' "
         "BEGIN INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
         "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END",
-        "CREATE TRIGGER catalog_fts_update AFTER UPDATE ON catalog_objects WHEN new.kind = 'entry' "
+        # of the indexed columns only: an update of an entry's other columns (its ``tag_templates``,
+        # after every fold that touches its tags) leaves its text as it is
+        "CREATE TRIGGER catalog_fts_update AFTER UPDATE OF t_name, t_description, t_columns "
+        "ON catalog_objects WHEN new.kind = 'entry' "
         "BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; "
         "INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
         "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END",
