@@ -118,10 +118,11 @@ def _check_health(client: httpx.Client, words: str) -> None:
 @pytest.mark.xfail(
     strict=False,
     reason=(
-        "known intermittent defect (2 of 4 full runs on two workers, never alone): after the file is "
-        "made writable again, the server's writes stayed refused for over 10 s; some connection opened "
-        "while it was read-only seems to stay open, and SQLite shares the file's -shm among a process's "
-        "connections. Open in issue 14's closing note."
+        "known intermittent defect (2 of 4 full runs on two workers, never alone): after the files "
+        "were made writable again, the server's writes stayed refused for over 10 s. Cause unknown: "
+        "SQLite's shared -shm is ruled out, and a chmod of the -wal and -shm before the database's (the "
+        "test now does the database first) did not reproduce it; a failure now prints the files' "
+        "modes, what the server holds open and its log."
     ),
 )
 def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
@@ -137,8 +138,7 @@ def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
         _check_health(client, str(path))
         _check_refused(client, str(path))
         assert client.get("/api/v1/events/lineage").status_code == 200  # reads are served
-        for file in tmp_path.glob("threadline.db*"):  # fixed: writes work again, without a restart
-            file.chmod(0o644)
+        _make_writable(path)  # fixed: writes work again, without a restart
         event = make_event(job="ro-after")
         # A connection opened while the file was read-only may refuse a few more: SQLite shares one
         # file's locks and -shm mapping between a process's connections, so the last of the old ones
@@ -155,6 +155,26 @@ def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
     assert "the store is read-only" in startup, served.printed()
     assert str(path) in startup
     assert "Traceback" not in served.printed()
+
+
+def _make_writable(path: Path) -> None:
+    """Make the database and the files beside it writable, the database first: the server opens and
+    closes connections meanwhile, and one that recreates the ``-wal`` and ``-shm`` files gives them
+    the database's mode of that moment (made writable before the database, they could come back
+    read-only, and stay so while a connection holds them)."""
+    path.chmod(0o644)
+    for _ in range(10):
+        changed = False
+        for file in path.parent.glob(f"{path.name}*"):
+            try:
+                if file.stat().st_mode & 0o777 != 0o644:
+                    file.chmod(0o644)
+                    changed = True
+            except FileNotFoundError:  # the server's last connection closed and removed it
+                continue
+        if not changed:
+            return
+        time.sleep(0.05)
 
 
 def _still_refused(response: httpx.Response, served: Served, folder: Path) -> str:
