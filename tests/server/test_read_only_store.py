@@ -115,16 +115,6 @@ def _check_health(client: httpx.Client, words: str) -> None:
     assert words in health["store"]["reason"]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known intermittent defect (2 of 4 full runs on two workers, never alone): after the files "
-        "were made writable again, the server's writes stayed refused for over 10 s. Cause unknown: "
-        "SQLite's shared -shm is ruled out, and a chmod of the -wal and -shm before the database's (the "
-        "test now does the database first) did not reproduce it; a failure now prints the files' "
-        "modes, what the server holds open and its log."
-    ),
-)
 def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
     prefix = _as_a_user_held_to_file_modes()
     path = tmp_path / "threadline.db"
@@ -140,9 +130,10 @@ def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
         assert client.get("/api/v1/events/lineage").status_code == 200  # reads are served
         _make_writable(path)  # fixed: writes work again, without a restart
         event = make_event(job="ro-after")
-        # A connection opened while the file was read-only may refuse a few more: SQLite shares one
-        # file's locks and -shm mapping between a process's connections, so the last of the old ones
-        # must close first (a refusal renews the pool). A client sees 503s, which it retries.
+        # A connection opened while the files were read-only may refuse a few more: SQLite shares a
+        # read-only -shm mapping between a process's connections, so every connection of that time
+        # must close first (a refusal renews the pool, see store/writable.py). A client sees 503s,
+        # which it retries.
         deadline = time.monotonic() + 10
         while True:
             response = client.post("/api/v1/lineage", content=event, headers=JSON)

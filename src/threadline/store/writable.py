@@ -12,6 +12,7 @@ from file modes, which say nothing to a process running as root.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -25,6 +26,8 @@ _SQLITE_READ_ONLY = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLIT
 #: PostgreSQL's: read_only_sql_transaction (a standby, ``default_transaction_read_only``) and
 #: insufficient_privilege (a role without INSERT/UPDATE grants).
 _PG_READ_ONLY = {"25006": "it is read-only", "42501": "the role lacks the privileges"}
+#: The generation of a connection opened while an older one was open (see ConnectionGenerations).
+_STALE = -1
 #: The log mark a probe writes (and rolls back): a name no consumer uses.
 PROBE_MARK = "threadline-write-probe"
 
@@ -60,30 +63,60 @@ def read_only_reason(backend: str, url: str, exc: BaseException) -> str | None:
 
 
 class ConnectionGenerations:
-    """Closes every connection opened before the store was found read-only, as soon as it is free.
+    """Closes every connection opened before the store was found read-only, as soon as it is free, and
+    every connection opened while one of those is still open.
 
-    SQLite opens a read-only file read-only for good, and shares that with every connection of the
-    process to the same file while any one of them stays open: once the file is writable again, a
-    write succeeds only after all of them are closed. :meth:`renew` closes the idle ones at once and
-    marks the rest, which are closed when returned to the pool (not at some later garbage collection).
+    SQLite opens a read-only file read-only for good. Worse, when the file's ``-shm`` was read-only
+    as a connection opened it, the process shares that read-only mapping with every connection it
+    opens to the file afterwards, for as long as any of them stays open: once the files are writable
+    again, a write succeeds only after *all* of them were closed at the same time. A server's threads
+    (the writer, the back-pressure sampler, the lineage index, requests) open connections
+    continuously, and pooled ones stay open, so without care the old mapping lives on from one
+    connection to the next and every write stays refused (found by
+    ``tests/server/test_read_only_store.py``, 2 of 5 full runs).
+
+    So :meth:`renew` starts a new generation: the idle connections are closed at once, the busy
+    ones when they come back to the pool; and a connection opened while any older one is still open
+    is marked stale and closed when it comes back too, instead of being pooled. Once the last of them
+    is closed, the next connection maps the file afresh and is pooled as usual. Nothing of this
+    happens on a store that never refused a write (one generation, nothing stale).
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.current = 0
+        #: The generation of every open DBAPI connection of the engine, by its id.
+        self._open: dict[int, int] = {}
+        self._lock = threading.Lock()
         event.listen(engine, "connect", self._stamp)
         event.listen(engine, "checkin", self._close_if_old)
+        event.listen(engine, "close", self._closed)
+        event.listen(engine, "close_detached", self._closed)
 
-    def _stamp(self, _dbapi_connection: Any, record: Any) -> None:
-        record.info["generation"] = self.current
+    def _stamp(self, dbapi_connection: Any, record: Any) -> None:
+        with self._lock:
+            older_open = any(generation != self.current for generation in self._open.values())
+            generation = _STALE if older_open else self.current
+            self._open[id(dbapi_connection)] = generation
+        record.info["generation"] = generation
 
     def _close_if_old(self, dbapi_connection: Any, record: Any) -> None:
         if dbapi_connection is not None and record.info.get("generation", self.current) != self.current:
             record.invalidate()
 
+    def _closed(self, dbapi_connection: Any, _record: Any = None) -> None:
+        with self._lock:
+            self._open.pop(id(dbapi_connection), None)
+
+    def stale_open(self) -> int:
+        """How many open connections are of an older generation or stale (they are closed when freed)."""
+        with self._lock:
+            return sum(1 for generation in self._open.values() if generation != self.current)
+
     def renew(self) -> None:
         """Start a new generation: close the idle connections now and the busy ones when freed."""
-        self.current += 1
+        with self._lock:
+            self.current += 1
         self.engine.dispose()
 
 
