@@ -30,6 +30,7 @@ from threadline.catalog import reads
 from threadline.catalog.query import And, Exact, Node, Not, Or, QueryError, TagTerm, Text, Time, parse, period
 from threadline.openlineage.timestamps import format_time
 from threadline.projection.catalog import column_paths, labels_text, token_text, tokens, typed_value
+from threadline.projection.propagation import downstream_fields
 from threadline.store import schema
 
 _objects = schema.catalog_objects
@@ -54,7 +55,7 @@ def load_template_kinds(connection: Connection) -> dict[str, dict[str, str]]:
 
 def _template_facts(connection: Connection) -> tuple[dict[str, dict[str, str]], dict[str, set[str]]]:
     """From one read of the templates: each one's fields and their kinds, and the fields that
-    propagate downstream of the templates that have some (as ``propagating_fields`` says)."""
+    propagate downstream of the templates that have some (``downstream_fields``)."""
     rows = connection.execute(
         text("SELECT name, body FROM catalog_objects WHERE kind = 'template' AND deleted = false")
     )
@@ -64,7 +65,7 @@ def _template_facts(connection: Connection) -> tuple[dict[str, dict[str, str]], 
         fields = json.loads(body).get("fields") or {}
         template = name.rsplit("/", 1)[-1]
         kinds[template] = {f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in fields.items()}
-        chosen = {f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"}
+        chosen = downstream_fields(fields)
         if chosen:
             propagating[template] = chosen
     return kinds, propagating

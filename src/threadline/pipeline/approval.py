@@ -194,7 +194,6 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
     from threadline.pipeline.runner import _schema, _statistics, _version
     from threadline.pipeline.warehouse import open_warehouse
     from threadline.tracking.content import DatasetRef, dataset_name
-    from threadline.tracking.events import build_event, to_bytes
     from threadline.tracking.records import EventRecord, RunRef
 
     info = pending.run
@@ -269,6 +268,14 @@ def promote(pending: Pending, by: str | None) -> list[bytes]:
             tags=run_tags(info),
         ),
     ]
+    return _event_bytes(records)
+
+
+def _event_bytes(records: list[Any]) -> list[bytes]:
+    """The events of ``records`` (``EventRecord``s made here, in the server or the CLI, not by a
+    tracked run: without this process's environment facets), as bytes to append."""
+    from threadline.tracking.events import build_event, to_bytes
+
     for record in records:
         record.with_environment = False
     return [to_bytes(build_event(record, None, None)) for record in records]
@@ -281,7 +288,6 @@ def notify_approved(pending: Pending) -> list[bytes]:
     webhook."""
     from threadline.pipeline import notify
     from threadline.pipeline.history import NOTIFY_STAGE
-    from threadline.tracking.events import build_event, to_bytes
     from threadline.tracking.records import EventRecord, RunRef
 
     if pending.webhook is None:
@@ -308,9 +314,7 @@ def notify_approved(pending: Pending) -> list[bytes]:
         EventRecord("START", started, run, pipeline_ref, root, "STEP", params=params),
         EventRecord("COMPLETE", time.time(), run, pipeline_ref, root, "STEP", params=params),
     ]
-    for record in records:
-        record.with_environment = False
-    return [to_bytes(build_event(record, None, None)) for record in records]
+    return _event_bytes(records)
 
 
 def approve_in_store(store: Any, run_ref: str, by: str | None) -> Pending:

@@ -69,5 +69,4 @@ def refresh_tag_templates(connection: Connection, entries: Iterable[str]) -> Non
 def rebuild_tag_templates(connection: Connection) -> None:
     """Write ``tag_templates`` of every entry (the migration that adds the column)."""
     rows = connection.exec_driver_sql("SELECT name FROM catalog_objects WHERE kind = 'entry'").all()
-    for batch in lookups.batches([row[0] for row in rows]):
-        refresh_tag_templates(connection, batch)
+    refresh_tag_templates(connection, [row[0] for row in rows])  # in batches, planned once

@@ -62,6 +62,11 @@ _FIELDS_BY_STAMP: dict[tuple[str, str], set[str]] = {}
 _FIELDS_CACHE_SIZE = 10_000
 
 
+def downstream_fields(fields: dict[str, Any]) -> set[str]:
+    """The fields of a template's ``fields`` that propagate downstream (``"propagate": "downstream"``)."""
+    return {f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"}
+
+
 def propagating_fields(connection: Connection) -> dict[str, set[str]]:
     """The templates (by id) with fields that propagate downstream, and those fields."""
     out: dict[str, set[str]] = {}
@@ -81,10 +86,7 @@ def propagating_fields(connection: Connection) -> dict[str, set[str]]:
                 )
             )
             for name, stamp, body in rows:
-                fields = json.loads(body).get("fields") or {}
-                _FIELDS_BY_STAMP[name, stamp] = {
-                    f for f, v in fields.items() if isinstance(v, dict) and v.get("propagate") == "downstream"
-                }
+                _FIELDS_BY_STAMP[name, stamp] = downstream_fields(json.loads(body).get("fields") or {})
                 live[name] = stamp  # as read with its body (a change may have come in between)
     for name, stamp in live.items():
         chosen = _FIELDS_BY_STAMP.get((name, stamp))
