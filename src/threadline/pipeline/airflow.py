@@ -203,15 +203,14 @@ def _await_approval(pipeline: Pipeline, env: str, run_id: str, runner: Any) -> s
     """The ``promote`` task of an environment with an approval gate: record on the pipeline run what
     the approval will promote and leave the run open, *awaiting approval*, as a local run does
     (``threadline pipeline approve RUN`` promotes it later); tell the webhook."""
-    from threadline.pipeline.runner import _notify
+    from threadline.pipeline.runner import AWAITING_APPROVAL, _notify
 
     runner.versions.update(_staging_versions(run_id, pipeline.promotes))
     run = _pipeline_run(pipeline, env, run_id)
     run.start()
     runner.result.run_id = run_id
     runner.await_approval(run)
-    message = "every check passed; the run awaits an approval"
-    _notify(pipeline, env, "awaiting_approval", runner.result, message, run)
+    _notify(pipeline, env, "awaiting_approval", runner.result, AWAITING_APPROVAL, run)
     return f"promote: awaiting approval (`threadline pipeline approve {run_id}` promotes it)"
 
 

@@ -438,6 +438,10 @@ def run_environment(pipeline: Pipeline, env: str, sample: int | None = None) -> 
     yield pipeline.environment(env)
 
 
+#: What the webhook's ``awaiting_approval`` notification says (a local run's, and an Airflow DAG's).
+AWAITING_APPROVAL = "every check passed; the run awaits an approval"
+
+
 def _notify(
     pipeline: Pipeline,
     env: str,
@@ -488,8 +492,7 @@ def run_pipeline(pipeline: Pipeline, env: str = "staging", *, sample: int | None
         finally:
             runner.warehouse.close()
     if result.awaiting_approval:
-        awaiting = "every check passed; the run awaits an approval"
-        _notify(pipeline, env, "awaiting_approval", result, awaiting, runner.parent)
+        _notify(pipeline, env, "awaiting_approval", result, AWAITING_APPROVAL, runner.parent)
     elif result.promoted:
         _notify(pipeline, env, "promoted", result, f"promoted to {environment.schema}", runner.parent)
     runner.result.stages.append(StageResult("total", "completed", f"{time.time() - started:.2f} s"))
