@@ -49,6 +49,32 @@ def pg_server() -> str:
     return PG_URL
 
 
+def drop_pg_schema(pg_server: str, name: str) -> None:
+    """Drop a test's schema, also while a server the test started still holds connections to it.
+
+    Fixtures are torn down in reverse order, so a test's schema can be dropped before the servers it
+    started are stopped. ``DROP SCHEMA ... CASCADE`` then takes its exclusive locks table by table
+    while a server's transaction takes its shared ones, and PostgreSQL may break the cycle by
+    cancelling the drop (``DeadlockDetected``). The test is over, so the backends still holding locks
+    in the schema are ended first, and the drop is tried again if one slipped in between.
+    """
+    with psycopg.connect(pg_server, autocommit=True) as connection:
+        connection.execute("SET lock_timeout = '10s'")
+        for attempt in range(5):
+            connection.execute(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+                " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND l.pid <> pg_backend_pid()",
+                (name,),
+            )
+            try:
+                connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+                return
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+                if attempt == 4:
+                    raise
+
+
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
     """A store URL on PostgreSQL whose tables live in a fresh schema, dropped after the test."""
@@ -57,8 +83,7 @@ def pg_url(pg_server: str) -> Iterator[str]:
         connection.execute(f'CREATE SCHEMA "{name}"')
     separator = "&" if "?" in pg_server else "?"
     yield f"{pg_server}{separator}options=-csearch_path%3D{name}"
-    with psycopg.connect(pg_server, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+    drop_pg_schema(pg_server, name)
 
 
 @pytest.fixture
@@ -130,10 +155,8 @@ class StoreFactory:
     def close(self) -> None:
         for store in self.stores:
             store.close()
-        if self.schemas:
-            with psycopg.connect(PG_URL, autocommit=True) as connection:
-                for name in self.schemas:
-                    connection.execute(f'DROP SCHEMA "{name}" CASCADE')
+        for name in self.schemas:
+            drop_pg_schema(PG_URL, name)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.cli.conftest import Run, error_lines
-from tests.conftest import EXAMPLE_EVENTS
+from tests.conftest import EXAMPLE_EVENTS, drop_pg_schema
 from threadline.store import open_store
 
 RUN = "0190a6f2-0000-7000-8000-000000000000"
@@ -152,5 +152,4 @@ def test_a_postgresql_database_without_a_store_is_not_set_up_by_reading(run: Run
             ).fetchone()
         assert tables == (0,)
     finally:
-        with psycopg.connect(pg_server, autocommit=True) as connection:
-            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        drop_pg_schema(pg_server, schema)

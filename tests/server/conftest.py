@@ -17,6 +17,8 @@ import httpx
 import psycopg
 import pytest
 
+from tests.conftest import drop_pg_schema
+
 SMALL_BODY_LIMIT = 256 * 1024
 SMALL_BATCH_LIMIT = 100
 STARTUP_SECONDS = 30.0
@@ -158,11 +160,6 @@ def _pg_schema_url(pg_server: str) -> tuple[str, str]:
     return name, f"{pg_server}{separator}options=-csearch_path%3D{name}"
 
 
-def _drop_pg_schema(pg_server: str, name: str) -> None:
-    with psycopg.connect(pg_server, autocommit=True) as connection:
-        connection.execute(f'DROP SCHEMA "{name}" CASCADE')
-
-
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def shared_store_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -174,7 +171,7 @@ def shared_store_url(
     pg_server = request.getfixturevalue("pg_server")
     name, url = _pg_schema_url(pg_server)
     yield url
-    _drop_pg_schema(pg_server, name)
+    drop_pg_schema(pg_server, name)
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from tests.conftest import drop_pg_schema
 from tests.projection.helpers import ds, feed, run_event
-from tests.server.conftest import ServerProcess, _drop_pg_schema, _pg_schema_url, free_port
+from tests.server.conftest import ServerProcess, _pg_schema_url, free_port
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     server.stop()
     assert "Traceback" not in server.log(), server.log()
     if schema_name is not None:
-        _drop_pg_schema(request.getfixturevalue("pg_server"), schema_name)
+        drop_pg_schema(request.getfixturevalue("pg_server"), schema_name)
 
 
 def ok(response: httpx.Response) -> dict:

@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from tests.server.conftest import ServerProcess, _drop_pg_schema, _pg_schema_url, free_port
+from tests.conftest import drop_pg_schema
+from tests.server.conftest import ServerProcess, _pg_schema_url, free_port
 from tests.server.helpers import JSON, PRODUCER, SCHEMA_URL
 from tests.server.readback import Sent, read_back, read_back_cli
 from threadline.openlineage.naming import normalize_namespace
@@ -199,7 +200,7 @@ def hostile_server(
     server.stop()
     assert "Traceback" not in server.log(), server.log()
     if schema is not None:
-        _drop_pg_schema(request.getfixturevalue("pg_server"), schema)
+        drop_pg_schema(request.getfixturevalue("pg_server"), schema)
 
 
 #: The newest event time posted for each job (canonical namespace, name), across the examples.

@@ -12,9 +12,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.conftest import drop_pg_schema
 from tests.projection.helpers import ds, feed, run_event, run_id
 from tests.readers.helpers import facet
-from tests.server.conftest import ServerProcess, _drop_pg_schema, _pg_schema_url, free_port
+from tests.server.conftest import ServerProcess, _pg_schema_url, free_port
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -96,7 +97,7 @@ def store_url_of_module(
     pg_server = request.getfixturevalue("pg_server")
     schema_name, url = _pg_schema_url(pg_server)
     yield url
-    _drop_pg_schema(pg_server, schema_name)
+    drop_pg_schema(pg_server, schema_name)
 
 
 @pytest.fixture(scope="module")
