@@ -211,7 +211,7 @@ def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections
         upgraded.close()
 
 
-def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates(store_url: str) -> None:
+def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates_and_mask(store_url: str) -> None:
     from threadline.catalog.local import change
     from threadline.catalog.search import search
 
@@ -228,8 +228,12 @@ def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates(store_url: st
     with store.read() as connection:
         before = search(connection, "type=MODEL")["facets"]["template"]
     rows = "SELECT name, tag_templates FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+    masks = "SELECT name, tag_mask FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
     with store.engine.connect() as connection:
         kept = connection.exec_driver_sql(rows).all()
+        kept_masks = connection.exec_driver_sql(masks).all()
+    # places: notes 0, owner 1, pii 2
+    assert [mask for _, mask in kept_masks] == [0, 0b010, 0b101]
     assert before == {"notes": 1, "owner": 1, "pii": 1}
     assert [(name.rsplit("/", 1)[-1], value is None) for name, value in kept] == [
         ("bare", True),
@@ -244,7 +248,7 @@ def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates(store_url: st
             with connection.begin():
                 command.downgrade(migrate.alembic_config(connection), "0008")
                 columns = inspect(connection).get_columns("catalog_objects")
-                assert "tag_templates" not in {column["name"] for column in columns}
+                assert not {"tag_templates", "tag_mask"} & {column["name"] for column in columns}
                 if connection.dialect.name == "sqlite":  # 0008's trigger: any update rewrote the text
                     connection.exec_driver_sql("DROP TRIGGER catalog_fts_update")
                     connection.exec_driver_sql(
@@ -260,6 +264,7 @@ def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates(store_url: st
     try:
         with upgraded.engine.connect() as connection:
             assert connection.exec_driver_sql(rows).all() == kept
+            assert connection.exec_driver_sql(masks).all() == kept_masks
         with upgraded.read() as connection:
             assert search(connection, "type=MODEL")["facets"]["template"] == before
             if connection.dialect.name == "sqlite":

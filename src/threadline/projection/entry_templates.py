@@ -9,15 +9,24 @@ sorted JSON array (``NULL``: no live tag).
 It is derived, not merged: after a fold's rows are written, :func:`refresh_tag_templates` reads the
 live tags of every entry the fold touched (an entry written, or the entry of a tag written) and writes
 the list again. So it is the same whatever order the changes came in, and reindex rebuilds it.
+
+The same list as a bit mask, ``tag_mask``, is what the facet counts: bit ``i`` for the template in
+place ``i`` of the sorted ids of every template row (deleted ones too: a template's place moves only
+when a template is created), and bit 62 (:data:`OTHER_BIT`) for a tag of a template that has no row
+(a tag that came before its template, from another site). Summing bits costs a third of reading each
+match's JSON array (``json_each``): 3 ms against 8 ms for a word in 5,000 of 100,000 entries. With more
+than 62 templates the masks are ``NULL`` and the facet reads the arrays. When a fold creates a
+template, every entry's mask is written again (:func:`rebuild_tag_masks`, once per new template).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
-from threadline.openlineage.catalog_changes import ENTRY, TAG
+from threadline.openlineage.catalog_changes import ENTRY, TAG, TEMPLATE
 from threadline.projection.model import Delta
 from threadline.store import lookups
 
@@ -39,6 +48,70 @@ _REFRESH = {
 }
 
 
+#: The bit of ``tag_mask`` for a tag whose template has no place (no template row).
+OTHER_BIT = 62
+#: Above this many templates there are no masks (``NULL``): bits 0-61 are the places.
+MAX_SLOTS = OTHER_BIT
+
+#: Each listed entry's mask from its ``tag_templates`` (written just before) and the places, a JSON
+#: object ``{"template id": place}`` passed as the first parameter.
+_MASK = {
+    "sqlite": (
+        "UPDATE {catalog_objects} SET tag_mask = (SELECT coalesce(sum(1 << s.value), 0) "
+        "| (CASE WHEN count(*) > count(s.value) THEN 1 << 62 ELSE 0 END) "
+        "FROM json_each(coalesce(tag_templates, '[]')) j LEFT JOIN json_each({p}) s ON s.key = j.value) "
+        "WHERE kind = 'entry'"
+    ),
+    "postgresql": (
+        "UPDATE {catalog_objects} SET tag_mask = (SELECT coalesce(bit_or(1::bigint << s.value::int), 0) "
+        "| (CASE WHEN count(*) > count(s.value) THEN 1::bigint << 62 ELSE 0 END) "
+        "FROM json_array_elements_text(coalesce(tag_templates, '[]')::json) j(value) "
+        "LEFT JOIN json_each_text({p}::json) s ON s.key = j.value) "
+        "WHERE kind = 'entry'"
+    ),
+}
+
+
+def places(names: Iterable[str]) -> dict[str, int] | None:
+    """Each template id's place in the masks, from the names of every template row (deleted ones too):
+    its rank among their ids; ``None`` when there are more than :data:`MAX_SLOTS` (no masks then)."""
+    ids = sorted({name.rsplit("/", 1)[-1] for name in names})
+    return {template: place for place, template in enumerate(ids)} if len(ids) <= MAX_SLOTS else None
+
+
+def template_slots(connection: Connection) -> dict[str, int] | None:
+    """The places of the templates stored (:func:`places`)."""
+    rows = connection.exec_driver_sql("SELECT name FROM catalog_objects WHERE kind = 'template'")
+    return places(row[0] for row in rows)
+
+
+def template_rows(delta: Delta) -> bool:
+    """Whether a delta writes a template (which may create one, and so move the places of others)."""
+    return any(row["kind"] == TEMPLATE for row in (delta.rows.get("catalog_objects") or {}).values())
+
+
+def _write_masks(connection: Connection, slots: dict[str, int] | None, names: list[str] | None) -> None:
+    """Write the masks of ``names`` (``None``: every entry) from their ``tag_templates``."""
+    if slots is None:
+        where = "" if names is None else " AND name IN ({keys})"
+        statement = "UPDATE {catalog_objects} SET tag_mask = NULL WHERE kind = 'entry'" + where
+        params: tuple[str, ...] = ()
+    else:
+        statement = _MASK[connection.dialect.name] + ("" if names is None else " AND name IN ({keys})")
+        params = (json.dumps(slots),)
+    if names is None:
+        connection.exec_driver_sql(lookups.sql_text(connection, statement), params)
+        return
+    for batch in lookups.batches(names):
+        connection.exec_driver_sql(lookups.sql_text(connection, statement, len(batch)), (*params, *batch))
+
+
+def rebuild_tag_masks(connection: Connection) -> None:
+    """Write every entry's mask again (the places moved: a template was created; or the migration
+    that adds the column)."""
+    _write_masks(connection, template_slots(connection), None)
+
+
 def touched_entries(delta: Delta) -> set[str]:
     """The entries whose templates a delta may change: the entries it writes and its tags' entries."""
     names: set[str] = set()
@@ -50,9 +123,10 @@ def touched_entries(delta: Delta) -> set[str]:
     return names
 
 
-def refresh_tag_templates(connection: Connection, entries: Iterable[str]) -> None:
-    """Write ``tag_templates`` of ``entries`` again from their live tags (an entry not stored yet is
-    skipped: its own fold writes it)."""
+def refresh_tag_templates(connection: Connection, entries: Iterable[str], *, masks: bool = True) -> None:
+    """Write ``tag_templates`` and ``tag_mask`` of ``entries`` again from their live tags (an entry not
+    stored yet is skipped: its own fold writes it). ``masks=False``: the list only (the caller writes
+    every mask after, :func:`rebuild_tag_masks`)."""
     names = sorted(set(entries))
     if not names:
         return
@@ -64,9 +138,12 @@ def refresh_tag_templates(connection: Connection, entries: Iterable[str]) -> Non
         connection.exec_driver_sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
     for batch in lookups.batches(names):
         connection.exec_driver_sql(lookups.sql_text(connection, template, len(batch)), tuple(batch))
+    if masks:
+        _write_masks(connection, template_slots(connection), names)
 
 
 def rebuild_tag_templates(connection: Connection) -> None:
-    """Write ``tag_templates`` of every entry (the migration that adds the column)."""
+    """Write ``tag_templates`` of every entry (the migration that adds the column; the next one adds
+    the masks, :func:`rebuild_tag_masks`)."""
     rows = connection.exec_driver_sql("SELECT name FROM catalog_objects WHERE kind = 'entry'").all()
-    refresh_tag_templates(connection, [row[0] for row in rows])  # in batches, planned once
+    refresh_tag_templates(connection, [row[0] for row in rows], masks=False)  # in batches, planned once

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from threadline.projection.entry_templates import refresh_tag_templates, touched_entries
+from threadline.projection.entry_templates import (
+    rebuild_tag_masks,
+    refresh_tag_templates,
+    template_rows,
+    template_slots,
+    touched_entries,
+)
 from threadline.projection.fold import Folder
 from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
 from threadline.projection.propagation import refresh as refresh_propagation
@@ -77,6 +83,8 @@ def _unpacked(packed: Packed, tables: Sequence[str]) -> Delta:
 def apply_delta(connection: Connection, delta: Delta) -> int:
     """Merge a delta into the projection tables with upserts; return the rows sent."""
     written = 0
+    # a template created moves the others' places in the entries' tag masks (search's facet)
+    places = template_slots(connection) if template_rows(delta) else False
     for spec in SPECS:
         rows = delta.rows[spec.name]
         if not rows:
@@ -86,7 +94,10 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
     if delta.rows.get("catalog_objects"):
-        refresh_tag_templates(connection, touched_entries(delta))  # search's template facet
+        moved = places is not False and template_slots(connection) != places
+        refresh_tag_templates(connection, touched_entries(delta), masks=not moved)  # search's facets
+        if moved:
+            rebuild_tag_masks(connection)
     if any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
         refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written

@@ -361,6 +361,10 @@ catalog_objects = Table(
     #: NULL without any. Derived after each fold from the tags (``refresh_tag_templates``), never
     #: merged from a change: search's template facet counts its matches' templates from their rows.
     Column("tag_templates", Text),
+    #: The same as a bit mask (bit i: the template in place i of the sorted template ids; bit 62: one
+    #: without a template row), NULL with more than 62 templates: what the facet sums. See
+    #: ``threadline.projection.entry_templates``.
+    Column("tag_mask", BigInteger),
     Index("ix_catalog_objects_parent", "parent"),
     Index("ix_catalog_objects_template", "template"),
     Index("ix_catalog_objects_linked", "linked_resource"),

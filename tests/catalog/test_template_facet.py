@@ -1,0 +1,103 @@
+"""Search's template facet stays exact however the templates come and go: counted from the entries'
+tag masks while each template has a place in them, and from the entries' lists of templates when one
+does not (a tag that came before its template) or when there are too many templates for a mask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from threadline.catalog.changes import Planner
+from threadline.catalog.local import change, commit, plan
+from threadline.catalog.search import search
+from threadline.projection.entry_templates import MAX_SLOTS, rebuild_tag_masks
+from threadline.store.sql import SqlStore
+
+_STRING = {"note": {"type": {"primitiveType": "STRING"}}}
+
+
+def _tag(template: str, column: str = "") -> dict[str, object]:
+    fields = {"note": {"stringValue": "x"}}
+    return {"template": f"tagTemplates/{template}", "column": column, "fields": fields}
+
+
+def _entries(planner: Planner, count: int) -> None:
+    planner.put_group("sales", {"displayName": "Sales"})
+    for index in range(count):
+        planner.put_entry(
+            "sales",
+            f"orders_{index}",
+            {"type": "TABLE", "schema": {"columns": [{"column": "id", "type": "STRING"}]}},
+        )
+
+
+def _template_facet(store: SqlStore, query: str = "orders") -> dict[str, int]:
+    with store.read() as connection:
+        facet: dict[str, int] = search(connection, query)["facets"]["template"]
+        return facet
+
+
+def _masks(store: SqlStore) -> dict[str, int | None]:
+    with store.read() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT name, tag_mask FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+        )
+        return {str(name): mask for name, mask in rows}
+
+
+def test_a_template_created_later_moves_the_places_and_the_facet_stays_exact(
+    new_store: Callable[[], SqlStore],
+) -> None:
+    store = new_store()
+    change(store, lambda p: _entries(p, 3))
+    change(store, lambda p: p.put_template("middle", {"fields": _STRING}))
+    change(store, lambda p: p.put_tag("sales", "orders_0", _tag("middle")))
+    change(store, lambda p: p.put_tag("sales", "orders_1", _tag("middle", "id")))
+    assert _template_facet(store) == {"middle": 2}
+    # "first" sorts before "middle": middle's place moves from 0 to 1 in every mask
+    change(store, lambda p: p.put_template("first", {"fields": _STRING}))
+    change(store, lambda p: p.put_tag("sales", "orders_2", _tag("first")))
+    change(store, lambda p: p.put_tag("sales", "orders_1", _tag("first")))
+    assert _template_facet(store) == {"first": 2, "middle": 2}
+    assert _template_facet(store, "orders -tag:first") == {"middle": 1}
+    kept = _masks(store)
+    assert kept["entryGroups/sales/entries/orders_1"] == 0b11
+    with store.write() as connection:
+        rebuild_tag_masks(connection)
+    assert _masks(store) == kept  # what the fold kept is what a rebuild writes
+
+
+def test_a_tag_that_came_before_its_template_is_counted(new_store: Callable[[], SqlStore]) -> None:
+    store = new_store()
+    change(store, lambda p: _entries(p, 2))
+    change(store, lambda p: p.put_template("known", {"fields": _STRING}))
+    change(store, lambda p: p.put_tag("sales", "orders_0", _tag("known")))
+
+    def late(planner: Planner) -> None:
+        planner.put_template("late", {"fields": _STRING})
+        planner.put_tag("sales", "orders_1", _tag("late"))
+
+    _, changes = plan(store, late)
+    # another site's tag arrives first: its template has no row here yet, so no place in the masks
+    commit(store, [c for c in changes if c.kind == "tag"])
+    assert _template_facet(store) == {"known": 1, "late": 1}
+    commit(store, [c for c in changes if c.kind == "template"])
+    assert _template_facet(store) == {"known": 1, "late": 1}
+    assert set(_masks(store).values()) == {0b01, 0b10}  # the template's row gave it a place
+
+
+def test_more_templates_than_a_mask_holds(new_store: Callable[[], SqlStore]) -> None:
+    store = new_store()
+    many = [f"t{index:03d}" for index in range(MAX_SLOTS + 1)]
+
+    def templates(planner: Planner) -> None:
+        _entries(planner, 3)
+        for template in many:
+            planner.put_template(template, {"fields": _STRING})
+
+    change(store, templates)
+    change(store, lambda p: p.put_tag("sales", "orders_0", _tag(many[0])))
+    change(store, lambda p: p.put_tag("sales", "orders_1", _tag(many[-1], "id")))
+    change(store, lambda p: p.put_tag("sales", "orders_2", _tag(many[-1])))
+    assert set(_masks(store).values()) == {None}
+    assert _template_facet(store) == {many[0]: 1, many[-1]: 2}
+    assert _template_facet(store, f"orders -tag:{many[0]}") == {many[-1]: 2}
