@@ -30,23 +30,42 @@ from threadline.openlineage.catalog_changes import ENTRY, TAG, TEMPLATE
 from threadline.projection.model import Delta
 from threadline.store import lookups
 
-#: Each listed entry's templates, from the covering index of live tags (its condition spelled as the
-#: index's, so that SQLite uses it), distinct and sorted; NULL without any. One statement per batch.
+#: The distinct templates of an entry's live tags, from the covering index of live tags (its
+#: condition spelled as the index's, so that SQLite uses it), sorted.
+_LIVE = (
+    "SELECT DISTINCT t.template FROM {catalog_objects} t WHERE t.parent = {catalog_objects}.name "
+    "AND t.kind = 'tag' AND t.deleted = false AND t.template <> '' ORDER BY 1"
+)
+#: Each listed entry's templates (NULL without any). One statement per batch.
 _REFRESH = {
     "sqlite": (
-        "UPDATE {catalog_objects} SET tag_templates = nullif((SELECT json_group_array(x.template) FROM "
-        "(SELECT DISTINCT t.template FROM {catalog_objects} t WHERE t.parent = {catalog_objects}.name "
-        "AND t.kind = 'tag' AND t.deleted = false AND t.template <> '' ORDER BY 1) x), '[]') "
-        "WHERE kind = 'entry' AND name IN ({keys})"
+        f"UPDATE {{catalog_objects}} SET tag_templates = nullif((SELECT json_group_array(x.template) "
+        f"FROM ({_LIVE}) x), '[]') WHERE kind = 'entry' AND name IN ({{keys}})"
     ),
     "postgresql": (
         "UPDATE {catalog_objects} SET tag_templates = (SELECT json_agg(x.template ORDER BY x.template)::text "
-        "FROM (SELECT DISTINCT t.template FROM {catalog_objects} t WHERE t.parent = {catalog_objects}.name "
-        "AND t.kind = 'tag' AND t.deleted = false AND t.template <> '') x) "
-        "WHERE kind = 'entry' AND name IN ({keys})"
+        f"FROM ({_LIVE}) x) WHERE kind = 'entry' AND name IN ({{keys}})"
     ),
 }
-
+#: The same and the mask in one statement, the places as a JSON object ``{"template id": place}``
+#: (the first parameter): one new version of each row, not two (on PostgreSQL an update that is not
+#: HOT writes every index of the row again, the full-text ones included).
+_REFRESH_WITH_MASK = {
+    "sqlite": (
+        "UPDATE {catalog_objects} SET (tag_templates, tag_mask) = (SELECT "
+        "nullif(json_group_array(x.template), '[]'), "
+        "coalesce(sum(1 << s.value), 0) | (CASE WHEN count(x.template) > count(s.value) THEN 1 << 62 "
+        f"ELSE 0 END) FROM ({_LIVE}) x LEFT JOIN json_each({{p}}) s ON s.key = x.template) "
+        "WHERE kind = 'entry' AND name IN ({keys})"
+    ),
+    "postgresql": (
+        "UPDATE {catalog_objects} SET (tag_templates, tag_mask) = (SELECT "
+        "json_agg(x.template ORDER BY x.template)::text, "
+        "coalesce(bit_or(1::bigint << s.value::int), 0) | (CASE WHEN count(x.template) > count(s.value) "
+        f"THEN 1::bigint << 62 ELSE 0 END) FROM ({_LIVE}) x LEFT JOIN json_each_text({{p}}::json) s "
+        "ON s.key = x.template) WHERE kind = 'entry' AND name IN ({keys})"
+    ),
+}
 
 #: The bit of ``tag_mask`` for a tag whose template has no place (no template row).
 OTHER_BIT = 62
@@ -130,16 +149,22 @@ def refresh_tag_templates(connection: Connection, entries: Iterable[str], *, mas
     names = sorted(set(entries))
     if not names:
         return
-    template = _REFRESH[connection.dialect.name]
+    places = template_slots(connection) if masks else None
+    params: tuple[str, ...] = ()
+    if places is not None:
+        template = _REFRESH_WITH_MASK[connection.dialect.name]
+        params = (json.dumps(places),)
+    else:
+        template = _REFRESH[connection.dialect.name]
     if connection.dialect.name == "postgresql":
         # planned for these entries each time: a plan kept from when the table was small (psycopg
         # prepares a statement run five times, and PostgreSQL then keeps a generic plan) scans every
         # row of it for each entry once it is large
         connection.exec_driver_sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
     for batch in lookups.batches(names):
-        connection.exec_driver_sql(lookups.sql_text(connection, template, len(batch)), tuple(batch))
-    if masks:
-        _write_masks(connection, template_slots(connection), names)
+        connection.exec_driver_sql(lookups.sql_text(connection, template, len(batch)), (*params, *batch))
+    if masks and places is None:  # more templates than places: no masks
+        _write_masks(connection, None, names)
 
 
 def rebuild_tag_templates(connection: Connection) -> None:
