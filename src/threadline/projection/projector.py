@@ -84,7 +84,8 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
     """Merge a delta into the projection tables with upserts; return the rows sent."""
     written = 0
     # a template created moves the others' places in the entries' tag masks (search's facet)
-    places = template_slots(connection) if template_rows(delta) else False
+    templates_written = template_rows(delta)
+    before = template_slots(connection) if templates_written else None
     for spec in SPECS:
         rows = delta.rows[spec.name]
         if not rows:
@@ -94,10 +95,10 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
     if delta.rows.get("catalog_objects"):
-        moved = places is not False and template_slots(connection) != places
-        refresh_tag_templates(connection, touched_entries(delta), masks=not moved)  # search's facets
-        if moved:
-            rebuild_tag_masks(connection)
+        if templates_written and template_slots(connection) != before:
+            rebuild_tag_masks(connection)  # every entry's, the touched ones among them
+        else:
+            refresh_tag_templates(connection, touched_entries(delta))  # search's facets
     if any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
         refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
     return written
