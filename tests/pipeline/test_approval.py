@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from tests.pipeline.conftest import open_project_store
 from threadline.cli.main import app as cli
 from threadline.pipeline import notify
+from threadline.pipeline.history import _delivery
 from threadline.server.app import asgi_app, create_app
 from threadline.settings import ServerConfig
 
@@ -131,6 +132,10 @@ def test_a_gated_run_awaits_approval_and_approve_promotes_it_once(
         ("awaiting_approval", "delivered"),
         ("promoted", "delivered"),
     ]
+    assert {(n["url"], n["problem"]) for n in detail["notifications"]} == {(url, None)}
+    text = _cli("pipeline", "status", run_id).output
+    assert f"notification awaiting approval to {url}: delivered\n" in text
+    assert f"notification promoted to {url}: delivered\n" in text
     assert detail["approval"]["status"] == "approved"
     assert detail["approval"]["approvedAt"]
     promote = next(s for s in detail["stages"] if s["stage"] == "promote")
@@ -308,3 +313,11 @@ def test_an_approval_publishes_the_lake_version_too(example: Path, project: Path
         "orders.parquet",
         "revenue_by_country.parquet",
     ]
+
+
+def test_a_delivery_recorded_before_unknowns_were_left_out_reads_null() -> None:
+    """Deliveries recorded by an earlier version kept an unknown URL or problem as the text "None"
+    (a run parameter's ``str(None)``); readers see null, never the word."""
+    old = {"event": "failed", "url": "None", "status": "not sent", "attempts": 0, "problem": "None"}
+    assert _delivery(old) == {**old, "url": None, "problem": None}
+    assert _delivery({"event": "failed", "status": "not sent", "attempts": 0})["url"] is None

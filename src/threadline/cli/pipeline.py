@@ -301,6 +301,12 @@ def status_command(
         versions = detail["versions"][side]
         names = ", ".join(f"{v['name']} ({v['rows']} rows)" for v in versions) or "none"
         out.print(f"{side}: {escape(names)}")
+    for delivery in detail["notifications"]:
+        where = f" to {delivery['url']}" if delivery.get("url") else ""
+        why = f": {delivery['problem']}" if delivery.get("problem") else ""
+        event = str(delivery.get("event") or "").replace("_", " ")
+        said = f"notification {event}{where}: {delivery['status']}{why}"
+        out.print(escape(said))
     if approval.get("status") == "awaiting":
         err.print(f"`threadline pipeline approve {detail['shortId']}` promotes it")
 

@@ -133,6 +133,14 @@ def _params(run: Any) -> dict[str, Any]:
     return dict((run.facets.get("threadline_params") or {}).get("params") or {})
 
 
+def _delivery(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded webhook delivery for readers: ``url`` and ``problem`` are null when not known
+    (records made before they were left out hold the text ``"None"``, as a run parameter keeps
+    ``None``)."""
+    found = {key: value for key, value in recorded.items() if value != "None"}
+    return {**found, "url": found.get("url"), "problem": found.get("problem")}
+
+
 def _rows(run: Any) -> Any:
     points = ((run.facets.get("threadline_metrics") or {}).get("metrics") or {}).get("rows")
     return points[-1][1] if isinstance(points, list) and points else None
@@ -183,7 +191,7 @@ def run_detail(connection: Connection, run_ref: str) -> dict[str, Any]:
         if label == NOTIFY_STAGE:  # a webhook delivery, not a stage of the chain
             delivery = _params(stage).get("notification")
             if isinstance(delivery, dict):
-                notifications.append({**delivery, "id": stage.id})
+                notifications.append({**_delivery(delivery), "id": stage.id})
             continue
         outputs = [_version(entry) for entry in stage.outputs]
         if label == "promote":

@@ -64,17 +64,17 @@ def deliver(
     webhook: Webhook | None, body: dict[str, Any], *, attempts: int = ATTEMPTS
 ) -> dict[str, Any] | None:
     """POST ``body`` to the webhook and say how it went (``None`` without a webhook): ``event``,
-    ``url`` (without its query, which may hold a token), ``status`` (``delivered``, ``failed``, or
-    ``not sent`` when the webhook's variable is unset), ``attempts``, ``problem`` and ``time``. Never
-    raises: a failure is logged."""
+    ``url`` (without its query, which may hold a token; absent when the webhook's variable is unset),
+    ``status`` (``delivered``, ``failed``, or ``not sent`` when the webhook's variable is unset),
+    ``attempts``, ``problem`` (absent when delivered) and ``time``. Never raises: a failure is
+    logged. The record is kept as a run parameter, where a missing value would read ``"None"``, so a
+    value that is not known is left out."""
     if webhook is None:
         return None
     record: dict[str, Any] = {
         "event": body.get("event"),
-        "url": None,
         "status": "not sent",
         "attempts": 0,
-        "problem": None,
         "time": iso_time(int(time.time() * 1_000_000)),
     }
     url = webhook.resolve()
