@@ -113,7 +113,7 @@ def run_server(config: ServerConfig, *, access_log: bool = False) -> None:
     store_url = config.store or settings.default_store_url()
     pull_from = [server_remote(name) for name in config.pull_from]
     pull_filter = PullFilter.from_query(config.pull_filter)
-    store = open_store(store_url, sqlite_synchronous=config.sqlite_synchronous)
+    store = open_store(store_url, sqlite_synchronous=config.sqlite_synchronous, background_checkpoint=True)
     listening: socket.socket | None = None
     try:
         host = config.host

@@ -47,7 +47,7 @@ def backend_of(url: str) -> str:
     return parsed.get_backend_name()
 
 
-def _sqlite_engine(url: str, synchronous: str) -> Engine:
+def _sqlite_engine(url: str, synchronous: str, autocheckpoint: int | None) -> Engine:
     parsed = make_url(url)
     database = parsed.database
     if not database or database == ":memory:":
@@ -75,6 +75,8 @@ def _sqlite_engine(url: str, synchronous: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA cache_size=-65536")
+        if autocheckpoint is not None:  # checkpoints are another thread's (checkpoint.py)
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -92,9 +94,13 @@ def _postgres_engine(url: str, *, pooled: bool = True) -> Engine:
     return create_engine(url, **options)
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "NORMAL") -> Engine:
-    """Create the engine for ``url`` with the settings each backend needs."""
+def make_engine(
+    url: str, *, sqlite_synchronous: str = "NORMAL", sqlite_autocheckpoint: int | None = None
+) -> Engine:
+    """Create the engine for ``url`` with the settings each backend needs; on SQLite,
+    ``sqlite_autocheckpoint`` (pages) replaces SQLite's default of 1,000 for when a commit
+    checkpoints by itself."""
     url = normalise_url(url)
     if backend_of(url) == "sqlite":
-        return _sqlite_engine(url, sqlite_synchronous)
+        return _sqlite_engine(url, sqlite_synchronous, sqlite_autocheckpoint)
     return _postgres_engine(url)

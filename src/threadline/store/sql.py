@@ -24,7 +24,7 @@ from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
 from threadline.redact import redact_text
 from threadline.store import bulk, codec, lookups, schema
-from threadline.store.backends import backend_of, display_url, make_engine
+from threadline.store.backends import backend_of, display_url, make_engine, normalise_url
 from threadline.store.base import (
     PROJECTION_MARK,
     SCOPES,
@@ -36,6 +36,7 @@ from threadline.store.base import (
     Store,
     StoredEvent,
 )
+from threadline.store.checkpoint import WRITER_LIMIT_PAGES, Checkpointer
 from threadline.store.lookups import name_like
 from threadline.store.migrate import ensure_schema
 from threadline.store.writable import PROBE_MARK, ConnectionGenerations, probe_write, read_only_reason
@@ -158,10 +159,19 @@ def _api_key(row: Any) -> ApiKey:
 class SqlStore(Store):
     """A store in a SQLite file or a PostgreSQL database."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_synchronous: str = "NORMAL",
+        create: bool = True,
+        background_checkpoint: bool = False,
+    ) -> None:
         """Open the store at ``url`` (as the user wrote it: ``postgres://`` and ``postgresql://`` pick
         our driver themselves). ``create``: make the store (folder, file, schema) if there is none;
-        without it a missing store is a :class:`StoreNotFound` and nothing is created."""
+        without it a missing store is a :class:`StoreNotFound` and nothing is created.
+        ``background_checkpoint`` (SQLite; for a long-running process that writes a lot, such as the
+        server): a thread of the store checkpoints the WAL, not the commits (``checkpoint.py``)."""
         self.url = url
         self.backend = backend_of(url)
         shown = display_url(url)
@@ -173,7 +183,14 @@ class SqlStore(Store):
                     "`threadline init` (a project in the current folder) or point --store at an existing one"
                 )
                 raise StoreNotFound(msg)
-        self.engine: Engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+        background_checkpoint = background_checkpoint and self.backend == "sqlite"
+        self.engine: Engine = make_engine(
+            url,
+            sqlite_synchronous=sqlite_synchronous,
+            sqlite_autocheckpoint=WRITER_LIMIT_PAGES if background_checkpoint else None,
+        )
+        #: The thread that checkpoints the WAL (``background_checkpoint``), else ``None``.
+        self.checkpointer: Checkpointer | None = None
         #: Planner statistics bookkeeping (PostgreSQL, see :meth:`note_folded`).
         self._folded_since_analyze = 0
         self._analyzed_size: int | None = None
@@ -193,6 +210,10 @@ class SqlStore(Store):
         except Exception:
             self.engine.dispose()
             raise
+        if background_checkpoint:
+            wal_of = make_url(normalise_url(url)).database
+            assert wal_of is not None  # the engine refuses a store without a file
+            self.checkpointer = Checkpointer(wal_of).start()
 
     # ---- transactions ---------------------------------------------------------------------------
 
@@ -654,11 +675,25 @@ class SqlStore(Store):
         return [dict(row) for row in rows]
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Stop the checkpoint thread, if any, and release every pooled connection."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
-def open_store(url: str, *, sqlite_synchronous: str = "NORMAL", create: bool = True) -> SqlStore:
+def open_store(
+    url: str,
+    *,
+    sqlite_synchronous: str = "NORMAL",
+    create: bool = True,
+    background_checkpoint: bool = False,
+) -> SqlStore:
     """Open the store at ``url``; with ``create`` (commands that write) make it on first use, without
-    (commands that only read) a missing store is a :class:`~threadline.errors.StoreNotFound`."""
-    return SqlStore(url, sqlite_synchronous=sqlite_synchronous, create=create)
+    (commands that only read) a missing store is a :class:`~threadline.errors.StoreNotFound`.
+    ``background_checkpoint``: see :class:`SqlStore`."""
+    return SqlStore(
+        url,
+        sqlite_synchronous=sqlite_synchronous,
+        create=create,
+        background_checkpoint=background_checkpoint,
+    )

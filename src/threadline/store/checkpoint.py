@@ -1,0 +1,94 @@
+"""A SQLite store's WAL checkpoints, taken by a thread of their own instead of by the writer.
+
+In WAL mode a commit appends pages to the ``-wal`` file; a *checkpoint* copies them back into the
+database file and syncs it. By default the connection whose commit takes the WAL past 1,000 pages
+runs that checkpoint inside its commit, so the server's single writer (which appends every event and
+applies every projection step) spends its own time syncing the database: in a 1,000-tag
+``tags:batch`` request on a 100,000-entry catalog, about a third of the request.
+
+A long-running process that writes a lot (the server) opens its store with ``background_checkpoint``:
+its connections checkpoint on their own only past :data:`WRITER_LIMIT_PAGES`, and
+:class:`Checkpointer` runs a ``PASSIVE`` checkpoint every :data:`INTERVAL_SECONDS` on a connection of
+its own. ``PASSIVE`` never waits for the writer or the readers: it copies what no reader still needs
+and leaves the rest for the next round, and SQLite starts the WAL from its beginning again at the
+next write once everything was copied. The sqlite3 module releases the GIL while SQLite works, so the
+copy and the sync overlap the writer. Nothing is less durable: a checkpoint only moves committed
+pages from one file of the database to the other.
+
+Measured (``tags:batch``, 1,000 tags a request, on a 100,000-entry catalog): 5,000 tags at 3,000
+tags/s instead of 2,200, and 20,000 without a pause at 2,400 instead of 2,060 (the copying still has
+to be done, beside the writer instead of inside it).
+
+SQLite offers no hook to Python when a commit is done (``sqlite3_wal_hook`` is not exposed), so the
+thread runs on a clock; a round with nothing to copy returns at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+
+log = logging.getLogger(__name__)
+
+#: How often the thread checkpoints.
+INTERVAL_SECONDS = 0.5
+
+#: The WAL size (in pages of 4 KiB, so 64 MiB) past which a committing connection still checkpoints
+#: by itself. Under writes that never pause, this bounds the WAL: SQLite starts the WAL again only when
+#: a writer begins after everything was copied, and that writer's own checkpoint finds most pages
+#: copied by the thread already.
+WRITER_LIMIT_PAGES = 16_384
+
+
+class Checkpointer:
+    """Checkpoints the WAL of the SQLite database at ``path`` every ``interval`` seconds until
+    :meth:`stop`. Errors (a locked or vanished file) are logged and the next round tries again."""
+
+    def __init__(self, path: str, *, interval: float = INTERVAL_SECONDS) -> None:
+        self.path = path
+        self.interval = interval
+        #: Rounds run, and what the last one saw: the WAL's frames and how many of them are in the
+        #: database file (for tests and diagnosis).
+        self.rounds = 0
+        self.last: tuple[int, int] = (0, 0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="threadline-checkpoint", daemon=True)
+
+    def start(self) -> Checkpointer:
+        """Start the thread; returns ``self``."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the thread after a last round (so a clean stop leaves little in the WAL)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        connection: sqlite3.Connection | None = None
+        try:
+            connection = sqlite3.connect(self.path, timeout=0.2, check_same_thread=False)
+            connection.isolation_level = None
+            while True:
+                stopping = self._stop.wait(self.interval)
+                self.checkpoint(connection)
+                if stopping:
+                    return
+        except sqlite3.Error as exc:  # the file cannot be opened: commits checkpoint by themselves
+            log.warning("threadline: background checkpoints of %s stopped: %s", self.path, exc)
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def checkpoint(self, connection: sqlite3.Connection) -> None:
+        """One ``PASSIVE`` checkpoint round on ``connection``."""
+        try:
+            busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            log.debug("threadline: checkpoint of %s skipped: %s", self.path, exc)
+            return
+        del busy  # PASSIVE never waits: a busy round copies less and the next one goes on
+        self.rounds += 1
+        self.last = (frames, copied)
