@@ -275,6 +275,10 @@ def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates_and_mask(stor
         change(upgraded, lambda p: p.put_entry("ml", "bare", {"type": "MODEL", "description": "renamed"}))
         with upgraded.read() as connection:  # the text of an updated entry is searched
             assert [r["displayName"] for r in search(connection, "renamed")["results"]] == ["bare"]
+            # each text by its qualifier (PostgreSQL: by its weight in 0011's t_search)
+            assert [r["displayName"] for r in search(connection, "description:renam")["results"]] == ["bare"]
+            assert search(connection, "name:renamed")["totalSize"] == 0
+            assert [r["displayName"] for r in search(connection, "name:pip")["results"]] == ["pipe"]
     finally:
         upgraded.close()
 

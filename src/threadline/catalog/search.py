@@ -355,16 +355,10 @@ class _Compiler:
         if self.dialect == "sqlite":
             match = _fts_match(node)
             return f"o.rowid IN (SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH {self.param(match)})"
-        columns = list(TEXT_COLUMNS.values()) if node.field is None else [TEXT_COLUMNS[node.field]]
-        parts = []
-        for word in node.words:
-            query = self.param(f"{word}:*")
-            either = " OR ".join(
-                f"to_tsvector('simple', coalesce(o.{c}, '')) @@ to_tsquery('simple', {query})"
-                for c in columns
-            )
-            parts.append(f"({either})")
-        return "(" + " AND ".join(parts) + ")"
+        # every word the start of a token: of any text, or of the qualifier's (its weight)
+        weight = "" if node.field is None else schema.SEARCH_WEIGHTS[TEXT_COLUMNS[node.field]]
+        query = " & ".join(f"{word}:*{weight}" for word in node.words)
+        return f"o.t_search @@ to_tsquery('simple', {self.param(query)})"
 
     def lead(self, node: Node) -> tuple[str | None, str | None]:
         """SQLite: the words every match must have, as one FTS5 query (the rows the statement starts
