@@ -10,7 +10,9 @@ For each backend (SQLite, PostgreSQL) this script
    page of 10, the total count and the facets) for three kinds of query, ``--queries`` of each:
    free text (one word), ``tag:T.F=value`` (a DOUBLE field) and a three-clause boolean query
    ``(w1 OR w2) type=TABLE -tag:T``; and the brute force (every entry's document, read once, filtered
-   in Python by the same query); p50/p95 and the ratio of the medians;
+   in Python by the same query); p50/p95 and the ratio of the medians. Twice: right after the load,
+   and once the store settled (PostgreSQL: after ``VACUUM ANALYZE``, the work its autovacuum does
+   after a bulk load and otherwise does beside the first searches; SQLite has none);
 3. starts the real server on the store and writes ``--batch-tags`` new tags through
    ``POST /api/v1/catalog/tags:batch`` (1,000 a request): tags/s;
 4. on a fresh store, ``threadline catalog apply`` (the real command, a process of its own) of a file
@@ -184,7 +186,27 @@ def queries(kind: str, count: int, templates: int, rng: random.Random) -> list[s
     ]
 
 
+def settle(store: SqlStore) -> float:
+    """What a store does by itself after a bulk load, done now: on PostgreSQL ``VACUUM ANALYZE`` of
+    the catalog's tables (autovacuum's work, which otherwise runs beside the first searches); nothing
+    on SQLite. Returns the seconds it took."""
+    started = time.perf_counter()
+    if store.backend == "postgresql":
+        with store.engine.connect() as opened:
+            connection = opened.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ("catalog_objects", "catalog_tag_values", "catalog_history"):
+                connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+    return time.perf_counter() - started
+
+
 def bench_search(store: SqlStore, templates: int, count: int) -> dict[str, Any]:
+    out = search_pass(store, templates, count)
+    out["settle_s"] = settle(store)
+    out["settled"] = search_pass(store, templates, count)["kinds"]
+    return out
+
+
+def search_pass(store: SqlStore, templates: int, count: int) -> dict[str, Any]:
     rng = random.Random(7)
     with store.read() as connection:
         started = time.perf_counter()
@@ -538,14 +560,18 @@ def report(results: list[dict[str, Any]]) -> None:
                 f"{'query':<22} {'hits':>6} {'p50 ms':>8} {'p95 ms':>8} {'brute p50':>10} "
                 f"{'brute/index':>12}  target"
             )
-            for kind, k in s["kinds"].items():
-                ratio = k["brute_force"]["p50"] / max(k["index"]["p50"], 1e-9)
-                met = k["index"]["p50"] <= TARGET_P50_MS and k["index"]["p95"] <= TARGET_P95_MS
-                print(
-                    f"{kind:<22} {k['median_hits']:>6.0f} {k['index']['p50']:>8.1f} "
-                    f"{k['index']['p95']:>8.1f} {k['brute_force']['p50']:>10.1f} {ratio:>11.1f}x  "
-                    f"{'met' if met else 'NOT met'}"
-                )
+            for label, measured in (("right after the load", s["kinds"]), ("settled", s["settled"])):
+                if label == "settled":
+                    how = "VACUUM ANALYZE, " if r["backend"] != "sqlite" else ""
+                    print(f"again once the store settled ({how}{s['settle_s']:.1f} s):")
+                for kind, k in measured.items():
+                    ratio = k["brute_force"]["p50"] / max(k["index"]["p50"], 1e-9)
+                    met = k["index"]["p50"] <= TARGET_P50_MS and k["index"]["p95"] <= TARGET_P95_MS
+                    print(
+                        f"{kind:<22} {k['median_hits']:>6.0f} {k['index']['p50']:>8.1f} "
+                        f"{k['index']['p95']:>8.1f} {k['brute_force']['p50']:>10.1f} {ratio:>11.1f}x  "
+                        f"{'met' if met else 'NOT met'}"
+                    )
         if "batch" in r:
             b = r["batch"]
             print(
