@@ -54,3 +54,27 @@ def test_a_word_finds_the_entries_with_a_word_it_starts(new_store: Callable[[], 
     assert _names(store, "name:revenue") == []  # in the description only
     assert _names(store, "column:amount11") == ["orders_11"]
     assert _names(store, "name:refund") == ["refunds"]
+
+
+def test_type_and_system_are_equality_and_any_value_is_safe(new_store: Callable[[], SqlStore]) -> None:
+    """``type=`` and ``system=`` are equality (PostgreSQL: lexemes of ``t_search`` the full-text index
+    applies); a value with a space, a quote, a backslash or a tsquery operator finds nothing, safely."""
+    store = new_store()
+
+    def entries(planner: Planner) -> None:
+        planner.put_group("odd", {})
+        for entry, kind, system in (("feed", "data_feed", "kafka"), ("feeds", "data_feeds", "kafka_eu")):
+            body = {"userSpecifiedType": kind, "userSpecifiedSystem": system, "description": "odd one"}
+            planner.put_entry("odd", entry, body)
+        planner.put_entry("odd", "table", {"type": "TABLE", "description": "odd one"})
+
+    change(store, entries)
+    assert _names(store, "type=data_feed") == ["feed"]
+    assert _names(store, "type=DATA_FEEDS odd") == ["feeds"]
+    assert _names(store, "type=data") == []  # the whole type, not a prefix
+    assert _names(store, "system=kafka") == ["feed"]
+    assert _names(store, "odd -type=TABLE") == ["feed", "feeds"]
+    assert _names(store, "type=TABLE OR system=kafka_eu") == ["feeds", "table"]
+    for odd in ('"it\'s a\\b"', '"a & b | !c"', '"x:*"', "'"):
+        assert _names(store, f"type={odd}") == []
+        assert _names(store, f"system={odd} OR odd") == ["feed", "feeds", "table"]

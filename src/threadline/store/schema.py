@@ -446,6 +446,8 @@ catalog_history = Table(
 #: index (``simple`` configuration: the fold has already normalised the tokens). A word matches the
 #: start of a token (``word:*``), which a GIN index cannot decide alone: each row it finds is checked
 #: again, and against a stored vector that costs a third of building the vectors again from the text.
+#: The vector also holds the entry's type and system as lexemes no word can be (``=type=table``,
+#: ``=system=bigquery``), so that ``type=`` and ``system=`` narrow the index's rows before any is read.
 CATALOG_SEARCH_DDL: dict[str, tuple[str, ...]] = {
     "sqlite": (
         "CREATE VIRTUAL TABLE catalog_fts USING fts5(t_name, t_description, t_columns, "
@@ -467,7 +469,9 @@ CATALOG_SEARCH_DDL: dict[str, tuple[str, ...]] = {
         "ALTER TABLE catalog_objects ADD COLUMN t_search tsvector GENERATED ALWAYS AS (CASE WHEN "
         "kind = 'entry' THEN setweight(to_tsvector('simple', coalesce(t_name, '')), 'A') || "
         "setweight(to_tsvector('simple', coalesce(t_description, '')), 'B') || "
-        "setweight(to_tsvector('simple', coalesce(t_columns, '')), 'C') END) STORED",
+        "setweight(to_tsvector('simple', coalesce(t_columns, '')), 'C') || "
+        "array_to_tsvector(ARRAY['=type=' || coalesce(entry_type, ''), "
+        "'=system=' || coalesce(entry_system, '')]) END) STORED",
         "CREATE INDEX ix_catalog_fts_search ON catalog_objects USING gin (t_search) WHERE kind = 'entry'",
     ),
 }

@@ -5,8 +5,10 @@ the description and the columns). A word matches the start of a token (``word:*`
 decide alone, so PostgreSQL built the three vectors again for every row found: for a word found in
 5,000 of 100,000 entries, 11-19 ms of a 16-37 ms statement. Checked against a stored vector the same
 rows take 8 ms. The vector is a generated column (PostgreSQL 12 and later), weighted A, B and C so that
-``name:``, ``description:`` and ``column:`` search one text; one GIN index replaces the three. SQLite
-keeps its FTS5 table: nothing changes there.
+``name:``, ``description:`` and ``column:`` search one text; one GIN index replaces the three. The
+vector also holds the entry's type and system as lexemes (``=type=table``), so that ``type=`` narrows
+what the index finds before a row is read: ``(w1 OR w2) type=TABLE`` read 6,533 pages for 10,600
+rows, and now 1,879 for its 2,080. SQLite keeps its FTS5 table: nothing changes there.
 
 Revision ID: 0011
 Revises: 0010
@@ -33,7 +35,9 @@ def upgrade() -> None:
         "ALTER TABLE catalog_objects ADD COLUMN t_search tsvector GENERATED ALWAYS AS (CASE WHEN "
         "kind = 'entry' THEN setweight(to_tsvector('simple', coalesce(t_name, '')), 'A') || "
         "setweight(to_tsvector('simple', coalesce(t_description, '')), 'B') || "
-        "setweight(to_tsvector('simple', coalesce(t_columns, '')), 'C') END) STORED"
+        "setweight(to_tsvector('simple', coalesce(t_columns, '')), 'C') || "
+        "array_to_tsvector(ARRAY['=type=' || coalesce(entry_type, ''), "
+        "'=system=' || coalesce(entry_system, '')]) END) STORED"
     )
     op.execute(
         "CREATE INDEX ix_catalog_fts_search ON catalog_objects USING gin (t_search) WHERE kind = 'entry'"
