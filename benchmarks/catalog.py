@@ -186,6 +186,21 @@ def queries(kind: str, count: int, templates: int, rng: random.Random) -> list[s
     ]
 
 
+def sizes(store: SqlStore) -> str:
+    """The catalog table's size and, on PostgreSQL, its buffer cache: a search reads its matches'
+    rows, from PostgreSQL's own cache when it holds them, else from the operating system's."""
+    with store.read() as connection:
+        if store.backend == "postgresql":
+            table, buffers = connection.exec_driver_sql(
+                "SELECT pg_size_pretty(pg_relation_size('catalog_objects')), "
+                "current_setting('shared_buffers')"
+            ).one()
+            return f"catalog_objects {table}, shared_buffers {buffers}"
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+        size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+        return f"the store's file {pages * size / 2**20:,.0f} MiB"
+
+
 def settle(store: SqlStore) -> float:
     """What a store does by itself after a bulk load, done now: on PostgreSQL ``VACUUM ANALYZE`` of
     the catalog's tables (autovacuum's work, which otherwise runs beside the first searches); nothing
@@ -530,6 +545,7 @@ def bench_backend(backend: str, args: argparse.Namespace, changes: list[CatalogC
             if {"search", "batch"} & args.only:
                 store = open_store(url)
                 result["load_s"], result["changes"] = load(store, changes), len(changes)
+                result["sizes"] = sizes(store)
                 if "search" in args.only:
                     result["search"] = bench_search(store, args.templates, args.queries)
                 store.close()
@@ -554,7 +570,7 @@ def report(results: list[dict[str, Any]]) -> None:
         print(f"\n== {r['backend']} (load average {load_before} before, {load_after} after) ==")
         if "search" in r:
             s = r["search"]
-            print(f"{r['changes']:,} changes loaded in {r['load_s']:.1f} s")
+            print(f"{r['changes']:,} changes loaded in {r['load_s']:.1f} s; {r['sizes']}")
             print(f"brute force: every entry's document read in {s['brute_force_load_s']:.2f} s (once)")
             print(
                 f"{'query':<22} {'hits':>6} {'p50 ms':>8} {'p95 ms':>8} {'brute p50':>10} "

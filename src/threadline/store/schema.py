@@ -445,7 +445,7 @@ catalog_history = Table(
 #: ``tsvector`` of the three texts, weighted A (name), B (description) and C (columns), with a GIN
 #: index (``simple`` configuration: the fold has already normalised the tokens). A word matches the
 #: start of a token (``word:*``), which a GIN index cannot decide alone: each row it finds is checked
-#: again, and against a stored vector that costs a third of building the vectors again from the text.
+#: again, and against a stored vector that costs a third less than building the vectors from the text.
 #: The vector also holds the entry's type and system as lexemes no word can be (``=type=table``,
 #: ``=system=bigquery``), so that ``type=`` and ``system=`` narrow the index's rows before any is read.
 CATALOG_SEARCH_DDL: dict[str, tuple[str, ...]] = {

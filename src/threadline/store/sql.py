@@ -211,9 +211,9 @@ class SqlStore(Store):
             self.engine.dispose()
             raise
         if background_checkpoint:
-            wal_of = make_url(normalise_url(url)).database
-            assert wal_of is not None  # the engine refuses a store without a file
-            self.checkpointer = Checkpointer(wal_of).start()
+            path = make_url(normalise_url(url)).database
+            assert path is not None  # the engine refuses a store without a file
+            self.checkpointer = Checkpointer(path).start()
 
     # ---- transactions ---------------------------------------------------------------------------
 
