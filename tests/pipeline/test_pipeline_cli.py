@@ -4,8 +4,12 @@ one-line errors for a missing file, a typo'd table or environment, and a configu
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -133,3 +137,62 @@ def test_show_prints_null_failing_values_as_json_does(example: Path, monkeypatch
     line = next(line for line in out.splitlines() if "not_null(order_id)" in line and "sample" in line)
     assert '"order_id": null' in line
     assert "None" not in out
+
+
+SLOW_STAGE = """
+
+@pipeline.transform("slow_copy", inputs=["revenue_by_country"])
+def slow_copy(revenue_by_country):
+    import sys
+    import time
+
+    print("slow stage started", file=sys.stderr, flush=True)
+    time.sleep(60)
+    return revenue_by_country
+"""
+
+
+def test_ctrl_c_in_a_stage_says_so_aborts_the_run_and_leaves_production(example: Path) -> None:
+    """Ctrl+C (SIGINT) while a stage runs: one line saying what happened, exit 130, the run recorded as
+    aborted, production as the last promotion left it."""
+    code, _, err = threadline("pipeline", "run", str(example / "shop.py"), "--env", "staging")
+    assert code == 0, err
+    warehouse = example / "build" / "staging" / "warehouse.duckdb"
+
+    def production() -> dict[str, list[tuple[object, ...]]]:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            tables = ("customers", "orders", "revenue_by_country")
+            read = "SELECT * FROM analytics.{} ORDER BY ALL"
+            return {t: connection.execute(read.format(t)).fetchall() for t in tables}
+
+    before = production()
+    source = (example / "shop.py").read_text()
+    source = source.replace(
+        'pipeline.promote("customers", "orders", "revenue_by_country")',
+        SLOW_STAGE + '\npipeline.promote("customers", "orders", "revenue_by_country", "slow_copy")',
+    )
+    (example / "shop.py").write_text(source)
+    with (example / "data" / "orders.csv").open("a") as orders:  # new data the run would promote
+        orders.write("1007,1,77.00,placed,2026-12-02T09:00:00\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threadline", "pipeline", "run", str(example / "shop.py"), "--env", "staging"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # the stage has started: interrupt it
+        seen.append(line)
+        if "slow stage started" in line:
+            process.send_signal(signal.SIGINT)
+            break
+    _, rest = process.communicate(timeout=120)
+    said = "".join(seen) + rest
+    assert process.returncode == 130, said
+    assert "Traceback" not in said
+    assert "pipeline shop (staging): interrupted; its run is recorded as aborted" in said
+    assert production() == before
+    code, listed, _ = threadline("pipeline", "list")
+    assert code == 0
+    assert "aborted" in listed

@@ -90,6 +90,14 @@ def run_command(
             message = exc.message
             if result is None:
                 raise
+        except KeyboardInterrupt:
+            err.print(
+                f"pipeline {escape(declared.name)} ({escape(env)}): interrupted; its run is recorded as "
+                "aborted, and production holds its tables of before (or, if the promotion had "
+                "committed, the new ones: never a mix); "
+                f"`threadline pipeline show {escape(declared.name)}` shows where it stopped"
+            )
+            raise typer.Exit(130) from None
         finally:
             flush()
     assert result is not None
