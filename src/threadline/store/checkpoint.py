@@ -20,7 +20,9 @@ tags/s instead of 2,200, and 20,000 without a pause at 2,400 instead of 2,060 (t
 to be done, beside the writer instead of inside it).
 
 SQLite offers no hook to Python when a commit is done (``sqlite3_wal_hook`` is not exposed), so the
-thread runs on a clock; a round with nothing to copy returns at once.
+thread runs on a clock; a round with nothing to copy returns at once. Each round opens and closes
+its own connection: held open, it would keep a read-only store read-only after its files were
+fixed (``store/writable.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +70,24 @@ class Checkpointer:
             self._thread.join()
 
     def _run(self) -> None:
-        connection: sqlite3.Connection | None = None
-        try:
-            connection = sqlite3.connect(self.path, timeout=0.2, check_same_thread=False)
-            connection.isolation_level = None
-            while True:
-                stopping = self._stop.wait(self.interval)
+        # the file as it is (mode=rw): a file removed meanwhile is not created again, empty
+        uri = f"file:{quote(self.path)}?mode=rw"
+        while True:
+            stopping = self._stop.wait(self.interval)
+            try:
+                # a connection for the round only: one held open would keep a read-only mapping of
+                # the -shm file alive for every connection of the process, and a store made writable
+                # again would stay read-only (store/writable.py)
+                connection = sqlite3.connect(uri, uri=True, timeout=0.2, check_same_thread=False)
+            except sqlite3.Error as exc:  # the file is gone: commits checkpoint by themselves
+                log.warning("threadline: background checkpoints of %s stopped: %s", self.path, exc)
+                return
+            try:
                 self.checkpoint(connection)
-                if stopping:
-                    return
-        except sqlite3.Error as exc:  # the file cannot be opened: commits checkpoint by themselves
-            log.warning("threadline: background checkpoints of %s stopped: %s", self.path, exc)
-        finally:
-            if connection is not None:
+            finally:
                 connection.close()
+            if stopping:
+                return
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
         """One ``PASSIVE`` checkpoint round on ``connection``."""
