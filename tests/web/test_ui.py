@@ -645,6 +645,11 @@ def test_depth_direction_pan_and_zoom(page: Any) -> None:
     assert STG_CUSTOMERS in both
     page.locator("select[name=depth]").select_option("1")
     page.wait_for_function("() => new URLSearchParams(location.search).get('depth') === '1'")
+    # the depth-2 graph stays ready until the new answer is drawn: wait for the list to change
+    page.wait_for_function(
+        "n => document.querySelectorAll('#graph-list li:not([data-kind=more])').length < n",
+        arg=len(both),
+    )
     graph_ready(page)
     assert set(listed_nodes(page)) < both
     page.locator("select[name=direction]").select_option("upstream")
