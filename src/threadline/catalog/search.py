@@ -338,15 +338,13 @@ class _Compiler:
                 self.rank_words.extend(node.words)
             return self.text(node)
         if isinstance(node, Exact):
-            if node.field in ("type", "system") and self.dialect == "postgresql":
-                # the lexeme of t_search: the full-text index applies it (schema.CATALOG_SEARCH_DDL)
-                value = node.value.lower().replace("\\", "\\\\").replace("'", "''")
-                lexeme = self.param(f"'={node.field}={value}'")
-                return f"o.t_search @@ CAST({lexeme} AS tsquery)"
-            if node.field == "type":
-                return f"o.entry_type = {self.param(node.value.lower())}"
-            if node.field == "system":
-                return f"o.entry_system = {self.param(node.value.lower())}"
+            if node.field in ("type", "system"):
+                if self.dialect == "postgresql":
+                    # the lexeme of t_search: the full-text index applies it (schema.CATALOG_SEARCH_DDL)
+                    value = node.value.lower().replace("\\", "\\\\").replace("'", "''")
+                    lexeme = self.param(f"'={node.field}={value}'")
+                    return f"o.t_search @@ CAST({lexeme} AS tsquery)"
+                return f"o.entry_{node.field} = {self.param(node.value.lower())}"
             if node.field == "parent":
                 return f"o.parent = {self.param('entryGroups/' + node.value)}"
             escaped = node.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -46,7 +46,8 @@ WRITER_LIMIT_PAGES = 16_384
 
 class Checkpointer:
     """Checkpoints the WAL of the SQLite database at ``path`` every ``interval`` seconds until
-    :meth:`stop`. Errors (a locked or vanished file) are logged and the next round tries again."""
+    :meth:`stop`. A round that fails (a busy or read-only file) is logged and the next one tries
+    again; a file that can no longer be opened stops the thread with a warning."""
 
     def __init__(self, path: str, *, interval: float = INTERVAL_SECONDS) -> None:
         self.path = path
@@ -78,7 +79,7 @@ class Checkpointer:
                 # a connection for the round only: one held open would keep a read-only mapping of
                 # the -shm file alive for every connection of the process, and a store made writable
                 # again would stay read-only (store/writable.py)
-                connection = sqlite3.connect(uri, uri=True, timeout=0.2, check_same_thread=False)
+                connection = sqlite3.connect(uri, uri=True, timeout=0.2)
             except sqlite3.Error as exc:  # the file is gone: commits checkpoint by themselves
                 log.warning("threadline: background checkpoints of %s stopped: %s", self.path, exc)
                 return
