@@ -286,6 +286,13 @@ def test_the_commands_over_a_server_with_its_keys(
     assert "THREADLINE_API_KEY" in error_lines(refused)[0]
     missing = run("catalog", "entry", "show", "ops", "nope", *on)
     assert error_lines(missing) == ["error: entry entryGroups/ops/entries/nope does not exist"]
+    # a mistyped id: what it may have meant, from the server as from the store
+    typo = [
+        "error: entry entryGroups/ops/entries/job does not exist; did you mean entryGroups/ops/entries/jobs?"
+    ]
+    assert error_lines(run("catalog", "entry", "show", "ops", "job", *on)) == typo
+    assert error_lines(run("catalog", "entry", "show", "ops", "job", "--store", url)) == typo
+    assert error_lines(run("catalog", "tag", "list", "ops", "job", *on)) == typo
     monkeypatch.delenv("THREADLINE_API_KEY")
     assert "API key" in error_lines(run("catalog", "group", "list", *on))[0]
 

@@ -265,6 +265,8 @@ def test_bad_input_names_the_field_and_writes_nothing(story: Api) -> None:
         )
         assert "position 6" in error(read.post(f"{C}/catalog:search", json={"query": "usage)"}), 400)
         error(read.get(f"{C}/entryGroups/nope"), 404)
+        typo = error(read.get(f"{C}/entryGroups/machine-learning-pipelines/entries/ml-pipelin"), 404)
+        assert typo.endswith("did you mean entryGroups/machine-learning-pipelines/entries/ml-pipeline?")
         error(read.get(f"{C}/entries:lookup", params={"linkedResource": "dataset:nowhere:x"}), 404)
 
 

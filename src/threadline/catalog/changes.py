@@ -202,8 +202,7 @@ class Planner:
     def _require(self, kind: str, name: str, what: str) -> dict[str, Any]:
         body = self.current(kind, name)
         if body is None:
-            msg = f"{what} {name} does not exist"
-            raise NotFound(msg)
+            raise NotFound(reads.missing(self.connection, kind, name, what))
         return body
 
     @staticmethod
@@ -219,8 +218,7 @@ class Planner:
             msg = f"{what} {name} exists already: update it (PATCH) instead"
             raise Conflict(msg)
         if create is False and before is None:
-            msg = f"{what} {name} does not exist"
-            raise NotFound(msg)
+            raise NotFound(reads.missing(self.connection, kind, name, what))
         return before
 
     # ---- entry groups ----------------------------------------------------------------------------
@@ -343,13 +341,12 @@ class Planner:
         template_id = template_id_of(tag.template)
         template_body = self.current(TEMPLATE, template_name(template_id))
         if template_body is None:
-            msg = f"template: tag template {template_name(template_id)} does not exist"
-            raise BadRequest(msg)
+            msg = reads.missing(self.connection, TEMPLATE, template_name(template_id), "tag template")
+            raise BadRequest(f"template: {msg}")
         name = f"{parent}/tags/{tag_id(template_id, tag.column)}"
         before = self.current(TAG, name)
         if create is False and before is None:
-            msg = f"tag {name} does not exist"
-            raise NotFound(msg)
+            raise NotFound(reads.missing(self.connection, TAG, name, "tag"))
         if create is False and before is not None:  # an update changes the fields given, keeps the rest
             tag = decode(
                 Tag,

@@ -3,6 +3,7 @@ catalog as of any time (folded from ``catalog_history``, as lineage's as-of fold
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -264,6 +265,41 @@ def fileset_entries(connection: Connection) -> list[Record]:
     return [_record(r) for r in rows]
 
 
+#: How many names a "did you mean" offers at most, and how many of a kind it compares at most.
+SUGGESTIONS = 3
+_COMPARED = 20_000
+
+
+def nearest(connection: Connection, kind: str, name: str) -> list[str]:
+    """The live resources of ``kind`` whose names are closest to ``name``, one that does not exist
+    (a mistyped id): a like id beside it (the entries of the same group, the tags of the same entry,
+    the groups, the templates), most alike first; for an entry, also one of the same id in another
+    group. At most :data:`SUGGESTIONS`."""
+    prefix, _, wanted = name.rpartition("/")
+    parent = prefix.rsplit("/", 1)[0] if kind in (ENTRY, TAG) else None
+    query = select(_objects.c.name).where(_objects.c.kind == kind, _objects.c.deleted.is_(False))
+    query = query.where(_objects.c.parent == parent) if parent is not None else query
+    ids = {row.name.rpartition("/")[2]: row.name for row in connection.execute(query.limit(_COMPARED))}
+    found = [ids[close] for close in difflib.get_close_matches(wanted, ids, SUGGESTIONS, 0.6)]
+    if kind == ENTRY and len(found) < SUGGESTIONS:  # the same id in another group
+        groups = connection.execute(
+            select(_objects.c.name).where(_objects.c.kind == GROUP, _objects.c.deleted.is_(False))
+        ).scalars()
+        elsewhere = [f"{group}/entries/{wanted}" for group in groups if f"{group}/entries" != prefix]
+        found += sorted(record.name for record in get_many(connection, ENTRY, elsewhere))
+    return found[:SUGGESTIONS]
+
+
+def missing(connection: Connection, kind: str, name: str, what: str, *, as_of: int | None = None) -> str:
+    """What to say of ``name``, a resource of ``kind`` that does not exist (at ``as_of``): that, and
+    the names it may have meant (:func:`nearest`; not as of a time: those are today's names)."""
+    if as_of is not None:
+        return f"{what} {name} does not exist at that time"
+    message = f"{what} {name} does not exist"
+    close = [n for n in nearest(connection, kind, name) if n != name]
+    return f"{message}; did you mean {' or '.join(close)}?" if close else message
+
+
 __all__ = [
     "ENTRY",
     "GROUP",
@@ -276,6 +312,8 @@ __all__ = [
     "get",
     "history",
     "list_records",
+    "missing",
+    "nearest",
     "template_tag_count",
     "template_tag_names",
 ]

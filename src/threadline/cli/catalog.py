@@ -123,9 +123,9 @@ def _labels(values: list[str] | None) -> dict[str, str] | None:
 def _get(
     store: str | None, server: str | None, kind: str, name: str, as_of: int | None, what: str
 ) -> dict[str, Any]:
-    doc = _read(store, server, lambda c: c.get(kind, name, as_of))
-    if not doc:
-        fail(f"{what} {name} does not exist" + (" at that time" if as_of is not None else ""))
+    doc = _read(store, server, lambda c: c.get(kind, name, as_of) or c.missing(kind, name, what, as_of))
+    if isinstance(doc, str):
+        fail(doc)
     return doc
 
 
@@ -258,7 +258,7 @@ def entry_list(
 
     def work(catalog: CatalogAccess) -> list[dict[str, Any]]:
         if catalog.get(GROUP, group_name(group_id), when) is None:
-            fail(f"entry group {group_name(group_id)} does not exist")
+            fail(catalog.missing(GROUP, group_name(group_id), "entry group", when))
         return catalog.list_all(ENTRY, group_name(group_id), when)
 
     docs = _read(store, server, work)
@@ -476,7 +476,7 @@ def tag_list(
 
     def work(catalog: CatalogAccess) -> list[dict[str, Any]]:
         if catalog.get(ENTRY, parent, when) is None:
-            fail(f"entry {parent} does not exist" + (" at that time" if when is not None else ""))
+            fail(catalog.missing(ENTRY, parent, "entry", when))
         return catalog.list_all(TAG, parent, when)
 
     docs = _read(store, server, work)
@@ -524,8 +524,9 @@ def tag_set(
     def work(catalog: CatalogAccess) -> dict[str, Any]:
         found = catalog.get(TEMPLATE, template_name(template_id_of(template)))
         if found is None:
-            msg = f"tag template {template} does not exist"
-            raise BadRequest(msg)
+            raise BadRequest(
+                catalog.missing(TEMPLATE, template_name(template_id_of(template)), "tag template")
+            )
         kinds = {
             f: (v.get("type", {}).get("primitiveType") or "ENUM") for f, v in found.get("fields", {}).items()
         }

@@ -47,6 +47,11 @@ class CatalogAccess(Protocol):
         """A resource's JSON (an entry's with what lineage adds), ``None`` when it does not exist."""
         ...
 
+    def missing(self, kind: str, name: str, what: str, as_of: int | None = None) -> str:
+        """What to say of a resource :meth:`get` did not find: that it does not exist, and the names
+        it may have meant."""
+        ...
+
     def list_all(
         self, kind: str, parent: str | None = None, as_of: int | None = None
     ) -> list[dict[str, Any]]:
@@ -122,6 +127,12 @@ class StoreCatalog:
             from threadline.catalog import links  # lineage's modules: not loaded by `catalog apply`
 
             return links.decorate(connection, record) if kind == ENTRY else record.to_json()
+
+        return self._read(work)
+
+    def missing(self, kind: str, name: str, what: str, as_of: int | None = None) -> str:
+        def work(connection: Any) -> str:
+            return reads.missing(connection, kind, name, what, as_of=as_of)
 
         return self._read(work)
 
@@ -241,6 +252,14 @@ class ServerCatalog:
     def get(self, kind: str, name: str, as_of: int | None = None) -> dict[str, Any] | None:
         params = {"asOf": format_time(as_of) or ""} if as_of is not None else None
         return self._call("GET", _path(kind, name), params=params, missing_ok=True)
+
+    def missing(self, kind: str, name: str, what: str, as_of: int | None = None) -> str:
+        params = {"asOf": format_time(as_of) or ""} if as_of is not None else None
+        try:
+            self._call("GET", _path(kind, name), params=params)
+        except RemoteRefused as refused:  # the server's words (with what it may have meant), as a store's
+            return str(refused).removeprefix(f"{self.remote}: ")
+        return f"{what} {name} does not exist" + (" at that time" if as_of is not None else "")
 
     def _pages(self, path: str, key: str, params: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -187,9 +187,7 @@ async def _write(state: ServerState, key: ApiKey | None, work: Callable[[Planner
 def _get(connection: Any, kind: str, name: str, as_of: int | None, what: str) -> reads.Record:
     record = reads.get(connection, kind, name, as_of=as_of)
     if record is None:
-        when = " at that time" if as_of is not None else ""
-        msg = f"{what} {name} does not exist{when}"
-        raise NotFound(msg)
+        raise NotFound(reads.missing(connection, kind, name, what, as_of=as_of))
     return record
 
 
@@ -408,8 +406,7 @@ async def update_tag(
     def work(planner: Planner) -> dict[str, Any]:
         current = planner.current(TAG, name)
         if current is None:
-            msg = f"tag {name} does not exist"
-            raise NotFound(msg)
+            raise NotFound(reads.missing(planner.connection, TAG, name, "tag"))
         fields = doc.get("fields") if isinstance(doc, dict) else None
         patch = {"template": current["template"], "column": current.get("column", ""), "fields": fields or {}}
         return planner.put_tag(group_id, entry_id, patch, create=False)
