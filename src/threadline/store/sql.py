@@ -24,7 +24,7 @@ from threadline.openlineage.events import ParsedEvent
 from threadline.openlineage.timestamps import now_micros
 from threadline.redact import redact_text
 from threadline.store import bulk, codec, lookups, schema
-from threadline.store.backends import backend_of, display_url, make_engine, normalise_url
+from threadline.store.backends import backend_of, display_url, make_engine
 from threadline.store.base import (
     PROJECTION_MARK,
     SCOPES,
@@ -211,7 +211,7 @@ class SqlStore(Store):
             self.engine.dispose()
             raise
         if background_checkpoint:
-            path = make_url(normalise_url(url)).database
+            path = self.engine.url.database
             assert path is not None  # the engine refuses a store without a file
             self.checkpointer = Checkpointer(path).start()
 
