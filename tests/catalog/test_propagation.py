@@ -183,13 +183,20 @@ def test_propagated_tags_are_stored_searchable_and_rebuilt_by_reindex(store: Sql
         ("dataset:db:person2.users", "email", phone, person_tag, 1),
         ("dataset:db:stage.users", "email", email, raw_tag, 1),
     ]
-    assert _found(store, "tag:pii.kind=EMAIL") == ["mart", "raw", "stage"]
-    assert _found(store, "tag:pii.kind=PHONE") == ["person", "person2"]
-    assert _found(store, "tag:pii") == ["mart", "person", "person2", "raw", "stage"]
-    assert _found(store, "type=TABLE -tag:pii") == ["safe", "stats"]  # masked, aggregated
-    assert _found(store, "type=TABLE -tag:pii.kind=EMAIL") == ["person", "person2", "safe", "stats"]
+    assert _found(store, "parent:lake tag:pii.kind=EMAIL") == ["mart", "raw", "stage"]
+    assert _found(store, "parent:lake tag:pii.kind=PHONE") == ["person", "person2"]
+    assert _found(store, "parent:lake tag:pii") == ["mart", "person", "person2", "raw", "stage"]
+    assert _found(store, "parent:lake type=TABLE -tag:pii") == ["safe", "stats"]  # masked, aggregated
+    assert _found(store, "parent:lake type=TABLE -tag:pii.kind=EMAIL") == [
+        "person",
+        "person2",
+        "safe",
+        "stats",
+    ]
+    # the datasets' own entries (lineage's, in @db) hold what propagated to their columns too
+    assert _found(store, "parent:@db tag:pii.kind=EMAIL") == ["mart.users", "stage.users"]
     with store.read() as connection:
-        answer = search(connection, "tag:pii.kind=EMAIL", order_by="default")
+        answer = search(connection, "parent:lake tag:pii.kind=EMAIL", order_by="default")
     marks = {r["relativeResourceName"].rsplit("/", 1)[-1]: r.get("propagatedTags") for r in answer["results"]}
     assert marks == {"mart": ["pii.kind@contact"], "raw": None, "stage": ["pii.kind@email"]}
     reindex(store)

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import drop_pg_schema
 from tests.projection.helpers import ds, feed, run_event
 from tests.server.conftest import ServerProcess, _pg_schema_url, free_port
+from threadline.catalog.implicit import entry_name, group_id
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -171,7 +172,7 @@ def test_the_user_story(story: Api) -> None:
                 params={"linkedResource": f"dataset:{BUCKET}:path/to/output/data/part-0"},
             )
         )
-        assert implicit["name"] == f"entryGroups/@{BUCKET}/entries/path/to/output/data/part-0"
+        assert implicit["name"] == entry_name(BUCKET, "path/to/output/data/part-0")
         assert implicit["threadline"]["coveringEntries"] == [
             "entryGroups/machine-learning-pipelines/entries/ml-pipeline"
         ]
@@ -182,6 +183,39 @@ def test_the_user_story(story: Api) -> None:
             read.get(f"{C}/entries:lookup", params={"linkedResource": "job:dataflow:ml_pipeline_job"})
         )
         assert linked["name"] == "entryGroups/machine-learning-pipelines/entries/ml-pipeline"
+
+
+def test_lineages_own_entries_are_read_tagged_and_searched_but_not_edited(story: Api) -> None:
+    part = f"{C}/{entry_name(BUCKET, 'path/to/output/data/part-1')}"
+    group = f"{C}/entryGroups/{group_id(BUCKET)}"
+    with story.client("read") as read, story.client("write") as write, story.client("admin") as admin:
+        groups = [
+            g["name"] for g in ok(read.get(f"{C}/entryGroups", params={"pageSize": 100}))["entryGroups"]
+        ]
+        assert f"entryGroups/{group_id(BUCKET)}" in groups
+        entry = ok(read.get(part))
+        assert (entry["type"], entry["displayName"]) == ("TABLE", "path/to/output/data/part-1")
+        assert entry["threadline"]["linkedNode"] == f"dataset:{BUCKET}:path/to/output/data/part-1"
+        assert ok(read.get(f"{part}/history", params={"tags": True}))["changes"] == []
+        ok(admin.post(f"{C}/tagTemplates", params={"tagTemplateId": "reviewed"}, json=QUALITY))
+        ok(
+            write.post(
+                f"{part}/tags",
+                json={"template": "tagTemplates/reviewed", "fields": {"score": {"doubleValue": 0.5}}},
+            )
+        )
+        found = ok(read.post(f"{C}/catalog:search", json={"query": "tag:reviewed.score<1"}))
+        assert [r["relativeResourceName"] for r in found["results"]] == [part.removeprefix(f"{C}/")]
+        assert [c["action"] for c in ok(read.get(f"{part}/history", params={"tags": True}))["changes"]] == [
+            "upsert"
+        ]
+        said = error(write.post(f"{group}/entries", params={"entryId": "mine"}, json={"type": "TABLE"}), 400)
+        assert "system group" in said
+        assert "linkedResource" in said
+        assert "system group" in error(write.patch(part, json={"description": "x"}), 400)
+        assert "system group" in error(write.delete(part), 400)
+        assert "system group" in error(write.delete(group, params={"force": True}), 400)
+        ok(read.get(part))  # still there
 
 
 def test_scopes(story: Api) -> None:

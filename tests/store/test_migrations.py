@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from threadline.errors import ConfigError, MigrationRequired, StoreError
 from threadline.store import migrate, open_store
 from threadline.store.backends import make_engine
 from threadline.store.schema import made_by_search_ddl, metadata
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write connection on a raw engine, in a transaction (what a migration runs in)."""
+    with engine.connect() as connection:
+        connection.info["write"] = True
+        with connection.begin():
+            yield connection
 
 
 def test_a_new_database_is_created_and_stamped_at_head(store_url: str) -> None:
@@ -40,13 +52,11 @@ def _context(connection: Connection) -> MigrationContext:
 def test_migrations_from_an_empty_database_give_the_schema_of_the_metadata(store_url: str) -> None:
     engine = make_engine(store_url)
     try:
+        with _writing(engine) as connection:
+            command.upgrade(migrate.alembic_config(connection), "head")
         with engine.connect() as connection:
-            connection.info["write"] = True
-            with connection.begin():
-                command.upgrade(migrate.alembic_config(connection), "head")
-            with connection.begin():
-                assert migrate.current_revision(connection) == migrate.head_revision()
-                diff = compare_metadata(_context(connection), metadata)
+            assert migrate.current_revision(connection) == migrate.head_revision()
+            diff = compare_metadata(_context(connection), metadata)
         assert diff == []
     finally:
         engine.dispose()
@@ -169,32 +179,30 @@ def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections
     # A store as revision 0001 left it: plain event bytes, every event queued for projection.
     engine = make_engine(store_url)
     try:
-        with engine.connect() as connection:
-            connection.info["write"] = True
-            with connection.begin():
-                command.upgrade(migrate.alembic_config(connection), "0001")
-                for seq, event in enumerate(events, start=1):
-                    connection.execute(
-                        text(
-                            "INSERT INTO events (seq, id, event_time, received_at, kind, event_type, "
-                            "run_id, job_namespace, job_name, producer, schema_url, raw) VALUES (:seq, :id, "
-                            ":time, 0, :kind, :type, :run, :ns, :job, :producer, :url, :raw)"
-                        ),
-                        {
-                            "seq": seq,
-                            "id": event.id,
-                            "time": event.event_time,
-                            "kind": event.kind,
-                            "type": event.event_type,
-                            "run": event.run_id,
-                            "ns": event.job_namespace,
-                            "job": event.job_name,
-                            "producer": event.producer,
-                            "url": event.schema_url,
-                            "raw": event.raw,
-                        },
-                    )
-                    connection.execute(text("INSERT INTO projection_queue (seq) VALUES (:seq)"), {"seq": seq})
+        with _writing(engine) as connection:
+            command.upgrade(migrate.alembic_config(connection), "0001")
+            for seq, event in enumerate(events, start=1):
+                connection.execute(
+                    text(
+                        "INSERT INTO events (seq, id, event_time, received_at, kind, event_type, "
+                        "run_id, job_namespace, job_name, producer, schema_url, raw) VALUES (:seq, :id, "
+                        ":time, 0, :kind, :type, :run, :ns, :job, :producer, :url, :raw)"
+                    ),
+                    {
+                        "seq": seq,
+                        "id": event.id,
+                        "time": event.event_time,
+                        "kind": event.kind,
+                        "type": event.event_type,
+                        "run": event.run_id,
+                        "ns": event.job_namespace,
+                        "job": event.job_name,
+                        "producer": event.producer,
+                        "url": event.schema_url,
+                        "raw": event.raw,
+                    },
+                )
+                connection.execute(text("INSERT INTO projection_queue (seq) VALUES (:seq)"), {"seq": seq})
         with pytest.raises(MigrationRequired):
             open_store(store_url)
         assert migrate.upgrade(engine) == ("0001", migrate.head_revision())
@@ -243,20 +251,18 @@ def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates_and_mask(stor
     store.close()
     engine = make_engine(store_url)
     try:
-        with engine.connect() as connection:
-            connection.info["write"] = True
-            with connection.begin():
-                command.downgrade(migrate.alembic_config(connection), "0008")
-                columns = inspect(connection).get_columns("catalog_objects")
-                assert not {"tag_templates", "tag_mask"} & {column["name"] for column in columns}
-                if connection.dialect.name == "sqlite":  # 0008's trigger: any update rewrote the text
-                    connection.exec_driver_sql("DROP TRIGGER catalog_fts_update")
-                    connection.exec_driver_sql(
-                        "CREATE TRIGGER catalog_fts_update AFTER UPDATE ON catalog_objects "
-                        "WHEN new.kind = 'entry' BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; "
-                        "INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
-                        "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END"
-                    )
+        with _writing(engine) as connection:
+            command.downgrade(migrate.alembic_config(connection), "0008")
+            columns = inspect(connection).get_columns("catalog_objects")
+            assert not {"tag_templates", "tag_mask"} & {column["name"] for column in columns}
+            if connection.dialect.name == "sqlite":  # 0008's trigger: any update rewrote the text
+                connection.exec_driver_sql("DROP TRIGGER catalog_fts_update")
+                connection.exec_driver_sql(
+                    "CREATE TRIGGER catalog_fts_update AFTER UPDATE ON catalog_objects "
+                    "WHEN new.kind = 'entry' BEGIN DELETE FROM catalog_fts WHERE rowid = old.rowid; "
+                    "INSERT INTO catalog_fts(rowid, t_name, t_description, t_columns) "
+                    "VALUES (new.rowid, new.t_name, new.t_description, new.t_columns); END"
+                )
         assert migrate.upgrade(engine) == ("0008", migrate.head_revision())
     finally:
         engine.dispose()
@@ -301,11 +307,40 @@ def test_the_current_revision_is_read_as_alembic_reads_it(store_url: str) -> Non
         store.close()
     engine = make_engine(store_url)
     try:
+        with _writing(engine) as connection:
+            connection.execute(text("DROP TABLE alembic_version"))
         with engine.connect() as connection:
-            connection.info["write"] = True
-            with connection.begin():
-                connection.execute(text("DROP TABLE alembic_version"))
-            with connection.begin():
-                assert migrate.current_revision(connection) is None
+            assert migrate.current_revision(connection) is None
+    finally:
+        engine.dispose()
+
+
+def test_lineages_own_entries_are_written_for_a_store_folded_before_them(store_url: str) -> None:
+    """0012 writes the entries of the datasets and jobs folded already (and 0011 has none)."""
+    from tests.projection.helpers import ds, feed, run_event
+
+    store = open_store(store_url)
+    feed(store, [run_event("COMPLETE", 1, 1, job="load", inputs=[ds("raw")], outputs=[ds("clean")])])
+    lineage = (
+        "SELECT kind, name, body, changed_at FROM catalog_objects WHERE source = 'LINEAGE' ORDER BY 1, 2"
+    )
+    with store.engine.connect() as connection:
+        kept = connection.exec_driver_sql(lineage).all()
+    assert [name for _, name, _, _ in kept] == [
+        "entryGroups/@db/entries/clean",
+        "entryGroups/@db/entries/raw",
+        "entryGroups/@ns/entries/load~job",
+        "entryGroups/@db",
+        "entryGroups/@ns",
+    ]
+    store.close()
+    engine = make_engine(store_url)
+    try:
+        with _writing(engine) as connection:
+            command.downgrade(migrate.alembic_config(connection), "0011")
+            assert connection.exec_driver_sql(lineage).all() == []
+        assert migrate.upgrade(engine) == ("0011", migrate.head_revision())
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(lineage).all() == kept
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -249,6 +250,27 @@ def test_tag_an_entry_from_its_page(page: Any) -> None:
     assert "0.97" in page.inner_text("#entry-tags")
     page.goto("/catalog?q=" + "tag%3Aquality.score%3E0.9")
     page.wait_for_selector("#catalog-results")
+    assert page.locator("#catalog-results li").count() == 1
+
+
+def test_a_dataset_is_an_entry_without_registering_it(page: Any) -> None:
+    """From a dataset's page to lineage's own entry of it, tagged there on a column, found by search."""
+    page.goto(f"/datasets/{quote(BUCKET, safe='')}/{quote('path/to/output/data/part-1', safe='')}")
+    page.click("text=Catalog entry")
+    page.wait_for_selector(".tag-form")
+    assert "/catalog/entryGroups/%40gs___your-bucket~" in page.url
+    assert page.inner_text("h1") == "path/to/output/data/part-1"
+    assert page.inner_text("header.page-header .namespace") == f"{BUCKET} · lineage's own entry"
+    page.select_option(".tag-form select[name=template]", "quality")
+    page.fill(".tag-form input[name=score]", "0.42")
+    page.click(".tag-form button[type=submit]")
+    page.wait_for_selector("#entry-tags >> text=0.42")
+    save_screenshot(page, "catalog-lineage-entry")
+    page.goto("/catalog?q=" + quote("tag:quality.score<0.5"))
+    page.wait_for_selector("#catalog-results li")
+    results = page.inner_text("#catalog-results")
+    assert "path/to/output/data/part-1" in results
+    assert f"dataset in {BUCKET} · lineage's own entry" in results
     assert page.locator("#catalog-results li").count() == 1
 
 

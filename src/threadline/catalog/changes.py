@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import msgspec
 from sqlalchemy import Connection
 
-from threadline.catalog import reads
+from threadline.catalog import implicit, reads
 from threadline.catalog.model import (
     ENTRY_ID,
     GROUP_ID,
@@ -95,8 +95,8 @@ class Planner:
         resource at a time."""
         self._loaded = {}
         self._loaded_by_template = None
-        for kind in (GROUP, ENTRY, TEMPLATE, TAG):
-            records, _ = reads.list_records(self.connection, kind)
+        for kind in (GROUP, ENTRY, TEMPLATE, TAG):  # lineage's own entries when asked (current)
+            records, _ = reads.list_records(self.connection, kind, implicit=False)
             for record in records:
                 self._loaded[kind, record.name] = record.body
 
@@ -106,7 +106,7 @@ class Planner:
         """The body ``name`` has now, with the changes planned so far; ``None`` if it does not exist."""
         if (kind, name) in self._pending:
             return self._pending[kind, name]
-        if self._loaded is not None:
+        if self._loaded is not None and not implicit.is_implicit(name):
             return self._loaded.get((kind, name))
         if (kind, name) in self._fetched:
             return self._fetched[kind, name]
@@ -199,6 +199,17 @@ class Planner:
         self._decoded[kind, name] = (body, value)
         return value
 
+    @staticmethod
+    def _writable(group_id: str) -> None:
+        """A 400 for a change of a system group or its entries: lineage writes them."""
+        if implicit.is_system_group(group_id):
+            msg = (
+                f"entryGroups/{group_id} is a lineage namespace's system group: its entries are the "
+                "datasets and jobs lineage knows, written by lineage; tag them, or register an entry "
+                "of your own (in a group of yours) whose linkedResource names the dataset or job"
+            )
+            raise BadRequest(msg)
+
     def _require(self, kind: str, name: str, what: str) -> dict[str, Any]:
         body = self.current(kind, name)
         if body is None:
@@ -225,6 +236,7 @@ class Planner:
 
     def put_group(self, group_id: str, body: Any, *, create: bool | None = None) -> dict[str, Any]:
         """Create (``create``), update (not ``create``) or set (``None``) an entry group."""
+        self._writable(group_id)
         check_id(GROUP_ID, group_id, "entry group id")
         name = group_name(group_id)
         before = self._check_create(GROUP, name, create, "entry group")
@@ -235,6 +247,7 @@ class Planner:
 
     def delete_group(self, group_id: str, *, force: bool = False) -> None:
         """Delete an entry group; with ``force``, its entries and their tags too."""
+        self._writable(group_id)
         name = group_name(group_id)
         self._require(GROUP, name, "entry group")
         entries = self._children(ENTRY, name)
@@ -251,6 +264,7 @@ class Planner:
         self, group_id: str, entry_id: str, body: Any, *, create: bool | None = None
     ) -> dict[str, Any]:
         """Create, update or set an entry of an existing group."""
+        self._writable(group_id)
         check_id(ENTRY_ID, entry_id, "entry id")
         self._require(GROUP, group_name(group_id), "entry group")
         name = entry_name(group_id, entry_id)
@@ -262,6 +276,7 @@ class Planner:
 
     def delete_entry(self, group_id: str, entry_id: str) -> None:
         """Delete an entry and its tags."""
+        self._writable(group_id)
         name = entry_name(group_id, entry_id)
         self._require(ENTRY, name, "entry")
         self._delete_entry(name)

@@ -21,6 +21,14 @@ applied declaratively and exported in the same format.
                 column: ""            # or a column's dotted path
                 fields: {usage: Model training}
 
+Lineage's own entries (every dataset and job, in ``@NAMESPACE``) take tags from the file by the node
+they stand for; lineage writes the rest of them::
+
+    lineage:
+      - linkedResource: dataset:postgres://db:5432:public.users
+        tags:
+          - {template: pii, column: email, fields: {kind: EMAIL}}
+
 Everything else an entry, group or template holds is written as in the REST API (Data Catalog v1
 field names). Tag values may be plain (a string, a number, true/false, an enum's name, a time),
 typed by their template's field, or in the API's typed form (``{stringValue: …}``). A template field's
@@ -42,10 +50,11 @@ from typing import Any
 
 import yaml
 
-from threadline.catalog import reads
+from threadline.catalog import implicit, reads
 from threadline.catalog.changes import Planner, entry_name, group_name, template_id_of, template_name
+from threadline.catalog.links import implicit_entry
 from threadline.catalog.yaml_reading import load_yaml
-from threadline.errors import BadRequest
+from threadline.errors import BadRequest, ThreadlineError
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE, CatalogChange
 from threadline.projection.catalog import parse_timestamp
 
@@ -85,9 +94,12 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         msg = f"{path} must hold a mapping with tagTemplates and entryGroups"
         raise BadRequest(msg)
-    unknown = sorted(set(doc) - {"tagTemplates", "entryGroups"})
+    unknown = sorted(set(doc) - {"tagTemplates", "entryGroups", "lineage"})
     if unknown:
-        msg = f"{path}: unknown top-level key(s) {', '.join(unknown)} (use tagTemplates and entryGroups)"
+        msg = (
+            f"{path}: unknown top-level key(s) {', '.join(unknown)} "
+            "(use tagTemplates, entryGroups and lineage)"
+        )
         raise BadRequest(msg)
     return doc
 
@@ -216,6 +228,35 @@ def plan_file(planner: Planner, doc: dict[str, Any]) -> None:
                 t_where = f"{e_where}.tags[{t_index}]"
                 with _at(t_where):
                     planner.put_tag(group_id, entry_id, tag_body(planner, tag, t_where))
+    for index, item in enumerate(_items(doc, "lineage", "")):
+        where = f"lineage[{index}]"
+        group_id, entry_id = _lineage_entry(planner, item, where)
+        for t_index, tag in enumerate(_items(item, "tags", f"{where}.")):
+            t_where = f"{where}.tags[{t_index}]"
+            with _at(t_where):
+                planner.put_tag(group_id, entry_id, tag_body(planner, tag, t_where))
+
+
+def _lineage_entry(planner: Planner, item: dict[str, Any], where: str) -> tuple[str, str]:
+    """The group and entry ids of the implicit entry a ``lineage`` item names by ``linkedResource``."""
+    unknown = sorted(set(item) - {"linkedResource", "tags"})
+    if unknown:
+        msg = (
+            f"{where}: unknown key(s) {', '.join(unknown)} (a lineage item has linkedResource and tags: "
+            "lineage writes the rest)"
+        )
+        raise BadRequest(msg)
+    resource = item.get("linkedResource")
+    if not isinstance(resource, str) or not resource:
+        msg = f"{where}.linkedResource is required (dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)"
+        raise BadRequest(msg)
+    try:
+        name = implicit_entry(planner.connection, resource)
+    except ThreadlineError as exc:
+        msg = f"{where}.linkedResource: {exc.message}"
+        raise BadRequest(msg) from None
+    _, group_id, _, entry_id = name.split("/")
+    return group_id, entry_id
 
 
 @contextmanager
@@ -300,7 +341,7 @@ def export(connection: Any) -> dict[str, Any]:
         tag["fields"] = {k: _plain_value(v) for k, v in record.body.get("fields", {}).items()}
         tags_by_entry.setdefault(record.name.rsplit("/", 2)[0], []).append(tag)
     groups = []
-    for record in reads.list_records(connection, GROUP)[0]:
+    for record in reads.list_records(connection, GROUP, implicit=False)[0]:
         group_id = record.name.rsplit("/", 1)[-1]
         entries = []
         for entry in reads.list_records(connection, ENTRY, parent=group_name(group_id))[0]:
@@ -310,7 +351,15 @@ def export(connection: Any) -> dict[str, Any]:
                 item["tags"] = tags
             entries.append(item)
         groups.append({"id": group_id, **record.body, **({"entries": entries} if entries else {})})
-    return {"tagTemplates": templates, "entryGroups": groups}
+    lineage = []  # the tags on lineage's own entries, by the node each entry stands for
+    for name in sorted(n for n in tags_by_entry if implicit.is_implicit(n)):
+        found = reads.get(connection, ENTRY, name)
+        if found is not None and found.body.get("linkedResource"):
+            lineage.append({"linkedResource": found.body["linkedResource"], "tags": tags_by_entry[name]})
+    doc: dict[str, Any] = {"tagTemplates": templates, "entryGroups": groups}
+    if lineage:
+        doc["lineage"] = lineage
+    return doc
 
 
 def dump(doc: dict[str, Any]) -> str:

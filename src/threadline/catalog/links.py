@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from threadline.catalog import reads
+from threadline.catalog import implicit, reads
 from threadline.catalog.globs import dataset_uri, parse_pattern
 from threadline.catalog.propagation import propagated_tags
-from threadline.errors import NotFound
+from threadline.errors import BadRequest, NotFound
 from threadline.graph.nodes import NodeId, parse_node_id
-from threadline.openlineage.catalog_changes import TAG
+from threadline.openlineage.catalog_changes import ENTRY, TAG
 from threadline.openlineage.naming import normalize_namespace
 from threadline.projection.readers.datasets import get_dataset
 from threadline.projection.readers.jobs import get_job
@@ -126,41 +126,47 @@ def decorate(connection: Connection, record: reads.Record) -> dict[str, Any]:
     return doc
 
 
-def lookup(connection: Connection, linked_resource: str) -> dict[str, Any]:
-    """The entry of a lineage dataset or job: the registered one that links it, else its implicit
-    entry in the system group ``@NAMESPACE``. A 404 when neither the catalog nor lineage knows it."""
-    registered = reads.entries_linked_to(connection, linked_resource)
+def implicit_entry(connection: Connection, linked_resource: str) -> str:
+    """The name of the implicit entry (in ``@NAMESPACE``) of the lineage dataset or job
+    ``linked_resource`` names, in any spelling of its namespace or by an alias of the dataset. A 404
+    when lineage does not know it, a 400 when it names no dataset or job."""
     node = linked_node(linked_resource)
-    if node is not None and not registered:  # the same node written another way (a namespace spelling)
-        registered = reads.entries_linked_to(connection, str(node))
+    if node is None:
+        msg = (
+            f"{linked_resource!r} names no lineage dataset or job "
+            "(a linkedResource is dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)"
+        )
+        raise BadRequest(msg)
+    if node.is_dataset:
+        dataset = get_dataset(connection, node.namespace or "", node.name or "")
+        return implicit.entry_name(dataset.canonical_namespace, dataset.name)
+    job = get_job(connection, node.namespace or "", node.name or "")
+    return implicit.entry_name(job.canonical_namespace, job.name, job=True)
+
+
+def lookup(connection: Connection, linked_resource: str) -> dict[str, Any]:
+    """The entry of a lineage dataset or job: a registered one that links it, else its implicit
+    entry in the system group ``@NAMESPACE``. A 404 when neither the catalog nor lineage knows it."""
+    found = reads.entries_linked_to(connection, linked_resource)
+    node = linked_node(linked_resource)
+    if node is not None and not found:  # the same node written another way (a namespace spelling)
+        found = reads.entries_linked_to(connection, str(node))
+    registered = [record for record in found if not implicit.is_implicit(record.name)]
     if registered:
-        return decorate(connection, registered[0])
+        return decorate(connection, min(registered, key=lambda record: record.name))
     if node is None:
         msg = (
             f"no entry links {linked_resource!r} "
             "(a linkedResource is dataset:NAMESPACE:NAME or job:NAMESPACE:NAME)"
         )
         raise NotFound(msg)
-    namespace, name = node.namespace or "", node.name or ""
-    if node.is_dataset:
-        dataset = get_dataset(connection, namespace, name)
-        body: dict[str, Any] = {"type": "TABLE", "description": dataset.description or ""}
-        columns = [
-            {"column": f.name, "type": f.type or "", "description": f.description or ""}
-            for f in dataset.fields
-        ]
-        if columns:
-            body["schema"] = {"columns": columns}
-        created, updated = dataset.created_at, dataset.updated_at
-    else:
-        job = get_job(connection, namespace, name)
-        body = {"userSpecifiedType": "job", "description": job.description or ""}
-        created, updated = job.created_at, job.updated_at
-    body["linkedResource"] = str(node)
-    record = reads.Record(
-        "entry", f"entryGroups/@{namespace}/entries/{name}", body, created, updated, None, None, ""
-    )
+    name = implicit_entry(connection, linked_resource)
+    record = reads.get(connection, ENTRY, name)
+    if record is None:  # lineage knows it, the projector has not written its entry yet
+        msg = f"{linked_resource} has no entry yet: its entry is written when lineage folds it"
+        raise NotFound(msg)
     doc = decorate(connection, record)
     if node.is_dataset:
-        doc["threadline"]["coveringEntries"] = covering_entries(connection, namespace, name)
+        dataset = get_dataset(connection, node.namespace or "", node.name or "")
+        doc["threadline"]["coveringEntries"] = covering_entries(connection, dataset.namespace, dataset.name)
     return doc

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE
 from threadline.openlineage.timestamps import format_time
@@ -19,6 +19,8 @@ from threadline.store import schema
 _objects = schema.catalog_objects
 _decode = msgspec.json.Decoder(dict).decode
 _history = schema.catalog_history
+#: The ``source`` of the rows of lineage's own groups and entries (``projection.implicit_entries``).
+LINEAGE_SOURCE = "LINEAGE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +122,10 @@ def list_records(
     limit: int | None = None,
     offset: int = 0,
     as_of: int | None = None,
+    implicit: bool = True,
 ) -> tuple[list[Record], int]:
-    """Resources of ``kind`` (under ``parent``) by name, a page of them and how many there are."""
+    """Resources of ``kind`` (under ``parent``) by name, a page of them and how many there are.
+    ``implicit=False``: without lineage's own groups and entries (``@NAMESPACE``)."""
     if as_of is not None:
         found = _fold_history(connection, kind, as_of, parent=parent)
         items = [found[n] for n in sorted(found)]
@@ -129,6 +133,8 @@ def list_records(
     where = [_objects.c.kind == kind, _objects.c.deleted.is_(False)]
     if parent is not None:
         where.append(_objects.c.parent == parent)
+    if not implicit:
+        where.append(or_(_objects.c.source.is_(None), _objects.c.source != LINEAGE_SOURCE))
     total = connection.scalar(select(func.count()).select_from(_objects).where(*where)) or 0
     query = select(*_COLUMNS).where(*where).order_by(_objects.c.name).offset(offset)
     if limit is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from threadline.openlineage.catalog_changes import ENTRY
 from threadline.projection.entry_templates import (
     rebuild_tag_masks,
     refresh_tag_templates,
@@ -23,6 +24,8 @@ from threadline.projection.entry_templates import (
     touched_entries,
 )
 from threadline.projection.fold import Folder
+from threadline.projection.implicit_entries import refresh as refresh_implicit
+from threadline.projection.implicit_entries import touched
 from threadline.projection.model import COLUMNS, SPECS, Delta, Packed
 from threadline.projection.propagation import refresh as refresh_propagation
 from threadline.projection.upserts import columns_of, conflict_clause
@@ -60,8 +63,11 @@ def apply_packed(connection: Connection, packed: Packed) -> int:
             columns = COLUMNS[spec.name]
             insert_rows(connection, spec.table, columns, list(rows.values()), conflict_clause(spec.name))
             written += len(rows)
-    if any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
-        refresh_propagation(connection, _unpacked(packed, PROPAGATION_INPUTS))
+    tagged = refresh_implicit(connection, touched(packed.rows))
+    if tagged:
+        refresh_tag_templates(connection, tagged)
+    if tagged or any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
+        refresh_propagation(connection, _with_entries(_unpacked(packed, PROPAGATION_INPUTS), tagged))
     return written
 
 
@@ -80,6 +86,14 @@ def _unpacked(packed: Packed, tables: Sequence[str]) -> Delta:
     return delta
 
 
+def _with_entries(delta: Delta, entries: list[str]) -> Delta:
+    """``delta`` with ``entries`` among its entries written (implicit entries written for the first
+    time whose tags came first: what propagates from their tags is computed again)."""
+    for name in entries:
+        delta.rows["catalog_objects"].setdefault((ENTRY, name), {"kind": ENTRY, "name": name, "parent": None})
+    return delta
+
+
 def apply_delta(connection: Connection, delta: Delta) -> int:
     """Merge a delta into the projection tables with upserts; return the rows sent."""
     written = 0
@@ -94,13 +108,17 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
+    tagged = refresh_implicit(connection, touched(delta.rows))  # lineage's own entries (``@NAMESPACE``)
+    if tagged:
+        refresh_tag_templates(connection, tagged)
     if delta.rows.get("catalog_objects"):
         if templates_written and template_slots(connection) != before:
             rebuild_tag_masks(connection)  # every entry's, the touched ones among them
         else:
             refresh_tag_templates(connection, touched_entries(delta))  # search's facets
-    if any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
-        refresh_propagation(connection, delta)  # derived from the rows just merged (catalog_propagated)
+    if tagged or any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
+        # derived from the rows just merged (catalog_propagated)
+        refresh_propagation(connection, _with_entries(delta, tagged))
     return written
 
 

@@ -199,7 +199,7 @@ def _list(
 
 def _history(connection: Any, kind: str, name: str, what: str, with_tags: bool = False) -> dict[str, Any]:
     changes = reads.history(connection, kind, name, with_tags=with_tags)
-    if not changes:
+    if not changes and reads.get(connection, kind, name) is None:  # lineage's own: no change of theirs
         msg = f"{what} {name} has never existed"
         raise NotFound(msg)
     return {"name": name, "changes": changes}

@@ -19,6 +19,7 @@ export const catalog = {
   templates: (o) => get(`/catalog/tagTemplates${query({ pageSize: 1000 })}`, o),
   groups: (o) => get(`/catalog/entryGroups${query({ pageSize: 1000 })}`, o),
   suggest: (q, o) => get(`/catalog/catalog:suggest${query({ q, limit: 10 })}`, o),
+  lookup: (linkedResource, o) => get(`/catalog/entries:lookup${query({ linkedResource })}`, o),
   writeTag: (group, entry, tag, o) => post(tagPath(group, entry), tag, o),
   deleteTag: (group, entry, tagId, o) => send("DELETE", `${tagPath(group, entry)}/${seg(tagId)}`, undefined, o),
 };

@@ -1,7 +1,7 @@
 // The UI's entry point: the header's search box and key button, the routes, then the first page.
 
 import { setupKeyButton } from "./auth.js";
-import { catalogEntryPage, catalogSearchPage, catalogTemplatesPage } from "./pages/catalog.js";
+import { catalogEntryPage, catalogLookupPage, catalogSearchPage, catalogTemplatesPage } from "./pages/catalog.js";
 import { datasetPage } from "./pages/dataset.js";
 import { homePage } from "./pages/home.js";
 import { jobPage } from "./pages/job.js";
@@ -24,6 +24,7 @@ route("/pipeline-runs/:id", pipelineRunPage);
 route("/search", searchPage);
 route("/catalog", catalogSearchPage);
 route("/catalog/templates", catalogTemplatesPage);
+route("/catalog/lookup", catalogLookupPage);
 route("/catalog/entryGroups/:group/entries/:entry", catalogEntryPage);
 route("/__not_found__", notFoundPage);
 

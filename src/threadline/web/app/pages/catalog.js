@@ -228,7 +228,7 @@ export async function catalogSearchPage({ query, outlet, signal }) {
       h(
         "div",
         { class: "muted small" },
-        r.relativeResourceName,
+        resultPlace(r),
         r.userSpecifiedSystem ? ` · ${r.userSpecifiedSystem}` : "",
         ` · changed ${relativeTime(r.modifyTime)}`,
       ),
@@ -522,6 +522,15 @@ function historyRows(history, templates) {
   return rows.reverse();
 }
 
+/** Where a search result is: its name, or for lineage's own entry (a system group @NAMESPACE, whose
+ * ids are encoded) the namespace lineage has it in. */
+function resultPlace(r) {
+  const group = r.relativeResourceName.split("/")[1] || "";
+  if (!group.startsWith("@") || !r.linkedResource) return r.relativeResourceName;
+  const node = parseNodeId(r.linkedResource);
+  return node ? `${node.kind} in ${node.namespace} · lineage's own entry` : r.relativeResourceName;
+}
+
 /** An entry: what it is, where lineage has it, its schema and tags, and its history. */
 export async function catalogEntryPage({ params, outlet, signal }) {
   const { group, entry: entryId } = params;
@@ -548,7 +557,8 @@ export async function catalogEntryPage({ params, outlet, signal }) {
   const header = pageHeader({
     kind: String(kind || "").toLowerCase(),
     title: entry.displayName || entryId,
-    subtitle: `${group} / ${entryId}`,
+    // lineage's own entry (a system group @NAMESPACE): where lineage has it, not its encoded id
+    subtitle: group.startsWith("@") && node ? `${node.namespace} · lineage's own entry` : `${group} / ${entryId}`,
     actions: node
       ? [
           h(
@@ -625,9 +635,17 @@ export async function catalogEntryPage({ params, outlet, signal }) {
         ]),
       ),
       section(
-        `Tags (${ownTags.length})`,
+        `Tags (${ownTags.filter((t) => !t.column).length})`,
         h("div", { class: "tag-cards", id: "entry-tags" }, tags.filter((t) => !t.column).map(card)),
-        tags.length ? null : h("p", { class: "empty" }, "No tags yet."),
+        tags.some((t) => !t.column)
+          ? null
+          : h(
+              "p",
+              { class: "empty" },
+              tags.length
+                ? `None on the entry itself; ${tags.length === 1 ? "1 tag" : `${tags.length} tags`} on its columns, below.`
+                : "No tags yet.",
+            ),
       ),
     ),
     matching.length || entry.gcsFilesetSpec
@@ -657,8 +675,27 @@ export async function catalogEntryPage({ params, outlet, signal }) {
         : null,
     ),
     form ? section("Tag this entry", form.form) : null,
-    section("History", table(["When", "Change", "What", "By"], historyRows(history, templates))),
+    section(
+      "History",
+      table(["When", "Change", "What", "By"], historyRows(history, templates), {
+        empty: "No changes yet: lineage writes this entry; the changes of its tags show here.",
+      }),
+    ),
   );
+}
+
+/** The catalog entry of a lineage dataset or job (`?linkedResource=dataset:NS:NAME`): a registered
+ * entry that links it, else lineage's own; the page opens in its place. */
+export async function catalogLookupPage({ query, outlet, signal }) {
+  const resource = query.get("linkedResource") || "";
+  document.title = "Catalog entry · threadline";
+  try {
+    const entry = await catalog.lookup(resource, { signal });
+    navigate(entryUrl(entry.name), { replace: true });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    replace(outlet, pageHeader({ title: "Catalog entry", subtitle: resource }), errorBox(error));
+  }
 }
 
 /** The tag templates, with their typed fields. */

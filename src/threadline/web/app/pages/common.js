@@ -74,6 +74,16 @@ export function errorBox(error) {
   return notice("error", h("strong", null, error.message), advice ? h("div", null, advice) : null);
 }
 
+/** A button to the catalog entry of a lineage dataset or job (node id `dataset:NS:NAME`): lineage's own
+ * entry, or one a person registered for it; where its tags are read and written. */
+export function catalogButton(nodeId) {
+  return h(
+    "a",
+    { href: `/catalog/lookup?linkedResource=${encodeURIComponent(nodeId)}`, "data-link": "", class: "button ghost" },
+    "Catalog entry",
+  );
+}
+
 /** A page header: kind badge, title, subtitle, and actions on the right. */
 export function pageHeader({ kind, title, subtitle, actions = [], extra = null }) {
   return h(

@@ -22,7 +22,7 @@ import { lineChart } from "../chart.js";
 import { facetList } from "../facets.js";
 import { datasetId, jobUrl, lineageUrl, runUrl } from "../nodes.js";
 import { kindOf, producerOfJobType } from "../producers.js";
-import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
+import { catalogButton, errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 import { qualityHistorySection } from "./pipeline.js";
 
 export async function datasetPage({ params, query, outlet, signal }) {
@@ -68,6 +68,7 @@ export async function datasetPage({ params, query, outlet, signal }) {
         },
         "Column lineage",
       ),
+      catalogButton(ownId),
     ],
   });
 

@@ -6,7 +6,7 @@ import { lineChart } from "../chart.js";
 import { facetList } from "../facets.js";
 import { datasetUrl, jobId, jobUrl, lineageUrl } from "../nodes.js";
 import { jobTypeLabel, producerOf } from "../producers.js";
-import { errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
+import { catalogButton, errorBox, pageHeader, producerSwatch, runsTable } from "./common.js";
 
 /** A link to source code when it is a web URL; else the text. */
 export function sourceLink(location) {
@@ -79,6 +79,7 @@ export async function jobPage({ params, outlet, signal }) {
       ),
       actions: [
         h("a", { href: lineageUrl(jobId(job.namespace, job.name)), "data-link": "", class: "button" }, "Lineage"),
+        catalogButton(jobId(job.namespace, job.name)),
       ],
     }),
     h(
