@@ -56,5 +56,12 @@ def test_a_column_tag_set_over_http_propagates_on_the_server(
         if not lineage_first:
             post_lineage()
         # read-your-writes: the search right after the writes sees what they propagate
-        found = _found(client, "tag:pii.kind=EMAIL")
+        found = _found(client, "parent:lake tag:pii.kind=EMAIL")
+        # the datasets' own entries (lineage's, in @db) hold the propagated values too
+        own = _found(client, "parent:@db tag:pii.kind=EMAIL")
     assert found == {"raw": None, "stage": ["pii.kind@email"], "mart": ["pii.kind@contact"]}
+    assert own == {
+        "stage.users": ["pii.kind@email"],
+        "mart.users": ["pii.kind@contact"],
+        "person.users": ["pii.kind@email"],
+    }

@@ -149,8 +149,8 @@ def lookup(connection: Connection, linked_resource: str) -> dict[str, Any]:
     entry in the system group ``@NAMESPACE``. A 404 when neither the catalog nor lineage knows it."""
     found = reads.entries_linked_to(connection, linked_resource)
     node = linked_node(linked_resource)
-    if node is not None and not found:  # the same node written another way (a namespace spelling)
-        found = reads.entries_linked_to(connection, str(node))
+    if node is not None and str(node) != linked_resource:  # the node written another way
+        found += reads.entries_linked_to(connection, str(node))
     registered = [record for record in found if not implicit.is_implicit(record.name)]
     if registered:
         return decorate(connection, min(registered, key=lambda record: record.name))

@@ -192,6 +192,17 @@ export function nodePanel(id, page) {
     "div",
     { class: "actions" },
     h("a", { href: pageUrl(id), "data-link": "", class: "button small" }, "Open page"),
+    /^(dataset|job):/.test(id)
+      ? h(
+          "a",
+          {
+            href: `/catalog/lookup?linkedResource=${encodeURIComponent(id)}`,
+            "data-link": "",
+            class: "button small ghost",
+          },
+          "Catalog entry",
+        )
+      : null,
     id !== page.centerId ? h("a", { href: here, "data-link": "", class: "button small ghost" }, "Center here") : null,
     button("expand-up", () => page.toggleExpand(id, "up"), expanded("up") ? "Collapse upstream" : "Expand upstream"),
     button(
