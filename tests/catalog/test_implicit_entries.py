@@ -17,6 +17,7 @@ from threadline.catalog.local import change, plan
 from threadline.catalog.node_tags import LineageNode, node_tags
 from threadline.catalog.query import parse
 from threadline.catalog.search import load_docs, load_template_kinds, matches, search
+from threadline.catalog.suggest import suggest
 from threadline.errors import BadRequest, NotFound
 from threadline.projection.projector import reindex
 from threadline.store.sql import SqlStore
@@ -118,6 +119,11 @@ def test_every_dataset_and_job_is_an_entry_of_its_namespace(store: SqlStore) -> 
     assert _found(store, "column:city") == [USERS]
     assert _found(store, "type=JOB system=postgres") == [USERS_JOB]
     assert _found(store, "orders") == [files]
+    # type-ahead offers them by their dataset's name, whose words search finds
+    with store.read() as connection:
+        offered = [s for s in suggest(connection, "name:landing")["suggestions"] if s["kind"] == "entry"]
+    assert [(s["entry"], s["query"]) for s in offered] == [(files, 'name:"/landing/orders 2026.csv" ')]
+    assert _found(store, offered[0]["query"]) == [files]
 
 
 def test_they_take_tags_are_read_only_and_are_the_same_in_any_order(store: SqlStore) -> None:

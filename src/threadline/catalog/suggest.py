@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from threadline.catalog import reads
+from threadline.catalog.implicit import is_implicit
 from threadline.catalog.model import ENTRY_TYPES
 from threadline.catalog.query import QueryError
 from threadline.catalog.search import search
@@ -115,7 +116,10 @@ def _entries(connection: Connection, prefix: str, limit: int) -> list[dict[str, 
     return [
         {
             "kind": "entry",
-            "text": r["relativeResourceName"].rsplit("/", 1)[-1],
+            # lineage's own entries by their dataset's name: their ids are not words search knows
+            "text": _quoted(r.get("displayName") or "")
+            if is_implicit(r["relativeResourceName"])
+            else r["relativeResourceName"].rsplit("/", 1)[-1],
             "label": r.get("displayName") or r["relativeResourceName"].rsplit("/", 1)[-1],
             "detail": r["relativeResourceName"],
             "entry": r["relativeResourceName"],
