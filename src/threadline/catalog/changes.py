@@ -106,8 +106,8 @@ class Planner:
         """The body ``name`` has now, with the changes planned so far; ``None`` if it does not exist."""
         if (kind, name) in self._pending:
             return self._pending[kind, name]
-        if self._loaded is not None and not implicit.is_implicit(name):
-            return self._loaded.get((kind, name))
+        if self._loaded is not None and (kind == TAG or not implicit.is_implicit(name)):
+            return self._loaded.get((kind, name))  # lineage's own entries are read when asked
         if (kind, name) in self._fetched:
             return self._fetched[kind, name]
         if kind == TAG and name.rsplit("/", 2)[0] in self._tags_of:
