@@ -351,11 +351,13 @@ def export(connection: Any) -> dict[str, Any]:
                 item["tags"] = tags
             entries.append(item)
         groups.append({"id": group_id, **record.body, **({"entries": entries} if entries else {})})
-    lineage = []  # the tags on lineage's own entries, by the node each entry stands for
-    for name in sorted(n for n in tags_by_entry if implicit.is_implicit(n)):
-        found = reads.get(connection, ENTRY, name)
-        if found is not None and found.body.get("linkedResource"):
-            lineage.append({"linkedResource": found.body["linkedResource"], "tags": tags_by_entry[name]})
+    # the tags on lineage's own entries, by the node each entry stands for
+    tagged = sorted(n for n in tags_by_entry if implicit.is_implicit(n))
+    lineage = [
+        {"linkedResource": found.body["linkedResource"], "tags": tags_by_entry[found.name]}
+        for found in sorted(reads.get_many(connection, ENTRY, tagged), key=lambda record: record.name)
+        if found.body.get("linkedResource")
+    ]
     doc: dict[str, Any] = {"tagTemplates": templates, "entryGroups": groups}
     if lineage:
         doc["lineage"] = lineage

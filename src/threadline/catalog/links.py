@@ -166,7 +166,9 @@ def lookup(connection: Connection, linked_resource: str) -> dict[str, Any]:
         msg = f"{linked_resource} has no entry yet: its entry is written when lineage folds it"
         raise NotFound(msg)
     doc = decorate(connection, record)
-    if node.is_dataset:
-        dataset = get_dataset(connection, node.namespace or "", node.name or "")
-        doc["threadline"]["coveringEntries"] = covering_entries(connection, dataset.namespace, dataset.name)
+    own = linked_node(record.body.get("linkedResource"))  # the dataset as lineage spells it
+    if own is not None and own.is_dataset:
+        doc["threadline"]["coveringEntries"] = covering_entries(
+            connection, own.namespace or "", own.name or ""
+        )
     return doc

@@ -82,6 +82,24 @@ def typed_value(value: Any) -> tuple[str, float | None, str | None] | None:
     return None
 
 
+def entry_search_columns(body: dict[str, Any], entry_id: str | None) -> dict[str, Any]:
+    """The search columns of an entry's row, derived from its body (and its id, whose words its name
+    holds; ``None`` for an id that is no words, lineage's own ``~hash`` ids)."""
+    kind = body.get("type") or body.get("userSpecifiedType") or ""
+    system = body.get("integratedSystem") or body.get("userSpecifiedSystem") or ""
+    raw_schema = body.get("schema")
+    schema: dict[str, Any] = raw_schema if isinstance(raw_schema, dict) else {}
+    return {
+        "entry_type": str(kind).lower(),
+        "entry_system": str(system).lower(),
+        "t_name": token_text(entry_id, body.get("displayName")),
+        "t_description": token_text(body.get("description")),
+        "t_columns": token_text(*column_paths(schema.get("columns"))),
+        "labels": labels_text(body.get("labels")),
+        "linked_resource": body.get("linkedResource"),
+    }
+
+
 def fold_change(delta: Delta, change: CatalogChange, time: int, lww: str) -> None:
     """Add the rows of one catalog change to ``delta``."""
     body = change.body if change.action != DELETE and change.body is not None else {}
@@ -121,20 +139,7 @@ def fold_change(delta: Delta, change: CatalogChange, time: int, lww: str) -> Non
         "tag_column": None,
     }
     if change.kind == ENTRY and body:
-        entry_id = change.name.rsplit("/", 1)[-1]
-        kind = body.get("type") or body.get("userSpecifiedType") or ""
-        system = body.get("integratedSystem") or body.get("userSpecifiedSystem") or ""
-        raw_schema = body.get("schema")
-        schema: dict[str, Any] = raw_schema if isinstance(raw_schema, dict) else {}
-        row.update(
-            entry_type=str(kind).lower(),
-            entry_system=str(system).lower(),
-            t_name=token_text(entry_id, body.get("displayName")),
-            t_description=token_text(body.get("description")),
-            t_columns=token_text(*column_paths(schema.get("columns"))),
-            labels=labels_text(body.get("labels")),
-            linked_resource=body.get("linkedResource"),
-        )
+        row.update(entry_search_columns(body, change.name.rsplit("/", 1)[-1]))
     elif change.kind == TAG and body:
         template = str(body.get("template", "")).rsplit("/", 1)[-1]
         row.update(template=template, tag_column=body.get("column") or "")

@@ -4,13 +4,14 @@ them and people tag them without registering anything.
 
 They are derived, not merged: after a fold's rows are written, :func:`refresh` reads the datasets,
 jobs and namespaces the fold touched as they are now (merged) and writes their entries' rows in
-``catalog_objects``, with the search columns the catalog's own fold derives (:func:`row_of` shares
-them). So an entry is the same whatever order the events came in, and reindex rebuilds it; its times
-are its dataset's or job's (created, last changed). An entry is written again only when its body or
-its times changed, and only its times when only they did (on SQLite the full-text index is left
-alone then). A dataset's entry is a TABLE (a DATA_STREAM for a stream or topic), with its description
-(``documentation`` facet) and its schema's columns, nested ones as ``subcolumns``; a job's is a JOB.
-Its system is the namespace's scheme (``postgres``, ``s3``, ``kafka``), else ``openlineage``.
+``catalog_objects``, with the search columns the catalog's own fold derives
+(``entry_search_columns``). So an entry is the same whatever order the events came in, and reindex
+rebuilds it; its times are its dataset's or job's (created, last changed). An entry is written again
+only when its body or its times changed, and only its times when only they did (on SQLite the
+full-text index is left alone then). A dataset's entry is a TABLE (a DATA_STREAM for a stream or
+topic), with its description (``documentation`` facet) and its schema's columns, nested ones as
+``subcolumns``; a job's is a JOB. Its system is the namespace's scheme (``postgres``, ``s3``,
+``kafka``), else ``openlineage``.
 
 An entry that lineage forgets stays (lineage forgets nothing): tags on it are kept like any other.
 """
@@ -28,7 +29,7 @@ from threadline.catalog.reads import LINEAGE_SOURCE
 from threadline.graph.nodes import NodeId
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.catalog_changes import ENTRY, GROUP
-from threadline.projection.catalog import column_paths, token_text
+from threadline.projection.catalog import entry_search_columns
 from threadline.projection.entry_templates import refresh_tag_templates
 from threadline.projection.readers.common import CATALOG_NAMESPACE, load_facet
 from threadline.projection.readers.datasets import load_fields
@@ -40,8 +41,6 @@ _objects = schema.catalog_objects
 #: The stamp of an implicit resource: below every change's, which no change of it can carry anyway
 #: (the planner refuses writes to a system group).
 STAMP = "0"
-#: The source of an implicit resource's row (a registered one has none).
-SOURCE = LINEAGE_SOURCE
 _COLUMNS = tuple(column.name for column in _objects.c)
 #: What an entry written again takes from its new row: everything but the key and the tag columns
 #: (``tag_templates``, ``tag_mask``: derived from its tags, which did not change).
@@ -116,22 +115,13 @@ def row_of(kind: str, name: str, body: dict[str, Any], created_at: int, changed_
         parent=name.rsplit("/", 2)[0] if kind == ENTRY else None,
         deleted=False,
         body=canonical_json(body).decode(),
-        source=SOURCE,
+        source=LINEAGE_SOURCE,
         changed_at=changed_at,
         created_at=created_at,
         stamp=STAMP,
     )
     if kind == ENTRY:
-        kind_name = body.get("type") or ""
-        row.update(
-            entry_type=str(kind_name).lower(),
-            entry_system=str(body.get("userSpecifiedSystem") or "").lower(),
-            t_name=token_text(body.get("displayName")),
-            t_description=token_text(body.get("description")),
-            t_columns=token_text(*column_paths((body.get("schema") or {}).get("columns"))),
-            labels="",
-            linked_resource=body.get("linkedResource"),
-        )
+        row.update(entry_search_columns(body, None))
     return row
 
 
@@ -217,7 +207,8 @@ def _group_rows(connection: Connection, names: Iterable[str]) -> list[dict[str, 
 def refresh(connection: Connection, what: Touched) -> list[str]:
     """Write the implicit entries and groups of what a fold touched (in its transaction); return the
     names of the entries written for the first time that already have tags (a tag written before its
-    dataset was known: another site's), whose derived tag columns the caller brings up to date."""
+    dataset was known: another site's), whose template lists it writes too, and whose propagated values
+    the caller computes again."""
     if not what:
         return []
     rows = _dataset_rows(connection, what.datasets) + _job_rows(connection, what.jobs)
@@ -251,6 +242,8 @@ def refresh(connection: Connection, what: Touched) -> list[str]:
             .where(_objects.c.kind == "tag", _objects.c.deleted.is_(False), _objects.c.parent.in_(part))
             .distinct()
         )
+    if tagged:
+        refresh_tag_templates(connection, tagged)
     return tagged
 
 
@@ -275,8 +268,6 @@ def backfill(connection: Connection, *, batch: int = 5_000) -> None:
         ids = list(connection.scalars(select(table.c.id).order_by(table.c.id)))
         for start in range(0, len(ids), batch):
             part = set(ids[start : start + batch])
-            tagged = refresh(connection, Touched(**{kind: part}))
-            if tagged:  # tags that came first (from a site that had these entries already)
-                refresh_tag_templates(connection, tagged)
+            refresh(connection, Touched(**{kind: part}))
     namespaces = set(connection.scalars(select(schema.namespaces.c.name))) - {CATALOG_NAMESPACE}
     refresh(connection, Touched(namespaces=namespaces))

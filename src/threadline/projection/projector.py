@@ -63,9 +63,7 @@ def apply_packed(connection: Connection, packed: Packed) -> int:
             columns = COLUMNS[spec.name]
             insert_rows(connection, spec.table, columns, list(rows.values()), conflict_clause(spec.name))
             written += len(rows)
-    tagged = refresh_implicit(connection, touched(packed.rows))
-    if tagged:
-        refresh_tag_templates(connection, tagged)
+    tagged = refresh_implicit(connection, touched(packed.rows))  # lineage's own entries (``@NAMESPACE``)
     if tagged or any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
         refresh_propagation(connection, _with_entries(_unpacked(packed, PROPAGATION_INPUTS), tagged))
     return written
@@ -109,8 +107,6 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
     tagged = refresh_implicit(connection, touched(delta.rows))  # lineage's own entries (``@NAMESPACE``)
-    if tagged:
-        refresh_tag_templates(connection, tagged)
     if delta.rows.get("catalog_objects"):
         if templates_written and template_slots(connection) != before:
             rebuild_tag_masks(connection)  # every entry's, the touched ones among them

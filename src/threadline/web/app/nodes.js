@@ -168,6 +168,15 @@ export function lineageUrl(nodeId, options = {}) {
 }
 
 /**
+ * The catalog entry of a dataset or job node id: one registered for it, else lineage's own.
+ * @param {string} nodeId
+ * @returns {string}
+ */
+export function catalogEntryUrl(nodeId) {
+  return `/catalog/lookup${query({ linkedResource: nodeId })}`;
+}
+
+/**
  * The detail page of a node id (dataset, job, field: its dataset, run), or null for what is not one.
  * @param {unknown} nodeId
  * @returns {string | null}

@@ -13,7 +13,7 @@ import {
   statePill,
   truncate,
 } from "../dom.js";
-import { jobUrl, runUrl } from "../nodes.js";
+import { catalogEntryUrl, jobUrl, runUrl } from "../nodes.js";
 import { producerOfJobType } from "../producers.js";
 
 /** A producer's coloured swatch with its short name (full name as a tooltip). */
@@ -77,11 +77,7 @@ export function errorBox(error) {
 /** A button to the catalog entry of a lineage dataset or job (node id `dataset:NS:NAME`): lineage's own
  * entry, or one a person registered for it; where its tags are read and written. */
 export function catalogButton(nodeId) {
-  return h(
-    "a",
-    { href: `/catalog/lookup?linkedResource=${encodeURIComponent(nodeId)}`, "data-link": "", class: "button ghost" },
-    "Catalog entry",
-  );
+  return h("a", { href: catalogEntryUrl(nodeId), "data-link": "", class: "button ghost" }, "Catalog entry");
 }
 
 /** A page header: kind badge, title, subtitle, and actions on the right. */

@@ -16,7 +16,7 @@ import {
   truncate,
 } from "../dom.js";
 import { nodeKind, nodeProducer } from "../lineage-model.js";
-import { datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
+import { catalogEntryUrl, datasetId, lineageUrl, pageUrl, parseNodeId, runUrl } from "../nodes.js";
 import { jobTypeLabel } from "../producers.js";
 
 // The impact endpoint speaks OpenLineage's event types; the pills show Marquez's run states.
@@ -196,7 +196,7 @@ export function nodePanel(id, page) {
       ? h(
           "a",
           {
-            href: `/catalog/lookup?linkedResource=${encodeURIComponent(id)}`,
+            href: catalogEntryUrl(id),
             "data-link": "",
             class: "button small ghost",
           },
