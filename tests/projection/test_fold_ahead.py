@@ -89,3 +89,78 @@ def test_parse_workers_fold_what_they_accept(stream) -> None:
     assert packed.events == 20
     assert packed.rows == fold_packed([parse_event(raw) for raw in stream[:20]]).rows
     assert _parse_in_worker(elements, None)[1] is None  # not asked to fold
+
+
+def _catalog_events(new_store) -> list[bytes]:
+    """A catalog's changes as events: templates, entries, tags on entries and columns, a tag removed,
+    and a template created after the tags (it sorts first: every entry's mask moves)."""
+    from threadline.catalog.changes import change_events
+    from threadline.catalog.local import commit, plan
+
+    fields = {"note": {"type": {"primitiveType": "STRING"}}}
+
+    def tag(template: str, column: str = "") -> dict[str, object]:
+        return {
+            "template": f"tagTemplates/{template}",
+            "column": column,
+            "fields": {"note": {"stringValue": "x"}},
+        }
+
+    def _entry(entry_id: str):  # type: ignore[no-untyped-def]
+        body = {"type": "TABLE", "schema": {"columns": [{"column": "id", "type": "STRING"}]}}
+        return lambda p: p.put_entry("sales", entry_id, body)
+
+    scratch = new_store()  # planned against a store of their own, so that each step sees the last
+    steps = [
+        lambda p: p.put_template("middle", {"fields": fields}),
+        lambda p: p.put_template("last", {"fields": fields}),
+        lambda p: p.put_group("sales", {"displayName": "Sales"}),
+        *[_entry(f"orders_{i}") for i in range(4)],
+        lambda p: p.put_tag("sales", "orders_0", tag("middle")),
+        lambda p: p.put_tag("sales", "orders_1", tag("middle", "id")),
+        lambda p: p.put_tag("sales", "orders_2", tag("last")),
+        lambda p: p.delete_tag("sales", "orders_2", "last"),
+        lambda p: p.put_template("first", {"fields": fields}),
+        lambda p: p.put_tag("sales", "orders_3", tag("first")),
+    ]
+    raws: list[bytes] = []
+    for step in steps:
+        _, changes = plan(scratch, step)
+        raws.extend(change_events(changes))
+        commit(scratch, changes)
+    return raws
+
+
+def test_catalog_changes_folded_ahead_derive_what_the_log_does(store, new_store) -> None:
+    """A catalog's changes that arrive through the parse workers (a sync push, a batch) give the entries
+    the same template lists and masks (search's facets and ``NOT tag:T``) as the fold from the log."""
+    from threadline.catalog.search import search
+
+    raws = _catalog_events(new_store)
+    ahead = FoldAhead()
+    for start in range(0, len(raws), 3):
+        part = raws[start : start + 3]
+        result = store.append([parse_event(raw) for raw in part])
+        ahead.appended(result.before, result.head, len(result.inserted), _folded(part, 1))
+        _drain(ahead, store)
+    assert store.projection_lag() == 0
+    reference = new_store()
+    reference.append([parse_event(raw) for raw in raws])
+    project_all(reference)
+    assert state(store) == state(reference)
+    with store.read() as connection:
+        answer = search(connection, "orders -tag:middle")
+        entries = connection.exec_driver_sql(
+            "SELECT name, tag_templates FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+        ).all()
+    assert [(str(name), templates) for name, templates in entries] == [
+        ("entryGroups/sales/entries/orders_0", '["middle"]'),
+        ("entryGroups/sales/entries/orders_1", '["middle"]'),
+        ("entryGroups/sales/entries/orders_2", None),
+        ("entryGroups/sales/entries/orders_3", '["first"]'),
+    ]
+    assert sorted(r["relativeResourceName"].rsplit("/", 1)[-1] for r in answer["results"]) == [
+        "orders_2",
+        "orders_3",
+    ]
+    assert answer["facets"]["template"] == {"first": 1}

@@ -178,3 +178,33 @@ def test_stop_drains_and_then_refuses(store: SqlStore) -> None:
 
     asyncio.run(main())
     assert store.count_events() == 3
+
+
+def test_a_change_waiting_for_its_fold_hurries_the_projector(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write through the read API (a catalog tag, a dataset's tag) waits until its event is folded:
+    it asks for a projection step at once instead of waiting for ingest's quiet pause, which is made
+    far longer than the wait here (without the hurry the wait runs out and answers ``False``)."""
+    from types import SimpleNamespace
+
+    from threadline.projection import project_pending
+    from threadline.server import writer as writer_module
+    from threadline.server.api.changes import append_changes, wait_folded
+
+    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
+    monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
+    writer = Writer(store, lambda: project_pending(store))
+    writer.start()
+    state = SimpleNamespace(store=store, writer=writer)
+
+    async def main() -> bool:
+        await asyncio.sleep(0.3)  # the writer's first catch-up step (an empty log) is done
+        (event,) = await append_changes(state, [make_event(job="tagged")])  # type: ignore[arg-type]
+        return await wait_folded(state, event, seconds=5.0)  # type: ignore[arg-type]
+
+    try:
+        assert asyncio.run(main()) is True
+    finally:
+        writer.stop()
+    assert store.projection_lag() == 0

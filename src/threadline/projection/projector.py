@@ -56,6 +56,11 @@ def fold_events(events: list[StoredEvent]) -> Delta:
 
 def apply_packed(connection: Connection, packed: Packed) -> int:
     """Merge a packed delta into the projection tables with upserts; return the rows sent."""
+    # what is derived after the upserts reads the catalog's and column lineage's rows as dicts
+    inputs = Delta()
+    if any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
+        inputs = _unpacked(packed, PROPAGATION_INPUTS)
+    before = _places_before(connection, inputs)
     written = 0
     for spec in SPECS:
         rows = packed.rows.get(spec.name)
@@ -63,9 +68,7 @@ def apply_packed(connection: Connection, packed: Packed) -> int:
             columns = COLUMNS[spec.name]
             insert_rows(connection, spec.table, columns, list(rows.values()), conflict_clause(spec.name))
             written += len(rows)
-    tagged = refresh_implicit(connection, touched(packed.rows))  # lineage's own entries (``@NAMESPACE``)
-    if tagged or any(packed.rows.get(name) for name in PROPAGATION_INPUTS):
-        refresh_propagation(connection, _with_entries(_unpacked(packed, PROPAGATION_INPUTS), tagged))
+    _derive(connection, inputs, refresh_implicit(connection, touched(packed.rows)), before)
     return written
 
 
@@ -94,10 +97,8 @@ def _with_entries(delta: Delta, entries: list[str]) -> Delta:
 
 def apply_delta(connection: Connection, delta: Delta) -> int:
     """Merge a delta into the projection tables with upserts; return the rows sent."""
+    before = _places_before(connection, delta)
     written = 0
-    # a template created moves the others' places in the entries' tag masks (search's facet)
-    templates_written = template_rows(delta)
-    before = template_slots(connection) if templates_written else None
     for spec in SPECS:
         rows = delta.rows[spec.name]
         if not rows:
@@ -106,16 +107,31 @@ def apply_delta(connection: Connection, delta: Delta) -> int:
         values = [tuple(map(row.get, columns)) for row in rows.values()]
         insert_rows(connection, spec.table, columns, values, conflict_clause(spec.name))
         written += len(rows)
-    tagged = refresh_implicit(connection, touched(delta.rows))  # lineage's own entries (``@NAMESPACE``)
+    _derive(connection, delta, refresh_implicit(connection, touched(delta.rows)), before)
+    return written
+
+
+def _places_before(connection: Connection, delta: Delta) -> tuple[dict[str, int] | None] | None:
+    """The templates' places in the entries' tag masks before ``delta`` is merged, when it writes a
+    template (which may create one, and so move the others' places); ``None`` when it writes none."""
+    return (template_slots(connection),) if template_rows(delta) else None
+
+
+def _derive(
+    connection: Connection, delta: Delta, tagged: list[str], before: tuple[dict[str, int] | None] | None
+) -> None:
+    """What is derived from the rows just merged (whether folded here or by the parse workers):
+    the template lists and masks of the entries ``delta`` touched, every entry's when a template was
+    created (search's facets and ``NOT tag:T``), and the propagated tags (``catalog_propagated``);
+    ``tagged``: lineage's own entries written for the first time whose tags came first; ``before``:
+    :func:`_places_before`."""
     if delta.rows.get("catalog_objects"):
-        if templates_written and template_slots(connection) != before:
+        if before is not None and template_slots(connection) != before[0]:
             rebuild_tag_masks(connection)  # every entry's, the touched ones among them
         else:
-            refresh_tag_templates(connection, touched_entries(delta))  # search's facets
+            refresh_tag_templates(connection, touched_entries(delta))
     if tagged or any(delta.rows.get(name) for name in PROPAGATION_INPUTS):
-        # derived from the rows just merged (catalog_propagated)
         refresh_propagation(connection, _with_entries(delta, tagged))
-    return written
 
 
 def _step_from_log(store: SqlStore, connection: Connection, limit: int) -> tuple[int, int]:

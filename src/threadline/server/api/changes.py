@@ -7,7 +7,8 @@ Such changes merge in any order and need no lock, across threads, servers sharin
 
 :func:`append_change` returns once the writer thread has committed the event: the change is durable,
 and only then is it answered with a 2xx (a failed append is an error answer). The answer then waits,
-at most :data:`WAIT_SECONDS`, for the projector to fold the event (:func:`wait_folded`), so that it and
+at most :data:`WAIT_SECONDS`, for the projector to fold the event (:func:`wait_folded`, which asks it to
+fold at once rather than after ingest's quiet pause), so that it and
 the next read show the change; when the projector is further behind, the endpoint lays the change over
 what is folded.
 """
@@ -57,8 +58,11 @@ async def append_folded(state: ServerState, raws: Iterable[bytes]) -> bool:
 
 
 async def wait_folded(state: ServerState, event: ParsedEvent, seconds: float = WAIT_SECONDS) -> bool:
-    """Wait until the projector has folded ``event``; whether it did within ``seconds``."""
+    """Wait until the projector has folded ``event``, asking it for a step at once; whether it did
+    within ``seconds``."""
     deadline = time.monotonic() + seconds
+    # fold at once rather than after ingest's quiet pause (Writer.QUIET_SECONDS): someone waits
+    state.writer.hurry()
     while True:
         if await run_in_threadpool(_folded, state, event.id):
             return True
