@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +13,11 @@ from sqlalchemy import create_engine, text
 
 from tests.cli.conftest import Run, error_lines
 from tests.conftest import EXAMPLE_EVENTS
-from threadline.store import migrate
+from tests.projection.helpers import state
+from tests.server.helpers import make_event
+from threadline.openlineage.events import parse_event
+from threadline.projection import reindex
+from threadline.store import migrate, open_store
 
 
 def test_reindex(run: Run, sqlite_url: str) -> None:
@@ -96,3 +104,66 @@ def test_every_backend(run: Run, store_url: str) -> None:
     assert "up to date" in run("db", "status", "--store", store_url).stdout
     assert run("token", "create", "--name", "k", "--scope", "read", "--store", store_url).exit_code == 0
     assert "k" in run("token", "list", "--store", store_url).stdout
+
+
+def _children(pid: int) -> list[str]:
+    found = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return found.stdout.split()
+
+
+def _running(pid: str) -> bool:
+    """Whether process ``pid`` still runs (an exited one whose parent is gone may linger as a zombie
+    where nothing reaps orphans, as in some containers)."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "State:\tZ" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_reindex_with_workers_and_ctrl_c(sqlite_url: str) -> None:
+    """``--workers 2`` folds the log with two worker processes, to the same state as folding in one
+    process; Ctrl+C stops it in a moment, workers and all, without a traceback, and a reindex after
+    finishes the job."""
+    store = open_store(sqlite_url)
+    store.append(
+        [
+            parse_event(make_event(job=f"j{i % 500}", inputs=[{"namespace": "db", "name": f"t{i % 300}"}]))
+            for i in range(20_000)
+        ]
+    )
+    reindex(store, workers=0)
+    serial = state(store)
+    command = [sys.executable, "-m", "threadline", "reindex", "--store", sqlite_url, "--workers", "2"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("reindexed 20000 events in ")
+    assert state(store) == serial
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (as a terminal)
+    )
+    deadline = time.monotonic() + 60
+    while len(_children(process.pid)) < 2 and time.monotonic() < deadline:  # the workers are folding
+        time.sleep(0.02)
+    workers = _children(process.pid)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert len(workers) >= 2
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker ends once its pipe closes
+    while [pid for pid in workers if _running(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _running(pid)]  # none left behind
+    assert store.projection_lag() > 0  # stopped on the way
+    again = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert store.projection_lag() == 0
+    assert state(store) == serial
+    store.close()

@@ -191,12 +191,13 @@ def test_a_change_waiting_for_its_fold_hurries_the_projector(
     from threadline.projection import project_pending
     from threadline.server import writer as writer_module
     from threadline.server.api.changes import append_changes, wait_folded
+    from threadline.server.freshness import ProjectionClock
 
     monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
     monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
     writer = Writer(store, lambda: project_pending(store))
     writer.start()
-    state = SimpleNamespace(store=store, writer=writer)
+    state = SimpleNamespace(store=store, writer=writer, clock=ProjectionClock(store, wait_seconds=2.0))
 
     async def main() -> bool:
         await asyncio.sleep(0.3)  # the writer's first catch-up step (an empty log) is done
@@ -208,3 +209,21 @@ def test_a_change_waiting_for_its_fold_hurries_the_projector(
     finally:
         writer.stop()
     assert store.projection_lag() == 0
+
+
+def test_next_fold_wakes_when_the_projector_folds(store: SqlStore) -> None:
+    """A waiter on the clock is woken by a fold from another thread (the writer's), not by its
+    timeout, here a minute; and it returns at its timeout when nothing is folded."""
+    from threadline.server.freshness import ProjectionClock
+
+    clock = ProjectionClock(store, wait_seconds=2.0)
+
+    async def main() -> tuple[bool, bool]:
+        timer = threading.Timer(0.1, clock.fold, args=(5,))
+        timer.start()
+        waiter = asyncio.ensure_future(clock.next_fold(60.0))
+        woken = await asyncio.wait_for(asyncio.shield(waiter), 30.0) is None
+        await clock.next_fold(0.01)  # nothing folded: back at its timeout
+        return woken, clock.folded == 5
+
+    assert asyncio.run(main()) == (True, True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from threadline.openlineage.catalog_changes import ENTRY
+from threadline.projection.catch_up import MIN_EVENTS, fold_backlog
 from threadline.projection.entry_templates import (
     rebuild_tag_masks,
     refresh_tag_templates,
@@ -146,7 +147,9 @@ def _step_from_log(store: SqlStore, connection: Connection, limit: int) -> tuple
     return len(events), mark
 
 
-def _note_folded(store: SqlStore, done: int) -> None:
+def note_folded(store: SqlStore, done: int) -> None:
+    """Tell the store ``done`` events were folded (PostgreSQL refreshes its planner's statistics now
+    and then: ``SqlStore.note_folded``); a failure there is logged, folding goes on."""
     try:
         store.note_folded(done)
     except Exception:  # statistics are an optimisation: folding goes on without them
@@ -161,7 +164,7 @@ def project_step(store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> tuple[i
             return 0, 0
         done, mark = _step_from_log(store, connection, batch_size)
     if done:
-        _note_folded(store, done)
+        note_folded(store, done)
     return done, mark
 
 
@@ -247,7 +250,7 @@ class FoldAhead:
         if applied is not None and segments and segments[0] is applied:
             self.held -= segments.popleft().events
         if done:
-            _note_folded(store, done)
+            note_folded(store, done)
         return done, mark
 
 
@@ -257,10 +260,20 @@ def project_pending(store: SqlStore, *, batch_size: int = DEFAULT_BATCH) -> int:
 
 
 def project_all(
-    store: SqlStore, *, batch_size: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None
+    store: SqlStore,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> int:
-    """Fold every queued event; return how many were folded."""
-    total = 0
+    """Fold every queued event; return how many were folded. A backlog of many steps is folded with
+    worker processes (:mod:`threadline.projection.catch_up`): by default one per core when it holds
+    ``MIN_EVENTS`` or more; ``workers`` of them for any backlog of more than one step when given (0
+    or 1: in this process only)."""
+    at_least = MIN_EVENTS if workers is None else 1
+    total = fold_backlog(
+        store, batch_size=batch_size, workers=workers, progress=progress, min_events=at_least
+    )
     while True:
         done = project_pending(store, batch_size=batch_size)
         if done == 0:
@@ -271,9 +284,14 @@ def project_all(
 
 
 def reindex(
-    store: SqlStore, *, batch_size: int = DEFAULT_BATCH, progress: Callable[[int], None] | None = None
+    store: SqlStore,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> int:
-    """Drop every projection and rebuild it from the log; return how many events were folded."""
+    """Drop every projection and rebuild it from the log; return how many events were folded
+    (``workers``: as for :func:`project_all`)."""
     with store.write() as connection:
         store.requeue_all(connection)
-    return project_all(store, batch_size=batch_size, progress=progress)
+    return project_all(store, batch_size=batch_size, progress=progress, workers=workers)

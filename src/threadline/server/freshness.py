@@ -148,6 +148,19 @@ class ProjectionClock:
         finally:
             self._waiting -= 1
 
+    async def next_fold(self, seconds: float) -> None:
+        """Wait until this server's projector folds something, at most ``seconds``."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._waiting += 1
+        try:
+            if self._wake is None:
+                self._wake = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        finally:
+            self._waiting -= 1
+
     def status(self) -> dict[str, int | float]:
         """What health shows."""
         return {

@@ -520,6 +520,44 @@ class SqlStore(Store):
         )
         return [_stored(row) for row in connection.execute(query).all()]
 
+    def logged_range(self, connection: Connection, after: int, upto: int) -> list[StoredEvent]:
+        """The events logged after sequence number ``after`` up to ``upto``, in log order."""
+        events = schema.events
+        query = (
+            select(*_EVENT_COLUMNS).where(events.c.seq > after, events.c.seq <= upto).order_by(events.c.seq)
+        )
+        return [_stored(row) for row in connection.execute(query).all()]
+
+    def backlog_steps(
+        self, connection: Connection, size: int, at_least: int = 1
+    ) -> list[tuple[int, int, int]]:
+        """The events past the projector's mark cut into steps of ``size`` in log order: each step's
+        first sequence number minus one, its last, and how many events it holds; none when there are
+        fewer than ``at_least`` (found without counting them all)."""
+        mark = self.log_mark(connection)
+        enough = (
+            select(schema.events.c.seq)
+            .where(schema.events.c.seq > mark)
+            .order_by(schema.events.c.seq)
+            .offset(max(0, at_least - 1))
+            .limit(1)
+        )
+        if connection.scalar(enough) is None:
+            return []
+        rows = connection.execute(
+            text(
+                "SELECT seq, n FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n, "
+                "count(*) OVER () AS total FROM events WHERE seq > :mark) s "
+                "WHERE n % :size = 0 OR n = total ORDER BY seq"
+            ),
+            {"mark": mark, "size": size},
+        ).all()
+        steps, after, counted = [], mark, 0
+        for seq, number in rows:
+            steps.append((after, int(seq), int(number) - counted))
+            after, counted = int(seq), int(number)
+        return steps
+
     def mark_projected(self, connection: Connection, seqs: Sequence[int]) -> None:
         """Move the projector's mark past the folded events (they are the oldest pending ones)."""
         if seqs:

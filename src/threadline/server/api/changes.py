@@ -15,7 +15,6 @@ what is folded.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterable
 
@@ -66,9 +65,11 @@ async def wait_folded(state: ServerState, event: ParsedEvent, seconds: float = W
     while True:
         if await run_in_threadpool(_folded, state, event.id):
             return True
-        if time.monotonic() > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             return False
-        await asyncio.sleep(_POLL_SECONDS)
+        # woken by this server's fold; the poll finds another server's (a shared PostgreSQL store)
+        await state.clock.next_fold(min(remaining, _POLL_SECONDS))
 
 
 def _folded(state: ServerState, event_id: str) -> bool:
