@@ -79,3 +79,32 @@ def test_it_stops_when_another_projector_moved_the_mark(store, stream, monkeypat
         assert store.log_mark(connection) == second_end
     assert project_all(store, workers=0) == store.count_events() - 14
     assert store.projection_lag() == 0
+
+
+def test_a_worker_that_dies_leaves_the_rest_to_the_serial_fold(store, new_store, stream, monkeypatch) -> None:
+    from concurrent.futures import BrokenExecutor
+
+    store.append([parse_event(raw) for raw in stream])
+    fold_step = catch_up._fold_step
+    calls = []
+
+    def dying(url: str, after: int, upto: int):  # type: ignore[no-untyped-def]
+        calls.append(after)
+        if len(calls) == 2:
+            raise BrokenExecutor("a worker was killed")
+        return fold_step(url, after, upto)
+
+    monkeypatch.setattr(catch_up, "_fold_step", dying)
+    opened: dict[str, object] = {}
+    monkeypatch.setattr(catch_up, "_stores", opened)
+    monkeypatch.setattr(catch_up, "_start_pool", lambda count: ThreadPoolExecutor(max_workers=1))
+    try:
+        assert catch_up.fold_backlog(store, batch_size=7, workers=2, min_events=1) == 7  # the first step
+    finally:
+        for other in opened.values():
+            other.close()  # type: ignore[attr-defined]
+    assert project_all(store, workers=0) == store.count_events() - 7
+    reference = new_store()
+    reference.append([parse_event(raw) for raw in stream])
+    project_all(reference, workers=0)
+    assert state(store) == state(reference)

@@ -25,6 +25,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import BrokenExecutor
 from typing import TYPE_CHECKING
 
 from threadline.projection.fold import fold_packed
@@ -121,7 +122,11 @@ def fold_backlog(
         try:
             while running:
                 (after, upto, _), future = running.popleft()
-                packed, events = future.result()
+                try:
+                    packed, events = future.result()
+                except BrokenExecutor as exc:  # a worker died (killed, out of memory)
+                    log.warning("a fold worker stopped (%s): the rest of the backlog is folded here", exc)
+                    break
                 submit()
                 with store.write() as connection:
                     if not store.try_projection_lock(connection) or store.log_mark(connection) != after:

@@ -269,11 +269,10 @@ def project_all(
     """Fold every queued event; return how many were folded. A backlog of many steps is folded with
     worker processes (:mod:`threadline.projection.catch_up`): by default one per core when it holds
     ``MIN_EVENTS`` or more; ``workers`` of them for any backlog of more than one step when given (0
-    or 1: in this process only)."""
+    or 1: in this process only). The first step is folded here: a backlog shorter than a step (the
+    SDK's, a catalog change's) costs no query more."""
     at_least = MIN_EVENTS if workers is None else 1
-    total = fold_backlog(
-        store, batch_size=batch_size, workers=workers, progress=progress, min_events=at_least
-    )
+    total, asked = 0, False
     while True:
         done = project_pending(store, batch_size=batch_size)
         if done == 0:
@@ -281,6 +280,11 @@ def project_all(
         total += done
         if progress is not None:
             progress(done)
+        if done == batch_size and not asked:  # a full step: maybe a long backlog (a small one costs no query)
+            asked = True
+            total += fold_backlog(
+                store, batch_size=batch_size, workers=workers, progress=progress, min_events=at_least
+            )
 
 
 def reindex(
