@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, select
 
 from threadline.catalog import implicit
 from threadline.catalog.reads import LINEAGE_SOURCE
@@ -35,7 +36,7 @@ from threadline.projection.readers.common import CATALOG_NAMESPACE, load_facet
 from threadline.projection.readers.datasets import load_fields
 from threadline.store import schema
 from threadline.store.bulk import insert_rows
-from threadline.store.lookups import batches
+from threadline.store.lookups import batches, fetch_in
 
 _objects = schema.catalog_objects
 #: The stamp of an implicit resource: below every change's, which no change of it can carry anyway
@@ -108,21 +109,41 @@ def _columns(fields: Sequence[Any]) -> list[dict[str, Any]]:
 
 def row_of(kind: str, name: str, body: dict[str, Any], created_at: int, changed_at: int) -> dict[str, Any]:
     """The ``catalog_objects`` row of an implicit entry or group, with its search columns."""
-    row: dict[str, Any] = dict.fromkeys(_COLUMNS)
-    row.update(
-        kind=kind,
-        name=name,
-        parent=name.rsplit("/", 2)[0] if kind == ENTRY else None,
-        deleted=False,
-        body=canonical_json(body).decode(),
-        source=LINEAGE_SOURCE,
-        changed_at=changed_at,
-        created_at=created_at,
-        stamp=STAMP,
-    )
-    if kind == ENTRY:
-        row.update(entry_search_columns(body, None))
-    return row
+    return _Candidate(kind, name, body, created_at, changed_at).row()
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """An implicit entry or group as lineage says it is now; its row is made only when it is written
+    with a new body (its search columns tokenise its names, description and columns)."""
+
+    kind: str
+    name: str
+    body: dict[str, Any]
+    created_at: int
+    changed_at: int
+    encoded: str = ""
+
+    def __post_init__(self) -> None:
+        self.encoded = canonical_json(self.body).decode()
+
+    def row(self, *, search: bool = True) -> dict[str, Any]:
+        """Its row (without the search columns when only its times are written)."""
+        row: dict[str, Any] = dict.fromkeys(_COLUMNS)
+        row.update(
+            kind=self.kind,
+            name=self.name,
+            parent=self.name.rsplit("/", 2)[0] if self.kind == ENTRY else None,
+            deleted=False,
+            body=self.encoded,
+            source=LINEAGE_SOURCE,
+            changed_at=self.changed_at,
+            created_at=self.created_at,
+            stamp=STAMP,
+        )
+        if search and self.kind == ENTRY:
+            row.update(entry_search_columns(self.body, None))
+        return row
 
 
 def _text(facet: Any, key: str) -> str:
@@ -130,21 +151,21 @@ def _text(facet: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _lineage_rows(connection: Connection, table: Table, ids: Iterable[int], *more: Column[Any]) -> list[Any]:
+#: A fold's datasets or jobs, but the hidden catalog namespace's (``{extra}``: more columns).
+_LINEAGE = (
+    "SELECT id, namespace, display_namespace, name, created_at, updated_at{extra} FROM {table} "
+    "WHERE id IN ({keys}) AND namespace <> {p}"
+)
+
+
+def _lineage_rows(connection: Connection, table: Table, ids: Iterable[int], *more: str) -> list[Any]:
     """The rows of ``ids`` in ``table`` (datasets or jobs) but the hidden catalog namespace's."""
-    found: list[Any] = []
-    columns = (table.c.id, table.c.namespace, table.c.display_namespace, table.c.name)
-    times = (table.c.created_at, table.c.updated_at)
-    for part in batches(sorted(ids)):
-        query = select(*columns, *times, *more)
-        found += connection.execute(
-            query.where(table.c.id.in_(part), table.c.namespace != CATALOG_NAMESPACE)
-        ).all()
-    return found
+    template = _LINEAGE.replace("{table}", table.name).replace("{extra}", "".join(f", {c}" for c in more))
+    return fetch_in(connection, template, sorted(ids), lambda batch: (*batch, CATALOG_NAMESPACE))
 
 
-def _dataset_rows(connection: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
-    found = _lineage_rows(connection, schema.datasets, ids, schema.datasets.c.schema_hash)
+def _dataset_rows(connection: Connection, ids: Iterable[int]) -> list[_Candidate]:
+    found = _lineage_rows(connection, schema.datasets, ids, "schema_hash")
     keys = [str(r.id) for r in found]
     docs = load_facet(connection, "dataset", keys, "documentation")
     kinds = load_facet(connection, "dataset", keys, "datasetType")
@@ -166,11 +187,11 @@ def _dataset_rows(connection: Connection, ids: Iterable[int]) -> list[dict[str, 
         if columns:
             body["schema"] = {"columns": columns}
         name = implicit.entry_name(r.namespace, r.name)
-        rows.append(row_of(ENTRY, name, body, r.created_at, r.updated_at))
+        rows.append(_Candidate(ENTRY, name, body, r.created_at, r.updated_at))
     return rows
 
 
-def _job_rows(connection: Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+def _job_rows(connection: Connection, ids: Iterable[int]) -> list[_Candidate]:
     found = _lineage_rows(connection, schema.jobs, ids)
     docs = load_facet(connection, "job", [str(r.id) for r in found], "documentation")
     rows = []
@@ -185,11 +206,11 @@ def _job_rows(connection: Connection, ids: Iterable[int]) -> list[dict[str, Any]
         if description:
             body["description"] = description
         name = implicit.entry_name(r.namespace, r.name, job=True)
-        rows.append(row_of(ENTRY, name, body, r.created_at, r.updated_at))
+        rows.append(_Candidate(ENTRY, name, body, r.created_at, r.updated_at))
     return rows
 
 
-def _group_rows(connection: Connection, names: Iterable[str]) -> list[dict[str, Any]]:
+def _group_rows(connection: Connection, names: Iterable[str]) -> list[_Candidate]:
     table = schema.namespaces
     rows = []
     for part in batches(sorted(names)):
@@ -200,8 +221,14 @@ def _group_rows(connection: Connection, names: Iterable[str]) -> list[dict[str, 
                 "description": f"The datasets and jobs of lineage namespace {shown}",
             }
             name = f"entryGroups/{implicit.group_id(r.name)}"
-            rows.append(row_of(GROUP, name, body, r.created_at, r.updated_at))
+            rows.append(_Candidate(GROUP, name, body, r.created_at, r.updated_at))
     return rows
+
+
+#: The stored rows of implicit resources: what :func:`refresh` compares lineage's with.
+_STORED = (
+    "SELECT name, body, created_at, changed_at FROM {catalog_objects} WHERE kind = {p} AND name IN ({keys})"
+)
 
 
 def refresh(connection: Connection, what: Touched) -> list[str]:
@@ -211,26 +238,22 @@ def refresh(connection: Connection, what: Touched) -> list[str]:
     the caller computes again."""
     if not what:
         return []
-    rows = _dataset_rows(connection, what.datasets) + _job_rows(connection, what.jobs)
-    rows += _group_rows(connection, what.namespaces)
+    candidates = _dataset_rows(connection, what.datasets) + _job_rows(connection, what.jobs)
+    candidates += _group_rows(connection, what.namespaces)
     stored: dict[tuple[str, str], tuple[Any, ...]] = {}
     for kind in (ENTRY, GROUP):
-        names = [row["name"] for row in rows if row["kind"] == kind]
-        for part in batches(names):
-            query = select(
-                _objects.c.name, _objects.c.body, _objects.c.created_at, _objects.c.changed_at
-            ).where(_objects.c.kind == kind, _objects.c.name.in_(part))
-            for r in connection.execute(query):
-                stored[kind, r.name] = (r.body, r.created_at, r.changed_at)
+        names = [c.name for c in candidates if c.kind == kind]
+        for name, body, created_at, changed_at in fetch_in(connection, _STORED, names, partial(_with, kind)):
+            stored[kind, name] = (body, created_at, changed_at)
     new, changed, times = [], [], []
-    for row in rows:
-        before = stored.get((row["kind"], row["name"]))
+    for candidate in candidates:
+        before = stored.get((candidate.kind, candidate.name))
         if before is None:
-            new.append(row)
-        elif before[0] != row["body"]:
-            changed.append(row)
-        elif before[1:] != (row["created_at"], row["changed_at"]):
-            times.append(row)
+            new.append(candidate.row())
+        elif before[0] != candidate.encoded:
+            changed.append(candidate.row())
+        elif before[1:] != (candidate.created_at, candidate.changed_at):
+            times.append(candidate.row(search=False))
     insert_rows(connection, _objects, _COLUMNS, [tuple(map(row.get, _COLUMNS)) for row in new])
     _update(connection, changed, _CONTENT)
     _update(connection, times, ("created_at", "changed_at"))
@@ -247,18 +270,18 @@ def refresh(connection: Connection, what: Touched) -> list[str]:
     return tagged
 
 
+def _with(first: str, batch: list[str]) -> tuple[str, ...]:
+    return (first, *batch)
+
+
 def _update(connection: Connection, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``columns`` of ``rows``, which are stored: an upsert of the whole rows that sets only those
+    (a statement for many rows, where an ``UPDATE`` is a statement per row)."""
     if not rows:
         return
-    statement = (
-        update(_objects)
-        .where(_objects.c.kind == bindparam("k_kind"), _objects.c.name == bindparam("k_name"))
-        .values({column: bindparam(f"v_{column}") for column in columns})
-    )
-    params = [
-        {"k_kind": row["kind"], "k_name": row["name"], **{f"v_{c}": row[c] for c in columns}} for row in rows
-    ]
-    connection.execute(statement, params)
+    sets = ", ".join(f'"{column}" = excluded."{column}"' for column in columns)
+    conflict = f' ON CONFLICT ("kind", "name") DO UPDATE SET {sets}'
+    insert_rows(connection, _objects, _COLUMNS, [tuple(map(row.get, _COLUMNS)) for row in rows], conflict)
 
 
 def backfill(connection: Connection, *, batch: int = 5_000) -> None:
