@@ -107,11 +107,6 @@ def _columns(fields: Sequence[Any]) -> list[dict[str, Any]]:
     return top
 
 
-def row_of(kind: str, name: str, body: dict[str, Any], created_at: int, changed_at: int) -> dict[str, Any]:
-    """The ``catalog_objects`` row of an implicit entry or group, with its search columns."""
-    return _Candidate(kind, name, body, created_at, changed_at).row()
-
-
 @dataclass(slots=True)
 class _Candidate:
     """An implicit entry or group as lineage says it is now; its row is made only when it is written
