@@ -227,3 +227,39 @@ def test_next_fold_wakes_when_the_projector_folds(store: SqlStore) -> None:
         return woken, clock.folded == 5
 
     assert asyncio.run(main()) == (True, True)
+
+
+def test_a_hurry_asked_for_while_the_writer_appends_is_not_lost(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read may ask for a projection step while the writer thread is busy appending (no one waits on
+    the condition then): the thread must see it before it waits, here for a quiet pause of a minute
+    (a CI run under load lost it so, and a change waiting for its fold timed out)."""
+    from threadline.projection import project_pending
+    from threadline.server import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
+    monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
+    writer = Writer(store, lambda: project_pending(store))
+    append = store.append
+
+    def appending_then_hurried(events):  # type: ignore[no-untyped-def]
+        result = append(events)
+        writer.hurry()  # from the writer thread itself, as if a read asked at this moment
+        return result
+
+    store.append = appending_then_hurried  # type: ignore[method-assign]
+    writer.start()
+
+    async def main() -> None:
+        await asyncio.sleep(0.3)  # the writer's first catch-up step (an empty log) is done
+        await writer.submit(_events(3))
+
+    try:
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while store.projection_lag() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        writer.stop()
+    assert store.projection_lag() == 0

@@ -226,7 +226,10 @@ class Writer:
         quiet_until = 0.0
         while True:
             with self._condition:
-                if not self._pending and not self._stopping:
+                # a hurry asked for while the thread was busy (between an append and this wait) is
+                # not a wake-up it would see: it would sleep through the quiet pause, or up to
+                # MAX_PROJECTION_DELAY while a batch is announced, with a read waiting
+                if not self._pending and not self._stopping and not self._hurry:
                     if not idle_due:
                         woke = self._condition.wait(IDLE_RETRY_SECONDS)
                         idle_due = not woke and self.idle_work is not None
