@@ -236,6 +236,11 @@ def test_federation_waits_while_its_server_is_over_its_limits(start_server, tmp_
             )
         )
         holder.start()
+        # the holder's event waits for the writer before there is anything new to pull (else, on a
+        # loaded machine, a pull may come first and wait for the writer itself, never paused)
+        deadline = time.monotonic() + 30
+        while _health(mirror.port)["backPressure"]["writerQueue"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         push(site_a, remote(central.url))  # two new events at the central server, to be pulled
         while time.monotonic() < deadline:
             if _health(mirror.port)["federation"]["pausedByBackPressure"]:
