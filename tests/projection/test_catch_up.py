@@ -3,6 +3,7 @@ serial fold, on both backends; and it gives way to the serial fold when it shoul
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.projection.helpers import state
 from threadline.openlineage.events import parse_event
 from threadline.projection import catch_up, project_all
 from threadline.projection.projector import reindex
+from threadline.store import SqlStore
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +23,19 @@ def stream(example_events: list[bytes], conformance: Path) -> list[bytes]:
     scenarios = sorted((conformance / "scenarios").glob("*/events/*.json"))
     events = list(example_events) + [path.read_bytes() for path in scenarios]
     return list(reversed(events)) + events[: len(events) // 4]
+
+
+@pytest.fixture
+def in_process_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The workers as a pool of one thread in this process: the steps are folded in order, the first
+    before any is merged (so that what a test's ``_fold_step`` does happens in a known order); the
+    stores the steps opened are closed after the test."""
+    opened: dict[str, SqlStore] = {}
+    monkeypatch.setattr(catch_up, "_stores", opened)
+    monkeypatch.setattr(catch_up, "_start_pool", lambda count: ThreadPoolExecutor(max_workers=1))
+    yield
+    for other in opened.values():
+        other.close()
 
 
 def test_workers_fold_a_backlog_as_the_serial_fold_does(store, new_store, stream) -> None:
@@ -48,6 +63,7 @@ def test_a_small_backlog_or_one_worker_is_left_to_the_serial_fold(store, stream)
     assert project_all(store, batch_size=7) == store.count_events()
 
 
+@pytest.mark.usefixtures("in_process_pool")
 def test_it_stops_when_another_projector_moved_the_mark(store, stream, monkeypatch) -> None:
     """Another server on the store folded part of the backlog meanwhile: the workers' folds are
     dropped and the serial fold goes on from the mark (nothing folded twice, nothing skipped)."""
@@ -65,15 +81,7 @@ def test_it_stops_when_another_projector_moved_the_mark(store, stream, monkeypat
         return fold_step(url, after, upto)
 
     monkeypatch.setattr(catch_up, "_fold_step", racing)
-    opened: dict[str, object] = {}  # the stores the steps opened, here in this process
-    monkeypatch.setattr(catch_up, "_stores", opened)
-    # a pool of one thread: the steps are folded in order, the first before any is merged
-    monkeypatch.setattr(catch_up, "_start_pool", lambda count: ThreadPoolExecutor(max_workers=1))
-    try:
-        assert catch_up.fold_backlog(store, batch_size=7, workers=2, min_events=1) == 0
-    finally:
-        for other in opened.values():
-            other.close()  # type: ignore[attr-defined]
+    assert catch_up.fold_backlog(store, batch_size=7, workers=2, min_events=1) == 0
     assert moved == [14]
     with store.read() as connection:
         assert store.log_mark(connection) == second_end
@@ -81,6 +89,7 @@ def test_it_stops_when_another_projector_moved_the_mark(store, stream, monkeypat
     assert store.projection_lag() == 0
 
 
+@pytest.mark.usefixtures("in_process_pool")
 def test_a_worker_that_dies_leaves_the_rest_to_the_serial_fold(store, new_store, stream, monkeypatch) -> None:
     from concurrent.futures import BrokenExecutor
 
@@ -95,14 +104,7 @@ def test_a_worker_that_dies_leaves_the_rest_to_the_serial_fold(store, new_store,
         return fold_step(url, after, upto)
 
     monkeypatch.setattr(catch_up, "_fold_step", dying)
-    opened: dict[str, object] = {}
-    monkeypatch.setattr(catch_up, "_stores", opened)
-    monkeypatch.setattr(catch_up, "_start_pool", lambda count: ThreadPoolExecutor(max_workers=1))
-    try:
-        assert catch_up.fold_backlog(store, batch_size=7, workers=2, min_events=1) == 7  # the first step
-    finally:
-        for other in opened.values():
-            other.close()  # type: ignore[attr-defined]
+    assert catch_up.fold_backlog(store, batch_size=7, workers=2, min_events=1) == 7  # the first step
     assert project_all(store, workers=0) == store.count_events() - 7
     reference = new_store()
     reference.append([parse_event(raw) for raw in stream])

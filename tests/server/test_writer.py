@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,27 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 def _events(n: int, job: str = "w") -> list[ParsedEvent]:
     return [parse_event(make_event(job=f"{job}-{i}")) for i in range(n)]
+
+
+def _run_until_folded(writer: Writer, store: SqlStore, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main``, wait (at most 10 s) until the writer's projector has folded everything, and stop
+    the writer."""
+    try:
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while store.projection_lag() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        writer.stop()
+
+
+def _long_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the writer's projector wait a minute after an append unless hurried (the quiet pause and
+    the longest delay alike): what folds within a test was asked for."""
+    from threadline.server import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
+    monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
 
 
 def test_split_result_gives_each_id_to_its_first_submission() -> None:
@@ -120,13 +142,7 @@ def test_projection_runs_when_idle_and_survives_failures(store: SqlStore) -> Non
         await writer.submit(_events(25))
         await writer.submit(_events(5, "more"))
 
-    try:
-        asyncio.run(main())
-        deadline = time.monotonic() + 10
-        while store.projection_lag() and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        writer.stop()
+    _run_until_folded(writer, store, main)
     assert store.projection_lag() == 0
     assert store.count_events() == 30
 
@@ -189,12 +205,10 @@ def test_a_change_waiting_for_its_fold_hurries_the_projector(
     from types import SimpleNamespace
 
     from threadline.projection import project_pending
-    from threadline.server import writer as writer_module
     from threadline.server.api.changes import append_changes, wait_folded
     from threadline.server.freshness import ProjectionClock
 
-    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
-    monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
+    _long_pauses(monkeypatch)
     writer = Writer(store, lambda: project_pending(store))
     writer.start()
     state = SimpleNamespace(store=store, writer=writer, clock=ProjectionClock(store, wait_seconds=2.0))
@@ -218,15 +232,15 @@ def test_next_fold_wakes_when_the_projector_folds(store: SqlStore) -> None:
 
     clock = ProjectionClock(store, wait_seconds=2.0)
 
-    async def main() -> tuple[bool, bool]:
+    async def main() -> tuple[bool, bool, bool]:
         timer = threading.Timer(0.1, clock.fold, args=(5,))
         timer.start()
         waiter = asyncio.ensure_future(clock.next_fold(60.0))
-        woken = await asyncio.wait_for(asyncio.shield(waiter), 30.0) is None
-        await clock.next_fold(0.01)  # nothing folded: back at its timeout
-        return woken, clock.folded == 5
+        woken = await asyncio.wait_for(asyncio.shield(waiter), 30.0)
+        timed_out = not await clock.next_fold(0.01)  # nothing folded: back at its timeout
+        return woken, timed_out, clock.folded == 5
 
-    assert asyncio.run(main()) == (True, True)
+    assert asyncio.run(main()) == (True, True, True)
 
 
 def test_a_hurry_asked_for_while_the_writer_appends_is_not_lost(
@@ -236,10 +250,8 @@ def test_a_hurry_asked_for_while_the_writer_appends_is_not_lost(
     the condition then): the thread must see it before it waits, here for a quiet pause of a minute
     (a CI run under load lost it so, and a change waiting for its fold timed out)."""
     from threadline.projection import project_pending
-    from threadline.server import writer as writer_module
 
-    monkeypatch.setattr(writer_module, "QUIET_SECONDS", 60.0)
-    monkeypatch.setattr(writer_module, "MAX_PROJECTION_DELAY", 60.0)
+    _long_pauses(monkeypatch)
     writer = Writer(store, lambda: project_pending(store))
     append = store.append
 
@@ -255,11 +267,5 @@ def test_a_hurry_asked_for_while_the_writer_appends_is_not_lost(
         await asyncio.sleep(0.3)  # the writer's first catch-up step (an empty log) is done
         await writer.submit(_events(3))
 
-    try:
-        asyncio.run(main())
-        deadline = time.monotonic() + 10
-        while store.projection_lag() and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        writer.stop()
+    _run_until_folded(writer, store, main)
     assert store.projection_lag() == 0

@@ -126,7 +126,7 @@ class ProjectionClock:
         loop = asyncio.get_running_loop()
         self._loop = loop
         deadline = loop.time() + self.wait_seconds
-        self._waiting += 1
+        self._waiting += 1  # from here on, a fold wakes this read (no fold is missed between waits)
         try:
             self.hurry()
             while self.folded < target:
@@ -134,30 +134,27 @@ class ProjectionClock:
                 if remaining <= 0:
                     self.stale_reads += 1
                     return target - self.folded
-                if self._wake is None:
-                    self._wake = asyncio.Event()
-                wake = self._wake
                 timeout = min(remaining, POLL_SECONDS) if self.shared else remaining
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout)
-                except TimeoutError:
-                    if self.shared:  # another server may be the one folding: look at the mark
-                        self.fold((await run_in_threadpool(self.store.freshness))[1])
-                        self.hurry()  # and fold here if that server is gone
+                if not await self.next_fold(timeout) and self.shared:
+                    # another server may be the one folding: look at the mark
+                    self.fold((await run_in_threadpool(self.store.freshness))[1])
+                    self.hurry()  # and fold here if that server is gone
             return 0
         finally:
             self._waiting -= 1
 
-    async def next_fold(self, seconds: float) -> None:
-        """Wait until this server's projector folds something, at most ``seconds``."""
-        loop = asyncio.get_running_loop()
-        self._loop = loop
+    async def next_fold(self, seconds: float) -> bool:
+        """Wait until this server's projector folds something, at most ``seconds``; whether it did."""
+        self._loop = asyncio.get_running_loop()
         self._waiting += 1
         try:
             if self._wake is None:
                 self._wake = asyncio.Event()
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), seconds)
+            except TimeoutError:
+                return False
+            return True
         finally:
             self._waiting -= 1
 
