@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -83,3 +84,34 @@ def test_a_file_that_cannot_be_opened_stops_the_thread_with_a_warning(
     assert "background checkpoints of" in caplog.text
     assert "stopped" in caplog.text
     checkpointer.stop()  # stopping a thread that ended is harmless
+
+
+def test_no_round_opens_a_connection_while_paused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A paused thread opens nothing (here, a file it cannot open would stop it with a warning), and
+    goes on once resumed."""
+    paused = threading.Event()
+    paused.set()
+    missing = str(tmp_path / "no-such-folder" / "store.db")
+    with caplog.at_level(logging.WARNING, logger="threadline.store.checkpoint"):
+        checkpointer = Checkpointer(missing, interval=0.01, paused=paused.is_set).start()
+        time.sleep(0.3)  # some thirty rounds' time
+        assert checkpointer._thread.is_alive()
+        assert "background checkpoints of" not in caplog.text
+        paused.clear()
+        checkpointer._thread.join(10)
+    assert not checkpointer._thread.is_alive()
+    assert "stopped" in caplog.text
+
+
+def test_the_server_store_pauses_its_thread_while_writes_are_refused(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}", background_checkpoint=True)
+    try:
+        assert store.checkpointer is not None
+        assert not store.checkpointer.paused()
+        store.write_problem = "the SQLite file cannot be written"
+        assert store.checkpointer.paused()
+        with store.write():
+            pass  # a write that succeeds clears the problem
+        assert not store.checkpointer.paused()
+    finally:
+        store.close()

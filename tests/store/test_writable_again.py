@@ -54,16 +54,54 @@ SCENARIO = textwrap.dedent(
 )
 
 
-def test_writes_work_again_while_other_connections_come_and_go(tmp_path: Path) -> None:
+#: Why the checkpoint thread pauses while writes are refused (``store/checkpoint.py``): a connection
+#: that is not the engine's, opened while the engine's old one is open and still open when the
+#: engine opens its next, hands the read-only mapping on to it; that one counts as fresh (no older
+#: connection of the engine is open) and is refused.
+OUTSIDER = textwrap.dedent(
+    """
+    import sqlite3, sys
+    from pathlib import Path
+    from sqlalchemy import text
+    from threadline.errors import StoreReadOnly
+    from threadline.store import open_store
+
+    path = Path(sys.argv[1])
+    store = open_store(f"sqlite:///{path}", create=False)
+    assert store.check_writable() is not None, "the files are read-only: writes are refused"
+    held = store.engine.connect()
+    held.execute(text("SELECT count(*) FROM events"))
+    for file in path.parent.glob(path.name + "*"):
+        file.chmod(0o644)
+    outsider = sqlite3.connect(f"file:{path}?mode=rw", uri=True)  # as the checkpoint thread's was
+    outsider.execute("SELECT count(*) FROM events").fetchall()
+    held.close()
+    try:
+        with store.write() as connection:
+            connection.execute(text("DELETE FROM log_marks WHERE name = 'nothing'"))
+        print("written")
+    except StoreReadOnly:
+        print("refused")
+    outsider.close()
+    store.close()
+    """
+)
+
+
+def _as_a_user_held_to_file_modes() -> list[str]:
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: a read-only file cannot be made read-only to root")
-    prefix = (
+    return (
         ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
         if os.geteuid() == 0
         else []
     )
+
+
+def _run_on_read_only_files(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess[str]:
     from threadline.store import open_store
 
+    prefix = _as_a_user_held_to_file_modes()
     path = tmp_path / "threadline.db"
     open_store(f"sqlite:///{path}").close()
     # another process keeps the store open, so its -wal and -shm stay, and they are read-only too
@@ -72,8 +110,8 @@ def test_writes_work_again_while_other_connections_come_and_go(tmp_path: Path) -
     try:
         for file in tmp_path.glob("threadline.db*"):
             file.chmod(0o444)
-        done = subprocess.run(
-            [*prefix, sys.executable, "-c", SCENARIO, str(path)],
+        return subprocess.run(
+            [*prefix, sys.executable, "-c", scenario, str(path)],
             capture_output=True,
             text=True,
             timeout=120,
@@ -81,5 +119,15 @@ def test_writes_work_again_while_other_connections_come_and_go(tmp_path: Path) -
         )
     finally:
         keeper.close()
+
+
+def test_a_connection_outside_the_engine_keeps_the_files_read_only(tmp_path: Path) -> None:
+    done = _run_on_read_only_files(tmp_path, OUTSIDER)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "refused", done.stdout + done.stderr
+
+
+def test_writes_work_again_while_other_connections_come_and_go(tmp_path: Path) -> None:
+    done = _run_on_read_only_files(tmp_path, SCENARIO)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "written; stale connections left: 0" in done.stdout, done.stdout

@@ -22,7 +22,11 @@ to be done, beside the writer instead of inside it).
 SQLite offers no hook to Python when a commit is done (``sqlite3_wal_hook`` is not exposed), so the
 thread runs on a clock; a round with nothing to copy returns at once. Each round opens and closes
 its own connection: held open, it would keep a read-only store read-only after its files were
-fixed (``store/writable.py``).
+fixed (``store/writable.py``). For the same reason no round runs while the store refuses writes
+(``paused``): the thread's connection is not one of the engine's, so the store cannot close it with
+the others, and one opened at the moment the last of those closes would hand the read-only ``-shm``
+mapping on to the next (a full CI run saw a store made writable again refuse every write for 10 s,
+no connection of the engine open).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
@@ -47,11 +52,19 @@ WRITER_LIMIT_PAGES = 16_384
 class Checkpointer:
     """Checkpoints the WAL of the SQLite database at ``path`` every ``interval`` seconds until
     :meth:`stop`. A round that fails (a busy or read-only file) is logged and the next one tries
-    again; a file that can no longer be opened stops the thread with a warning."""
+    again; a file that can no longer be opened stops the thread with a warning. While ``paused()``
+    says so (the store refuses writes) no round runs and no connection is opened."""
 
-    def __init__(self, path: str, *, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        interval: float = INTERVAL_SECONDS,
+        paused: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.path = path
         self.interval = interval
+        self.paused = paused
         #: Rounds run, and what the last one saw: the WAL's frames and how many of them are in the
         #: database file (for tests and diagnosis).
         self.rounds = 0
@@ -75,6 +88,10 @@ class Checkpointer:
         uri = f"file:{quote(self.path)}?mode=rw"
         while True:
             stopping = self._stop.wait(self.interval)
+            if self.paused():
+                if stopping:
+                    return
+                continue
             try:
                 # a connection for the round only: one held open would keep a read-only mapping of
                 # the -shm file alive for every connection of the process, and a store made writable

@@ -213,7 +213,8 @@ class SqlStore(Store):
         if background_checkpoint:
             path = self.engine.url.database
             assert path is not None  # the engine refuses a store without a file
-            self.checkpointer = Checkpointer(path).start()
+            # no rounds while writes are refused (see checkpoint.py)
+            self.checkpointer = Checkpointer(path, paused=lambda: self.write_problem is not None).start()
 
     # ---- transactions ---------------------------------------------------------------------------
 
