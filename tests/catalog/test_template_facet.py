@@ -101,3 +101,33 @@ def test_more_templates_than_a_mask_holds(new_store: Callable[[], SqlStore]) -> 
     assert set(_masks(store).values()) == {None}
     assert _template_facet(store) == {many[0]: 1, many[-1]: 2}
     assert _template_facet(store, f"orders -tag:{many[0]}") == {many[-1]: 2}
+
+
+def test_every_place_of_a_full_mask_is_counted(new_store: Callable[[], SqlStore]) -> None:
+    """As many templates as the masks hold: every place (each bit of all eight bytes but the last
+    place's) is counted, and equals the entries holding a tag of it."""
+    store = new_store()
+    full = [f"t{index:03d}" for index in range(MAX_SLOTS)]
+
+    def catalog(planner: Planner) -> None:
+        _entries(planner, 7)
+        for template in full:
+            planner.put_template(template, {"fields": _STRING})
+        for place, template in enumerate(full):
+            for entry in range(7):
+                if (place + 1) % (entry + 2) == 0:  # orders_0: every other place, up to the last (61)
+                    planner.put_tag("sales", f"orders_{entry}", _tag(template))
+        planner.put_tag("sales", "orders_6", _tag(full[0], "id"))
+
+    change(store, catalog)
+    expected = {
+        template: count
+        for place, template in enumerate(full)
+        if (
+            count := sum(
+                1 for entry in range(7) if (place + 1) % (entry + 2) == 0 or (place, entry) == (0, 6)
+            )
+        )
+    }
+    assert max(value for value in _masks(store).values() if value is not None) >= 1 << (MAX_SLOTS - 1)
+    assert _template_facet(store) == expected
