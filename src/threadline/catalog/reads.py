@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Text, and_, any_, bindparam, func, or_, select
+from sqlalchemy.dialects import postgresql
 
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, GROUP, TAG, TEMPLATE
 from threadline.openlineage.timestamps import format_time
@@ -88,8 +89,24 @@ def get(connection: Connection, kind: str, name: str, *, as_of: int | None = Non
     return None if row is None else _record(row)
 
 
+#: The live resources of a kind among an array of names (PostgreSQL).
+_AMONG = select(*_COLUMNS).where(
+    _objects.c.kind == bindparam("kind"),
+    _objects.c.name == any_(bindparam("names", type_=postgresql.ARRAY(Text))),
+    _objects.c.deleted.is_(False),
+)
+
+
 def get_many(connection: Connection, kind: str, names: list[str]) -> Iterator[Record]:
-    """The live resources of ``kind`` among ``names`` (those that exist), a few queries in all."""
+    """The live resources of ``kind`` among ``names`` (those that exist), a few queries in all.
+
+    On PostgreSQL the names are one array parameter (``= ANY``): an ``IN`` list of 500 is rendered by
+    SQLAlchemy and parsed by psycopg for each statement, 20 of the 75 ms that reading the entries and
+    tags of a 1,000-tag ``tags:batch`` took."""
+    if connection.dialect.name == "postgresql":
+        if names:
+            yield from (_record(r) for r in connection.execute(_AMONG, {"kind": kind, "names": names}))
+        return
     for start in range(0, len(names), 500):
         rows = connection.execute(
             select(*_COLUMNS).where(
