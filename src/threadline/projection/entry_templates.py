@@ -13,9 +13,11 @@ the list again. So it is the same whatever order the changes came in, and reinde
 The same list as a bit mask, ``tag_mask``, is what the facet counts: bit ``i`` for the template in
 place ``i`` of the sorted ids of every template row (deleted ones too: a template's place moves only
 when a template is created), and bit 62 (:data:`OTHER_BIT`) for a tag of a template that has no row
-(a tag that came before its template, from another site). Summing bits costs a third of reading each
-match's JSON array (``json_each``): 3 ms against 8 ms for a word in 5,000 of 100,000 entries. With more
-than 62 templates the masks are ``NULL`` and the facet reads the arrays. When a fold creates a
+(a tag that came before its template, from another site). Counting bits costs a third of reading each
+match's JSON array (``json_each``): 3 ms against 8 ms for a word in 5,000 of 100,000 entries (PostgreSQL
+sums them in SQL; SQLite hands the masks over as one string and counts them in Python, cheaper there:
+see ``catalog.search._mask_facet_sql``). With more than 62 templates the masks are ``NULL`` and the
+facet reads the arrays. When a fold creates a
 template, every entry's list and mask are written again (:func:`rebuild_tag_masks`, once per new
 template).
 """
