@@ -197,6 +197,11 @@ EVERY_OPERATOR = [
     "tag:pii.kind=EMAIL",
     "tag:pii.kind=phone type=TABLE OR tag:notes.usage:pii",
     "NOT tag:pii",
+    "-tag:quality.score>2.5",
+    "alpha -tag:notes.usage:training",
+    "NOT tag:pii.kind=EMAIL",
+    "type=TABLE -tag:quality.ok=true",
+    "-(tag:quality.checked<2022 OR tag:notes.doc:raw)",
 ]
 
 

@@ -393,9 +393,9 @@ class _Compiler:
         return f"{column} {bound[0]} {self.param(bound[1])}"
 
     def tag(self, check: TagCheck, *, negated: bool = False) -> str:
-        """A tag term: the matching entries as a list (``o.name IN (...)``, which leads a query), or
-        under a ``NOT`` a test of each entry (its row's list of templates, or a probe of the values'
-        entry index), which spares listing the thousands of entries a template tags."""
+        """A tag term: the matching entries as a list (``o.name IN (...)``, which leads a query); under a
+        ``NOT``, ``tag:T`` alone is a test of each entry's own list of its templates, which spares
+        listing the thousands of entries a template tags."""
         template = self.param(check.template)
         fields = self.propagating.get(check.template, set())
         # a propagated value counts as a tag of the entries linking the dataset whose column holds it
@@ -435,21 +435,20 @@ class _Compiler:
         values = " AND ".join(where)
         spread_values = values.replace("v.", "p.")
         valid = "t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false"
+        # the entries holding the value, listed once from the values' index by template and field, under
+        # a NOT too: the values have no index by entry to probe for each row (one index fewer for each
+        # value a tag writes)
+        own = (
+            f"o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
+            f"WHERE {values})"
+        )
         if negated:
-            own = (
-                f"EXISTS (SELECT 1 FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
-                f"WHERE v.entry = o.name AND {values})"
-            )
-            if spread:
+            if spread:  # EXISTS: an entry without a linked resource has none (IN would be NULL)
                 own += (
                     " OR EXISTS (SELECT 1 FROM catalog_propagated p "
                     f"WHERE p.node = o.linked_resource AND {spread_values})"
                 )
             return f"({own})"
-        own = (
-            f"o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
-            f"WHERE {values})"
-        )
         if spread:
             own += f" OR o.linked_resource IN (SELECT p.node FROM catalog_propagated p WHERE {spread_values})"
         return f"({own})"

@@ -395,7 +395,7 @@ catalog_tag_values = Table(
     Column("text_value", Text),
     Index("ix_catalog_tag_values_num", "template", "field", "num_value"),
     Index("ix_catalog_tag_values_text", "template", "field", "text_value"),
-    Index("ix_catalog_tag_values_entry", "entry"),
+    # no index by entry: search lists the entries holding a value from the two above, under a NOT too
 )
 
 #: Tags propagated along column lineage (a template field marked ``propagate: downstream``): for each
