@@ -121,7 +121,7 @@ def _check_health(client: httpx.Client, words: str) -> None:
         "min, one of 22 min under load) writes stayed refused for 10 s after every file was made writable "
         "again; the second showed one live connection (one -wal and one -shm descriptor) and ten "
         "descriptors of the database whose close SQLite deferred. Never seen in isolation, nor under "
-        "three busy loops on this 2-core machine (4 of 4 passed). A restart of the server clears it."
+        "three busy loops on this 2-core machine (4 of 4 passed). A new server process maps the files afresh."
     ),
     strict=False,
 )
