@@ -7,8 +7,6 @@ The report: on a read-only SQLite file the server started, health said ``ok``, e
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,23 +19,13 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_URL
+from tests.file_modes import held_to_file_modes
 from tests.server.conftest import free_port
 from tests.server.helpers import JSON, make_event
 from threadline.errors import StoreReadOnly
 from threadline.store import open_store
 
 pytestmark = pytest.mark.slow
-
-#: Root may write any file whatever its mode; without these capabilities it is held to the modes.
-_NO_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
-
-
-def _as_a_user_held_to_file_modes() -> list[str]:
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a read-only file cannot be made read-only to root")
-    return _NO_OVERRIDE
 
 
 @dataclass
@@ -126,7 +114,7 @@ def _check_health(client: httpx.Client, words: str) -> None:
     strict=False,
 )
 def test_a_read_only_sqlite_file(serve, tmp_path: Path) -> None:
-    prefix = _as_a_user_held_to_file_modes()
+    prefix = held_to_file_modes()
     path = tmp_path / "threadline.db"
     url = f"sqlite:///{path}"
     store = open_store(url)

@@ -11,15 +11,13 @@ of the connections is exact.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from tests.file_modes import held_to_file_modes
 
 SCENARIO = textwrap.dedent(
     """
@@ -88,20 +86,10 @@ OUTSIDER = textwrap.dedent(
 )
 
 
-def _as_a_user_held_to_file_modes() -> list[str]:
-    if os.geteuid() == 0 and shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a read-only file cannot be made read-only to root")
-    return (
-        ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
-        if os.geteuid() == 0
-        else []
-    )
-
-
 def _run_on_read_only_files(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess[str]:
     from threadline.store import open_store
 
-    prefix = _as_a_user_held_to_file_modes()
+    prefix = held_to_file_modes()
     path = tmp_path / "threadline.db"
     open_store(f"sqlite:///{path}").close()
     # another process keeps the store open, so its -wal and -shm stay, and they are read-only too
