@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from pathlib import Path
 
 import pytest
 import yaml
 
-from threadline.catalog import files
+from threadline.catalog import files, yaml_reading
 from threadline.catalog.yaml_reading import load_yaml
 from threadline.errors import BadRequest
 
@@ -47,6 +49,32 @@ def test_same_errors_as_safe_load(text: str) -> None:
     except Exception as exc:
         got = type(exc)
     assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize("text", ["a: [1, {b: c}]\n", "a: [\n"])
+def test_the_collector_is_paused_while_reading_and_left_as_it_was(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    compose = yaml_reading.CatalogLoader.get_single_node
+
+    def spying(loader: yaml_reading.CatalogLoader) -> object:
+        seen.append(gc.isenabled())
+        return compose(loader)
+
+    monkeypatch.setattr(yaml_reading.CatalogLoader, "get_single_node", spying)
+    assert gc.isenabled()
+    with contextlib.suppress(yaml.YAMLError):
+        load_yaml(text)
+    assert seen == [False]  # paused while the node tree is built
+    assert gc.isenabled()  # and on again after, an error or not
+    gc.disable()
+    try:
+        with contextlib.suppress(yaml.YAMLError):
+            load_yaml(text)
+        assert not gc.isenabled()  # a caller's own pause is left to the caller
+    finally:
+        gc.enable()
 
 
 def test_json_and_yaml_files_read_alike(tmp_path: Path) -> None:

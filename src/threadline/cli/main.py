@@ -14,6 +14,7 @@ from typer.core import TyperGroup, TyperOption
 from typer.models import CommandInfo, TyperInfo
 
 from threadline import __version__
+from threadline.collector import collect_less_often
 
 #: Set to 1 to see the traceback of an unexpected error (a bug) instead of one line.
 TRACEBACK_ENV = "THREADLINE_TRACEBACK"
@@ -150,6 +151,7 @@ def _root(
 
 def main() -> None:
     """The console script's entry point: run the app; an unexpected error is one line too."""
+    collect_less_often()  # commands build large trees of values at once: see threadline.collector
     try:
         app()
     except Exception as exc:

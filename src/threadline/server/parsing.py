@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import pickle
@@ -29,6 +28,7 @@ import threading
 import time
 from typing import Any
 
+from threadline.collector import collect_less_often
 from threadline.errors import InvalidEvent
 from threadline.openlineage.events import ParsedEvent, parse_event, parse_with_document
 from threadline.openlineage.limits import EventLimits, EventTooLarge
@@ -132,14 +132,6 @@ def _from_worker(answer: tuple[Any, ...], raw: bytes) -> Parsed:
     )
 
 
-def tune_gc() -> None:
-    """Collect garbage less often: parsing makes many short-lived containers, and the default
-    thresholds run a collection every few events. Objects alive now are frozen out of every scan."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
 # ---- the worker side -------------------------------------------------------------------------------
 
 
@@ -163,7 +155,7 @@ def _exit_with_parent(parent: int) -> None:
 
 def serve(fd: int, parent: int) -> None:
     """A worker's life: read a batch from the socket ``fd``, answer it, until the server hangs up."""
-    tune_gc()
+    collect_less_often(freeze=True)  # parsing makes many containers that live a moment
     threading.Thread(target=_exit_with_parent, args=(parent,), name="watch-parent", daemon=True).start()
     sock = socket.socket(fileno=fd)
     while True:

@@ -13,12 +13,12 @@ from pathlib import Path
 import uvicorn
 
 from threadline import settings
+from threadline.collector import collect_less_often
 from threadline.errors import ConfigError
 from threadline.redact import redact_url
 from threadline.server.app import asgi_app, create_app
 from threadline.server.auth import AuthMode, resolve_auth_mode
 from threadline.server.connections import MAX_HEAD_BYTES, ConnectionLimits, fit_file_limit, guarded_protocol
-from threadline.server.parsing import tune_gc
 from threadline.settings import ServerConfig
 from threadline.store.sql import open_store
 from threadline.sync.filters import PullFilter
@@ -155,7 +155,7 @@ def run_server(config: ServerConfig, *, access_log: bool = False) -> None:
             timeout_graceful_shutdown=5,
             server_header=False,
         )
-        tune_gc()  # this process is the server's own: collect less often (see tune_gc)
+        collect_less_often(freeze=True)  # a long-lived process: see threadline.collector
         # uvicorn shuts down gracefully on Ctrl+C, then re-raises the interrupt: that is a normal end.
         with contextlib.suppress(KeyboardInterrupt):
             _Server(served, ready_line).run(sockets=[listening])
