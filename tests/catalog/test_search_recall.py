@@ -202,6 +202,11 @@ EVERY_OPERATOR = [
     "NOT tag:pii.kind=EMAIL",
     "type=TABLE -tag:quality.ok=true",
     "-(tag:quality.checked<2022 OR tag:notes.doc:raw)",
+    # a field's presence: a number's index and a text's (each holds only its own values)
+    "tag:notes.usage",
+    "tag:pii.kind",
+    "-tag:quality.score",
+    "-tag:notes.usage alpha",
 ]
 
 

@@ -424,11 +424,17 @@ class _Compiler:
                 )
             return f"({own})"
         where = [f"v.template = {template}", f"v.field = {self.param(check.field)}"]
+        # the values' indexes hold only the rows with a number (or a text): every condition names the
+        # one it reads, so that each backend's planner may use its index
+        present = ["v.num_value IS NOT NULL", "v.text_value IS NOT NULL"]
         if check.words:
+            present = ["v.text_value IS NOT NULL"]
             where.extend(f"v.text_value LIKE {self.param('% ' + w + '%')}" for w in check.words)
         elif check.text is not None:
+            present = ["v.text_value IS NOT NULL"]
             where.append(f"v.text_value = {self.param(check.text)}")
         elif check.op is not None and check.low is not None and check.high is not None:
+            present = ["v.num_value IS NOT NULL"]
             where.append(
                 self.period("v.num_value", check.op, check.low, check.high, exact=check.kind == "DOUBLE")
             )
@@ -437,11 +443,14 @@ class _Compiler:
         valid = "t.kind = 'tag' AND t.name = v.tag AND t.stamp = v.stamp AND t.deleted = false"
         # the entries holding the value, listed once from the values' index by template and field, under
         # a NOT too: the values have no index by entry to probe for each row (one index fewer for each
-        # value a tag writes)
-        own = (
-            f"o.name IN (SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
-            f"WHERE {values})"
+        # value a tag writes). A field's presence alone reads both indexes (a value has a number or a
+        # text, never both)
+        holding = " UNION ALL ".join(
+            f"SELECT v.entry FROM catalog_tag_values v JOIN catalog_objects t ON {valid} "
+            f"WHERE {values} AND {condition}"
+            for condition in present
         )
+        own = f"o.name IN ({holding})"
         if negated:
             if spread:  # EXISTS: an entry without a linked resource has none (IN would be NULL)
                 own += (

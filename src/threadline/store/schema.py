@@ -393,8 +393,24 @@ catalog_tag_values = Table(
     Column("kind", String(16), nullable=False),
     Column("num_value", Double),
     Column("text_value", Text),
-    Index("ix_catalog_tag_values_num", "template", "field", "num_value"),
-    Index("ix_catalog_tag_values_text", "template", "field", "text_value"),
+    # a value has a number or a text (never both): each index holds only the rows it can answer for,
+    # so a value is written to two indexes, its key's and one of these (search names the condition)
+    Index(
+        "ix_catalog_tag_values_num",
+        "template",
+        "field",
+        "num_value",
+        sqlite_where=text("num_value IS NOT NULL"),
+        postgresql_where=text("num_value IS NOT NULL"),
+    ),
+    Index(
+        "ix_catalog_tag_values_text",
+        "template",
+        "field",
+        "text_value",
+        sqlite_where=text("text_value IS NOT NULL"),
+        postgresql_where=text("text_value IS NOT NULL"),
+    ),
     # no index by entry: search lists the entries holding a value from the two above, under a NOT too
 )
 
