@@ -344,3 +344,67 @@ def test_lineages_own_entries_are_written_for_a_store_folded_before_them(store_u
             assert connection.exec_driver_sql(lineage).all() == kept
     finally:
         engine.dispose()
+
+
+def _fillfactor(connection: Connection) -> list[str] | None:
+    return connection.execute(
+        text("SELECT reloptions FROM pg_class WHERE oid = 'catalog_objects'::regclass")
+    ).scalar()
+
+
+@pytest.mark.postgres
+def test_catalog_objects_leave_room_for_in_place_updates_on_postgresql(pg_url: str) -> None:
+    """A new store fills catalog_objects' pages to 70 %: an entry's row, updated after each fold
+    touching its tags, is then rewritten on its own page without touching an index."""
+    store = open_store(pg_url)
+    try:
+        with store.engine.connect() as connection:
+            assert _fillfactor(connection) == ["fillfactor=70"]
+            moved, pages = _fill_and_update(connection, "catalog_objects")
+            assert len(pages) > 10
+            assert moved == set()  # every row updated on its own page
+            # the same table with full pages: about one row of each page moves (written to another
+            # page, and to every index again), each time the page has no room left
+            connection.exec_driver_sql("CREATE TABLE full_pages (LIKE catalog_objects INCLUDING ALL)")
+            moved, full = _fill_and_update(connection, "full_pages")
+            assert len(moved) >= len(full) // 2 > 5
+    finally:
+        store.close()
+
+
+def _fill_and_update(connection: Connection, table: str) -> tuple[set[str], set[int]]:
+    """Insert 200 entries' rows of ~700 bytes, then update each three times, each update its own
+    transaction (as folds do: one update of an entry per fold); the rows that moved to another page,
+    and the pages they were on. The rows are deleted after."""
+    connection.exec_driver_sql(
+        f"INSERT INTO {table} (kind, name, deleted, body, changed_at, created_at, stamp) "
+        "SELECT 'entry', 'entryGroups/g/entries/e' || i, false, repeat('x', 600), 1, 1, 's' "
+        "FROM generate_series(1, 200) i"
+    )
+    connection.commit()
+    where = f"SELECT name, (ctid::text::point)[0]::int FROM {table}"
+    before = dict(connection.exec_driver_sql(where).all())
+    for round_ in range(3):
+        for name in before:
+            connection.execute(
+                text(f"UPDATE {table} SET tag_templates = :t WHERE name = :n"),
+                {"t": f'["t{round_}"]', "n": name},
+            )
+            connection.commit()
+    after = dict(connection.exec_driver_sql(where).all())
+    connection.exec_driver_sql(f"DELETE FROM {table}")
+    connection.commit()
+    return {name for name in before if before[name] != after[name]}, set(before.values())
+
+
+@pytest.mark.postgres
+def test_the_migrations_set_the_same_fill_factor(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    try:
+        with _writing(engine) as connection:
+            command.upgrade(migrate.alembic_config(connection), "0014")
+            assert _fillfactor(connection) is None
+            command.upgrade(migrate.alembic_config(connection), "head")
+            assert _fillfactor(connection) == ["fillfactor=70"]
+    finally:
+        engine.dispose()
