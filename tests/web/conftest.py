@@ -428,8 +428,10 @@ def summary(calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def graph_ready(page: Any, timeout: float = 15_000) -> None:
-    """Wait until the lineage graph has been laid out and painted."""
-    page.wait_for_selector("#graph[data-state=ready]", timeout=timeout)
+    """Wait until the lineage graph has been laid out and painted, and the page's list of its nodes,
+    its highlight and its panel are in the page too (``ready`` alone comes before the list: a test
+    that read the list of a view just switched to once found it empty)."""
+    page.wait_for_selector("#graph[data-state=ready][data-complete=true]", timeout=timeout)
 
 
 def listed_nodes(page: Any) -> list[str]:

@@ -143,6 +143,9 @@ class LineagePage {
   async load() {
     const ticket = ++this.loading;
     this.canvas.dataset.state = "loading";
+    // "ready" (graph.js) says the drawing is in the page; "complete", that the list, the highlight
+    // and the panel of this load are too (what a test or a script reading the page waits for)
+    this.canvas.dataset.complete = "false";
     this.message.replaceChildren(h("span", { class: "spinner" }), "Loading lineage…");
     this.message.hidden = false;
     try {
@@ -152,6 +155,7 @@ class LineagePage {
       this.message.hidden = true;
       await this.applyHighlight();
       this.renderPanel();
+      if (ticket === this.loading) this.canvas.dataset.complete = "true";
     } catch (error) {
       if (error.name === "AbortError" || ticket !== this.loading) return;
       this.canvas.dataset.state = "error";
