@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -62,12 +61,9 @@ def test_unchanged_file_is_not_read_again(
 ) -> None:
     first = add_path(odb, large_file, hash_cache=hash_cache)
     assert len(stores) == 1
-    started = time.perf_counter()
     again = add_path(odb, large_file, hash_cache=hash_cache)
-    elapsed = time.perf_counter() - started
     assert again == first
-    assert len(stores) == 1  # a cache hit: the file was not opened
-    assert elapsed < 0.05
+    assert len(stores) == 1  # a cache hit: the file was not read (no timing: a loaded machine says nothing)
 
 
 def test_touch_or_modify_invalidates_the_cache(

@@ -8,7 +8,6 @@ untouched. Quarantine and custom checks on PostgreSQL."""
 from __future__ import annotations
 
 import re
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import psycopg
 import pytest
 
 from tests.pipeline.conftest import final_events
+from tests.server.conftest import free_port
 from threadline.errors import PipelineError
 from threadline.pipeline import PipelineResult, run_pipeline
 from threadline.pipeline.config import environment_from
@@ -33,10 +33,7 @@ def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free loopback port, for this module's tests."""
     from moto.server import ThreadedMotoServer
 
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,11 +25,42 @@ SMALL_BATCH_LIMIT = 100
 STARTUP_SECONDS = 30.0
 
 
+def _ports() -> Iterator[int]:
+    """The ports this test process hands out, each once: a block of its own per xdist worker, below
+    the kernel's ephemeral range, from a random place in the block.
+
+    A port the kernel picked (``bind(0)``) and let go could be picked again by another worker before
+    our server bound it: that server then failed to start while the health check, answered by the
+    other worker's server, said it had, and the test talked to a server that went away with the
+    other test (a CI run failed so). Outgoing connections' source ports come from the ephemeral range,
+    so they never take one of these either."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as ranges:
+            ephemeral = int(ranges.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    size = max(100, (ephemeral - 10000) // max(workers, 1))
+    start = 10000 + (int(worker) if worker.isdigit() else 0) % max(workers, 1) * size
+    first = random.randrange(size)
+    for step in range(size):
+        yield start + (first + step) % size
+
+
+_PORTS = _ports()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and no other test process hands out."""
+    for port in _PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port left in this test process's block")
 
 
 @dataclass
