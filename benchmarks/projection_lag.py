@@ -16,6 +16,7 @@ run_server``, fresh store, auth none), with the load from ``loadgen.py`` in its 
    its wait *is* the projection lag at that moment. p50/p99/max of the probe, and the lag at the end;
 4. **read-your-writes**: single-event POSTs from 8 connections, each followed on the same connection
    by ``GET /api/v1/jobs/runs/{runId}`` of the event it posted: events/s and how many reads missed;
+   then the same from one connection alone, whose rate is the latency of a POST and its read;
 5. (PostgreSQL) **three servers** on one store, batches through each of them at once: the aggregate
    batch rate against step 1's single server.
 
@@ -117,6 +118,7 @@ def _loadgen(
     seconds: float,
     rate: float = 0.0,
     read_back: bool = False,
+    clients: int = CLIENTS,
 ) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
@@ -130,7 +132,7 @@ def _loadgen(
         "--per-request",
         str(per_request),
         "--concurrency",
-        str(CLIENTS),
+        str(clients),
         "--max-seconds",
         str(seconds),
         "--rate",
@@ -199,7 +201,11 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> dict
     print(f"\n== {backend}: generating events", flush=True)
     batch_file = _write(eventgen.generate(batch_events, start=0), directory / "batch.jsonl")
     ryw_file = _write(eventgen.generate(ryw_events, start=batch_events), directory / "ryw.jsonl")
-    start = batch_events + ryw_events
+    # one client alone: its round trips (a POST, then the GET that waits for its fold) one after the other
+    alone_file = _write(
+        eventgen.generate(ryw_events // 4, start=batch_events + ryw_events), directory / "ryw-alone.jsonl"
+    )
+    start = batch_events + ryw_events + ryw_events // 4
     OUT.mkdir(exist_ok=True)
     store_url, schema = fresh_store_url(backend, directory / f"{backend}.db", "tl_lag")
     server = Server(store_url, OUT / f"lag-server-{backend}.log", read_wait=60.0)
@@ -287,6 +293,25 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> dict
         print(
             f"   read-your-writes: {ryw['events_per_second']:,.0f} events/s; "
             f"reads {ryw['read_back_statuses']}",
+            flush=True,
+        )
+        print("   read-your-writes: the same, one client alone", flush=True)
+        alone = _result(
+            _loadgen(
+                server,
+                "/api/v1/lineage",
+                alone_file,
+                per_request=1,
+                seconds=args.seconds,
+                read_back=True,
+                clients=1,
+            )
+        )
+        result["read_your_writes_alone"] = alone
+        print(
+            f"   read-your-writes alone: {alone['events_per_second']:,.0f} events/s "
+            f"({1000 / max(alone['events_per_second'], 1e-9):.1f} ms a POST and its read); "
+            f"reads {alone['read_back_statuses']}",
             flush=True,
         )
         result["health"] = server.health()
@@ -389,6 +414,11 @@ def main(argv: list[str] | None = None) -> int:
                 sum(v for k, v in r["read_your_writes"]["read_back_statuses"].items() if k != "200")
             ),
             "0",
+        ),
+        (
+            "read-your-writes, one client: ms a POST and its read",
+            lambda r: f"{1000 / max(r['read_your_writes_alone']['events_per_second'], 1e-9):.1f}",
+            "",
         ),
         (
             "three servers, events/s (x one)",
