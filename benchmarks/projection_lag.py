@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             "0",
         ),
         (
-            "read-your-writes, one client: ms a POST and its read",
+            "read-your-writes, one client: ms a round",
             lambda r: f"{1000 / max(r['read_your_writes_alone']['events_per_second'], 1e-9):.1f}",
             "",
         ),
