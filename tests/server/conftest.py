@@ -40,9 +40,9 @@ def _ports() -> Iterator[int]:
     except (OSError, ValueError, IndexError):
         ephemeral = 32768
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
-    size = max(100, (ephemeral - 10000) // max(workers, 1))
-    start = 10000 + (int(worker) if worker.isdigit() else 0) % max(workers, 1) * size
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1))
+    size = max(100, (ephemeral - 10000) // workers)
+    start = 10000 + (int(worker) if worker.isdigit() else 0) % workers * size
     first = random.randrange(size)
     for step in range(size):
         yield start + (first + step) % size
