@@ -198,14 +198,15 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> dict
     result: dict[str, Any] = {"backend": backend}
     batch_events = int(args.seconds * 25_000)  # more than a server takes in that time
     ryw_events = int(args.seconds * 3_000)
+    alone_events = ryw_events // 4
     print(f"\n== {backend}: generating events", flush=True)
     batch_file = _write(eventgen.generate(batch_events, start=0), directory / "batch.jsonl")
     ryw_file = _write(eventgen.generate(ryw_events, start=batch_events), directory / "ryw.jsonl")
     # one client alone: its round trips (a POST, then the GET that waits for its fold) one after the other
     alone_file = _write(
-        eventgen.generate(ryw_events // 4, start=batch_events + ryw_events), directory / "ryw-alone.jsonl"
+        eventgen.generate(alone_events, start=batch_events + ryw_events), directory / "ryw-alone.jsonl"
     )
-    start = batch_events + ryw_events + ryw_events // 4
+    start = batch_events + ryw_events + alone_events
     OUT.mkdir(exist_ok=True)
     store_url, schema = fresh_store_url(backend, directory / f"{backend}.db", "tl_lag")
     server = Server(store_url, OUT / f"lag-server-{backend}.log", read_wait=60.0)
