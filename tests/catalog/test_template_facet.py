@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy import event
+
+from tests.projection.helpers import ds, feed, run_event
 from threadline.catalog.changes import Planner
 from threadline.catalog.local import change, commit, plan
 from threadline.catalog.search import search
 from threadline.projection.entry_templates import MAX_SLOTS, rebuild_tag_masks
-from threadline.store.sql import SqlStore
+from threadline.store.sql import SqlStore, open_store
 
 _STRING = {"note": {"type": {"primitiveType": "STRING"}}}
 
@@ -131,3 +135,76 @@ def test_every_place_of_a_full_mask_is_counted(new_store: Callable[[], SqlStore]
     }
     assert max(value for value in _masks(store).values() if value is not None) >= 1 << (MAX_SLOTS - 1)
     assert _template_facet(store) == expected
+
+
+def _statements(store: SqlStore, query: str) -> tuple[dict[str, int], int]:
+    """The template facet of ``query`` and how many times the search ran its statement."""
+    ran: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if statement.startswith("WITH m AS"):
+            ran.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        facet = _template_facet(store, query)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return facet, len(ran)
+
+
+def test_lineages_own_entries_have_a_mask_and_a_search_runs_once(new_store: Callable[[], SqlStore]) -> None:
+    """Lineage's entries are written with the mask of no tags: a search that finds them counts the
+    facet from the masks, in one statement (a match without a mask made it count again from the lists)."""
+    store = new_store()
+    orders = ds("public.orders", "postgres://db:5432")
+    feed(store, [run_event("COMPLETE", 1, job="load_orders", outputs=[orders])])
+    change(store, lambda p: _entries(p, 1))
+    assert set(_masks(store).values()) == {0}
+    assert _statements(store, "orders") == ({}, 1)
+    change(store, lambda p: p.put_template("pii", {"fields": _STRING}))
+    dataset = next(name for name in _masks(store) if name.endswith("/public.orders"))
+    group, entry = dataset.split("/")[1], dataset.split("/")[3]
+    change(store, lambda p: p.put_tag(group, entry, _tag("pii")))
+    assert _statements(store, "orders") == ({"pii": 1}, 1)
+    assert _masks(store)[dataset] == 0b1
+
+
+@pytest.mark.postgres
+def test_a_refresh_that_changes_nothing_writes_no_row_on_postgresql(pg_url: str) -> None:
+    """A tag written again with other values, an entry written again, a template created after the
+    others: the entries' lists and masks stay as they are, and PostgreSQL keeps their rows (a new
+    version of a wide row for nothing, which also scatters the entries over more pages)."""
+    store = open_store(pg_url)
+    try:
+        _refresh_keeps_rows(store)
+    finally:
+        store.close()
+
+
+def _refresh_keeps_rows(store: SqlStore) -> None:
+    change(store, lambda p: _entries(p, 2))
+    change(store, lambda p: p.put_template("middle", {"fields": _STRING}))
+    change(store, lambda p: p.put_tag("sales", "orders_0", _tag("middle")))
+
+    def versions() -> dict[str, str]:
+        with store.read() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT name, xmin::text FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+            )
+            return {str(name): str(xmin) for name, xmin in rows}
+
+    kept = versions()
+    again = {**_tag("middle"), "fields": {"note": {"stringValue": "changed"}}}
+    change(store, lambda p: p.put_tag("sales", "orders_0", again))
+    change(store, lambda p: p.put_template("zzz_last", {"fields": _STRING}))  # no place moves
+    assert versions() == kept
+    change(store, lambda p: p.put_template("a_first", {"fields": _STRING}))  # every place moves
+    moved = versions()
+    assert moved["entryGroups/sales/entries/orders_0"] != kept["entryGroups/sales/entries/orders_0"]
+    assert moved["entryGroups/sales/entries/orders_1"] == kept["entryGroups/sales/entries/orders_1"]
+    assert _masks(store) == {
+        "entryGroups/sales/entries/orders_0": 0b10,
+        "entryGroups/sales/entries/orders_1": 0,
+    }
+    assert _template_facet(store) == {"middle": 1}

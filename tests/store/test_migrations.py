@@ -219,6 +219,51 @@ def test_upgrading_a_populated_0001_store_keeps_the_log_and_rebuilds_projections
         upgraded.close()
 
 
+def test_upgrading_from_0015_gives_lineages_own_entries_a_mask(store_url: str) -> None:
+    """Before 0016 lineage's own entries were written without a mask, and a search that found one
+    counted its facet twice; the upgrade writes the mask of each entry that has none."""
+    from tests.projection.helpers import ds, feed, run_event
+    from threadline.catalog import implicit
+    from threadline.catalog.local import change
+    from threadline.catalog.search import search
+
+    store = open_store(store_url)
+    outputs = [ds("public.orders", "postgres://db:5432"), ds("public.orders_clean", "postgres://db:5432")]
+    feed(store, [run_event("COMPLETE", 1, job="load_orders", outputs=outputs)])
+    notes = {"fields": {"usage": {"type": {"primitiveType": "STRING"}}}}
+    change(store, lambda p: p.put_template("notes", notes))
+    masks = "SELECT name, tag_mask FROM catalog_objects WHERE kind = 'entry' ORDER BY name"
+    orders = implicit.entry_name("postgres://db:5432", "public.orders")
+    group, entry = orders.split("/")[1], orders.split("/")[3]
+    tag = {"template": "tagTemplates/notes", "fields": {"usage": {"stringValue": "x"}}}
+    change(store, lambda p: p.put_tag(group, entry, tag))
+    with store.engine.connect() as connection:
+        kept = connection.exec_driver_sql(masks).all()
+    with store.read() as connection:
+        before = search(connection, "orders")
+    store.close()
+    assert sorted(mask for _, mask in kept) == [0, 0, 1]  # two entries without tags, one with
+    engine = make_engine(store_url)
+    try:
+        with _writing(engine) as connection:
+            command.downgrade(migrate.alembic_config(connection), "0015")
+            # as 0015's code wrote them: no mask on an entry of lineage's without tags
+            connection.exec_driver_sql(
+                "UPDATE catalog_objects SET tag_mask = NULL WHERE kind = 'entry' AND tag_templates IS NULL"
+            )
+        assert migrate.upgrade(engine) == ("0015", migrate.head_revision())
+    finally:
+        engine.dispose()
+    upgraded = open_store(store_url)
+    try:
+        with upgraded.engine.connect() as connection:
+            assert connection.exec_driver_sql(masks).all() == kept
+        with upgraded.read() as connection:
+            assert search(connection, "orders") == before
+    finally:
+        upgraded.close()
+
+
 def test_upgrading_a_catalog_from_0008_fills_each_entrys_templates_and_mask(store_url: str) -> None:
     from threadline.catalog.local import change
     from threadline.catalog.search import search

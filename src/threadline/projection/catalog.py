@@ -14,6 +14,7 @@ from typing import Any
 
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.catalog_changes import DELETE, ENTRY, TAG, CatalogChange
+from threadline.projection.entry_templates import NO_TAGS_MASK
 from threadline.projection.model import Delta
 
 _WORD = re.compile(r"[^\W_]+")
@@ -138,8 +139,10 @@ def fold_change(delta: Delta, change: CatalogChange, time: int, lww: str) -> Non
         "template": None,
         "tag_column": None,
     }
-    if change.kind == ENTRY and body:
-        row.update(entry_search_columns(body, change.name.rsplit("/", 1)[-1]))
+    if change.kind == ENTRY:
+        row["tag_mask"] = NO_TAGS_MASK  # a new row's; a stored entry's mask is the refresh's to write
+        if body:
+            row.update(entry_search_columns(body, change.name.rsplit("/", 1)[-1]))
     elif change.kind == TAG and body:
         template = str(body.get("template", "")).rsplit("/", 1)[-1]
         row.update(template=template, tag_column=body.get("column") or "")

@@ -18,8 +18,12 @@ match's JSON array (``json_each``): 3 ms against 8 ms for a word in 5,000 of 100
 sums them in SQL; SQLite hands the masks over as one string and counts them in Python, cheaper there:
 see ``catalog.search._mask_facet_sql``). With more than 62 templates the masks are ``NULL`` and the
 facet reads the arrays. When a fold creates a
-template, every entry's list and mask are written again (:func:`rebuild_tag_masks`, once per new
-template).
+template, every entry's list and mask are computed again (:func:`rebuild_tag_masks`, once per new
+template); PostgreSQL writes only the rows whose list or mask changes (:data:`_REFRESH_WITH_MASK`).
+
+An entry's row is written with :data:`NO_TAGS_MASK`, the mask of no tags, so that every entry has a
+mask while there are masks: a search one of whose matches has none counts the facet a second time,
+from the lists.
 """
 
 from __future__ import annotations
@@ -34,41 +38,64 @@ from threadline.projection.model import Delta
 from threadline.store import lookups
 
 #: The distinct templates of an entry's live tags, from the covering index of live tags (its
-#: condition spelled as the index's, so that SQLite uses it), sorted.
+#: condition spelled as the index's, so that SQLite uses it), sorted; ``{entry}``: the entry's row.
 _LIVE = (
-    "SELECT DISTINCT t.template FROM {catalog_objects} t WHERE t.parent = {catalog_objects}.name "
+    "SELECT DISTINCT t.template FROM {{catalog_objects}} t WHERE t.parent = {entry}.name "
     "AND t.kind = 'tag' AND t.deleted = false AND t.template <> '' ORDER BY 1"
 )
-#: Each listed entry's templates (NULL without any). One statement per batch.
+#: An entry's mask from its live templates ``x`` joined to their places ``s`` (PostgreSQL).
+_PG_MASK = (
+    "coalesce(bit_or(1::bigint << s.value::int), 0) | (CASE WHEN count(x.template) > count(s.value) "
+    "THEN 1::bigint << 62 ELSE 0 END)"
+)
+#: Each listed entry's templates (NULL without any). One statement per batch. On PostgreSQL only the
+#: rows whose list changes are written: every other update would be a new version of the entry's whole
+#: row (and, once its page is full, of every index entry of it), for nothing.
 _REFRESH = {
     "sqlite": (
-        f"UPDATE {{catalog_objects}} SET tag_templates = nullif((SELECT json_group_array(x.template) "
-        f"FROM ({_LIVE}) x), '[]') WHERE kind = 'entry' AND name IN ({{keys}})"
+        "UPDATE {catalog_objects} SET tag_templates = nullif((SELECT json_group_array(x.template) "
+        f"FROM ({_LIVE.format(entry='{catalog_objects}')}) x), '[]') "
+        "WHERE kind = 'entry' AND name IN ({keys})"
     ),
     "postgresql": (
-        "UPDATE {catalog_objects} SET tag_templates = (SELECT json_agg(x.template ORDER BY x.template)::text "
-        f"FROM ({_LIVE}) x) WHERE kind = 'entry' AND name IN ({{keys}})"
+        "UPDATE {catalog_objects} o SET tag_templates = n.templates FROM (SELECT e.name, "
+        "(SELECT json_agg(x.template ORDER BY x.template)::text "
+        f"FROM ({_LIVE.format(entry='e')}) x) AS templates "
+        "FROM {catalog_objects} e WHERE e.kind = 'entry' AND e.name IN ({keys})) n "
+        "WHERE o.kind = 'entry' AND o.name = n.name AND o.tag_templates IS DISTINCT FROM n.templates"
     ),
 }
 #: The same and the mask in one statement, the places as a JSON object ``{"template id": place}``
 #: (the first parameter): one new version of each row, not two (on PostgreSQL an update that is not
-#: HOT writes every index of the row again, the full-text ones included).
+#: HOT writes every index of the row again, the full-text ones included), and on PostgreSQL none for
+#: a row whose list and mask stay as they are (a tag written again, an entry written again, a template
+#: created whose place moves no other template's: most updates of a tag or an entry).
 _REFRESH_WITH_MASK = {
     "sqlite": (
         "UPDATE {catalog_objects} SET (tag_templates, tag_mask) = (SELECT "
         "nullif(json_group_array(x.template), '[]'), "
         "coalesce(sum(1 << s.value), 0) | (CASE WHEN count(x.template) > count(s.value) THEN 1 << 62 "
-        f"ELSE 0 END) FROM ({_LIVE}) x LEFT JOIN json_each({{p}}) s ON s.key = x.template) "
+        f"ELSE 0 END) FROM ({_LIVE.format(entry='{catalog_objects}')}) x "
+        "LEFT JOIN json_each({p}) s ON s.key = x.template) "
         "WHERE kind = 'entry' AND name IN ({keys})"
     ),
     "postgresql": (
-        "UPDATE {catalog_objects} SET (tag_templates, tag_mask) = (SELECT "
-        "json_agg(x.template ORDER BY x.template)::text, "
-        "coalesce(bit_or(1::bigint << s.value::int), 0) | (CASE WHEN count(x.template) > count(s.value) "
-        f"THEN 1::bigint << 62 ELSE 0 END) FROM ({_LIVE}) x LEFT JOIN json_each_text({{p}}::json) s "
-        "ON s.key = x.template) WHERE kind = 'entry' AND name IN ({keys})"
+        "UPDATE {catalog_objects} o SET tag_templates = n.templates, tag_mask = n.mask FROM (SELECT e.name, "
+        f"l.templates, l.mask FROM {{catalog_objects}} e CROSS JOIN LATERAL (SELECT "
+        f"json_agg(x.template ORDER BY x.template)::text AS templates, {_PG_MASK} AS mask "
+        f"FROM ({_LIVE.format(entry='e')}) x LEFT JOIN json_each_text({{p}}::json) s "
+        "ON s.key = x.template) l "
+        "WHERE e.kind = 'entry' AND e.name IN ({keys})) n "
+        "WHERE o.kind = 'entry' AND o.name = n.name "
+        "AND (o.tag_templates IS DISTINCT FROM n.templates OR o.tag_mask IS DISTINCT FROM n.mask)"
     ),
 }
+#: The mask of an entry without tags while there are masks: what an entry's row is written with
+#: (``threadline.projection.catalog``, ``threadline.projection.implicit_entries``), so that the refresh
+#: after its first write finds nothing to change (and search finds a usable mask on every entry).
+#: With more templates than places no mask is read (search counts from the lists), so this 0 does no
+#: harm there; the refresh writes ``NULL`` on the entries it refreshes.
+NO_TAGS_MASK = 0
 
 #: The bit of ``tag_mask`` for a tag whose template has no place (no template row).
 OTHER_BIT = 62
@@ -108,6 +135,18 @@ def rebuild_tag_masks(connection: Connection) -> None:
     refresh_tag_templates(connection, _entries(connection))
 
 
+def fill_missing_masks(connection: Connection) -> None:
+    """Write the list and mask of every entry stored without a mask while there are masks: lineage's
+    own entries were written without one before revision 0016, and a search matching any of them
+    counted its template facet a second time, from the JSON lists."""
+    if template_slots(connection) is None:
+        return
+    rows = connection.exec_driver_sql(
+        "SELECT name FROM catalog_objects WHERE kind = 'entry' AND tag_mask IS NULL"
+    )
+    refresh_tag_templates(connection, [row[0] for row in rows])
+
+
 def touched_entries(delta: Delta) -> set[str]:
     """The entries whose templates a delta may change: the entries it writes and its tags' entries."""
     names: set[str] = set()
@@ -141,7 +180,10 @@ def refresh_tag_templates(connection: Connection, entries: Iterable[str], *, mas
     for batch in lookups.batches(names):
         connection.exec_driver_sql(lookups.sql_text(connection, template, len(batch)), (*params, *batch))
     if masks and slots is None:  # more templates than places: no masks
-        clear = "UPDATE {catalog_objects} SET tag_mask = NULL WHERE kind = 'entry' AND name IN ({keys})"
+        clear = (
+            "UPDATE {catalog_objects} SET tag_mask = NULL "
+            "WHERE kind = 'entry' AND tag_mask IS NOT NULL AND name IN ({keys})"
+        )
         for batch in lookups.batches(names):
             connection.exec_driver_sql(lookups.sql_text(connection, clear, len(batch)), tuple(batch))
 

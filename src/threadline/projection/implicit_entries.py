@@ -31,7 +31,7 @@ from threadline.graph.nodes import NodeId
 from threadline.openlineage.canonical import canonical_json
 from threadline.openlineage.catalog_changes import ENTRY, GROUP
 from threadline.projection.catalog import entry_search_columns
-from threadline.projection.entry_templates import refresh_tag_templates
+from threadline.projection.entry_templates import NO_TAGS_MASK, refresh_tag_templates
 from threadline.projection.readers.common import CATALOG_NAMESPACE, load_facet
 from threadline.projection.readers.datasets import load_fields
 from threadline.store import schema
@@ -137,7 +137,7 @@ class _Candidate:
             stamp=STAMP,
         )
         if search and self.kind == ENTRY:
-            row.update(entry_search_columns(self.body, None))
+            row.update(entry_search_columns(self.body, None), tag_mask=NO_TAGS_MASK)
         return row
 
 

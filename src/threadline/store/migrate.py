@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest revision in ``migrations/versions``; a test checks it against Alembic's own reading.
-HEAD_REVISION = "0015"
+HEAD_REVISION = "0016"
 
 
 #: Alembic's version table, as Alembic itself creates it (``MigrationContext``'s default): a new
