@@ -131,7 +131,9 @@ def rebuild_tag_masks(connection: Connection) -> None:
     """Write every entry's list and mask again (the places moved: a template was created; or the
     migration that adds the masks), by the statement that writes them after a fold: for 100,000
     entries 2.6-3.4 s on SQLite and 5.8-6.3 s on PostgreSQL, where writing the masks alone from the
-    lists took 1.4-2.6 s and 4.2-4.6 s; once per template created, for one way to write a mask."""
+    lists took 1.4-2.6 s and 4.2-4.6 s; once per template created, for one way to write a mask.
+    PostgreSQL writes only the rows that change: with nothing to change (a template whose place moves
+    no other) 2.8-2.9 s against 3.5-3.8 s when every row was written again."""
     refresh_tag_templates(connection, _entries(connection))
 
 
