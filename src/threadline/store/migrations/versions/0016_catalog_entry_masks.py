@@ -31,14 +31,10 @@ depends_on = None
 def upgrade() -> None:
     """Apply this revision."""
     from threadline.projection.entry_templates import fill_missing_masks
-    from threadline.store.schema import CATALOG_OBJECTS_VACUUM_SCALE
 
     fill_missing_masks(op.get_bind())
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "ALTER TABLE catalog_objects SET "
-            f"(autovacuum_vacuum_scale_factor = {CATALOG_OBJECTS_VACUUM_SCALE})"
-        )
+    if op.get_bind().dialect.name == "postgresql":  # schema.CATALOG_OBJECTS_VACUUM_SCALE, as of now
+        op.execute("ALTER TABLE catalog_objects SET (autovacuum_vacuum_scale_factor = 0.02)")
 
 
 def downgrade() -> None:
