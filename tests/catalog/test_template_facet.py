@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.projection.helpers import ds, feed, run_event
+from threadline.catalog import implicit
 from threadline.catalog.changes import Planner
 from threadline.catalog.local import change, commit, plan
 from threadline.catalog.search import search
@@ -163,7 +164,7 @@ def test_lineages_own_entries_have_a_mask_and_a_search_runs_once(new_store: Call
     assert set(_masks(store).values()) == {0}
     assert _statements(store, "orders") == ({}, 1)
     change(store, lambda p: p.put_template("pii", {"fields": _STRING}))
-    dataset = next(name for name in _masks(store) if name.endswith("/public.orders"))
+    dataset = implicit.entry_name("postgres://db:5432", "public.orders")
     group, entry = dataset.split("/")[1], dataset.split("/")[3]
     change(store, lambda p: p.put_tag(group, entry, _tag("pii")))
     assert _statements(store, "orders") == ({"pii": 1}, 1)

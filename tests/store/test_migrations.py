@@ -395,7 +395,7 @@ def test_lineages_own_entries_are_written_for_a_store_folded_before_them(store_u
 _OPTIONS = ["fillfactor=70", "autovacuum_vacuum_scale_factor=0.02"]
 
 
-def _fillfactor(connection: Connection) -> list[str] | None:
+def _storage_options(connection: Connection) -> list[str] | None:
     return connection.execute(
         text("SELECT reloptions FROM pg_class WHERE oid = 'catalog_objects'::regclass")
     ).scalar()
@@ -408,7 +408,7 @@ def test_catalog_objects_leave_room_for_in_place_updates_on_postgresql(pg_url: s
     store = open_store(pg_url)
     try:
         with store.engine.connect() as connection:
-            assert _fillfactor(connection) == _OPTIONS
+            assert _storage_options(connection) == _OPTIONS
             moved, pages = _fill_and_update(connection, "catalog_objects")
             assert len(pages) > 10
             assert moved == set()  # every row updated on its own page
@@ -457,12 +457,12 @@ def test_the_migrations_set_the_same_storage_parameters(pg_url: str) -> None:
     try:
         with _writing(engine) as connection:
             command.upgrade(migrate.alembic_config(connection), "0014")
-            assert _fillfactor(connection) is None
+            assert _storage_options(connection) is None
             command.upgrade(migrate.alembic_config(connection), "0015")
-            assert _fillfactor(connection) == ["fillfactor=70"]
+            assert _storage_options(connection) == ["fillfactor=70"]
             command.upgrade(migrate.alembic_config(connection), "head")
-            assert _fillfactor(connection) == _OPTIONS
+            assert _storage_options(connection) == _OPTIONS
             command.downgrade(migrate.alembic_config(connection), "0015")
-            assert _fillfactor(connection) == ["fillfactor=70"]
+            assert _storage_options(connection) == ["fillfactor=70"]
     finally:
         engine.dispose()
